@@ -1,0 +1,33 @@
+# Berth build. `make build` puts every binary in ./bin/.
+GO      ?= go
+PREFIX  ?= /usr/local
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/berth-dev/berth/version.Version=$(VERSION)
+
+BINARIES := berth-runtime berth-init berthd berth-shim berth
+
+.PHONY: build install lint test clean $(BINARIES)
+
+build: $(BINARIES)
+
+# berth-init runs inside containers: static, pure Go, as small as it can be.
+berth-init:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/$@ ./cmd/$@
+
+berth-runtime berthd berth-shim berth:
+	@if [ -d ./cmd/$@ ] && ls ./cmd/$@/*.go >/dev/null 2>&1; then \
+		echo "go build $@"; $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/$@ ./cmd/$@; fi
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin
+	for b in bin/*; do install -m 0755 $$b $(DESTDIR)$(PREFIX)/bin/; done
+
+lint:
+	$(GO) vet ./...
+	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.6.2 run ./...
+
+test: build
+	./hack/test.sh
+
+clean:
+	rm -rf bin

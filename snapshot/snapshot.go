@@ -1,0 +1,71 @@
+// Package snapshot defines Berth's snapshotters: layered filesystem trees
+// (committed snapshots for image layers, active ones for containers) handed
+// out as lists of mounts.
+package snapshot
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors callers branch on; test with errors.Is.
+var (
+	ErrNotFound      = errors.New("snapshot: not found")
+	ErrAlreadyExists = errors.New("snapshot: already exists")
+	ErrInvalid       = errors.New("snapshot: invalid argument")
+)
+
+// Kind is the kind of a snapshot.
+type Kind int
+
+// The kinds of snapshot.
+const (
+	KindUnknown Kind = iota
+	KindView
+	KindActive
+	KindCommitted
+)
+
+// Info describes a snapshot.
+type Info struct {
+	Kind    Kind
+	Name    string
+	Parent  string
+	Labels  map[string]string
+	Created time.Time
+	Updated time.Time
+}
+
+// Usage is the disk usage of a snapshot's own layer.
+type Usage struct {
+	Inodes int64
+	Size   int64
+}
+
+// Mount is one mount to perform, as mount(8) would take it.
+type Mount struct {
+	Type    string
+	Source  string
+	Target  string
+	Options []string
+}
+
+// Snapshotter manages snapshots. Names are the caller's keys (image layers
+// are committed under their chain ID).
+type Snapshotter interface {
+	Stat(ctx context.Context, key string) (Info, error)
+	Update(ctx context.Context, info Info, fieldpaths ...string) (Info, error)
+	Usage(ctx context.Context, key string) (Usage, error)
+	// Mounts returns the mounts of an active or view snapshot.
+	Mounts(ctx context.Context, key string) ([]Mount, error)
+	// Prepare creates an active snapshot on top of parent ("" for none).
+	Prepare(ctx context.Context, key, parent string, labels map[string]string) ([]Mount, error)
+	// View creates a read-only snapshot on top of parent.
+	View(ctx context.Context, key, parent string, labels map[string]string) ([]Mount, error)
+	// Commit turns active snapshot key into committed snapshot name.
+	Commit(ctx context.Context, name, key string, labels map[string]string) error
+	Remove(ctx context.Context, key string) error
+	Walk(ctx context.Context, fn func(Info) error) error
+	Close() error
+}
