@@ -1,0 +1,168 @@
+// Package testutil holds helpers shared by Berth's tests: root checks and
+// the leak check every integration test runs afterwards.
+package testutil
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// RequireRoot skips the test unless it runs as root.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+}
+
+// snapshot is what the leak check compares before and after a test.
+type snapshot struct {
+	mounts  map[string]bool
+	cgroups map[string]bool
+	netns   map[string]bool
+	procs   map[string]bool
+}
+
+// CheckLeaks records the host's mounts, cgroup directories, named network
+// namespaces and child processes now and, when the test ends, fails it if
+// any new one is left behind. Call it first in a test, before any cleanup
+// is registered, so that it runs after every other cleanup.
+func CheckLeaks(t testing.TB) {
+	t.Helper()
+	before := take()
+	t.Cleanup(func() {
+		after := take()
+		report := func(what string, b, a map[string]bool) {
+			var extra []string
+			for k := range a {
+				if !b[k] {
+					extra = append(extra, k)
+				}
+			}
+			sort.Strings(extra)
+			if len(extra) > 0 {
+				t.Errorf("leaked %s: %s", what, strings.Join(extra, ", "))
+			}
+		}
+		report("mounts", before.mounts, after.mounts)
+		report("cgroup directories", before.cgroups, after.cgroups)
+		report("network namespaces", before.netns, after.netns)
+		report("processes", before.procs, after.procs)
+	})
+}
+
+func take() snapshot {
+	return snapshot{mounts: mounts(), cgroups: cgroupDirs(), netns: netns(), procs: descendants()}
+}
+
+func mounts() map[string]bool {
+	m := map[string]bool{}
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return m
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	s.Buffer(make([]byte, 64*1024), 1024*1024)
+	for s.Scan() {
+		fields := strings.Fields(s.Text())
+		if len(fields) > 4 {
+			m[fields[4]] = true
+		}
+	}
+	return m
+}
+
+// cgroupDirs lists cgroup directories up to a few levels below every
+// mounted hierarchy (containers' cgroups live near the top).
+func cgroupDirs() map[string]bool {
+	m := map[string]bool{}
+	roots, _ := filepath.Glob("/sys/fs/cgroup/*")
+	roots = append(roots, "/sys/fs/cgroup")
+	for _, r := range roots {
+		walkDirs(r, 4, m)
+	}
+	return m
+}
+
+func walkDirs(dir string, depth int, m map[string]bool) {
+	if depth == 0 {
+		return
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			p := filepath.Join(dir, e.Name())
+			m[p] = true
+			walkDirs(p, depth-1, m)
+		}
+	}
+}
+
+func netns() map[string]bool {
+	m := map[string]bool{}
+	ents, _ := os.ReadDir("/run/netns")
+	for _, e := range ents {
+		m[e.Name()] = true
+	}
+	return m
+}
+
+// descendants lists processes whose command line names a Berth binary or
+// whose parent chain reaches this test process, keyed by pid and name.
+func descendants() map[string]bool {
+	m := map[string]bool{}
+	self := os.Getpid()
+	ents, _ := os.ReadDir("/proc")
+	parent := map[int]int{}
+	names := map[int]string{}
+	for _, e := range ents {
+		pid := atoi(e.Name())
+		if pid <= 0 {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(stat)
+		open, closeIdx := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || closeIdx < 0 || closeIdx+2 >= len(s) {
+			continue
+		}
+		fields := strings.Fields(s[closeIdx+2:])
+		if len(fields) < 2 {
+			continue
+		}
+		parent[pid] = atoi(fields[1])
+		names[pid] = s[open+1 : closeIdx]
+	}
+	for pid, name := range names {
+		isOurs := strings.HasPrefix(name, "berth")
+		for p, n := pid, 0; p > 1 && n < 64 && !isOurs; p, n = parent[p], n+1 {
+			if parent[p] == self {
+				isOurs = true
+			}
+		}
+		if isOurs {
+			m[strconv.Itoa(pid)+" "+name] = true
+		}
+	}
+	return m
+}
+
+func atoi(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return -1
+	}
+	return n
+}
