@@ -18,6 +18,11 @@ var (
 	ErrAlreadyExists  = errors.New("content: already exists")
 	ErrDigestMismatch = errors.New("content: digest mismatch")
 	ErrSizeMismatch   = errors.New("content: size mismatch")
+	// ErrUnavailable means another writer holds the ingest with the same
+	// Ref; wait and retry (the blob usually turns up as ErrAlreadyExists).
+	ErrUnavailable = errors.New("content: ingest locked, unavailable")
+	// ErrInvalidArgument means a malformed request (bad digest, field).
+	ErrInvalidArgument = errors.New("content: invalid argument")
 )
 
 // Info describes a committed blob.
