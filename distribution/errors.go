@@ -1,0 +1,64 @@
+package distribution
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Errors callers branch on; test with errors.Is.
+var (
+	ErrInvalidReference   = errors.New("invalid reference")
+	ErrUnauthorized       = errors.New("unauthorized")
+	ErrNotFound           = errors.New("not found")
+	ErrUnreachable        = errors.New("registry unreachable")
+	ErrSchema1            = errors.New("docker schema1 manifests are not supported")
+	ErrUnsupportedMedia   = errors.New("unsupported media type")
+	ErrNoMatchingPlatform = errors.New("no matching platform")
+	ErrCorruptBlob        = errors.New("blob does not match its digest")
+	ErrForeignLayer       = errors.New("foreign (non-distributable) layer")
+)
+
+// PlatformError reports that an index holds no manifest for the wanted
+// platform; it lists what is available. It matches ErrNoMatchingPlatform.
+type PlatformError struct {
+	Wanted    string
+	Available []string
+}
+
+func (e *PlatformError) Error() string {
+	return fmt.Sprintf("no matching platform for %s (available: %s)", e.Wanted, strings.Join(e.Available, ", "))
+}
+
+// Is makes errors.Is(err, ErrNoMatchingPlatform) true.
+func (e *PlatformError) Is(target error) bool { return target == ErrNoMatchingPlatform }
+
+// StatusError is an unexpected HTTP answer from a registry.
+type StatusError struct {
+	Op     string
+	Status int
+	Code   string // the registry's error code, e.g. MANIFEST_UNKNOWN
+	Msg    string
+}
+
+func (e *StatusError) Error() string {
+	s := fmt.Sprintf("%s: HTTP %d", e.Op, e.Status)
+	if e.Code != "" {
+		s += " " + e.Code
+	}
+	if e.Msg != "" {
+		s += ": " + e.Msg
+	}
+	return s
+}
+
+// Is maps HTTP statuses to the sentinel errors.
+func (e *StatusError) Is(target error) bool {
+	switch target {
+	case ErrUnauthorized:
+		return e.Status == 401 || e.Status == 403
+	case ErrNotFound:
+		return e.Status == 404
+	}
+	return false
+}
