@@ -1,0 +1,60 @@
+package distribution
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Fetch opens desc (a manifest, index or blob of ref's repository) from the
+// first host that has it, starting at offset. It returns the reader and
+// the offset the reader actually starts at (0 when the server ignored the
+// Range request).
+func (c *Client) Fetch(ctx context.Context, ref Reference, desc ocispec.Descriptor, offset int64) (io.ReadCloser, int64, error) {
+	hosts, err := c.Hosts(ref.Domain, CapPull)
+	if err != nil {
+		return nil, 0, err
+	}
+	kind := "blobs"
+	if IsIndex(desc.MediaType) || IsManifest(desc.MediaType) {
+		kind = "manifests"
+	}
+	op := "fetch " + desc.Digest.String()
+	var firstErr error
+	for _, h := range hosts {
+		resp, err := c.do(ctx, request{host: h, domain: ref.Domain, scope: pullScope(ref), op: op,
+			build: func(ctx context.Context, base string) (*http.Request, error) {
+				req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/"+ref.Path+"/"+kind+"/"+desc.Digest.String(), nil)
+				if err != nil {
+					return nil, err
+				}
+				if kind == "manifests" {
+					req.Header.Set("Accept", strings.Join(append([]string{desc.MediaType}, ManifestAccept...), ", "))
+				}
+				if offset > 0 {
+					req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
+				}
+				return req, nil
+			}})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, 0, ctx.Err()
+			}
+			if firstErr == nil || (errors.Is(firstErr, ErrUnreachable) && !errors.Is(err, ErrUnreachable)) {
+				firstErr = err
+			}
+			continue
+		}
+		start := int64(0)
+		if resp.StatusCode == http.StatusPartialContent {
+			start = offset
+		}
+		return resp.Body, start, nil
+	}
+	return nil, 0, firstErr
+}

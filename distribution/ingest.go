@@ -1,0 +1,146 @@
+package distribution
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/berth-dev/berth/content"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// IngestRef is the content ingest name of a blob being fetched; an
+// interrupted ingest under it is resumed by the next fetch.
+func IngestRef(desc ocispec.Descriptor) string { return "fetch-" + desc.Digest.String() }
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+
+// FetchToStore downloads desc into the content store unless it is already
+// there, resuming a previously interrupted ingest with a Range request and
+// retrying broken transfers from where they stopped. The store verifies
+// digest and size: a corrupt blob is rejected with ErrCorruptBlob and its
+// ingest discarded, so nothing is stored. report may be nil.
+func (c *Client) FetchToStore(ctx context.Context, store content.Store, ref Reference, desc ocispec.Descriptor, labels map[string]string, report func(State, int64)) error {
+	if report == nil {
+		report = func(State, int64) {}
+	}
+	if _, err := store.Info(ctx, desc.Digest); err == nil {
+		report(StateExists, desc.Size)
+		return nil
+	}
+	w, err := store.Writer(ctx, content.WriterOpts{Ref: IngestRef(desc), Expected: desc.Digest, Size: desc.Size})
+	if errors.Is(err, content.ErrAlreadyExists) {
+		report(StateExists, desc.Size)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("open ingest for %s: %w", desc.Digest, err)
+	}
+	defer w.Close()
+	var lastErr error
+	for attempt := 0; attempt <= c.o.Retries; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(c.o.Backoff << attempt):
+			}
+		}
+		st, err := w.Status()
+		if err != nil {
+			return fmt.Errorf("ingest status of %s: %w", desc.Digest, err)
+		}
+		offset := st.Offset
+		if desc.Size > 0 && offset > desc.Size {
+			if err := w.Truncate(0); err != nil {
+				return fmt.Errorf("reset ingest of %s: %w", desc.Digest, err)
+			}
+			offset = 0
+		}
+		if desc.Size <= 0 || offset < desc.Size {
+			report(StateDownloading, offset)
+			rc, start, err := c.Fetch(ctx, ref, desc, offset)
+			if err != nil {
+				if ctx.Err() != nil || !errors.Is(err, ErrUnreachable) {
+					return err
+				}
+				lastErr = err
+				continue
+			}
+			if start != offset {
+				if err := w.Truncate(0); err != nil {
+					rc.Close()
+					return fmt.Errorf("reset ingest of %s: %w", desc.Digest, err)
+				}
+				offset = 0
+			}
+			err = copyBlob(w, rc, desc.Size-offset, offset, report)
+			rc.Close()
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				var we *writeError
+				if errors.As(err, &we) {
+					return fmt.Errorf("write %s to the content store: %w", desc.Digest, we.err)
+				}
+				lastErr = fmt.Errorf("%w: download %s: %v", ErrUnreachable, desc.Digest, err)
+				continue
+			}
+		}
+		report(StateVerifying, desc.Size)
+		err = w.Commit(ctx, desc.Size, desc.Digest, labels)
+		switch {
+		case err == nil, errors.Is(err, content.ErrAlreadyExists):
+			report(StateDone, desc.Size)
+			return nil
+		case errors.Is(err, content.ErrDigestMismatch), errors.Is(err, content.ErrSizeMismatch):
+			w.Close()
+			_ = store.Abort(ctx, IngestRef(desc))
+			return fmt.Errorf("%w: %s from %s: %v", ErrCorruptBlob, desc.Digest, ref.Domain, err)
+		default:
+			return fmt.Errorf("commit %s: %w", desc.Digest, err)
+		}
+	}
+	return lastErr
+}
+
+// writeError marks a failure of the local store (not the network).
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return e.err.Error() }
+
+// copyBlob copies at most limit bytes (limit <= 0: all) and reports the
+// running offset.
+func copyBlob(w io.Writer, r io.Reader, limit, offset int64, report func(State, int64)) error {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
+	if limit > 0 {
+		r = io.LimitReader(r, limit)
+	}
+	var last time.Time
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return &writeError{werr}
+			}
+			offset += int64(n)
+			if now := time.Now(); now.Sub(last) > 100*time.Millisecond {
+				report(StateDownloading, offset)
+				last = now
+			}
+		}
+		if err == io.EOF {
+			report(StateDownloading, offset)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,182 @@
+package distribution
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/berth-dev/berth/content"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Push uploads the image rooted at root (a manifest or index in store) to
+// ref: missing blobs first (a HEAD check skips what the registry has),
+// then manifests, then the index, tagged with ref's tag. Children of an
+// index that are not in the store are skipped if the registry has them,
+// and are an error otherwise.
+func (c *Client) Push(ctx context.Context, store content.Store, ref Reference, root ocispec.Descriptor, progress ProgressFunc) error {
+	if progress == nil {
+		progress = func(Progress) {}
+	}
+	hosts, err := c.Hosts(ref.Domain, CapPush)
+	if err != nil {
+		return err
+	}
+	h := hosts[0]
+	tag := ref.Tag
+	if tag == "" {
+		tag = root.Digest.String()
+	}
+	return c.pushTree(ctx, h, store, ref, root, tag, progress)
+}
+
+func (c *Client) pushTree(ctx context.Context, h *Host, store content.Store, ref Reference, desc ocispec.Descriptor, tag string, progress ProgressFunc) error {
+	b, err := readBlob(ctx, store, desc)
+	if err != nil {
+		return err
+	}
+	p, err := ParseManifest(desc.MediaType, b)
+	if err != nil {
+		return fmt.Errorf("push %s: %w", desc.Digest, err)
+	}
+	if p.Index != nil {
+		for _, m := range p.Index.Manifests {
+			if _, err := store.Info(ctx, m.Digest); errors.Is(err, content.ErrNotFound) {
+				if ok, _ := c.exists(ctx, h, ref, m); ok {
+					continue
+				}
+				return fmt.Errorf("push %s: manifest %s is not in the local store (pull all platforms first)", ref, m.Digest)
+			}
+			if err := c.pushTree(ctx, h, store, ref, m, m.Digest.String(), progress); err != nil {
+				return err
+			}
+		}
+	} else {
+		blobs := append([]ocispec.Descriptor{p.Manifest.Config}, p.Manifest.Layers...)
+		for i, d := range blobs {
+			kind := "layer"
+			if i == 0 {
+				kind = "config"
+			}
+			if IsForeignLayer(d.MediaType) {
+				continue
+			}
+			if err := c.pushBlob(ctx, h, store, ref, d, kind, progress); err != nil {
+				return err
+			}
+		}
+	}
+	return c.putManifest(ctx, h, ref, desc, b, tag)
+}
+
+func readBlob(ctx context.Context, store content.Store, desc ocispec.Descriptor) ([]byte, error) {
+	ra, err := store.ReaderAt(ctx, desc.Digest)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", desc.Digest, err)
+	}
+	defer ra.Close()
+	if ra.Size() > 4<<20 {
+		return nil, fmt.Errorf("read %s: manifest larger than 4 MiB", desc.Digest)
+	}
+	b := make([]byte, ra.Size())
+	if _, err := ra.ReadAt(b, 0); err != nil && err != io.EOF {
+		return nil, fmt.Errorf("read %s: %w", desc.Digest, err)
+	}
+	return b, nil
+}
+
+func (c *Client) exists(ctx context.Context, h *Host, ref Reference, d ocispec.Descriptor) (bool, error) {
+	kind := "blobs"
+	if IsIndex(d.MediaType) || IsManifest(d.MediaType) {
+		kind = "manifests"
+	}
+	resp, err := c.do(ctx, request{host: h, domain: ref.Domain, scope: pushScope(ref), op: "check " + d.Digest.String(),
+		build: func(ctx context.Context, base string) (*http.Request, error) {
+			req, err := http.NewRequestWithContext(ctx, http.MethodHead, base+"/"+ref.Path+"/"+kind+"/"+d.Digest.String(), nil)
+			if err == nil && kind == "manifests" {
+				req.Header.Set("Accept", strings.Join(ManifestAccept, ", "))
+			}
+			return req, err
+		}})
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	drain(resp)
+	return true, nil
+}
+
+func (c *Client) pushBlob(ctx context.Context, h *Host, store content.Store, ref Reference, d ocispec.Descriptor, kind string, progress ProgressFunc) error {
+	ev := Progress{Digest: d.Digest.String(), MediaType: d.MediaType, Kind: kind, Total: d.Size}
+	ok, err := c.exists(ctx, h, ref, d)
+	if err != nil {
+		return err
+	}
+	if ok {
+		ev.State, ev.Offset = StateExists, d.Size
+		progress(ev)
+		return nil
+	}
+	ev.State = StateUploading
+	progress(ev)
+	op := "upload " + d.Digest.String()
+	resp, err := c.do(ctx, request{host: h, domain: ref.Domain, scope: pushScope(ref), op: op,
+		build: func(ctx context.Context, base string) (*http.Request, error) {
+			return http.NewRequestWithContext(ctx, http.MethodPost, base+"/"+ref.Path+"/blobs/uploads/", nil)
+		}})
+	if err != nil {
+		return err
+	}
+	drain(resp)
+	loc, err := resp.Location()
+	if err != nil {
+		return fmt.Errorf("%s: registry gave no upload location: %w", op, err)
+	}
+	q := loc.Query()
+	q.Set("digest", d.Digest.String())
+	loc.RawQuery = q.Encode()
+	ra, err := store.ReaderAt(ctx, d.Digest)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	defer ra.Close()
+	resp, err = c.do(ctx, request{host: h, domain: ref.Domain, scope: pushScope(ref), op: op,
+		build: func(ctx context.Context, _ string) (*http.Request, error) {
+			req, err := http.NewRequestWithContext(ctx, http.MethodPut, loc.String(), io.NewSectionReader(ra, 0, ra.Size()))
+			if err != nil {
+				return nil, err
+			}
+			req.ContentLength = ra.Size()
+			req.Header.Set("Content-Type", "application/octet-stream")
+			return req, nil
+		}})
+	if err != nil {
+		return err
+	}
+	drain(resp)
+	ev.State, ev.Offset = StateDone, d.Size
+	progress(ev)
+	return nil
+}
+
+func (c *Client) putManifest(ctx context.Context, h *Host, ref Reference, d ocispec.Descriptor, b []byte, tag string) error {
+	resp, err := c.do(ctx, request{host: h, domain: ref.Domain, scope: pushScope(ref), op: "put manifest " + ref.Path + ":" + tag,
+		build: func(ctx context.Context, base string) (*http.Request, error) {
+			req, err := http.NewRequestWithContext(ctx, http.MethodPut, base+"/"+ref.Path+"/manifests/"+url.PathEscape(tag), strings.NewReader(string(b)))
+			if err == nil {
+				req.Header.Set("Content-Type", d.MediaType)
+			}
+			return req, err
+		}})
+	if err != nil {
+		return err
+	}
+	drain(resp)
+	return nil
+}
