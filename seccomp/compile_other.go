@@ -1,0 +1,20 @@
+//go:build !cgo || !linux
+
+package seccomp
+
+import (
+	"errors"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// ErrNotSupported is returned by Compile in builds without libseccomp.
+var ErrNotSupported = errors.New("seccomp compilation needs cgo and libseccomp on linux")
+
+// Compile is unavailable without cgo; see the linux cgo build.
+func Compile(s *specs.LinuxSeccomp) (*Program, error) {
+	if s == nil {
+		return nil, nil
+	}
+	return nil, ErrNotSupported
+}
