@@ -1,0 +1,141 @@
+package rootfs
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// statfs f_flags bits (ST_*), which x/sys/unix does not name.
+const (
+	stRdonly      = 0x1
+	stNosuid      = 0x2
+	stNodev       = 0x4
+	stNoexec      = 0x8
+	stNoatime     = 0x400
+	stNodiratime  = 0x800
+	stRelatime    = 0x1000
+	stNosymfollow = 0x2000
+)
+
+// bind bind-mounts the host path source (relative to the bundle if not
+// absolute) on the container path dest, then remounts it with the
+// requested flags, propagation and recursive attributes.
+func (p *preparer) bind(source, dest string, o mountOpts) error {
+	if !filepath.IsAbs(source) {
+		source = filepath.Join(p.c.BundleDir, source)
+	}
+	src, err := os.OpenFile(source, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("bind source: %w", err)
+	}
+	defer src.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(src.Fd()), &st); err != nil {
+		return fmt.Errorf("stat bind source %s: %w", source, err)
+	}
+	switch {
+	case dest == "/sys":
+		if err := checkMagic(src, unix.SYSFS_MAGIC); err != nil {
+			return fmt.Errorf("bind over /sys: %w", err)
+		}
+	case strings.HasPrefix(dest, "/proc/") && !lxcfsProcFiles[dest]:
+		if err := checkMagic(src, unix.PROC_SUPER_MAGIC); err != nil {
+			return fmt.Errorf("bind over %s: %w", dest, err)
+		}
+	}
+	var target *os.File
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		target, err = mkdirInRoot(p.root, dest)
+	} else {
+		target, err = createFileInRoot(p.root, dest)
+	}
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	return bindOnto(p.root, src, &st, dest, target, o)
+}
+
+// bindOnto binds the open source (with stat st) onto the open target at
+// the container path dest, resolved under root, and applies o.
+func bindOnto(root, src *os.File, st *unix.Stat_t, dest string, target *os.File, o mountOpts) error {
+	if err := unix.Mount(procFd(src), procFd(target), "", unix.MS_BIND|o.flags&unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind %s on %s: %w", src.Name(), dest, err)
+	}
+	if !o.needsRemount() && len(o.propagate) == 0 && !o.hasRecAttr() {
+		return nil
+	}
+	mounted, err := reopenMounted(root, dest, target, 0)
+	if err != nil {
+		return err
+	}
+	defer mounted.Close()
+	var got unix.Stat_t
+	if err := unix.Fstat(int(mounted.Fd()), &got); err != nil {
+		return fmt.Errorf("stat %s: %w", dest, err)
+	}
+	if got.Dev != st.Dev || got.Ino != st.Ino {
+		return fmt.Errorf("%w: %s is not the bind of %s just made", ErrUnsafe, dest, src.Name())
+	}
+	if o.needsRemount() {
+		if err := remountBind(procFd(mounted), mounted, o); err != nil {
+			return fmt.Errorf("remount %s: %w", dest, err)
+		}
+	}
+	return applyPropagation(dest, mounted, o)
+}
+
+// remountBind applies o's per-mount flags to the bind mount at target,
+// open as f. Flags of the underlying mount that o does not mention (read-only,
+// nosuid, nodev, noexec, atime) are kept: in a user namespace they are
+// locked and dropping them fails with EPERM.
+func remountBind(target string, f *os.File, o mountOpts) error {
+	flags := unix.MS_BIND | unix.MS_REMOUNT | o.flags&^(unix.MS_BIND|unix.MS_REC|unix.MS_REMOUNT)
+	locked, err := lockedFlags(f)
+	if err != nil {
+		return err
+	}
+	if o.flags&atimeFlags != 0 || o.cleared&atimeFlags != 0 {
+		locked &^= atimeFlags
+	}
+	flags |= locked &^ o.cleared
+	if err := unix.Mount("", target, "", flags, ""); err != nil {
+		return fmt.Errorf("mount flags %#x: %w", flags, err)
+	}
+	return nil
+}
+
+// lockedFlags returns, as MS_* flags, the per-mount flags of the mount f
+// is on, read with statfs.
+func lockedFlags(f *os.File) (uintptr, error) {
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(int(f.Fd()), &st); err != nil {
+		return 0, fmt.Errorf("statfs %s: %w", f.Name(), err)
+	}
+	var flags uintptr
+	for _, m := range [...]struct {
+		st int64
+		ms uintptr
+	}{
+		{stRdonly, unix.MS_RDONLY},
+		{stNosuid, unix.MS_NOSUID},
+		{stNodev, unix.MS_NODEV},
+		{stNoexec, unix.MS_NOEXEC},
+		{stNoatime, unix.MS_NOATIME},
+		{stNodiratime, unix.MS_NODIRATIME},
+		{stRelatime, unix.MS_RELATIME},
+		{stNosymfollow, unix.MS_NOSYMFOLLOW},
+	} {
+		if int64(st.Flags)&m.st != 0 {
+			flags |= m.ms
+		}
+	}
+	if flags&(unix.MS_NOATIME|unix.MS_RELATIME) == 0 {
+		flags |= unix.MS_STRICTATIME
+	}
+	return flags, nil
+}

@@ -1,0 +1,12 @@
+package rootfs
+
+import "errors"
+
+// ErrInvalidMount marks a malformed entry in the spec (a relative
+// destination, an unknown mount type for a cgroup, a bad device...).
+var ErrInvalidMount = errors.New("invalid mount configuration")
+
+// ErrUnsafe marks a refused attempt to trick the runtime: a mount over
+// /proc or /sys that is not procfs/sysfs, a /dev/null or /dev/console that
+// is not what it claims to be, a target that changed under us.
+var ErrUnsafe = errors.New("unsafe rootfs operation refused")
