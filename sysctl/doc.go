@@ -1,0 +1,10 @@
+// Package sysctl validates and applies a container's namespaced sysctls
+// (linux.sysctl in the OCI spec).
+//
+// Only sysctls that belong to a namespace the container owns are allowed:
+// IPC ones (kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*) need a new
+// IPC namespace, net.* a new network namespace, kernel.hostname and
+// kernel.domainname a new UTS namespace. Anything else would change the
+// host and is refused with ErrNotNamespaced. Values are written one key per
+// file through a directory handle on /proc/sys verified to be procfs.
+package sysctl
