@@ -1,0 +1,6 @@
+// Command berth-runtime is Berth's OCI runtime, with runc's command line.
+package main
+
+import "github.com/berth-dev/berth/runtime/cli"
+
+func main() { cli.Main() }

@@ -1,0 +1,180 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/runtime"
+)
+
+func execCmd(rt rtFunc) *cobra.Command {
+	var (
+		o           runtime.ExecOpts
+		processFile string
+		tty         bool
+		cwd         string
+		env         []string
+		userSpec    string
+		addGids     []string
+		caps        []string
+		nnp         bool
+		apparmor    string
+		label       string
+	)
+	cmd := &cobra.Command{
+		Use:   "exec [flags] CONTAINER_ID [COMMAND [ARG...]]",
+		Short: "run a new process inside a running container",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 1 {
+				return fmt.Errorf("exec needs a container id")
+			}
+			return runtime.ValidateID(args[0])
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := rt()
+			if err != nil {
+				return err
+			}
+			id := args[0]
+			var p *specs.Process
+			if processFile != "" {
+				p, err = readProcess(processFile)
+				if err != nil {
+					return err
+				}
+			} else {
+				if len(args) < 2 {
+					return fmt.Errorf("exec needs a command or --process")
+				}
+				st, _, err := r.StateOf(id)
+				if err != nil {
+					return err
+				}
+				base := *st.Spec.Process
+				p = &base
+				p.Args = args[1:]
+				p.Terminal = tty
+				p.ConsoleSize = nil
+			}
+			if cmd.Flags().Changed("tty") {
+				p.Terminal = tty
+			}
+			if cwd != "" {
+				p.Cwd = cwd
+			}
+			p.Env = append(append([]string(nil), p.Env...), env...)
+			if userSpec != "" {
+				u, g, err := parseUser(userSpec)
+				if err != nil {
+					return err
+				}
+				p.User.UID, p.User.GID = u, g
+			}
+			for _, s := range addGids {
+				n, err := strconv.ParseUint(s, 10, 32)
+				if err != nil {
+					return fmt.Errorf("--additional-gids %q: %w", s, err)
+				}
+				p.User.AdditionalGids = append(p.User.AdditionalGids, uint32(n))
+			}
+			if len(caps) > 0 {
+				c := *p.Capabilities
+				c.Bounding = append(append([]string(nil), c.Bounding...), caps...)
+				c.Effective = append(append([]string(nil), c.Effective...), caps...)
+				c.Permitted = append(append([]string(nil), c.Permitted...), caps...)
+				p.Capabilities = &c
+			}
+			if cmd.Flags().Changed("no-new-privs") {
+				p.NoNewPrivileges = nnp
+			}
+			if apparmor != "" {
+				p.ApparmorProfile = apparmor
+			}
+			if label != "" {
+				p.SelinuxLabel = label
+			}
+			o.Process = p
+			e, err := r.Exec(id, o)
+			if err != nil {
+				return err
+			}
+			if o.Detach {
+				return nil
+			}
+			stopTTY := func() {}
+			if e.Console != nil {
+				stopTTY = attachConsole(e.Console)
+			}
+			sigs := make(chan os.Signal, 32)
+			signal.Notify(sigs)
+			go func() {
+				for s := range sigs {
+					if s.String() != "child exited" && s.String() != "urgent I/O condition" {
+						e.Signal(s)
+					}
+				}
+			}()
+			ps, err := e.Wait()
+			signal.Stop(sigs)
+			stopTTY()
+			if err != nil {
+				return err
+			}
+			if code := runtime.ExitCode(ps); code != 0 {
+				return exitError{code}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().SetInterspersed(false)
+	f := cmd.Flags()
+	f.StringVarP(&processFile, "process", "p", "", "path to a process.json")
+	f.BoolVarP(&tty, "tty", "t", false, "allocate a pseudo-TTY")
+	f.StringVar(&cwd, "cwd", "", "working directory in the container")
+	f.StringArrayVarP(&env, "env", "e", nil, "set an environment variable")
+	f.StringVarP(&userSpec, "user", "u", "", "UID[:GID] to run as")
+	f.StringArrayVarP(&addGids, "additional-gids", "g", nil, "additional gids")
+	f.StringArrayVarP(&caps, "cap", "c", nil, "add a capability")
+	f.BoolVar(&nnp, "no-new-privs", false, "set no_new_privs")
+	f.StringVar(&apparmor, "apparmor", "", "AppArmor profile")
+	f.StringVar(&label, "process-label", "", "SELinux process label")
+	f.StringVar(&o.ConsoleSocket, "console-socket", "", "unix socket that receives the pty master")
+	f.StringVar(&o.PidFile, "pid-file", "", "file to write the process pid to")
+	f.BoolVarP(&o.Detach, "detach", "d", false, "detach from the process")
+	f.IntVar(&o.PreserveFDs, "preserve-fds", 0, "number of extra descriptors to pass")
+	return cmd
+}
+
+func readProcess(path string) (*specs.Process, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read process %s: %w", path, err)
+	}
+	var p specs.Process
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("%w: process %s: %v", runtime.ErrInvalidConfig, path, err)
+	}
+	return &p, nil
+}
+
+func parseUser(s string) (uint32, uint32, error) {
+	us, gs, _ := strings.Cut(s, ":")
+	u, err := strconv.ParseUint(us, 10, 32)
+	if err != nil {
+		return 0, 0, fmt.Errorf("--user %q: want UID[:GID]", s)
+	}
+	g := uint64(0)
+	if gs != "" {
+		if g, err = strconv.ParseUint(gs, 10, 32); err != nil {
+			return 0, 0, fmt.Errorf("--user %q: want UID[:GID]", s)
+		}
+	}
+	return uint32(u), uint32(g), nil
+}

@@ -1,0 +1,149 @@
+// Package cli is berth-runtime's command line: runc's commands and flags,
+// so containerd, Podman and Docker can use berth-runtime in runc's place.
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/runtime"
+	"github.com/berth-dev/berth/version"
+)
+
+// globals are runc's global flags.
+type globals struct {
+	root          string
+	log           string
+	logFormat     string
+	debug         bool
+	systemdCgroup bool
+	rootless      string
+	criu          string
+}
+
+// logger writes errors and warnings to --log in runc's text or JSON format
+// (containerd's shim reads the JSON one) and to stderr.
+type logger struct {
+	out    io.Writer
+	format string
+}
+
+func (l *logger) log(level, msg string) {
+	if l.out == nil {
+		return
+	}
+	if l.format == "json" {
+		b, _ := json.Marshal(map[string]string{"level": level, "msg": msg, "time": time.Now().UTC().Format(time.RFC3339Nano)})
+		l.out.Write(append(b, '\n'))
+		return
+	}
+	fmt.Fprintf(l.out, "time=%q level=%s msg=%q\n", time.Now().UTC().Format(time.RFC3339Nano), level, msg)
+}
+
+// Write makes the logger the runtime's warning sink.
+func (l *logger) Write(p []byte) (int, error) {
+	os.Stderr.Write(p)
+	l.log("warning", string(trimNL(p)))
+	return len(p), nil
+}
+
+func trimNL(p []byte) []byte {
+	for len(p) > 0 && (p[len(p)-1] == '\n') {
+		p = p[:len(p)-1]
+	}
+	return p
+}
+
+// exitError carries a process exit code out of a command.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// Main runs berth-runtime and exits.
+func Main() {
+	os.Exit(Run(os.Args[1:]))
+}
+
+// Run runs berth-runtime with args and returns its exit code.
+func Run(args []string) int {
+	g := &globals{}
+	lg := &logger{}
+	root := &cobra.Command{
+		Use:           "berth-runtime",
+		Short:         "Berth's OCI runtime (runc-compatible command line)",
+		Version:       version.Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if g.log != "" {
+				f, err := os.OpenFile(g.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+				if err != nil {
+					return fmt.Errorf("open log %s: %w", g.log, err)
+				}
+				lg.out = f
+			}
+			if g.logFormat != "text" && g.logFormat != "json" {
+				return fmt.Errorf("--log-format must be text or json, not %q", g.logFormat)
+			}
+			lg.format = g.logFormat
+			return nil
+		},
+	}
+	root.SetVersionTemplate(fmt.Sprintf("berth-runtime version {{.Version}}\nspec: %s\n", version.OCIRuntimeSpec))
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.root, "root", runtime.DefaultRoot, "root directory for storage of container state")
+	pf.StringVar(&g.log, "log", "", "log file for errors and warnings")
+	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
+	pf.BoolVar(&g.debug, "debug", false, "enable debug output")
+	pf.BoolVar(&g.systemdCgroup, "systemd-cgroup", false, "use the systemd cgroup driver")
+	pf.StringVar(&g.rootless, "rootless", "auto", "ignored, for runc compatibility")
+	pf.StringVar(&g.criu, "criu", "criu", "ignored: checkpointing is not supported")
+	pf.MarkHidden("rootless")
+	pf.MarkHidden("criu")
+
+	rt := func() (*runtime.Runtime, error) {
+		r, err := runtime.New(g.root)
+		if err != nil {
+			return nil, err
+		}
+		r.Warn = lg
+		if g.systemdCgroup {
+			if _, err := os.Stat("/run/systemd/system"); err != nil {
+				return nil, errors.New("--systemd-cgroup: systemd is not running on this host; use the cgroupfs driver (drop the flag)")
+			}
+			r.SystemdCgroup = true
+		}
+		return r, nil
+	}
+	root.AddCommand(
+		createCmd(rt), startCmd(rt), runCmd(rt), stateCmd(rt), killCmd(rt), deleteCmd(rt),
+		listCmd(rt), psCmd(rt), execCmd(rt), specCmd(), featuresCmd(),
+		pauseCmd(rt), resumeCmd(rt), updateCmd(rt), eventsCmd(rt),
+	)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	fmt.Fprintln(os.Stderr, "berth-runtime:", err)
+	lg.log("error", err.Error())
+	return 1
+}
+
+// idArg is the argument check of commands that take one container ID.
+func idArg(cmd *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("%s needs exactly one container id, got %d arguments", cmd.Name(), len(args))
+	}
+	return runtime.ValidateID(args[0])
+}

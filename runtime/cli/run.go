@@ -1,0 +1,129 @@
+package cli
+
+import (
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+	"golang.org/x/term"
+
+	"github.com/berth-dev/berth/runtime"
+)
+
+func runCmd(rt rtFunc) *cobra.Command {
+	var o runtime.CreateOpts
+	var detach, keep bool
+	cmd := &cobra.Command{
+		Use:   "run [flags] CONTAINER_ID",
+		Short: "create and start a container, and wait for it unless --detach",
+		Args:  idArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := rt()
+			if err != nil {
+				return err
+			}
+			id := args[0]
+			o.Foreground = !detach
+			c, err := r.Create(id, o)
+			if err != nil {
+				return err
+			}
+			if detach {
+				return r.Start(id)
+			}
+			stopTTY := func() {}
+			if c.Console != nil {
+				stopTTY = attachConsole(c.Console)
+			}
+			sigs := forwardSignals(c.Process, c.Console)
+			err = r.Start(id)
+			var code int
+			if err == nil {
+				ps, werr := c.Wait()
+				err = werr
+				code = runtime.ExitCode(ps)
+			} else {
+				c.Process.Kill()
+				c.Wait()
+			}
+			signal.Stop(sigs)
+			stopTTY()
+			if !keep {
+				if derr := r.Delete(id, true); err == nil {
+					err = derr
+				}
+			}
+			if err != nil {
+				return err
+			}
+			if code != 0 {
+				return exitError{code}
+			}
+			return nil
+		},
+	}
+	addCreateFlags(cmd, &o)
+	cmd.Flags().BoolVarP(&detach, "detach", "d", false, "detach from the container's process")
+	cmd.Flags().BoolVar(&keep, "keep", false, "do not delete the container after it exits")
+	return cmd
+}
+
+// forwardSignals relays the signals we receive to the container's init,
+// and terminal size changes to its pty.
+func forwardSignals(p *os.Process, console *os.File) chan os.Signal {
+	sigs := make(chan os.Signal, 32)
+	signal.Notify(sigs)
+	go func() {
+		for s := range sigs {
+			switch s {
+			case unix.SIGCHLD, unix.SIGURG, unix.SIGPIPE:
+			case unix.SIGWINCH:
+				if console != nil {
+					resize(console)
+				}
+			default:
+				p.Signal(s)
+			}
+		}
+	}()
+	return sigs
+}
+
+// attachConsole connects our stdio to a pty master and puts our terminal
+// in raw mode; the returned function undoes it once the output is drained.
+func attachConsole(master *os.File) func() {
+	var restore func()
+	if term.IsTerminal(int(os.Stdin.Fd())) {
+		if st, err := term.MakeRaw(int(os.Stdin.Fd())); err == nil {
+			restore = func() { term.Restore(int(os.Stdin.Fd()), st) }
+		}
+		resize(master)
+	}
+	go io.Copy(master, os.Stdin)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		io.Copy(os.Stdout, master)
+	}()
+	return func() {
+		// The slave side closes when the last process holding it exits;
+		// reading the master then fails with EIO and the copy ends.
+		wg.Wait()
+		master.Close()
+		if restore != nil {
+			restore()
+		}
+	}
+}
+
+func resize(master *os.File) {
+	ws, err := unix.IoctlGetWinsize(int(os.Stdin.Fd()), unix.TIOCGWINSZ)
+	if err != nil {
+		return
+	}
+	unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws)
+}

@@ -1,0 +1,309 @@
+package runtime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/cgroups"
+	"github.com/berth-dev/berth/runtime/hooks"
+	"github.com/berth-dev/berth/runtime/proto"
+)
+
+// CreateOpts are the options of create and run.
+type CreateOpts struct {
+	Bundle        string
+	PidFile       string
+	ConsoleSocket string
+	NoPivot       bool
+	NoNewKeyring  bool
+	PreserveFDs   int
+	// Foreground keeps the init as our child (run): it dies with us and
+	// a terminal's master comes back to the caller instead of a socket.
+	Foreground bool
+}
+
+// Container is a container that Create set up.
+type Container struct {
+	State *State
+	// Console is the pty master when the process has a terminal and no
+	// console socket was given (run in the foreground).
+	Console *os.File
+	// Process is the init when it is our child (Foreground).
+	Process *os.Process
+	wait    func() (*os.ProcessState, error)
+}
+
+// Wait waits for a foreground container's init to exit.
+func (c *Container) Wait() (*os.ProcessState, error) { return c.wait() }
+
+// Create sets up container id from a bundle and leaves it waiting for
+// start. On any failure nothing is left behind: no state, no cgroup, no
+// process.
+func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	spec, bundle, err := LoadBundle(o.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Process == nil {
+		return nil, fmt.Errorf("%w: process is missing", ErrInvalidConfig)
+	}
+	if spec.Process.Terminal && o.ConsoleSocket == "" && !o.Foreground {
+		return nil, fmt.Errorf("%w: process.terminal is set: --console-socket is required", ErrInvalidConfig)
+	}
+	if !spec.Process.Terminal && o.ConsoleSocket != "" {
+		return nil, fmt.Errorf("%w: --console-socket given but process.terminal is false", ErrInvalidConfig)
+	}
+	prep, err := r.prepare(spec)
+	if err != nil {
+		return nil, err
+	}
+
+	st := r.store()
+	if err := os.MkdirAll(st.root, 0o700); err != nil {
+		return nil, fmt.Errorf("state root %s: %w", st.root, err)
+	}
+	dir := st.dir(id)
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("%w: %s", ErrExist, id)
+		}
+		return nil, fmt.Errorf("create state directory: %w", err)
+	}
+	var cg cgroups.Manager
+	var ip *initProc
+	defer func() {
+		if err == nil {
+			return
+		}
+		if ip != nil {
+			ip.kill()
+		}
+		if cg != nil {
+			cg.Destroy()
+		}
+		os.RemoveAll(dir)
+	}()
+	unlock, err := st.lock(id)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
+	fifoPath := filepath.Join(dir, fifoName)
+	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {
+		return nil, fmt.Errorf("create exec fifo: %w", err)
+	}
+	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open exec fifo: %w", err)
+	}
+	defer fifo.Close()
+
+	cg, err = cgroups.New(cgroups.Config{Path: spec.Linux.CgroupsPath, ID: id, Resources: withDefaultDevices(spec.Linux.Resources, spec.Linux.Devices), Systemd: r.SystemdCgroup})
+	if err != nil {
+		return nil, fmt.Errorf("cgroup: %w", err)
+	}
+	var cgFD *os.File
+	if f, ferr := cg.OpenUnified(); ferr == nil {
+		if err = cg.Apply(-1); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("cgroup: %w", err)
+		}
+		cgFD = f
+		defer cgFD.Close()
+	}
+
+	so := prep.spawn
+	so.stdin, so.stdout, so.stderr = os.Stdin, os.Stdout, os.Stderr
+	so.preserveFDs = o.PreserveFDs
+	so.fifo = fifo
+	so.cgroupFD = cgFD
+	if o.Foreground {
+		so.pdeathsig = syscall.SIGKILL
+	}
+	ip, err = r.spawn(so)
+	if err != nil {
+		return nil, err
+	}
+	pid := ip.pid()
+	if cgFD == nil {
+		if err = cg.Apply(pid); err != nil {
+			return nil, fmt.Errorf("cgroup: %w", err)
+		}
+	}
+	state := &State{
+		ID:          id,
+		Bundle:      bundle,
+		Rootfs:      spec.Root.Path,
+		Pid:         pid,
+		Created:     time.Now().UTC(),
+		Owner:       "",
+		Annotations: spec.Annotations,
+		Spec:        spec,
+	}
+	cgState := cg.State()
+	state.Cgroup = &cgState
+	state.StartTime, _, err = processStartTime(pid)
+	if err != nil {
+		return nil, fmt.Errorf("read init start time: %w", err)
+	}
+	state.Namespaces = namespacePaths(spec, pid)
+	hookState := state.hookState(Creating)
+	cfg := proto.Config{
+		ID: id, Spec: spec, Bundle: bundle, Rootfs: spec.Root.Path, Process: spec.Process,
+		SetupRootfs:  prep.spawn.newNS[specs.MountNamespace],
+		SetHostname:  prep.spawn.newNS[specs.UTSNamespace],
+		NoPivot:      o.NoPivot,
+		NoNewKeyring: o.NoNewKeyring,
+		Console:      spec.Process.Terminal,
+		PreserveFDs:  o.PreserveFDs,
+		CgroupPaths:  cgState.Paths,
+		CgroupNS:     prep.spawn.newNS[specs.CgroupNamespace],
+		UserNS:       prep.spawn.newNS[specs.UserNamespace],
+		NetNS:        prep.spawn.newNS[specs.NetworkNamespace],
+		IPCNS:        prep.spawn.newNS[specs.IPCNamespace],
+		UTSNS:        prep.spawn.newNS[specs.UTSNamespace],
+		Seccomp:      prep.seccomp,
+		StateJSON:    hookState,
+	}
+	if err = ip.conn.Send(cfg); err != nil {
+		return nil, err
+	}
+	created := &Container{State: state}
+	if err = r.converse(ip, spec, hookState, o, created); err != nil {
+		return nil, err
+	}
+	if err = st.save(state); err != nil {
+		return nil, err
+	}
+	if o.PidFile != "" {
+		if err = writePidFile(o.PidFile, pid); err != nil {
+			return nil, err
+		}
+	}
+	if o.Foreground {
+		created.Process = ip.cmd.Process
+		created.wait = func() (*os.ProcessState, error) { err := ip.cmd.Wait(); return ip.cmd.ProcessState, ignoreExit(err) }
+	} else {
+		ip.conn.Close()
+	}
+	return created, nil
+}
+
+// converse answers berth-init until it reports it is ready and has closed
+// the socket, or fails.
+func (r *Runtime) converse(ip *initProc, spec *specs.Spec, hookState []byte, o CreateOpts, c *Container) error {
+	ready := false
+	for {
+		var m proto.Message
+		fds, err := ip.conn.Recv(&m)
+		if errors.Is(err, proto.ErrClosed) {
+			if ready {
+				return nil
+			}
+			return errors.New("container init exited before it was ready (see its error output)")
+		}
+		if err != nil {
+			return err
+		}
+		switch m.Kind {
+		case proto.MsgError:
+			return errors.New(m.Error)
+		case proto.MsgHooks:
+			herr := hooks.Run("prestart", spec.Hooks.Prestart, hookState) //nolint:staticcheck // deprecated, still honoured
+			if herr == nil {
+				herr = hooks.Run("createRuntime", spec.Hooks.CreateRuntime, hookState)
+			}
+			if herr != nil {
+				ip.conn.Send(proto.Message{Kind: proto.MsgError, Error: herr.Error()})
+				return herr
+			}
+			if err := ip.conn.Send(proto.Message{Kind: proto.MsgContinue}); err != nil {
+				return err
+			}
+		case proto.MsgConsole:
+			if len(fds) != 1 {
+				return errors.New("console message without a descriptor")
+			}
+			master := os.NewFile(uintptr(fds[0]), "console")
+			if o.ConsoleSocket != "" {
+				err := sendConsole(o.ConsoleSocket, master)
+				master.Close()
+				if err != nil {
+					return err
+				}
+			} else {
+				c.Console = master
+			}
+		case proto.MsgSeccompFD:
+			if len(fds) != 1 {
+				return errors.New("seccomp message without a descriptor")
+			}
+			err := sendSeccompListener(spec, c.State, fds[0])
+			unix.Close(fds[0])
+			if err != nil {
+				return err
+			}
+		case proto.MsgReady:
+			ready = true
+		default:
+			return fmt.Errorf("unexpected message %q from init", m.Kind)
+		}
+	}
+}
+
+// namespacePaths records, for exec, where each of the container's
+// namespaces can be joined.
+func namespacePaths(spec *specs.Spec, pid int) map[specs.LinuxNamespaceType]string {
+	names := map[specs.LinuxNamespaceType]string{
+		specs.PIDNamespace: "pid", specs.NetworkNamespace: "net", specs.MountNamespace: "mnt",
+		specs.IPCNamespace: "ipc", specs.UTSNamespace: "uts", specs.UserNamespace: "user",
+		specs.CgroupNamespace: "cgroup", specs.TimeNamespace: "time",
+	}
+	out := map[specs.LinuxNamespaceType]string{}
+	for _, ns := range spec.Linux.Namespaces {
+		out[ns.Type] = "/proc/" + strconv.Itoa(pid) + "/ns/" + names[ns.Type]
+	}
+	return out
+}
+
+// hookState is the state JSON given to hooks.
+func (s *State) hookState(status Status) []byte {
+	b, _ := json.Marshal(s.ociState(status))
+	return b
+}
+
+// ociState is the state of the runtime spec.
+func (s *State) ociState(status Status) specs.State {
+	st := specs.State{
+		Version:     specs.Version,
+		ID:          s.ID,
+		Status:      specs.ContainerState(status),
+		Bundle:      s.Bundle,
+		Annotations: s.Annotations,
+	}
+	if status != Stopped {
+		st.Pid = s.Pid
+	}
+	return st
+}
+
+func writePidFile(path string, pid int) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("pid file %s: %w", path, err)
+	}
+	return writeFileAtomic(abs, []byte(strconv.Itoa(pid)), 0o644)
+}

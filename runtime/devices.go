@@ -1,0 +1,40 @@
+package runtime
+
+import specs "github.com/opencontainers/runtime-spec/specs-go"
+
+func i64(v int64) *int64 { return &v }
+
+// defaultDeviceRules let a container use the devices every container gets
+// (and create device nodes, which the cgroup alone cannot abuse), as runc
+// and Docker allow them after the spec's own rules.
+var defaultDeviceRules = []specs.LinuxDeviceCgroup{
+	{Allow: true, Type: "c", Access: "m"},
+	{Allow: true, Type: "b", Access: "m"},
+	{Allow: true, Type: "c", Major: i64(1), Minor: i64(3), Access: "rwm"},    // /dev/null
+	{Allow: true, Type: "c", Major: i64(1), Minor: i64(8), Access: "rwm"},    // /dev/random
+	{Allow: true, Type: "c", Major: i64(1), Minor: i64(7), Access: "rwm"},    // /dev/full
+	{Allow: true, Type: "c", Major: i64(5), Minor: i64(0), Access: "rwm"},    // /dev/tty
+	{Allow: true, Type: "c", Major: i64(1), Minor: i64(5), Access: "rwm"},    // /dev/zero
+	{Allow: true, Type: "c", Major: i64(1), Minor: i64(9), Access: "rwm"},    // /dev/urandom
+	{Allow: true, Type: "c", Major: i64(5), Minor: i64(1), Access: "rwm"},    // /dev/console
+	{Allow: true, Type: "c", Major: i64(136), Access: "rwm"},                 // /dev/pts/*
+	{Allow: true, Type: "c", Major: i64(5), Minor: i64(2), Access: "rwm"},    // /dev/ptmx
+	{Allow: true, Type: "c", Major: i64(10), Minor: i64(200), Access: "rwm"}, // /dev/net/tun
+}
+
+// withDefaultDevices returns the resources to apply: the spec's device
+// rules, then the defaults, then an allow rule for each device the spec
+// creates.
+func withDefaultDevices(r *specs.LinuxResources, devs []specs.LinuxDevice) *specs.LinuxResources {
+	var out specs.LinuxResources
+	if r != nil {
+		out = *r
+	}
+	rules := append([]specs.LinuxDeviceCgroup(nil), out.Devices...)
+	rules = append(rules, defaultDeviceRules...)
+	for _, d := range devs {
+		rules = append(rules, specs.LinuxDeviceCgroup{Allow: true, Type: d.Type, Major: i64(d.Major), Minor: i64(d.Minor), Access: "rwm"})
+	}
+	out.Devices = rules
+	return &out
+}

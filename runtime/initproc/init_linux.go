@@ -1,0 +1,290 @@
+package initproc
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/rootfs"
+	"github.com/berth-dev/berth/runtime/hooks"
+	"github.com/berth-dev/berth/runtime/proto"
+	"github.com/berth-dev/berth/sysctl"
+)
+
+// Main runs berth-init. The caller must have locked the main goroutine to
+// the main thread (runtime.LockOSThread in an init function). It only
+// returns by exiting: on success the process image is replaced.
+func Main() {
+	conn, err := openSync()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "berth-init:", err)
+		os.Exit(1)
+	}
+	err = run(conn)
+	// run only returns on failure.
+	conn.Send(proto.Message{Kind: proto.MsgError, Error: err.Error()})
+	fmt.Fprintln(os.Stderr, "berth-init:", err)
+	os.Exit(1)
+}
+
+func envFD(name string) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return -1
+	}
+	fd, err := strconv.Atoi(v)
+	if err != nil || fd < 3 {
+		return -1
+	}
+	return fd
+}
+
+func openSync() (*proto.Conn, error) {
+	fd := envFD(proto.EnvSyncFD)
+	if fd < 0 {
+		return nil, errors.New("berth-init runs only as a container's init, started by berth-runtime")
+	}
+	unix.CloseOnExec(fd)
+	return proto.NewConn(os.NewFile(uintptr(fd), "sync")), nil
+}
+
+func run(conn *proto.Conn) error {
+	// No process in the container may open our executable; the memfd we
+	// run from is sealed, and this keeps /proc/1/exe out of reach too.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("set non-dumpable: %w", err)
+	}
+	if fd := envFD(proto.EnvExeFD); fd >= 0 {
+		unix.Close(fd)
+	}
+	var cfg proto.Config
+	if _, err := conn.Recv(&cfg); err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	if cfg.Spec == nil || cfg.Process == nil {
+		return errors.New("config without spec or process")
+	}
+	if fd := envFD(proto.EnvMntFD); fd >= 0 {
+		if err := joinMountNS(fd); err != nil {
+			return err
+		}
+	}
+	if !cfg.Exec {
+		if err := setupContainer(conn, &cfg); err != nil {
+			return err
+		}
+	}
+	p := cfg.Process
+	if p.Terminal && cfg.Console {
+		if err := setupConsole(conn, p, cfg.SetupRootfs && !cfg.Exec); err != nil {
+			return err
+		}
+	}
+	if !cfg.Exec {
+		if err := sysctl.Apply(cfg.Spec.Linux.Sysctl, sysctl.FromSpec(cfg.Spec.Linux)); err != nil {
+			return err
+		}
+		if err := setOOMScoreAdj(p.OOMScoreAdj); err != nil {
+			return err
+		}
+		if !cfg.NoNewKeyring {
+			joinSessionKeyring(cfg.ID)
+		}
+	}
+	if err := setRlimits(p.Rlimits); err != nil {
+		return err
+	}
+	env := processEnv(p)
+	if p.Cwd != "" {
+		if err := unix.Chdir(p.Cwd); err != nil {
+			return fmt.Errorf("chdir to cwd %q set in config.json: %w", p.Cwd, err)
+		}
+	}
+	if err := checkCwd(); err != nil {
+		return err
+	}
+	if len(p.Args) == 0 {
+		return errors.New("process.args must not be empty")
+	}
+	path, err := lookPath(p.Args[0], env)
+	if err != nil {
+		return err
+	}
+	if err := applyLSM(p); err != nil {
+		return err
+	}
+	if p.User.Umask != nil {
+		unix.Umask(int(*p.User.Umask))
+	}
+	if err := conn.Send(proto.Message{Kind: proto.MsgReady}); err != nil {
+		return err
+	}
+	prog, err := decodeSeccomp(cfg.Seccomp)
+	if err != nil {
+		return err
+	}
+	// Without no_new_privs installing a filter needs CAP_SYS_ADMIN, so it
+	// goes in before the capabilities are dropped; a notify filter's
+	// listener must reach the runtime before create returns. Otherwise
+	// the filter goes in as late as possible.
+	seccompLate := prog != nil && p.NoNewPrivileges && !prog.NeedsNotify
+	if prog != nil && !seccompLate {
+		if err := loadSeccomp(conn, prog); err != nil {
+			return err
+		}
+	}
+	if err := applyIdentity(p, env); err != nil {
+		return err
+	}
+	if !cfg.Exec {
+		// Closing the socket tells the runtime that create succeeded.
+		conn.Close()
+		if err := waitStart(); err != nil {
+			return err
+		}
+		if h := cfg.Spec.Hooks; h != nil && len(h.StartContainer) > 0 {
+			if err := hooks.Run("startContainer", h.StartContainer, startedState(cfg.StateJSON)); err != nil {
+				return err
+			}
+		}
+	}
+	if seccompLate {
+		if err := loadSeccomp(conn, prog); err != nil {
+			return err
+		}
+	}
+	if cfg.Exec {
+		conn.Close()
+	}
+	closeExtraFDs(cfg.PreserveFDs)
+	if err := unix.Exec(path, p.Args, env); err != nil {
+		return fmt.Errorf("exec %s: %w", p.Args[0], err)
+	}
+	return nil
+}
+
+// setupContainer does what only a container's first process does: the
+// hostname, the rootfs and the createContainer hooks.
+func setupContainer(conn *proto.Conn, cfg *proto.Config) error {
+	s := cfg.Spec
+	if cfg.CgroupNS {
+		// The runtime has put us in the container's cgroup by now, so the
+		// new namespace is rooted there.
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return fmt.Errorf("create cgroup namespace: %w", err)
+		}
+	}
+	if cfg.SetHostname {
+		if s.Hostname != "" {
+			if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
+				return fmt.Errorf("set hostname %q: %w", s.Hostname, err)
+			}
+		}
+		if s.Domainname != "" {
+			if err := unix.Setdomainname([]byte(s.Domainname)); err != nil {
+				return fmt.Errorf("set domainname %q: %w", s.Domainname, err)
+			}
+		}
+	}
+	rc := &rootfs.Config{
+		Spec:        s,
+		Rootfs:      cfg.Rootfs,
+		BundleDir:   cfg.Bundle,
+		NoPivot:     cfg.NoPivot,
+		CgroupPaths: cfg.CgroupPaths,
+		CgroupNS:    cfg.CgroupNS,
+		UserNS:      cfg.UserNS,
+	}
+	if cfg.SetupRootfs {
+		if err := rootfs.Prepare(rc); err != nil {
+			return err
+		}
+	}
+	if h := s.Hooks; h != nil && (len(h.Prestart) > 0 || len(h.CreateRuntime) > 0) {
+		if err := conn.Send(proto.Message{Kind: proto.MsgHooks}); err != nil {
+			return err
+		}
+		var m proto.Message
+		if _, err := conn.Recv(&m); err != nil {
+			return err
+		}
+		if m.Kind != proto.MsgContinue {
+			return fmt.Errorf("runtime aborted: %s", m.Error)
+		}
+	}
+	if h := s.Hooks; h != nil && len(h.CreateContainer) > 0 {
+		if err := hooks.Run("createContainer", h.CreateContainer, cfg.StateJSON); err != nil {
+			return err
+		}
+	}
+	if cfg.SetupRootfs {
+		if err := rootfs.Pivot(rc); err != nil {
+			return err
+		}
+		if err := rootfs.Finalize(rc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// joinMountNS moves this thread into the mount namespace open at fd. The
+// thread first stops sharing its filesystem attributes with the other Go
+// threads, which setns requires.
+func joinMountNS(fd int) error {
+	defer unix.Close(fd)
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		return fmt.Errorf("unshare fs attributes: %w", err)
+	}
+	if err := unix.Setns(fd, unix.CLONE_NEWNS); err != nil {
+		return fmt.Errorf("join mount namespace: %w", err)
+	}
+	return nil
+}
+
+// waitStart blocks until `start` opens the exec fifo, then tells it we are
+// going ahead.
+func waitStart() error {
+	fd := envFD(proto.EnvFifoFD)
+	if fd < 0 {
+		return errors.New("no exec fifo")
+	}
+	w, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open exec fifo: %w", err)
+	}
+	unix.Close(fd)
+	if _, err := unix.Write(w, []byte{0}); err != nil {
+		unix.Close(w)
+		return fmt.Errorf("write exec fifo: %w", err)
+	}
+	return unix.Close(w)
+}
+
+// startedState rewrites the state given to hooks for after start.
+func startedState(b []byte) []byte {
+	return specsStateWithStatus(b, specs.StateRunning)
+}
+
+// closeExtraFDs marks every descriptor above stdio and the preserved ones
+// close-on-exec, so no host descriptor reaches the container (the
+// CVE-2024-21626 class).
+func closeExtraFDs(preserve int) {
+	first := uint(3 + preserve)
+	if err := unix.CloseRange(first, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err == nil {
+		return
+	}
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd >= int(first) {
+			unix.CloseOnExec(fd)
+		}
+	}
+}

@@ -1,0 +1,152 @@
+package initproc
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/runtime/proto"
+)
+
+func setRlimits(rl []specs.POSIXRlimit) error {
+	for _, r := range rl {
+		res, ok := proto.RlimitResource(r.Type)
+		if !ok {
+			return fmt.Errorf("unknown rlimit %q", r.Type)
+		}
+		lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
+		if err := unix.Prlimit(0, res, &lim, nil); err != nil {
+			if errors.Is(err, unix.EPERM) {
+				return fmt.Errorf("set %s to soft %d hard %d: raising a hard limit needs CAP_SYS_RESOURCE, which this runtime lacks; ask for a hard limit at or below the current one: %w", r.Type, r.Soft, r.Hard, err)
+			}
+			return fmt.Errorf("set %s to soft %d hard %d: %w", r.Type, r.Soft, r.Hard, err)
+		}
+	}
+	return nil
+}
+
+func setOOMScoreAdj(adj *int) error {
+	if adj == nil {
+		return nil
+	}
+	err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*adj)), 0)
+	if err != nil {
+		if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+			return fmt.Errorf("set oom_score_adj to %d: lowering it needs CAP_SYS_RESOURCE, which this runtime lacks: %w", *adj, err)
+		}
+		return fmt.Errorf("set oom_score_adj to %d: %w", *adj, err)
+	}
+	return nil
+}
+
+// joinSessionKeyring gives the container a session keyring of its own, so
+// it cannot read the host's keys. Kernels or filters without keyctl are
+// fine: there is then no keyring to leak.
+func joinSessionKeyring(id string) {
+	name := "_ses." + id
+	if len(name) > 255 {
+		name = name[:255]
+	}
+	unix.KeyctlJoinSessionKeyring(name)
+}
+
+// processEnv returns the process's environment with HOME filled in when
+// the config does not set it, as runc does.
+func processEnv(p *specs.Process) []string {
+	env := p.Env
+	for _, e := range env {
+		if strings.HasPrefix(e, "HOME=") {
+			return env
+		}
+	}
+	home := "/"
+	if f, err := os.Open("/etc/passwd"); err == nil {
+		s := bufio.NewScanner(f)
+		uid := strconv.FormatUint(uint64(p.User.UID), 10)
+		for s.Scan() {
+			parts := strings.Split(s.Text(), ":")
+			if len(parts) >= 6 && parts[2] == uid && parts[5] != "" {
+				home = parts[5]
+				break
+			}
+		}
+		f.Close()
+	}
+	return append(env[:len(env):len(env)], "HOME="+home)
+}
+
+// lookPath finds the program to exec the way execvp would, with the PATH
+// of the process's environment (inside the container's root).
+func lookPath(file string, env []string) (string, error) {
+	if strings.Contains(file, "/") {
+		if err := executable(file); err != nil {
+			return "", fmt.Errorf("exec: %q: %w", file, err)
+		}
+		return file, nil
+	}
+	path := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	for _, e := range env {
+		if strings.HasPrefix(e, "PATH=") {
+			path = e[5:]
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, file)
+		if executable(p) == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("exec: %q: executable file not found in $PATH", file)
+}
+
+func executable(p string) error {
+	var st unix.Stat_t
+	if err := unix.Stat(p, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return errors.New("is a directory")
+	}
+	return unix.Access(p, unix.X_OK)
+}
+
+// checkCwd refuses a working directory outside the container's root, which
+// is how a leaked host directory shows (the CVE-2024-21626 class).
+func checkCwd() error {
+	wd, err := unix.Getwd()
+	if err != nil {
+		return fmt.Errorf("current working directory is outside the container: %w", err)
+	}
+	if !strings.HasPrefix(wd, "/") {
+		return fmt.Errorf("current working directory %q is outside the container", wd)
+	}
+	return nil
+}
+
+// specsStateWithStatus returns state JSON b with its status replaced.
+func specsStateWithStatus(b []byte, status specs.ContainerState) []byte {
+	if len(b) == 0 {
+		return b
+	}
+	var st specs.State
+	if json.Unmarshal(b, &st) != nil {
+		return b
+	}
+	st.Status = status
+	out, err := json.Marshal(st)
+	if err != nil {
+		return b
+	}
+	return out
+}

@@ -1,0 +1,235 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/cgroups"
+	"github.com/berth-dev/berth/runtime/hooks"
+)
+
+// StateOf returns a container's recorded state and current status.
+func (r *Runtime) StateOf(id string) (*State, Status, error) {
+	st, err := r.store().load(id)
+	if err != nil {
+		return nil, "", err
+	}
+	return st, r.status(st), nil
+}
+
+// OCIState returns the runtime spec's state of a container.
+func (r *Runtime) OCIState(id string) (specs.State, error) {
+	st, status, err := r.StateOf(id)
+	if err != nil {
+		return specs.State{}, err
+	}
+	return st.ociState(status), nil
+}
+
+// Start releases a created container's init to exec the user's program,
+// then runs the poststart hooks.
+func (r *Runtime) Start(id string) error {
+	st, err := r.store().load(id)
+	if err != nil {
+		return err
+	}
+	unlock, err := r.store().lock(id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	switch s := r.status(st); s {
+	case Created:
+	case Stopped:
+		return fmt.Errorf("%w: cannot start a container that has stopped", ErrWrongState)
+	default:
+		return fmt.Errorf("%w: cannot start an already %s container", ErrWrongState, s)
+	}
+	fifoPath := filepath.Join(r.store().dir(id), fifoName)
+	if err := releaseInit(fifoPath, st); err != nil {
+		return err
+	}
+	os.Remove(fifoPath)
+	st.Started = true
+	if err := r.store().save(st); err != nil {
+		return err
+	}
+	if h := st.Spec.Hooks; h != nil && len(h.Poststart) > 0 {
+		if err := hooks.Run("poststart", h.Poststart, st.hookState(Running)); err != nil {
+			// The spec says a failing poststart hook only warns.
+			fmt.Fprintln(r.Warn, "warning:", err)
+		}
+	}
+	return nil
+}
+
+// releaseInit opens the exec fifo for reading, which lets the blocked init
+// open it for writing, and reads the byte init writes. It gives up if the
+// init dies meanwhile.
+func releaseInit(fifoPath string, st *State) error {
+	fd, err := unix.Open(fifoPath, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open exec fifo: %w", err)
+	}
+	defer unix.Close(fd)
+	pidfd, err := st.pidfd()
+	if err != nil {
+		return fmt.Errorf("%w: container init has exited", ErrWrongState)
+	}
+	defer unix.Close(pidfd)
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
+	for {
+		_, err := unix.Poll(fds, -1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("wait for init: %w", err)
+		}
+		if fds[0].Revents&unix.POLLIN != 0 {
+			var b [1]byte
+			n, err := unix.Read(fd, b[:])
+			if n == 1 {
+				return nil
+			}
+			if err != nil && err != unix.EAGAIN {
+				return fmt.Errorf("read exec fifo: %w", err)
+			}
+		}
+		if fds[1].Revents != 0 {
+			return fmt.Errorf("%w: container init exited before start", ErrWrongState)
+		}
+		// POLLHUP without data: init has not opened its end yet.
+		if fds[0].Revents&unix.POLLHUP != 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+// Kill sends sig to the container's init, or with all to every process in
+// its cgroup.
+func (r *Runtime) Kill(id string, sig unix.Signal, all bool) error {
+	st, err := r.store().load(id)
+	if err != nil {
+		return err
+	}
+	status := r.status(st)
+	if status == Stopped && !all {
+		return fmt.Errorf("%w: container %s is not running", ErrWrongState, id)
+	}
+	if all {
+		m, err := r.cgroupOf(st)
+		if err != nil {
+			return err
+		}
+		if err := m.KillAll(sig); err != nil {
+			return fmt.Errorf("kill all processes: %w", err)
+		}
+		return nil
+	}
+	fd, err := st.pidfd()
+	if err != nil {
+		return fmt.Errorf("%w: container %s is not running", ErrWrongState, id)
+	}
+	defer unix.Close(fd)
+	if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil {
+		return fmt.Errorf("signal %v to %d: %w", sig, st.Pid, err)
+	}
+	return nil
+}
+
+func (r *Runtime) cgroupOf(st *State) (cgroups.Manager, error) {
+	if st.Cgroup == nil {
+		return nil, fmt.Errorf("%w: container %s has no cgroup", ErrNotSupported, st.ID)
+	}
+	m, err := cgroups.Load(*st.Cgroup)
+	if err != nil {
+		return nil, fmt.Errorf("cgroup of %s: %w", st.ID, err)
+	}
+	return m, nil
+}
+
+// Delete removes a stopped (or never started) container: its processes,
+// cgroup and state, then runs the poststop hooks. A running container is
+// refused unless force is set, and then killed first.
+func (r *Runtime) Delete(id string, force bool) error {
+	st, err := r.store().load(id)
+	if err != nil {
+		if force && errors.Is(err, ErrNotExist) {
+			// runc's delete --force of a missing container succeeds,
+			// containerd relies on it; still refuse a bad ID.
+			if verr := ValidateID(id); verr != nil {
+				return verr
+			}
+			return nil
+		}
+		return err
+	}
+	unlock, err := r.store().lock(id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	status := r.status(st)
+	switch status {
+	case Stopped:
+	case Created:
+		r.killAndWait(st)
+	default:
+		if !force {
+			return fmt.Errorf("%w: cannot delete a %s container without --force", ErrWrongState, status)
+		}
+		if status == Paused {
+			if m, err := r.cgroupOf(st); err == nil {
+				m.Thaw()
+			}
+		}
+		r.killAndWait(st)
+	}
+	var errs []error
+	if st.Cgroup != nil {
+		if m, err := cgroups.Load(*st.Cgroup); err == nil {
+			// Stray processes the init left (it may have forked) go too.
+			if pids, _ := m.Pids(); len(pids) > 0 {
+				m.KillAll(unix.SIGKILL)
+			}
+			if err := m.Destroy(); err != nil {
+				errs = append(errs, fmt.Errorf("remove cgroup: %w", err))
+			}
+		}
+	}
+	if err := os.RemoveAll(r.store().dir(id)); err != nil {
+		errs = append(errs, fmt.Errorf("remove state: %w", err))
+	}
+	if h := st.Spec.Hooks; h != nil && len(h.Poststop) > 0 {
+		if err := hooks.Run("poststop", h.Poststop, st.hookState(Stopped)); err != nil {
+			fmt.Fprintln(r.Warn, "warning:", err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// killAndWait SIGKILLs the init and waits until it is gone. The init is
+// not our child, so a pidfd tells when it exited.
+func (r *Runtime) killAndWait(st *State) {
+	fd, err := st.pidfd()
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		if _, err := unix.Poll(fds, 10000); err != unix.EINTR {
+			break
+		}
+	}
+	// A zombie init still holds its cgroup until its parent reaps it; the
+	// cgroup removal retries for that.
+}

@@ -1,0 +1,67 @@
+package runtime
+
+import (
+	"encoding/json"
+	"fmt"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berth-dev/berth/capabilities"
+	"github.com/berth-dev/berth/rootfs"
+	"github.com/berth-dev/berth/sysctl"
+)
+
+// prepared is what create and exec work out from a spec before starting
+// anything: every check that can fail early fails here.
+type prepared struct {
+	spawn   spawnOpts
+	seccomp json.RawMessage
+}
+
+// prepare validates spec in depth and computes how to start its init.
+func (r *Runtime) prepare(spec *specs.Spec) (*prepared, error) {
+	p := &prepared{spawn: spawnOpts{
+		newNS: map[specs.LinuxNamespaceType]bool{},
+		join:  map[specs.LinuxNamespaceType]string{},
+	}}
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Path == "" {
+			p.spawn.newNS[ns.Type] = true
+		} else {
+			p.spawn.join[ns.Type] = ns.Path
+		}
+	}
+	p.spawn.uidMap = spec.Linux.UIDMappings
+	p.spawn.gidMap = spec.Linux.GIDMappings
+	p.spawn.timeOffsets = spec.Linux.TimeOffsets
+	if p.spawn.newNS[specs.UserNamespace] && (len(p.spawn.uidMap) == 0 || len(p.spawn.gidMap) == 0) {
+		return nil, fmt.Errorf("%w: a new user namespace needs uidMappings and gidMappings", ErrInvalidConfig)
+	}
+	if err := validateProcessSecurity(spec.Process); err != nil {
+		return nil, err
+	}
+	if err := sysctl.Validate(spec.Linux.Sysctl, sysctl.FromSpec(spec.Linux)); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
+	}
+	if err := rootfs.Validate(spec); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
+	}
+	sc, err := compileSeccomp(spec)
+	if err != nil {
+		return nil, err
+	}
+	p.seccomp = sc
+	return p, nil
+}
+
+// validateProcessSecurity checks capabilities and LSM settings of a process.
+func validateProcessSecurity(proc *specs.Process) error {
+	last, err := capabilities.HostLastCap()
+	if err != nil {
+		return err
+	}
+	if _, _, err := capabilities.Resolve(proc.Capabilities, last); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidConfig, err)
+	}
+	return validateLSM(proc)
+}

@@ -1,0 +1,186 @@
+// Package proto is the small protocol between berth-runtime and berth-init:
+// the configuration the runtime sends and the messages the two exchange over
+// a SOCK_SEQPACKET socket pair while a container is set up. It is pure Go so
+// that berth-init stays static and small.
+package proto
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Environment variables through which the runtime tells berth-init where
+// its descriptors are.
+const (
+	EnvSyncFD = "_BERTH_SYNC_FD"
+	EnvFifoFD = "_BERTH_FIFO_FD"
+	EnvMntFD  = "_BERTH_MNTNS_FD"
+	EnvExeFD  = "_BERTH_EXE_FD"
+)
+
+// Config is everything berth-init needs, sent as the first message.
+type Config struct {
+	ID     string      `json:"id"`
+	Spec   *specs.Spec `json:"spec"`
+	Bundle string      `json:"bundle"`
+	Rootfs string      `json:"rootfs"`
+	// Process is the process to run (the spec's for create, the exec'd one
+	// for exec).
+	Process *specs.Process `json:"process"`
+	// Exec is set for a process joining a running container: no rootfs,
+	// no hooks, no fifo.
+	Exec bool `json:"exec,omitempty"`
+	// SetupRootfs is set when the container has a new mount namespace.
+	SetupRootfs bool `json:"setupRootfs,omitempty"`
+	// SetHostname is set when the container has a new UTS namespace.
+	SetHostname  bool `json:"setHostname,omitempty"`
+	NoPivot      bool `json:"noPivot,omitempty"`
+	NoNewKeyring bool `json:"noNewKeyring,omitempty"`
+	// Console asks init to create a pty and send its master back.
+	Console bool `json:"console,omitempty"`
+	// PreserveFDs is the number of descriptors above stdio to keep.
+	PreserveFDs int `json:"preserveFds,omitempty"`
+	// CgroupPaths maps controllers to the container's cgroup directories.
+	CgroupPaths map[string]string `json:"cgroupPaths,omitempty"`
+	CgroupNS    bool              `json:"cgroupNS,omitempty"`
+	UserNS      bool              `json:"userNS,omitempty"`
+	NetNS       bool              `json:"netNS,omitempty"`
+	IPCNS       bool              `json:"ipcNS,omitempty"`
+	UTSNS       bool              `json:"utsNS,omitempty"`
+	// Seccomp is the compiled filter, or nil.
+	Seccomp json.RawMessage `json:"seccomp,omitempty"`
+	// HasCreateContainerHooks and HasStartContainerHooks tell init to wait
+	// for the state it must pass to those hooks.
+	StateJSON []byte `json:"state,omitempty"`
+}
+
+// Kind names a message.
+type Kind string
+
+// The messages. The runtime sends Config first; init answers with a
+// sequence of these.
+const (
+	// MsgHooks: init has set up the rootfs mounts and waits for the
+	// runtime to run the prestart and createRuntime hooks; the runtime
+	// answers MsgContinue.
+	MsgHooks Kind = "hooks"
+	// MsgConsole carries the pty master as an SCM_RIGHTS descriptor.
+	MsgConsole Kind = "console"
+	// MsgSeccompFD carries a seccomp notify descriptor.
+	MsgSeccompFD Kind = "seccomp-fd"
+	// MsgReady: init has finished everything but waiting for start.
+	MsgReady Kind = "ready"
+	// MsgContinue is the runtime's answer to MsgHooks.
+	MsgContinue Kind = "continue"
+	// MsgError reports a failure; Error holds the message.
+	MsgError Kind = "error"
+)
+
+// Message is one message on the sync socket.
+type Message struct {
+	Kind  Kind   `json:"kind"`
+	Error string `json:"error,omitempty"`
+}
+
+// maxMessage bounds one message (a config with a large seccomp filter fits).
+const maxMessage = 1 << 20
+
+// Conn is one end of the sync socket.
+type Conn struct{ f *os.File }
+
+// NewConn wraps a SOCK_SEQPACKET socket.
+func NewConn(f *os.File) *Conn { return &Conn{f: f} }
+
+// Close closes the socket.
+func (c *Conn) Close() error { return c.f.Close() }
+
+// File returns the underlying socket.
+func (c *Conn) File() *os.File { return c.f }
+
+// Send writes v as one JSON message, with fds attached if any.
+func (c *Conn) Send(v any, fds ...int) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode message: %w", err)
+	}
+	if len(b) > maxMessage {
+		return fmt.Errorf("message of %d bytes is too large", len(b))
+	}
+	var oob []byte
+	if len(fds) > 0 {
+		oob = unix.UnixRights(fds...)
+	}
+	rc, err := c.f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	err = rc.Write(func(fd uintptr) bool {
+		serr = unix.Sendmsg(int(fd), b, oob, nil, 0)
+		return serr != unix.EAGAIN
+	})
+	if err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("send message: %w", err)
+	}
+	return nil
+}
+
+// ErrClosed is returned by Recv when the peer closed its end.
+var ErrClosed = errors.New("sync socket closed by peer")
+
+// Recv reads one JSON message into v and returns any attached fds.
+func (c *Conn) Recv(v any) (fds []int, err error) {
+	buf := make([]byte, maxMessage)
+	oob := make([]byte, unix.CmsgSpace(4*4))
+	rc, err := c.f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var n, oobn int
+	var rerr error
+	err = rc.Read(func(fd uintptr) bool {
+		n, oobn, _, _, rerr = unix.Recvmsg(int(fd), buf, oob, unix.MSG_CMSG_CLOEXEC)
+		return rerr != unix.EAGAIN
+	})
+	if err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("receive message: %w", err)
+	}
+	if oobn > 0 {
+		msgs, perr := unix.ParseSocketControlMessage(oob[:oobn])
+		if perr == nil {
+			for _, m := range msgs {
+				if got, err := unix.ParseUnixRights(&m); err == nil {
+					fds = append(fds, got...)
+				}
+			}
+		}
+	}
+	if n == 0 {
+		return fds, ErrClosed
+	}
+	if err := json.Unmarshal(buf[:n], v); err != nil {
+		return fds, fmt.Errorf("decode message: %w", err)
+	}
+	return fds, nil
+}
+
+// Pair returns a connected SOCK_SEQPACKET socket pair; both ends are
+// close-on-exec.
+func Pair() (parent, child *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("socketpair: %w", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "sync-parent"), os.NewFile(uintptr(fds[1]), "sync-child"), nil
+}

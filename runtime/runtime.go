@@ -1,0 +1,54 @@
+package runtime
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Runtime runs containers whose state lives under Root.
+type Runtime struct {
+	// Root holds one directory of state per container.
+	Root string
+	// InitPath is the berth-init binary; empty means the one beside the
+	// running executable.
+	InitPath string
+	// SystemdCgroup asks for the systemd cgroup driver.
+	SystemdCgroup bool
+	// Warn receives warnings (unknown capabilities skipped, ...).
+	Warn io.Writer
+}
+
+// New returns a Runtime with its state under root (DefaultRoot if empty).
+func New(root string) (*Runtime, error) {
+	if root == "" {
+		root = DefaultRoot
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("state root %s: %w", root, err)
+	}
+	return &Runtime{Root: abs, Warn: os.Stderr}, nil
+}
+
+func (r *Runtime) store() store { return store{root: r.Root} }
+
+// initPath finds berth-init: $BERTH_INIT, then beside this executable.
+func (r *Runtime) initPath() (string, error) {
+	if r.InitPath != "" {
+		return r.InitPath, nil
+	}
+	if p := os.Getenv("BERTH_INIT"); p != "" {
+		return p, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("find berth-init: %w", err)
+	}
+	p := filepath.Join(filepath.Dir(exe), "berth-init")
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("berth-init must be installed beside %s: %w", exe, err)
+	}
+	return p, nil
+}

@@ -1,0 +1,38 @@
+package runtime
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// sealedCopy copies the executable at path into a sealed memfd. A container
+// process that reaches the init's /proc/PID/exe finds this copy, which no
+// one can write, and never the file on the host (the CVE-2019-5736 class).
+func sealedCopy(path string) (*os.File, error) {
+	src, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	defer src.Close()
+	fd, err := unix.MemfdCreate("berth-init", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return nil, fmt.Errorf("memfd_create: %w", err)
+	}
+	mem := os.NewFile(uintptr(fd), "berth-init")
+	st, err := src.Stat()
+	if err == nil {
+		_, err = io.CopyN(mem, src, st.Size())
+	}
+	if err == nil {
+		_, err = unix.FcntlInt(mem.Fd(), unix.F_ADD_SEALS,
+			unix.F_SEAL_SEAL|unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_WRITE)
+	}
+	if err != nil {
+		mem.Close()
+		return nil, fmt.Errorf("seal a copy of %s: %w", path, err)
+	}
+	return mem, nil
+}

@@ -1,0 +1,224 @@
+package runtime
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/runtime/proto"
+)
+
+// nsFlags maps namespace types to their clone flags.
+var nsFlags = map[specs.LinuxNamespaceType]uintptr{
+	specs.PIDNamespace:     unix.CLONE_NEWPID,
+	specs.NetworkNamespace: unix.CLONE_NEWNET,
+	specs.MountNamespace:   unix.CLONE_NEWNS,
+	specs.IPCNamespace:     unix.CLONE_NEWIPC,
+	specs.UTSNamespace:     unix.CLONE_NEWUTS,
+	specs.UserNamespace:    unix.CLONE_NEWUSER,
+	specs.CgroupNamespace:  unix.CLONE_NEWCGROUP,
+	specs.TimeNamespace:    unix.CLONE_NEWTIME,
+}
+
+// spawnOpts describes how to start a berth-init.
+type spawnOpts struct {
+	// newNS are the namespaces to create; join maps the ones to enter to
+	// their paths.
+	newNS map[specs.LinuxNamespaceType]bool
+	join  map[specs.LinuxNamespaceType]string
+	// uid/gid mappings for a new user namespace.
+	uidMap, gidMap []specs.LinuxIDMapping
+	timeOffsets    map[string]specs.LinuxTimeOffset
+	stdin          *os.File
+	stdout         *os.File
+	stderr         *os.File
+	preserveFDs    int
+	fifo           *os.File // O_PATH descriptor of the exec fifo, or nil
+	cgroupFD       *os.File // cgroup2 directory for CLONE_INTO_CGROUP, or nil
+	pdeathsig      syscall.Signal
+}
+
+// initProc is a started berth-init.
+type initProc struct {
+	cmd  *exec.Cmd
+	conn *proto.Conn
+}
+
+func (p *initProc) pid() int { return p.cmd.Process.Pid }
+
+// kill kills and reaps a berth-init that is still our child.
+func (p *initProc) kill() {
+	p.cmd.Process.Kill()
+	p.cmd.Wait()
+	p.conn.Close()
+}
+
+// spawn starts berth-init from a sealed copy in the namespaces o asks for.
+// Namespaces to join are entered by a locked OS thread that starts the
+// child and then dies with its namespaces; the mount namespace is joined
+// by berth-init itself (setns into a mount namespace needs unshared
+// filesystem attributes), and a user namespace cannot be joined by a Go
+// process at all.
+func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
+	if _, ok := o.join[specs.UserNamespace]; ok {
+		return nil, fmt.Errorf("%w: joining an existing user namespace", ErrNotSupported)
+	}
+	initPath, err := r.initPath()
+	if err != nil {
+		return nil, err
+	}
+	exe, err := sealedCopy(initPath)
+	if err != nil {
+		return nil, err
+	}
+	defer exe.Close()
+	parent, child, err := proto.Pair()
+	if err != nil {
+		return nil, err
+	}
+	defer child.Close()
+
+	var extra []*os.File
+	for i := 0; i < o.preserveFDs; i++ {
+		extra = append(extra, os.NewFile(uintptr(3+i), "preserved-"+strconv.Itoa(i)))
+	}
+	env := []string{}
+	add := func(name string, f *os.File) {
+		env = append(env, name+"="+strconv.Itoa(3+len(extra)))
+		extra = append(extra, f)
+	}
+	add(proto.EnvSyncFD, child)
+	exeFD := 3 + len(extra)
+	add(proto.EnvExeFD, exe)
+	if o.fifo != nil {
+		add(proto.EnvFifoFD, o.fifo)
+	}
+	if p, ok := o.join[specs.MountNamespace]; ok {
+		f, err := os.Open(p)
+		if err != nil {
+			parent.Close()
+			return nil, fmt.Errorf("open mount namespace %s: %w", p, err)
+		}
+		defer f.Close()
+		add(proto.EnvMntFD, f)
+	}
+
+	var flags uintptr
+	for t, on := range o.newNS {
+		// cgroup and time namespaces are made later: the cgroup one once
+		// the init sits in its cgroup, the time one by the spawning thread.
+		if on && t != specs.CgroupNamespace && t != specs.TimeNamespace {
+			flags |= nsFlags[t]
+		}
+	}
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/fd/" + strconv.Itoa(exeFD),
+		Args:       []string{"berth-init"},
+		Env:        env,
+		Stdin:      o.stdin,
+		Stdout:     o.stdout,
+		Stderr:     o.stderr,
+		ExtraFiles: extra,
+		SysProcAttr: &syscall.SysProcAttr{
+			Cloneflags: flags,
+			Setsid:     true,
+			Pdeathsig:  o.pdeathsig,
+		},
+	}
+	if o.newNS[specs.UserNamespace] {
+		cmd.SysProcAttr.UidMappings = idMaps(o.uidMap)
+		cmd.SysProcAttr.GidMappings = idMaps(o.gidMap)
+		cmd.SysProcAttr.GidMappingsEnableSetgroups = true
+	}
+	if o.cgroupFD != nil {
+		cmd.SysProcAttr.UseCgroupFD = true
+		cmd.SysProcAttr.CgroupFD = int(o.cgroupFD.Fd())
+	}
+
+	var startErr error
+	if len(o.join) == 0 && !o.newNS[specs.TimeNamespace] {
+		startErr = cmd.Start()
+	} else {
+		done := make(chan error, 1)
+		go func() {
+			// This thread is left in the container's namespaces: never
+			// unlock it, so that it exits with the goroutine.
+			runtime.LockOSThread()
+			if err := enterNamespaces(o); err != nil {
+				done <- err
+				return
+			}
+			done <- cmd.Start()
+		}()
+		startErr = <-done
+	}
+	if startErr != nil {
+		parent.Close()
+		return nil, fmt.Errorf("start berth-init: %w", startErr)
+	}
+	return &initProc{cmd: cmd, conn: proto.NewConn(parent)}, nil
+}
+
+// enterNamespaces moves the calling (locked) thread into the namespaces to
+// join, except mount and user, and makes a new time namespace for its
+// children.
+func enterNamespaces(o spawnOpts) error {
+	for _, t := range []specs.LinuxNamespaceType{specs.CgroupNamespace, specs.IPCNamespace, specs.UTSNamespace, specs.NetworkNamespace, specs.PIDNamespace, specs.TimeNamespace} {
+		p, ok := o.join[t]
+		if !ok {
+			continue
+		}
+		fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("open %s namespace %s: %w", t, p, err)
+		}
+		err = unix.Setns(fd, int(nsFlags[t]))
+		unix.Close(fd)
+		if err != nil {
+			return fmt.Errorf("join %s namespace %s: %w", t, p, err)
+		}
+	}
+	if o.newNS[specs.TimeNamespace] {
+		if err := unix.Unshare(unix.CLONE_NEWTIME); err != nil {
+			return fmt.Errorf("create time namespace: %w", err)
+		}
+		if err := writeTimeOffsets(o.timeOffsets); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeTimeOffsets sets the clock offsets of the time namespace this thread
+// made for its children; it must happen before any process enters it.
+func writeTimeOffsets(offs map[string]specs.LinuxTimeOffset) error {
+	if len(offs) == 0 {
+		return nil
+	}
+	var b []byte
+	for clock, off := range offs {
+		if clock != "monotonic" && clock != "boottime" {
+			return fmt.Errorf("%w: time offset for unknown clock %q", ErrInvalidConfig, clock)
+		}
+		b = fmt.Appendf(b, "%s %d %d\n", clock, off.Secs, off.Nanosecs)
+	}
+	path := "/proc/thread-self/timens_offsets"
+	if err := os.WriteFile(path, b, 0); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+func idMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {
+	out := make([]syscall.SysProcIDMap, len(m))
+	for i, x := range m {
+		out[i] = syscall.SysProcIDMap{ContainerID: int(x.ContainerID), HostID: int(x.HostID), Size: int(x.Size)}
+	}
+	return out
+}

@@ -1,0 +1,176 @@
+package runtime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/cgroups"
+)
+
+// DefaultRoot is where container state lives unless --root says otherwise.
+const DefaultRoot = "/run/berth-runtime"
+
+const (
+	stateFile = "state.json"
+	fifoName  = "exec.fifo"
+	lockName  = "lock"
+)
+
+// Status is a container's status as the runtime spec names it.
+type Status string
+
+// The statuses of the runtime spec, plus paused.
+const (
+	Creating Status = "creating"
+	Created  Status = "created"
+	Running  Status = "running"
+	Stopped  Status = "stopped"
+	Paused   Status = "paused"
+)
+
+// State is what the runtime records about a container between commands.
+type State struct {
+	ID          string            `json:"id"`
+	Bundle      string            `json:"bundle"`
+	Rootfs      string            `json:"rootfs"`
+	Pid         int               `json:"pid"`
+	StartTime   uint64            `json:"startTime"` // init's start time in clock ticks, to detect pid reuse
+	Created     time.Time         `json:"created"`
+	Owner       string            `json:"owner"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Cgroup      *cgroups.State    `json:"cgroup,omitempty"`
+	// Namespaces maps a namespace type to the path exec must join.
+	Namespaces map[specs.LinuxNamespaceType]string `json:"namespaces,omitempty"`
+	Spec       *specs.Spec                         `json:"spec"`
+	// Started is set once start has released the init.
+	Started bool `json:"started,omitempty"`
+}
+
+// store is the directory that holds every container's state.
+type store struct{ root string }
+
+func (s store) dir(id string) string { return filepath.Join(s.root, id) }
+
+// load reads a container's state. A missing container is ErrNotExist.
+func (s store) load(id string) (*State, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(s.dir(id), stateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNotExist, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state of %s: %w", id, err)
+	}
+	var st State
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("parse state of %s: %w", id, err)
+	}
+	return &st, nil
+}
+
+// save writes a container's state atomically: a reader sees the old state
+// or the new one, never a torn file.
+func (s store) save(st *State) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	return writeFileAtomic(filepath.Join(s.dir(st.ID), stateFile), b, 0o600)
+}
+
+// writeFileAtomic writes data to a temporary file beside path and renames
+// it over path.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(mode)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// lock takes an exclusive lock on a container's directory, so that two
+// commands acting on one container run one after the other.
+func (s store) lock(id string) (unlock func(), err error) {
+	fd, err := unix.Open(filepath.Join(s.dir(id), lockName), unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+	if errors.Is(err, unix.ENOENT) {
+		return nil, fmt.Errorf("%w: %s", ErrNotExist, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", id, err)
+	}
+	for {
+		err = unix.Flock(fd, unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("lock %s: %w", id, err)
+	}
+	return func() { unix.Close(fd) }, nil
+}
+
+// list returns the IDs of all containers under the root.
+func (s store) list() ([]string, error) {
+	ents, err := os.ReadDir(s.root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", s.root, err)
+	}
+	var ids []string
+	for _, e := range ents {
+		if e.IsDir() && ValidateID(e.Name()) == nil {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids, nil
+}
+
+// processStartTime returns field 22 of /proc/PID/stat (start time in clock
+// ticks since boot) and whether the process is a zombie or dead.
+func processStartTime(pid int) (start uint64, zombie bool, err error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false, err
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 > len(s) {
+		return 0, false, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	f := strings.Fields(s[i+2:])
+	// f[0] is field 3 (state); start time is field 22.
+	if len(f) < 20 {
+		return 0, false, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	start, err = strconv.ParseUint(f[19], 10, 64)
+	return start, f[0] == "Z" || f[0] == "X", err
+}
