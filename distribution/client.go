@@ -127,7 +127,7 @@ func (c *Client) do(ctx context.Context, r request) (*http.Response, error) {
 				return nil, ctx.Err()
 			}
 			var rh tls.RecordHeaderError
-			if errors.As(err, &rh) && r.host.useHTTP() {
+			if (errors.Is(err, http.ErrSchemeMismatch) || errors.As(err, &rh)) && r.host.useHTTP() {
 				c.o.Logger.Debug("registry speaks plain HTTP, falling back", "host", r.host.Host)
 				attempt--
 				continue

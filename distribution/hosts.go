@@ -57,7 +57,7 @@ func (h *Host) useHTTP() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.fallbackHTTP {
-		return h.Scheme == "http"
+		return false
 	}
 	h.Scheme, h.fallbackHTTP = "http", false
 	return true
