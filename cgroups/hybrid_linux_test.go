@@ -1,0 +1,337 @@
+package cgroups
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/berth-dev/berth/internal/testutil"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// requireHost skips unless running as root on a host with v1 hierarchies
+// at DefaultRoot (this machine is hybrid).
+func requireV1Host(t *testing.T) {
+	t.Helper()
+	testutil.RequireRoot(t)
+	if DetectMode() == Unified {
+		t.Skip("needs cgroup v1 hierarchies")
+	}
+}
+
+func TestV1Lifecycle(t *testing.T) {
+	requireV1Host(t)
+	testutil.CheckLeaks(t)
+	name := testName(t)
+	res := &specs.LinuxResources{
+		Memory: &specs.LinuxMemory{Limit: ptr(int64(64 << 20)), Swap: ptr(int64(96 << 20)), Reservation: ptr(int64(32 << 20)), Swappiness: ptr(uint64(10))},
+		CPU:    &specs.LinuxCPU{Shares: ptr(uint64(512)), Quota: ptr(int64(50000)), Period: ptr(uint64(100000)), Cpus: "0", Mems: "0"},
+		Pids:   &specs.LinuxPids{Limit: ptr(int64(32))},
+		Devices: []specs.LinuxDeviceCgroup{
+			{Allow: false, Access: "rwm"},
+			{Allow: true, Type: "c", Major: ptr(int64(1)), Minor: ptr(int64(3)), Access: "rwm"},
+		},
+	}
+	m, err := New(Config{Path: "/" + name, ID: name, Resources: res})
+	if err != nil {
+		t.Fatal(err)
+	}
+	destroyAtEnd(t, m)
+	cmd := startSleep(t)
+	pid := cmd.Process.Pid
+	if err := m.Apply(pid); err != nil {
+		t.Fatal(err)
+	}
+	if !m.Exists() {
+		t.Fatal("Exists() = false after Apply")
+	}
+
+	// Every mounted hierarchy holds the process, each in its own mount.
+	for _, ctrl := range []string{"cpu", "cpuacct", "cpuset", "memory", "pids", "freezer", "devices", "name=systemd"} {
+		d := m.Path(ctrl)
+		if d == "" {
+			continue
+		}
+		if filepath.Base(d) != name {
+			t.Errorf("%s path %s does not end in %s", ctrl, d, name)
+		}
+		if procs, _ := os.ReadFile(filepath.Join(d, "cgroup.procs")); !strings.Contains(string(procs), strconv.Itoa(pid)) {
+			t.Errorf("pid %d not in %s", pid, d)
+		}
+	}
+	if m.Path("cpu") == m.Path("cpuacct") {
+		t.Errorf("cpu and cpuacct are separate mounts here, got one path %s", m.Path("cpu"))
+	}
+	if DetectMode() == Hybrid {
+		d := m.Path("")
+		if d != filepath.Join(DefaultRoot, "unified", name) {
+			t.Errorf("hybrid cgroup2 path = %q", d)
+		}
+		if procs, _ := os.ReadFile(filepath.Join(d, "cgroup.procs")); !strings.Contains(string(procs), strconv.Itoa(pid)) {
+			t.Errorf("pid %d not in the cgroup2 directory", pid)
+		}
+	}
+
+	for ctrl, files := range map[string]map[string]string{
+		"memory":  {"memory.limit_in_bytes": "67108864", "memory.memsw.limit_in_bytes": "100663296", "memory.soft_limit_in_bytes": "33554432", "memory.swappiness": "10"},
+		"cpu":     {"cpu.shares": "512", "cpu.cfs_quota_us": "50000", "cpu.cfs_period_us": "100000"},
+		"cpuset":  {"cpuset.cpus": "0", "cpuset.mems": "0"},
+		"pids":    {"pids.max": "32"},
+		"devices": {"devices.list": "c 1:3 rwm"},
+	} {
+		for f, want := range files {
+			if got := readBack(t, m.Path(ctrl), f); got != want {
+				t.Errorf("%s/%s = %q, want %q", ctrl, f, got, want)
+			}
+		}
+	}
+
+	// Update raises memory+swap above the old value: the write order must
+	// keep memsw >= limit.
+	if err := m.Set(&specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: ptr(int64(256 << 20)), Swap: ptr(int64(512 << 20))}}); err != nil {
+		t.Fatalf("raise memory: %v", err)
+	}
+	if err := m.Set(&specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: ptr(int64(16 << 20)), Swap: ptr(int64(16 << 20))}}); err != nil {
+		t.Fatalf("lower memory: %v", err)
+	}
+	if got := readBack(t, m.Path("memory"), "memory.memsw.limit_in_bytes"); got != "16777216" {
+		t.Errorf("memsw after lowering = %s", got)
+	}
+
+	pids, err := m.Pids()
+	if err != nil || !hasPid(pids, pid) {
+		t.Fatalf("Pids() = %v, %v; want %d in it", pids, err, pid)
+	}
+
+	// A later process rebuilds the manager from JSON state.
+	b, err := json.Marshal(m.State())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s State
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	m2, err := Load(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if err := m2.Freeze(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := m2.FreezerState(); err != nil || st != Frozen {
+		t.Fatalf("FreezerState = %q, %v", st, err)
+	}
+	if err := m2.Thaw(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := m2.FreezerState(); err != nil || st != Thawed {
+		t.Fatalf("FreezerState after thaw = %q, %v", st, err)
+	}
+
+	st, err := m2.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Pids.Current != 1 || st.Pids.Limit != 32 || st.Memory.Usage.Limit != 16<<20 || len(st.CPUSet.CPUs) != 1 {
+		t.Errorf("stats: pids %+v, memory usage %+v, cpuset %+v", st.Pids, st.Memory.Usage, st.CPUSet)
+	}
+	if _, err := m2.OOMKillCount(); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := m2.KillAll(unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Fatalf("sleep ended with %v, want killed", err)
+	}
+	if err := m2.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	if m2.Exists() || m.Exists() {
+		t.Fatal("cgroup still exists after Destroy")
+	}
+	if err := m2.Destroy(); err != nil {
+		t.Fatalf("second Destroy: %v", err)
+	}
+}
+
+func TestV1DefaultPathIsRelativeToOwnCgroup(t *testing.T) {
+	requireV1Host(t)
+	testutil.CheckLeaks(t)
+	name := testName(t)
+	m, err := New(Config{ID: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	destroyAtEnd(t, m)
+	data, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := parseProcCgroup(string(data))
+	want := filepath.Join(DefaultRoot, "memory", own["memory"], name)
+	if got := m.Path("memory"); got != want {
+		t.Fatalf("memory path = %s, want %s", got, want)
+	}
+	if err := m.Apply(-1); err != nil {
+		t.Fatal(err)
+	}
+	if !m.Exists() {
+		t.Fatal("Apply(-1) did not create the cgroup")
+	}
+	if err := m.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestV1NestedPathCreatesAndRemovesParents(t *testing.T) {
+	requireV1Host(t)
+	testutil.CheckLeaks(t)
+	name := testName(t)
+	m, err := New(Config{Path: "/" + name + "/pod/ctr", Resources: &specs.LinuxResources{CPU: &specs.LinuxCPU{Cpus: "1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	destroyAtEnd(t, m)
+	cmd := startSleep(t)
+	if err := m.Apply(cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	// The intermediate cpuset was initialised from its parent, the leaf
+	// got the requested CPU.
+	cs := m.Path("cpuset")
+	if got := readBack(t, filepath.Dir(cs), "cpuset.cpus"); got == "" {
+		t.Error("intermediate cpuset has no cpus")
+	}
+	if got := readBack(t, cs, "cpuset.cpus"); got != "1" {
+		t.Errorf("leaf cpuset.cpus = %q", got)
+	}
+	if created := m.State().Created[cs]; created != filepath.Join(DefaultRoot, "cpuset", name) {
+		t.Errorf("Created[%s] = %q", cs, created)
+	}
+	if err := m.KillAll(unix.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if err := m.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(DefaultRoot, "cpuset", name)); !os.IsNotExist(err) {
+		t.Fatalf("top-level directory left: %v", err)
+	}
+}
+
+func TestV1BadInputLeavesNothing(t *testing.T) {
+	requireV1Host(t)
+	testutil.CheckLeaks(t)
+	name := testName(t)
+	for label, r := range map[string]*specs.LinuxResources{
+		"swap below memory": {Memory: &specs.LinuxMemory{Limit: ptr(int64(64 << 20)), Swap: ptr(int64(32 << 20))}},
+		"offline cpus":      {CPU: &specs.LinuxCPU{Cpus: "0-1023"}},
+		"negative pids":     {Pids: &specs.LinuxPids{Limit: ptr(int64(-7))}},
+	} {
+		if _, err := New(Config{Path: "/" + name, Resources: r}); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: New error = %v, want ErrInvalid", label, err)
+		}
+	}
+	// Valid-looking input the kernel refuses during Apply: a realtime
+	// budget the parent cannot give. Apply must remove what it created.
+	m, err := New(Config{Path: "/" + name + "/sub", Resources: &specs.LinuxResources{
+		CPU: &specs.LinuxCPU{RealtimePeriod: ptr(uint64(1000000)), RealtimeRuntime: ptr(int64(999999))}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Apply(-1); err == nil {
+		t.Log("kernel accepted the realtime budget; undoing")
+		if err := m.Destroy(); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	for _, d := range m.State().Paths {
+		if _, err := os.Stat(filepath.Dir(d)); !os.IsNotExist(err) {
+			t.Errorf("failed Apply left %s", filepath.Dir(d))
+		}
+	}
+}
+
+func TestV1MemoryBelowUsage(t *testing.T) {
+	requireV1Host(t)
+	testutil.CheckLeaks(t)
+	name := testName(t)
+	m, err := New(Config{Path: "/" + name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	destroyAtEnd(t, m)
+	// A shell that, once told to, fills a 4 MiB variable: pages allocated
+	// after Apply are charged to the container's memory cgroup.
+	cmd := exec.Command("sh", "-c", `read go; x=$(head -c 4194304 /dev/zero | tr '\0' a); echo ready; read done`)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	if err := m.Apply(cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stdin.Write([]byte("go\n")); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := bufio.NewReader(stdout).ReadString('\n'); err != nil || line != "ready\n" {
+		t.Fatalf("child said %q, %v", line, err)
+	}
+	dir := m.Path("memory")
+	usage, err := readUint(dir, "memory.usage_in_bytes")
+	if err != nil || usage < 1<<20 {
+		t.Fatalf("usage %d, %v: the child's memory was not charged", usage, err)
+	}
+	before := readBack(t, dir, "memory.limit_in_bytes")
+
+	// checkBeforeUpdate refuses without writing.
+	err = m.Set(&specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: ptr(int64(512 << 10)), CheckBeforeUpdate: ptr(true)}})
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("limit below usage with checkBeforeUpdate: %v", err)
+	}
+	if got := readBack(t, dir, "memory.limit_in_bytes"); got != before {
+		t.Fatalf("limit changed to %s", got)
+	}
+	// Without it the kernel tries to reclaim, cannot (no swap for anonymous
+	// memory, or not enough of it) and answers EBUSY: a clear ErrInvalid,
+	// and the old limit stays.
+	if err := m.Set(&specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: ptr(int64(256 << 10)), Swap: ptr(int64(256 << 10))}}); err == nil {
+		t.Log("kernel reclaimed below the limit (swap available); nothing more to check")
+	} else {
+		if !errors.Is(err, ErrInvalid) || !errors.Is(err, unix.EBUSY) {
+			t.Fatalf("limit below usage: %v", err)
+		}
+		if got := readBack(t, dir, "memory.limit_in_bytes"); got != before {
+			t.Fatalf("limit changed to %s after a refused update", got)
+		}
+	}
+	// Swap below memory is refused before anything is written.
+	err = m.Set(&specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: ptr(int64(1 << 30)), Swap: ptr(int64(1 << 20))}})
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("swap below memory: %v", err)
+	}
+	if got := readBack(t, dir, "memory.limit_in_bytes"); got != before {
+		t.Fatalf("limit changed to %s", got)
+	}
+}
