@@ -10,6 +10,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	libseccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/seccomp/load"
 )
 
 // notifyForbidden lists syscalls berth-init itself makes between loading
@@ -80,6 +82,9 @@ func Compile(s *specs.LinuxSeccomp) (*Program, error) {
 	}
 	if needsNotify && s.ListenerPath == "" {
 		return nil, fmt.Errorf("%w: SCMP_ACT_NOTIFY needs a listenerPath", ErrInvalid)
+	}
+	if !needsNotify && flags&load.FlagWaitKillableRecv != 0 {
+		return nil, fmt.Errorf("%w: %s needs an SCMP_ACT_NOTIFY rule", ErrInvalid, specs.LinuxSeccompFlagWaitKillableRecv)
 	}
 	bpf, err := exportBPF(f)
 	if err != nil {

@@ -260,7 +260,10 @@ func TestCompileInvalid(t *testing.T) {
 		"argument index 6": base(func(s *specs.LinuxSeccomp) {
 			s.Syscalls[0].Args = []specs.LinuxSeccompArg{{Index: 6, Op: specs.OpEqualTo}}
 		}),
-		"unknown arch":            base(func(s *specs.LinuxSeccomp) { s.Architectures = []specs.Arch{"SCMP_ARCH_VAX"} }),
+		"unknown arch": base(func(s *specs.LinuxSeccomp) { s.Architectures = []specs.Arch{"SCMP_ARCH_VAX"} }),
+		"wait killable without notify": base(func(s *specs.LinuxSeccomp) {
+			s.Flags = []specs.LinuxSeccompFlag{specs.LinuxSeccompFlagWaitKillableRecv}
+		}),
 		"unknown flag":            base(func(s *specs.LinuxSeccomp) { s.Flags = []specs.LinuxSeccompFlag{"SECCOMP_FILTER_FLAG_MAGIC"} }),
 		"notify without listener": base(func(s *specs.LinuxSeccomp) { s.Syscalls[0].Action = specs.ActNotify }),
 		"notify on write": base(func(s *specs.LinuxSeccomp) {
