@@ -1,0 +1,245 @@
+package images
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/berth-dev/berth/content"
+	"github.com/berth-dev/berth/distribution"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Refs records which content and snapshots a namespace uses, so that one
+// namespace's objects stay invisible to another and GC knows what is live.
+type Refs interface {
+	AddContent(ctx context.Context, ns string, dgsts ...digest.Digest) error
+	AddSnapshots(ctx context.Context, ns string, keys ...string) error
+}
+
+// Puller pulls images into the content store and unpacks them.
+type Puller struct {
+	Client   *distribution.Client
+	Content  content.Store
+	Unpacker *Unpacker // nil: fetch only
+	Images   Store
+	Refs     Refs // may be nil
+	// Concurrency bounds parallel layer downloads (default 4).
+	Concurrency int
+}
+
+// PullOptions tunes one pull.
+type PullOptions struct {
+	Namespace string
+	// Platform to select from an index; nil means the host's.
+	Platform *ocispec.Platform
+	Progress distribution.ProgressFunc
+	// AllowForeign downloads non-distributable layers too.
+	AllowForeign bool
+	// NoUnpack only fetches.
+	NoUnpack bool
+	Labels   map[string]string
+}
+
+// PullResult is what a pull produced.
+type PullResult struct {
+	Image    Image
+	Resolved *Resolved
+	// ChainID is the top snapshot's name ("" when not unpacked).
+	ChainID digest.Digest
+}
+
+// Pull resolves ref, fetches its manifest (selecting the platform from an
+// index), config and layers (in parallel), unpacks each layer as soon as
+// it and every layer below it are ready, and records the image. Nothing is
+// recorded unless every step succeeds.
+func (p *Puller) Pull(ctx context.Context, refStr string, o PullOptions) (*PullResult, error) {
+	ref, err := distribution.ParseReference(refStr)
+	if err != nil {
+		return nil, err
+	}
+	if o.Namespace == "" {
+		o.Namespace = "default"
+	}
+	progress := o.Progress
+	if progress == nil {
+		progress = func(distribution.Progress) {}
+	}
+	platform := distribution.HostPlatform()
+	if o.Platform != nil {
+		platform = *o.Platform
+	}
+	root, err := p.Client.Resolve(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	fetched := []digest.Digest{}
+	fetchSmall := func(d ocispec.Descriptor, kind string) error {
+		ev := distribution.Progress{Digest: d.Digest.String(), MediaType: d.MediaType, Kind: kind, Total: d.Size}
+		err := p.Client.FetchToStore(ctx, p.Content, ref, d, nil, func(s distribution.State, off int64) {
+			ev.State, ev.Offset = s, off
+			progress(ev)
+		})
+		if err != nil {
+			return fmt.Errorf("fetch %s %s: %w", kind, d.Digest, err)
+		}
+		fetched = append(fetched, d.Digest)
+		return nil
+	}
+	desc := root
+	var res *Resolved
+	for depth := 0; res == nil; depth++ {
+		kind := "manifest"
+		if distribution.IsIndex(desc.MediaType) {
+			kind = "index"
+		}
+		if depth > 4 {
+			return nil, fmt.Errorf("%s: %w: indexes nested too deep", ref, ErrInvalid)
+		}
+		if err := fetchSmall(desc, kind); err != nil {
+			return nil, err
+		}
+		b, err := ReadBlob(ctx, p.Content, desc)
+		if err != nil {
+			return nil, err
+		}
+		parsed, err := distribution.ParseManifest(desc.MediaType, b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", ref, err)
+		}
+		if parsed.Index != nil {
+			if desc, err = distribution.SelectManifest(parsed.Index, platform); err != nil {
+				return nil, fmt.Errorf("%s: %w", ref, err)
+			}
+			continue
+		}
+		if err := fetchSmall(parsed.Manifest.Config, "config"); err != nil {
+			return nil, err
+		}
+		if res, err = ResolveManifest(ctx, p.Content, desc, platform); err != nil {
+			return nil, err
+		}
+	}
+	if err := res.ValidateLayers(); err != nil {
+		return nil, fmt.Errorf("%s: %w", ref, err)
+	}
+	chain, err := p.fetchAndUnpack(ctx, ref, res, o, progress)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range res.ManifestBody.Layers {
+		fetched = append(fetched, l.Digest)
+	}
+	if p.Refs != nil {
+		if err := p.Refs.AddContent(ctx, o.Namespace, fetched...); err != nil {
+			return nil, err
+		}
+		if chain != "" {
+			keys := []string{}
+			for _, c := range ChainIDs(res.Config.RootFS.DiffIDs) {
+				keys = append(keys, c.String())
+			}
+			if err := p.Refs.AddSnapshots(ctx, o.Namespace, keys...); err != nil {
+				return nil, err
+			}
+		}
+	}
+	img, err := p.Images.Put(ctx, o.Namespace, Image{Name: ref.String(), Target: root, Labels: o.Labels})
+	if err != nil {
+		return nil, fmt.Errorf("record image %s: %w", ref, err)
+	}
+	return &PullResult{Image: img, Resolved: res, ChainID: chain}, nil
+}
+
+// fetchAndUnpack downloads layers with bounded parallelism and unpacks them
+// bottom-up as they arrive.
+func (p *Puller) fetchAndUnpack(ctx context.Context, ref distribution.Reference, res *Resolved, o PullOptions, progress distribution.ProgressFunc) (digest.Digest, error) {
+	layers := res.ManifestBody.Layers
+	conc := p.Concurrency
+	if conc <= 0 {
+		conc = 4
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var mu sync.Mutex // serialises progress callbacks
+	emit := func(ev distribution.Progress) {
+		mu.Lock()
+		progress(ev)
+		mu.Unlock()
+	}
+	done := make([]chan error, len(layers))
+	for i := range done {
+		done[i] = make(chan error, 1)
+		emit(distribution.Progress{Digest: layers[i].Digest.String(), MediaType: layers[i].MediaType, Kind: "layer", State: distribution.StateWaiting, Total: layers[i].Size})
+	}
+	sem := make(chan struct{}, conc)
+	var wg sync.WaitGroup
+	for i, l := range layers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				done[i] <- ctx.Err()
+				return
+			}
+			defer func() { <-sem }()
+			if distribution.IsForeignLayer(l.MediaType) && !o.AllowForeign {
+				done[i] <- nil
+				return
+			}
+			ev := distribution.Progress{Digest: l.Digest.String(), MediaType: l.MediaType, Kind: "layer", Total: l.Size}
+			err := p.Client.FetchToStore(ctx, p.Content, ref, l, nil, func(s distribution.State, off int64) {
+				if s == distribution.StateDone {
+					s = distribution.StateVerifying // done only after unpack
+				}
+				ev.State, ev.Offset = s, off
+				emit(ev)
+			})
+			if err != nil {
+				err = fmt.Errorf("fetch layer %s: %w", l.Digest, err)
+			}
+			done[i] <- err
+		}()
+	}
+	defer wg.Wait()
+	chains := ChainIDs(res.Config.RootFS.DiffIDs)
+	var parent digest.Digest
+	for i, l := range layers {
+		var err error
+		select {
+		case err = <-done[i]:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		if err != nil {
+			cancel()
+			emit(distribution.Progress{Digest: l.Digest.String(), Kind: "layer", State: distribution.StateError, Error: err.Error()})
+			return "", err
+		}
+		ev := distribution.Progress{Digest: l.Digest.String(), MediaType: l.MediaType, Kind: "layer", Total: l.Size, Offset: l.Size}
+		if p.Unpacker != nil && !o.NoUnpack {
+			ev.State = distribution.StateUnpacking
+			emit(ev)
+			if err := p.Unpacker.UnpackLayer(ctx, l, res.Config.RootFS.DiffIDs[i], parent, chains[i]); err != nil {
+				cancel()
+				return "", err
+			}
+			parent = chains[i]
+		}
+		ev.State = distribution.StateDone
+		emit(ev)
+	}
+	if p.Unpacker == nil || o.NoUnpack {
+		return "", nil
+	}
+	return parent, nil
+}
+
+// IsNotFound reports whether err means a missing image, manifest or blob.
+func IsNotFound(err error) bool {
+	return errors.Is(err, ErrNotFound) || errors.Is(err, distribution.ErrNotFound) || errors.Is(err, content.ErrNotFound)
+}

@@ -1,0 +1,160 @@
+package images
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/berth-dev/berth/content"
+	"github.com/berth-dev/berth/distribution"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// maxDocument bounds manifests, indexes and configs read into memory.
+const maxDocument = 8 << 20
+
+// ReadBlob reads a small blob (manifest, index, config) from the store.
+func ReadBlob(ctx context.Context, cs content.Store, desc ocispec.Descriptor) ([]byte, error) {
+	ra, err := cs.ReaderAt(ctx, desc.Digest)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", desc.Digest, err)
+	}
+	defer ra.Close()
+	if ra.Size() > maxDocument {
+		return nil, fmt.Errorf("read %s: %w: %d bytes is too large for a manifest or config", desc.Digest, ErrInvalid, ra.Size())
+	}
+	b, err := io.ReadAll(io.NewSectionReader(ra, 0, ra.Size()))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", desc.Digest, err)
+	}
+	return b, nil
+}
+
+// Resolved is an image's platform manifest and config.
+type Resolved struct {
+	Manifest     ocispec.Descriptor
+	ManifestBody ocispec.Manifest
+	Config       ocispec.Image
+	// Index is the root index when the target is one.
+	Index *ocispec.Index
+}
+
+// ResolveManifest follows target (a manifest or index) to the manifest for
+// platform and reads its config.
+func ResolveManifest(ctx context.Context, cs content.Store, target ocispec.Descriptor, platform ocispec.Platform) (*Resolved, error) {
+	res := &Resolved{}
+	desc := target
+	for depth := 0; ; depth++ {
+		if depth > 4 {
+			return nil, fmt.Errorf("%w: indexes nested too deep", ErrInvalid)
+		}
+		b, err := ReadBlob(ctx, cs, desc)
+		if err != nil {
+			return nil, err
+		}
+		p, err := distribution.ParseManifest(desc.MediaType, b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", desc.Digest, err)
+		}
+		if p.Index != nil {
+			if res.Index == nil {
+				res.Index = p.Index
+			}
+			d, err := distribution.SelectManifest(p.Index, platform)
+			if err != nil {
+				return nil, err
+			}
+			desc = d
+			continue
+		}
+		res.Manifest, res.ManifestBody = desc, *p.Manifest
+		break
+	}
+	b, err := ReadBlob(ctx, cs, res.ManifestBody.Config)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, &res.Config); err != nil {
+		return nil, fmt.Errorf("parse config %s: %w", res.ManifestBody.Config.Digest, err)
+	}
+	return res, nil
+}
+
+// ValidateLayers checks that a manifest's layers and the config's diff_ids
+// agree in number.
+func (r *Resolved) ValidateLayers() error {
+	if len(r.ManifestBody.Layers) != len(r.Config.RootFS.DiffIDs) {
+		return fmt.Errorf("%w: manifest has %d layers but config lists %d diff_ids", ErrInvalid, len(r.ManifestBody.Layers), len(r.Config.RootFS.DiffIDs))
+	}
+	for _, d := range r.Config.RootFS.DiffIDs {
+		if err := d.Validate(); err != nil {
+			return fmt.Errorf("%w: diff_id %q: %v", ErrInvalid, d, err)
+		}
+	}
+	return nil
+}
+
+// Size is the sum of the sizes of the manifest, config and layers.
+func (r *Resolved) Size() int64 {
+	n := r.Manifest.Size + r.ManifestBody.Config.Size
+	for _, l := range r.ManifestBody.Layers {
+		n += l.Size
+	}
+	return n
+}
+
+// ChainIDs returns the image-spec chain ID of each layer prefix:
+// ChainID(L0) = DiffID(L0), ChainID(L0..n) = sha256(ChainID(L0..n-1) + " " + DiffID(Ln)).
+func ChainIDs(diffIDs []digest.Digest) []digest.Digest {
+	out := make([]digest.Digest, len(diffIDs))
+	for i, d := range diffIDs {
+		if i == 0 {
+			out[i] = d
+			continue
+		}
+		out[i] = digest.FromString(out[i-1].String() + " " + d.String())
+	}
+	return out
+}
+
+// Children lists the descriptors a manifest or index refers to (for GC,
+// push and save); other blobs have none.
+func Children(ctx context.Context, cs content.Store, desc ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+	if !distribution.IsIndex(desc.MediaType) && !distribution.IsManifest(desc.MediaType) {
+		return nil, nil
+	}
+	b, err := ReadBlob(ctx, cs, desc)
+	if err != nil {
+		return nil, err
+	}
+	p, err := distribution.ParseManifest(desc.MediaType, b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", desc.Digest, err)
+	}
+	if p.Index != nil {
+		return p.Index.Manifests, nil
+	}
+	return append([]ocispec.Descriptor{p.Manifest.Config}, p.Manifest.Layers...), nil
+}
+
+// Walk visits desc and everything below it that is present in the store.
+func Walk(ctx context.Context, cs content.Store, desc ocispec.Descriptor, fn func(ocispec.Descriptor) error) error {
+	if err := fn(desc); err != nil {
+		return err
+	}
+	if _, err := cs.Info(ctx, desc.Digest); err != nil {
+		return nil
+	}
+	kids, err := Children(ctx, cs, desc)
+	if err != nil {
+		return err
+	}
+	for _, k := range kids {
+		if err := Walk(ctx, cs, k, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
