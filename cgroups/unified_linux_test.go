@@ -155,6 +155,36 @@ func unifiedChild(t *testing.T) {
 		t.Log("hugetlb not offered in cgroup2 here")
 	}
 
+	// Device rules become an eBPF program: /dev/null stays usable,
+	// /dev/zero does not, for a process born in the cgroup.
+	err = m.Set(&specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{
+		{Allow: false, Access: "rwm"},
+		{Allow: true, Type: "c", Major: ptr(int64(1)), Minor: ptr(int64(3)), Access: "rwm"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	canOpen := func(dev string) bool {
+		f, err := m.OpenUnified()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		probe := exec.Command("sh", "-c", "exec 3<"+dev)
+		probe.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(f.Fd())}
+		return probe.Run() == nil
+	}
+	if !canOpen("/dev/null") || canOpen("/dev/zero") {
+		t.Error("device program: want /dev/null allowed and /dev/zero denied")
+	}
+	// A later Set replaces the program rather than adding to it.
+	if err := m.Set(&specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: true, Access: "rwm"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if !canOpen("/dev/zero") {
+		t.Error("replacing the device program with allow-all left /dev/zero denied")
+	}
+
 	if err := m.KillAll(unix.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
