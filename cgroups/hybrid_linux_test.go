@@ -105,6 +105,17 @@ func TestV1Lifecycle(t *testing.T) {
 		t.Errorf("memsw after lowering = %s", got)
 	}
 
+	// Without a v1 hugetlb hierarchy, hybrid mode puts hugepage limits in
+	// the cgroup2 directory.
+	if DetectMode() == Hybrid && m.Path("hugetlb") == "" && fileExists(m.Path(""), "hugetlb.2MB.max") {
+		if err := m.Set(&specs.LinuxResources{HugepageLimits: []specs.LinuxHugepageLimit{{Pagesize: "2MB", Limit: 2 << 20}}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := readBack(t, m.Path(""), "hugetlb.2MB.max"); got != "2097152" {
+			t.Errorf("hugetlb.2MB.max = %s", got)
+		}
+	}
+
 	pids, err := m.Pids()
 	if err != nil || !hasPid(pids, pid) {
 		t.Fatalf("Pids() = %v, %v; want %d in it", pids, err, pid)
