@@ -220,7 +220,14 @@ func BuildImage(layers [][]Entry, o ImageOptions) (*Image, error) {
 		cfgType, manType = DockerConfig, DockerManifest
 	}
 	img.Config = newBlob(cfgType, cfgJSON)
-	m := ocispec.Manifest{MediaType: manType, Config: img.Config.Descriptor()}
+	img.Manifest.MediaType = manType
+	return RebuildManifest(img)
+}
+
+// RebuildManifest regenerates img's manifest from its config and layers
+// (after a test swapped some of them) and returns img.
+func RebuildManifest(img *Image) (*Image, error) {
+	m := ocispec.Manifest{MediaType: img.Manifest.MediaType, Config: img.Config.Descriptor()}
 	m.SchemaVersion = 2
 	for _, l := range img.Layers {
 		m.Layers = append(m.Layers, l.Descriptor())
@@ -229,7 +236,7 @@ func BuildImage(layers [][]Entry, o ImageOptions) (*Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("marshal manifest: %w", err)
 	}
-	img.Manifest = newBlob(manType, mJSON)
+	img.Manifest = newBlob(img.Manifest.MediaType, mJSON)
 	return img, nil
 }
 
