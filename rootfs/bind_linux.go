@@ -57,6 +57,11 @@ func (p *preparer) bind(source, dest string, o mountOpts) error {
 		return err
 	}
 	defer target.Close()
+	if !lxcfsProcFiles[dest] && checkMagic(src, unix.PROC_SUPER_MAGIC) != nil {
+		if err := notInProcfs(target, dest); err != nil {
+			return err
+		}
+	}
 	return bindOnto(p.root, src, &st, dest, target, o)
 }
 

@@ -19,6 +19,7 @@ var devLinks = [][2]string{
 // createDevLinks makes the /dev symlinks: fd, stdin, stdout, stderr,
 // ptmx -> pts/ptmx (replacing any ptmx node) and core -> /proc/kcore when
 // the host has /proc/kcore. Existing entries other than ptmx are kept.
+// With a terminal it also makes the /dev/console mount point.
 func (p *preparer) createDevLinks() error {
 	dev, err := mkdirInRoot(p.root, "/dev")
 	if err != nil {
@@ -39,6 +40,15 @@ func (p *preparer) createDevLinks() error {
 	}
 	if err := unix.Symlinkat("pts/ptmx", int(dev.Fd()), "ptmx"); err != nil {
 		return fmt.Errorf("symlink /dev/ptmx: %w", err)
+	}
+	if proc := p.c.Spec.Process; proc != nil && proc.Terminal {
+		// BindConsole runs after Finalize, when /dev may be read-only:
+		// make its mount point now.
+		console, err := openConsole(dev)
+		if err != nil {
+			return err
+		}
+		console.Close()
 	}
 	return nil
 }

@@ -16,14 +16,16 @@ import (
 
 // scenarios are the helper-side halves of the integration tests.
 var scenarios = map[string]scenario{
-	"full":            {check: checkFull},
-	"userns":          {check: checkUserns},
-	"nopivot":         {check: checkNoPivot},
-	"cgroup":          {check: checkCgroup},
-	"proc-symlink":    {wantErr: unix.ELOOP},
-	"bind-under-proc": {wantErr: ErrUnsafe},
-	"fake-null":       {wantErr: ErrUnsafe},
-	"evil-console":    {wantErr: ErrUnsafe},
+	"full":             {check: checkFull},
+	"userns":           {check: checkUserns},
+	"nopivot":          {check: checkNoPivot},
+	"cgroup":           {check: checkCgroup},
+	"proc-symlink":     {wantErr: unix.ELOOP},
+	"bind-under-proc":  {wantErr: ErrUnsafe},
+	"fake-null":        {wantErr: ErrUnsafe},
+	"evil-console":     {wantErr: ErrUnsafe},
+	"proc-via-symlink": {wantErr: ErrUnsafe},
+	"bind-via-symlink": {wantErr: ErrUnsafe},
 }
 
 // uniqueName returns a berth-test- name unique to this run.
@@ -73,8 +75,9 @@ func TestFullContainer(t *testing.T) {
 
 	spec := baseSpec(e.rootfs)
 	spec.Root.Readonly = true
+	spec.Process = &specs.Process{Terminal: true}
 	spec.Mounts = append(spec.Mounts,
-		specs.Mount{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+		specs.Mount{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k", "ro"}},
 		specs.Mount{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
 		specs.Mount{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=1m"}},
 		specs.Mount{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
@@ -159,6 +162,12 @@ func checkFull(t *testing.T, j *job) {
 	var st unix.Stat_t
 	if err := unix.Stat("/dev/console", &st); err != nil || unix.Major(st.Rdev) != 136 {
 		t.Errorf("/dev/console is not a pty slave: rdev %d:%d, %v", unix.Major(st.Rdev), unix.Minor(st.Rdev), err)
+	}
+
+	// /dev is read-only (remounted after the nodes were made), /dev/shm not.
+	wantEROFS(t, "create /dev/newfile", writeErr("/dev/newfile"))
+	if err := writeErr("/dev/shm/ok"); err != nil {
+		t.Errorf("write /dev/shm: %v", err)
 	}
 
 	// Masked and read-only paths.
@@ -330,6 +339,18 @@ func TestRefusals(t *testing.T) {
 			mustSymlink(t, "/proc/sys/kernel/core_pattern", filepath.Join(dev, "null"))
 			j.Config.Spec.Mounts = append(j.Config.Spec.Mounts, specs.Mount{Destination: "/dev", Type: "bind", Source: dev, Options: []string{"bind"}})
 			j.Config.Spec.Linux.MaskedPaths = []string{"/proc/kcore", "/proc/timer_list"}
+		}},
+		{"proc-via-symlink", func(t *testing.T, e *testEnv, j *job) {
+			// An innocent destination reaching into /proc through a
+			// symlink in the image.
+			mustSymlink(t, "/proc", filepath.Join(e.rootfs, "x"))
+			j.Config.Spec.Mounts = append(j.Config.Spec.Mounts, specs.Mount{Destination: "/x/sys", Type: "tmpfs", Source: "tmpfs"})
+		}},
+		{"bind-via-symlink", func(t *testing.T, e *testEnv, j *job) {
+			fake := filepath.Join(e.top, "fakeproc")
+			mustMkdir(t, fake)
+			mustSymlink(t, "../proc/sys", filepath.Join(e.rootfs, "y"))
+			j.Config.Spec.Mounts = append(j.Config.Spec.Mounts, specs.Mount{Destination: "/y/kernel", Type: "bind", Source: fake, Options: []string{"bind"}})
 		}},
 		{"evil-console", func(t *testing.T, e *testEnv, j *job) {
 			// /dev/console in the image is a symlink to a host-

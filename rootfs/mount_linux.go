@@ -54,6 +54,9 @@ func (p *preparer) mountFS(source, dest, typ string, o mountOpts) error {
 		return err
 	}
 	defer target.Close()
+	if err := notInProcfs(target, dest); err != nil {
+		return err
+	}
 	if err := unix.Mount(source, procFd(target), typ, o.flags&^unix.MS_REMOUNT, o.dataString()); err != nil {
 		return fmt.Errorf("mount %s on %s: %w", typ, dest, err)
 	}
@@ -77,6 +80,9 @@ func (p *preparer) mountPseudo(m checkedMount, magic int64) error {
 	}
 	defer target.Close()
 	if err := wantDir(target, m.dest); err != nil {
+		return err
+	}
+	if err := notInProcfs(target, m.dest); err != nil {
 		return err
 	}
 	if err := unix.Mount(m.Type, procFd(target), m.Type, m.opts.flags&^unix.MS_REMOUNT, m.opts.dataString()); err != nil {
@@ -133,6 +139,20 @@ func checkMagic(f *os.File, magic int64) error {
 	}
 	if int64(st.Type) != magic {
 		return fmt.Errorf("%w: %s has filesystem magic %#x, want %#x", ErrUnsafe, f.Name(), st.Type, magic)
+	}
+	return nil
+}
+
+// notInProcfs refuses a mount target that lies inside a procfs: a
+// symlink such as /x -> /proc in the image must not let a mount with an
+// innocent-looking destination cover part of the container's /proc.
+func notInProcfs(target *os.File, dest string) error {
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(int(target.Fd()), &st); err != nil {
+		return fmt.Errorf("statfs %s: %w", dest, err)
+	}
+	if st.Type == unix.PROC_SUPER_MAGIC {
+		return fmt.Errorf("%w: %s resolves into procfs", ErrUnsafe, dest)
 	}
 	return nil
 }
