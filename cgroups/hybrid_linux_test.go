@@ -200,6 +200,20 @@ func TestV1DefaultPathIsRelativeToOwnCgroup(t *testing.T) {
 	if !m.Exists() {
 		t.Fatal("Apply(-1) did not create the cgroup")
 	}
+	// A process started afterwards joins with AddProc (the runtime's path
+	// when clone3 cannot place it).
+	cmd := startSleep(t)
+	if err := m.AddProc(cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	if pids, err := m.Pids(); err != nil || len(pids) != 1 || pids[0] != cmd.Process.Pid {
+		t.Fatalf("Pids() = %v, %v", pids, err)
+	}
+	if err := m.AddProc(0); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("AddProc(0) = %v", err)
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
 	if err := m.Destroy(); err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,9 @@ type Manager interface {
 	// configures (for clone3 with CLONE_INTO_CGROUP, see OpenUnified). On
 	// error whatever Apply created is removed again.
 	Apply(pid int) error
-	// AddProc moves pid into the cgroup Apply(-1) created.
+	// AddProc moves pid into the container's existing directories (every
+	// hierarchy), without creating or configuring anything: for a process
+	// started after Apply(-1), or one exec'd into a running container.
 	AddProc(pid int) error
 	// Set validates r in full, then writes it. A nil r is a no-op. When
 	// validation fails nothing is written; a memory limit the kernel

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -197,12 +196,7 @@ func (m *manager) Apply(pid int) (err error) {
 	if pid == -1 {
 		return nil
 	}
-	for _, d := range m.dirs() {
-		if err := writeFile(d, "cgroup.procs", strconv.Itoa(pid)); err != nil {
-			return fmt.Errorf("move pid %d into cgroup: %w", pid, err)
-		}
-	}
-	return nil
+	return m.AddProc(pid)
 }
 
 // Exists reports whether the container's main directory exists.
