@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-dev/berth/cgroups"
+	"github.com/berth-dev/berth/internal/phase"
 	"github.com/berth-dev/berth/runtime/hooks"
 	"github.com/berth-dev/berth/runtime/proto"
 )
@@ -65,11 +67,13 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 	if !spec.Process.Terminal && o.ConsoleSocket != "" {
 		return nil, fmt.Errorf("%w: --console-socket given but process.terminal is false", ErrInvalidConfig)
 	}
+	phase.Mark("bundle loaded")
 	prep, err := r.prepare(spec)
 	if err != nil {
 		return nil, err
 	}
 
+	phase.Mark("prepared")
 	st := r.store()
 	if err := os.MkdirAll(st.root, 0o700); err != nil {
 		return nil, fmt.Errorf("state root %s: %w", st.root, err)
@@ -83,12 +87,14 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 	}
 	var cg cgroups.Manager
 	var ip *initProc
+	waitPlaced := func() error { return nil }
 	defer func() {
 		if err == nil {
 			return
 		}
 		if ip != nil {
 			ip.kill()
+			waitPlaced()
 		}
 		if cg != nil {
 			cg.Destroy()
@@ -115,12 +121,14 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("cgroup: %w", err)
 	}
+	// The cgroup is made and configured before the init exists; the init
+	// joins it by clone3 on cgroup v2, else it is moved in while it starts.
+	if err = cg.Apply(-1); err != nil {
+		return nil, fmt.Errorf("cgroup: %w", err)
+	}
+	phase.Mark("cgroup made")
 	var cgFD *os.File
 	if f, ferr := cg.OpenUnified(); ferr == nil {
-		if err = cg.Apply(-1); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("cgroup: %w", err)
-		}
 		cgFD = f
 		defer cgFD.Close()
 	}
@@ -137,12 +145,9 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
+	phase.Mark("init spawned")
 	pid := ip.pid()
-	if cgFD == nil {
-		if err = cg.Apply(pid); err != nil {
-			return nil, fmt.Errorf("cgroup: %w", err)
-		}
-	}
+	cgroupNS := prep.spawn.newNS[specs.CgroupNamespace]
 	state := &State{
 		ID:          id,
 		Bundle:      bundle,
@@ -170,7 +175,8 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 		Console:      spec.Process.Terminal,
 		PreserveFDs:  o.PreserveFDs,
 		CgroupPaths:  cgState.Paths,
-		CgroupNS:     prep.spawn.newNS[specs.CgroupNamespace],
+		CgroupNS:     cgroupNS,
+		WaitCgroup:   cgroupNS && cgFD == nil,
 		UserNS:       prep.spawn.newNS[specs.UserNamespace],
 		NetNS:        prep.spawn.newNS[specs.NetworkNamespace],
 		IPCNS:        prep.spawn.newNS[specs.IPCNamespace],
@@ -181,8 +187,33 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 	if err = ip.conn.Send(cfg); err != nil {
 		return nil, err
 	}
+	// Only now may the cgroup goroutine talk to init: the config must be
+	// the first message it reads.
+	placed := make(chan error, 1)
+	if cgFD != nil {
+		placed <- nil
+	} else {
+		go func() {
+			err := cg.AddProc(pid)
+			if err == nil && cgroupNS {
+				err = ip.conn.Send(proto.Message{Kind: proto.MsgCgroupReady})
+			}
+			if err != nil {
+				// The init may be waiting for us: stop it.
+				ip.cmd.Process.Kill()
+			}
+			placed <- err
+		}()
+	}
+	waitPlaced = sync.OnceValue(func() error { return <-placed })
 	created := &Container{State: state}
-	if err = r.converse(ip, spec, hookState, o, created); err != nil {
+	phase.Mark("config sent")
+	err = r.converse(ip, spec, hookState, o, created)
+	phase.Mark("init ready")
+	if perr := waitPlaced(); perr != nil {
+		err = fmt.Errorf("cgroup: %w", perr)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if err = st.save(state); err != nil {

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-dev/berth/cgroups"
+	"github.com/berth-dev/berth/internal/phase"
 	"github.com/berth-dev/berth/runtime/hooks"
 )
 
@@ -51,15 +52,18 @@ func (r *Runtime) Start(id string) error {
 	default:
 		return fmt.Errorf("%w: cannot start an already %s container", ErrWrongState, s)
 	}
+	phase.Mark("start: state loaded")
 	fifoPath := filepath.Join(r.store().dir(id), fifoName)
 	if err := releaseInit(fifoPath, st); err != nil {
 		return err
 	}
 	os.Remove(fifoPath)
+	phase.Mark("start: released")
 	st.Started = true
 	if err := r.store().save(st); err != nil {
 		return err
 	}
+	phase.Mark("start: saved")
 	if h := st.Spec.Hooks; h != nil && len(h.Poststart) > 0 {
 		if err := hooks.Run("poststart", h.Poststart, st.hookState(Running)); err != nil {
 			// The spec says a failing poststart hook only warns.
@@ -73,16 +77,18 @@ func (r *Runtime) Start(id string) error {
 // open it for writing, and reads the byte init writes. It gives up if the
 // init dies meanwhile.
 func releaseInit(fifoPath string, st *State) error {
-	fd, err := unix.Open(fifoPath, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open exec fifo: %w", err)
-	}
-	defer unix.Close(fd)
+	// The pidfd must be open before the fifo: once the fifo is open the
+	// init may exec and exit at once.
 	pidfd, err := st.pidfd()
 	if err != nil {
 		return fmt.Errorf("%w: container init has exited", ErrWrongState)
 	}
 	defer unix.Close(pidfd)
+	fd, err := unix.Open(fifoPath, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open exec fifo: %w", err)
+	}
+	defer unix.Close(fd)
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
 	for {
 		_, err := unix.Poll(fds, -1)
@@ -192,6 +198,7 @@ func (r *Runtime) Delete(id string, force bool) error {
 		}
 		r.killAndWait(st)
 	}
+	phase.Mark("delete: stopped")
 	var errs []error
 	if st.Cgroup != nil {
 		if m, err := cgroups.Load(*st.Cgroup); err == nil {
@@ -204,6 +211,7 @@ func (r *Runtime) Delete(id string, force bool) error {
 			}
 		}
 	}
+	phase.Mark("delete: cgroup removed")
 	if err := os.RemoveAll(r.store().dir(id)); err != nil {
 		errs = append(errs, fmt.Errorf("remove state: %w", err))
 	}

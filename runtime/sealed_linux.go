@@ -23,8 +23,13 @@ func sealedCopy(path string) (*os.File, error) {
 	}
 	mem := os.NewFile(uintptr(fd), "berth-init")
 	st, err := src.Stat()
-	if err == nil {
-		_, err = io.CopyN(mem, src, st.Size())
+	for left := st.Size(); err == nil && left > 0; {
+		var n int
+		n, err = unix.Sendfile(int(mem.Fd()), int(src.Fd()), nil, int(left))
+		if err == nil && n == 0 {
+			err = io.ErrUnexpectedEOF
+		}
+		left -= int64(n)
 	}
 	if err == nil {
 		_, err = unix.FcntlInt(mem.Fd(), unix.F_ADD_SEALS,

@@ -11,6 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/berth-dev/berth/internal/phase"
 	"github.com/berth-dev/berth/runtime/proto"
 )
 
@@ -74,6 +75,7 @@ func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
 		return nil, err
 	}
 	exe, err := sealedCopy(initPath)
+	phase.Mark("sealed init copied")
 	if err != nil {
 		return nil, err
 	}
@@ -89,6 +91,9 @@ func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
 		extra = append(extra, os.NewFile(uintptr(3+i), "preserved-"+strconv.Itoa(i)))
 	}
 	env := []string{}
+	if v := os.Getenv("BERTH_TRACE"); v != "" {
+		env = append(env, "BERTH_TRACE="+v)
+	}
 	add := func(name string, f *os.File) {
 		env = append(env, name+"="+strconv.Itoa(3+len(extra)))
 		extra = append(extra, f)

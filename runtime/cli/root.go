@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/internal/phase"
 	"github.com/berth-dev/berth/runtime"
 	"github.com/berth-dev/berth/version"
 )
@@ -127,7 +128,10 @@ func Run(args []string) int {
 		pauseCmd(rt), resumeCmd(rt), updateCmd(rt), eventsCmd(rt),
 	)
 	root.SetArgs(args)
+	phase.SetName("runtime")
+	phase.Mark("main")
 	err := root.Execute()
+	phase.Mark("done")
 	if err == nil {
 		return 0
 	}

@@ -9,6 +9,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/berth-dev/berth/internal/phase"
 	"github.com/berth-dev/berth/rootfs"
 	"github.com/berth-dev/berth/runtime/hooks"
 	"github.com/berth-dev/berth/runtime/proto"
@@ -61,10 +62,13 @@ func run(conn *proto.Conn) error {
 	if fd := envFD(proto.EnvExeFD); fd >= 0 {
 		unix.Close(fd)
 	}
+	phase.SetName("init")
+	phase.Mark("started")
 	var cfg proto.Config
 	if _, err := conn.Recv(&cfg); err != nil {
 		return fmt.Errorf("read config: %w", err)
 	}
+	phase.Mark("config read")
 	if cfg.Spec == nil || cfg.Process == nil {
 		return errors.New("config without spec or process")
 	}
@@ -120,6 +124,7 @@ func run(conn *proto.Conn) error {
 	if p.User.Umask != nil {
 		unix.Umask(int(*p.User.Umask))
 	}
+	phase.Mark("ready")
 	if err := conn.Send(proto.Message{Kind: proto.MsgReady}); err != nil {
 		return err
 	}
@@ -146,6 +151,7 @@ func run(conn *proto.Conn) error {
 		if err := waitStart(); err != nil {
 			return err
 		}
+		phase.Mark("started by start")
 		if h := cfg.Spec.Hooks; h != nil && len(h.StartContainer) > 0 {
 			if err := hooks.Run("startContainer", h.StartContainer, startedState(cfg.StateJSON)); err != nil {
 				return err
@@ -161,6 +167,7 @@ func run(conn *proto.Conn) error {
 		conn.Close()
 	}
 	closeExtraFDs(cfg.PreserveFDs)
+	phase.Mark("exec")
 	if err := unix.Exec(path, p.Args, env); err != nil {
 		return fmt.Errorf("exec %s: %w", p.Args[0], err)
 	}
@@ -172,8 +179,16 @@ func run(conn *proto.Conn) error {
 func setupContainer(conn *proto.Conn, cfg *proto.Config) error {
 	s := cfg.Spec
 	if cfg.CgroupNS {
-		// The runtime has put us in the container's cgroup by now, so the
-		// new namespace is rooted there.
+		// The new namespace must be rooted at the container's cgroup.
+		if cfg.WaitCgroup {
+			var m proto.Message
+			if _, err := conn.Recv(&m); err != nil {
+				return fmt.Errorf("wait for cgroup: %w", err)
+			}
+			if m.Kind != proto.MsgCgroupReady {
+				return fmt.Errorf("runtime aborted: %s", m.Error)
+			}
+		}
 		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
 			return fmt.Errorf("create cgroup namespace: %w", err)
 		}
@@ -200,9 +215,11 @@ func setupContainer(conn *proto.Conn, cfg *proto.Config) error {
 		UserNS:      cfg.UserNS,
 	}
 	if cfg.SetupRootfs {
+		phase.Mark("prepare rootfs")
 		if err := rootfs.Prepare(rc); err != nil {
 			return err
 		}
+		phase.Mark("rootfs prepared")
 	}
 	if h := s.Hooks; h != nil && (len(h.Prestart) > 0 || len(h.CreateRuntime) > 0) {
 		if err := conn.Send(proto.Message{Kind: proto.MsgHooks}); err != nil {
@@ -228,6 +245,7 @@ func setupContainer(conn *proto.Conn, cfg *proto.Config) error {
 		if err := rootfs.Finalize(rc); err != nil {
 			return err
 		}
+		phase.Mark("rootfs finalized")
 	}
 	return nil
 }

@@ -48,10 +48,13 @@ type Config struct {
 	// CgroupPaths maps controllers to the container's cgroup directories.
 	CgroupPaths map[string]string `json:"cgroupPaths,omitempty"`
 	CgroupNS    bool              `json:"cgroupNS,omitempty"`
-	UserNS      bool              `json:"userNS,omitempty"`
-	NetNS       bool              `json:"netNS,omitempty"`
-	IPCNS       bool              `json:"ipcNS,omitempty"`
-	UTSNS       bool              `json:"utsNS,omitempty"`
+	// WaitCgroup tells init to wait for MsgCgroupReady before it makes
+	// the cgroup namespace: the runtime is still moving it in.
+	WaitCgroup bool `json:"waitCgroup,omitempty"`
+	UserNS     bool `json:"userNS,omitempty"`
+	NetNS      bool `json:"netNS,omitempty"`
+	IPCNS      bool `json:"ipcNS,omitempty"`
+	UTSNS      bool `json:"utsNS,omitempty"`
 	// Seccomp is the compiled filter, or nil.
 	Seccomp json.RawMessage `json:"seccomp,omitempty"`
 	// HasCreateContainerHooks and HasStartContainerHooks tell init to wait
@@ -77,6 +80,8 @@ const (
 	MsgReady Kind = "ready"
 	// MsgContinue is the runtime's answer to MsgHooks.
 	MsgContinue Kind = "continue"
+	// MsgCgroupReady: the runtime has moved init into its cgroup.
+	MsgCgroupReady Kind = "cgroup-ready"
 	// MsgError reports a failure; Error holds the message.
 	MsgError Kind = "error"
 )
