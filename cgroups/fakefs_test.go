@@ -141,6 +141,13 @@ func TestSetV1Files(t *testing.T) {
 			}
 		}
 	}
+	// Unlimited memory with swap unset lifts the swap limit too.
+	if err := m.Set(&specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: ptr(int64(-1))}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := readBack(t, m.paths["memory"], "memory.memsw.limit_in_bytes"); !strings.HasPrefix(got, "-1") {
+		t.Errorf("memsw after unlimited memory = %q", got)
+	}
 	// Controllers that are not mounted give ErrNotSupported, naming them.
 	err := m.Set(&specs.LinuxResources{HugepageLimits: []specs.LinuxHugepageLimit{{Pagesize: "2MB", Limit: 1}}})
 	if !errors.Is(err, ErrNotSupported) || !strings.Contains(err.Error(), "hugetlb") {

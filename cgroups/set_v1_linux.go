@@ -129,6 +129,11 @@ func setMemoryV1(d string, mem *specs.LinuxMemory) error {
 		} else if swap > 0 && swap != limit {
 			return unsupportedf("memory.swap needs swap accounting (memory.memsw.limit_in_bytes is missing)")
 		}
+		if limit == -1 && swap == 0 && hasSwap {
+			// "Unlimited memory, swap unset" means both unlimited, as on
+			// v2; otherwise the old memsw limit would refuse the write.
+			swap = -1
+		}
 		if err := writeLimitSwapV1(d, limit, swap, hasSwap, oldSwap); err != nil {
 			// Put back what was there, in the order that is always valid
 			// when going back: swap (the larger) raised first.
