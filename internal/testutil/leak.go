@@ -116,8 +116,9 @@ func netns() map[string]bool {
 	return m
 }
 
-// descendants lists processes whose command line names a Berth binary or
-// whose parent chain reaches this test process, keyed by pid and name.
+// descendants lists processes whose name starts with "berth", whose parent
+// chain reaches this test process, or that live in another mount namespace
+// (containers), keyed by pid and name.
 func descendants() map[string]bool {
 	m := map[string]bool{}
 	self := os.Getpid()
@@ -145,8 +146,15 @@ func descendants() map[string]bool {
 		parent[pid] = atoi(fields[1])
 		names[pid] = s[open+1 : closeIdx]
 	}
+	selfMnt, _ := os.Readlink("/proc/self/ns/mnt")
 	for pid, name := range names {
 		isOurs := strings.HasPrefix(name, "berth")
+		// A process in another mount namespace is a container's (or a
+		// runtime's) process: containers' inits are not our descendants
+		// once their runtime exits, so they are found this way.
+		if mnt, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/mnt"); err == nil && selfMnt != "" && mnt != selfMnt && pid != 1 {
+			isOurs = true
+		}
 		for p, n := pid, 0; p > 1 && n < 64 && !isOurs; p, n = parent[p], n+1 {
 			if parent[p] == self {
 				isOurs = true
