@@ -160,3 +160,14 @@ func run(insns []load.Insn, data []byte) (uint32, error) {
 	}
 	return 0, fmt.Errorf("fell off the end of the program")
 }
+
+// encodeInsns builds a program of RET instructions returning each value.
+func encodeInsns(rets ...uint32) []byte {
+	var b []byte
+	for _, r := range rets {
+		b = binary.NativeEndian.AppendUint16(b, 0x06)
+		b = append(b, 0, 0)
+		b = binary.NativeEndian.AppendUint32(b, r)
+	}
+	return b
+}

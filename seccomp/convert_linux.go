@@ -4,6 +4,7 @@ package seccomp
 
 import (
 	"fmt"
+	"slices"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	libseccomp "github.com/seccomp/libseccomp-golang"
@@ -130,26 +131,22 @@ var arches = map[specs.Arch]libseccomp.ScmpArch{
 	specs.ArchSHEB:        libseccomp.ArchSHEB,
 }
 
-// addArches adds the listed architectures to f, which already holds the
-// native one.
-func addArches(f *libseccomp.ScmpFilter, list []specs.Arch) error {
+// archList resolves the listed architectures, native first and without
+// duplicates.
+func archList(list []specs.Arch) ([]libseccomp.ScmpArch, error) {
 	native, err := libseccomp.GetNativeArch()
 	if err != nil {
-		return fmt.Errorf("native seccomp architecture: %w", err)
+		return nil, fmt.Errorf("native seccomp architecture: %w", err)
 	}
-	added := map[libseccomp.ScmpArch]bool{native: true}
+	out := []libseccomp.ScmpArch{native}
 	for _, a := range list {
 		arch, ok := arches[a]
 		if !ok {
-			return fmt.Errorf("%w: unknown seccomp architecture %q", ErrInvalid, a)
+			return nil, fmt.Errorf("%w: unknown seccomp architecture %q", ErrInvalid, a)
 		}
-		if added[arch] {
-			continue
-		}
-		added[arch] = true
-		if err := f.AddArch(arch); err != nil {
-			return fmt.Errorf("%w: architecture %s not supported by libseccomp: %v", ErrInvalid, a, err)
+		if !slices.Contains(out, arch) {
+			out = append(out, arch)
 		}
 	}
-	return nil
+	return out, nil
 }

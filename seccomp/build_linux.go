@@ -1,0 +1,121 @@
+//go:build cgo
+
+package seccomp
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+
+	libseccomp "github.com/seccomp/libseccomp-golang"
+	"golang.org/x/sys/unix"
+)
+
+// buildOne compiles pl for the given architectures as one libseccomp
+// filter and exports its BPF.
+func buildOne(pl plan, arches []libseccomp.ScmpArch) ([]byte, error) {
+	f, err := libseccomp.NewFilter(pl.defAct)
+	if err != nil {
+		return nil, fmt.Errorf("create seccomp filter: %w", err)
+	}
+	defer f.Release()
+	native := pl.arches[0]
+	keepNative := false
+	for _, a := range arches {
+		if a == native {
+			keepNative = true
+			continue
+		}
+		if err := f.AddArch(a); err != nil {
+			return nil, fmt.Errorf("%w: architecture %s not supported by libseccomp: %v", ErrInvalid, a, err)
+		}
+	}
+	if !keepNative {
+		if err := f.RemoveArch(native); err != nil {
+			return nil, fmt.Errorf("remove native architecture %s: %w", native, err)
+		}
+	}
+	for _, r := range pl.rules {
+		if err := addRule(f, r.call, r.act, r.conds, r.split); err != nil {
+			return nil, fmt.Errorf("add rule for %s: %w", r.name, err)
+		}
+	}
+	return exportBPF(f)
+}
+
+// buildSplit compiles each architecture separately, in parallel, and
+// stitches the programs together; if the programs do not have the shape
+// stitch expects it falls back to one filter for all architectures.
+func buildSplit(pl plan) ([]byte, error) {
+	if len(pl.arches) == 1 {
+		return buildOne(pl, pl.arches)
+	}
+	parts := make([]subProgram, len(pl.arches))
+	errs := make([]error, len(pl.arches))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, a := range pl.arches {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			b, err := buildOne(pl, []libseccomp.ScmpArch{a})
+			parts[i], errs[i] = subProgram{x32: a == libseccomp.ArchX32, bpf: b}, err
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	if b, err := stitch(parts); err == nil {
+		return b, nil
+	}
+	return buildOne(pl, pl.arches)
+}
+
+// addRule adds call with its conditions, all in one rule (they must all
+// match) unless split, when each condition gets a rule of its own: that
+// is how runc treats several conditions on the same argument, which
+// libseccomp cannot combine.
+func addRule(f *libseccomp.ScmpFilter, call libseccomp.ScmpSyscall, act libseccomp.ScmpAction, conds []libseccomp.ScmpCondition, split bool) error {
+	switch {
+	case len(conds) == 0:
+		return f.AddRule(call, act)
+	case split:
+		for _, c := range conds {
+			if err := f.AddRuleConditional(call, act, []libseccomp.ScmpCondition{c}); err != nil {
+				return err
+			}
+		}
+		return nil
+	default:
+		return f.AddRuleConditional(call, act, conds)
+	}
+}
+
+// exportBPF writes the filter's BPF into a memfd and reads it back:
+// libseccomp only exports to a file descriptor.
+func exportBPF(f *libseccomp.ScmpFilter) ([]byte, error) {
+	fd, err := unix.MemfdCreate("berth-seccomp-bpf", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("memfd for seccomp export: %w", err)
+	}
+	file := os.NewFile(uintptr(fd), "berth-seccomp-bpf")
+	defer file.Close()
+	if err := f.ExportBPF(file); err != nil {
+		return nil, fmt.Errorf("export seccomp bpf: %w", err)
+	}
+	if _, err := file.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("rewind seccomp bpf: %w", err)
+	}
+	b, err := io.ReadAll(file)
+	if err != nil {
+		return nil, fmt.Errorf("read seccomp bpf: %w", err)
+	}
+	return b, nil
+}
