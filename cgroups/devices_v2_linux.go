@@ -11,12 +11,12 @@ import (
 
 // bpf(2) commands, program and attach types used for the device program.
 const (
-	bpfProgLoad            = 5  // BPF_PROG_LOAD
-	bpfProgAttach          = 8  // BPF_PROG_ATTACH
-	bpfProgTypeCgroupDev   = 15 // BPF_PROG_TYPE_CGROUP_DEVICE
-	bpfAttachCgroupDevice  = 6  // BPF_CGROUP_DEVICE
-	bpfLogSize             = 64 * 1024
-	bpfAttachFlagsExlusive = 0 // neither ALLOW_OVERRIDE nor ALLOW_MULTI
+	bpfProgLoad           = 5  // BPF_PROG_LOAD
+	bpfProgAttach         = 8  // BPF_PROG_ATTACH
+	bpfProgTypeCgroupDev  = 15 // BPF_PROG_TYPE_CGROUP_DEVICE
+	bpfAttachCgroupDevice = 6  // BPF_CGROUP_DEVICE
+	bpfLogSize            = 64 * 1024
+	bpfAttachExclusive    = 0 // neither ALLOW_OVERRIDE nor ALLOW_MULTI
 )
 
 // progLoadAttr is the head of union bpf_attr for BPF_PROG_LOAD.
@@ -75,7 +75,7 @@ func setDevicesV2(dir string, rules []specs.LinuxDeviceCgroup) error {
 		targetFd:    uint32(cg),
 		attachBpfFd: uint32(fd),
 		attachType:  bpfAttachCgroupDevice,
-		attachFlags: bpfAttachFlagsExlusive,
+		attachFlags: bpfAttachExclusive,
 	}
 	if _, _, errno := unix.Syscall(unix.SYS_BPF, bpfProgAttach, uintptr(unsafe.Pointer(&attach)), unsafe.Sizeof(attach)); errno != 0 {
 		return fmt.Errorf("attach device cgroup program to %s: %w", dir, errno)

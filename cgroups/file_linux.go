@@ -44,8 +44,7 @@ func readFile(dir, name string) (string, error) {
 	return string(bytes.TrimSpace(b)), nil
 }
 
-// readUint reads a file holding one unsigned number; "max" reads as
-// maxUint (0 signals unlimited in the stats runc prints, see callers).
+// readUint reads a file holding one unsigned number (see parseUint).
 func readUint(dir, name string) (uint64, error) {
 	s, err := readFile(dir, name)
 	if err != nil {

@@ -16,8 +16,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// requireHost skips unless running as root on a host with v1 hierarchies
-// at DefaultRoot (this machine is hybrid).
+// requireV1Host skips unless running as root on a host with v1
+// hierarchies at DefaultRoot (this machine is hybrid).
 func requireV1Host(t *testing.T) {
 	t.Helper()
 	testutil.RequireRoot(t)

@@ -46,8 +46,8 @@ func innerPath(cgroupsPath, id string) (string, error) {
 	return p, nil
 }
 
-// procCgroups maps a hierarchy key to the process's cgroup in it, parsed
-// from /proc/<pid>/cgroup content. v1 hierarchies are keyed by each of
+// parseProcCgroup maps a hierarchy key to the process's cgroup in it,
+// parsed from /proc/<pid>/cgroup content. v1 hierarchies are keyed by each of
 // their controllers ("cpu", "memory", "name=systemd"); the v2 hierarchy by
 // "".
 func parseProcCgroup(data string) map[string]string {

@@ -45,8 +45,12 @@ func TestUnifiedPrivateMount(t *testing.T) {
 	t.Logf("child:\n%s", out)
 }
 
+// unifiedChild is the body of TestUnifiedPrivateMount in the re-executed
+// binary. The leak check runs in the parent: from inside a private mount
+// namespace every host process (kernel threads included) lives in
+// "another mount namespace" and would count as leaked, while the mounts
+// made here vanish with the namespace.
 func unifiedChild(t *testing.T) {
-	testutil.CheckLeaks(t)
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		t.Fatalf("make / rprivate: %v", err)
 	}
