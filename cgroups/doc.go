@@ -14,4 +14,19 @@
 // process's own cgroup in each v1 hierarchy, and below the parent of the
 // caller's own cgroup on a pure v2 host (the caller's own cgroup usually holds
 // processes, so controllers could not be enabled for a child of it).
+// A "slice:prefix:name" path asks for the systemd driver, which Berth does
+// not have (ErrSystemdUnavailable).
+//
+// On v1 and hybrid hosts the container gets a directory in every mounted
+// v1 hierarchy (named ones such as name=systemd included), and on hybrid
+// hosts one in the cgroup2 hierarchy too; hugepage limits and unified keys
+// go there when v1 lacks them, which may enable hugetlb in the cgroup2
+// parent's subtree_control. On cgroup v2 the OCI device rules become an
+// eBPF device program.
+//
+// Settings without an equivalent are ignored, as runc ignores them:
+// memory.kernel everywhere, memory.useHierarchy, and on v2 swappiness and
+// disableOOMKiller. Settings that need a controller the host lacks fail
+// with ErrNotSupported; impossible values fail with ErrInvalid before
+// anything is written.
 package cgroups
