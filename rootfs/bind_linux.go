@@ -71,6 +71,12 @@ func bindOnto(root, src *os.File, st *unix.Stat_t, dest string, target *os.File,
 	if err := unix.Mount(procFd(src), procFd(target), "", unix.MS_BIND|o.flags&unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind %s on %s: %w", src.Name(), dest, err)
 	}
+	return afterBind(root, src, st, dest, target, o)
+}
+
+// afterBind checks that dest now shows the bind of src (stat st) made on
+// target, then applies o's flags, propagation and recursive attributes.
+func afterBind(root, src *os.File, st *unix.Stat_t, dest string, target *os.File, o mountOpts) error {
 	if !o.needsRemount() && len(o.propagate) == 0 && !o.hasRecAttr() {
 		return nil
 	}

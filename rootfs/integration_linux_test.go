@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ var scenarios = map[string]scenario{
 	"full":             {check: checkFull},
 	"userns":           {check: checkUserns},
 	"nopivot":          {check: checkNoPivot},
+	"idmap":            {check: checkIDMap},
 	"cgroup":           {check: checkCgroup},
 	"proc-symlink":     {wantErr: unix.ELOOP},
 	"bind-under-proc":  {wantErr: ErrUnsafe},
@@ -372,4 +374,40 @@ func TestRefusals(t *testing.T) {
 			}})
 		})
 	}
+}
+
+// TestIDMappedBind: an idmapped bind maps IDs of the source filesystem
+// (containerID, as in the OCI mount mappings and the kernel's uid_map) to
+// IDs at the mount point (hostID): files owned by 1000 show as owned by 0.
+func TestIDMappedBind(t *testing.T) {
+	e := startTest(t)
+	src := filepath.Join(e.top, "owned")
+	mustMkdir(t, src)
+	mustWrite(t, filepath.Join(src, "f"), "x", 0o644)
+	for _, p := range []string{src, filepath.Join(src, "f")} {
+		if err := os.Chown(p, 1000, 1000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spec := baseSpec(e.rootfs)
+	m := []specs.LinuxIDMapping{{ContainerID: 1000, HostID: 0, Size: 1}}
+	spec.Mounts = append(spec.Mounts, specs.Mount{Destination: "/idm", Type: "bind", Source: src,
+		Options: []string{"bind", "idmap"}, UIDMappings: m, GIDMappings: m})
+	j := &job{Scenario: "idmap"}
+	j.Config = Config{Spec: spec, Rootfs: e.rootfs}
+	runHelper(t, e, j, helperOpts{})
+	if fi, err := os.Stat(filepath.Join(src, "f")); err != nil || fi.Sys().(*syscall.Stat_t).Uid != 1000 {
+		t.Errorf("the source changed owner: %v", err)
+	}
+}
+
+func checkIDMap(t *testing.T, j *job) {
+	var st unix.Stat_t
+	if err := unix.Stat("/idm/f", &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Uid != 0 || st.Gid != 0 {
+		t.Errorf("/idm/f owned by %d:%d through the idmapped mount, want 0:0", st.Uid, st.Gid)
+	}
+	wantContent(t, "/idm/f", "x")
 }

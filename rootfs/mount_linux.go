@@ -17,6 +17,8 @@ type preparer struct {
 // mount performs one validated spec mount.
 func (p *preparer) mount(m checkedMount) error {
 	switch {
+	case m.bind && m.opts.idmap:
+		return p.bindIDMapped(m.Source, m.dest, m.opts, m.UIDMappings, m.GIDMappings)
 	case m.bind:
 		return p.bind(m.Source, m.dest, m.opts)
 	case m.Type == "proc":

@@ -16,6 +16,7 @@ type mountOpts struct {
 	propagate []uintptr // propagation changes, applied in order after the mount
 	recAttr   unix.MountAttr
 	idmap     bool // "idmap" or "ridmap"
+	idmapRec  bool // "ridmap"
 	data      []string
 }
 
@@ -149,6 +150,7 @@ func parseOptions(options []string) (mountOpts, error) {
 		}
 		if opt == "idmap" || opt == "ridmap" {
 			o.idmap = true
+			o.idmapRec = opt == "ridmap"
 			continue
 		}
 		o.data = append(o.data, opt)

@@ -1,7 +1,6 @@
 package rootfs
 
 import (
-	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -47,8 +46,8 @@ func checkMount(m specs.Mount) (checkedMount, error) {
 	cm.opts = o
 	cm.bind = m.Type == "bind" || o.isBind()
 	switch {
-	case o.idmap:
-		return cm, fmt.Errorf("mount %s: idmapped mounts: %w", cm.dest, errors.ErrUnsupported)
+	case o.idmap && !cm.bind:
+		return cm, fmt.Errorf("%w: idmap on %s needs a bind mount", ErrInvalidMount, cm.dest)
 	case !cm.bind && m.Type == "":
 		return cm, fmt.Errorf("%w: mount %s has no type", ErrInvalidMount, cm.dest)
 	case cm.bind && m.Source == "":

@@ -25,7 +25,7 @@ func TestCheckMount(t *testing.T) {
 		{"tmpfs under /proc", specs.Mount{Destination: "/proc/sys", Type: "tmpfs"}, ErrUnsafe},
 		{"dotdot to /proc", specs.Mount{Destination: "/tmp/../proc", Type: "tmpfs"}, ErrUnsafe},
 		{"tmpfs over /sys", specs.Mount{Destination: "/sys", Type: "tmpfs"}, ErrUnsafe},
-		{"idmap", specs.Mount{Destination: "/x", Type: "bind", Source: "/tmp", Options: []string{"idmap"}}, errors.ErrUnsupported},
+		{"idmap without bind", specs.Mount{Destination: "/x", Type: "tmpfs", Options: []string{"idmap"}}, ErrInvalidMount},
 		{"empty option", specs.Mount{Destination: "/x", Type: "tmpfs", Options: []string{""}}, ErrInvalidMount},
 	} {
 		if _, err := checkMount(tc.m); !errors.Is(err, tc.want) {
