@@ -2,6 +2,8 @@ package capabilities
 
 import (
 	"fmt"
+	"os"
+	"strings"
 	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -105,7 +107,11 @@ func setIDs(uid, gid uint32, groups []uint32) error {
 		p = unsafe.Pointer(&groups[0])
 	}
 	if _, _, e := unix.RawSyscall(sysSetgroups, uintptr(len(groups)), uintptr(p), 0); e != 0 {
-		return fmt.Errorf("setgroups %v: %w", groups, e)
+		// In a user namespace whose setgroups is denied, clearing the
+		// groups is impossible and also pointless: skip it, as runc does.
+		if !(e == unix.EPERM && len(groups) == 0 && setgroupsDenied()) {
+			return fmt.Errorf("setgroups %v: %w", groups, e)
+		}
 	}
 	if _, _, e := unix.RawSyscall(sysSetresgid, uintptr(gid), uintptr(gid), uintptr(gid)); e != 0 {
 		return fmt.Errorf("setresgid %d: %w", gid, e)
@@ -114,6 +120,13 @@ func setIDs(uid, gid uint32, groups []uint32) error {
 		return fmt.Errorf("setresuid %d: %w", uid, e)
 	}
 	return nil
+}
+
+// setgroupsDenied reports whether this process's user namespace forbids
+// setgroups(2).
+func setgroupsDenied() bool {
+	b, err := os.ReadFile("/proc/self/setgroups")
+	return err == nil && strings.TrimSpace(string(b)) == "deny"
 }
 
 // capset sets the calling thread's effective, permitted and inheritable

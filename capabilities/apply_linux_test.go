@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -50,12 +51,19 @@ func runHelper(v string) {
 // /proc/self/status fields.
 func status(t *testing.T, id Identity) map[string]string {
 	t.Helper()
+	return statusWith(t, id, nil)
+}
+
+// statusWith is status with the helper started under attr.
+func statusWith(t *testing.T, id Identity, attr *syscall.SysProcAttr) map[string]string {
+	t.Helper()
 	b, err := json.Marshal(id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = []string{helperEnv + "=" + string(b)}
+	cmd.SysProcAttr = attr
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -164,5 +172,26 @@ func TestApplyIdentityAmbientNotPermitted(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "raise ambient CAP_KILL") {
 		t.Fatalf("want an ambient error naming CAP_KILL, got %v: %s", err, out)
+	}
+}
+
+// TestApplyIdentitySetgroupsDenied runs the helper in a user namespace
+// whose setgroups is denied (as in rootless containers): clearing the
+// groups must be skipped rather than fail.
+func TestApplyIdentitySetgroupsDenied(t *testing.T) {
+	testutil.CheckLeaks(t)
+	testutil.RequireRoot(t)
+	attr := &syscall.SysProcAttr{
+		Cloneflags:  syscall.CLONE_NEWUSER,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},
+	}
+	caps := &specs.LinuxCapabilities{Bounding: []string{"CAP_KILL"}, Effective: []string{"CAP_KILL"}, Permitted: []string{"CAP_KILL"}}
+	m := statusWith(t, Identity{UID: 0, GID: 0, Caps: caps, NoNewPrivs: true}, attr)
+	if got := hexSet(t, m, "CapBnd"); got != 1<<5 {
+		t.Errorf("CapBnd = %v", got.Names())
+	}
+	if m["NoNewPrivs"] != "1" {
+		t.Errorf("NoNewPrivs = %q", m["NoNewPrivs"])
 	}
 }

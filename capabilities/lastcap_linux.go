@@ -5,18 +5,44 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // HostLastCap returns the highest capability the running kernel knows,
-// from /proc/sys/kernel/cap_last_cap.
+// from /proc/sys/kernel/cap_last_cap, or, where that file cannot be read
+// (a container whose /proc is not mounted yet or is masked), by asking
+// the kernel which bounding-set entries exist.
 func HostLastCap() (Cap, error) {
 	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
-	if err != nil {
-		return 0, fmt.Errorf("read cap_last_cap: %w", err)
+	if err == nil {
+		n, perr := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 8)
+		if perr != nil || n > 63 {
+			return 0, fmt.Errorf("parse cap_last_cap %q: invalid value", strings.TrimSpace(string(b)))
+		}
+		return Cap(n), nil
 	}
-	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 8)
-	if err != nil || n > 63 {
-		return 0, fmt.Errorf("parse cap_last_cap %q: invalid value", strings.TrimSpace(string(b)))
+	last, perr := probeLastCap()
+	if perr != nil {
+		return 0, fmt.Errorf("read cap_last_cap: %w; probe: %w", err, perr)
 	}
-	return Cap(n), nil
+	return last, nil
+}
+
+// probeLastCap binary-searches the highest c for which
+// prctl(PR_CAPBSET_READ, c) does not fail with EINVAL.
+func probeLastCap() (Cap, error) {
+	if _, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, 0, 0, 0, 0); err != nil {
+		return 0, fmt.Errorf("prctl PR_CAPBSET_READ: %w", err)
+	}
+	lo, hi := 0, 63 // lo is known valid
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if _, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(mid), 0, 0, 0); err == nil {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return Cap(lo), nil
 }
