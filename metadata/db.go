@@ -1,0 +1,155 @@
+// Package metadata is Berth's namespaced metadata database (bbolt):
+// images, which blobs and snapshots each namespace references, and leases
+// that protect in-progress work from garbage collection. Every multi-step
+// change is one transaction, so a crash at any point leaves either the
+// old or the new state; blobs and snapshots are created in their stores
+// before the records that reference them.
+package metadata
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/berth-dev/berth/content"
+	"github.com/berth-dev/berth/snapshot"
+)
+
+// Errors callers branch on; test with errors.Is.
+var (
+	ErrNotFound        = errors.New("metadata: not found")
+	ErrAlreadyExists   = errors.New("metadata: already exists")
+	ErrInvalidArgument = errors.New("metadata: invalid argument")
+	// ErrNotEmpty means a namespace still holds objects.
+	ErrNotEmpty = errors.New("metadata: namespace not empty")
+)
+
+// Bucket names. Layout: v1/<namespace>/{labels,images,content,ingests,
+// snapshots/<snapshotter>,leases/<id>/{meta,resources}}.
+var (
+	bucketV1        = []byte("v1")
+	bucketLabels    = []byte("labels")
+	bucketImages    = []byte("images")
+	bucketContent   = []byte("content")
+	bucketIngests   = []byte("ingests")
+	bucketSnapshots = []byte("snapshots")
+	bucketLeases    = []byte("leases")
+	bucketResources = []byte("resources")
+	keyMeta         = []byte("meta")
+)
+
+// DB is the metadata database over a content store and snapshotters.
+type DB struct {
+	db           *bolt.DB
+	content      content.Store
+	snapshotters map[string]snapshot.Snapshotter
+
+	// gcLock is held shared by operations that create an object in a
+	// backing store and then reference it (the reference would be missed
+	// by a collection running in between) and exclusively by GC.
+	gcLock sync.RWMutex
+}
+
+// Open opens (creating) the database file at path over a content store
+// and named snapshotters (e.g. "overlay", "native").
+func Open(path string, cs content.Store, snapshotters map[string]snapshot.Snapshotter) (*DB, error) {
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open metadata %s: %w", path, err)
+	}
+	if err := bdb.Update(func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bucketV1)
+		return err
+	}); err != nil {
+		bdb.Close()
+		return nil, fmt.Errorf("init metadata %s: %w", path, err)
+	}
+	if snapshotters == nil {
+		snapshotters = map[string]snapshot.Snapshotter{}
+	}
+	return &DB{db: bdb, content: cs, snapshotters: snapshotters}, nil
+}
+
+// Close closes the database (not the stores beneath it).
+func (db *DB) Close() error { return db.db.Close() }
+
+// ContentStore returns the shared, unnamespaced content store beneath.
+func (db *DB) ContentStore() content.Store { return db.content }
+
+// Snapshotter returns the unnamespaced snapshotter registered as name.
+func (db *DB) Snapshotter(name string) (snapshot.Snapshotter, bool) {
+	s, ok := db.snapshotters[name]
+	return s, ok
+}
+
+// SnapshotterNames lists the registered snapshotters.
+func (db *DB) SnapshotterNames() []string {
+	var out []string
+	for n := range db.snapshotters {
+		out = append(out, n)
+	}
+	return out
+}
+
+// LockGC takes the collection lock exclusively (used by package gc);
+// UnlockGC releases it.
+func (db *DB) LockGC()   { db.gcLock.Lock() }
+func (db *DB) UnlockGC() { db.gcLock.Unlock() }
+
+func (db *DB) view(fn func(*bolt.Tx) error) error   { return db.db.View(fn) }
+func (db *DB) update(fn func(*bolt.Tx) error) error { return db.db.Update(fn) }
+
+// nsBucket returns the bucket of namespace ns, or nil.
+func nsBucket(tx *bolt.Tx, ns string) *bolt.Bucket {
+	return tx.Bucket(bucketV1).Bucket([]byte(ns))
+}
+
+// createNS returns namespace ns's bucket, creating it (and so the
+// namespace) if needed.
+func createNS(tx *bolt.Tx, ns string) (*bolt.Bucket, error) {
+	if err := ValidateNamespace(ns); err != nil {
+		return nil, err
+	}
+	b, err := tx.Bucket(bucketV1).CreateBucketIfNotExists([]byte(ns))
+	if err != nil {
+		return nil, fmt.Errorf("create namespace %q: %w", ns, err)
+	}
+	if _, err := b.CreateBucketIfNotExists(bucketLabels); err != nil {
+		return nil, fmt.Errorf("create namespace %q: %w", ns, err)
+	}
+	return b, nil
+}
+
+// subBucket returns a (possibly nested) bucket under namespace ns, or
+// nil when any level is missing.
+func subBucket(tx *bolt.Tx, ns string, names ...[]byte) *bolt.Bucket {
+	b := nsBucket(tx, ns)
+	for _, n := range names {
+		if b == nil {
+			return nil
+		}
+		b = b.Bucket(n)
+	}
+	return b
+}
+
+// createSubBucket returns a nested bucket under ns, creating every level.
+func createSubBucket(tx *bolt.Tx, ns string, names ...[]byte) (*bolt.Bucket, error) {
+	b, err := createNS(tx, ns)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		if b, err = b.CreateBucketIfNotExists(n); err != nil {
+			return nil, fmt.Errorf("namespace %q: create bucket %s: %w", ns, n, err)
+		}
+	}
+	return b, nil
+}
+
+// checkCtx returns the context's error, if any.
+func checkCtx(ctx context.Context) error { return ctx.Err() }
