@@ -37,15 +37,15 @@ func (p *preparer) bind(source, dest string, o mountOpts) error {
 	if err := unix.Fstat(int(src.Fd()), &st); err != nil {
 		return fmt.Errorf("stat bind source %s: %w", source, err)
 	}
+	// Only procfs (or, for a few files, LXCFS) may cover part of /proc.
+	procOK := lxcfsProcFiles[dest] || checkMagic(src, unix.PROC_SUPER_MAGIC) == nil
 	switch {
 	case dest == "/sys":
 		if err := checkMagic(src, unix.SYSFS_MAGIC); err != nil {
 			return fmt.Errorf("bind over /sys: %w", err)
 		}
-	case strings.HasPrefix(dest, "/proc/") && !lxcfsProcFiles[dest]:
-		if err := checkMagic(src, unix.PROC_SUPER_MAGIC); err != nil {
-			return fmt.Errorf("bind over %s: %w", dest, err)
-		}
+	case strings.HasPrefix(dest, "/proc/") && !procOK:
+		return fmt.Errorf("%w: bind over %s from %s, which is not procfs", ErrUnsafe, dest, source)
 	}
 	var target *os.File
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
@@ -57,7 +57,7 @@ func (p *preparer) bind(source, dest string, o mountOpts) error {
 		return err
 	}
 	defer target.Close()
-	if !lxcfsProcFiles[dest] && checkMagic(src, unix.PROC_SUPER_MAGIC) != nil {
+	if !procOK {
 		if err := notInProcfs(target, dest); err != nil {
 			return err
 		}

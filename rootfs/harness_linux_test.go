@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/berth-dev/berth/internal/testutil"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -157,7 +158,7 @@ func runHelper(t *testing.T, e *testEnv, j *job, o helperOpts) {
 		t.Fatalf("helper %s failed: %v\n%s", j.Scenario, err, out.String())
 	}
 	for _, line := range strings.Split(out.String(), "\n") {
-		if strings.Contains(line, "refused as expected") {
+		if strings.Contains(line, "refused as expected") || strings.Contains(line, "set-up took") {
 			t.Log(strings.TrimSpace(line))
 		}
 	}
@@ -183,7 +184,9 @@ func TestHelper(t *testing.T) {
 	if !ok {
 		t.Fatalf("unknown scenario %q", j.Scenario)
 	}
+	start := time.Now()
 	err = runPhases(&j)
+	t.Logf("set-up took %v", time.Since(start))
 	switch {
 	case sc.wantErr != nil && err == nil:
 		t.Fatalf("set-up succeeded, want an error matching %v", sc.wantErr)

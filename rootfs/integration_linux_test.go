@@ -22,7 +22,7 @@ var scenarios = map[string]scenario{
 	"nopivot":          {check: checkNoPivot},
 	"idmap":            {check: checkIDMap},
 	"cgroup":           {check: checkCgroup},
-	"proc-symlink":     {wantErr: unix.ELOOP},
+	"proc-symlink":     {wantErr: ErrUnsafe},
 	"bind-under-proc":  {wantErr: ErrUnsafe},
 	"fake-null":        {wantErr: ErrUnsafe},
 	"evil-console":     {wantErr: ErrUnsafe},
@@ -265,14 +265,23 @@ func checkNoPivot(t *testing.T, j *job) {
 }
 
 // TestCgroupMounts: the v1 layout (a tmpfs with one bind or mount per
-// hierarchy, plus "unified"), with and without a cgroup namespace.
+// hierarchy, plus "unified") and the v2-only layout, each with and without
+// a cgroup namespace.
 func TestCgroupMounts(t *testing.T) {
-	for _, cgroupNS := range []bool{false, true} {
-		t.Run(fmt.Sprintf("cgroupns=%v", cgroupNS), func(t *testing.T) {
+	v1 := map[string]string{"memory": "memory", "cpu": "cpu", "name=systemd": "systemd", "": "unified"}
+	v2 := map[string]string{"": "unified"}
+	for _, tc := range []struct {
+		layout   string
+		dirs     map[string]string
+		cgroupNS bool
+	}{
+		{"v1", v1, false}, {"v1", v1, true}, {"v2", v2, false}, {"v2", v2, true},
+	} {
+		t.Run(fmt.Sprintf("%s/cgroupns=%v", tc.layout, tc.cgroupNS), func(t *testing.T) {
 			e := startTest(t)
 			name := uniqueName(t)
 			paths := map[string]string{}
-			for key, dir := range map[string]string{"memory": "memory", "cpu": "cpu", "name=systemd": "systemd", "": "unified"} {
+			for key, dir := range tc.dirs {
 				p := filepath.Join("/sys/fs/cgroup", dir, name)
 				if err := os.Mkdir(p, 0o755); err != nil {
 					t.Skipf("cannot create cgroup %s: %v", p, err)
@@ -289,10 +298,10 @@ func TestCgroupMounts(t *testing.T) {
 				specs.Mount{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev"}},
 				specs.Mount{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}},
 			)
-			j := &job{Scenario: "cgroup"}
-			j.Config = Config{Spec: spec, Rootfs: e.rootfs, CgroupPaths: paths, CgroupNS: cgroupNS}
+			j := &job{Scenario: "cgroup", Vars: map[string]string{"layout": tc.layout}}
+			j.Config = Config{Spec: spec, Rootfs: e.rootfs, CgroupPaths: paths, CgroupNS: tc.cgroupNS}
 			flags := uintptr(unix.CLONE_NEWNET)
-			if cgroupNS {
+			if tc.cgroupNS {
 				flags |= unix.CLONE_NEWCGROUP
 			}
 			runHelper(t, e, j, helperOpts{cloneflags: flags})
@@ -301,6 +310,12 @@ func TestCgroupMounts(t *testing.T) {
 }
 
 func checkCgroup(t *testing.T, j *job) {
+	if j.Vars["layout"] == "v2" {
+		wantMagic(t, "/sys/fs/cgroup", unix.CGROUP2_SUPER_MAGIC)
+		wantMountFlags(t, "/sys/fs/cgroup", stRdonly|stNosuid)
+		wantEROFS(t, "mkdir in cgroup2", os.Mkdir("/sys/fs/cgroup/x", 0o755))
+		return
+	}
 	wantMagic(t, "/sys/fs/cgroup", unix.TMPFS_MAGIC)
 	for _, f := range []string{"memory/memory.limit_in_bytes", "cpu/cpu.shares", "systemd/cgroup.procs", "unified/cgroup.procs"} {
 		if _, err := os.Stat("/sys/fs/cgroup/" + f); err != nil {

@@ -77,6 +77,9 @@ func (p *preparer) mountPseudo(m checkedMount, magic int64) error {
 			target, err = openInRoot(p.root, m.dest, unix.RESOLVE_NO_SYMLINKS)
 		}
 	}
+	if errors.Is(err, unix.ELOOP) {
+		return fmt.Errorf("%w: %s destination %s must not be or go through a symlink: %w", ErrUnsafe, m.Type, m.dest, err)
+	}
 	if err != nil {
 		return fmt.Errorf("%s destination: %w", m.Type, err)
 	}
