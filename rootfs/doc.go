@@ -10,5 +10,17 @@
 // Every path inside the rootfs is resolved under the rootfs with openat2
 // RESOLVE_IN_ROOT, so a symlink planted in the image can never send a mount
 // onto the host; mounts are made onto /proc/self/fd/N of the verified O_PATH
-// handle rather than onto a path string that could be swapped.
+// handle rather than onto a path string that could be swapped. /proc and
+// /sys must really be procfs and sysfs (statfs magic), nothing but procfs
+// may cover part of /proc, and /dev/null and /dev/console are checked to be
+// what they claim before anything is bound from or onto them.
+//
+// Propagation: Prepare makes "/" rslave (rprivate when rootfsPropagation
+// is private or rprivate) before mounting anything, so no mount made for
+// the container ever propagates back to the host. A "shared" rootfs or
+// bind propagation therefore creates a new peer group inside the
+// container; bidirectional propagation to the host is not offered.
+//
+// Kernel: openat2 (5.6) and statx mount ids (5.8); recursive attributes
+// ("rro", ...) and idmapped mounts need mount_setattr (5.12).
 package rootfs

@@ -87,6 +87,7 @@ func TestFullContainer(t *testing.T) {
 		specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"size=2m", "mode=1777"}},
 		specs.Mount{Destination: "/data", Type: "bind", Source: data, Options: []string{"rbind", "ro", "nosuid", "rprivate"}},
 		specs.Mount{Destination: "/rdata", Source: data, Options: []string{"rbind", "rro"}},
+		specs.Mount{Destination: "/shared", Type: "bind", Source: data, Options: []string{"rbind", "rshared"}},
 		specs.Mount{Destination: "/etc/hostfile", Type: "bind", Source: "hostfile", Options: []string{"bind", "ro"}},
 		specs.Mount{Destination: "/evil/" + escape, Type: "tmpfs", Source: "tmpfs"},
 		specs.Mount{Destination: "/up/" + escape, Type: "tmpfs", Source: "tmpfs"},
@@ -141,6 +142,12 @@ func checkFull(t *testing.T, j *job) {
 	wantContent(t, "/rdata/hello", "world")
 	wantEROFS(t, "write into rro bind /rdata", writeErr("/rdata/new"))
 	wantContent(t, "/etc/hostfile", "from the bundle")
+	if opt := mountOptional(t, "/shared"); !strings.Contains(opt, "shared:") {
+		t.Errorf("/shared propagation %q, want shared", opt)
+	}
+	if opt := mountOptional(t, "/data"); strings.Contains(opt, "shared:") || strings.Contains(opt, "master:") {
+		t.Errorf("/data propagation %q, want private", opt)
+	}
 
 	// The planted symlinks resolved inside the rootfs.
 	wantMagic(t, "/etc/"+escape, unix.TMPFS_MAGIC)
@@ -425,4 +432,30 @@ func checkIDMap(t *testing.T, j *job) {
 		t.Errorf("/idm/f owned by %d:%d through the idmapped mount, want 0:0", st.Uid, st.Gid)
 	}
 	wantContent(t, "/idm/f", "x")
+}
+
+// mountOptional returns the optional (propagation) fields of the
+// mountinfo line for mount point p.
+func mountOptional(t *testing.T, p string) string {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := ""
+	for _, line := range strings.Split(string(data), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 7 || fields[4] != p {
+			continue
+		}
+		end := 6
+		for end < len(fields) && fields[end] != "-" {
+			end++
+		}
+		found = strings.Join(fields[6:end], " ") + " " // the last line for p wins
+	}
+	if found == "" {
+		t.Errorf("%s is not a mount point", p)
+	}
+	return found
 }
