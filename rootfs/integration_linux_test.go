@@ -69,6 +69,11 @@ func TestFullContainer(t *testing.T) {
 	mustMkdir(t, data)
 	mustWrite(t, filepath.Join(data, "hello"), "world", 0o644)
 	mustWrite(t, filepath.Join(e.top, "hostfile"), "from the bundle", 0o644)
+	ovl := filepath.Join(e.top, "ovl")
+	for _, d := range []string{"lower", "upper", "work"} {
+		mustMkdir(t, filepath.Join(ovl, d))
+	}
+	mustWrite(t, filepath.Join(ovl, "lower", "l"), "lower", 0o644)
 	// The attacks: absolute and relative symlinks leading out of the rootfs.
 	mustSymlink(t, "/etc", filepath.Join(e.rootfs, "evil"))
 	mustSymlink(t, "../../../../../../../../tmp", filepath.Join(e.rootfs, "up"))
@@ -87,6 +92,8 @@ func TestFullContainer(t *testing.T) {
 		specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"size=2m", "mode=1777"}},
 		specs.Mount{Destination: "/data", Type: "bind", Source: data, Options: []string{"rbind", "ro", "nosuid", "rprivate"}},
 		specs.Mount{Destination: "/rdata", Source: data, Options: []string{"rbind", "rro"}},
+		specs.Mount{Destination: "/ovl", Type: "overlay", Source: "overlay", Options: []string{
+			"lowerdir=" + ovl + "/lower", "upperdir=" + ovl + "/upper", "workdir=" + ovl + "/work", "nodev"}},
 		specs.Mount{Destination: "/shared", Type: "bind", Source: data, Options: []string{"rbind", "rshared"}},
 		specs.Mount{Destination: "/etc/hostfile", Type: "bind", Source: "hostfile", Options: []string{"bind", "ro"}},
 		specs.Mount{Destination: "/evil/" + escape, Type: "tmpfs", Source: "tmpfs"},
@@ -114,6 +121,7 @@ func TestFullContainer(t *testing.T) {
 			}
 		},
 	})
+	wantContent(t, filepath.Join(ovl, "upper", "u"), "upper")
 	// The tmpfs at /evil/<escape> landed on rootfs/etc/<escape>.
 	if fi, err := os.Stat(filepath.Join(e.rootfs, "etc", escape)); err != nil || !fi.IsDir() {
 		t.Errorf("mount target was not created inside the rootfs: %v", err)
@@ -142,6 +150,12 @@ func checkFull(t *testing.T, j *job) {
 	wantContent(t, "/rdata/hello", "world")
 	wantEROFS(t, "write into rro bind /rdata", writeErr("/rdata/new"))
 	wantContent(t, "/etc/hostfile", "from the bundle")
+	wantMagic(t, "/ovl", unix.OVERLAYFS_SUPER_MAGIC)
+	wantMountFlags(t, "/ovl", stNodev)
+	wantContent(t, "/ovl/l", "lower")
+	if err := os.WriteFile("/ovl/u", []byte("upper"), 0o644); err != nil {
+		t.Errorf("write to overlay: %v", err)
+	}
 	if opt := mountOptional(t, "/shared"); !strings.Contains(opt, "shared:") {
 		t.Errorf("/shared propagation %q, want shared", opt)
 	}
