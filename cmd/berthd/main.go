@@ -1,0 +1,93 @@
+// Command berthd is Berth's image daemon: it serves the gRPC API on a
+// unix socket and keeps content, snapshots and image metadata.
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/berth-dev/berth/daemon"
+	"github.com/berth-dev/berth/version"
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	if err := newRoot().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "berthd:", err)
+		os.Exit(1)
+	}
+}
+
+func newRoot() *cobra.Command {
+	var (
+		configPath string
+		root       string
+		state      string
+		address    string
+		logLevel   string
+	)
+	cmd := &cobra.Command{
+		Use:           "berthd",
+		Short:         "Berth's image daemon",
+		Version:       version.Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := daemon.LoadConfig(configPath, cmd.Flags().Changed("config"))
+			if err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("root") {
+				cfg.Root = root
+			}
+			if cmd.Flags().Changed("state") {
+				cfg.State = state
+			}
+			if cmd.Flags().Changed("address") {
+				cfg.Address = address
+			}
+			if cmd.Flags().Changed("log-level") {
+				cfg.LogLevel = logLevel
+			}
+			log, err := daemon.NewLogger(os.Stderr, cfg.LogLevel)
+			if err != nil {
+				return err
+			}
+			d, err := daemon.New(cfg, log)
+			if err != nil {
+				return err
+			}
+			sigs := make(chan os.Signal, 1)
+			signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+			go func() {
+				s := <-sigs
+				log.Info("signal received", "signal", s.String())
+				d.Stop(10 * time.Second)
+			}()
+			return d.Serve()
+		},
+	}
+	f := cmd.Flags()
+	def := daemon.DefaultConfig()
+	f.StringVar(&configPath, "config", "/etc/berth/config.toml", "configuration file")
+	f.StringVar(&root, "root", def.Root, "directory for persistent data")
+	f.StringVar(&state, "state", def.State, "directory for runtime state")
+	f.StringVar(&address, "address", def.Address, "unix socket to serve the API on")
+	f.StringVar(&logLevel, "log-level", def.LogLevel, "debug, info, warn or error")
+
+	cfgCmd := &cobra.Command{Use: "config", Short: "Configuration helpers"}
+	cfgCmd.AddCommand(&cobra.Command{
+		Use:   "default",
+		Short: "Print the default configuration",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return daemon.DefaultConfig().WriteTOML(cmd.OutOrStdout())
+		},
+	})
+	cmd.AddCommand(cfgCmd)
+	return cmd
+}

@@ -1,0 +1,118 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is berthd's configuration; every key is optional.
+type Config struct {
+	// Root holds persistent data (content, snapshots, metadata).
+	Root string `toml:"root"`
+	// State holds runtime state (the lock file, the socket by default).
+	State string `toml:"state"`
+	// Address is the unix socket the API is served on.
+	Address string `toml:"address"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `toml:"log_level"`
+	// Snapshotter is "overlay" or "native".
+	Snapshotter string `toml:"snapshotter"`
+	// SocketGID is the group owning the socket (mode 0660).
+	SocketGID int            `toml:"socket_gid"`
+	Metrics   MetricsConfig  `toml:"metrics"`
+	Registry  RegistryConfig `toml:"registry"`
+}
+
+// MetricsConfig configures the Prometheus endpoint.
+type MetricsConfig struct {
+	// Address is host:port for /metrics; empty turns metrics off.
+	Address string `toml:"address"`
+}
+
+// RegistryConfig configures registry access.
+type RegistryConfig struct {
+	// ConfigPath holds <host>/hosts.toml files.
+	ConfigPath string `toml:"config_path"`
+	// Insecure lists registries reachable over plain HTTP or unverified
+	// TLS (loopback registries always are).
+	Insecure []string `toml:"insecure"`
+	// MaxConcurrentDownloads bounds parallel layer downloads per pull.
+	MaxConcurrentDownloads int `toml:"max_concurrent_downloads"`
+	// AllowForeignLayers downloads non-distributable layers.
+	AllowForeignLayers bool `toml:"allow_foreign_layers"`
+}
+
+// DefaultConfig is the configuration used for every key left out.
+func DefaultConfig() Config {
+	return Config{
+		Root:        "/var/lib/berth",
+		State:       "/run/berth",
+		Address:     "/run/berth/berthd.sock",
+		LogLevel:    "info",
+		Snapshotter: "overlay",
+		Metrics:     MetricsConfig{Address: ""},
+		Registry: RegistryConfig{
+			ConfigPath:             "/etc/berth/certs.d",
+			Insecure:               []string{},
+			MaxConcurrentDownloads: 4,
+		},
+	}
+}
+
+// ErrBadConfig marks an invalid configuration.
+var ErrBadConfig = errors.New("invalid configuration")
+
+// LoadConfig reads path over the defaults. A missing file is fine unless
+// mustExist; unknown keys are an error.
+func LoadConfig(path string, mustExist bool) (Config, error) {
+	cfg := DefaultConfig()
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && !mustExist {
+		return cfg, nil
+	}
+	if err != nil {
+		return cfg, fmt.Errorf("read config %s: %w", path, err)
+	}
+	md, err := toml.Decode(string(b), &cfg)
+	if err != nil {
+		return cfg, fmt.Errorf("%w: %s: %v", ErrBadConfig, path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return cfg, fmt.Errorf("%w: %s: unknown keys %s", ErrBadConfig, path, strings.Join(keys, ", "))
+	}
+	return cfg, cfg.Validate()
+}
+
+// Validate checks values.
+func (c Config) Validate() error {
+	switch c.Snapshotter {
+	case "overlay", "native":
+	default:
+		return fmt.Errorf("%w: snapshotter %q (want overlay or native)", ErrBadConfig, c.Snapshotter)
+	}
+	if _, err := ParseLevel(c.LogLevel); err != nil {
+		return err
+	}
+	if c.Root == "" || c.State == "" || c.Address == "" {
+		return fmt.Errorf("%w: root, state and address must not be empty", ErrBadConfig)
+	}
+	return nil
+}
+
+// WriteTOML prints the configuration as TOML.
+func (c Config) WriteTOML(w io.Writer) error {
+	if err := toml.NewEncoder(w).Encode(c); err != nil {
+		return fmt.Errorf("encode config: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,57 @@
+package daemon
+
+import (
+	"context"
+
+	apiv1 "github.com/berth-dev/berth/api/v1"
+	"github.com/berth-dev/berth/distribution"
+	"github.com/berth-dev/berth/images"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+func toDescriptor(d ocispec.Descriptor) *apiv1.Descriptor {
+	out := &apiv1.Descriptor{MediaType: d.MediaType, Digest: d.Digest.String(), Size: d.Size, Annotations: d.Annotations}
+	if d.Platform != nil {
+		out.Platform = toPlatform(*d.Platform)
+	}
+	return out
+}
+
+func toPlatform(p ocispec.Platform) *apiv1.Platform {
+	return &apiv1.Platform{Os: p.OS, Architecture: p.Architecture, Variant: p.Variant}
+}
+
+func fromPlatform(p *apiv1.Platform) *ocispec.Platform {
+	if p == nil || p.GetOs() == "" {
+		return nil
+	}
+	return &ocispec.Platform{OS: p.GetOs(), Architecture: p.GetArchitecture(), Variant: p.GetVariant()}
+}
+
+// imageInfo fills in the config-derived fields for the host platform (or
+// the given one) when its manifest is present.
+func (d *Daemon) imageInfo(ctx context.Context, img images.Image, plat *ocispec.Platform) *apiv1.ImageInfo {
+	info := &apiv1.ImageInfo{
+		Name:      img.Name,
+		Target:    toDescriptor(img.Target),
+		Labels:    img.Labels,
+		CreatedAt: timestamppb.New(img.CreatedAt),
+		UpdatedAt: timestamppb.New(img.UpdatedAt),
+	}
+	p := distribution.HostPlatform()
+	if plat != nil {
+		p = *plat
+	}
+	res, err := images.ResolveManifest(ctx, d.content, img.Target, p)
+	if err != nil {
+		return info
+	}
+	info.Id = res.ManifestBody.Config.Digest.String()
+	info.Size = res.Size()
+	if res.Config.Created != nil {
+		info.Created = timestamppb.New(*res.Config.Created)
+	}
+	info.Platform = toPlatform(res.Config.Platform)
+	return info
+}

@@ -1,0 +1,171 @@
+package daemon
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/berth-dev/berth/distribution"
+	"github.com/berth-dev/berth/images"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+func randomRef() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// tarWriter adds files with fixed metadata.
+type tarWriter struct {
+	tw   *tar.Writer
+	seen map[string]bool
+}
+
+func (t *tarWriter) add(name string, size int64, r io.Reader) error {
+	if t.seen[name] {
+		return nil
+	}
+	t.seen[name] = true
+	h := &tar.Header{Name: name, Mode: 0o444, Size: size, Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0), Format: tar.FormatPAX}
+	if err := t.tw.WriteHeader(h); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if _, err := io.Copy(t.tw, io.LimitReader(r, size)); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}
+
+func (t *tarWriter) addBytes(name string, b []byte) error {
+	return t.add(name, int64(len(b)), bytesReader(b))
+}
+
+func bytesReader(b []byte) io.Reader { return &sliceReader{b: b} }
+
+type sliceReader struct{ b []byte }
+
+func (s *sliceReader) Read(p []byte) (int, error) {
+	if len(s.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, s.b)
+	s.b = s.b[n:]
+	return n, nil
+}
+
+func blobPath(d ocispec.Descriptor) string {
+	return "blobs/" + string(d.Digest.Algorithm()) + "/" + d.Digest.Encoded()
+}
+
+func (d *Daemon) addBlob(ctx context.Context, t *tarWriter, desc ocispec.Descriptor) error {
+	ra, err := d.content.ReaderAt(ctx, desc.Digest)
+	if err != nil {
+		return fmt.Errorf("export %s: %w", desc.Digest, err)
+	}
+	defer ra.Close()
+	return t.add(blobPath(desc), ra.Size(), io.NewSectionReader(ra, 0, ra.Size()))
+}
+
+// exportArchive writes the named images as an OCI layout ("oci") or a
+// docker save archive ("docker", platform manifests only) to w.
+func (d *Daemon) exportArchive(ctx context.Context, ns string, names []string, format string, plat *ocispec.Platform, w io.Writer) error {
+	if len(names) == 0 {
+		return fmt.Errorf("%w: no image to save", images.ErrInvalid)
+	}
+	var imgs []images.Image
+	for _, n := range names {
+		img, err := d.lookup(ctx, ns, n)
+		if err != nil {
+			return err
+		}
+		imgs = append(imgs, img)
+	}
+	t := &tarWriter{tw: tar.NewWriter(w), seen: map[string]bool{}}
+	p := distribution.HostPlatform()
+	if plat != nil {
+		p = *plat
+	}
+	switch format {
+	case "", "oci":
+		idx := ocispec.Index{MediaType: ocispec.MediaTypeImageIndex, Manifests: []ocispec.Descriptor{}}
+		idx.SchemaVersion = 2
+		for _, img := range imgs {
+			if err := images.Walk(ctx, d.content, img.Target, func(desc ocispec.Descriptor) error {
+				if _, err := d.content.Info(ctx, desc.Digest); err != nil {
+					return nil // another platform, not present
+				}
+				return d.addBlob(ctx, t, desc)
+			}); err != nil {
+				return err
+			}
+			desc := img.Target
+			ref, _ := distribution.ParseReference(img.Name)
+			desc.Annotations = map[string]string{annotationImageName: img.Name, annotationRefName: ref.Tag}
+			idx.Manifests = append(idx.Manifests, desc)
+		}
+		if err := t.addBytes("oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`)); err != nil {
+			return err
+		}
+		b, err := json.Marshal(idx)
+		if err != nil {
+			return fmt.Errorf("encode index.json: %w", err)
+		}
+		if err := t.addBytes("index.json", b); err != nil {
+			return err
+		}
+	case "docker":
+		var entries []dockerManifestEntry
+		repos := map[string]map[string]string{}
+		for _, img := range imgs {
+			res, err := images.ResolveManifest(ctx, d.content, img.Target, p)
+			if err != nil {
+				return fmt.Errorf("save %s: %w", img.Name, err)
+			}
+			e := dockerManifestEntry{Config: blobPath(res.ManifestBody.Config)}
+			if err := d.addBlob(ctx, t, res.ManifestBody.Config); err != nil {
+				return err
+			}
+			for _, l := range res.ManifestBody.Layers {
+				if err := d.addBlob(ctx, t, l); err != nil {
+					return err
+				}
+				e.Layers = append(e.Layers, blobPath(l))
+			}
+			ref, _ := distribution.ParseReference(img.Name)
+			if ref.Tag != "" {
+				fam := distribution.Familiar(ref.Name())
+				e.RepoTags = append(e.RepoTags, fam+":"+ref.Tag)
+				if repos[fam] == nil {
+					repos[fam] = map[string]string{}
+				}
+				repos[fam][ref.Tag] = res.ManifestBody.Config.Digest.Encoded()
+			}
+			entries = append(entries, e)
+		}
+		b, err := json.Marshal(entries)
+		if err != nil {
+			return fmt.Errorf("encode manifest.json: %w", err)
+		}
+		if err := t.addBytes("manifest.json", b); err != nil {
+			return err
+		}
+		if b, err = json.Marshal(repos); err != nil {
+			return fmt.Errorf("encode repositories: %w", err)
+		}
+		if err := t.addBytes("repositories", b); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("%w: archive format %q (want oci or docker)", images.ErrInvalid, format)
+	}
+	if err := t.tw.Close(); err != nil {
+		return fmt.Errorf("finish archive: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,124 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	apiv1 "github.com/berth-dev/berth/api/v1"
+	"github.com/berth-dev/berth/content"
+	"github.com/opencontainers/go-digest"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+type contentService struct {
+	apiv1.UnimplementedContentServer
+	d *Daemon
+}
+
+// visible returns the digest when ns references it, else NotFound.
+func (s *contentService) visible(ctx context.Context, raw string) (digest.Digest, error) {
+	ns, err := namespace(ctx)
+	if err != nil {
+		return "", err
+	}
+	dg, err := digest.Parse(raw)
+	if err != nil {
+		return "", toStatus(fmt.Errorf("%w: digest %q: %v", errBadArchive, raw, err))
+	}
+	ok, err := s.d.db.HasContent(ns, dg)
+	if err != nil {
+		return "", toStatus(err)
+	}
+	if !ok {
+		return "", toStatus(fmt.Errorf("%w: %s in namespace %s", content.ErrNotFound, dg, ns))
+	}
+	return dg, nil
+}
+
+func contentInfo(i content.Info) *apiv1.ContentInfo {
+	return &apiv1.ContentInfo{Digest: i.Digest.String(), Size: i.Size, CreatedAt: timestamppb.New(i.CreatedAt), Labels: i.Labels}
+}
+
+func (s *contentService) Info(ctx context.Context, r *apiv1.ContentInfoRequest) (*apiv1.ContentInfo, error) {
+	dg, err := s.visible(ctx, r.GetDigest())
+	if err != nil {
+		return nil, err
+	}
+	i, err := s.d.content.Info(ctx, dg)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return contentInfo(i), nil
+}
+
+func (s *contentService) List(ctx context.Context, _ *emptypb.Empty) (*apiv1.ListContentResponse, error) {
+	ns, err := namespace(ctx)
+	if err != nil {
+		return nil, err
+	}
+	refs, err := s.d.db.ContentRefs(ns)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &apiv1.ListContentResponse{}
+	err = s.d.content.Walk(ctx, func(i content.Info) error {
+		if refs[i.Digest.String()] {
+			resp.Blobs = append(resp.Blobs, contentInfo(i))
+		}
+		return nil
+	})
+	return resp, toStatus(err)
+}
+
+func (s *contentService) Delete(ctx context.Context, r *apiv1.ContentInfoRequest) (*emptypb.Empty, error) {
+	dg, err := s.visible(ctx, r.GetDigest())
+	if err != nil {
+		return nil, err
+	}
+	s.d.gcLock.Lock()
+	defer s.d.gcLock.Unlock()
+	if err := s.d.content.Delete(ctx, dg); err != nil {
+		return nil, toStatus(err)
+	}
+	return &emptypb.Empty{}, nil
+}
+
+func (s *contentService) Read(r *apiv1.ReadContentRequest, stream apiv1.Content_ReadServer) error {
+	ctx := stream.Context()
+	dg, err := s.visible(ctx, r.GetDigest())
+	if err != nil {
+		return err
+	}
+	ra, err := s.d.content.ReaderAt(ctx, dg)
+	if err != nil {
+		return toStatus(err)
+	}
+	defer ra.Close()
+	end := ra.Size()
+	if r.GetSize() > 0 && r.GetOffset()+r.GetSize() < end {
+		end = r.GetOffset() + r.GetSize()
+	}
+	buf := make([]byte, 1<<20)
+	for off := r.GetOffset(); off < end; {
+		n := int64(len(buf))
+		if end-off < n {
+			n = end - off
+		}
+		m, err := ra.ReadAt(buf[:n], off)
+		if m > 0 {
+			if err := stream.Send(&apiv1.ReadContentResponse{Offset: off, Data: buf[:m]}); err != nil {
+				return err
+			}
+			off += int64(m)
+		}
+		if err != nil && err != io.EOF {
+			return toStatus(fmt.Errorf("read %s: %w", dg, err))
+		}
+		if m == 0 {
+			break
+		}
+	}
+	return nil
+}

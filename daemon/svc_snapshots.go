@@ -1,0 +1,56 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+
+	apiv1 "github.com/berth-dev/berth/api/v1"
+	"github.com/berth-dev/berth/snapshot"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+type snapshotsService struct {
+	apiv1.UnimplementedSnapshotsServer
+	d *Daemon
+}
+
+var kindNames = map[snapshot.Kind]string{snapshot.KindView: "view", snapshot.KindActive: "active", snapshot.KindCommitted: "committed"}
+
+func (s *snapshotsService) List(ctx context.Context, _ *emptypb.Empty) (*apiv1.ListSnapshotsResponse, error) {
+	ns, err := namespace(ctx)
+	if err != nil {
+		return nil, err
+	}
+	refs, err := s.d.db.SnapshotRefs(ns)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &apiv1.ListSnapshotsResponse{}
+	err = s.d.sn.Walk(ctx, func(i snapshot.Info) error {
+		if refs[i.Name] {
+			resp.Snapshots = append(resp.Snapshots, &apiv1.SnapshotInfo{Name: i.Name, Parent: i.Parent, Kind: kindNames[i.Kind], Labels: i.Labels, Created: timestamppb.New(i.Created)})
+		}
+		return nil
+	})
+	return resp, toStatus(err)
+}
+
+func (s *snapshotsService) Usage(ctx context.Context, r *apiv1.SnapshotUsageRequest) (*apiv1.SnapshotUsageResponse, error) {
+	ns, err := namespace(ctx)
+	if err != nil {
+		return nil, err
+	}
+	refs, err := s.d.db.SnapshotRefs(ns)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if !refs[r.GetKey()] {
+		return nil, toStatus(fmt.Errorf("%w: %s in namespace %s", snapshot.ErrNotFound, r.GetKey(), ns))
+	}
+	u, err := s.d.sn.Usage(ctx, r.GetKey())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &apiv1.SnapshotUsageResponse{Size: u.Size, Inodes: u.Inodes}, nil
+}

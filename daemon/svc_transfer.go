@@ -1,0 +1,122 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	apiv1 "github.com/berth-dev/berth/api/v1"
+	"github.com/berth-dev/berth/distribution"
+	"github.com/berth-dev/berth/images"
+	"google.golang.org/protobuf/types/known/emptypb"
+)
+
+type transferService struct {
+	apiv1.UnimplementedTransferServer
+	d *Daemon
+}
+
+// transferContext is cancelled when the client goes away or the daemon
+// stops.
+func (d *Daemon) transferContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(d.ctx, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
+func toProgress(p distribution.Progress) *apiv1.PullEvent {
+	return &apiv1.PullEvent{Event: &apiv1.PullEvent_Progress{Progress: &apiv1.Progress{
+		Digest: p.Digest, Kind: p.Kind, State: string(p.State), Offset: p.Offset, Total: p.Total, MediaType: p.MediaType, Error: p.Error,
+	}}}
+}
+
+// progressSender forwards progress to a stream and counts pulled bytes.
+func (d *Daemon) progressSender(send func(*apiv1.PullEvent) error) distribution.ProgressFunc {
+	var mu sync.Mutex
+	last := map[string]int64{}
+	return func(p distribution.Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		if p.State == distribution.StateDownloading {
+			if prev, ok := last[p.Digest]; ok && p.Offset > prev {
+				d.metrics.pulledBytes.Add(float64(p.Offset - prev))
+			}
+			last[p.Digest] = p.Offset
+		}
+		_ = send(toProgress(p))
+	}
+}
+
+func (s *transferService) Pull(r *apiv1.PullRequest, stream apiv1.Transfer_PullServer) error {
+	ns, err := namespace(stream.Context())
+	if err != nil {
+		return err
+	}
+	ctx, cancel := s.d.transferContext(stream.Context())
+	defer cancel()
+	s.d.gcLock.RLock()
+	defer s.d.gcLock.RUnlock()
+	p := &images.Puller{
+		Client:      s.d.client(r.GetAuth()),
+		Content:     s.d.content,
+		Unpacker:    &images.Unpacker{Content: s.d.content, Snapshotter: s.d.sn},
+		Images:      s.d.db,
+		Refs:        s.d.db,
+		Concurrency: s.d.cfg.Registry.MaxConcurrentDownloads,
+	}
+	s.d.log.Info("pull", "ref", r.GetRef(), "namespace", ns)
+	res, err := p.Pull(ctx, r.GetRef(), images.PullOptions{
+		Namespace:    ns,
+		Platform:     fromPlatform(r.GetPlatform()),
+		Progress:     s.d.progressSender(stream.Send),
+		AllowForeign: r.GetAllowForeignLayers() || s.d.cfg.Registry.AllowForeignLayers,
+		NoUnpack:     r.GetNoUnpack(),
+	})
+	if err != nil {
+		s.d.log.Warn("pull failed", "ref", r.GetRef(), "err", err)
+		return toStatus(err)
+	}
+	s.d.events.publish(ns, "/images/create", map[string]string{"name": res.Image.Name, "digest": res.Image.Target.Digest.String()})
+	return stream.Send(&apiv1.PullEvent{Event: &apiv1.PullEvent_Image{Image: s.d.imageInfo(ctx, res.Image, fromPlatform(r.GetPlatform()))}})
+}
+
+func (s *transferService) Push(r *apiv1.PushRequest, stream apiv1.Transfer_PushServer) error {
+	ns, err := namespace(stream.Context())
+	if err != nil {
+		return err
+	}
+	ctx, cancel := s.d.transferContext(stream.Context())
+	defer cancel()
+	img, err := s.d.lookup(ctx, ns, r.GetName())
+	if err != nil {
+		return toStatus(err)
+	}
+	remote := r.GetRemote()
+	if remote == "" {
+		remote = img.Name
+	}
+	ref, err := distribution.ParseReference(remote)
+	if err != nil {
+		return toStatus(err)
+	}
+	s.d.gcLock.RLock()
+	defer s.d.gcLock.RUnlock()
+	send := s.d.progressSender(stream.Send)
+	if err := s.d.client(r.GetAuth()).Push(ctx, s.d.content, ref, img.Target, send); err != nil {
+		return toStatus(fmt.Errorf("push %s: %w", ref, err))
+	}
+	s.d.events.publish(ns, "/images/push", map[string]string{"name": img.Name, "remote": ref.String()})
+	return stream.Send(&apiv1.PullEvent{Event: &apiv1.PullEvent_Image{Image: s.d.imageInfo(ctx, img, nil)}})
+}
+
+func (s *transferService) Login(ctx context.Context, r *apiv1.RegistryAuth) (*emptypb.Empty, error) {
+	host := r.GetHost()
+	if host == "" {
+		host = distribution.DefaultDomain
+	}
+	r.Host = host
+	if err := s.d.client([]*apiv1.RegistryAuth{r}).Ping(ctx, host); err != nil {
+		return nil, toStatus(err)
+	}
+	return &emptypb.Empty{}, nil
+}
