@@ -28,10 +28,20 @@ func deviceMode(d specs.LinuxDevice) (uint32, error) {
 	}
 	perm := uint32(0o666)
 	if d.FileMode != nil {
-		if *d.FileMode&^os.ModePerm != 0 {
-			return 0, fmt.Errorf("%w: device %s: file mode %v has more than permission bits", ErrInvalidMount, d.Path, *d.FileMode)
+		// Like runc, take the raw permission bits (some generators
+		// also put the S_IFMT type bits there: the type comes from
+		// d.Type) plus Go's setuid/setgid/sticky bits.
+		m := *d.FileMode
+		perm = uint32(m) & 0o7777
+		if m&os.ModeSetuid != 0 {
+			perm |= unix.S_ISUID
 		}
-		perm = uint32(d.FileMode.Perm())
+		if m&os.ModeSetgid != 0 {
+			perm |= unix.S_ISGID
+		}
+		if m&os.ModeSticky != 0 {
+			perm |= unix.S_ISVTX
+		}
 	}
 	switch d.Type {
 	case "c", "u":

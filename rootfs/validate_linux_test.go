@@ -63,7 +63,6 @@ func TestValidate(t *testing.T) {
 	bad := []func(s *specs.Spec){
 		func(s *specs.Spec) { s.Linux.Devices[0].Type = "x" },
 		func(s *specs.Spec) { s.Linux.Devices[0].Path = "dev/fuse" },
-		func(s *specs.Spec) { m := os.ModeSetuid | 0o600; s.Linux.Devices[0].FileMode = &m },
 		func(s *specs.Spec) { s.Linux.MaskedPaths = []string{"proc/kcore"} },
 		func(s *specs.Spec) { s.Linux.ReadonlyPaths = []string{""} },
 		func(s *specs.Spec) { s.Linux.RootfsPropagation = "sideways" },
@@ -79,6 +78,11 @@ func TestValidate(t *testing.T) {
 		if err := Validate(&s); !errors.Is(err, ErrInvalidMount) {
 			t.Errorf("bad spec %d: err = %v, want ErrInvalidMount", i, err)
 		}
+	}
+	raw := os.FileMode(0o20666) // S_IFCHR|0666 as some generators write it
+	good.Linux.Devices[0].FileMode = &raw
+	if mode, err := deviceMode(good.Linux.Devices[0]); err != nil || mode != 0o20666 {
+		t.Errorf("raw file mode: %#o, %v", mode, err)
 	}
 	if err := Validate(nil); !errors.Is(err, ErrInvalidMount) {
 		t.Errorf("nil spec: %v", err)
