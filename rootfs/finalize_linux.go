@@ -11,7 +11,8 @@ import (
 // /dev read-only if the spec asked for it, makes the read-only paths
 // read-only, masks the masked paths, remounts the root read-only when
 // spec.Root.Readonly is set, and last applies linux.rootfsPropagation to
-// "/". Masking and read-only paths need the container's /proc mounted.
+// "/". Masking and read-only paths that exist need the container's /proc
+// mounted; missing ones are skipped.
 func Finalize(c *Config) error {
 	if err := c.check(); err != nil {
 		return err
@@ -24,17 +25,18 @@ func Finalize(c *Config) error {
 	if err := remountDevReadonly(c, root); err != nil {
 		return err
 	}
-	if l := c.Spec.Linux; l != nil && len(l.ReadonlyPaths)+len(l.MaskedPaths) > 0 {
-		if err := checkProc(); err != nil {
-			return err
-		}
+	if l := c.Spec.Linux; l != nil {
+		ops := &pathOps{root: root}
+		defer ops.close()
 		for _, p := range l.ReadonlyPaths {
-			if err := readonlyPath(root, p); err != nil {
+			if err := ops.readonly(p); err != nil {
 				return err
 			}
 		}
-		if err := maskPaths(root, l.MaskedPaths); err != nil {
-			return err
+		for _, p := range l.MaskedPaths {
+			if err := ops.mask(p); err != nil {
+				return err
+			}
 		}
 	}
 	if c.Spec.Root != nil && c.Spec.Root.Readonly {
@@ -58,7 +60,7 @@ func Finalize(c *Config) error {
 func checkProc() error {
 	proc, err := os.OpenFile("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("%w: open /proc: %v", ErrUnsafe, err)
+		return fmt.Errorf("%w: open /proc: %w", ErrUnsafe, err)
 	}
 	defer proc.Close()
 	if err := checkMagic(proc, unix.PROC_SUPER_MAGIC); err != nil {

@@ -17,17 +17,19 @@ import (
 
 // scenarios are the helper-side halves of the integration tests.
 var scenarios = map[string]scenario{
-	"full":             {check: checkFull},
-	"userns":           {check: checkUserns},
-	"nopivot":          {check: checkNoPivot},
-	"idmap":            {check: checkIDMap},
-	"cgroup":           {check: checkCgroup},
-	"proc-symlink":     {wantErr: ErrUnsafe},
-	"bind-under-proc":  {wantErr: ErrUnsafe},
-	"fake-null":        {wantErr: ErrUnsafe},
-	"evil-console":     {wantErr: ErrUnsafe},
-	"proc-via-symlink": {wantErr: ErrUnsafe},
-	"bind-via-symlink": {wantErr: ErrUnsafe},
+	"full":              {check: checkFull},
+	"userns":            {check: checkUserns},
+	"nopivot":           {check: checkNoPivot},
+	"idmap":             {check: checkIDMap},
+	"minimal":           {check: checkMinimal},
+	"mask-without-proc": {wantErr: ErrUnsafe},
+	"cgroup":            {check: checkCgroup},
+	"proc-symlink":      {wantErr: ErrUnsafe},
+	"bind-under-proc":   {wantErr: ErrUnsafe},
+	"fake-null":         {wantErr: ErrUnsafe},
+	"evil-console":      {wantErr: ErrUnsafe},
+	"proc-via-symlink":  {wantErr: ErrUnsafe},
+	"bind-via-symlink":  {wantErr: ErrUnsafe},
 }
 
 // uniqueName returns a berth-test- name unique to this run.
@@ -285,6 +287,26 @@ func checkNoPivot(t *testing.T, j *job) {
 	wantDevice(t, "/dev/null", unix.S_IFCHR, 1, 3, 0o666, 0)
 }
 
+// TestMinimalSpec: no mounts at all; the usual masked and read-only
+// paths under /proc are then missing and skipped.
+func TestMinimalSpec(t *testing.T) {
+	e := startTest(t)
+	spec := baseSpec(e.rootfs)
+	spec.Mounts = nil
+	spec.Linux.MaskedPaths = []string{"/proc/kcore", "/proc/acpi", "/sys/firmware"}
+	spec.Linux.ReadonlyPaths = []string{"/proc/sys"}
+	j := &job{Scenario: "minimal"}
+	j.Config = Config{Spec: spec, Rootfs: e.rootfs}
+	runHelper(t, e, j, helperOpts{})
+}
+
+func checkMinimal(t *testing.T, j *job) {
+	wantDevice(t, "/dev/null", unix.S_IFCHR, 1, 3, 0o666, 0)
+	if _, err := os.Stat("/bin/busybox"); err != nil {
+		t.Error(err)
+	}
+}
+
 // TestCgroupMounts: the v1 layout (a tmpfs with one bind or mount per
 // hierarchy, plus "unified") and the v2-only layout, each with and without
 // a cgroup namespace.
@@ -389,6 +411,13 @@ func TestRefusals(t *testing.T) {
 			mustMkdir(t, fake)
 			mustSymlink(t, "../proc/sys", filepath.Join(e.rootfs, "y"))
 			j.Config.Spec.Mounts = append(j.Config.Spec.Mounts, specs.Mount{Destination: "/y/kernel", Type: "bind", Source: fake, Options: []string{"bind"}})
+		}},
+		{"mask-without-proc", func(t *testing.T, e *testEnv, j *job) {
+			// Masking an existing path goes through /proc/self/fd,
+			// which must then be a real procfs, not the image's.
+			j.Config.Spec.Mounts = nil
+			mustMkdir(t, filepath.Join(e.rootfs, "proc/self/fd"))
+			j.Config.Spec.Linux.MaskedPaths = []string{"/etc"}
 		}},
 		{"evil-console", func(t *testing.T, e *testEnv, j *job) {
 			// /dev/console in the image is a symlink to a host-

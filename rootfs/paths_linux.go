@@ -14,21 +14,58 @@ func missing(err error) bool {
 	return errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR)
 }
 
-// readonlyPath binds the container path p onto itself and remounts the
-// bind read-only, keeping its other flags. A missing path is skipped.
-func readonlyPath(root *os.File, p string) error {
-	f, err := openInRoot(root, p, 0)
+// pathOps carries what masking and read-only paths need, each obtained
+// on first use: a missing path costs nothing and needs neither /proc nor
+// /dev/null.
+type pathOps struct {
+	root   *os.File
+	procOK bool
+	null   *os.File
+}
+
+// close releases the /dev/null handle.
+func (o *pathOps) close() {
+	if o.null != nil {
+		o.null.Close()
+	}
+}
+
+// open opens the container path p; ok is false when it does not exist.
+// The first existing path checks that /proc is procfs, since the mounts
+// go through /proc/self/fd.
+func (o *pathOps) open(p string) (f *os.File, ok bool, err error) {
+	f, err = openInRoot(o.root, p, 0)
 	if missing(err) {
-		return nil
+		return nil, false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("read-only path: %w", err)
+		return nil, false, err
+	}
+	if !o.procOK {
+		if err := checkProc(); err != nil {
+			f.Close()
+			return nil, false, err
+		}
+		o.procOK = true
+	}
+	return f, true, nil
+}
+
+// readonly binds the container path p onto itself and remounts the bind
+// read-only, keeping its other flags. A missing path is skipped.
+func (o *pathOps) readonly(p string) error {
+	f, ok, err := o.open(p)
+	if err != nil || !ok {
+		if err != nil {
+			return fmt.Errorf("read-only path: %w", err)
+		}
+		return nil
 	}
 	defer f.Close()
 	if err := unix.Mount(procFd(f), procFd(f), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind read-only path %s: %w", p, err)
 	}
-	mounted, err := reopenMounted(root, p, f, 0)
+	mounted, err := reopenMounted(o.root, p, f, 0)
 	if err != nil {
 		return err
 	}
@@ -39,40 +76,27 @@ func readonlyPath(root *os.File, p string) error {
 	return nil
 }
 
-// maskPaths hides each container path: /dev/null is bound over files and
-// an empty read-only tmpfs is mounted over directories. Missing paths are
-// skipped. /dev/null is first checked to really be the null device.
-func maskPaths(root *os.File, paths []string) error {
-	if len(paths) == 0 {
-		return nil
-	}
-	null, err := openDevNull(root)
-	if err != nil {
-		return err
-	}
-	defer null.Close()
-	for _, p := range paths {
-		if err := maskPath(root, null, p); err != nil {
-			return err
+// mask hides the container path p: /dev/null is bound over a file and an
+// empty read-only tmpfs is mounted over a directory. A missing path is
+// skipped.
+func (o *pathOps) mask(p string) error {
+	f, ok, err := o.open(p)
+	if err != nil || !ok {
+		if err != nil {
+			return fmt.Errorf("masked path: %w", err)
 		}
-	}
-	return nil
-}
-
-// maskPath masks one path.
-func maskPath(root, null *os.File, p string) error {
-	f, err := openInRoot(root, p, 0)
-	if missing(err) {
 		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("masked path: %w", err)
 	}
 	defer f.Close()
 	if isDir(f) {
 		err = unix.Mount("tmpfs", procFd(f), "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
 	} else {
-		err = unix.Mount(procFd(null), procFd(f), "", unix.MS_BIND, "")
+		if o.null == nil {
+			if o.null, err = openDevNull(o.root); err != nil {
+				return err
+			}
+		}
+		err = unix.Mount(procFd(o.null), procFd(f), "", unix.MS_BIND, "")
 	}
 	if err != nil {
 		return fmt.Errorf("mask %s: %w", p, err)
@@ -87,7 +111,7 @@ func maskPath(root, null *os.File, p string) error {
 func openDevNull(root *os.File) (*os.File, error) {
 	null, err := openInRoot(root, "/dev/null", unix.RESOLVE_NO_SYMLINKS)
 	if err != nil {
-		return nil, fmt.Errorf("%w: open /dev/null: %v", ErrUnsafe, err)
+		return nil, fmt.Errorf("%w: open /dev/null: %w", ErrUnsafe, err)
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(int(null.Fd()), &st); err != nil {
