@@ -79,7 +79,7 @@ func checkProcfs(fd int, name string) error {
 	if err := unix.Fstatfs(fd, &sfs); err != nil {
 		return fmt.Errorf("statfs %s: %w", name, err)
 	}
-	if sfs.Type != unix.PROC_SUPER_MAGIC {
+	if uint32(sfs.Type) != uint32(unix.PROC_SUPER_MAGIC) {
 		return fmt.Errorf("%s (filesystem magic %#x): %w", name, sfs.Type, ErrNotProcfs)
 	}
 	return nil

@@ -21,7 +21,7 @@ func SELinuxEnabled() bool {
 // selinuxfs returns the mount point of selinuxfs, or "".
 func selinuxfs() string {
 	var sfs unix.Statfs_t
-	if unix.Statfs(selinuxfsMount, &sfs) == nil && sfs.Type == unix.SELINUX_MAGIC {
+	if unix.Statfs(selinuxfsMount, &sfs) == nil && uint32(sfs.Type) == uint32(unix.SELINUX_MAGIC) {
 		return selinuxfsMount
 	}
 	f, err := os.Open("/proc/self/mountinfo")

@@ -52,6 +52,7 @@ func buildSplit(pl plan) ([]byte, error) {
 	if len(pl.arches) == 1 {
 		return buildOne(pl, pl.arches)
 	}
+	warmUp.Do(probeKernelSupport)
 	parts := make([]subProgram, len(pl.arches))
 	errs := make([]error, len(pl.arches))
 	var wg sync.WaitGroup
@@ -76,6 +77,39 @@ func buildSplit(pl plan) ([]byte, error) {
 		return b, nil
 	}
 	return buildOne(pl, pl.arches)
+}
+
+// warmUp guards probeKernelSupport.
+var warmUp sync.Once
+
+// probeKernelSupport builds and exports, once, a filter using every
+// action, so that libseccomp's lazily filled global knowledge of what the
+// kernel supports (API level, flags, actions) is settled before filters
+// are built concurrently. Errors are ignored: the real build reports its
+// own.
+func probeKernelSupport() {
+	f, err := libseccomp.NewFilter(libseccomp.ActAllow)
+	if err != nil {
+		return
+	}
+	defer f.Release()
+	_, _ = libseccomp.GetAPI()
+	call, err := libseccomp.GetSyscallFromName("getpid")
+	if err != nil {
+		return
+	}
+	for i, act := range []libseccomp.ScmpAction{
+		libseccomp.ActKillProcess, libseccomp.ActKillThread, libseccomp.ActTrap,
+		libseccomp.ActErrno.SetReturnCode(1), libseccomp.ActTrace.SetReturnCode(1),
+		libseccomp.ActLog, libseccomp.ActNotify,
+	} {
+		c, err := libseccomp.MakeCondition(0, libseccomp.CompareEqual, uint64(i))
+		if err != nil {
+			return
+		}
+		_ = f.AddRuleConditional(call, act, []libseccomp.ScmpCondition{c})
+	}
+	_, _ = exportBPF(f)
 }
 
 // addRule adds call with its conditions, all in one rule (they must all
