@@ -1,11 +1,11 @@
 package peers
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -121,15 +121,20 @@ type result struct {
 }
 
 // run runs a command and returns its output and exit code; it fails the
-// test only if the command could not be started at all.
+// test only if the command could not be started at all. Output goes
+// through temp files, not pipes: a container started by the command may
+// inherit its stdout and outlive it, and a pipe would then never close.
 func run(t *testing.T, env []string, name string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Env = append(os.Environ(), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
+	outf, errf := tempOutput(t), tempOutput(t)
+	defer outf.Close()
+	defer errf.Close()
+	cmd.Stdout, cmd.Stderr = outf, errf
 	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errb.String()}
+	out, errb := readBack(outf), readBack(errf)
+	r := result{stdout: string(out), stderr: string(errb)}
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
@@ -139,6 +144,26 @@ func run(t *testing.T, env []string, name string, args ...string) result {
 		t.Fatalf("%s %s: %v", name, strings.Join(args, " "), err)
 	}
 	return r
+}
+
+// readBack returns everything written to f.
+func readBack(f *os.File) []byte {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil
+	}
+	b, _ := io.ReadAll(f)
+	return b
+}
+
+// tempOutput is an unlinked-on-cleanup file to capture a command's output.
+func tempOutput(t *testing.T) *os.File {
+	t.Helper()
+	f, err := os.CreateTemp("", "berth-test-out-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(f.Name())
+	return f
 }
 
 // mustRun is run that fails the test on a non-zero exit code.
