@@ -1,0 +1,73 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+var errNoDaemon = errors.New("cannot connect to berthd")
+
+// Explain turns an error into one line that says what to do.
+func Explain(err error) string {
+	if err == nil {
+		return ""
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return oneLine(err.Error())
+	}
+	msg := oneLine(st.Message())
+	switch st.Code() {
+	case codes.Unavailable:
+		if strings.Contains(msg, "registry unreachable") {
+			return msg + ": is the registry running? for plain HTTP add it to registry.insecure in /etc/berth/config.toml"
+		}
+		return "cannot reach berthd: " + msg + ": is berthd running? (see --address)"
+	case codes.Unauthenticated:
+		return msg + ": run berth login " + hostOf(msg)
+	case codes.NotFound:
+		if strings.Contains(msg, "MANIFEST_UNKNOWN") || strings.Contains(msg, "resolve") {
+			return "manifest unknown: " + msg + ": check the repository and tag"
+		}
+		return msg + ": check the name (berth images lists what is here)"
+	case codes.FailedPrecondition:
+		if strings.Contains(msg, "no matching platform") {
+			return msg + ": choose one with --platform"
+		}
+		return msg
+	case codes.ResourceExhausted:
+		return "disk full: " + msg + ": free space under berthd's root (berth rmi, berth gc)"
+	case codes.DataLoss:
+		return msg + ": the data was rejected and nothing was stored; retry or check the registry or mirror"
+	case codes.InvalidArgument:
+		return msg
+	case codes.Canceled:
+		return "cancelled: " + msg
+	}
+	return msg
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// hostOf picks the registry host out of a message such as
+// "resolve 127.0.0.1:5000/x:y: unauthorized".
+func hostOf(msg string) string {
+	for _, f := range strings.Fields(msg) {
+		f = strings.TrimSuffix(f, ":")
+		if i := strings.IndexByte(f, '/'); i > 0 && strings.ContainsAny(f[:i], ".:") {
+			return f[:i]
+		}
+	}
+	return "HOST"
+}
+
+// usageError reports a bad command line.
+func usageError(format string, args ...any) error {
+	return fmt.Errorf(format, args...)
+}
