@@ -26,9 +26,9 @@ var ErrNamespaceRequired = errors.New("sysctl needs a namespace the container do
 // Namespaces says which namespaces the container has of its own (new or
 // joined, but not the host's).
 type Namespaces struct {
-	IPC bool
-	Net bool
-	UTS bool
+	IPC bool // own IPC namespace: kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*
+	Net bool // own network namespace: net.*
+	UTS bool // own UTS namespace: kernel.hostname, kernel.domainname
 }
 
 // kind is the namespace a sysctl belongs to.
