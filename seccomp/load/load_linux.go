@@ -33,6 +33,9 @@ func Load(p *Program) (notifyFd int, err error) {
 	r, _, errno := unix.Syscall(unix.SYS_SECCOMP, setModeFilter, uintptr(flags), uintptr(unsafe.Pointer(&prog)))
 	runtime.KeepAlive(insns)
 	if errno != 0 {
+		if errno == unix.EACCES {
+			return -1, fmt.Errorf("seccomp set filter: set no_new_privs first or keep CAP_SYS_ADMIN: %w", errno)
+		}
 		if errors.Is(errno, unix.EINVAL) && flags&(FlagWaitKillableRecv|FlagSpecAllow|FlagLog|FlagNewListener) != 0 {
 			return -1, fmt.Errorf("seccomp set filter with flags %#x (the kernel may not support one of them): %w", flags, errno)
 		}
