@@ -2,12 +2,18 @@ package peers
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-dev/berth/internal/imagetest"
 	"github.com/berth-dev/berth/internal/testutil"
+	"golang.org/x/sys/unix"
 )
 
 // TestDirectBundle runs the imagetest bundle with the runtime's own
@@ -16,6 +22,7 @@ func TestDirectBundle(t *testing.T) {
 	testutil.CheckLeaks(t)
 	testutil.RequireRoot(t)
 	runtime := runtimeUnderTest(t)
+	becomeSubreaper(t)
 	dir := shortTempDir(t, "direct")
 	root := filepath.Join(dir, "state")
 	rt := func(args ...string) []string { return append([]string{"--root", root}, args...) }
@@ -49,9 +56,7 @@ func TestDirectBundle(t *testing.T) {
 		pidFile := filepath.Join(dir, id+".pid")
 		mustRun(t, nil, runtime, rt("create", "--bundle", b, "--pid-file", pidFile, id)...)
 		defer run(t, nil, runtime, rt("delete", "--force", id)...)
-		if _, err := os.Stat(pidFile); err != nil {
-			t.Errorf("pid file: %v", err)
-		}
+		pid := readPid(t, pidFile)
 		if st := state(t, runtime, rt, id); st != "created" {
 			t.Errorf("state after create: %q", st)
 		}
@@ -61,10 +66,60 @@ func TestDirectBundle(t *testing.T) {
 		}
 		mustRun(t, nil, runtime, rt("kill", id, "KILL")...)
 		mustRun(t, nil, runtime, rt("delete", "--force", id)...)
+		reap(t, pid)
 		if r := run(t, nil, runtime, rt("state", id)...); r.code == 0 {
 			t.Errorf("state after delete succeeded: %s", r.stdout)
 		}
 	})
+}
+
+// readPid reads a --pid-file.
+func readPid(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("pid file: %v", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		t.Fatalf("pid file %s holds %q", path, b)
+	}
+	return pid
+}
+
+// becomeSubreaper makes the test process the child subreaper, as a shim
+// is, so the container init that `create` leaves behind is re-parented to
+// us and can be reaped by PID; it is undone when the test ends.
+func becomeSubreaper(t *testing.T) {
+	t.Helper()
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		t.Fatalf("PR_SET_CHILD_SUBREAPER: %v", err)
+	}
+	t.Cleanup(func() { _ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0) })
+}
+
+// reap waits for the container init pid (our child, since we are the
+// subreaper) to exit after kill and delete, and fails the test if it does
+// not within a generous grace period.
+func reap(t *testing.T, pid int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var ws unix.WaitStatus
+		got, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+		if got == pid || errors.Is(err, unix.ECHILD) {
+			return
+		}
+		if err != nil && !errors.Is(err, unix.EINTR) {
+			t.Errorf("wait4 %d: %v", pid, err)
+			return
+		}
+		if time.Now().After(deadline) {
+			stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+			t.Errorf("container init pid %d still running after kill and delete --force: %s", pid, stat)
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // state returns the "status" field of `runtime state id`.
