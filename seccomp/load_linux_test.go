@@ -257,3 +257,33 @@ func TestLoadNotify(t *testing.T) {
 		t.Fatalf("mkdir answered by the agent: %v %q", r.state, r.stderr)
 	}
 }
+
+// TestLoadOtherActions runs busybox mkdir under TRAP (SIGSYS with no
+// handler kills it), TRACE with no tracer attached (the kernel fails the
+// call with ENOSYS) and LOG (the call goes through and is only logged).
+func TestLoadOtherActions(t *testing.T) {
+	testutil.CheckLeaks(t)
+	testutil.RequireRoot(t)
+	base := tempDir(t)
+
+	dir := filepath.Join(base, "trap")
+	r := runHelperProc(t, helperRequest{Program: mustCompile(t, blockMkdir(specs.ActTrap, nil)), Argv: []string{"mkdir", dir}})
+	if ws, ok := r.state.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGSYS {
+		t.Errorf("mkdir under TRAP: %v %q", r.state, r.stderr)
+	}
+
+	dir = filepath.Join(base, "trace")
+	r = runHelperProc(t, helperRequest{Program: mustCompile(t, blockMkdir(specs.ActTrace, nil)), Argv: []string{"mkdir", dir}})
+	if r.state.Success() || !strings.Contains(r.stderr, "Function not implemented") {
+		t.Errorf("mkdir under TRACE without a tracer: %v %q", r.state, r.stderr)
+	}
+
+	dir = filepath.Join(base, "log")
+	r = runHelperProc(t, helperRequest{Program: mustCompile(t, blockMkdir(specs.ActLog, nil)), Argv: []string{"mkdir", dir}})
+	if !r.state.Success() {
+		t.Errorf("mkdir under LOG: %v %q", r.state, r.stderr)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Errorf("mkdir under LOG did not make the directory: %v", err)
+	}
+}
