@@ -52,7 +52,7 @@ func NewRoot() *cobra.Command {
 	root.AddCommand(
 		newPull(g), newImages(g), newImageCmd(g), newRmi(g), newTag(g), newInspect(g), newPush(g),
 		newSave(g), newLoad(g), newLogin(g), newLogout(g), newNamespace(g), newVersion(g), newInfo(g),
-		newGC(g),
+		newGC(g), newSnapshot(g),
 	)
 	return root
 }

@@ -54,3 +54,23 @@ func (s *snapshotsService) Usage(ctx context.Context, r *apiv1.SnapshotUsageRequ
 	}
 	return &apiv1.SnapshotUsageResponse{Size: u.Size, Inodes: u.Inodes}, nil
 }
+
+func (s *snapshotsService) Remove(ctx context.Context, r *apiv1.SnapshotUsageRequest) (*emptypb.Empty, error) {
+	ns, err := namespace(ctx)
+	if err != nil {
+		return nil, err
+	}
+	refs, err := s.d.db.SnapshotRefs(ns)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if !refs[r.GetKey()] {
+		return nil, toStatus(fmt.Errorf("%w: %s in namespace %s", snapshot.ErrNotFound, r.GetKey(), ns))
+	}
+	s.d.gcLock.Lock()
+	defer s.d.gcLock.Unlock()
+	if err := s.d.sn.Remove(ctx, r.GetKey()); err != nil {
+		return nil, toStatus(fmt.Errorf("remove snapshot %s: %w", r.GetKey(), err))
+	}
+	return &emptypb.Empty{}, nil
+}

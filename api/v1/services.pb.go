@@ -2085,10 +2085,11 @@ const file_services_proto_rawDesc = "" +
 	"\x04Push\x12\x15.berth.v1.PushRequest\x1a\x13.berth.v1.PullEvent0\x01\x127\n" +
 	"\x05Login\x12\x16.berth.v1.RegistryAuth\x1a\x16.google.protobuf.Empty\x12=\n" +
 	"\x06Import\x12\x17.berth.v1.ImportRequest\x1a\x18.berth.v1.ImportResponse(\x01\x12=\n" +
-	"\x06Export\x12\x17.berth.v1.ExportRequest\x1a\x18.berth.v1.ExportResponse0\x012\x96\x01\n" +
+	"\x06Export\x12\x17.berth.v1.ExportRequest\x1a\x18.berth.v1.ExportResponse0\x012\xd8\x01\n" +
 	"\tSnapshots\x12?\n" +
 	"\x04List\x12\x16.google.protobuf.Empty\x1a\x1f.berth.v1.ListSnapshotsResponse\x12H\n" +
-	"\x05Usage\x12\x1e.berth.v1.SnapshotUsageRequest\x1a\x1f.berth.v1.SnapshotUsageResponse2G\n" +
+	"\x05Usage\x12\x1e.berth.v1.SnapshotUsageRequest\x1a\x1f.berth.v1.SnapshotUsageResponse\x12@\n" +
+	"\x06Remove\x12\x1e.berth.v1.SnapshotUsageRequest\x1a\x16.google.protobuf.Empty2G\n" +
 	"\x06Events\x12=\n" +
 	"\tSubscribe\x12\x1a.berth.v1.SubscribeRequest\x1a\x12.berth.v1.Envelope0\x012\x85\x01\n" +
 	"\rIntrospection\x126\n" +
@@ -2195,34 +2196,36 @@ var file_services_proto_depIdxs = []int32{
 	22, // 39: berth.v1.Transfer.Export:input_type -> berth.v1.ExportRequest
 	41, // 40: berth.v1.Snapshots.List:input_type -> google.protobuf.Empty
 	26, // 41: berth.v1.Snapshots.Usage:input_type -> berth.v1.SnapshotUsageRequest
-	28, // 42: berth.v1.Events.Subscribe:input_type -> berth.v1.SubscribeRequest
-	41, // 43: berth.v1.Introspection.Info:input_type -> google.protobuf.Empty
-	41, // 44: berth.v1.Introspection.Plugins:input_type -> google.protobuf.Empty
-	0,  // 45: berth.v1.Version.Version:output_type -> berth.v1.VersionResponse
-	1,  // 46: berth.v1.Namespaces.List:output_type -> berth.v1.ListNamespacesResponse
-	41, // 47: berth.v1.Namespaces.Create:output_type -> google.protobuf.Empty
-	41, // 48: berth.v1.Namespaces.Delete:output_type -> google.protobuf.Empty
-	5,  // 49: berth.v1.Images.List:output_type -> berth.v1.ListImagesResponse
-	7,  // 50: berth.v1.Images.Get:output_type -> berth.v1.GetImageResponse
-	41, // 51: berth.v1.Images.Delete:output_type -> google.protobuf.Empty
-	36, // 52: berth.v1.Images.Tag:output_type -> berth.v1.ImageInfo
-	10, // 53: berth.v1.Images.GarbageCollect:output_type -> berth.v1.GarbageCollectResponse
-	12, // 54: berth.v1.Content.Info:output_type -> berth.v1.ContentInfo
-	13, // 55: berth.v1.Content.List:output_type -> berth.v1.ListContentResponse
-	41, // 56: berth.v1.Content.Delete:output_type -> google.protobuf.Empty
-	15, // 57: berth.v1.Content.Read:output_type -> berth.v1.ReadContentResponse
-	19, // 58: berth.v1.Transfer.Pull:output_type -> berth.v1.PullEvent
-	19, // 59: berth.v1.Transfer.Push:output_type -> berth.v1.PullEvent
-	41, // 60: berth.v1.Transfer.Login:output_type -> google.protobuf.Empty
-	21, // 61: berth.v1.Transfer.Import:output_type -> berth.v1.ImportResponse
-	23, // 62: berth.v1.Transfer.Export:output_type -> berth.v1.ExportResponse
-	25, // 63: berth.v1.Snapshots.List:output_type -> berth.v1.ListSnapshotsResponse
-	27, // 64: berth.v1.Snapshots.Usage:output_type -> berth.v1.SnapshotUsageResponse
-	29, // 65: berth.v1.Events.Subscribe:output_type -> berth.v1.Envelope
-	30, // 66: berth.v1.Introspection.Info:output_type -> berth.v1.InfoResponse
-	32, // 67: berth.v1.Introspection.Plugins:output_type -> berth.v1.PluginsResponse
-	45, // [45:68] is the sub-list for method output_type
-	22, // [22:45] is the sub-list for method input_type
+	26, // 42: berth.v1.Snapshots.Remove:input_type -> berth.v1.SnapshotUsageRequest
+	28, // 43: berth.v1.Events.Subscribe:input_type -> berth.v1.SubscribeRequest
+	41, // 44: berth.v1.Introspection.Info:input_type -> google.protobuf.Empty
+	41, // 45: berth.v1.Introspection.Plugins:input_type -> google.protobuf.Empty
+	0,  // 46: berth.v1.Version.Version:output_type -> berth.v1.VersionResponse
+	1,  // 47: berth.v1.Namespaces.List:output_type -> berth.v1.ListNamespacesResponse
+	41, // 48: berth.v1.Namespaces.Create:output_type -> google.protobuf.Empty
+	41, // 49: berth.v1.Namespaces.Delete:output_type -> google.protobuf.Empty
+	5,  // 50: berth.v1.Images.List:output_type -> berth.v1.ListImagesResponse
+	7,  // 51: berth.v1.Images.Get:output_type -> berth.v1.GetImageResponse
+	41, // 52: berth.v1.Images.Delete:output_type -> google.protobuf.Empty
+	36, // 53: berth.v1.Images.Tag:output_type -> berth.v1.ImageInfo
+	10, // 54: berth.v1.Images.GarbageCollect:output_type -> berth.v1.GarbageCollectResponse
+	12, // 55: berth.v1.Content.Info:output_type -> berth.v1.ContentInfo
+	13, // 56: berth.v1.Content.List:output_type -> berth.v1.ListContentResponse
+	41, // 57: berth.v1.Content.Delete:output_type -> google.protobuf.Empty
+	15, // 58: berth.v1.Content.Read:output_type -> berth.v1.ReadContentResponse
+	19, // 59: berth.v1.Transfer.Pull:output_type -> berth.v1.PullEvent
+	19, // 60: berth.v1.Transfer.Push:output_type -> berth.v1.PullEvent
+	41, // 61: berth.v1.Transfer.Login:output_type -> google.protobuf.Empty
+	21, // 62: berth.v1.Transfer.Import:output_type -> berth.v1.ImportResponse
+	23, // 63: berth.v1.Transfer.Export:output_type -> berth.v1.ExportResponse
+	25, // 64: berth.v1.Snapshots.List:output_type -> berth.v1.ListSnapshotsResponse
+	27, // 65: berth.v1.Snapshots.Usage:output_type -> berth.v1.SnapshotUsageResponse
+	41, // 66: berth.v1.Snapshots.Remove:output_type -> google.protobuf.Empty
+	29, // 67: berth.v1.Events.Subscribe:output_type -> berth.v1.Envelope
+	30, // 68: berth.v1.Introspection.Info:output_type -> berth.v1.InfoResponse
+	32, // 69: berth.v1.Introspection.Plugins:output_type -> berth.v1.PluginsResponse
+	46, // [46:70] is the sub-list for method output_type
+	22, // [22:46] is the sub-list for method input_type
 	22, // [22:22] is the sub-list for extension type_name
 	22, // [22:22] is the sub-list for extension extendee
 	0,  // [0:22] is the sub-list for field type_name

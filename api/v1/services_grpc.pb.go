@@ -1059,8 +1059,9 @@ var Transfer_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	Snapshots_List_FullMethodName  = "/berth.v1.Snapshots/List"
-	Snapshots_Usage_FullMethodName = "/berth.v1.Snapshots/Usage"
+	Snapshots_List_FullMethodName   = "/berth.v1.Snapshots/List"
+	Snapshots_Usage_FullMethodName  = "/berth.v1.Snapshots/Usage"
+	Snapshots_Remove_FullMethodName = "/berth.v1.Snapshots/Remove"
 )
 
 // SnapshotsClient is the client API for Snapshots service.
@@ -1071,6 +1072,8 @@ const (
 type SnapshotsClient interface {
 	List(ctx context.Context, in *emptypb.Empty, opts ...grpc.CallOption) (*ListSnapshotsResponse, error)
 	Usage(ctx context.Context, in *SnapshotUsageRequest, opts ...grpc.CallOption) (*SnapshotUsageResponse, error)
+	// Remove deletes a snapshot that has no children.
+	Remove(ctx context.Context, in *SnapshotUsageRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 }
 
 type snapshotsClient struct {
@@ -1101,6 +1104,16 @@ func (c *snapshotsClient) Usage(ctx context.Context, in *SnapshotUsageRequest, o
 	return out, nil
 }
 
+func (c *snapshotsClient) Remove(ctx context.Context, in *SnapshotUsageRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, Snapshots_Remove_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SnapshotsServer is the server API for Snapshots service.
 // All implementations must embed UnimplementedSnapshotsServer
 // for forward compatibility.
@@ -1109,6 +1122,8 @@ func (c *snapshotsClient) Usage(ctx context.Context, in *SnapshotUsageRequest, o
 type SnapshotsServer interface {
 	List(context.Context, *emptypb.Empty) (*ListSnapshotsResponse, error)
 	Usage(context.Context, *SnapshotUsageRequest) (*SnapshotUsageResponse, error)
+	// Remove deletes a snapshot that has no children.
+	Remove(context.Context, *SnapshotUsageRequest) (*emptypb.Empty, error)
 	mustEmbedUnimplementedSnapshotsServer()
 }
 
@@ -1124,6 +1139,9 @@ func (UnimplementedSnapshotsServer) List(context.Context, *emptypb.Empty) (*List
 }
 func (UnimplementedSnapshotsServer) Usage(context.Context, *SnapshotUsageRequest) (*SnapshotUsageResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Usage not implemented")
+}
+func (UnimplementedSnapshotsServer) Remove(context.Context, *SnapshotUsageRequest) (*emptypb.Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Remove not implemented")
 }
 func (UnimplementedSnapshotsServer) mustEmbedUnimplementedSnapshotsServer() {}
 func (UnimplementedSnapshotsServer) testEmbeddedByValue()                   {}
@@ -1182,6 +1200,24 @@ func _Snapshots_Usage_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Snapshots_Remove_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SnapshotUsageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SnapshotsServer).Remove(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Snapshots_Remove_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SnapshotsServer).Remove(ctx, req.(*SnapshotUsageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Snapshots_ServiceDesc is the grpc.ServiceDesc for Snapshots service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1196,6 +1232,10 @@ var Snapshots_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Usage",
 			Handler:    _Snapshots_Usage_Handler,
+		},
+		{
+			MethodName: "Remove",
+			Handler:    _Snapshots_Remove_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
