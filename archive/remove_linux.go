@@ -3,6 +3,7 @@ package archive
 import (
 	"errors"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -59,3 +60,5 @@ func readDirNames(fd int) ([]string, error) {
 	}
 	return f.Readdirnames(-1)
 }
+
+func timeOf(ts unix.Timespec) time.Time { return time.Unix(ts.Sec, ts.Nsec) }
