@@ -47,9 +47,10 @@ func buildOne(pl plan, arches []libseccomp.ScmpArch) ([]byte, error) {
 
 // buildSplit compiles each architecture separately, in parallel, and
 // stitches the programs together; if the programs do not have the shape
-// stitch expects it falls back to one filter for all architectures.
+// stitch expects it falls back to one filter for all architectures
+// (without the ENOSYS guard).
 func buildSplit(pl plan) ([]byte, error) {
-	if len(pl.arches) == 1 {
+	if len(pl.arches) == 1 && !pl.enosys {
 		return buildOne(pl, pl.arches)
 	}
 	warmUp.Do(probeKernelSupport)
@@ -65,6 +66,9 @@ func buildSplit(pl plan) ([]byte, error) {
 			defer func() { <-sem }()
 			b, err := buildOne(pl, []libseccomp.ScmpArch{a})
 			parts[i], errs[i] = subProgram{x32: a == libseccomp.ArchX32, bpf: b}, err
+			if pl.enosys {
+				parts[i].maxNr = maxSyscall(pl.names, a)
+			}
 		}()
 	}
 	wg.Wait()
@@ -77,6 +81,19 @@ func buildSplit(pl plan) ([]byte, error) {
 		return b, nil
 	}
 	return buildOne(pl, pl.arches)
+}
+
+// maxSyscall returns the highest number any of names has on arch, or 0.
+func maxSyscall(names []string, arch libseccomp.ScmpArch) uint32 {
+	var m uint32
+	for _, n := range names {
+		c, err := libseccomp.GetSyscallFromNameByArch(n, arch)
+		if err != nil || int32(c) < 0 {
+			continue // unknown, or a pseudo-syscall absent on arch
+		}
+		m = max(m, uint32(c))
+	}
+	return m
 }
 
 // warmUp guards probeKernelSupport.

@@ -20,7 +20,7 @@ import (
 )
 
 // cacheFormat changes whenever the cached data or its meaning does.
-const cacheFormat = "berth-seccomp-v1"
+const cacheFormat = "berth-seccomp-v2"
 
 // Cache keeps compiled programs in a directory, keyed by a digest of the
 // profile, the libseccomp version and the native architecture, because

@@ -31,6 +31,11 @@ type plan struct {
 	defAct libseccomp.ScmpAction
 	arches []libseccomp.ScmpArch // native first, no duplicates
 	rules  []rule
+	// names are all syscall names the profile mentions, whatever their
+	// action, and enosys asks for syscalls newer than all of them to
+	// fail with ENOSYS (see subProgram.maxNr).
+	names  []string
+	enosys bool
 }
 
 // Compile turns s into a BPF program. The native architecture is always
@@ -42,7 +47,11 @@ type plan struct {
 // With several architectures, each is compiled on its own, in parallel,
 // and the programs are joined behind an architecture dispatch (see
 // stitch): libseccomp's cost grows much faster than linearly with the
-// number of architectures in one filter.
+// number of architectures in one filter. When the default action is
+// SCMP_ACT_ERRNO, syscalls numbered above every syscall the profile
+// names (on that architecture) fail with ENOSYS rather than the default
+// errno, as with runc, so that libc falls back from syscalls newer than
+// the profile.
 func Compile(s *specs.LinuxSeccomp) (*Program, error) {
 	if s == nil {
 		return nil, nil
@@ -85,6 +94,10 @@ func makePlan(s *specs.LinuxSeccomp) (pl plan, needsNotify bool, err error) {
 	if pl.arches, err = archList(s.Architectures); err != nil {
 		return plan{}, false, err
 	}
+	// A deny-by-errno profile would hand a syscall newer than itself the
+	// default errno (EPERM for Docker's), and libc only falls back to an
+	// older call on ENOSYS.
+	pl.enosys = s.DefaultAction == specs.ActErrno
 	for i, sc := range s.Syscalls {
 		act, err := action(sc.Action, sc.ErrnoRet)
 		if err != nil {
@@ -102,6 +115,7 @@ func makePlan(s *specs.LinuxSeccomp) (pl plan, needsNotify bool, err error) {
 				}
 			}
 		}
+		pl.names = append(pl.names, sc.Names...)
 		if act == pl.defAct {
 			// libseccomp refuses rules that repeat the default action;
 			// they change nothing anyway.

@@ -103,6 +103,33 @@ func TestCompileDefaultErrno(t *testing.T) {
 	}
 }
 
+func TestCompileEnosysForNewerSyscalls(t *testing.T) {
+	arch := native(t)
+	p := mustCompile(t, &specs.LinuxSeccomp{
+		DefaultAction: specs.ActErrno,
+		Syscalls:      []specs.LinuxSyscall{{Names: []string{"read", "write"}, Action: specs.ActAllow}},
+	})
+	for nr, want := range map[int32]uint32{
+		unix.SYS_READ:   retAllow,
+		unix.SYS_WRITE:  retAllow,
+		unix.SYS_CLOSE:  retErrno | 38, // above write, the profile's newest
+		unix.SYS_CLONE3: retErrno | 38,
+	} {
+		if got := eval(t, p, call{nr: nr, arch: arch}); got != want {
+			t.Errorf("syscall %d: %#x, want %#x", nr, got, want)
+		}
+	}
+	// Only a default errno gets the guard: with KILL_PROCESS newer
+	// syscalls are killed like any other.
+	p = mustCompile(t, &specs.LinuxSeccomp{
+		DefaultAction: specs.ActKillProcess,
+		Syscalls:      []specs.LinuxSyscall{{Names: []string{"read", "write"}, Action: specs.ActAllow}},
+	})
+	if got := eval(t, p, call{nr: unix.SYS_CLONE3, arch: arch}); got != retKillProcess {
+		t.Errorf("clone3 under a kill default: %#x", got)
+	}
+}
+
 func TestCompileOperators(t *testing.T) {
 	arch := native(t)
 	nr := int32(unix.SYS_PERSONALITY)

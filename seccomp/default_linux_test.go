@@ -47,6 +47,9 @@ func TestDefaultProfileUnprivileged(t *testing.T) {
 		{"personality linux", call{nr: unix.SYS_PERSONALITY, args: [6]uint64{0}}, retAllow},
 		{"personality query", call{nr: unix.SYS_PERSONALITY, args: [6]uint64{0xffffffff}}, retAllow},
 		{"personality addr no randomize", call{nr: unix.SYS_PERSONALITY, args: [6]uint64{0x0040000}}, eperm},
+		// Newer than every syscall in the profile: ENOSYS, so libc falls back.
+		{"syscall 1000", call{nr: 1000}, enosys},
+		{"syscall -1", call{nr: -1}, eperm},
 	} {
 		tc.c.arch = arch
 		if got := eval(t, p, tc.c); got != tc.want {

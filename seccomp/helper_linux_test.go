@@ -98,6 +98,9 @@ func probe(name string) unix.Errno {
 		_, _, e = unix.RawSyscall(unix.SYS_PERSONALITY, 0x0400000, 0, 0)
 	case "personality-query":
 		_, _, e = unix.RawSyscall(unix.SYS_PERSONALITY, 0xffffffff, 0, 0)
+	case "syscall-1000":
+		// No such syscall: the kernel says ENOSYS, and so must the filter.
+		_, _, e = unix.RawSyscall(1000, 0, 0, 0)
 	case "getpid":
 		_, _, e = unix.RawSyscall(unix.SYS_GETPID, 0, 0, 0)
 	case "ptrace":

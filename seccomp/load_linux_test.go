@@ -96,7 +96,7 @@ func TestLoadDefaultProfileUnprivileged(t *testing.T) {
 
 	r := runHelperProc(t, helperRequest{Program: p, Probe: []string{
 		"keyctl", "add_key", "request_key", "unshare", "mount", "clone3",
-		"personality-bad", "personality-query", "getpid", "kcmp", "reboot",
+		"personality-bad", "personality-query", "getpid", "kcmp", "reboot", "syscall-1000",
 	}})
 	if !r.state.Success() {
 		t.Fatalf("probe helper: %v %q", r.state, r.stderr)
@@ -105,7 +105,7 @@ func TestLoadDefaultProfileUnprivileged(t *testing.T) {
 		"keyctl": unix.EPERM, "add_key": unix.EPERM, "request_key": unix.EPERM,
 		"unshare": unix.EPERM, "mount": unix.EPERM, "clone3": unix.ENOSYS,
 		"personality-bad": unix.EPERM, "personality-query": 0, "getpid": 0,
-		"kcmp": unix.EPERM, "reboot": unix.EPERM,
+		"kcmp": unix.EPERM, "reboot": unix.EPERM, "syscall-1000": unix.ENOSYS,
 	}
 	checkProbes(t, r.stdout, want)
 

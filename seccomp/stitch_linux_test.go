@@ -21,7 +21,9 @@ var argSets = [][6]uint64{
 
 // TestStitchMatchesOneFilter is a differential test: for every syscall
 // number of every architecture, the stitched per-architecture program
-// must decide exactly as libseccomp's single multi-architecture filter.
+// must decide exactly as libseccomp's single multi-architecture filter,
+// except that under a default errno, numbers above the highest syscall
+// the profile names on that architecture get ENOSYS.
 func TestStitchMatchesOneFilter(t *testing.T) {
 	native(t)
 	priv := unprivileged()
@@ -40,10 +42,19 @@ func TestStitchMatchesOneFilter(t *testing.T) {
 			{Names: []string{"clone"}, Action: specs.ActTrap, Args: []specs.LinuxSeccompArg{{Index: 0, Value: 0x10000000, Op: specs.OpGreaterThan}}},
 		},
 	}
+	denyMost := &specs.LinuxSeccomp{
+		DefaultAction: specs.ActErrno,
+		Architectures: []specs.Arch{specs.ArchX86, specs.ArchX32},
+		Syscalls: []specs.LinuxSyscall{
+			{Names: []string{"read", "write", "close", "openat"}, Action: specs.ActAllow},
+			{Names: []string{"mkdir"}, Action: specs.ActErrno},
+		},
+	}
 	for name, s := range map[string]*specs.LinuxSeccomp{
 		"default unprivileged": DefaultProfile(unprivileged()),
 		"default privileged":   DefaultProfile(priv),
 		"custom":               custom,
+		"deny most":            denyMost,
 	} {
 		pl, _, err := makePlan(s)
 		if err != nil {
@@ -54,12 +65,32 @@ func TestStitchMatchesOneFilter(t *testing.T) {
 			t.Fatal(err)
 		}
 		parts := make([]subProgram, len(pl.arches))
+		maxNr := map[string]uint32{}
 		for i, a := range pl.arches {
 			b, err := buildOne(pl, pl.arches[i:i+1])
 			if err != nil {
 				t.Fatal(err)
 			}
 			parts[i] = subProgram{x32: a.String() == "x32", bpf: b}
+			if pl.enosys {
+				parts[i].maxNr = maxSyscall(pl.names, a)
+				maxNr[a.String()] = parts[i].maxNr
+			}
+		}
+		// wantEnosys says whether the guard turns (audit, nr) into ENOSYS.
+		wantEnosys := func(audit uint32, nr uint32) bool {
+			if !pl.enosys {
+				return false
+			}
+			switch {
+			case audit == auditX86_64 && nr < x32SyscallBit:
+				return nr > maxNr["amd64"]
+			case audit == auditX86_64 && nr < 0x80000000:
+				return nr > maxNr["x32"]
+			case audit == auditI386 && nr < x32SyscallBit:
+				return nr > maxNr["x86"]
+			}
+			return false
 		}
 		stitched, err := stitch(parts)
 		if err != nil {
@@ -67,7 +98,7 @@ func TestStitchMatchesOneFilter(t *testing.T) {
 		}
 		one, _ := (&Program{Filter: oneBPF}).Insns()
 		split, _ := (&Program{Filter: stitched}).Insns()
-		checked := 0
+		checked, enosysSeen := 0, 0
 		for _, arch := range []struct {
 			audit uint32
 			base  int32
@@ -83,6 +114,10 @@ func TestStitchMatchesOneFilter(t *testing.T) {
 					c := call{nr: nr, arch: arch.audit, args: args}
 					a, errA := run(one, c.data())
 					b, errB := run(split, c.data())
+					if wantEnosys(arch.audit, uint32(nr)) {
+						a = retErrno | 38
+						enosysSeen++
+					}
 					if errA != nil || errB != nil || a != b {
 						t.Fatalf("%s: arch %#x nr %#x args %v: one filter %#x (%v), stitched %#x (%v)", name, arch.audit, nr, args, a, errA, b, errB)
 					}
@@ -90,7 +125,10 @@ func TestStitchMatchesOneFilter(t *testing.T) {
 				}
 			}
 		}
-		t.Logf("%s: %d calls agree; %d vs %d instructions", name, checked, len(oneBPF)/8, len(stitched)/8)
+		t.Logf("%s: %d calls agree (%d by ENOSYS); %d vs %d instructions; highest syscalls %v", name, checked, enosysSeen, len(oneBPF)/8, len(stitched)/8, maxNr)
+		if pl.enosys && enosysSeen == 0 {
+			t.Errorf("%s: the ENOSYS guard never applied", name)
+		}
 
 		// Compile must take the stitched path, not the fallback.
 		p, err := Compile(s)
