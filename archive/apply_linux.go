@@ -152,10 +152,7 @@ func (a *applier) openDir(p string, create bool) (cachedDir, error) {
 	if p == "" {
 		return a.cache(p, a.rootFd, false)
 	}
-	fd, err := unix.Openat2(a.rootFd, p, &unix.OpenHow{
-		Flags:   unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC,
-		Resolve: resolveFlags,
-	})
+	fd, err := openInRoot(a.rootFd, p)
 	if err == nil {
 		return a.cache(p, fd, true)
 	}
@@ -176,6 +173,20 @@ func (a *applier) openDir(p string, create bool) (cachedDir, error) {
 		return cachedDir{}, fmt.Errorf("open directory %q: %w", p, err)
 	}
 	return a.cache(p, fd, true)
+}
+
+// openInRoot opens directory p under rootFd with openat2, retrying the
+// EAGAIN the kernel returns when a rename or mount elsewhere on the
+// system raced with a RESOLVE_IN_ROOT lookup.
+func openInRoot(rootFd int, p string) (int, error) {
+	how := &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: resolveFlags}
+	for i := 0; ; i++ {
+		fd, err := unix.Openat2(rootFd, p, how)
+		if (errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR)) && i < 1000 {
+			continue
+		}
+		return fd, err
+	}
 }
 
 func (a *applier) cache(p string, fd int, stat bool) (cachedDir, error) {
@@ -379,6 +390,13 @@ func (a *applier) directory(parent cachedDir, name, base string, hdr *tar.Header
 				return err
 			}
 			err = unix.Mkdirat(parent.fd, base, perm&0o777)
+			// A directory replacing a whiteout in an upper dir must not
+			// show what the whiteout hid.
+			if err == nil && a.opts.Whiteouts == WhiteoutOverlay && st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == 0 {
+				if xerr := unix.Lsetxattr(a.procPath(parent, base), a.opts.overlayXattr("opaque"), []byte("y"), 0); xerr != nil {
+					return fmt.Errorf("opaque directory %q: %w", name, xerr)
+				}
+			}
 		}
 	}
 	if err != nil {
@@ -547,8 +565,11 @@ func (a *applier) xattrs(fd int, path string, hdr *tar.Header, name string) erro
 			continue
 		}
 		privileged := strings.HasPrefix(key, "security.") || strings.HasPrefix(key, "trusted.")
-		if errors.Is(err, unix.ENOTSUP) && (privileged || hdr.Typeflag == tar.TypeSymlink) {
+		if errors.Is(err, unix.ENOTSUP) && privileged {
 			continue
+		}
+		if hdr.Typeflag == tar.TypeSymlink && (errors.Is(err, unix.ENOTSUP) || errors.Is(err, unix.EPERM)) {
+			continue // user.* xattrs are not allowed on symlinks
 		}
 		if a.opts.Rootless && privileged && errors.Is(err, unix.EPERM) {
 			continue

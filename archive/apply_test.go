@@ -210,3 +210,20 @@ func TestApplyBadInput(t *testing.T) {
 		t.Fatal("truncated tar accepted")
 	}
 }
+
+func TestApplyWhiteoutThenDirIsOpaque(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (mknod, trusted xattrs)")
+	}
+	root := t.TempDir()
+	mustApply(t, root, []tarEntry{
+		{name: ".wh.d"},
+		{name: "d/", typ: tar.TypeDir},
+		{name: "d/new", body: "n"},
+	}, ApplyOptions{Whiteouts: WhiteoutOverlay})
+	buf := make([]byte, 4)
+	n, err := unix.Lgetxattr(filepath.Join(root, "d"), "trusted.overlay.opaque", buf)
+	if err != nil || string(buf[:n]) != "y" {
+		t.Fatalf("directory replacing a whiteout is not opaque: %q %v", buf[:n], err)
+	}
+}
