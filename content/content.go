@@ -68,9 +68,11 @@ type Writer interface {
 
 // WriterOpts describes a writer to open.
 type WriterOpts struct {
-	// Ref names the ingest; writers with the same Ref are coalesced (a
-	// second opener waits or gets ErrAlreadyExists once committed) and an
-	// interrupted ingest with the same Ref resumes at its offset.
+	// Ref names the ingest; writers with the same Ref are coalesced: a
+	// second opener gets ErrUnavailable at once while the first is open
+	// (retry after a pause; once the blob is committed the retry gets
+	// ErrAlreadyExists), and an interrupted ingest with the same Ref
+	// resumes at its Status().Offset.
 	Ref string
 	// Expected is the descriptor's digest and size when known.
 	Expected digest.Digest
