@@ -3,6 +3,14 @@
 // binary, can import it; the filter itself is compiled by package
 // seccomp in berth-runtime and handed over as a JSON-serialisable
 // Program.
+//
+// berth-init is expected to work on one locked OS thread in this order:
+// set the LSM exec attributes (package lsm); if no_new_privs is not
+// requested, Load now, while CAP_SYS_ADMIN is still held; switch identity
+// and capabilities (capabilities.ApplyIdentity, which sets no_new_privs
+// last); if no_new_privs was requested, Load only now, so the filter
+// need not allow the identity switch; hand any listener fd back to
+// berth-runtime (which calls notify.SendListener); execve.
 package load
 
 import (
