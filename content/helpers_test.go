@@ -1,0 +1,49 @@
+package content_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berth-dev/berth/content"
+	"github.com/berth-dev/berth/content/local"
+)
+
+func TestWriteBlobAndOpenWriter(t *testing.T) {
+	ctx := context.Background()
+	s, err := local.NewStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("helper blob")
+	dgst := digest.FromBytes(data)
+	// A partial ingest is resumed from a seekable reader.
+	w, _ := s.Writer(ctx, content.WriterOpts{Ref: "r", Expected: dgst})
+	w.Write(data[:4])
+	// While it is open, OpenWriter waits; it gives up when ctx ends.
+	tctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	if _, err := content.OpenWriter(tctx, s, content.WriterOpts{Ref: "r"}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("OpenWriter on a held ref: %v", err)
+	}
+	cancel()
+	w.Close()
+	if err := content.WriteBlob(ctx, s, "r", bytes.NewReader(data), int64(len(data)), dgst, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := content.ReadBlob(ctx, s, dgst)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("ReadBlob %q %v", got, err)
+	}
+	// Writing it again is not an error.
+	if err := content.WriteBlob(ctx, s, "r2", bytes.NewReader(data), int64(len(data)), dgst, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A wrong digest is.
+	if err := content.WriteBlob(ctx, s, "r3", bytes.NewReader([]byte("evil")), 4, digest.FromString("good"), nil); !errors.Is(err, content.ErrDigestMismatch) {
+		t.Fatalf("corrupt blob: %v", err)
+	}
+}
