@@ -31,6 +31,9 @@ func Apply(ctx context.Context, root string, r io.Reader, opts ApplyOptions) (in
 	if err != nil {
 		return 0, fmt.Errorf("open unpack root %s: %w", root, err)
 	}
+	if inUserNS() {
+		opts.Rootless = true
+	}
 	a := newApplier(rootFd, opts)
 	defer a.close()
 

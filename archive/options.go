@@ -46,10 +46,12 @@ const (
 type ApplyOptions struct {
 	Whiteouts WhiteoutMode
 	Devices   DeviceMode
-	// Rootless runs in a user namespace: devices are skipped by default,
-	// ownership changes the namespace cannot map and xattrs it may not
-	// set (security.*, trusted.*) are ignored, and overlay whiteouts use
-	// the user.overlay.* xattrs (for overlay mounted with userxattr).
+	// Rootless runs in a user namespace (also detected automatically):
+	// devices are skipped by default, ownership changes the namespace
+	// cannot map and xattrs it may not set (security.*, trusted.*) are
+	// ignored, and overlay whiteouts use the user.overlay.* xattrs (for
+	// overlay mounted with userxattr, as the overlay snapshotter does in a
+	// user namespace).
 	Rootless bool
 	// NoSameOwner leaves every file owned by the caller.
 	NoSameOwner bool

@@ -38,15 +38,24 @@ func (driver) Mounts(kind snapshot.Kind, dir string, parents []string) []snapsho
 		case 1:
 			return []snapshot.Mount{{Type: "bind", Source: parents[0], Options: []string{"ro", "rbind"}}}
 		default:
-			return []snapshot.Mount{{Type: "overlay", Source: "overlay", Options: []string{"lowerdir=" + strings.Join(parents, ":")}}}
+			return []snapshot.Mount{{Type: "overlay", Source: "overlay", Options: withUserXattr([]string{"lowerdir=" + strings.Join(parents, ":")})}}
 		}
 	}
 	if len(parents) == 0 {
 		return []snapshot.Mount{{Type: "bind", Source: fs, Options: []string{"rw", "rbind"}}}
 	}
-	return []snapshot.Mount{{Type: "overlay", Source: "overlay", Options: []string{
+	return []snapshot.Mount{{Type: "overlay", Source: "overlay", Options: withUserXattr([]string{
 		"workdir=" + filepath.Join(dir, "work"),
 		"upperdir=" + fs,
 		"lowerdir=" + strings.Join(parents, ":"),
-	}}}
+	})}}
+}
+
+// withUserXattr adds userxattr in a user namespace, where overlay keeps
+// whiteout and opaque markers in user.overlay.* xattrs (Linux 5.11+).
+func withUserXattr(opts []string) []string {
+	if inUserNS() {
+		return append(opts, "userxattr")
+	}
+	return opts
 }
