@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -20,20 +19,44 @@ import (
 // in a private mount namespace and reports what openProcAttr says.
 const helperEnv = "BERTH_TEST_LSM_HELPER"
 
+func init() {
+	if os.Getenv(helperEnv) != "" {
+		// Pin the main goroutine to the main thread so the helper's
+		// work lands on another thread (see runHelper).
+		runtime.LockOSThread()
+	}
+}
+
 func TestMain(m *testing.M) {
 	if mode := os.Getenv(helperEnv); mode != "" {
-		runHelper(mode)
+		done := make(chan struct{})
+		go func() {
+			runHelper(mode)
+			close(done)
+		}()
+		<-done
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }
 
+// runHelper attacks /proc from a private mount namespace of its own
+// thread, not of the whole process: the main thread stays in the host's
+// namespace, so leak checks of tests running meanwhile do not mistake
+// the helper for a container.
 func runHelper(mode string) {
-	runtime.LockOSThread()
+	runtime.LockOSThread() // never unlocked: the thread dies with the process
 	fail := func(err error) {
 		fmt.Println("setup:", err)
 		os.Exit(2)
 	}
-	// Keep every mount below inside this process's own namespace.
+	if unix.Gettid() == unix.Getpid() {
+		fail(errors.New("helper runs on the main thread"))
+	}
+	if err := unix.Unshare(unix.CLONE_FS | unix.CLONE_NEWNS); err != nil {
+		fail(err)
+	}
+	// Keep every mount below inside this thread's own namespace.
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		fail(err)
 	}
@@ -74,7 +97,6 @@ func runHelper(mode string) {
 		f.Close()
 		fmt.Println("opened")
 	}
-	os.Exit(0)
 }
 
 func runAttack(t *testing.T, mode string) string {
@@ -86,7 +108,6 @@ func runAttack(t *testing.T, mode string) string {
 	t.Cleanup(func() { os.RemoveAll(scratch) })
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = []string{helperEnv + "=" + mode, "BERTH_TEST_LSM_SCRATCH=" + scratch}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("helper %s: %v: %s", mode, err, out)
