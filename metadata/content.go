@@ -46,6 +46,9 @@ func (c *nsContent) backendRef(ref string) string { return c.ns + "/" + ref }
 
 func (c *nsContent) record(dgst digest.Digest) (blobRecord, error) {
 	var r blobRecord
+	if err := dgst.Validate(); err != nil {
+		return r, fmt.Errorf("content: invalid digest %q: %v: %w", dgst, err, content.ErrInvalidArgument)
+	}
 	err := c.db.view(func(tx *bolt.Tx) error {
 		ok, err := getJSON(subBucket(tx, c.ns, bucketContent), []byte(dgst.String()), &r)
 		if err == nil && !ok {

@@ -53,7 +53,7 @@ func (s *Store) Root() string { return s.root }
 // BlobPath returns where a committed blob lives (it may not exist).
 func (s *Store) BlobPath(dgst digest.Digest) (string, error) {
 	if err := dgst.Validate(); err != nil {
-		return "", fmt.Errorf("content: invalid digest %q: %w", dgst, err)
+		return "", fmt.Errorf("content: invalid digest %q: %v: %w", dgst, err, content.ErrInvalidArgument)
 	}
 	return filepath.Join(s.root, "blobs", dgst.Algorithm().String(), dgst.Encoded()), nil
 }
