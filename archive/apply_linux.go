@@ -132,14 +132,19 @@ func (a *applier) close() {
 	unix.Close(a.rootFd)
 }
 
-// forget drops cached directory fds at or under p (p was removed or
-// replaced).
-func (a *applier) forget(p string) {
+// forget drops the cached directory fds after p was removed or
+// replaced. All of them go, not only those under p: a cached path may
+// have reached its directory through a symlink into p.
+// The directory in use (keep, the parent of p) stays open.
+func (a *applier) forget(keep cachedDir) {
 	for k, d := range a.dirs {
-		if under(k, p) && d.fd != a.rootFd {
-			unix.Close(d.fd)
-			delete(a.dirs, k)
+		if d.fd == keep.fd {
+			continue
 		}
+		if d.fd != a.rootFd {
+			unix.Close(d.fd)
+		}
+		delete(a.dirs, k)
 	}
 }
 
@@ -280,7 +285,7 @@ func (a *applier) rootEntry(hdr *tar.Header) error {
 	if hdr.Typeflag != tar.TypeDir {
 		return fmt.Errorf("entry %q: the root must be a directory: %w", hdr.Name, ErrUnsupportedEntry)
 	}
-	if err := a.chown(a.rootFd, "", hdr, false, "."); err != nil {
+	if err := a.chownRoot(hdr); err != nil {
 		return err
 	}
 	if err := unix.Fchmod(a.rootFd, uint32(hdr.Mode&0o7777)); err != nil {
@@ -296,7 +301,7 @@ func (a *applier) rootEntry(hdr *tar.Header) error {
 // replace removes whatever is at parent/base so a new entry can take its
 // place.
 func (a *applier) replace(parent cachedDir, name, base string) error {
-	a.forget(name)
+	a.forget(parent)
 	if err := removeAllAt(parent.fd, base); err != nil {
 		return fmt.Errorf("replace %q: %w", name, err)
 	}
@@ -539,12 +544,12 @@ func (a *applier) chownAt(parent cachedDir, base string, hdr *tar.Header, name s
 	return nil
 }
 
-func (a *applier) chown(fd int, _ string, hdr *tar.Header, _ bool, name string) error {
+func (a *applier) chownRoot(hdr *tar.Header) error {
 	if a.opts.NoSameOwner {
 		return nil
 	}
-	if err := unix.Fchown(fd, hdr.Uid, hdr.Gid); err != nil {
-		return a.chownErr(err, name)
+	if err := unix.Fchown(a.rootFd, hdr.Uid, hdr.Gid); err != nil {
+		return a.chownErr(err, "the root")
 	}
 	return nil
 }
@@ -622,7 +627,7 @@ func (a *applier) whiteout(dir, base string) error {
 		}
 		return fmt.Errorf("whiteout %q: %w", name, err)
 	}
-	a.forget(name)
+	a.forget(parent)
 	if err := removeAllAt(parent.fd, target); err != nil {
 		return fmt.Errorf("whiteout %q: %w", name, err)
 	}
@@ -653,7 +658,7 @@ func (a *applier) opaque(dir string) error {
 		if _, ok := a.created[p]; ok {
 			continue
 		}
-		a.forget(p)
+		a.forget(d)
 		if err := removeAllAt(d.fd, n); err != nil {
 			return fmt.Errorf("opaque directory %q: %w", dir, err)
 		}

@@ -45,12 +45,3 @@ func split(p string) (dir, base string) {
 	}
 	return p[:i], p[i+1:]
 }
-
-// under reports whether p is dir or inside dir (both clean relative
-// paths; "" is the root).
-func under(p, dir string) bool {
-	if dir == "" {
-		return true
-	}
-	return p == dir || (len(p) > len(dir) && p[len(dir)] == '/' && strings.HasPrefix(p, dir))
-}
