@@ -143,6 +143,10 @@ func descendants() map[string]bool {
 		if len(fields) < 2 {
 			continue
 		}
+		if fields[0] == "Z" {
+			// A zombie's parent reaps it; it holds nothing.
+			continue
+		}
 		parent[pid] = atoi(fields[1])
 		names[pid] = s[open+1 : closeIdx]
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -26,9 +27,11 @@ func Main() {
 		os.Exit(1)
 	}
 	err = run(conn)
-	// run only returns on failure.
-	conn.Send(proto.Message{Kind: proto.MsgError, Error: err.Error()})
-	fmt.Fprintln(os.Stderr, "berth-init:", err)
+	// run only returns on failure. The runtime reports the error; print
+	// it here only when the runtime can no longer hear it.
+	if conn.Send(proto.Message{Kind: proto.MsgError, Error: err.Error()}) != nil {
+		fmt.Fprintln(os.Stderr, "berth-init:", err)
+	}
 	os.Exit(1)
 }
 
@@ -56,6 +59,8 @@ func openSync() (*proto.Conn, error) {
 func run(conn *proto.Conn) error {
 	// No process in the container may open our executable; the memfd we
 	// run from is sealed, and this keeps /proc/1/exe out of reach too.
+	name := []byte("berth-init\x00")
+	unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&name[0])), 0, 0, 0)
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("set non-dumpable: %w", err)
 	}

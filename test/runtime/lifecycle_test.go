@@ -1,0 +1,226 @@
+package runtime_test
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func TestRunOutputAndExitCode(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle([]string{"sh", "-c", "echo hello from $(hostname); exit 3"}, nil)
+	r := e.run("run", "--bundle", b, e.id())
+	if r.code != 3 {
+		t.Fatalf("exit code %d, want 3 (stderr %q)", r.code, r.err)
+	}
+	if r.out != "hello from berth\n" {
+		t.Fatalf("stdout %q", r.out)
+	}
+	if out := e.must("list", "-q"); out != "" {
+		t.Fatalf("run left containers: %q", out)
+	}
+}
+
+func TestRunKilledBySignal(t *testing.T) {
+	e := newEnv(t)
+	// The init of a pid namespace ignores its own SIGKILL; a child does not.
+	b := e.bundle([]string{"sh", "-c", "sh -c 'kill -9 $$'; exit $?"}, nil)
+	if r := e.run("run", "-b", b, e.id()); r.code != 137 {
+		t.Fatalf("exit code %d, want 137", r.code)
+	}
+}
+
+func TestLifecycle(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle([]string{"sleep", "300"}, nil)
+	id := e.id()
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	e.must("create", "--bundle", b, "--pid-file", pidFile, id)
+	st := e.state(id)
+	if st.Status != specs.StateCreated || st.Pid <= 0 || st.Bundle != b || st.ID != id {
+		t.Fatalf("state after create: %+v", st)
+	}
+	pb, err := os.ReadFile(pidFile)
+	if err != nil || string(pb) != strconv.Itoa(st.Pid) {
+		t.Fatalf("pid file %q (%v), want %d", pb, err, st.Pid)
+	}
+	// A created container's process has not exec'd the user's program yet.
+	if comm, _ := os.ReadFile("/proc/" + strconv.Itoa(st.Pid) + "/comm"); strings.TrimSpace(string(comm)) == "sleep" {
+		t.Fatal("user program runs before start")
+	}
+	e.fails("already exists", "create", "--bundle", b, id)
+	e.must("start", id)
+	if s := e.state(id); s.Status != specs.StateRunning {
+		t.Fatalf("status after start: %s", s.Status)
+	}
+	e.fails("already running", "start", id)
+	// delete of a running container without --force fails and changes nothing.
+	e.fails("without --force", "delete", id)
+	if s := e.state(id); s.Status != specs.StateRunning {
+		t.Fatalf("failed delete changed status to %s", s.Status)
+	}
+	if out := e.must("ps", "--format", "json", id); !strings.Contains(out, strconv.Itoa(st.Pid)) {
+		t.Fatalf("ps json %q lacks init pid %d", out, st.Pid)
+	}
+	if out := e.must("list"); !strings.Contains(out, id) || !strings.Contains(out, "running") {
+		t.Fatalf("list: %q", out)
+	}
+	if out := e.must("list", "--format", "json"); !strings.Contains(out, `"status": "running"`) {
+		t.Fatalf("list json: %q", out)
+	}
+	e.must("kill", id, "KILL")
+	e.waitStatus(id, specs.StateStopped)
+	e.fails("not running", "kill", id, "TERM")
+	e.must("delete", id)
+	e.noState(id)
+	e.fails("does not exist", "state", id)
+	// delete --force of a missing container succeeds, like runc.
+	e.must("delete", "--force", id)
+}
+
+func TestDeleteCreatedAndForce(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle([]string{"sleep", "300"}, nil)
+	id := e.id()
+	e.must("create", "--bundle", b, id)
+	e.must("delete", id) // a created container is deleted without --force, like runc
+	e.noState(id)
+
+	id2 := e.id()
+	e.must("run", "--detach", "--bundle", b, id2)
+	e.must("delete", "--force", id2)
+	e.noState(id2)
+}
+
+func TestKillSignals(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle([]string{"sh", "-c", "trap 'exit 42' USR1; while true; do sleep 0.1; done"}, nil)
+	id := e.id()
+	e.must("run", "-d", "-b", b, id)
+	e.fails("unknown signal", "kill", id, "NOTASIGNAL")
+	e.fails("invalid signal", "kill", id, "99")
+	e.must("kill", id, "SIGUSR1")
+	e.waitStatus(id, specs.StateStopped)
+	id2 := e.id()
+	e.must("run", "-d", "-b", b, id2)
+	e.must("kill", "--all", id2, "9")
+	e.waitStatus(id2, specs.StateStopped)
+}
+
+func TestConcurrentCreateSameID(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle([]string{"sleep", "300"}, nil)
+	id := e.id()
+	var wg sync.WaitGroup
+	codes := make([]int, 4)
+	for i := range codes {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			codes[i] = e.run("create", "--bundle", b, id).code
+		}(i)
+	}
+	wg.Wait()
+	ok := 0
+	for _, c := range codes {
+		if c == 0 {
+			ok++
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d of %d concurrent creates of one id succeeded, want 1", ok, len(codes))
+	}
+	// Concurrent deletes: all succeed or report it gone; the state is gone.
+	for range 3 {
+		wg.Add(1)
+		go func() { defer wg.Done(); e.run("delete", "--force", id) }()
+	}
+	wg.Wait()
+	e.noState(id)
+}
+
+func TestHooks(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	hook := func(name string) specs.Hook {
+		return specs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", "cat > " + filepath.Join(dir, name)}}
+	}
+	b := e.bundle([]string{"true"}, func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{
+			Prestart:      []specs.Hook{hook("prestart")}, //nolint:staticcheck // deprecated, still honoured
+			CreateRuntime: []specs.Hook{hook("createRuntime")},
+			Poststart:     []specs.Hook{hook("poststart")},
+			Poststop:      []specs.Hook{hook("poststop")},
+		}
+	})
+	id := e.id()
+	e.must("run", "--bundle", b, id)
+	for name, status := range map[string]string{"prestart": "creating", "createRuntime": "creating", "poststart": "running", "poststop": "stopped"} {
+		got, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatalf("%s hook did not run: %v", name, err)
+		}
+		if !strings.Contains(string(got), `"id":"`+id+`"`) || !strings.Contains(string(got), `"status":"`+status+`"`) {
+			t.Fatalf("%s hook got state %s", name, got)
+		}
+	}
+}
+
+func TestContainerHooksRunInside(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle([]string{"cat", "/created", "/started"}, func(s *specs.Spec) {
+		// createContainer runs in the container's mount namespace before
+		// pivot_root, startContainer after it: both see the rootfs.
+		s.Hooks = &specs.Hooks{
+			CreateContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "echo created > " + filepath.Join(s.Root.Path, "created")}}},
+			StartContainer:  []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "echo started > /started"}}},
+		}
+	})
+	// Root.Path is relative in the spec: make the createContainer hook's
+	// target absolute now that the bundle exists.
+	s := readSpec(t, b)
+	s.Hooks.CreateContainer[0].Args[2] = "echo created > " + filepath.Join(b, "rootfs", "created")
+	writeJSON(t, filepath.Join(b, "config.json"), s)
+	r := e.run("run", "-b", b, e.id())
+	if r.code != 0 || r.out != "created\nstarted\n" {
+		t.Fatalf("exit %d out %q err %q", r.code, r.out, r.err)
+	}
+}
+
+func TestHookFailureAndTimeoutLeaveNothing(t *testing.T) {
+	e := newEnv(t)
+	one := 1
+	for name, h := range map[string]specs.Hook{
+		"fails":    {Path: "/bin/sh", Args: []string{"sh", "-c", "echo nope >&2; exit 1"}},
+		"timeout":  {Path: "/bin/sh", Args: []string{"sh", "-c", "sleep 20"}, Timeout: &one},
+		"notfound": {Path: "/nonexistent/hook"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			b := e.bundle([]string{"true"}, func(s *specs.Spec) { s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{h}} })
+			id := e.id()
+			r := e.fails("createRuntime hook", "create", "-b", b, id)
+			if strings.Count(strings.TrimSpace(r.err), "\n") != 0 {
+				t.Fatalf("error is not one line: %q", r.err)
+			}
+			e.noState(id)
+		})
+	}
+}
+
+func readSpec(t *testing.T, bundle string) *specs.Spec {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(bundle, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s specs.Spec
+	if err := jsonUnmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	return &s
+}
