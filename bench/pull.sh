@@ -12,6 +12,7 @@
 # everything it creates lives under the temporary directory, removed at exit.
 #
 # Usage: bench/pull.sh [LAYERS] [MB_PER_LAYER]     (default 5 layers × 60 MB)
+# BERTH_BENCH_PROFILE=FILE saves a CPU profile of berthd's cold pull.
 # Needs root, go, docker-registry, containerd + ctr, skopeo, jq.
 set -euo pipefail
 
@@ -102,8 +103,13 @@ skopeo copy --quiet --dest-tls-verify=false "oci:$LAYOUT:bench" "docker://$REF"
 rm -rf "$LAYOUT"
 
 echo "== starting berthd and containerd"
+DEBUG_PORT=$(free_port)
+if [ -n "${BERTH_BENCH_PROFILE:-}" ]; then
+	printf '[debug]\naddress = "127.0.0.1:%s"\n' "$DEBUG_PORT" >"$WORK/berthd.toml"
+else
+	: >"$WORK/berthd.toml" # an empty config: every key default
+fi
 "$WORK/bin/berthd" --root "$WORK/berthd/root" --state "$WORK/berthd/state" --address "$WORK/berthd/berthd.sock" --config "$WORK/berthd.toml" --log-level warn >"$WORK/berthd.log" 2>&1 &
-touch "$WORK/berthd.toml" # an empty config: every key default
 BERTHD=$!
 PIDS+=($BERTHD)
 mkdir -p "$WORK/containerd"
@@ -130,7 +136,13 @@ CONTAINERD_IDLE=$(rss_kb $CONTAINERD VmRSS)
 
 sync
 echo "== cold pull + unpack"
+if [ -n "${BERTH_BENCH_PROFILE:-}" ]; then
+	curl -fs -o "$BERTH_BENCH_PROFILE" "http://127.0.0.1:$DEBUG_PORT/debug/pprof/profile?seconds=4" &
+	PROF=$!
+	sleep 0.2
+fi
 t0=$(now_ms); $BERTH pull -q "$REF" >/dev/null; t1=$(now_ms)
+if [ -n "${BERTH_BENCH_PROFILE:-}" ]; then wait $PROF; fi
 BERTH_COLD=$((t1 - t0))
 sync
 t0=$(now_ms); $CTR images pull --plain-http "$REF" >/dev/null; t1=$(now_ms)

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	"github.com/berth-dev/berth/distribution"
 )
 
 // Config is berthd's configuration; every key is optional.
@@ -26,12 +28,20 @@ type Config struct {
 	// SocketGID is the group owning the socket (mode 0660).
 	SocketGID int            `toml:"socket_gid"`
 	Metrics   MetricsConfig  `toml:"metrics"`
+	Debug     DebugConfig    `toml:"debug"`
 	Registry  RegistryConfig `toml:"registry"`
 }
 
 // MetricsConfig configures the Prometheus endpoint.
 type MetricsConfig struct {
 	// Address is host:port for /metrics; empty turns metrics off.
+	Address string `toml:"address"`
+}
+
+// DebugConfig configures the debug endpoint.
+type DebugConfig struct {
+	// Address is host:port (loopback only) serving /debug/pprof; empty
+	// turns it off.
 	Address string `toml:"address"`
 }
 
@@ -102,6 +112,12 @@ func (c Config) Validate() error {
 	}
 	if _, err := ParseLevel(c.LogLevel); err != nil {
 		return err
+	}
+	if c.Debug.Address != "" {
+		host, _, err := net.SplitHostPort(c.Debug.Address)
+		if err != nil || !distribution.IsLoopback(host) {
+			return fmt.Errorf("%w: debug.address %q must be a loopback host:port", ErrBadConfig, c.Debug.Address)
+		}
 	}
 	if c.Root == "" || c.State == "" || c.Address == "" {
 		return fmt.Errorf("%w: root, state and address must not be empty", ErrBadConfig)

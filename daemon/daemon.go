@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -38,6 +39,7 @@ type Daemon struct {
 	events  *broker
 	metrics *metrics
 	grpc    *grpc.Server
+	debug   *http.Server
 	ln      net.Listener
 	started time.Time
 
@@ -96,6 +98,13 @@ func New(cfg Config, log *slog.Logger) (_ *Daemon, retErr error) {
 	}
 	if cfg.Metrics.Address != "" {
 		if err := d.metrics.serve(cfg.Metrics.Address, log); err != nil {
+			d.ln.Close()
+			return nil, err
+		}
+	}
+	if cfg.Debug.Address != "" {
+		if d.debug, err = serveDebug(cfg.Debug.Address, log); err != nil {
+			d.metrics.close()
 			d.ln.Close()
 			return nil, err
 		}
@@ -193,6 +202,9 @@ func (d *Daemon) Stop(grace time.Duration) {
 		<-done
 	}
 	d.metrics.close()
+	if d.debug != nil {
+		_ = d.debug.Close()
+	}
 	_ = os.Remove(d.cfg.Address)
 	d.closeStores()
 	d.log.Info("berthd stopped")

@@ -169,9 +169,10 @@ func (p *Puller) fetchAndUnpack(ctx context.Context, ref distribution.Reference,
 		progress(ev)
 		mu.Unlock()
 	}
-	done := make([]chan error, len(layers))
-	for i := range done {
-		done[i] = make(chan error, 1)
+	errs := make([]error, len(layers))
+	fetched := make([]chan struct{}, len(layers))
+	for i := range fetched {
+		fetched[i] = make(chan struct{})
 		emit(distribution.Progress{Digest: layers[i].Digest.String(), MediaType: layers[i].MediaType, Kind: "layer", State: distribution.StateWaiting, Total: layers[i].Size})
 	}
 	sem := make(chan struct{}, conc)
@@ -180,15 +181,15 @@ func (p *Puller) fetchAndUnpack(ctx context.Context, ref distribution.Reference,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer close(fetched[i])
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
-				done[i] <- ctx.Err()
+				errs[i] = ctx.Err()
 				return
 			}
 			defer func() { <-sem }()
 			if distribution.IsForeignLayer(l.MediaType) && !o.AllowForeign {
-				done[i] <- nil
 				return
 			}
 			ev := distribution.Progress{Digest: l.Digest.String(), MediaType: l.MediaType, Kind: "layer", Total: l.Size}
@@ -200,19 +201,58 @@ func (p *Puller) fetchAndUnpack(ctx context.Context, ref distribution.Reference,
 				emit(ev)
 			})
 			if err != nil {
-				err = fmt.Errorf("fetch layer %s: %w", l.Digest, err)
+				errs[i] = fmt.Errorf("fetch layer %s: %w", l.Digest, err)
 			}
-			done[i] <- err
 		}()
 	}
 	defer wg.Wait()
-	chains := ChainIDs(res.Config.RootFS.DiffIDs)
+	unpack := p.Unpacker != nil && !o.NoUnpack
+	diffIDs := res.Config.RootFS.DiffIDs
+	chains := ChainIDs(diffIDs)
+	// ahead[i] receives layer i's read-ahead decompressor (or nil), started
+	// while layer i-1 is extracted.
+	ahead := make([]chan *aheadReader, len(layers))
+	for i := range ahead {
+		ahead[i] = make(chan *aheadReader, 1)
+	}
+	startAhead := func(i int) {
+		go func() {
+			select {
+			case <-fetched[i]:
+			case <-ctx.Done():
+				ahead[i] <- nil
+				return
+			}
+			if errs[i] != nil {
+				ahead[i] <- nil
+				return
+			}
+			ahead[i] <- p.Unpacker.prefetch(ctx, layers[i], diffIDs[i], chains[i])
+		}()
+	}
+	defer func() {
+		// Stop read-ahead that was started but not used.
+		for i := range ahead {
+			select {
+			case a := <-ahead[i]:
+				if a != nil {
+					a.Close()
+				}
+			default:
+			}
+		}
+	}()
+	if unpack && len(layers) > 0 {
+		startAhead(0)
+	}
 	var parent digest.Digest
 	for i, l := range layers {
-		var err error
 		select {
-		case err = <-done[i]:
+		case <-fetched[i]:
 		case <-ctx.Done():
+		}
+		err := errs[i]
+		if err == nil {
 			err = ctx.Err()
 		}
 		if err != nil {
@@ -221,10 +261,19 @@ func (p *Puller) fetchAndUnpack(ctx context.Context, ref distribution.Reference,
 			return "", err
 		}
 		ev := distribution.Progress{Digest: l.Digest.String(), MediaType: l.MediaType, Kind: "layer", Total: l.Size, Offset: l.Size}
-		if p.Unpacker != nil && !o.NoUnpack {
+		if unpack {
+			var src *aheadReader
+			select {
+			case src = <-ahead[i]:
+			case <-ctx.Done():
+				return "", ctx.Err()
+			}
+			if i+1 < len(layers) {
+				startAhead(i + 1)
+			}
 			ev.State = distribution.StateUnpacking
 			emit(ev)
-			if err := p.Unpacker.UnpackLayer(ctx, l, res.Config.RootFS.DiffIDs[i], parent, chains[i]); err != nil {
+			if err := p.Unpacker.unpackLayer(ctx, l, diffIDs[i], parent, chains[i], src); err != nil {
 				cancel()
 				return "", err
 			}

@@ -23,14 +23,50 @@ type Unpacker struct {
 	Snapshotter snapshot.Snapshotter
 	// Apply tunes extraction; Whiteouts is chosen per mount type.
 	Apply archive.ApplyOptions
+	// ReadAhead bounds the decompressed bytes of the next layer buffered
+	// during a pull (default DefaultReadAhead; negative turns it off).
+	ReadAhead int
 }
+
+// DefaultReadAhead is how many decompressed bytes of the next layer may
+// be buffered while the current one is extracted.
+const DefaultReadAhead = 32 << 20
 
 // UnpackLayer unpacks layer (with uncompressed digest diffID) on top of the
 // committed snapshot parent ("" for the bottom layer) and commits the
 // result under chainID. An existing chainID is kept as is. The layer's
 // uncompressed stream is hashed while it is extracted; a mismatch with
 // diffID fails with ErrDiffIDMismatch and leaves no snapshot behind.
-func (u *Unpacker) UnpackLayer(ctx context.Context, layer ocispec.Descriptor, diffID, parent, chainID digest.Digest) (retErr error) {
+func (u *Unpacker) UnpackLayer(ctx context.Context, layer ocispec.Descriptor, diffID, parent, chainID digest.Digest) error {
+	return u.unpackLayer(ctx, layer, diffID, parent, chainID, nil)
+}
+
+// prefetch starts decompressing layer ahead of its unpack, unless its
+// snapshot exists or read-ahead is off; it returns nil then.
+func (u *Unpacker) prefetch(ctx context.Context, layer ocispec.Descriptor, diffID, chainID digest.Digest) *aheadReader {
+	max := u.ReadAhead
+	if max == 0 {
+		max = DefaultReadAhead
+	}
+	if max < 0 || distribution.IsForeignLayer(layer.MediaType) {
+		return nil
+	}
+	if _, err := u.Snapshotter.Stat(ctx, chainID.String()); err == nil {
+		return nil
+	}
+	a, err := startAhead(ctx, u.Content, layer, diffID.Algorithm(), max)
+	if err != nil {
+		return nil // unpackLayer reports it
+	}
+	return a
+}
+
+// unpackLayer is UnpackLayer with an optional stream already being
+// decompressed ahead (it is consumed and closed).
+func (u *Unpacker) unpackLayer(ctx context.Context, layer ocispec.Descriptor, diffID, parent, chainID digest.Digest, src *aheadReader) (retErr error) {
+	if src != nil {
+		defer src.Close()
+	}
 	if _, err := u.Snapshotter.Stat(ctx, chainID.String()); err == nil {
 		return nil
 	}
@@ -38,6 +74,13 @@ func (u *Unpacker) UnpackLayer(ctx context.Context, layer ocispec.Descriptor, di
 		if _, err := u.Content.Info(ctx, layer.Digest); errors.Is(err, content.ErrNotFound) {
 			return fmt.Errorf("layer %s: %w: not downloaded (allow foreign layers to pull it)", layer.Digest, distribution.ErrForeignLayer)
 		}
+	}
+	if src == nil {
+		var err error
+		if src, err = startAhead(ctx, u.Content, layer, diffID.Algorithm(), 4<<20); err != nil {
+			return err
+		}
+		defer src.Close()
 	}
 	key := "extract-" + randomID() + "-" + chainID.String()
 	parentKey := ""
@@ -59,29 +102,14 @@ func (u *Unpacker) UnpackLayer(ctx context.Context, layer ocispec.Descriptor, di
 	if err != nil {
 		return fmt.Errorf("layer %s: %w", layer.Digest, err)
 	}
-	ra, err := u.Content.ReaderAt(ctx, layer.Digest)
-	if err != nil {
-		return fmt.Errorf("open layer %s: %w", layer.Digest, err)
-	}
-	defer ra.Close()
-	dr, _, err := archive.Decompress(io.NewSectionReader(ra, 0, ra.Size()))
-	if err != nil {
-		return fmt.Errorf("layer %s: %w", layer.Digest, err)
-	}
-	defer dr.Close()
-	h := diffID.Algorithm().Digester()
-	if !diffID.Algorithm().Available() {
-		return fmt.Errorf("layer %s: %w: unsupported diff_id algorithm %q", layer.Digest, ErrInvalid, diffID.Algorithm())
-	}
-	tee := io.TeeReader(dr, h.Hash())
-	if _, err := archive.Apply(ctx, dir, tee, opts); err != nil {
+	if _, err := archive.Apply(ctx, dir, src, opts); err != nil {
 		return fmt.Errorf("unpack layer %s: %w", layer.Digest, err)
 	}
-	// The tar may carry padding after its end marker; hash it too.
-	if _, err := io.Copy(io.Discard, tee); err != nil {
+	// The tar may carry padding after its end marker; it counts too.
+	if _, err := io.Copy(io.Discard, src); err != nil {
 		return fmt.Errorf("read layer %s: %w", layer.Digest, err)
 	}
-	if got := h.Digest(); got != diffID {
+	if got := src.DiffID(); got != diffID {
 		return fmt.Errorf("layer %s: %w: uncompressed digest is %s, config says %s", layer.Digest, ErrDiffIDMismatch, got, diffID)
 	}
 	if err := u.Snapshotter.Commit(ctx, chainID.String(), key, nil); err != nil {
