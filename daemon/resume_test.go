@@ -152,7 +152,6 @@ func buildBerthd(t *testing.T) string {
 func startBerthd(t *testing.T, bin, dir string) *exec.Cmd {
 	t.Helper()
 	sock := filepath.Join(dir, "berthd.sock")
-	_ = os.Remove(sock)
 	cmd := exec.Command(bin, "--root", filepath.Join(dir, "root"), "--state", filepath.Join(dir, "state"), "--address", sock, "--log-level", "debug")
 	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "cfg"))
 	logf, err := os.OpenFile(filepath.Join(dir, "berthd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
@@ -165,8 +164,10 @@ func startBerthd(t *testing.T, bin, dir string) *exec.Cmd {
 		t.Fatal(err)
 	}
 	logf.Close()
+	td := &testDaemon{}
+	td.cfg.Address = sock
 	for i := 0; i < 500; i++ {
-		if _, err := os.Stat(sock); err == nil {
+		if _, err := td.berth(t, "version"); err == nil {
 			return cmd
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -213,9 +214,12 @@ func TestKilledPullResumes(t *testing.T) {
 
 	p.throttle.Store(false)
 	second := startBerthd(t, bin, dir)
+	stopped := false
 	defer func() {
-		_ = second.Process.Signal(syscall.SIGTERM)
-		_ = second.Wait()
+		if !stopped {
+			_ = second.Process.Kill()
+			_ = second.Wait()
+		}
 	}()
 	td.ok(t, "pull", ref)
 	if p.ranges.Load() == 0 {
@@ -231,5 +235,16 @@ func TestKilledPullResumes(t *testing.T) {
 	td.ok(t, "rmi", ref)
 	if out := td.ok(t, "info"); !strings.Contains(out, "0 blobs") {
 		t.Fatalf("store inconsistent after rmi:\n%s", out)
+	}
+	// SIGTERM stops it cleanly and removes the socket.
+	stopped = true
+	if err := second.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Wait(); err != nil {
+		t.Fatalf("berthd exit after SIGTERM: %v", err)
+	}
+	if _, err := os.Stat(td.cfg.Address); !os.IsNotExist(err) {
+		t.Fatalf("socket left after a clean stop: %v", err)
 	}
 }

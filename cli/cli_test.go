@@ -1,0 +1,62 @@
+package cli
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+func TestExplain(t *testing.T) {
+	cases := []struct {
+		err  error
+		want string
+	}{
+		{status.Error(codes.Unauthenticated, "resolve 127.0.0.1:5000/a/b:c: HTTP 401 UNAUTHORIZED"), "run berth login 127.0.0.1:5000"},
+		{status.Error(codes.Unavailable, "registry unreachable: 127.0.0.1:9: connection refused"), "insecure"},
+		{status.Error(codes.NotFound, "resolve x: HTTP 404 MANIFEST_UNKNOWN"), "manifest unknown"},
+		{status.Error(codes.FailedPrecondition, "no matching platform for linux/s390x (available: linux/amd64)"), "--platform"},
+		{status.Error(codes.ResourceExhausted, "write: no space left on device"), "disk full"},
+		{status.Error(codes.DataLoss, "blob does not match its digest"), "nothing was stored"},
+		{errors.New("plain\nmulti line"), "plain multi line"},
+	}
+	for _, c := range cases {
+		got := Explain(c.err)
+		if !strings.Contains(got, c.want) || strings.Contains(got, "\n") {
+			t.Errorf("Explain(%v) = %q, want it to mention %q on one line", c.err, got, c.want)
+		}
+	}
+}
+
+func TestHumanFormats(t *testing.T) {
+	for n, want := range map[int64]string{0: "0B", 999: "999B", 1000: "1kB", 4_860_000: "4.86MB", 1_234_567_890: "1.23GB"} {
+		if got := humanSize(n); got != want {
+			t.Errorf("humanSize(%d) = %q want %q", n, got, want)
+		}
+	}
+	if got := humanDuration(time.Now().Add(-3 * time.Hour)); got != "3 hours ago" {
+		t.Errorf("humanDuration: %q", got)
+	}
+	if got := shortID("sha256:0123456789abcdef"); got != "0123456789ab" {
+		t.Errorf("shortID: %q", got)
+	}
+}
+
+func TestPullRejectsBadReferenceWithoutDaemon(t *testing.T) {
+	root := NewRoot()
+	root.SetArgs([]string{"--address", "/nonexistent/berth-test.sock", "pull", "UPPER/Case"})
+	root.SetOut(&strings.Builder{})
+	err := root.Execute()
+	if err == nil || !strings.Contains(Explain(err), "invalid reference") {
+		t.Fatalf("want invalid reference, got %v", err)
+	}
+	root = NewRoot()
+	root.SetArgs([]string{"--address", "/nonexistent/berth-test.sock", "images"})
+	err = root.Execute()
+	if err == nil || !strings.Contains(Explain(err), "is berthd running") {
+		t.Fatalf("want daemon advice, got %v", err)
+	}
+}

@@ -1,0 +1,124 @@
+package daemon_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berth-dev/berth/api"
+	apiv1 "github.com/berth-dev/berth/api/v1"
+	"github.com/berth-dev/berth/daemon"
+	"github.com/berth-dev/berth/internal/registrytest"
+	"github.com/berth-dev/berth/internal/testutil"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+func TestConfig(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "config.toml")
+	if _, err := daemon.LoadConfig(p, false); err != nil {
+		t.Fatalf("missing optional config: %v", err)
+	}
+	if _, err := daemon.LoadConfig(p, true); err == nil {
+		t.Fatal("missing required config accepted")
+	}
+	if err := os.WriteFile(p, []byte("root = \"/x\"\n[registry]\ninsecure = [\"reg:5000\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := daemon.LoadConfig(p, true)
+	if err != nil || cfg.Root != "/x" || cfg.State != "/run/berth" || len(cfg.Registry.Insecure) != 1 || cfg.Registry.MaxConcurrentDownloads != 4 {
+		t.Fatalf("partial config: %v %+v", err, cfg)
+	}
+	for _, bad := range []string{"rooot = \"/x\"\n", "snapshotter = \"zfs\"\n", "log_level = \"loud\"\n", "[debug]\naddress = \"0.0.0.0:1\"\n", "root = 3\n"} {
+		if err := os.WriteFile(p, []byte(bad), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := daemon.LoadConfig(p, true); !errors.Is(err, daemon.ErrBadConfig) {
+			t.Errorf("%q: want ErrBadConfig, got %v", bad, err)
+		}
+	}
+	var sb strings.Builder
+	if err := daemon.DefaultConfig().WriteTOML(&sb); err != nil || !strings.Contains(sb.String(), "max_concurrent_downloads = 4") {
+		t.Fatalf("default config: %v\n%s", err, sb.String())
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func TestSecondDaemonRefusedMetricsAndEvents(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.CheckLeaks(t)
+	metrics := freeAddr(t)
+	td := startDaemon(t, func(c *daemon.Config) { c.Metrics.Address = metrics })
+	st, err := os.Stat(td.cfg.Address)
+	if err != nil || st.Mode().Perm() != 0o660 || st.Mode()&os.ModeSocket == 0 {
+		t.Fatalf("socket mode: %v %v", err, st.Mode())
+	}
+	cfg2 := td.cfg
+	cfg2.Address = filepath.Join(t.TempDir(), "other.sock")
+	cfg2.Metrics.Address = ""
+	if _, err := daemon.New(cfg2, nil); !errors.Is(err, daemon.ErrAlreadyRunning) {
+		t.Fatalf("second daemon on the same state: %v", err)
+	}
+
+	conn, err := grpc.NewClient("unix://"+td.cfg.Address, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(api.WithNamespace(context.Background(), "default"), 30*time.Second)
+	defer cancel()
+	events, err := apiv1.NewEventsClient(conn).Subscribe(ctx, &apiv1.SubscribeRequest{Topics: []string{"/images/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := registrytest.Start(t, registrytest.Options{})
+	img, err := registrytest.BusyboxImage(registrytest.Zstd, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.PushImage(t, "test/bb", "v1", img)
+	// Subscriptions register asynchronously: pull until an event arrives.
+	got := make(chan *apiv1.Envelope, 1)
+	go func() {
+		if ev, err := events.Recv(); err == nil {
+			got <- ev
+		}
+	}()
+	var ev *apiv1.Envelope
+	for ev == nil {
+		td.ok(t, "pull", reg.Host+"/test/bb:v1")
+		select {
+		case ev = <-got:
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if ev.GetTopic() != "/images/create" || ev.GetAttributes()["name"] != reg.Host+"/test/bb:v1" {
+		t.Fatalf("event: %v", ev)
+	}
+	resp, err := http.Get("http://" + metrics + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), "berth_pulled_bytes_total") || !strings.Contains(string(b), `berth_grpc_requests_total{code="OK",method="/berth.v1.Transfer/Pull"}`) {
+		t.Fatalf("metrics:\n%s", b)
+	}
+}
