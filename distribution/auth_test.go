@@ -1,0 +1,103 @@
+package distribution
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// fakeRegistry answers manifests only with a bearer token that its token
+// endpoint hands out (anonymously for pulls of "public/", with basic
+// credentials otherwise), and fails the first `flaky` requests with 503.
+func fakeRegistry(t *testing.T, flaky int32) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	body := []byte(testManifest)
+	dg := digest.FromBytes(body)
+	var fails atomic.Int32
+	fails.Store(flaky)
+	var tokens atomic.Int32
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token" {
+			scope := r.URL.Query().Get("scope")
+			u, p, ok := r.BasicAuth()
+			if !strings.Contains(scope, "public/") && (!ok || u != "alice" || p != "pw") {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			tokens.Add(1)
+			fmt.Fprintf(w, `{"token":"tok-%s"}`, scope)
+			return
+		}
+		if fails.Add(-1) >= 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		repo := strings.TrimPrefix(strings.Split(r.URL.Path, "/manifests/")[0], "/v2/")
+		want := "Bearer tok-repository:" + repo + ":pull"
+		if r.Header.Get("Authorization") != want {
+			w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="%s/token",service="fake",scope="repository:%s:pull"`, srv.URL, repo))
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", MediaTypeDockerManifest)
+		w.Header().Set("Docker-Content-Digest", dg.String())
+		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		if r.Method == http.MethodGet {
+			_, _ = w.Write(body)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &tokens
+}
+
+func TestBearerTokenFlowAndRetries(t *testing.T) {
+	srv, tokens := fakeRegistry(t, 2)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	ctx := context.Background()
+	c := NewClient(ClientOptions{Hosts: HostOptions{CertsDir: t.TempDir()}, Backoff: time.Millisecond})
+	ref, _ := ParseReference(host + "/public/app:v1")
+	d, err := c.Resolve(ctx, ref)
+	if err != nil {
+		t.Fatalf("anonymous token after 503s: %v", err)
+	}
+	if d.MediaType != MediaTypeDockerManifest || d.Digest != digest.FromBytes([]byte(testManifest)) {
+		t.Fatalf("descriptor %+v", d)
+	}
+	// The token is cached: a second resolve asks for no new one.
+	n := tokens.Load()
+	if _, err := c.Resolve(ctx, ref); err != nil || tokens.Load() != n {
+		t.Fatalf("token not reused: %v (%d → %d)", err, n, tokens.Load())
+	}
+	private, _ := ParseReference(host + "/private/app:v1")
+	if _, err := c.Resolve(ctx, private); !errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("private without credentials: want unauthorized, got %v", err)
+	}
+	c = NewClient(ClientOptions{Hosts: HostOptions{CertsDir: t.TempDir()}, Credentials: StaticCredentials(host, Credentials{Username: "alice", Password: "pw"})})
+	if _, err := c.Resolve(ctx, private); err != nil {
+		t.Fatalf("private with credentials: %v", err)
+	}
+	// Retries give up with the last error.
+	srv2, _ := fakeRegistry(t, 100)
+	ref2, _ := ParseReference(strings.TrimPrefix(srv2.URL, "http://") + "/public/app:v1")
+	c = NewClient(ClientOptions{Hosts: HostOptions{CertsDir: t.TempDir()}, Retries: 2, Backoff: time.Millisecond})
+	var se *StatusError
+	if _, err := c.Resolve(ctx, ref2); !errors.As(err, &se) || se.Status != 503 {
+		t.Fatalf("want 503 after retries, got %v", err)
+	}
+}
+
+func TestParseChallenges(t *testing.T) {
+	ch := parseChallenges([]string{`Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push"`, `Basic realm="x"`})
+	if len(ch) != 2 || ch[0].scheme != "bearer" || ch[0].params["scope"] != "repository:a/b:pull,push" || ch[0].params["realm"] != "https://auth.example/token" || ch[1].scheme != "basic" {
+		t.Fatalf("%+v", ch)
+	}
+}
