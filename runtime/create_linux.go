@@ -111,6 +111,11 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {
 		return nil, fmt.Errorf("create exec fifo: %w", err)
 	}
+	// The umask must not take the write bit from the container's root,
+	// which in a user namespace is not ours.
+	if err := os.Chmod(fifoPath, 0o622); err != nil {
+		return nil, fmt.Errorf("create exec fifo: %w", err)
+	}
 	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open exec fifo: %w", err)
@@ -181,6 +186,7 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 		NetNS:        prep.spawn.newNS[specs.NetworkNamespace],
 		IPCNS:        prep.spawn.newNS[specs.IPCNamespace],
 		UTSNS:        prep.spawn.newNS[specs.UTSNamespace],
+		TimeNS:       prep.spawn.newNS[specs.TimeNamespace],
 		Seccomp:      prep.seccomp,
 		StateJSON:    hookState,
 	}

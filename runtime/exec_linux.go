@@ -61,7 +61,7 @@ func (r *Runtime) Exec(id string, o ExecOpts) (*Execed, error) {
 	linux := *spec.Linux
 	spec.Linux = &linux
 	spec.Process = p
-	sc, err := compileSeccomp(&spec)
+	sc, err := r.compileSeccomp(&spec)
 	if err != nil {
 		return nil, err
 	}

@@ -33,7 +33,6 @@ func (r *Runtime) prepare(spec *specs.Spec) (*prepared, error) {
 	}
 	p.spawn.uidMap = spec.Linux.UIDMappings
 	p.spawn.gidMap = spec.Linux.GIDMappings
-	p.spawn.timeOffsets = spec.Linux.TimeOffsets
 	if p.spawn.newNS[specs.UserNamespace] && (len(p.spawn.uidMap) == 0 || len(p.spawn.gidMap) == 0) {
 		return nil, fmt.Errorf("%w: a new user namespace needs uidMappings and gidMappings", ErrInvalidConfig)
 	}
@@ -46,7 +45,7 @@ func (r *Runtime) prepare(spec *specs.Spec) (*prepared, error) {
 	if err := rootfs.Validate(spec); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
 	}
-	sc, err := compileSeccomp(spec)
+	sc, err := r.compileSeccomp(spec)
 	if err != nil {
 		return nil, err
 	}

@@ -3,20 +3,26 @@ package runtime
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/berth-dev/berth/lsm"
 	"github.com/berth-dev/berth/seccomp"
 	"github.com/berth-dev/berth/seccomp/notify"
 )
 
 // compileSeccomp turns the spec's seccomp section into the BPF program
 // berth-init installs, or nil when there is none.
-func compileSeccomp(spec *specs.Spec) (json.RawMessage, error) {
+func (r *Runtime) compileSeccomp(spec *specs.Spec) (json.RawMessage, error) {
 	if spec.Linux.Seccomp == nil {
 		return nil, nil
 	}
-	prog, err := seccomp.Compile(spec.Linux.Seccomp)
+	// Compiling a profile costs milliseconds; the cache, private to the
+	// state root, makes the common case (one profile for every container)
+	// a file read.
+	cache := seccomp.Cache{Dir: filepath.Join(r.Root, ".seccomp-cache")}
+	prog, err := cache.Compile(spec.Linux.Seccomp)
 	if err != nil {
 		return nil, fmt.Errorf("%w: seccomp: %v", ErrInvalidConfig, err)
 	}
@@ -44,5 +50,15 @@ func sendSeccompListener(spec *specs.Spec, st *State, fd int) error {
 // validateLSM checks that an AppArmor profile or SELinux label the process
 // asks for can be applied on this host.
 func validateLSM(p *specs.Process) error {
-	return checkLSM(p.ApparmorProfile, p.SelinuxLabel)
+	if p.ApparmorProfile != "" {
+		if err := lsm.ValidateAppArmor(p.ApparmorProfile); err != nil {
+			return fmt.Errorf("%w: %v", ErrNotSupported, err)
+		}
+	}
+	if p.SelinuxLabel != "" {
+		if err := lsm.ValidateSELinux(p.SelinuxLabel); err != nil {
+			return fmt.Errorf("%w: %v", ErrNotSupported, err)
+		}
+	}
+	return nil
 }

@@ -35,7 +35,6 @@ type spawnOpts struct {
 	join  map[specs.LinuxNamespaceType]string
 	// uid/gid mappings for a new user namespace.
 	uidMap, gidMap []specs.LinuxIDMapping
-	timeOffsets    map[string]specs.LinuxTimeOffset
 	stdin          *os.File
 	stdout         *os.File
 	stderr         *os.File
@@ -140,6 +139,9 @@ func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
 		cmd.SysProcAttr.UidMappings = idMaps(o.uidMap)
 		cmd.SysProcAttr.GidMappings = idMaps(o.gidMap)
 		cmd.SysProcAttr.GidMappingsEnableSetgroups = true
+		// Become the namespace's root (or the first mapped id), so init
+		// keeps its capabilities in the namespace across execve.
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: nsRoot(o.uidMap), Gid: nsRoot(o.gidMap), NoSetGroups: false}
 	}
 	if o.cgroupFD != nil {
 		cmd.SysProcAttr.UseCgroupFD = true
@@ -147,7 +149,7 @@ func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
 	}
 
 	var startErr error
-	if len(o.join) == 0 && !o.newNS[specs.TimeNamespace] {
+	if len(o.join) == 0 {
 		startErr = cmd.Start()
 	} else {
 		done := make(chan error, 1)
@@ -171,8 +173,7 @@ func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
 }
 
 // enterNamespaces moves the calling (locked) thread into the namespaces to
-// join, except mount and user, and makes a new time namespace for its
-// children.
+// join, except mount and user.
 func enterNamespaces(o spawnOpts) error {
 	for _, t := range []specs.LinuxNamespaceType{specs.CgroupNamespace, specs.IPCNamespace, specs.UTSNamespace, specs.NetworkNamespace, specs.PIDNamespace, specs.TimeNamespace} {
 		p, ok := o.join[t]
@@ -189,35 +190,20 @@ func enterNamespaces(o spawnOpts) error {
 			return fmt.Errorf("join %s namespace %s: %w", t, p, err)
 		}
 	}
-	if o.newNS[specs.TimeNamespace] {
-		if err := unix.Unshare(unix.CLONE_NEWTIME); err != nil {
-			return fmt.Errorf("create time namespace: %w", err)
-		}
-		if err := writeTimeOffsets(o.timeOffsets); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 
-// writeTimeOffsets sets the clock offsets of the time namespace this thread
-// made for its children; it must happen before any process enters it.
-func writeTimeOffsets(offs map[string]specs.LinuxTimeOffset) error {
-	if len(offs) == 0 {
-		return nil
-	}
-	var b []byte
-	for clock, off := range offs {
-		if clock != "monotonic" && clock != "boottime" {
-			return fmt.Errorf("%w: time offset for unknown clock %q", ErrInvalidConfig, clock)
+// nsRoot is the id init takes in a new user namespace: 0 when mapped,
+// else the lowest mapped id.
+func nsRoot(m []specs.LinuxIDMapping) uint32 {
+	low := ^uint32(0)
+	for _, x := range m {
+		if x.ContainerID == 0 {
+			return 0
 		}
-		b = fmt.Appendf(b, "%s %d %d\n", clock, off.Secs, off.Nanosecs)
+		low = min(low, x.ContainerID)
 	}
-	path := "/proc/thread-self/timens_offsets"
-	if err := os.WriteFile(path, b, 0); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return low
 }
 
 func idMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {

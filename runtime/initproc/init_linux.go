@@ -57,13 +57,8 @@ func openSync() (*proto.Conn, error) {
 }
 
 func run(conn *proto.Conn) error {
-	// No process in the container may open our executable; the memfd we
-	// run from is sealed, and this keeps /proc/1/exe out of reach too.
 	name := []byte("berth-init\x00")
 	unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&name[0])), 0, 0, 0)
-	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
-		return fmt.Errorf("set non-dumpable: %w", err)
-	}
 	if fd := envFD(proto.EnvExeFD); fd >= 0 {
 		unix.Close(fd)
 	}
@@ -76,6 +71,13 @@ func run(conn *proto.Conn) error {
 	phase.Mark("config read")
 	if cfg.Spec == nil || cfg.Process == nil {
 		return errors.New("config without spec or process")
+	}
+	if cfg.Exec {
+		// Processes of the container already run: none may reach into
+		// ours through /proc (our executable is a sealed memfd anyway).
+		if err := setNonDumpable(); err != nil {
+			return err
+		}
 	}
 	if fd := envFD(proto.EnvMntFD); fd >= 0 {
 		if err := joinMountNS(fd); err != nil {
@@ -147,21 +149,30 @@ func run(conn *proto.Conn) error {
 			return err
 		}
 	}
-	if err := applyIdentity(p, env); err != nil {
-		return err
-	}
 	if !cfg.Exec {
-		// Closing the socket tells the runtime that create succeeded.
+		// Closing the socket tells the runtime that create succeeded. The
+		// fifo is reopened through /proc/self/fd, which a non-dumpable
+		// process can do only before it leaves root: wait for start first,
+		// then switch identity.
 		conn.Close()
 		if err := waitStart(); err != nil {
 			return err
 		}
 		phase.Mark("started by start")
+		// Until now only we ran in the container, holding every
+		// capability, which no container process could ptrace. From here
+		// on we give them up: no process may reach into ours.
+		if err := setNonDumpable(); err != nil {
+			return err
+		}
 		if h := cfg.Spec.Hooks; h != nil && len(h.StartContainer) > 0 {
 			if err := hooks.Run("startContainer", h.StartContainer, startedState(cfg.StateJSON)); err != nil {
 				return err
 			}
 		}
+	}
+	if err := applyIdentity(p, env); err != nil {
+		return err
 	}
 	if seccompLate {
 		if err := loadSeccomp(conn, prog); err != nil {
@@ -196,6 +207,11 @@ func setupContainer(conn *proto.Conn, cfg *proto.Config) error {
 		}
 		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
 			return fmt.Errorf("create cgroup namespace: %w", err)
+		}
+	}
+	if cfg.TimeNS {
+		if err := newTimeNamespace(s.Linux.TimeOffsets); err != nil {
+			return err
 		}
 	}
 	if cfg.SetHostname {
@@ -310,4 +326,35 @@ func closeExtraFDs(preserve int) {
 			unix.CloseOnExec(fd)
 		}
 	}
+}
+
+// newTimeNamespace makes a time namespace with the given clock offsets; it
+// takes effect for this process at execve (and for any child).
+func newTimeNamespace(offs map[string]specs.LinuxTimeOffset) error {
+	if err := unix.Unshare(unix.CLONE_NEWTIME); err != nil {
+		return fmt.Errorf("create time namespace: %w", err)
+	}
+	if len(offs) == 0 {
+		return nil
+	}
+	var b []byte
+	for clock, off := range offs {
+		if clock != "monotonic" && clock != "boottime" {
+			return fmt.Errorf("time offset for unknown clock %q", clock)
+		}
+		b = fmt.Appendf(b, "%s %d %d\n", clock, off.Secs, off.Nanosecs)
+	}
+	// Our thread is the thread group leader (main is locked to it), whose
+	// offsets /proc/self names.
+	if err := os.WriteFile("/proc/self/timens_offsets", b, 0); err != nil {
+		return fmt.Errorf("set time offsets: %w", err)
+	}
+	return nil
+}
+
+func setNonDumpable() error {
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("set non-dumpable: %w", err)
+	}
+	return nil
 }

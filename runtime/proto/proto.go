@@ -55,6 +55,8 @@ type Config struct {
 	NetNS      bool `json:"netNS,omitempty"`
 	IPCNS      bool `json:"ipcNS,omitempty"`
 	UTSNS      bool `json:"utsNS,omitempty"`
+	// TimeNS asks init to make a time namespace with the spec's offsets.
+	TimeNS bool `json:"timeNS,omitempty"`
 	// Seccomp is the compiled filter, or nil.
 	Seccomp json.RawMessage `json:"seccomp,omitempty"`
 	// HasCreateContainerHooks and HasStartContainerHooks tell init to wait

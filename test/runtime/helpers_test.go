@@ -6,10 +6,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -198,3 +200,31 @@ func writeJSON(t *testing.T, path string, v any) {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func sscan(s string, v ...any) (int, error) { return fmt.Sscan(s, v...) }
+
+// waitFor polls cond for up to 10 seconds.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for i := 0; i < 1000; i++ {
+		if cond() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("condition not met in 10s")
+}
+
+// openUp makes the test's temporary directories traversable by other
+// users (a user namespace's root is one), and returns the undo.
+func openUp(t *testing.T) func() {
+	dir := filepath.Dir(t.TempDir())
+	st, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755)
+	return func() { os.Chmod(dir, st.Mode().Perm()) }
+}

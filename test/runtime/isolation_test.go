@@ -1,0 +1,197 @@
+package runtime_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// runOut runs a container with args and returns its stdout, failing the
+// test on a non-zero exit.
+func (e *env) runOut(args []string, mod func(*specs.Spec)) string {
+	e.t.Helper()
+	b := e.bundle(args, mod)
+	r := e.run("run", "--bundle", b, e.id())
+	if r.code != 0 {
+		e.t.Fatalf("run %v: exit %d: %s", args, r.code, r.err)
+	}
+	return r.out
+}
+
+func TestNamespacesAndIdentity(t *testing.T) {
+	e := newEnv(t)
+	out := e.runOut([]string{"sh", "-c", "echo pid=$$; hostname; cat /proc/sys/kernel/domainname; ls /sys/class/net | tr '\\n' ' '; echo"}, func(s *specs.Spec) {
+		s.Hostname = "box1"
+		s.Domainname = "example.test"
+	})
+	want := "pid=1\nbox1\nexample.test\nlo \n"
+	if out != want {
+		t.Fatalf("got %q want %q", out, want)
+	}
+	hostNet, _ := os.Readlink("/proc/self/ns/net")
+	out = e.runOut([]string{"readlink", "/proc/self/ns/net"}, nil)
+	if strings.TrimSpace(out) == hostNet {
+		t.Fatal("container shares the host network namespace")
+	}
+}
+
+func TestJoinNetworkNamespaceByPath(t *testing.T) {
+	e := newEnv(t)
+	// A process holding a network namespace of its own.
+	holder := exec.Command("unshare", "--net", "sleep", "60")
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { holder.Process.Kill(); holder.Wait() })
+	path := "/proc/" + itoa(holder.Process.Pid) + "/ns/net"
+	self, _ := os.Readlink("/proc/self/ns/net")
+	var want string
+	waitFor(t, func() bool {
+		want, _ = os.Readlink(path)
+		return want != "" && want != self
+	})
+	out := e.runOut([]string{"readlink", "/proc/self/ns/net"}, func(s *specs.Spec) {
+		for i, n := range s.Linux.Namespaces {
+			if n.Type == specs.NetworkNamespace {
+				s.Linux.Namespaces[i].Path = path
+			}
+		}
+	})
+	if strings.TrimSpace(out) != want {
+		t.Fatalf("container is in %q, want the joined %q", out, want)
+	}
+}
+
+func TestUserNamespace(t *testing.T) {
+	e := newEnv(t)
+	// The mapped root must reach the rootfs through the test's temp dirs.
+	t.Cleanup(openUp(t))
+	out := e.runOut([]string{"sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; id -u"}, func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+		// The rootfs belongs to host root, which is unmapped: bind the
+		// host's sysfs instead of mounting one (as runc's rootless spec).
+		for i, m := range s.Mounts {
+			if m.Destination == "/sys" {
+				s.Mounts[i] = specs.Mount{Destination: "/sys", Type: "none", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}}
+			}
+		}
+		s.Linux.Resources = nil
+	})
+	f := strings.Fields(out)
+	if len(f) != 7 || f[0] != "0" || f[1] != "100000" || f[2] != "65536" || f[3] != "0" || f[4] != "100000" || f[6] != "0" {
+		t.Fatalf("user namespace maps: %q", out)
+	}
+}
+
+func TestTimeNamespace(t *testing.T) {
+	e := newEnv(t)
+	out := e.runOut([]string{"cat", "/proc/uptime"}, func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace})
+		s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"boottime": {Secs: 86400 * 365}}
+	})
+	var up float64
+	if _, err := sscan(out, &up); err != nil || up < 86400*365 {
+		t.Fatalf("uptime %q does not include the boottime offset", out)
+	}
+}
+
+func TestMountsDevicesAndMasks(t *testing.T) {
+	e := newEnv(t)
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "f"), []byte("shared\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := strings.Join([]string{
+		"cat /data/f",
+		"touch /data/x 2>/dev/null && echo data-writable || echo data-ro",
+		"grep ' /scratch ' /proc/mounts | cut -d' ' -f3",
+		"cat /proc/kcore | wc -c",
+		"echo 1 > /proc/sys/vm/overcommit_memory 2>/dev/null && echo sys-writable || echo sys-ro",
+		"ls /proc/acpi 2>/dev/null | wc -l",
+		"stat -c '%t:%T' /dev/null /dev/zero /dev/fuse",
+		"for l in /dev/fd /dev/stdin /dev/ptmx; do readlink $l; done",
+		"touch /newfile 2>/dev/null && echo root-writable || echo root-ro",
+	}, "; ")
+	out := e.runOut([]string{"sh", "-c", script}, func(s *specs.Spec) {
+		s.Root.Readonly = true
+		s.Mounts = append(s.Mounts,
+			specs.Mount{Destination: "/data", Type: "bind", Source: src, Options: []string{"rbind", "ro"}},
+			specs.Mount{Destination: "/scratch", Type: "tmpfs", Source: "tmpfs", Options: []string{"size=1m"}},
+		)
+		s.Linux.Devices = append(s.Linux.Devices, specs.LinuxDevice{Path: "/dev/fuse", Type: "c", Major: 10, Minor: 229})
+	})
+	want := "shared\ndata-ro\ntmpfs\n0\nsys-ro\n0\n1:3\n1:5\na:e5\n/proc/self/fd\n/proc/self/fd/0\npts/ptmx\nroot-ro\n"
+	if out != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", out, want)
+	}
+	if _, err := os.Stat(filepath.Join(src, "x")); err == nil {
+		t.Fatal("ro bind mount was writable")
+	}
+}
+
+func TestProcessSettings(t *testing.T) {
+	e := newEnv(t)
+	umask := uint32(0o027)
+	adj := 500
+	script := "id; umask; pwd; echo $FOO; ulimit -n; cat /proc/self/oom_score_adj; grep -E 'CapEff|NoNewPrivs' /proc/self/status"
+	out := e.runOut([]string{"sh", "-c", script}, func(s *specs.Spec) {
+		s.Process.User = specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{10, 20}, Umask: &umask}
+		s.Process.Cwd = "/tmp"
+		s.Process.Env = append(s.Process.Env, "FOO=bar")
+		s.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 512, Hard: 1024}}
+		s.Process.OOMScoreAdj = &adj
+		s.Process.NoNewPrivileges = true
+		s.Process.Capabilities = &specs.LinuxCapabilities{Bounding: []string{"CAP_CHOWN"}}
+	})
+	want := "uid=1000 gid=1000 groups=10,20\n0027\n/tmp\nbar\n512\n500\nCapEff:\t0000000000000000\nNoNewPrivs:\t1\n"
+	if out != want {
+		t.Fatalf("got:\n%q\nwant:\n%q", out, want)
+	}
+}
+
+func TestCgroupLimits(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle([]string{"sleep", "300"}, func(s *specs.Spec) {
+		limit := int64(64 << 20)
+		shares := uint64(512)
+		quota := int64(50000)
+		period := uint64(100000)
+		pids := int64(64)
+		s.Linux.CgroupsPath = "/berth-test-limits-" + filepath.Base(e.root)
+		s.Linux.Resources = &specs.LinuxResources{
+			Memory: &specs.LinuxMemory{Limit: &limit},
+			CPU:    &specs.LinuxCPU{Shares: &shares, Quota: &quota, Period: &period, Cpus: "0"},
+			Pids:   &specs.LinuxPids{Limit: &pids},
+		}
+	})
+	id := e.id()
+	e.must("run", "-d", "-b", b, id)
+	cg := "/berth-test-limits-" + filepath.Base(e.root)
+	for file, want := range map[string]string{
+		"/sys/fs/cgroup/memory" + cg + "/memory.limit_in_bytes": "67108864",
+		"/sys/fs/cgroup/cpu" + cg + "/cpu.shares":               "512",
+		"/sys/fs/cgroup/cpu" + cg + "/cpu.cfs_quota_us":         "50000",
+		"/sys/fs/cgroup/cpuset" + cg + "/cpuset.cpus":           "0",
+		"/sys/fs/cgroup/pids" + cg + "/pids.max":                "64",
+	} {
+		got, err := os.ReadFile(file)
+		if err != nil || strings.TrimSpace(string(got)) != want {
+			t.Errorf("%s = %q (%v), want %s", file, got, err, want)
+		}
+	}
+	pid := e.state(id).Pid
+	procs, _ := os.ReadFile("/sys/fs/cgroup/memory" + cg + "/cgroup.procs")
+	if !strings.Contains(string(procs), itoa(pid)) {
+		t.Fatalf("init %d not in its memory cgroup (%q)", pid, procs)
+	}
+	e.must("delete", "--force", id)
+	if _, err := os.Stat("/sys/fs/cgroup/memory" + cg); !os.IsNotExist(err) {
+		t.Fatalf("cgroup left after delete: %v", err)
+	}
+}
