@@ -20,13 +20,74 @@
 set -euo pipefail
 
 REPORT_ONLY=0
-for arg in "$@"; do
-	case $arg in
+INSIDE=""
+while [[ $# -gt 0 ]]; do
+	case $1 in
 	--report-only) REPORT_ONLY=1 ;;
+	--inside-ns) INSIDE=$2; shift ;; # internal: run the suite for work dir $2
 	-h | --help) sed -n '2,20p' "$0"; exit 0 ;;
-	*) echo "run.sh: unknown argument $arg (want --report-only)" >&2; exit 2 ;;
+	*) echo "run.sh: unknown argument $1 (want --report-only)" >&2; exit 2 ;;
 	esac
+	shift
 done
+
+# tally WORK RUNTIME TEST: run one validation program and turn its TAP into
+# "TEST: description<TAB>ok|fail|skip" lines in WORK/results-RUNTIME.
+# Checks are keyed by description, not number: runtimetest walks Go maps,
+# so the numbering changes from run to run. A description seen again in
+# the same program gets " (#2)", " (#3)"... appended. Every program also
+# gets a "program exits 0" check: the *_fail programs print no TAP and
+# pass by exiting 0, and a program that dies half-way exits non-zero.
+tally() {
+	local work=$1 rt=$2 t=$3 rc=0
+	local log=$work/logs/$rt/$t.tap
+	mkdir -p "$work/logs/$rt"
+	(cd "$work/src" && RUNTIME=$work/rt-$rt timeout --kill-after=10 "$TEST_TIMEOUT" "$work/bin/$t") >"$log" 2>&1 || rc=$?
+	awk -v t="$t" -v rc="$rc" '
+		/^ok / || /^not ok / {
+			res = ($1 == "ok") ? "ok" : "fail"
+			line = $0
+			sub(/^(not )?ok [0-9]* *(- )?/, "", line)
+			if (line ~ /# [Ss][Kk][Ii][Pp]/) res = "skip"
+			if (line ~ /^# /) sub(/^# [A-Za-z]* */, "", line) # a skip with only a reason
+			else sub(/ *# .*$/, "", line)
+			if (++seen[line] > 1) line = line " (#" seen[line] ")"
+			printf "%s: %s\t%s\n", t, line, res
+		}
+		END { printf "%s: program exits 0\t%s\n", t, (rc == 0 ? "ok" : "fail") }
+	' "$log" >>"$work/results-$rt"
+	if [[ $rc != 0 ]]; then
+		echo "#   $rt $t: exit $rc: $(grep -v '^\s*$' "$log" | grep -v '^ *[{}.-]' | tail -1 | cut -c1-200)"
+	fi
+}
+
+# run_suite WORK: every program against every runtime, in the private mount
+# namespace this script re-executes itself in, with TMPDIR in the work dir:
+# some checks (rootfsPropagation "shared") make container mounts propagate
+# to the parent namespace, and failing programs leave bundles behind; both
+# then vanish with the namespace and the work dir.
+run_suite() {
+	local work=$1 rt t id
+	export TMPDIR=$work/tmp
+	mkdir -p "$TMPDIR"
+	for rt in $(cat "$work/runtimes"); do
+		: >"$work/results-$rt"
+		echo "# running $(wc -w <"$work/tests") validation programs against $rt"
+		for t in $(cat "$work/tests"); do
+			tally "$work" "$rt" "$t"
+			# Force-delete whatever a failed program left under our --root.
+			for id in $(ls "$work/state-$rt" 2>/dev/null); do
+				"$work/rt-$rt" delete --force "$id" >/dev/null 2>&1 || true
+			done
+		done
+	done
+}
+
+TEST_TIMEOUT=${TEST_TIMEOUT:-120}
+if [[ -n $INSIDE ]]; then
+	run_suite "$INSIDE"
+	exit 0
+fi
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BERTH=${BERTH_RUNTIME:-$REPO/bin/berth-runtime}
@@ -35,13 +96,13 @@ RUNC=${RUNC:-/usr/sbin/runc}
 # master commit of 2026-03-16, which builds with modules.
 RT_MOD=github.com/opencontainers/runtime-tools
 RT_VERSION=${RUNTIME_TOOLS_VERSION:-v0.9.1-0.20260316125833-8a4db579f5c8}
-TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 export GOMODCACHE=${CONFORMANCE_MODCACHE:-/tmp/berth-test-conformance-modcache}
 export GOFLAGS="-mod=mod -buildvcs=false"
 
 [[ $(id -u) == 0 ]] || { echo "run.sh: must run as root" >&2; exit 1; }
 [[ -x $RUNC ]] || { echo "run.sh: runc not found at $RUNC" >&2; exit 1; }
 [[ -x /bin/busybox ]] || { echo "run.sh: /bin/busybox (busybox-static) not found" >&2; exit 1; }
+command -v jq >/dev/null || { echo "run.sh: jq not installed" >&2; exit 1; }
 HAVE_BERTH=1
 if [[ ! -x $BERTH ]]; then
 	echo "# berth-runtime not found at $BERTH (run make build): running runc only"
@@ -100,52 +161,24 @@ if [[ $HAVE_BERTH == 1 ]]; then
 	RUNTIMES+=(berth)
 	wrap berth "$BERTH"
 fi
+echo "${RUNTIMES[*]}" >"$WORK/runtimes"
+echo "${TESTS:-$(ls "$WORK/bin")}" >"$WORK/tests"
 
-TESTS=${TESTS:-$(ls "$WORK/bin")}
-
-# tally RUNTIME TEST: run one validation program and turn its TAP into
-# "TEST: description<TAB>ok|fail|skip" lines in $WORK/results-RUNTIME.
-# Checks are keyed by description, not number: runtimetest walks Go maps,
-# so the numbering changes from run to run. A description seen again in
-# the same program gets " (#2)", " (#3)"... appended.
-tally() {
-	local rt=$1 t=$2 log=$WORK/logs/$1/$2.tap rc=0
-	mkdir -p "$WORK/logs/$rt"
-	(cd "$WORK/src" && RUNTIME=$WORK/rt-$rt timeout --kill-after=10 "$TEST_TIMEOUT" "$WORK/bin/$t") >"$log" 2>&1 || rc=$?
-	awk -v t="$t" '
-		/^ok / || /^not ok / {
-			res = ($1 == "ok") ? "ok" : "fail"
-			line = $0
-			sub(/^(not )?ok [0-9]* *(- )?/, "", line)
-			if (line ~ /# [Ss][Kk][Ii][Pp]/) res = "skip"
-			if (line ~ /^# /) sub(/^# [A-Za-z]* */, "", line) # a skip with only a reason
-			else sub(/ *# .*$/, "", line)
-			if (++seen[line] > 1) line = line " (#" seen[line] ")"
-			printf "%s: %s\t%s\n", t, line, res
-			n++
-		}
-		/^1\.\.[0-9]+/ { plan = 1 }
-		END { if (!plan) printf "%s: (no TAP plan: program crashed or timed out)\tfail\n", t }
-	' "$log" >>"$WORK/results-$rt"
-	if [[ $rc != 0 ]] && ! grep -q '^1\.\.' "$log"; then
-		echo "#   $rt $t: exit $rc without a TAP plan (see $log)"
-	fi
-}
-
-# Leftovers a failed test may leave: containers under our --root.
-reap_state() { # name
-	local rt=$1 id
-	for id in $(ls "$WORK/state-$rt" 2>/dev/null); do
-		"$WORK/rt-$rt" delete --force "$id" >/dev/null 2>&1 || true
+# Cgroups the suite creates under fixed names; removed afterwards unless
+# they were there before.
+SUITE_CGROUPS=(testdir/cgrouptest/container testdir/cgrouptest testdir cgrouptest)
+declare -A HAD_CGROUP
+for c in "${SUITE_CGROUPS[@]}"; do
+	for d in /sys/fs/cgroup/*/"$c"; do
+		if [[ -d $d ]]; then HAD_CGROUP[$d]=1; fi
 	done
-}
-
-for rt in "${RUNTIMES[@]}"; do
-	: >"$WORK/results-$rt"
-	echo "# running $(echo "$TESTS" | wc -w) validation programs against $rt"
-	for t in $TESTS; do
-		tally "$rt" "$t"
-		reap_state "$rt"
+done
+TEST_TIMEOUT=$TEST_TIMEOUT unshare -m --propagation private "$0" --inside-ns "$WORK"
+for c in "${SUITE_CGROUPS[@]}"; do
+	for d in /sys/fs/cgroup/*/"$c"; do
+		if [[ -d $d && -z ${HAD_CGROUP[$d]:-} ]]; then
+			rmdir "$d" 2>/dev/null || echo "# could not remove cgroup $d left by the suite"
+		fi
 	done
 done
 
@@ -172,11 +205,16 @@ if [[ $HAVE_BERTH == 1 ]]; then
 	else
 		echo "  (none)"
 	fi
-	missing=$(awk -F'\t' 'NR == FNR { berth[$1] = 1; next } $2 == "ok" && !berth[$1] { print "  " $1 }' \
-		"$WORK/results-berth" "$WORK/results-runc")
+	# Checks runc passes that berth never reached, in programs where berth
+	# failed something (a program that stopped early), counted per program.
+	missing=$(awk -F'\t' '
+		NR == FNR { berth[$1] = 1; if ($2 == "fail") { split($1, p, ":"); bad[p[1]] = 1 }; next }
+		$2 == "ok" && !berth[$1] { split($1, p, ":"); if (bad[p[1]]) n[p[1]]++ }
+		END { for (k in n) printf "  %s: %d checks\n", k, n[k] }' \
+		"$WORK/results-berth" "$WORK/results-runc" | sort)
 	if [[ -n $missing ]]; then
 		echo
-		echo "checks runc passes that berth never reached (a program stopped early):"
+		echo "checks runc passes that berth never reached (its program stopped early):"
 		echo "$missing"
 		status=1
 	fi
