@@ -125,11 +125,11 @@ func newApplier(rootFd int, opts ApplyOptions) *applier {
 func (a *applier) close() {
 	for _, d := range a.dirs {
 		if d.fd != a.rootFd {
-			unix.Close(d.fd)
+			_ = unix.Close(d.fd)
 		}
 	}
 	a.dirs = nil
-	unix.Close(a.rootFd)
+	_ = unix.Close(a.rootFd)
 }
 
 // forget drops the cached directory fds after p was removed or
@@ -142,7 +142,7 @@ func (a *applier) forget(keep cachedDir) {
 			continue
 		}
 		if d.fd != a.rootFd {
-			unix.Close(d.fd)
+			_ = unix.Close(d.fd)
 		}
 		delete(a.dirs, k)
 	}
@@ -243,7 +243,7 @@ func (a *applier) entry(hdr *tar.Header, tr io.Reader) error {
 	switch hdr.Typeflag {
 	case tar.TypeXGlobalHeader, tar.TypeXHeader:
 		return nil
-	case tar.TypeReg, tar.TypeRegA:
+	case tar.TypeReg: // the reader turns legacy TypeRegA into TypeReg
 		if isSparse(hdr) {
 			// A few bytes can declare a file of terabytes of holes
 			// that would all be written out as zeros.
@@ -269,7 +269,7 @@ func (a *applier) entry(hdr *tar.Header, tr io.Reader) error {
 	}
 	a.markCreated(name)
 	switch hdr.Typeflag {
-	case tar.TypeReg, tar.TypeRegA:
+	case tar.TypeReg:
 		return a.regular(parent, name, base, hdr, tr)
 	case tar.TypeDir:
 		return a.directory(parent, name, base, hdr)

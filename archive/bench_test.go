@@ -20,18 +20,18 @@ func syntheticLayer(b testing.TB, dirs, filesPerDir int) []byte {
 	mt := time.Unix(1700000000, 0)
 	for d := 0; d < dirs; d++ {
 		dir := fmt.Sprintf("usr/lib/d%03d/", d)
-		tw.WriteHeader(&tar.Header{Name: dir, Typeflag: tar.TypeDir, Mode: 0o755, ModTime: mt})
+		_ = tw.WriteHeader(&tar.Header{Name: dir, Typeflag: tar.TypeDir, Mode: 0o755, ModTime: mt})
 		for f := 0; f < filesPerDir; f++ {
 			size := 200 + (f*7919)%16000
 			if f%50 == 0 {
 				size = 150000
 			}
-			tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("%sf%04d.so", dir, f), Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(size), ModTime: mt})
-			tw.Write(data[:size])
+			_ = tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("%sf%04d.so", dir, f), Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(size), ModTime: mt})
+			_, _ = tw.Write(data[:size])
 		}
-		tw.WriteHeader(&tar.Header{Name: dir + "link", Typeflag: tar.TypeSymlink, Linkname: "f0000.so", ModTime: mt})
+		_ = tw.WriteHeader(&tar.Header{Name: dir + "link", Typeflag: tar.TypeSymlink, Linkname: "f0000.so", ModTime: mt})
 	}
-	tw.Close()
+	_ = tw.Close()
 	return buf.Bytes()
 }
 
@@ -49,9 +49,9 @@ func BenchmarkApply(b *testing.B) {
 			b.Fatal(err)
 		}
 		var buf bytes.Buffer
-		buf.ReadFrom(rc)
-		rc.Close()
-		f.Close()
+		_, _ = buf.ReadFrom(rc)
+		_ = rc.Close()
+		_ = f.Close()
 		layer = buf.Bytes()
 	} else {
 		layer = syntheticLayer(b, 50, 100)
@@ -61,7 +61,7 @@ func BenchmarkApply(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		root := filepath.Join(b.TempDir(), "root")
-		os.Mkdir(root, 0o755)
+		_ = os.Mkdir(root, 0o755)
 		b.StartTimer()
 		if _, err := Apply(context.Background(), root, bytes.NewReader(layer), ApplyOptions{Whiteouts: WhiteoutOverlay}); err != nil {
 			b.Fatal(err)

@@ -15,7 +15,7 @@ import (
 func listTree(t testing.TB, dir, skip string) []string {
 	t.Helper()
 	var out []string
-	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+	_ = filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
 		if err != nil {
 			return nil
 		}
@@ -40,9 +40,9 @@ func newEscapeFixture(t testing.TB) *escapeFixture {
 	base := t.TempDir()
 	f := &escapeFixture{base: base, root: filepath.Join(base, "root"), outside: filepath.Join(base, "outside")}
 	f.sentinel = filepath.Join(f.outside, "sentinel")
-	os.Mkdir(f.root, 0o755)
-	os.Mkdir(f.outside, 0o755)
-	os.WriteFile(f.sentinel, []byte("untouched"), 0o644)
+	_ = os.Mkdir(f.root, 0o755)
+	_ = os.Mkdir(f.outside, 0o755)
+	_ = os.WriteFile(f.sentinel, []byte("untouched"), 0o644)
 	f.before = listTree(t, base, f.root)
 	return f
 }

@@ -13,11 +13,11 @@ func TestDecompress(t *testing.T) {
 	plain := bytes.Repeat([]byte("berth layer data "), 200000)
 	var gz, zs bytes.Buffer
 	gw := gzip.NewWriter(&gz)
-	gw.Write(plain)
-	gw.Close()
+	_, _ = gw.Write(plain)
+	_ = gw.Close()
 	zw, _ := zstd.NewWriter(&zs)
-	zw.Write(plain)
-	zw.Close()
+	_, _ = zw.Write(plain)
+	_ = zw.Close()
 	for _, tc := range []struct {
 		in   []byte
 		want Compression

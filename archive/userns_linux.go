@@ -15,5 +15,5 @@ var inUserNS = sync.OnceValue(func() bool {
 		return false
 	}
 	f := strings.Fields(string(b))
-	return !(len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295")
+	return len(f) != 3 || f[0] != "0" || f[1] != "0" || f[2] != "4294967295"
 })

@@ -45,7 +45,7 @@ func WriteBlob(ctx context.Context, s Store, ref string, r io.Reader, size int64
 	if err != nil {
 		return err
 	}
-	defer w.Close()
+	defer func() { _ = w.Close() }()
 	st, err := w.Status()
 	if err != nil {
 		return err
@@ -74,9 +74,9 @@ func ReadBlob(ctx context.Context, s Store, dgst digest.Digest) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	defer ra.Close()
+	defer func() { _ = ra.Close() }()
 	buf := make([]byte, ra.Size())
-	if _, err := ra.ReadAt(buf, 0); err != nil && !(errors.Is(err, io.EOF) && len(buf) == 0) {
+	if _, err := ra.ReadAt(buf, 0); err != nil && (!errors.Is(err, io.EOF) || len(buf) != 0) {
 		return nil, fmt.Errorf("read blob %s: %w", dgst, err)
 	}
 	return buf, nil

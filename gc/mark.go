@@ -182,7 +182,7 @@ func (m *marker) children(desc ocispec.Descriptor) ([]ocispec.Descriptor, error)
 		}
 		return nil, err
 	}
-	defer ra.Close()
+	defer func() { _ = ra.Close() }()
 	if ra.Size() > maxManifestSize || ra.Size() == 0 {
 		return nil, nil
 	}

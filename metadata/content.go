@@ -278,7 +278,7 @@ type nsWriter struct {
 }
 
 func (w *nsWriter) Status() (content.Status, error) {
-	st, err := w.Writer.Status()
+	st, err := w.Writer.Status() // the backend's, with the backend ref
 	st.Ref = w.ref
 	return st, err
 }
@@ -290,7 +290,7 @@ func (w *nsWriter) Commit(ctx context.Context, size int64, expected digest.Diges
 	c := w.c
 	c.db.gcLock.RLock()
 	defer c.db.gcLock.RUnlock()
-	dgst := w.Writer.Digest()
+	dgst := w.Digest()
 	err := w.Writer.Commit(ctx, size, expected, nil)
 	switch {
 	case err == nil:
@@ -300,7 +300,7 @@ func (w *nsWriter) Commit(ctx context.Context, size int64, expected digest.Diges
 		}
 	default:
 		if errors.Is(err, content.ErrDigestMismatch) || errors.Is(err, content.ErrSizeMismatch) {
-			c.dropIngest(w.ref)
+			_ = c.dropIngest(w.ref)
 		}
 		return err
 	}

@@ -7,7 +7,6 @@
 package metadata
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -65,7 +64,7 @@ func Open(path string, cs content.Store, snapshotters map[string]snapshot.Snapsh
 		_, err := tx.CreateBucketIfNotExists(bucketV1)
 		return err
 	}); err != nil {
-		bdb.Close()
+		_ = bdb.Close()
 		return nil, fmt.Errorf("init metadata %s: %w", path, err)
 	}
 	if snapshotters == nil {
@@ -150,6 +149,3 @@ func createSubBucket(tx *bolt.Tx, ns string, names ...[]byte) (*bolt.Bucket, err
 	}
 	return b, nil
 }
-
-// checkCtx returns the context's error, if any.
-func checkCtx(ctx context.Context) error { return ctx.Err() }

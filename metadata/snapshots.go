@@ -186,7 +186,7 @@ func (s *nsSnapshotter) create(ctx context.Context, view bool, key, parent strin
 		}
 		return addContextLease(ctx, tx, s.ns, s.leaseResource(key))
 	}); err != nil {
-		s.backend.Remove(ctx, bkey)
+		_ = s.backend.Remove(ctx, bkey)
 		return nil, err
 	}
 	return mounts, nil
@@ -236,13 +236,18 @@ func (s *nsSnapshotter) Remove(ctx context.Context, key string) error {
 		}
 		b := s.bucket(tx)
 		var child string
-		b.ForEach(func(k, v []byte) error {
+		if err := b.ForEach(func(k, v []byte) error {
 			var c snapRecord
-			if _, err := getJSON(b, k, &c); err == nil && c.Parent == key && child == "" {
+			if _, err := getJSON(b, k, &c); err != nil {
+				return err
+			}
+			if c.Parent == key && child == "" {
 				child = string(k)
 			}
 			return nil
-		})
+		}); err != nil {
+			return err
+		}
 		if child != "" {
 			return fmt.Errorf("remove snapshot %q: it has child %q: %w", key, child, snapshot.ErrInvalid)
 		}

@@ -64,7 +64,7 @@ func (m Mount) Mount(target string) error {
 	if flags&unix.MS_BIND != 0 && flags&unix.MS_RDONLY != 0 {
 		rf := unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY | flags&(unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC)
 		if err := unix.Mount("", target, "", rf, ""); err != nil {
-			unix.Unmount(target, unix.MNT_DETACH)
+			_ = unix.Unmount(target, unix.MNT_DETACH)
 			return fmt.Errorf("remount %s read-only: %w", target, err)
 		}
 	}
@@ -80,7 +80,7 @@ func MountAll(mounts []Mount, target string) error {
 	for i, m := range mounts {
 		if err := m.Mount(target); err != nil {
 			for j := 0; j < i; j++ {
-				unix.Unmount(target, unix.MNT_DETACH)
+				_ = unix.Unmount(target, unix.MNT_DETACH)
 			}
 			return err
 		}

@@ -71,7 +71,7 @@ func writeFileAtomic(p string, data []byte, mode os.FileMode) error {
 		err = os.Rename(tmp, p)
 	}
 	if err != nil {
-		os.Remove(tmp)
+		_ = os.Remove(tmp)
 		return err
 	}
 	return syncDir(filepath.Dir(p))
@@ -83,6 +83,6 @@ func syncDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	return d.Sync()
 }

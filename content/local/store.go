@@ -184,7 +184,7 @@ func (s *Store) ReaderAt(ctx context.Context, dgst digest.Digest) (content.Reade
 	}
 	fi, err := f.Stat()
 	if err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, fmt.Errorf("stat blob %s: %w", dgst, err)
 	}
 	return &readerAt{File: f, size: fi.Size()}, nil

@@ -58,7 +58,7 @@ func (s *Store) openWriter(opts content.WriterOpts, alg digest.Algorithm) (*writ
 		return nil, fmt.Errorf("lock ingest %q: %w", opts.Ref, err)
 	}
 	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		lock.Close()
+		_ = lock.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
 			return nil, fmt.Errorf("ingest %q: %w", opts.Ref, content.ErrUnavailable)
 		}
@@ -235,7 +235,7 @@ func (w *writer) Close() error {
 // discard removes the ingest directory.
 func (w *writer) discard() {
 	if w.f != nil {
-		w.f.Close()
+		_ = w.f.Close()
 		w.f = nil
 	}
 	// Best effort: a leftover ingest is listed and can be aborted.
@@ -249,11 +249,11 @@ func (w *writer) release() {
 	}
 	w.done = true
 	if w.f != nil {
-		w.f.Close()
+		_ = w.f.Close()
 		w.f = nil
 	}
 	if w.lock != nil {
-		w.lock.Close() // drops the flock
+		_ = w.lock.Close() // drops the flock
 		w.lock = nil
 	}
 	w.s.unlock(w.ref)

@@ -62,7 +62,7 @@ func readAll(t *testing.T, s content.Store, dgst digest.Digest) []byte {
 	if err != nil {
 		t.Fatalf("reader %s: %v", dgst, err)
 	}
-	defer ra.Close()
+	defer func() { _ = ra.Close() }()
 	b, err := io.ReadAll(io.NewSectionReader(ra, 0, ra.Size()))
 	if err != nil {
 		t.Fatalf("read %s: %v", dgst, err)
@@ -96,7 +96,7 @@ func testDigestMismatch(t *testing.T, s content.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Write([]byte("corrupt"))
+	_, _ = w.Write([]byte("corrupt"))
 	err = w.Commit(ctx, 7, wrong, nil)
 	if !errors.Is(err, content.ErrDigestMismatch) {
 		t.Fatalf("want ErrDigestMismatch, got %v", err)
@@ -116,7 +116,7 @@ func testSizeMismatch(t *testing.T, s content.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Write(data)
+	_, _ = w.Write(data)
 	if err := w.Commit(ctx, 100, "", nil); !errors.Is(err, content.ErrSizeMismatch) {
 		t.Fatalf("want ErrSizeMismatch, got %v", err)
 	}
@@ -137,7 +137,7 @@ func testAlreadyExists(t *testing.T, s content.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Write(data)
+	_, _ = w.Write(data)
 	if err := w.Commit(ctx, int64(len(data)), dgst, nil); !errors.Is(err, content.ErrAlreadyExists) {
 		t.Fatalf("commit of present blob: want ErrAlreadyExists, got %v", err)
 	}
@@ -155,7 +155,7 @@ func testResume(t *testing.T, s content.Store) {
 		t.Fatal(err)
 	}
 	w.Write(data[:12345])
-	w.Close()
+	_ = w.Close()
 	w, err = s.Writer(ctx, content.WriterOpts{Ref: "resume", Expected: dgst, Size: int64(len(data))})
 	if err != nil {
 		t.Fatal(err)
@@ -184,7 +184,7 @@ func testSameRefLocked(t *testing.T, s content.Store) {
 	if _, err := s.Writer(ctx, content.WriterOpts{Ref: "same", Expected: dgst}); !errors.Is(err, content.ErrUnavailable) {
 		t.Fatalf("second writer: want ErrUnavailable, got %v", err)
 	}
-	w1.Write(data)
+	_, _ = w1.Write(data)
 	if err := w1.Commit(ctx, int64(len(data)), dgst, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +254,7 @@ func testStatusAbort(t *testing.T, s content.Store) {
 	if err := s.Abort(ctx, "partial"); !errors.Is(err, content.ErrUnavailable) {
 		t.Fatalf("abort of open ingest: %v", err)
 	}
-	w.Close()
+	_ = w.Close()
 	st, err := s.ListStatuses(ctx)
 	if err != nil || len(st) != 1 || st[0].Ref != "partial" || st[0].Offset != 4 || st[0].Total != 100 {
 		t.Fatalf("statuses %+v %v", st, err)

@@ -44,7 +44,7 @@ func open(t *testing.T, root string, f Factory) snapshot.Snapshotter {
 	if err != nil {
 		t.Fatalf("open snapshotter: %v", err)
 	}
-	t.Cleanup(func() { sn.Close() })
+	t.Cleanup(func() { _ = sn.Close() })
 	return sn
 }
 
@@ -78,7 +78,7 @@ func testLifecycle(t *testing.T, root string, f Factory) {
 		t.Fatalf("parent of b = %q", info.Parent)
 	}
 	seen := map[string]snapshot.Kind{}
-	sn.Walk(ctx, func(i snapshot.Info) error { seen[i.Name] = i.Kind; return nil })
+	must(t, sn.Walk(ctx, func(i snapshot.Info) error { seen[i.Name] = i.Kind; return nil }))
 	if len(seen) != 3 || seen["v"] != snapshot.KindView {
 		t.Fatalf("walk: %v", seen)
 	}
@@ -172,11 +172,17 @@ func testReopen(t *testing.T, root string, f Factory) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sn.Prepare(ctx, "a", "", nil)
-	sn.Commit(ctx, "c", "a", nil)
-	sn.Close()
+	if _, err := sn.Prepare(ctx, "a", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := sn.Commit(ctx, "c", "a", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := sn.Close(); err != nil {
+		t.Fatal(err)
+	}
 	// A crash leftover: a directory with no record.
-	os.MkdirAll(filepath.Join(root, "snapshots", "new-crashed", "fs"), 0o755)
+	must(t, os.MkdirAll(filepath.Join(root, "snapshots", "new-crashed", "fs"), 0o755))
 	sn = open(t, root, f)
 	if info, err := sn.Stat(ctx, "c"); err != nil || info.Kind != snapshot.KindCommitted {
 		t.Fatalf("after reopen: %+v %v", info, err)

@@ -52,7 +52,7 @@ func Open(path string) (*Store, error) {
 		_, err := tx.CreateBucketIfNotExists(bucketName)
 		return err
 	}); err != nil {
-		db.Close()
+		_ = db.Close()
 		return nil, fmt.Errorf("init snapshot metadata %s: %w", path, err)
 	}
 	return &Store{db: db}, nil
