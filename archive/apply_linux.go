@@ -202,7 +202,7 @@ func (a *applier) cache(p string, fd int, stat bool) (cachedDir, error) {
 	if stat {
 		var st unix.Stat_t
 		if err := unix.Fstat(fd, &st); err != nil {
-			unix.Close(fd)
+			_ = unix.Close(fd)
 			return cachedDir{}, fmt.Errorf("stat directory %q: %w", p, err)
 		}
 		d.setgid = st.Mode&unix.S_ISGID != 0
@@ -215,7 +215,7 @@ func (a *applier) cache(p string, fd int, stat bool) (cachedDir, error) {
 	if len(a.dirs) >= 256 {
 		for k, old := range a.dirs {
 			if old.fd != a.rootFd {
-				unix.Close(old.fd)
+				_ = unix.Close(old.fd)
 			}
 			delete(a.dirs, k)
 		}
@@ -321,7 +321,7 @@ func (a *applier) regular(parent cachedDir, name, base string, hdr *tar.Header, 
 	if err != nil {
 		return fmt.Errorf("create %q: %w", name, err)
 	}
-	defer unix.Close(fd)
+	defer func() { _ = unix.Close(fd) }()
 	if err := a.copyData(fd, tr, hdr.Size); err != nil {
 		return fmt.Errorf("write %q: %w", name, err)
 	}

@@ -30,7 +30,7 @@ func TestDecompress(t *testing.T) {
 			t.Fatalf("detected %v, want %v", c, tc.want)
 		}
 		got, err := io.ReadAll(rc)
-		rc.Close()
+		_ = rc.Close()
 		if err != nil {
 			t.Fatalf("%v: read: %v", c, err)
 		}
@@ -44,15 +44,15 @@ func TestDecompressCorruptAndEarlyClose(t *testing.T) {
 	plain := bytes.Repeat([]byte("x"), 3<<20)
 	var gz bytes.Buffer
 	gw := gzip.NewWriter(&gz)
-	gw.Write(plain)
-	gw.Close()
+	_, _ = gw.Write(plain)
+	_ = gw.Close()
 	// Close before reading everything must not hang or leak the goroutine.
 	rc, _, err := Decompress(bytes.NewReader(gz.Bytes()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc.Read(make([]byte, 10))
-	rc.Close()
+	_, _ = rc.Read(make([]byte, 10))
+	_ = rc.Close()
 	// A truncated stream is an error, not a silent short read.
 	rc, _, err = Decompress(bytes.NewReader(gz.Bytes()[:gz.Len()/2]))
 	if err != nil {
@@ -61,5 +61,5 @@ func TestDecompressCorruptAndEarlyClose(t *testing.T) {
 	if _, err := io.ReadAll(rc); err == nil {
 		t.Fatal("truncated gzip read without error")
 	}
-	rc.Close()
+	_ = rc.Close()
 }

@@ -145,7 +145,7 @@ func readNames(dir string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	return f.Readdirnames(-1)
 }
 
@@ -225,7 +225,7 @@ func (d *diffWriter) entry(full, rel string, st *unix.Stat_t) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	n, err := io.CopyBuffer(d.tw, struct{ io.Reader }{f}, d.buf)
 	if err == nil && n != hdr.Size {
 		err = fmt.Errorf("%s changed size while being read", rel)

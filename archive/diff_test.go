@@ -17,7 +17,7 @@ import (
 func tree(t *testing.T, root string) []string {
 	t.Helper()
 	var out []string
-	filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
+	_ = filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
 		if err != nil || p == root {
 			return nil
 		}
@@ -41,7 +41,7 @@ func tree(t *testing.T, root string) []string {
 func populateLower(t *testing.T, dir string) {
 	t.Helper()
 	mk := func(p, body string) {
-		os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755)
+		_ = os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755)
 		if err := os.WriteFile(filepath.Join(dir, p), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +114,7 @@ func TestWriteOverlayDiffRoundTrip(t *testing.T) {
 	base := t.TempDir()
 	lower, upper, work, merged := filepath.Join(base, "lower"), filepath.Join(base, "upper"), filepath.Join(base, "work"), filepath.Join(base, "merged")
 	for _, d := range []string{lower, upper, work, merged} {
-		os.Mkdir(d, 0o755)
+		_ = os.Mkdir(d, 0o755)
 	}
 	populateLower(t, lower)
 	m := snapshot.Mount{Type: "overlay", Source: "overlay", Options: []string{"lowerdir=" + lower, "upperdir=" + upper, "workdir=" + work}}

@@ -37,7 +37,7 @@ func ApplyToMounts(ctx context.Context, mounts []snapshot.Mount, r io.Reader, op
 	if err != nil {
 		return 0, fmt.Errorf("apply layer: %w", err)
 	}
-	defer os.Remove(dir)
+	defer func() { _ = os.Remove(dir) }()
 	if err := snapshot.MountAll(mounts, dir); err != nil {
 		return 0, fmt.Errorf("apply layer: %w", err)
 	}

@@ -26,10 +26,10 @@ func layer(t *testing.T, files map[string]string) []byte {
 		if name[len(name)-1] == '/' {
 			hdr = &tar.Header{Name: name, Mode: 0o755, Typeflag: tar.TypeDir}
 		}
-		tw.WriteHeader(hdr)
-		tw.Write([]byte(body))
+		_ = tw.WriteHeader(hdr)
+		_, _ = tw.Write([]byte(body))
 	}
-	tw.Close()
+	_ = tw.Close()
 	return buf.Bytes()
 }
 
@@ -49,7 +49,7 @@ func TestApplyToSnapshots(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer sn.Close()
+			defer func() { _ = sn.Close() }()
 			layers := [][]byte{
 				layer(t, map[string]string{"etc/": "", "etc/a": "a1", "etc/b": "b1", "opq/": "", "opq/old": "old", "gone": "g"}),
 				layer(t, map[string]string{"etc/": "", "etc/a": "a2", "etc/.wh.b": "", "opq/": "", "opq/.wh..wh..opq": "", "opq/new": "new"}),
@@ -78,7 +78,7 @@ func TestApplyToSnapshots(t *testing.T) {
 			if err := snapshot.MountAll(mounts, dir); err != nil {
 				t.Fatal(err)
 			}
-			defer snapshot.UnmountAll(dir)
+			defer func() { _ = snapshot.UnmountAll(dir) }()
 			for p, want := range map[string]string{"etc/a": "a2", "opq/new": "new", "added": "x"} {
 				if b, err := os.ReadFile(filepath.Join(dir, p)); err != nil || string(b) != want {
 					t.Errorf("%s = %q %v, want %q", p, b, err, want)

@@ -37,7 +37,7 @@ func removeAllAt(dirfd int, name string) error {
 			}
 		}
 	}
-	unix.Close(fd)
+	_ = unix.Close(fd)
 	if err != nil {
 		return err
 	}
@@ -54,7 +54,7 @@ func readDirNames(fd int) ([]string, error) {
 		return nil, err
 	}
 	f := os.NewFile(uintptr(dup), "dir")
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	if _, err := unix.Seek(dup, 0, 0); err != nil {
 		return nil, err
 	}

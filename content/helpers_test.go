@@ -23,14 +23,14 @@ func TestWriteBlobAndOpenWriter(t *testing.T) {
 	dgst := digest.FromBytes(data)
 	// A partial ingest is resumed from a seekable reader.
 	w, _ := s.Writer(ctx, content.WriterOpts{Ref: "r", Expected: dgst})
-	w.Write(data[:4])
+	_, _ = w.Write(data[:4])
 	// While it is open, OpenWriter waits; it gives up when ctx ends.
 	tctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	if _, err := content.OpenWriter(tctx, s, content.WriterOpts{Ref: "r"}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("OpenWriter on a held ref: %v", err)
 	}
 	cancel()
-	w.Close()
+	_ = w.Close()
 	if err := content.WriteBlob(ctx, s, "r", bytes.NewReader(data), int64(len(data)), dgst, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close(); sn.Close() })
+	t.Cleanup(func() { _ = db.Close(); _ = sn.Close() })
 	return &env{db: db, cs: cs, sn: sn}
 }
 
@@ -50,14 +50,14 @@ func (e *env) blob(t *testing.T, ctx context.Context, ns, mediaType string, data
 	cs := e.db.NamespacedContent(ns)
 	w, err := cs.Writer(ctx, content.WriterOpts{Ref: d.String(), Expected: d})
 	if err == nil {
-		w.Write(data)
+		_, _ = w.Write(data)
 		err = w.Commit(ctx, int64(len(data)), d, labels)
 	}
 	if err != nil && !errors.Is(err, content.ErrAlreadyExists) {
 		t.Fatal(err)
 	}
 	if labels != nil && errors.Is(err, content.ErrAlreadyExists) {
-		cs.Update(ctx, content.Info{Digest: d, Labels: labels})
+		_, _ = cs.Update(ctx, content.Info{Digest: d, Labels: labels})
 	}
 	return ocispec.Descriptor{MediaType: mediaType, Digest: d, Size: int64(len(data))}
 }
@@ -97,13 +97,13 @@ func (e *env) image(t *testing.T, ctx context.Context, ns, name string, layers .
 
 func (e *env) backendBlobs(t *testing.T) map[digest.Digest]bool {
 	out := map[digest.Digest]bool{}
-	e.cs.Walk(context.Background(), func(i content.Info) error { out[i.Digest] = true; return nil })
+	_ = e.cs.Walk(context.Background(), func(i content.Info) error { out[i.Digest] = true; return nil })
 	return out
 }
 
 func (e *env) backendSnapshots(t *testing.T) int {
 	n := 0
-	e.sn.Walk(context.Background(), func(snapshot.Info) error { n++; return nil })
+	_ = e.sn.Walk(context.Background(), func(snapshot.Info) error { n++; return nil })
 	return n
 }
 
@@ -148,7 +148,7 @@ func TestSharedLayerSurvives(t *testing.T) {
 		t.Fatalf("surviving image's snapshot: %v", err)
 	}
 	// Deleting the last image empties everything.
-	e.db.Images("default").Delete(ctx, "two")
+	_ = e.db.Images("default").Delete(ctx, "two")
 	if _, err := gc.Collect(ctx, e.db); err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestNamespacesKeepTheirOwn(t *testing.T) {
 	e := newEnv(t)
 	e.image(t, ctx, "a", "img", "layer")
 	e.image(t, ctx, "b", "img", "layer")
-	e.db.Images("a").Delete(ctx, "img")
+	_ = e.db.Images("a").Delete(ctx, "img")
 	if _, err := gc.Collect(ctx, e.db); err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func TestLeaseProtectsPull(t *testing.T) {
 		t.Fatal(err)
 	}
 	// An expired lease protects nothing and is removed.
-	e.db.Leases("default").Create(ctx, "old", time.Now().Add(-time.Minute), nil)
+	_, _ = e.db.Leases("default").Create(ctx, "old", time.Now().Add(-time.Minute), nil)
 	e.blob(t, metadata.WithLease(ctx, "old"), "default", ocispec.MediaTypeImageLayer, []byte("abandoned"), nil)
 
 	st, err := gc.Collect(ctx, e.db)
@@ -206,7 +206,7 @@ func TestLeaseProtectsPull(t *testing.T) {
 	if _, err := sn.Stat(ctx, "chain"); err != nil {
 		t.Fatalf("leased snapshot collected: %v", err)
 	}
-	e.db.Leases("default").Delete(ctx, "pull")
+	_ = e.db.Leases("default").Delete(ctx, "pull")
 	if _, err := gc.Collect(ctx, e.db); err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestRootsAndActiveSnapshots(t *testing.T) {
 	ref := e.blob(t, ctx, "default", "application/octet-stream", []byte("referenced"), nil)
 	e.blob(t, ctx, "default", "application/octet-stream", []byte("root"), map[string]string{gc.LabelRoot: "", gc.LabelRefContent + ".x": ref.Digest.String()})
 	sn, _ := e.db.NamespacedSnapshotter("default", "overlay")
-	sn.Prepare(ctx, "container-rootfs", "", nil)
+	_, _ = sn.Prepare(ctx, "container-rootfs", "", nil)
 	st, err := gc.Collect(ctx, e.db)
 	if err != nil || st.BlobsDeleted != 0 || st.SnapshotsRemoved != 0 {
 		t.Fatalf("roots collected: %+v %v", st, err)
@@ -231,13 +231,13 @@ func TestRootsAndActiveSnapshots(t *testing.T) {
 func TestCollectConcurrentWithWrites(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	e.db.Leases("default").Create(ctx, "l", time.Time{}, nil)
+	_, _ = e.db.Leases("default").Create(ctx, "l", time.Time{}, nil)
 	lctx := metadata.WithLease(ctx, "l")
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for i := 0; i < 20; i++ {
-			gc.Collect(ctx, e.db)
+			_, _ = gc.Collect(ctx, e.db)
 		}
 	}()
 	var want []digest.Digest
@@ -255,7 +255,7 @@ func TestCollectConcurrentWithWrites(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		io.Copy(io.Discard, io.NewSectionReader(r, 0, r.Size()))
-		r.Close()
+		_, _ = io.Copy(io.Discard, io.NewSectionReader(r, 0, r.Size()))
+		_ = r.Close()
 	}
 }

@@ -218,7 +218,7 @@ func (c *nsContent) Writer(ctx context.Context, opts content.WriterOpts) (conten
 		}
 		return addContextLease(ctx, tx, c.ns, Resource{Type: "ingests", ID: opts.Ref})
 	}); err != nil {
-		w.Close()
+		_ = w.Close()
 		return nil, err
 	}
 	return &nsWriter{Writer: w, c: c, ref: opts.Ref, ctx: ctx}, nil

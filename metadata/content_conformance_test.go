@@ -20,7 +20,7 @@ func TestNamespacedContentConformance(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { db.Close() })
+		t.Cleanup(func() { _ = db.Close() })
 		return db.NamespacedContent("default")
 	})
 }

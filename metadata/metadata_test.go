@@ -35,7 +35,7 @@ func openDB(t *testing.T) *metadata.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close(); sn.Close() })
+	t.Cleanup(func() { _ = db.Close(); _ = sn.Close() })
 	return db
 }
 
@@ -49,7 +49,7 @@ func put(t *testing.T, cs content.Store, ctx context.Context, data string, label
 		}
 		t.Fatal(err)
 	}
-	io.WriteString(w, data)
+	_, _ = io.WriteString(w, data)
 	if err := w.Commit(ctx, int64(len(data)), d, labels); err != nil {
 		t.Fatal(err)
 	}
@@ -96,8 +96,8 @@ func TestNamespaces(t *testing.T) {
 	if err := nss.Delete(ctx, "k8s.io"); !errors.Is(err, metadata.ErrNotEmpty) {
 		t.Fatalf("delete non-empty: %v", err)
 	}
-	db.Images("k8s.io").Delete(ctx, "img")
-	db.NamespacedContent("k8s.io").Delete(ctx, desc.Digest)
+	_ = db.Images("k8s.io").Delete(ctx, "img")
+	_ = db.NamespacedContent("k8s.io").Delete(ctx, desc.Digest)
 	if err := nss.Delete(ctx, "k8s.io"); err != nil {
 		t.Fatalf("delete emptied: %v", err)
 	}
@@ -177,8 +177,8 @@ func TestNamespacedContent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	io.WriteString(w, "half")
-	w.Close()
+	_, _ = io.WriteString(w, "half")
+	_ = w.Close()
 	if st, _ := a.ListStatuses(ctx); len(st) != 1 || st[0].Ref != "partial" || st[0].Offset != 4 {
 		t.Fatalf("statuses in a: %+v", st)
 	}
@@ -190,12 +190,12 @@ func TestNamespacedContent(t *testing.T) {
 	}
 	// A corrupt blob is rejected and recorded nowhere.
 	w, _ = a.Writer(ctx, content.WriterOpts{Ref: "bad", Expected: digest.FromString("good")})
-	io.WriteString(w, "evil")
+	_, _ = io.WriteString(w, "evil")
 	if err := w.Commit(ctx, 4, digest.FromString("good"), nil); !errors.Is(err, content.ErrDigestMismatch) {
 		t.Fatalf("corrupt commit: %v", err)
 	}
 	n := 0
-	a.Walk(ctx, func(content.Info) error { n++; return nil })
+	_ = a.Walk(ctx, func(content.Info) error { n++; return nil })
 	if n != 1 {
 		t.Fatalf("a has %d blobs, want 1", n)
 	}
@@ -255,7 +255,7 @@ func TestNamespacedSnapshotterConformance(t *testing.T) {
 		if err != nil {
 			return nil, err
 		}
-		return nsSnapshotter{ns, func() error { db.Close(); return sn.Close() }}, nil
+		return nsSnapshotter{ns, func() error { _ = db.Close(); return sn.Close() }}, nil
 	})
 }
 

@@ -154,7 +154,7 @@ func testResume(t *testing.T, s content.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Write(data[:12345])
+	_, _ = w.Write(data[:12345])
 	_ = w.Close()
 	w, err = s.Writer(ctx, content.WriterOpts{Ref: "resume", Expected: dgst, Size: int64(len(data))})
 	if err != nil {
@@ -164,7 +164,7 @@ func testResume(t *testing.T, s content.Store) {
 	if err != nil || st.Offset != 12345 || st.Total != int64(len(data)) {
 		t.Fatalf("resume status %+v %v", st, err)
 	}
-	w.Write(data[st.Offset:])
+	_, _ = w.Write(data[st.Offset:])
 	if err := w.Commit(ctx, int64(len(data)), dgst, nil); err != nil {
 		t.Fatalf("commit after resume: %v", err)
 	}
@@ -250,7 +250,7 @@ func testStatusAbort(t *testing.T, s content.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Write([]byte("half"))
+	_, _ = w.Write([]byte("half"))
 	if err := s.Abort(ctx, "partial"); !errors.Is(err, content.ErrUnavailable) {
 		t.Fatalf("abort of open ingest: %v", err)
 	}
@@ -277,11 +277,11 @@ func testTruncate(t *testing.T, s content.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Write([]byte("garbage"))
+	_, _ = w.Write([]byte("garbage"))
 	if err := w.Truncate(0); err != nil {
 		t.Fatal(err)
 	}
-	w.Write([]byte("good"))
+	_, _ = w.Write([]byte("good"))
 	if err := w.Commit(ctx, 4, digest.FromString("good"), nil); err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ func (c *copier) copyDir(dst, src string) error {
 		return err
 	}
 	names, err := d.Readdirnames(-1)
-	d.Close()
+	_ = d.Close()
 	if err != nil {
 		return err
 	}
@@ -96,7 +96,7 @@ func (c *copier) copyFile(dst, src string, perm uint32) error {
 	if err != nil {
 		return err
 	}
-	defer in.Close()
+	defer func() { _ = in.Close() }()
 	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, os.FileMode(perm))
 	if err != nil {
 		return err

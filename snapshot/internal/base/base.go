@@ -47,7 +47,7 @@ func New(root string, drv Driver) (*Snapshotter, error) {
 	}
 	s := &Snapshotter{root: root, ms: ms, drv: drv}
 	if err := s.cleanup(); err != nil {
-		ms.Close()
+		_ = ms.Close()
 		return nil, err
 	}
 	return s, nil
@@ -196,11 +196,11 @@ func (s *Snapshotter) create(kind snapshot.Kind, key, parent string, labels map[
 		return nil, fmt.Errorf("prepare %q: %w", key, err)
 	}
 	if err := os.Mkdir(filepath.Join(tmp, "fs"), 0o755); err != nil {
-		os.RemoveAll(tmp)
+		_ = os.RemoveAll(tmp)
 		return nil, fmt.Errorf("prepare %q: %w", key, err)
 	}
 	if err := s.drv.Populate(kind, tmp, parents); err != nil {
-		os.RemoveAll(tmp)
+		_ = os.RemoveAll(tmp)
 		return nil, fmt.Errorf("prepare %q: %w", key, err)
 	}
 	var dir string
@@ -216,9 +216,9 @@ func (s *Snapshotter) create(kind snapshot.Kind, key, parent string, labels map[
 		return nil
 	})
 	if err != nil {
-		os.RemoveAll(tmp)
+		_ = os.RemoveAll(tmp)
 		if dir != "" {
-			os.RemoveAll(dir) // renamed, but the transaction did not commit
+			_ = os.RemoveAll(dir) // renamed, but the transaction did not commit
 		}
 		return nil, err
 	}
