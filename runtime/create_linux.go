@@ -232,7 +232,7 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 	}
 	if o.Foreground {
 		created.Process = ip.cmd.Process
-		created.wait = func() (*os.ProcessState, error) { err := ip.cmd.Wait(); return ip.cmd.ProcessState, ignoreExit(err) }
+		created.wait = ip.wait
 	} else {
 		ip.conn.Close()
 	}

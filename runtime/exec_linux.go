@@ -110,13 +110,6 @@ func (r *Runtime) Exec(id string, o ExecOpts) (*Execed, error) {
 	ok = true
 	ip.conn.Close()
 	e := &Execed{Pid: ip.pid(), Console: created.Console, proc: ip.cmd.Process}
-	e.wait = func() (*os.ProcessState, error) {
-		err := ip.cmd.Wait()
-		return ip.cmd.ProcessState, ignoreExit(err)
-	}
-	if o.Detach {
-		// Leave the process to whoever reaps our orphans.
-		ip.cmd.Process.Release()
-	}
+	e.wait = ip.wait
 	return e, nil
 }

@@ -44,18 +44,34 @@ type spawnOpts struct {
 	pdeathsig      syscall.Signal
 }
 
-// initProc is a started berth-init.
+// initProc is a started berth-init, reaped by a goroutine of its own.
 type initProc struct {
-	cmd  *exec.Cmd
-	conn *proto.Conn
+	cmd   *exec.Cmd
+	conn  *proto.Conn
+	done  chan struct{} // closed once the process is reaped
+	state *os.ProcessState
+	err   error
 }
 
 func (p *initProc) pid() int { return p.cmd.Process.Pid }
 
+// wait waits until the process has exited and been reaped.
+func (p *initProc) wait() (*os.ProcessState, error) {
+	<-p.done
+	return p.state, p.err
+}
+
+// reap waits for the process; run by the goroutine that owns it.
+func (p *initProc) reap() {
+	p.err = ignoreExit(p.cmd.Wait())
+	p.state = p.cmd.ProcessState
+	close(p.done)
+}
+
 // kill kills and reaps a berth-init that is still our child.
 func (p *initProc) kill() {
 	p.cmd.Process.Kill()
-	p.cmd.Wait()
+	p.wait()
 	p.conn.Close()
 }
 
@@ -121,6 +137,11 @@ func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
 			flags |= nsFlags[t]
 		}
 	}
+	if _, ok := o.join[specs.PIDNamespace]; ok {
+		// In a joined pid namespace the child sees no parent (getppid is
+		// 0), which Go's parent-death check takes for a dead parent.
+		o.pdeathsig = 0
+	}
 	cmd := &exec.Cmd{
 		Path:       "/proc/self/fd/" + strconv.Itoa(exeFD),
 		Args:       []string{"berth-init"},
@@ -148,28 +169,38 @@ func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
 		cmd.SysProcAttr.CgroupFD = int(o.cgroupFD.Fd())
 	}
 
+	ip := &initProc{cmd: cmd, conn: proto.NewConn(parent), done: make(chan struct{})}
 	var startErr error
 	if len(o.join) == 0 {
 		startErr = cmd.Start()
+		if startErr == nil {
+			go ip.reap()
+		}
 	} else {
-		done := make(chan error, 1)
+		started := make(chan error, 1)
 		go func() {
 			// This thread is left in the container's namespaces: never
-			// unlock it, so that it exits with the goroutine.
+			// unlock it, so that it exits with the goroutine. The parent
+			// death signal fires when the forking thread exits, so the
+			// thread lives, reaping the child, until the child is gone.
 			runtime.LockOSThread()
 			if err := enterNamespaces(o); err != nil {
-				done <- err
+				started <- err
 				return
 			}
-			done <- cmd.Start()
+			err := cmd.Start()
+			started <- err
+			if err == nil {
+				ip.reap()
+			}
 		}()
-		startErr = <-done
+		startErr = <-started
 	}
 	if startErr != nil {
 		parent.Close()
 		return nil, fmt.Errorf("start berth-init: %w", startErr)
 	}
-	return &initProc{cmd: cmd, conn: proto.NewConn(parent)}, nil
+	return ip, nil
 }
 
 // enterNamespaces moves the calling (locked) thread into the namespaces to

@@ -228,3 +228,8 @@ func openUp(t *testing.T) func() {
 	os.Chmod(dir, 0o755)
 	return func() { os.Chmod(dir, st.Mode().Perm()) }
 }
+
+// cmd returns an unstarted berth-runtime command for the env's root.
+func (e *env) cmd(args ...string) *exec.Cmd {
+	return exec.Command(bin, append([]string{"--root", e.root}, args...)...)
+}

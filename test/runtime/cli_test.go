@@ -1,0 +1,171 @@
+package runtime_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func TestBadConfigLeavesNothing(t *testing.T) {
+	e := newEnv(t)
+	good := e.bundle([]string{"true"}, nil)
+	cases := map[string]struct {
+		config string // written over config.json; "" keeps it
+		noRoot bool   // remove the rootfs
+		want   string
+	}{
+		"malformed":          {config: `{"ociVersion": "1.0.2", "process": `, want: "config.json"},
+		"trailing":           {config: `{"ociVersion":"1.0.2","root":{"path":"rootfs"},"linux":{}} {}`, want: "trailing data"},
+		"wrong type":         {config: `{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"args":"sh","cwd":"/"},"linux":{}}`, want: "process.args"},
+		"no version":         {config: `{"root":{"path":"rootfs"},"process":{"args":["true"],"cwd":"/"},"linux":{}}`, want: "ociVersion"},
+		"bad namespace":      {config: `{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"args":["true"],"cwd":"/"},"linux":{"namespaces":[{"type":"bogus"}]}}`, want: "unknown namespace type"},
+		"duplicate ns":       {config: `{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"args":["true"],"cwd":"/"},"linux":{"namespaces":[{"type":"pid"},{"type":"pid"}]}}`, want: "listed twice"},
+		"relative cwd":       {config: `{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"args":["true"],"cwd":"tmp"},"linux":{}}`, want: "cwd"},
+		"empty args":         {config: `{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"args":[],"cwd":"/"},"linux":{}}`, want: "process.args"},
+		"bad rlimit":         {config: `{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"args":["true"],"cwd":"/","rlimits":[{"type":"RLIMIT_BOGUS","hard":1,"soft":1}]},"linux":{}}`, want: "unknown rlimit"},
+		"missing rootfs":     {noRoot: true, want: "rootfs"},
+		"unknown capability": {config: `{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"args":["true"],"cwd":"/","capabilities":{"bounding":["CAP_BOGUS"]}},"linux":{}}`, want: "CAP_BOGUS"},
+		"bad executable":     {config: `{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"args":["/no/such/program"],"cwd":"/"},"linux":{"namespaces":[{"type":"mount"},{"type":"pid"}]}}`, want: "/no/such/program"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			b := filepath.Join(t.TempDir(), "b")
+			copyBundle(t, good, b)
+			if c.config != "" {
+				if err := os.WriteFile(filepath.Join(b, "config.json"), []byte(c.config), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if c.noRoot {
+				os.RemoveAll(filepath.Join(b, "rootfs"))
+			}
+			id := e.id()
+			r := e.fails(c.want, "create", "--bundle", b, id)
+			if lines := strings.Count(strings.TrimSpace(r.err), "\n"); lines != 0 {
+				t.Fatalf("error is %d lines: %q", lines+1, r.err)
+			}
+			e.noState(id)
+		})
+	}
+}
+
+// copyBundle copies a bundle's config and links its rootfs' files (cheap).
+func copyBundle(t *testing.T, from, to string) {
+	t.Helper()
+	if err := os.MkdirAll(to, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := os.ReadFile(filepath.Join(from, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(to, "config.json"), cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(from, "rootfs"), filepath.Join(to, "rootfs")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBadArgumentsAndIDs(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle([]string{"true"}, nil)
+	for _, id := range []string{"../escape", "a/b", "..", "-x", ".hidden", "with space"} {
+		r := e.run("create", "--bundle", b, id)
+		if r.code == 0 || !strings.Contains(r.err, "invalid container id") && !strings.Contains(r.err, "unknown shorthand") {
+			t.Fatalf("id %q: exit %d %q", id, r.code, r.err)
+		}
+	}
+	if entries, _ := os.ReadDir(e.root); len(entries) != 0 {
+		t.Fatalf("bad ids left state: %v", entries)
+	}
+	if filepath.Dir(e.root) != "" {
+		if _, err := os.Stat(filepath.Join(filepath.Dir(e.root), "escape")); err == nil {
+			t.Fatal("../escape created a directory outside the root")
+		}
+	}
+	e.fails("unknown flag", "create", "--no-such-flag", "--bundle", b, e.id())
+	e.fails("unknown command", "frobnicate")
+	e.fails("does not exist", "start", "berth-test-nonexistent")
+	e.fails("does not exist", "kill", "berth-test-nonexistent")
+	e.fails("does not exist", "delete", "berth-test-nonexistent")
+	e.fails("exactly one container id", "state")
+	e.fails("systemd", "--systemd-cgroup", "create", "--bundle", b, e.id())
+	e.fails("--log-format", "--log-format", "xml", "list")
+}
+
+func TestLogJSON(t *testing.T) {
+	e := newEnv(t)
+	logFile := filepath.Join(t.TempDir(), "log.json")
+	e.run("--log", logFile, "--log-format", "json", "start", "berth-test-missing")
+	b, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entry map[string]string
+	if err := json.Unmarshal([]byte(strings.SplitN(string(b), "\n", 2)[0]), &entry); err != nil {
+		t.Fatalf("log line %q: %v", b, err)
+	}
+	if entry["level"] != "error" || !strings.Contains(entry["msg"], "does not exist") || entry["time"] == "" {
+		t.Fatalf("log entry %v", entry)
+	}
+}
+
+func TestSpecFeaturesVersion(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	e.must("spec", "--bundle", dir)
+	s := readSpec(t, dir)
+	if s.Process == nil || !s.Process.Terminal || s.Linux == nil || s.Linux.Seccomp == nil || s.Linux.Seccomp.DefaultAction != specs.ActErrno {
+		t.Fatalf("default spec: %+v", s)
+	}
+	e.fails("already exists", "spec", "--bundle", dir)
+	rdir := t.TempDir()
+	e.must("spec", "--rootless", "--bundle", rdir)
+	rs := readSpec(t, rdir)
+	if len(rs.Linux.UIDMappings) != 1 || rs.Linux.Resources != nil {
+		t.Fatalf("rootless spec: %+v", rs.Linux)
+	}
+	var f map[string]any
+	if err := json.Unmarshal([]byte(e.must("features")), &f); err != nil || f["ociVersionMax"] == nil {
+		t.Fatalf("features: %v %v", f, err)
+	}
+	if out := e.must("--version"); !strings.Contains(out, "berth-runtime version") || !strings.Contains(out, "spec:") {
+		t.Fatalf("--version: %q", out)
+	}
+	// The generated spec runs (with a busybox rootfs and no terminal).
+	b := e.bundle(nil, func(sp *specs.Spec) {
+		*sp = *s
+		sp.Root.Path = "rootfs"
+		sp.Process.Terminal = false
+		sp.Process.Args = []string{"sh", "-c", "echo spec-ok"}
+	})
+	if r := e.run("run", "-b", b, e.id()); r.code != 0 || r.out != "spec-ok\n" {
+		t.Fatalf("default spec run: %d %q %q", r.code, r.out, r.err)
+	}
+}
+
+func TestNoPivotAndPreserveFDs(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle([]string{"sh", "-c", "ls /proc/self/fd | tr '\\n' ' '; cat <&3"}, nil)
+	f, err := os.CreateTemp(t.TempDir(), "fd3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("from-fd3\n")
+	f.Seek(0, 0)
+	cmd := e.cmd("run", "--no-pivot", "--preserve-fds", "1", "-b", b, e.id())
+	cmd.ExtraFiles = []*os.File{f}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	// ls itself holds the next descriptor, reading /proc/self/fd.
+	if string(out) != "0 1 2 3 4 from-fd3\n" {
+		t.Fatalf("got %q", out)
+	}
+}
