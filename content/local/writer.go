@@ -1,6 +1,7 @@
 package local
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -80,6 +81,7 @@ func (s *Store) openWriter(opts content.WriterOpts, alg digest.Algorithm) (*writ
 		return fail(fmt.Errorf("open ingest data %q: %w", opts.Ref, err))
 	}
 	w.f = f
+	w.bw = bufio.NewWriterSize(f, writeBuffer)
 	// Resume: hash what is already there.
 	n, err := io.CopyBuffer(w.digester.Hash(), f, make([]byte, 1<<20))
 	if err != nil {
@@ -115,12 +117,17 @@ func (s *Store) writeIngestMeta(dir string, opts content.WriterOpts) error {
 	return os.WriteFile(filepath.Join(dir, "ref"), []byte(opts.Ref), 0o600)
 }
 
+// writeBuffer is how much an ingest buffers before writing: bytes lost
+// in a crash are simply re-downloaded (a resume starts at the file size).
+const writeBuffer = 1 << 20
+
 // writer is one open ingest.
 type writer struct {
 	s         *Store
 	dir, ref  string
 	lock      *os.File
 	f         *os.File
+	bw        *bufio.Writer // batches the small writes HTTP bodies arrive in
 	alg       digest.Algorithm
 	digester  digest.Digester
 	offset    int64
@@ -135,7 +142,7 @@ func (w *writer) Write(p []byte) (int, error) {
 	if w.done {
 		return 0, fmt.Errorf("write ingest %q: %w", w.ref, os.ErrClosed)
 	}
-	n, err := w.f.Write(p)
+	n, err := w.bw.Write(p)
 	w.offset += int64(n)
 	w.digester.Hash().Write(p[:n])
 	w.updatedAt = time.Now()
@@ -158,6 +165,7 @@ func (w *writer) Truncate(size int64) error {
 	if size != 0 {
 		return fmt.Errorf("truncate ingest %q to %d: only 0 is supported: %w", w.ref, size, content.ErrInvalidArgument)
 	}
+	w.bw.Reset(w.f)
 	if err := w.f.Truncate(0); err != nil {
 		return fmt.Errorf("truncate ingest %q: %w", w.ref, err)
 	}
@@ -189,6 +197,9 @@ func (w *writer) Commit(ctx context.Context, size int64, expected digest.Digest,
 	target, err := w.s.BlobPath(dgst)
 	if err != nil {
 		return err
+	}
+	if err := w.bw.Flush(); err != nil {
+		return fmt.Errorf("commit %q: flush: %w", w.ref, err)
 	}
 	if err := w.f.Sync(); err != nil {
 		return fmt.Errorf("commit %q: sync: %w", w.ref, err)
@@ -228,7 +239,11 @@ func (w *writer) Close() error {
 	if w.done {
 		return nil
 	}
+	err := w.bw.Flush()
 	w.release()
+	if err != nil {
+		return fmt.Errorf("close ingest %q: %w", w.ref, err)
+	}
 	return nil
 }
 
