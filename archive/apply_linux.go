@@ -386,7 +386,9 @@ func writeAll(fd int, b []byte) error {
 func (a *applier) directory(parent cachedDir, name, base string, hdr *tar.Header) error {
 	perm := uint32(hdr.Mode & 0o7777)
 	err := unix.Mkdirat(parent.fd, base, perm&0o777)
+	needChmod := perm&^0o777 != 0 || perm&a.umask != 0
 	if errors.Is(err, unix.EEXIST) {
+		needChmod = true
 		var st unix.Stat_t
 		if err := unix.Fstatat(parent.fd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			return fmt.Errorf("stat %q: %w", name, err)
@@ -413,8 +415,12 @@ func (a *applier) directory(parent cachedDir, name, base string, hdr *tar.Header
 	if err := a.chownAt(parent, base, hdr, name); err != nil {
 		return err
 	}
-	if err := unix.Fchmodat(parent.fd, base, perm, 0); err != nil {
-		return fmt.Errorf("chmod %q: %w", name, err)
+	// chown clears set-id bits, so chmod after it; a new directory whose
+	// mode survived the umask needs none.
+	if needChmod || (a.needChown(parent, hdr) && perm&0o6000 != 0) {
+		if err := unix.Fchmodat(parent.fd, base, perm, 0); err != nil {
+			return fmt.Errorf("chmod %q: %w", name, err)
+		}
 	}
 	if err := a.xattrs(-1, a.procPath(parent, base), hdr, name); err != nil {
 		return err
