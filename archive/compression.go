@@ -1,7 +1,3 @@
-// Package archive unpacks OCI/Docker layer tarballs into directories
-// safely (nothing is ever written outside the target root) and quickly,
-// converting whiteouts for overlayfs or applying them by deletion, and
-// writes layer tarballs back from overlay upper directories.
 package archive
 
 import (
