@@ -23,15 +23,24 @@ var defaultDeviceRules = []specs.LinuxDeviceCgroup{
 }
 
 // withDefaultDevices returns the resources to apply: the spec's device
-// rules, then the defaults, then an allow rule for each device the spec
-// creates.
+// rules with the defaults placed right after the spec's last rule for all
+// devices (the usual leading deny-all), so that a later spec rule can
+// still deny a default device, then an allow rule for each device the
+// spec creates.
 func withDefaultDevices(r *specs.LinuxResources, devs []specs.LinuxDevice) *specs.LinuxResources {
 	var out specs.LinuxResources
 	if r != nil {
 		out = *r
 	}
-	rules := append([]specs.LinuxDeviceCgroup(nil), out.Devices...)
+	cut := 0
+	for i, d := range out.Devices {
+		if (d.Type == "" || d.Type == "a") && (d.Major == nil || *d.Major == -1) && (d.Minor == nil || *d.Minor == -1) {
+			cut = i + 1
+		}
+	}
+	rules := append([]specs.LinuxDeviceCgroup(nil), out.Devices[:cut]...)
 	rules = append(rules, defaultDeviceRules...)
+	rules = append(rules, out.Devices[cut:]...)
 	for _, d := range devs {
 		rules = append(rules, specs.LinuxDeviceCgroup{Allow: true, Type: d.Type, Major: i64(d.Major), Minor: i64(d.Minor), Access: "rwm"})
 	}
