@@ -121,3 +121,27 @@ func (s *Store) unlock(ref string) {
 	delete(s.locked, ref)
 	s.mu.Unlock()
 }
+
+// PruneIngests removes ingests not written to since before, skipping any
+// with an open writer, and returns how many went. Interrupted pulls
+// leave ingests behind to resume; the daemon prunes old ones.
+func (s *Store) PruneIngests(ctx context.Context, before time.Time) (int, error) {
+	statuses, err := s.ListStatuses(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, st := range statuses {
+		if !st.UpdatedAt.Before(before) {
+			continue
+		}
+		if err := s.Abort(ctx, st.Ref); err != nil {
+			if errors.Is(err, content.ErrUnavailable) || errors.Is(err, content.ErrNotFound) {
+				continue
+			}
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
