@@ -17,23 +17,29 @@ import (
 // LoadBundle reads and validates BUNDLE/config.json. It returns the spec
 // with the rootfs path made absolute and the bundle directory.
 func LoadBundle(bundle string) (*specs.Spec, string, error) {
+	spec, abs, _, err := loadBundle(bundle)
+	return spec, abs, err
+}
+
+// loadBundle is LoadBundle that also returns config.json's bytes.
+func loadBundle(bundle string) (*specs.Spec, string, []byte, error) {
 	if bundle == "" {
 		bundle = "."
 	}
 	abs, err := filepath.Abs(bundle)
 	if err != nil {
-		return nil, "", fmt.Errorf("bundle %s: %w", bundle, err)
+		return nil, "", nil, fmt.Errorf("bundle %s: %w", bundle, err)
 	}
 	b, err := os.ReadFile(filepath.Join(abs, "config.json"))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, "", fmt.Errorf("%w: bundle %s has no config.json", ErrInvalidConfig, abs)
+			return nil, "", nil, fmt.Errorf("%w: bundle %s has no config.json", ErrInvalidConfig, abs)
 		}
-		return nil, "", fmt.Errorf("read config.json: %w", err)
+		return nil, "", nil, fmt.Errorf("read config.json: %w", err)
 	}
 	spec, err := ParseSpec(b)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	root := spec.Root.Path
 	if !filepath.IsAbs(root) {
@@ -41,13 +47,13 @@ func LoadBundle(bundle string) (*specs.Spec, string, error) {
 	}
 	st, err := os.Stat(root)
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: rootfs %s: %v", ErrInvalidConfig, root, err)
+		return nil, "", nil, fmt.Errorf("%w: rootfs %s: %v", ErrInvalidConfig, root, err)
 	}
 	if !st.IsDir() {
-		return nil, "", fmt.Errorf("%w: rootfs %s is not a directory", ErrInvalidConfig, root)
+		return nil, "", nil, fmt.Errorf("%w: rootfs %s is not a directory", ErrInvalidConfig, root)
 	}
 	spec.Root.Path = root
-	return spec, abs, nil
+	return spec, abs, b, nil
 }
 
 // ParseSpec decodes config.json strictly and checks what a runtime needs

@@ -54,7 +54,7 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
-	spec, bundle, err := LoadBundle(o.Bundle)
+	spec, bundle, rawSpec, err := loadBundle(o.Bundle)
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +161,7 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 		Created:     time.Now().UTC(),
 		Owner:       "",
 		Annotations: spec.Annotations,
-		Spec:        spec,
+		Hooks:       spec.Hooks,
 	}
 	cgState := cg.State()
 	state.Cgroup = &cgState
@@ -220,6 +220,9 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 		err = fmt.Errorf("cgroup: %w", perr)
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err = st.saveSpec(id, rawSpec); err != nil {
 		return nil, err
 	}
 	if err = st.save(state); err != nil {

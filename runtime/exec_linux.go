@@ -57,9 +57,11 @@ func (r *Runtime) Exec(id string, o ExecOpts) (*Execed, error) {
 	if err := validateProcessSecurity(p); err != nil {
 		return nil, err
 	}
-	spec := *st.Spec
-	linux := *spec.Linux
-	spec.Linux = &linux
+	base, err := r.store().loadSpec(st)
+	if err != nil {
+		return nil, err
+	}
+	spec := *base
 	spec.Process = p
 	sc, err := r.compileSeccomp(&spec)
 	if err != nil {

@@ -15,6 +15,15 @@ import (
 	"github.com/berth-dev/berth/runtime/hooks"
 )
 
+// SpecOf returns the spec a container was created with (and updated to).
+func (r *Runtime) SpecOf(id string) (*specs.Spec, error) {
+	st, err := r.store().load(id)
+	if err != nil {
+		return nil, err
+	}
+	return r.store().loadSpec(st)
+}
+
 // StateOf returns a container's recorded state and current status.
 func (r *Runtime) StateOf(id string) (*State, Status, error) {
 	st, err := r.store().load(id)
@@ -64,7 +73,7 @@ func (r *Runtime) Start(id string) error {
 		return err
 	}
 	phase.Mark("start: saved")
-	if h := st.Spec.Hooks; h != nil && len(h.Poststart) > 0 {
+	if h := st.Hooks; h != nil && len(h.Poststart) > 0 {
 		if err := hooks.Run("poststart", h.Poststart, st.hookState(Running)); err != nil {
 			// The spec says a failing poststart hook only warns.
 			fmt.Fprintln(r.Warn, "warning:", err)
@@ -215,7 +224,7 @@ func (r *Runtime) Delete(id string, force bool) error {
 	if err := os.RemoveAll(r.store().dir(id)); err != nil {
 		errs = append(errs, fmt.Errorf("remove state: %w", err))
 	}
-	if h := st.Spec.Hooks; h != nil && len(h.Poststop) > 0 {
+	if h := st.Hooks; h != nil && len(h.Poststop) > 0 {
 		if err := hooks.Run("poststop", h.Poststop, st.hookState(Stopped)); err != nil {
 			fmt.Fprintln(r.Warn, "warning:", err)
 		}

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"encoding/json"
 	"fmt"
 	"os/user"
 	"sort"
@@ -137,8 +138,16 @@ func (r *Runtime) Update(id string, res *specs.LinuxResources) error {
 	if err := m.Set(res); err != nil {
 		return fmt.Errorf("update %s: %w", id, err)
 	}
-	st.Spec.Linux.Resources = mergeResources(st.Spec.Linux.Resources, res)
-	return r.store().save(st)
+	spec, err := r.store().loadSpec(st)
+	if err != nil {
+		return err
+	}
+	spec.Linux.Resources = mergeResources(spec.Linux.Resources, res)
+	raw, err := json.Marshal(spec)
+	if err != nil {
+		return fmt.Errorf("encode config: %w", err)
+	}
+	return r.store().saveSpec(id, raw)
 }
 
 // Stats reads a container's cgroup counters.

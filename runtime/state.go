@@ -20,9 +20,10 @@ import (
 const DefaultRoot = "/run/berth-runtime"
 
 const (
-	stateFile = "state.json"
-	fifoName  = "exec.fifo"
-	lockName  = "lock"
+	stateFile  = "state.json"
+	configFile = "config.json"
+	fifoName   = "exec.fifo"
+	lockName   = "lock"
 )
 
 // Status is a container's status as the runtime spec names it.
@@ -50,7 +51,9 @@ type State struct {
 	Cgroup      *cgroups.State    `json:"cgroup,omitempty"`
 	// Namespaces maps a namespace type to the path exec must join.
 	Namespaces map[specs.LinuxNamespaceType]string `json:"namespaces,omitempty"`
-	Spec       *specs.Spec                         `json:"spec"`
+	// Hooks are the spec's hooks; the whole spec is kept beside the state
+	// (configFile) and read only by the commands that need it.
+	Hooks *specs.Hooks `json:"hooks,omitempty"`
 	// Started is set once start has released the init.
 	Started bool `json:"started,omitempty"`
 }
@@ -87,6 +90,26 @@ func (s store) save(st *State) error {
 		return fmt.Errorf("encode state: %w", err)
 	}
 	return writeFileAtomic(filepath.Join(s.dir(st.ID), stateFile), b, 0o600)
+}
+
+// saveSpec keeps a container's config.json beside its state.
+func (s store) saveSpec(id string, raw []byte) error {
+	return writeFileAtomic(filepath.Join(s.dir(id), configFile), raw, 0o600)
+}
+
+// loadSpec reads the config.json kept for a container, with its rootfs
+// path resolved against the bundle as at create.
+func (s store) loadSpec(st *State) (*specs.Spec, error) {
+	b, err := os.ReadFile(filepath.Join(s.dir(st.ID), configFile))
+	if err != nil {
+		return nil, fmt.Errorf("read config of %s: %w", st.ID, err)
+	}
+	spec, err := ParseSpec(b)
+	if err != nil {
+		return nil, err
+	}
+	spec.Root.Path = st.Rootfs
+	return spec, nil
 }
 
 // writeFileAtomic writes data to a temporary file beside path and renames

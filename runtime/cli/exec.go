@@ -53,11 +53,11 @@ func execCmd(rt rtFunc) *cobra.Command {
 				if len(args) < 2 {
 					return fmt.Errorf("exec needs a command or --process")
 				}
-				st, _, err := r.StateOf(id)
+				spec, err := r.SpecOf(id)
 				if err != nil {
 					return err
 				}
-				base := *st.Spec.Process
+				base := *spec.Process
 				p = &base
 				p.Args = args[1:]
 				p.Terminal = tty
