@@ -19,10 +19,11 @@
 //
 // On v1 and hybrid hosts the container gets a directory in every mounted
 // v1 hierarchy (named ones such as name=systemd included), and on hybrid
-// hosts one in the cgroup2 hierarchy too; hugepage limits and unified keys
-// go there when v1 lacks them, which may enable hugetlb in the cgroup2
-// parent's subtree_control. On cgroup v2 the OCI device rules become an
-// eBPF device program.
+// hosts one in the cgroup2 hierarchy too; hugepage limits go there when v1
+// has no hugetlb hierarchy, which may enable hugetlb in the cgroup2
+// parent's subtree_control. Raw `unified` keys need a pure cgroup v2 host
+// (ErrNotSupported elsewhere, as in runc). On cgroup v2 the OCI device
+// rules become an eBPF device program.
 //
 // Settings without an equivalent are ignored, as runc ignores them:
 // memory.kernel everywhere, memory.useHierarchy, and on v2 swappiness and

@@ -1,14 +1,16 @@
 package cgroups
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
-// setV1 writes r to the v1 hierarchies (and, in hybrid mode, hugetlb and
-// unified keys to the cgroup2 directory when v1 lacks them).
+// setV1 writes r to the v1 hierarchies (and, in hybrid mode, hugetlb
+// limits to the cgroup2 directory when v1 has no hugetlb hierarchy).
 func (m *manager) setV1(r *specs.LinuxResources) error {
 	if r.Memory != nil {
 		d, err := m.need("memory", "memory limits")
@@ -85,7 +87,7 @@ func (m *manager) setV1(r *specs.LinuxResources) error {
 		}
 	}
 	if len(r.Rdma) > 0 {
-		d, err := m.need("rdma", "rdma limits")
+		d, err := m.need("rdma", "rdma")
 		if err != nil {
 			return err
 		}
@@ -94,13 +96,8 @@ func (m *manager) setV1(r *specs.LinuxResources) error {
 		}
 	}
 	if len(r.Unified) > 0 {
-		d := m.paths[""]
-		if d == "" {
-			return unsupportedf("unified resources need a cgroup2 hierarchy")
-		}
-		if err := setUnified(d, r.Unified); err != nil {
-			return err
-		}
+		// validate refuses this already; kept so setV1 never ignores it.
+		return unsupportedf("unified resources need a pure cgroup v2 host, this host is %s", m.mode)
 	}
 	return nil
 }
@@ -291,39 +288,53 @@ func (m *manager) setBlkioV1(b *specs.LinuxBlockIO) error {
 		}
 	}
 	for _, wd := range b.WeightDevice {
+		dev := devNum(wd.Major, wd.Minor)
 		if wd.Weight != nil {
 			if err := needFile(weightDevFile, "weightDevice"); err != nil {
 				return err
 			}
-			if err := writeFile(d, weightDevFile, devNum(wd.Major, wd.Minor)+" "+utoa(uint64(*wd.Weight))); err != nil {
-				return err
+			if err := writeFile(d, weightDevFile, dev+" "+utoa(uint64(*wd.Weight))); err != nil {
+				return deviceErr("weightDevice", dev, err)
 			}
 		}
 		if wd.LeafWeight != nil {
 			if err := needFile("blkio.leaf_weight_device", "weightDevice.leafWeight"); err != nil {
 				return err
 			}
-			if err := writeFile(d, "blkio.leaf_weight_device", devNum(wd.Major, wd.Minor)+" "+utoa(uint64(*wd.LeafWeight))); err != nil {
-				return err
+			if err := writeFile(d, "blkio.leaf_weight_device", dev+" "+utoa(uint64(*wd.LeafWeight))); err != nil {
+				return deviceErr("weightDevice.leafWeight", dev, err)
 			}
 		}
 	}
 	for _, t := range []struct {
-		file string
-		devs []specs.LinuxThrottleDevice
+		what, file string
+		devs       []specs.LinuxThrottleDevice
 	}{
-		{"blkio.throttle.read_bps_device", b.ThrottleReadBpsDevice},
-		{"blkio.throttle.write_bps_device", b.ThrottleWriteBpsDevice},
-		{"blkio.throttle.read_iops_device", b.ThrottleReadIOPSDevice},
-		{"blkio.throttle.write_iops_device", b.ThrottleWriteIOPSDevice},
+		{"throttleReadBpsDevice", "blkio.throttle.read_bps_device", b.ThrottleReadBpsDevice},
+		{"throttleWriteBpsDevice", "blkio.throttle.write_bps_device", b.ThrottleWriteBpsDevice},
+		{"throttleReadIOPSDevice", "blkio.throttle.read_iops_device", b.ThrottleReadIOPSDevice},
+		{"throttleWriteIOPSDevice", "blkio.throttle.write_iops_device", b.ThrottleWriteIOPSDevice},
 	} {
 		for _, td := range t.devs {
-			if err := writeFile(d, t.file, devNum(td.Major, td.Minor)+" "+utoa(td.Rate)); err != nil {
-				return err
+			dev := devNum(td.Major, td.Minor)
+			if err := writeFile(d, t.file, dev+" "+utoa(td.Rate)); err != nil {
+				return deviceErr(t.what, dev, err)
 			}
 		}
 	}
 	return nil
+}
+
+// deviceErr names the blockIO setting and device a write failed for, and
+// explains the kernel's usual refusals.
+func deviceErr(what, dev string, err error) error {
+	switch {
+	case errors.Is(err, unix.EOPNOTSUPP):
+		return unsupportedf("blockIO.%s %s: the device's I/O scheduler has no per-cgroup weights (it needs bfq): %v", what, dev, err)
+	case errors.Is(err, unix.ENODEV), errors.Is(err, unix.EINVAL):
+		return invalidf("blockIO.%s %s: no such block device on this host: %v", what, dev, err)
+	}
+	return fmt.Errorf("blockIO.%s %s: %w", what, dev, err)
 }
 
 // setNetworkV1 writes net_cls.classid and net_prio.ifpriomap.

@@ -34,13 +34,15 @@ func validateStatic(r *specs.LinuxResources, mode Mode) error {
 			return invalidf("hugepage size %q (want e.g. 2MB or 1GB)", h.Pagesize)
 		}
 	}
-	if len(r.Unified) > 0 && mode == Legacy {
-		return unsupportedf("unified resources need a cgroup2 hierarchy, this host is %s", mode)
-	}
 	for k := range r.Unified {
 		if err := validateUnifiedKey(k); err != nil {
 			return err
 		}
+	}
+	if len(r.Unified) > 0 && mode != Unified {
+		// As runc: on v1 and hybrid hosts the limits live in v1 files, and
+		// raw cgroup2 keys would bypass them.
+		return unsupportedf("unified resources need a pure cgroup v2 host, this host is %s", mode)
 	}
 	return nil
 }

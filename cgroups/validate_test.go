@@ -51,11 +51,17 @@ func TestValidateAccepts(t *testing.T) {
 		Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}, {Allow: true, Type: "c", Major: ptr(int64(1)), Minor: ptr(int64(3)), Access: "rw"}},
 		Unified: map[string]string{"memory.high": "max"},
 	}
-	if err := validate(r, Hybrid); err != nil {
+	if err := validate(r, Unified); err != nil {
 		t.Fatal(err)
 	}
-	if err := validate(r, Legacy); !errors.Is(err, ErrNotSupported) {
-		t.Fatalf("unified keys on a legacy host: %v", err)
+	for _, mode := range []Mode{Legacy, Hybrid} {
+		if err := validate(r, mode); !errors.Is(err, ErrNotSupported) {
+			t.Fatalf("unified keys on a %s host: %v", mode, err)
+		}
+	}
+	r.Unified = nil
+	if err := validate(r, Hybrid); err != nil {
+		t.Fatal(err)
 	}
 	rt := &specs.LinuxResources{CPU: &specs.LinuxCPU{RealtimeRuntime: ptr(int64(1000)), RealtimePeriod: ptr(uint64(10000))}}
 	if err := validate(rt, Unified); !errors.Is(err, ErrNotSupported) {

@@ -1,0 +1,231 @@
+package runtime_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// TestResourcesAppliedAtCreate creates a container with every
+// linux.resources field this host's v1 controllers (and the hybrid
+// cgroup2 hierarchy, for hugetlb) support and reads each one back from the
+// cgroup files of the container's init.
+func TestResourcesAppliedAtCreate(t *testing.T) {
+	e := newEnv(t)
+	maj, min := blockDevice(t)
+	b := e.bundle([]string{"sleep", "300"}, func(s *specs.Spec) {
+		r := s.Linux.Resources
+		r.Memory = &specs.LinuxMemory{
+			Limit:             ptr(int64(64 << 20)),
+			Reservation:       ptr(int64(32 << 20)),
+			Swap:              ptr(int64(96 << 20)),
+			Swappiness:        ptr(uint64(30)),
+			DisableOOMKiller:  ptr(true),
+			CheckBeforeUpdate: ptr(true),
+		}
+		r.CPU = &specs.LinuxCPU{
+			Shares:          ptr(uint64(512)),
+			Quota:           ptr(int64(50000)),
+			Period:          ptr(uint64(100000)),
+			Burst:           ptr(uint64(20000)),
+			RealtimePeriod:  ptr(uint64(100000)),
+			RealtimeRuntime: ptr(int64(1000)),
+			Cpus:            "0",
+			Mems:            "0",
+		}
+		r.Pids = &specs.LinuxPids{Limit: ptr(int64(42))}
+		r.BlockIO = &specs.LinuxBlockIO{
+			ThrottleReadBpsDevice:   []specs.LinuxThrottleDevice{{LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: maj, Minor: min}, Rate: 1 << 20}},
+			ThrottleWriteBpsDevice:  []specs.LinuxThrottleDevice{{LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: maj, Minor: min}, Rate: 2 << 20}},
+			ThrottleReadIOPSDevice:  []specs.LinuxThrottleDevice{{LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: maj, Minor: min}, Rate: 300}},
+			ThrottleWriteIOPSDevice: []specs.LinuxThrottleDevice{{LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: maj, Minor: min}, Rate: 400}},
+		}
+		r.HugepageLimits = []specs.LinuxHugepageLimit{{Pagesize: "2MB", Limit: 4 << 20}}
+	})
+	id := e.id()
+	e.must("create", "-b", b, id)
+	pid := e.state(id).Pid
+	dev := itoa(int(maj)) + ":" + itoa(int(min))
+
+	wantCg(t, pid, "memory", "memory.limit_in_bytes", itoa(64<<20))
+	wantCg(t, pid, "memory", "memory.soft_limit_in_bytes", itoa(32<<20))
+	wantCg(t, pid, "memory", "memory.memsw.limit_in_bytes", itoa(96<<20))
+	wantCg(t, pid, "memory", "memory.swappiness", "30")
+	if oc := cgFile(t, pid, "memory", "memory.oom_control"); !strings.Contains(oc, "oom_kill_disable 1") {
+		t.Errorf("memory.oom_control: %q", oc)
+	}
+	wantCg(t, pid, "cpu", "cpu.shares", "512")
+	wantCg(t, pid, "cpu", "cpu.cfs_quota_us", "50000")
+	wantCg(t, pid, "cpu", "cpu.cfs_period_us", "100000")
+	wantCg(t, pid, "cpu", "cpu.cfs_burst_us", "20000")
+	wantCg(t, pid, "cpu", "cpu.rt_period_us", "100000")
+	wantCg(t, pid, "cpu", "cpu.rt_runtime_us", "1000")
+	wantCg(t, pid, "cpuset", "cpuset.cpus", "0")
+	wantCg(t, pid, "cpuset", "cpuset.mems", "0")
+	wantCg(t, pid, "pids", "pids.max", "42")
+	wantCg(t, pid, "blkio", "blkio.throttle.read_bps_device", dev+" "+itoa(1<<20))
+	wantCg(t, pid, "blkio", "blkio.throttle.write_bps_device", dev+" "+itoa(2<<20))
+	wantCg(t, pid, "blkio", "blkio.throttle.read_iops_device", dev+" 300")
+	wantCg(t, pid, "blkio", "blkio.throttle.write_iops_device", dev+" 400")
+	if cgroupDir(t, pid, "hugetlb") != "" {
+		wantCg(t, pid, "hugetlb", "hugetlb.2MB.limit_in_bytes", itoa(4<<20))
+	} else {
+		wantCg(t, pid, "", "hugetlb.2MB.max", itoa(4<<20))
+	}
+	e.must("delete", id)
+}
+
+// TestResourcesCPUIdle sets cpu.idle, which the kernel refuses together
+// with cpu.shares, in a container of its own.
+func TestResourcesCPUIdle(t *testing.T) {
+	e := newEnv(t)
+	if !hasCgroupFile(t, "cpu", "cpu.idle") {
+		t.Skip("kernel has no cpu.idle")
+	}
+	b := e.bundle([]string{"sleep", "300"}, func(s *specs.Spec) {
+		s.Linux.Resources.CPU = &specs.LinuxCPU{Idle: ptr(int64(1))}
+	})
+	id := e.id()
+	e.must("create", "-b", b, id)
+	wantCg(t, e.state(id).Pid, "cpu", "cpu.idle", "1")
+}
+
+// TestResourcesBlockIOWeight sets the blkio weight (CFQ's or BFQ's file,
+// whichever the kernel has) and a per-device weight, which needs a device
+// whose I/O scheduler is bfq (or cfq); for any other device create must
+// fail with a clear error that names the setting and leaves nothing.
+func TestResourcesBlockIOWeight(t *testing.T) {
+	e := newEnv(t)
+	maj, min := blockDevice(t)
+	dev := itoa(int(maj)) + ":" + itoa(int(min))
+	weighted := false
+	if s, err := os.ReadFile("/sys/dev/block/" + dev + "/queue/scheduler"); err == nil {
+		weighted = strings.Contains(string(s), "[bfq]") || strings.Contains(string(s), "[cfq]")
+	}
+	t.Run("weight", func(t *testing.T) {
+		b := e.bundle([]string{"sleep", "300"}, func(s *specs.Spec) {
+			s.Linux.Resources.BlockIO = &specs.LinuxBlockIO{Weight: ptr(uint16(300))}
+		})
+		id := e.id()
+		r := e.run("create", "-b", b, id)
+		if r.code != 0 {
+			// Kernels without CFQ and BFQ have no weight files at all.
+			if !strings.Contains(r.err, "blockIO.weight") {
+				t.Fatalf("create: %s", r.err)
+			}
+			oneLine(t, r)
+			e.noState(id)
+			t.Skip("kernel has no blkio weight file")
+		}
+		pid := e.state(id).Pid
+		d := cgroupDir(t, pid, "blkio")
+		file := "blkio.weight"
+		if _, err := os.Stat(d + "/" + file); err != nil {
+			file = "blkio.bfq.weight"
+		}
+		wantCg(t, pid, "blkio", file, "300")
+		e.must("delete", id)
+	})
+	t.Run("weightDevice", func(t *testing.T) {
+		b := e.bundle([]string{"sleep", "300"}, func(s *specs.Spec) {
+			s.Linux.Resources.BlockIO = &specs.LinuxBlockIO{
+				WeightDevice: []specs.LinuxWeightDevice{{LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: maj, Minor: min}, Weight: ptr(uint16(200))}},
+			}
+		})
+		id := e.id()
+		if !weighted {
+			r := e.fails("blockIO.weightDevice "+dev, "create", "-b", b, id)
+			t.Log(r.err)
+			oneLine(t, r)
+			e.noState(id)
+			return
+		}
+		e.must("create", "-b", b, id)
+		pid := e.state(id).Pid
+		file := "blkio.weight_device"
+		if _, err := os.Stat(cgroupDir(t, pid, "blkio") + "/" + file); err != nil {
+			file = "blkio.bfq.weight_device"
+		}
+		if got := cgFile(t, pid, "blkio", file); !strings.Contains(got, dev+" 200") {
+			t.Errorf("%s: %q", file, got)
+		}
+		e.must("delete", id)
+	})
+	t.Run("noSuchDevice", func(t *testing.T) {
+		b := e.bundle([]string{"true"}, func(s *specs.Spec) {
+			s.Linux.Resources.BlockIO = &specs.LinuxBlockIO{
+				ThrottleReadBpsDevice: []specs.LinuxThrottleDevice{{LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: 4095, Minor: 4095}, Rate: 1}},
+			}
+		})
+		id := e.id()
+		r := e.fails("blockIO.throttleReadBpsDevice 4095:4095", "create", "-b", b, id)
+		t.Log(r.err)
+		oneLine(t, r)
+		e.noState(id)
+	})
+}
+
+// TestResourcesDevices denies /dev/zero: the container cannot open it,
+// while /dev/null (a default device) still works.
+func TestResourcesDevices(t *testing.T) {
+	e := newEnv(t)
+	out := e.runOut([]string{"sh", "-c", "head -c1 /dev/zero >/dev/null 2>&1 && echo zero-open || echo zero-denied; echo x > /dev/null && echo null-ok"}, func(s *specs.Spec) {
+		s.Linux.Resources.Devices = append(s.Linux.Resources.Devices,
+			specs.LinuxDeviceCgroup{Allow: false, Type: "c", Major: ptr(int64(1)), Minor: ptr(int64(5)), Access: "rwm"})
+	})
+	if out != "zero-denied\nnull-ok\n" {
+		t.Fatalf("got %q", out)
+	}
+}
+
+// TestResourcesUnsupportedOnThisHost checks that settings this host's
+// hierarchy cannot serve fail at create with a one-line error naming them,
+// leaving no state, cgroup or process behind.
+func TestResourcesUnsupportedOnThisHost(t *testing.T) {
+	e := newEnv(t)
+	cases := map[string]struct {
+		skipIf string // controller whose presence makes the setting valid
+		want   string
+		mod    func(r *specs.LinuxResources)
+	}{
+		"unified": {want: "unified", mod: func(r *specs.LinuxResources) {
+			r.Unified = map[string]string{"memory.high": "100000000"}
+		}},
+		"classID": {skipIf: "net_cls", want: "network.classID", mod: func(r *specs.LinuxResources) {
+			r.Network = &specs.LinuxNetwork{ClassID: ptr(uint32(0x100001))}
+		}},
+		"priorities": {skipIf: "net_prio", want: "network.priorities", mod: func(r *specs.LinuxResources) {
+			r.Network = &specs.LinuxNetwork{Priorities: []specs.LinuxInterfacePriority{{Name: "lo", Priority: 5}}}
+		}},
+		"rdma": {skipIf: "rdma", want: "rdma", mod: func(r *specs.LinuxResources) {
+			r.Rdma = map[string]specs.LinuxRdma{"mlx5_0": {HcaHandles: ptr(uint32(3))}}
+		}},
+	}
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		t.Skip("pure cgroup v2 host: unified is supported")
+	}
+	mounts := cgroupMounts(t)
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			if _, ok := mounts[c.skipIf]; ok && c.skipIf != "" {
+				t.Skipf("host has %s", c.skipIf)
+			}
+			b := e.bundle([]string{"true"}, func(s *specs.Spec) { c.mod(s.Linux.Resources) })
+			id := e.id()
+			r := e.fails(c.want, "create", "-b", b, id)
+			t.Log(r.err)
+			oneLine(t, r)
+			e.noState(id)
+		})
+	}
+}
+
+// oneLine fails the test unless a command's error output is one line.
+func oneLine(t *testing.T, r result) {
+	t.Helper()
+	if s := strings.TrimSpace(r.err); s == "" || strings.Contains(s, "\n") {
+		t.Fatalf("error is not one line: %q", r.err)
+	}
+}
