@@ -46,9 +46,9 @@ func WriteOverlayDiff(ctx context.Context, w io.Writer, upperDir string) error {
 	return dw.close()
 }
 
-// WriteDiff writes the layer tar that turns directory lower into
-// directory upper (both plain trees, as the native snapshotter keeps
-// them): what is new or changed in upper (by type, mode, owner, size,
+// WriteDiff writes the layer tar that turns directory lower ("" for
+// none) into directory upper (both plain trees, as the native snapshotter
+// keeps them): what is new or changed in upper (by type, mode, owner, size,
 // mtime, link target), and whiteouts for what upper lacks.
 func WriteDiff(ctx context.Context, w io.Writer, lowerDir, upperDir string) error {
 	dw := newDiffWriter(w)
@@ -58,7 +58,10 @@ func WriteDiff(ctx context.Context, w io.Writer, lowerDir, upperDir string) erro
 		}
 		full := filepath.Join(upperDir, rel)
 		var lst unix.Stat_t
-		lerr := unix.Lstat(filepath.Join(lowerDir, rel), &lst)
+		lerr := error(unix.ENOENT)
+		if lowerDir != "" {
+			lerr = unix.Lstat(filepath.Join(lowerDir, rel), &lst)
+		}
 		if lerr == nil && sameEntry(st, &lst, full, filepath.Join(lowerDir, rel)) {
 			return true, nil
 		}
@@ -67,7 +70,7 @@ func WriteDiff(ctx context.Context, w io.Writer, lowerDir, upperDir string) erro
 		}
 		return true, nil
 	})
-	if err == nil {
+	if err == nil && lowerDir != "" {
 		// Whiteouts for what upper lacks (not descending into removed dirs).
 		err = walkSorted(lowerDir, "", func(rel string, st *unix.Stat_t) (bool, error) {
 			var ust unix.Stat_t
