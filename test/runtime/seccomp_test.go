@@ -1,0 +1,298 @@
+package runtime_test
+
+import (
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unsafe"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// specProfile returns the seccomp profile `berth-runtime spec` writes.
+func (e *env) specProfile() *specs.LinuxSeccomp {
+	e.t.Helper()
+	dir := e.t.TempDir()
+	e.must("spec", "--bundle", dir)
+	var s specs.Spec
+	if err := json.Unmarshal([]byte(readHost(e.t, filepath.Join(dir, "config.json"))), &s); err != nil {
+		e.t.Fatal(err)
+	}
+	if s.Linux == nil || s.Linux.Seccomp == nil {
+		e.t.Fatal("spec wrote no seccomp profile")
+	}
+	return s.Linux.Seccomp
+}
+
+// withCaps adds capabilities to every set of the process.
+func withCaps(s *specs.Spec, caps ...string) {
+	c := s.Process.Capabilities
+	c.Bounding = append(c.Bounding, caps...)
+	c.Effective = append(c.Effective, caps...)
+	c.Permitted = append(c.Permitted, caps...)
+}
+
+// The default profile lets busybox work but blocks namespace creation,
+// mount and keyctl. The process also holds CAP_SYS_ADMIN while keeping
+// the profile made for the default capabilities, so only the filter can
+// be what refuses mount and unshare.
+func TestSeccompDefaultProfile(t *testing.T) {
+	e := newEnv(t)
+	prof := e.specProfile()
+	if prof.DefaultAction != specs.ActErrno {
+		t.Fatalf("default action %s, want SCMP_ACT_ERRNO", prof.DefaultAction)
+	}
+	script := strings.Join([]string{
+		"echo hi | tr a-z A-Z",
+		"ls / > /dev/null && echo ls-ok",
+		"mkdir /tmp/d && echo mkdir-ok",
+		"sleep 0.01 && echo sleep-ok",
+		"probe unshare 0x20000",    // CLONE_NEWNS
+		"probe unshare 0x10000000", // CLONE_NEWUSER
+		"probe mount /tmp",
+		"probe keyctl",
+		"probe personality 0xffffffff",
+		"probe personality 0x0400000", // ADDR_NO_RANDOMIZE is not a harmless persona
+	}, "; ")
+	run := func(profile *specs.LinuxSeccomp) string {
+		b := e.probeBundle([]string{"sh", "-c", script}, func(s *specs.Spec) {
+			withCaps(s, "CAP_SYS_ADMIN")
+			s.Linux.Seccomp = profile
+		})
+		return e.runBundle(b)
+	}
+	out := run(prof)
+	want := "HI\nls-ok\nmkdir-ok\nsleep-ok\nerrno=1\nerrno=1\nerrno=1\nerrno=1\nok\nerrno=1\n"
+	if out != want {
+		t.Fatalf("with the default profile got:\n%s\nwant:\n%s", out, want)
+	}
+	// Without the filter the same process may mount and unshare: the
+	// refusals above came from seccomp.
+	out = run(nil)
+	if f := strings.Split(out, "\n"); len(f) < 7 || f[4] != "ok" || f[6] != "ok" {
+		t.Fatalf("without seccomp, CAP_SYS_ADMIN should allow unshare and mount; got:\n%s", out)
+	}
+}
+
+func errnoProfile(def specs.LinuxSeccompAction, rules ...specs.LinuxSyscall) *specs.LinuxSeccomp {
+	return &specs.LinuxSeccomp{
+		DefaultAction: def,
+		Architectures: []specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32},
+		Syscalls:      rules,
+	}
+}
+
+func u(n uint) *uint { return &n }
+
+// Custom profiles: each action, errnoRet, argument conditions and flags,
+// with and without no_new_privs (without it the filter is installed while
+// the init still has CAP_SYS_ADMIN).
+func TestSeccompCustomProfiles(t *testing.T) {
+	e := newEnv(t)
+	mkdir := []string{"mkdir", "mkdirat"}
+	cases := []struct {
+		name    string
+		profile *specs.LinuxSeccomp
+		script  string
+		want    string
+		code    int
+	}{
+		{"errno", errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: mkdir, Action: specs.ActErrno, ErrnoRet: u(1)}),
+			"probe mkdir /tmp/x; probe mkdir /tmp/x; echo done", "errno=1\nerrno=1\ndone\n", 0},
+		{"errno-other", errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: mkdir, Action: specs.ActErrno, ErrnoRet: u(28)}),
+			"probe mkdir /tmp/x", "errno=28\n", 0},
+		{"kill-process", errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: mkdir, Action: specs.ActKillProcess}),
+			"probe mkdir /tmp/x; echo after=$?", "after=159\n", 0},
+		{"kill-thread", errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: mkdir, Action: specs.ActKillThread}),
+			"(mkdir /tmp/x); echo after=$?; test -d /tmp/x || echo absent", "after=159\nabsent\n", 0},
+		{"trap", errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: mkdir, Action: specs.ActTrap}),
+			"(mkdir /tmp/x); echo after=$?", "after=159\n", 0},
+		{"log", errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: mkdir, Action: specs.ActLog}),
+			"probe mkdir /tmp/x; test -d /tmp/x && echo made", "ok\nmade\n", 0},
+		{"args", errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: []string{"personality"}, Action: specs.ActErrno, ErrnoRet: u(1),
+			Args: []specs.LinuxSeccompArg{{Index: 0, Value: 0xffffffff, Op: specs.OpEqualTo}}}),
+			"probe personality 0xffffffff; probe personality 0", "errno=1\nok\n", 0},
+		{"args-masked", errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: []string{"personality"}, Action: specs.ActErrno, ErrnoRet: u(13),
+			Args: []specs.LinuxSeccompArg{{Index: 0, Value: 0x0400000, ValueTwo: 0x0400000, Op: specs.OpMaskedEqual}}}),
+			"probe personality 0x0400000; probe personality 0x8", "errno=13\nok\n", 0},
+		{"default-errno", &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{{Names: mkdir, Action: specs.ActErrno}}},
+			"probe mkdir /tmp/x", "errno=1\n", 0},
+		{"flags", func() *specs.LinuxSeccomp {
+			p := errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: mkdir, Action: specs.ActErrno, ErrnoRet: u(1)})
+			p.Flags = []specs.LinuxSeccompFlag{specs.LinuxSeccompFlagLog, specs.LinuxSeccompFlagSpecAllow}
+			return p
+		}(), "probe mkdir /tmp/x", "errno=1\n", 0},
+	}
+	for _, c := range cases {
+		for _, nnp := range []bool{true, false} {
+			b := e.probeBundle([]string{"sh", "-c", c.script}, func(s *specs.Spec) {
+				s.Process.NoNewPrivileges = nnp
+				s.Linux.Seccomp = c.profile
+			})
+			r := e.run("run", "--bundle", b, e.id())
+			if r.code != c.code || r.out != c.want {
+				t.Errorf("%s (noNewPrivileges %v): exit %d stdout %q stderr %q, want exit %d stdout %q", c.name, nnp, r.code, r.out, r.err, c.code, c.want)
+			}
+		}
+	}
+	// The filter also applies to processes exec'd into the container.
+	b := e.probeBundle([]string{"sleep", "300"}, func(s *specs.Spec) {
+		s.Linux.Seccomp = errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: mkdir, Action: specs.ActErrno, ErrnoRet: u(1)})
+	})
+	id := e.id()
+	e.must("run", "-d", "--bundle", b, id)
+	if out := e.must("exec", id, "probe", "mkdir", "/tmp/y"); out != "errno=1\n" {
+		t.Fatalf("exec'd process not filtered: %q", out)
+	}
+}
+
+// Invalid profiles fail create with a clear one-line error, exit 1, and
+// leave nothing behind.
+func TestSeccompInvalidProfiles(t *testing.T) {
+	e := newEnv(t)
+	ok := specs.LinuxSyscall{Names: []string{"mkdir"}, Action: specs.ActErrno}
+	cases := []struct {
+		name    string
+		profile *specs.LinuxSeccomp
+		want    string
+	}{
+		{"unknown default action", &specs.LinuxSeccomp{DefaultAction: "SCMP_ACT_BOGUS"}, "SCMP_ACT_BOGUS"},
+		{"unknown rule action", errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: []string{"mkdir"}, Action: "SCMP_ACT_NOPE"}), "SCMP_ACT_NOPE"},
+		{"unknown arch", &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Architectures: []specs.Arch{"SCMP_ARCH_PDP11"}, Syscalls: []specs.LinuxSyscall{ok}}, "SCMP_ARCH_PDP11"},
+		{"bad op", errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: []string{"personality"}, Action: specs.ActErrno,
+			Args: []specs.LinuxSeccompArg{{Index: 0, Value: 1, Op: "SCMP_CMP_ALMOST"}}}), "SCMP_CMP_ALMOST"},
+		{"bad arg index", errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: []string{"personality"}, Action: specs.ActErrno,
+			Args: []specs.LinuxSeccompArg{{Index: 6, Value: 1, Op: specs.OpEqualTo}}}), "index"},
+		{"unknown flag", func() *specs.LinuxSeccomp {
+			p := errnoProfile(specs.ActAllow, ok)
+			p.Flags = []specs.LinuxSeccompFlag{"SECCOMP_FILTER_FLAG_WHATEVER"}
+			return p
+		}(), "SECCOMP_FILTER_FLAG_WHATEVER"},
+		{"notify without listener", errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: []string{"mkdir"}, Action: specs.ActNotify}), "listenerPath"},
+	}
+	for _, c := range cases {
+		t.Run(strings.ReplaceAll(c.name, " ", "-"), func(t *testing.T) {
+			e := &env{t: t, root: e.root}
+			b := e.bundle([]string{"true"}, func(s *specs.Spec) { s.Linux.Seccomp = c.profile })
+			e.createFails(b, c.want)
+		})
+	}
+}
+
+// seccompNotif and seccompNotifResp are struct seccomp_notif and
+// struct seccomp_notif_resp of <linux/seccomp.h>.
+type seccompNotif struct {
+	ID    uint64
+	Pid   uint32
+	Flags uint32
+	Nr    int32
+	Arch  uint32
+	IP    uint64
+	Args  [6]uint64
+}
+
+type seccompNotifResp struct {
+	ID    uint64
+	Val   int64
+	Error int32
+	Flags uint32
+}
+
+// SCMP_ACT_NOTIFY: the runtime passes the listener fd with the container
+// state to listenerPath during create; the test's agent answers the one
+// notification with an errno of its choosing.
+func TestSeccompNotify(t *testing.T) {
+	for _, nnp := range []bool{true, false} {
+		name := "no-new-privs"
+		if !nnp {
+			name = "privileged"
+		}
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			sock := filepath.Join(t.TempDir(), "agent.sock")
+			ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			type got struct {
+				state specs.ContainerProcessState
+				nr    int32
+				err   error
+			}
+			done := make(chan got, 1)
+			go func() {
+				var g got
+				defer func() { done <- g }()
+				conn, err := ln.AcceptUnix()
+				if err != nil {
+					g.err = err
+					return
+				}
+				defer conn.Close()
+				buf := make([]byte, 1<<16)
+				oob := make([]byte, unix.CmsgSpace(4))
+				n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
+				if err != nil {
+					g.err = err
+					return
+				}
+				if err := json.Unmarshal(buf[:n], &g.state); err != nil {
+					g.err = err
+					return
+				}
+				msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+				if err != nil || len(msgs) != 1 {
+					g.err = err
+					return
+				}
+				fds, err := unix.ParseUnixRights(&msgs[0])
+				if err != nil || len(fds) != 1 {
+					g.err = err
+					return
+				}
+				fd := fds[0]
+				defer unix.Close(fd)
+				var req seccompNotif
+				if _, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.SECCOMP_IOCTL_NOTIF_RECV, uintptr(unsafe.Pointer(&req))); errno != 0 {
+					g.err = errno
+					return
+				}
+				g.nr = req.Nr
+				resp := seccompNotifResp{ID: req.ID, Error: -int32(unix.ENOTDIR)}
+				if _, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.SECCOMP_IOCTL_NOTIF_SEND, uintptr(unsafe.Pointer(&resp))); errno != 0 {
+					g.err = errno
+				}
+			}()
+			b := e.probeBundle([]string{"probe", "mkdir", "/tmp/x"}, func(s *specs.Spec) {
+				s.Process.NoNewPrivileges = nnp
+				s.Linux.Seccomp = errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActNotify})
+				s.Linux.Seccomp.ListenerPath = sock
+				s.Linux.Seccomp.ListenerMetadata = "berth-test-metadata"
+			})
+			id := e.id()
+			r := e.run("run", "--bundle", b, id)
+			g := <-done
+			if g.err != nil {
+				t.Fatalf("agent: %v", g.err)
+			}
+			if r.code != 0 || r.out != "errno=20\n" {
+				t.Fatalf("container: exit %d stdout %q stderr %q, want the agent's ENOTDIR", r.code, r.out, r.err)
+			}
+			if g.state.State.ID != id || g.state.Pid <= 0 || g.state.State.Pid != g.state.Pid || g.state.Metadata != "berth-test-metadata" ||
+				len(g.state.Fds) != 1 || g.state.Fds[0] != "seccompFd" || g.state.State.Status != specs.StateCreating {
+				t.Fatalf("container process state %+v (container %s)", g.state, id)
+			}
+			if g.nr != unix.SYS_MKDIRAT && g.nr != unix.SYS_MKDIR {
+				t.Fatalf("notified of syscall %d, want mkdir or mkdirat", g.nr)
+			}
+			if _, err := os.Stat(filepath.Join(b, "rootfs", "tmp", "x")); err == nil {
+				t.Fatal("the agent refused mkdir but the directory exists")
+			}
+		})
+	}
+}
