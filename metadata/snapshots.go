@@ -212,6 +212,9 @@ func (s *nsSnapshotter) Commit(ctx context.Context, name, key string, labels map
 	if err := s.backend.Commit(ctx, nbkey, r.BackendKey, nil); err != nil {
 		return err
 	}
+	// Were this transaction to fail, the backend would hold a committed
+	// snapshot no record names (collected by gc) and key would name a
+	// backend snapshot that no longer exists (Stat reports not found).
 	now := time.Now().UTC()
 	return s.db.update(func(tx *bolt.Tx) error {
 		b := s.bucket(tx)

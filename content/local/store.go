@@ -25,6 +25,8 @@ type Store struct {
 
 	mu     sync.Mutex
 	locked map[string]struct{} // refs with an open Writer in this process
+
+	labelsMu sync.Mutex // serialises label read-modify-write updates
 }
 
 var _ content.Store = (*Store)(nil)
@@ -94,6 +96,8 @@ func (s *Store) info(dgst digest.Digest, fi fs.FileInfo) (content.Info, error) {
 // labels are replaced; "labels.<key>" sets (or, when absent from info,
 // removes) one label.
 func (s *Store) Update(ctx context.Context, info content.Info, fieldpaths ...string) (content.Info, error) {
+	s.labelsMu.Lock()
+	defer s.labelsMu.Unlock()
 	cur, err := s.Info(ctx, info.Digest)
 	if err != nil {
 		return content.Info{}, err
