@@ -94,9 +94,10 @@ func (db *DB) SnapshotterNames() []string {
 	return out
 }
 
-// LockGC takes the collection lock exclusively (used by package gc);
-// UnlockGC releases it.
-func (db *DB) LockGC()   { db.gcLock.Lock() }
+// LockGC takes the collection lock exclusively (used by package gc).
+func (db *DB) LockGC() { db.gcLock.Lock() }
+
+// UnlockGC releases the collection lock.
 func (db *DB) UnlockGC() { db.gcLock.Unlock() }
 
 func (db *DB) view(fn func(*bolt.Tx) error) error   { return db.db.View(fn) }
