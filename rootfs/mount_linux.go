@@ -59,6 +59,11 @@ func (p *preparer) mountFS(source, dest, typ string, o mountOpts) error {
 	if err := notInProcfs(target, dest); err != nil {
 		return err
 	}
+	if p.c.Spec != nil && p.c.Spec.Linux != nil {
+		if o, err = withMountLabel(o, typ, p.c.Spec.Linux.MountLabel); err != nil {
+			return err
+		}
+	}
 	if err := unix.Mount(source, procFd(target), typ, o.flags&^unix.MS_REMOUNT, o.dataString()); err != nil {
 		return fmt.Errorf("mount %s on %s: %w", typ, dest, err)
 	}

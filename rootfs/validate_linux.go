@@ -92,5 +92,5 @@ func Validate(spec *specs.Spec) error {
 	if _, err := rootPropagation(spec.Linux.RootfsPropagation); err != nil {
 		return err
 	}
-	return nil
+	return validateMountLabel(spec.Linux.MountLabel)
 }
