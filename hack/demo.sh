@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Berth's main job, offline, on a fresh Debian machine (as root):
+# installs what is needed, builds, makes a small busybox image from the
+# host's busybox-static, serves it from a local registry, pulls and unpacks
+# it with berthd and the berth CLI, and runs a container with
+# berth-runtime. Everything it starts is stopped and removed at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=$PATH:/usr/local/go/bin
+
+./hack/install-deps.sh >/dev/null
+make build >/dev/null
+work=$(mktemp -d /tmp/berth-demo.XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	bin/berth-runtime --root "$work/runtime" delete --force berth-demo >/dev/null 2>&1 || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "== 1. a busybox image and bundle made from /bin/busybox"
+go run ./hack/mkimage --bundle "$work/bundle" --oci-archive "$work/busybox.tar" --ref demo/busybox:1.0
+
+echo "== 2. a Distribution registry on 127.0.0.1"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 5055)
+cat > "$work/registry.yml" <<YML
+version: 0.1
+storage: {filesystem: {rootdirectory: $work/registry}}
+http: {addr: 127.0.0.1:$port}
+log: {level: error}
+YML
+docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
+pids+=($!)
+
+echo "== 3. berthd, with its data in $work"
+bin/berthd --root "$work/lib" --state "$work/run" --address "$work/berthd.sock" --config /dev/null --log-level warn >"$work/berthd.log" 2>&1 &
+pids+=($!)
+export BERTH_ADDRESS=$work/berthd.sock
+for _ in $(seq 100); do [ -S "$work/berthd.sock" ] && curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
+
+echo "== 4. load, push to the registry, remove, pull back"
+bin/berth load -i "$work/busybox.tar"
+bin/berth tag demo/busybox:1.0 "127.0.0.1:$port/demo/busybox:1.0"
+bin/berth push "127.0.0.1:$port/demo/busybox:1.0"
+bin/berth rmi demo/busybox:1.0 "127.0.0.1:$port/demo/busybox:1.0" >/dev/null
+bin/berth pull "127.0.0.1:$port/demo/busybox:1.0"
+bin/berth images
+
+echo "== 5. a container run by berth-runtime"
+bin/berth-runtime --root "$work/runtime" run --bundle "$work/bundle" berth-demo
+echo "== done"

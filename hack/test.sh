@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs Berth's whole test suite: vet, every Go test (unit and, as root,
+# integration against real namespaces, cgroups, a local registry,
+# containerd and Podman), a short fuzzing pass, and the OCI runtime
+# conformance suite against berth-runtime and runc. Ends with
+# "N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PATH=$PATH:/usr/local/go/bin
+export GOFLAGS=${GOFLAGS:-}
+status=0
+make build || exit 1
+echo "== go vet"
+go vet ./... || status=1
+echo "== fuzz (short)"
+go test -run '^$' -fuzz '^FuzzApply$' -fuzztime "${FUZZTIME:-15s}" ./archive || status=1
+go test -run '^$' -fuzz '^FuzzParseManifest$' -fuzztime "${FUZZTIME:-15s}" ./distribution || status=1
+if [ "$(id -u)" = 0 ] && [ -x conformance/run.sh ]; then
+	echo "== OCI runtime conformance"
+	conformance/run.sh || status=1
+fi
+echo "== go test"
+# Packages run one at a time: integration tests check that the whole host
+# is left as they found it, which only holds when nothing else runs.
+go test -p 1 -count=1 -timeout 25m -json ./... | go run ./hack/summary || status=1
+exit $status
