@@ -12,23 +12,56 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-const aheadChunk = 1 << 20
+const (
+	aheadChunk = 1 << 20
+	// aheadFloor is what every reader may buffer whatever the budget, so
+	// the layer being extracted never waits for the one after it.
+	aheadFloor = 4 << 20
+)
 
-// chunkPool recycles read-ahead buffers so a pull's memory stays near the
-// read-ahead bound instead of growing with garbage.
-var chunkPool = sync.Pool{New: func() any { b := make([]byte, aheadChunk); return &b }}
+// aheadBudget bounds the decompressed bytes buffered by all read-ahead
+// readers of one pull and recycles their buffers.
+type aheadBudget struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	used int
+	max  int
+	free [][]byte
+}
+
+func newAheadBudget(max int) *aheadBudget {
+	b := &aheadBudget{max: max}
+	b.cond = sync.NewCond(&b.mu)
+	return b
+}
+
+func (b *aheadBudget) get() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if n := len(b.free); n > 0 {
+		buf := b.free[n-1]
+		b.free = b.free[:n-1]
+		return buf
+	}
+	return make([]byte, aheadChunk)
+}
+
+// put recycles buf; the caller holds b.mu.
+func (b *aheadBudget) put(buf []byte) {
+	if len(b.free) < 4 {
+		b.free = append(b.free, buf[:cap(buf)])
+	}
+}
 
 // aheadReader decompresses a layer (and hashes the result for its diff_id)
-// in its own goroutine, up to max bytes ahead of the reader. Started for
-// layer N+1 while layer N is being extracted, it puts the second core to
-// work on decompression, the slowest part of an unpack.
+// in its own goroutine, ahead of the reader within the pull's budget.
+// Started for layer N+1 while layer N is being extracted, it puts the
+// second core to work on decompression, the slowest part of an unpack.
 type aheadReader struct {
-	mu     sync.Mutex
-	cond   *sync.Cond
+	b      *aheadBudget // its mutex guards the fields below
 	chunks [][]byte
 	off    int // read offset into chunks[0]
 	size   int // bytes buffered
-	max    int
 	done   bool
 	closed bool
 	err    error
@@ -36,7 +69,7 @@ type aheadReader struct {
 	exited chan struct{}
 }
 
-func startAhead(ctx context.Context, cs content.Store, layer ocispec.Descriptor, alg digest.Algorithm, max int) (*aheadReader, error) {
+func startAhead(ctx context.Context, cs content.Store, layer ocispec.Descriptor, alg digest.Algorithm, b *aheadBudget) (*aheadReader, error) {
 	if !alg.Available() {
 		return nil, fmt.Errorf("layer %s: %w: unsupported diff_id algorithm %q", layer.Digest, ErrInvalid, alg)
 	}
@@ -49,8 +82,7 @@ func startAhead(ctx context.Context, cs content.Store, layer ocispec.Descriptor,
 		ra.Close()
 		return nil, fmt.Errorf("layer %s: %w", layer.Digest, err)
 	}
-	a := &aheadReader{max: max, exited: make(chan struct{})}
-	a.cond = sync.NewCond(&a.mu)
+	a := &aheadReader{b: b, exited: make(chan struct{})}
 	go a.fill(ctx, dr, ra, alg.Digester(), layer)
 	return a, nil
 }
@@ -59,27 +91,28 @@ func (a *aheadReader) fill(ctx context.Context, dr io.ReadCloser, ra io.Closer, 
 	defer close(a.exited)
 	defer ra.Close()
 	defer dr.Close()
+	b := a.b
 	for {
-		bp := chunkPool.Get().(*[]byte)
-		buf := *bp
+		buf := b.get()
 		n, err := io.ReadFull(dr, buf)
 		if n > 0 {
 			_, _ = h.Hash().Write(buf[:n])
 		}
-		a.mu.Lock()
-		for a.size >= a.max && !a.closed {
-			a.cond.Wait()
+		b.mu.Lock()
+		for !a.closed && a.size >= aheadFloor && b.used >= b.max {
+			b.cond.Wait()
 		}
 		if a.closed {
-			a.mu.Unlock()
-			chunkPool.Put(bp)
+			b.put(buf)
+			b.mu.Unlock()
 			return
 		}
 		if n > 0 {
 			a.chunks = append(a.chunks, buf[:n])
 			a.size += n
+			b.used += n
 		} else {
-			chunkPool.Put(bp)
+			b.put(buf)
 		}
 		switch {
 		case err == io.EOF || err == io.ErrUnexpectedEOF:
@@ -90,8 +123,8 @@ func (a *aheadReader) fill(ctx context.Context, dr io.ReadCloser, ra io.Closer, 
 			a.err = ctx.Err()
 		}
 		stop := a.done || a.err != nil
-		a.cond.Broadcast()
-		a.mu.Unlock()
+		b.cond.Broadcast()
+		b.mu.Unlock()
 		if stop {
 			return
 		}
@@ -100,10 +133,11 @@ func (a *aheadReader) fill(ctx context.Context, dr io.ReadCloser, ra io.Closer, 
 
 // Read returns decompressed bytes in order.
 func (a *aheadReader) Read(p []byte) (int, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	b := a.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	for len(a.chunks) == 0 && !a.done && a.err == nil {
-		a.cond.Wait()
+		b.cond.Wait()
 	}
 	if len(a.chunks) == 0 {
 		if a.err != nil {
@@ -114,34 +148,36 @@ func (a *aheadReader) Read(p []byte) (int, error) {
 	n := copy(p, a.chunks[0][a.off:])
 	a.off += n
 	a.size -= n
+	b.used -= n
 	if a.off == len(a.chunks[0]) {
-		b := a.chunks[0][:cap(a.chunks[0])]
-		chunkPool.Put(&b)
+		b.put(a.chunks[0])
 		a.chunks[0] = nil
 		a.chunks, a.off = a.chunks[1:], 0
 	}
-	a.cond.Broadcast()
+	b.cond.Broadcast()
 	return n, nil
 }
 
 // DiffID is the digest of the whole decompressed stream; valid after Read
 // returned io.EOF.
 func (a *aheadReader) DiffID() digest.Digest {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.b.mu.Lock()
+	defer a.b.mu.Unlock()
 	return a.diffID
 }
 
-// Close stops the decompressor and waits for it.
+// Close stops the decompressor, returns its budget and waits for it.
 func (a *aheadReader) Close() {
-	a.mu.Lock()
+	b := a.b
+	b.mu.Lock()
 	a.closed = true
+	b.used -= a.size
+	a.size = 0
 	for _, c := range a.chunks {
-		b := c[:cap(c)]
-		chunkPool.Put(&b)
+		b.put(c)
 	}
 	a.chunks = nil
-	a.cond.Broadcast()
-	a.mu.Unlock()
+	b.cond.Broadcast()
+	b.mu.Unlock()
 	<-a.exited
 }

@@ -215,6 +215,10 @@ func (p *Puller) fetchAndUnpack(ctx context.Context, ref distribution.Reference,
 	for i := range ahead {
 		ahead[i] = make(chan *aheadReader, 1)
 	}
+	var budget *aheadBudget
+	if unpack {
+		budget = p.Unpacker.budget()
+	}
 	startAhead := func(i int) {
 		go func() {
 			select {
@@ -227,7 +231,7 @@ func (p *Puller) fetchAndUnpack(ctx context.Context, ref distribution.Reference,
 				ahead[i] <- nil
 				return
 			}
-			ahead[i] <- p.Unpacker.prefetch(ctx, layers[i], diffIDs[i], chains[i])
+			ahead[i] <- p.Unpacker.prefetch(ctx, layers[i], diffIDs[i], chains[i], budget)
 		}()
 	}
 	defer func() {

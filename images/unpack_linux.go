@@ -28,8 +28,9 @@ type Unpacker struct {
 	ReadAhead int
 }
 
-// DefaultReadAhead is how many decompressed bytes of the next layer may
-// be buffered while the current one is extracted.
+// DefaultReadAhead is how many decompressed bytes a pull may buffer ahead
+// of extraction (mostly the next layer's, decompressed while the current
+// one is extracted).
 const DefaultReadAhead = 32 << 20
 
 // UnpackLayer unpacks layer (with uncompressed digest diffID) on top of the
@@ -43,22 +44,30 @@ func (u *Unpacker) UnpackLayer(ctx context.Context, layer ocispec.Descriptor, di
 
 // prefetch starts decompressing layer ahead of its unpack, unless its
 // snapshot exists or read-ahead is off; it returns nil then.
-func (u *Unpacker) prefetch(ctx context.Context, layer ocispec.Descriptor, diffID, chainID digest.Digest) *aheadReader {
-	max := u.ReadAhead
-	if max == 0 {
-		max = DefaultReadAhead
-	}
-	if max < 0 || distribution.IsForeignLayer(layer.MediaType) {
+func (u *Unpacker) prefetch(ctx context.Context, layer ocispec.Descriptor, diffID, chainID digest.Digest, b *aheadBudget) *aheadReader {
+	if b == nil || distribution.IsForeignLayer(layer.MediaType) {
 		return nil
 	}
 	if _, err := u.Snapshotter.Stat(ctx, chainID.String()); err == nil {
 		return nil
 	}
-	a, err := startAhead(ctx, u.Content, layer, diffID.Algorithm(), max)
+	a, err := startAhead(ctx, u.Content, layer, diffID.Algorithm(), b)
 	if err != nil {
 		return nil // unpackLayer reports it
 	}
 	return a
+}
+
+// budget returns the read-ahead budget of one pull, nil when turned off.
+func (u *Unpacker) budget() *aheadBudget {
+	max := u.ReadAhead
+	if max == 0 {
+		max = DefaultReadAhead
+	}
+	if max < 0 {
+		return nil
+	}
+	return newAheadBudget(max)
 }
 
 // unpackLayer is UnpackLayer with an optional stream already being
@@ -77,7 +86,7 @@ func (u *Unpacker) unpackLayer(ctx context.Context, layer ocispec.Descriptor, di
 	}
 	if src == nil {
 		var err error
-		if src, err = startAhead(ctx, u.Content, layer, diffID.Algorithm(), 4<<20); err != nil {
+		if src, err = startAhead(ctx, u.Content, layer, diffID.Algorithm(), newAheadBudget(aheadFloor)); err != nil {
 			return err
 		}
 		defer src.Close()
