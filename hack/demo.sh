@@ -13,7 +13,8 @@ make build >/dev/null
 work=$(mktemp -d /tmp/berth-demo.XXXXXX)
 pids=()
 cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	bin/berth-runtime --root "$work/runtime" delete --force berth-demo >/dev/null 2>&1 || true
 	rm -rf "$work"
 }
