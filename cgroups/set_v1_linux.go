@@ -141,6 +141,9 @@ func setMemoryV1(d string, mem *specs.LinuxMemory) error {
 			if hasSwap {
 				_ = writeFile(d, "memory.memsw.limit_in_bytes", oldSwap)
 			}
+			if errors.Is(err, unix.EINVAL) && hasSwap && swap == 0 && limit > 0 {
+				return invalidf("memory.limit %d is above the memory+swap limit %s: raise memory.swap too", limit, oldSwap)
+			}
 			return belowUsage(err, limit)
 		}
 	}

@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -40,169 +43,248 @@ func resumeCmd(rt rtFunc) *cobra.Command {
 	}
 }
 
+// updateFlag is one of runc's update flags: how it is parsed and where in
+// the resources it goes.
+type updateFlag struct {
+	name, usage string
+	set         func(res *specs.LinuxResources, v string) error
+}
+
+// updateFlags are runc's update flags (plus --cpu-burst and --cpu-idle of
+// newer runc releases).
+var updateFlags = []updateFlag{
+	{"memory", "memory limit in bytes (k, m, g suffixes; -1 for unlimited)", func(r *specs.LinuxResources, v string) error {
+		return setSize(v, &memOf(r).Limit)
+	}},
+	{"memory-swap", "memory plus swap limit in bytes; -1 for unlimited swap", func(r *specs.LinuxResources, v string) error {
+		return setSize(v, &memOf(r).Swap)
+	}},
+	{"memory-reservation", "memory soft limit in bytes", func(r *specs.LinuxResources, v string) error {
+		return setSize(v, &memOf(r).Reservation)
+	}},
+	{"kernel-memory", "kernel memory limit (ignored: current kernels have none)", func(r *specs.LinuxResources, v string) error {
+		return setSize(v, &memOf(r).Kernel) //nolint:staticcheck // accepted like runc, then ignored
+	}},
+	{"kernel-memory-tcp", "kernel TCP buffer memory limit in bytes", func(r *specs.LinuxResources, v string) error {
+		return setSize(v, &memOf(r).KernelTCP) //nolint:staticcheck // accepted like runc
+	}},
+	{"cpu-share", "CPU shares (relative weight, 2-262144)", func(r *specs.LinuxResources, v string) error {
+		return setUint(v, &cpuOf(r).Shares)
+	}},
+	{"cpu-quota", "CPU CFS quota in microseconds per period (-1 for none)", func(r *specs.LinuxResources, v string) error {
+		return setInt(v, &cpuOf(r).Quota)
+	}},
+	{"cpu-period", "CPU CFS period in microseconds", func(r *specs.LinuxResources, v string) error {
+		return setUint(v, &cpuOf(r).Period)
+	}},
+	{"cpu-burst", "CPU CFS burst in microseconds", func(r *specs.LinuxResources, v string) error {
+		return setUint(v, &cpuOf(r).Burst)
+	}},
+	{"cpu-rt-runtime", "CPU realtime runtime in microseconds per period", func(r *specs.LinuxResources, v string) error {
+		return setInt(v, &cpuOf(r).RealtimeRuntime)
+	}},
+	{"cpu-rt-period", "CPU realtime period in microseconds", func(r *specs.LinuxResources, v string) error {
+		return setUint(v, &cpuOf(r).RealtimePeriod)
+	}},
+	{"cpu-idle", "1 makes the container's CPU scheduling idle, 0 normal", func(r *specs.LinuxResources, v string) error {
+		return setInt(v, &cpuOf(r).Idle)
+	}},
+	{"cpuset-cpus", "CPUs the container may use (e.g. 0-1,3)", func(r *specs.LinuxResources, v string) error {
+		cpuOf(r).Cpus = v
+		return nil
+	}},
+	{"cpuset-mems", "memory nodes the container may use", func(r *specs.LinuxResources, v string) error {
+		cpuOf(r).Mems = v
+		return nil
+	}},
+	{"pids-limit", "maximum number of processes (-1 or 0 for unlimited)", func(r *specs.LinuxResources, v string) error {
+		var n *int64
+		if err := setInt(v, &n); err != nil {
+			return err
+		}
+		r.Pids = &specs.LinuxPids{Limit: n}
+		return nil
+	}},
+	{"blkio-weight", "block I/O weight (10-1000)", func(r *specs.LinuxResources, v string) error {
+		n, err := strconv.ParseUint(v, 10, 16)
+		if err != nil {
+			return errors.New("not a number from 10 to 1000")
+		}
+		w := uint16(n)
+		if r.BlockIO == nil {
+			r.BlockIO = &specs.LinuxBlockIO{}
+		}
+		r.BlockIO.Weight = &w
+		return nil
+	}},
+	{"l3-cache-schema", "Intel RDT L3 cache schema (not supported)", func(*specs.LinuxResources, string) error {
+		return fmt.Errorf("%w: Intel RDT (resctrl) is not supported by berth-runtime", runtime.ErrNotSupported)
+	}},
+	{"mem-bw-schema", "Intel RDT memory bandwidth schema (not supported)", func(*specs.LinuxResources, string) error {
+		return fmt.Errorf("%w: Intel RDT (resctrl) is not supported by berth-runtime", runtime.ErrNotSupported)
+	}},
+}
+
 func updateCmd(rt rtFunc) *cobra.Command {
 	var resFile string
-	var memory, memSwap, memRes, kernel, cpuQuota, cpuPeriod, cpuShares, pidsLimit, blkioWeight, cpuRtRuntime, cpuRtPeriod string
-	var cpusetCpus, cpusetMems string
+	vals := make([]string, len(updateFlags))
 	cmd := &cobra.Command{
 		Use:   "update [flags] CONTAINER_ID",
-		Short: "change the resource limits of a container",
-		Args:  idArg,
+		Short: "change the resource limits of a running container",
+		Long: "Change the resource limits of a created, running or paused container.\n" +
+			"-r FILE (or -r - for stdin) reads a linux.resources JSON object of the\n" +
+			"runtime spec; unknown fields are refused. Flags are applied over it.\n" +
+			"Nothing is changed when any value is invalid.",
+		Args: idArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			res, err := readResources(resFile)
+			if err != nil {
+				return err
+			}
+			for i, f := range updateFlags {
+				if !cmd.Flags().Changed(f.name) {
+					continue
+				}
+				if err := f.set(res, vals[i]); err != nil {
+					if errors.Is(err, runtime.ErrNotSupported) {
+						return fmt.Errorf("--%s: %w", f.name, err)
+					}
+					return fmt.Errorf("%w: --%s %q: %w", runtime.ErrInvalidConfig, f.name, vals[i], err)
+				}
+			}
 			r, err := rt()
 			if err != nil {
 				return err
 			}
-			res := &specs.LinuxResources{}
-			if resFile != "" {
-				var in io.Reader = os.Stdin
-				if resFile != "-" {
-					f, err := os.Open(resFile)
-					if err != nil {
-						return fmt.Errorf("read resources: %w", err)
-					}
-					defer f.Close()
-					in = f
-				}
-				dec := json.NewDecoder(in)
-				dec.DisallowUnknownFields()
-				if err := dec.Decode(res); err != nil {
-					return fmt.Errorf("%w: resources %s: %v", runtime.ErrInvalidConfig, resFile, err)
-				}
-			}
-			fl := cmd.Flags()
-			num := func(name, v string) (*int64, error) {
-				if !fl.Changed(name) {
-					return nil, nil
-				}
-				n, err := parseSize(v)
-				if err != nil {
-					return nil, fmt.Errorf("--%s %q: %w", name, v, err)
-				}
-				return &n, nil
-			}
-			var errs []error
-			set64 := func(name, v string, dst **int64) {
-				n, err := num(name, v)
-				if err != nil {
-					errs = append(errs, err)
-				} else if n != nil {
-					*dst = n
-				}
-			}
-			setU64 := func(name, v string, dst **uint64) {
-				n, err := num(name, v)
-				if err != nil {
-					errs = append(errs, err)
-				} else if n != nil {
-					u := uint64(*n)
-					*dst = &u
-				}
-			}
-			mem := func() *specs.LinuxMemory {
-				if res.Memory == nil {
-					res.Memory = &specs.LinuxMemory{}
-				}
-				return res.Memory
-			}
-			cpu := func() *specs.LinuxCPU {
-				if res.CPU == nil {
-					res.CPU = &specs.LinuxCPU{}
-				}
-				return res.CPU
-			}
-			if fl.Changed("memory") {
-				set64("memory", memory, &mem().Limit)
-			}
-			if fl.Changed("memory-swap") {
-				set64("memory-swap", memSwap, &mem().Swap)
-			}
-			if fl.Changed("memory-reservation") {
-				set64("memory-reservation", memRes, &mem().Reservation)
-			}
-			if fl.Changed("kernel-memory") {
-				set64("kernel-memory", kernel, &mem().Kernel) //nolint:staticcheck // still accepted like runc
-			}
-			if fl.Changed("cpu-quota") {
-				set64("cpu-quota", cpuQuota, &cpu().Quota)
-			}
-			if fl.Changed("cpu-period") {
-				setU64("cpu-period", cpuPeriod, &cpu().Period)
-			}
-			if fl.Changed("cpu-share") {
-				setU64("cpu-share", cpuShares, &cpu().Shares)
-			}
-			if fl.Changed("cpu-rt-runtime") {
-				set64("cpu-rt-runtime", cpuRtRuntime, &cpu().RealtimeRuntime)
-			}
-			if fl.Changed("cpu-rt-period") {
-				setU64("cpu-rt-period", cpuRtPeriod, &cpu().RealtimePeriod)
-			}
-			if fl.Changed("cpuset-cpus") {
-				cpu().Cpus = cpusetCpus
-			}
-			if fl.Changed("cpuset-mems") {
-				cpu().Mems = cpusetMems
-			}
-			if fl.Changed("pids-limit") {
-				n, err := num("pids-limit", pidsLimit)
-				if err != nil {
-					errs = append(errs, err)
-				} else {
-					res.Pids = &specs.LinuxPids{Limit: n}
-				}
-			}
-			if fl.Changed("blkio-weight") {
-				n, err := strconv.ParseUint(blkioWeight, 10, 16)
-				if err != nil {
-					errs = append(errs, fmt.Errorf("--blkio-weight %q: %w", blkioWeight, err))
-				} else {
-					w := uint16(n)
-					res.BlockIO = &specs.LinuxBlockIO{Weight: &w}
-				}
-			}
-			if len(errs) > 0 {
-				return errs[0]
-			}
 			return r.Update(args[0], res)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVarP(&resFile, "resources", "r", "", "path to a resources JSON file, or - for stdin")
-	f.StringVar(&memory, "memory", "", "memory limit in bytes")
-	f.StringVar(&memSwap, "memory-swap", "", "memory plus swap limit in bytes")
-	f.StringVar(&memRes, "memory-reservation", "", "memory soft limit in bytes")
-	f.StringVar(&kernel, "kernel-memory", "", "kernel memory limit (ignored by recent kernels)")
-	f.StringVar(&cpuQuota, "cpu-quota", "", "CPU CFS quota in microseconds")
-	f.StringVar(&cpuPeriod, "cpu-period", "", "CPU CFS period in microseconds")
-	f.StringVar(&cpuShares, "cpu-share", "", "CPU shares")
-	f.StringVar(&cpuRtRuntime, "cpu-rt-runtime", "", "realtime runtime in microseconds")
-	f.StringVar(&cpuRtPeriod, "cpu-rt-period", "", "realtime period in microseconds")
-	f.StringVar(&cpusetCpus, "cpuset-cpus", "", "CPUs to use")
-	f.StringVar(&cpusetMems, "cpuset-mems", "", "memory nodes to use")
-	f.StringVar(&pidsLimit, "pids-limit", "", "maximum number of processes")
-	f.StringVar(&blkioWeight, "blkio-weight", "", "block IO weight (10-1000)")
+	fl := cmd.Flags()
+	fl.StringVarP(&resFile, "resources", "r", "", "file with the resources to set as JSON, or - for stdin")
+	for i, f := range updateFlags {
+		fl.StringVar(&vals[i], f.name, "", f.usage)
+	}
+	for _, n := range []string{"kernel-memory", "kernel-memory-tcp", "l3-cache-schema", "mem-bw-schema"} {
+		fl.MarkHidden(n)
+	}
 	return cmd
 }
 
-// parseSize parses a byte count with an optional k/m/g suffix, or -1.
+// readResources reads the -r file (stdin for "-"): exactly one JSON
+// object of the runtime spec's linux.resources, without unknown fields.
+// An empty name gives empty resources.
+func readResources(name string) (*specs.LinuxResources, error) {
+	res := &specs.LinuxResources{}
+	if name == "" {
+		return res, nil
+	}
+	var in io.Reader = os.Stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("read resources: %w", err)
+		}
+		defer f.Close()
+		in = f
+	}
+	data, err := io.ReadAll(in)
+	if err != nil {
+		return nil, fmt.Errorf("read resources %s: %w", name, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(res); err != nil {
+		return nil, fmt.Errorf("%w: resources %s: %s", runtime.ErrInvalidConfig, name, jsonErr(data, err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w: resources %s: unexpected data after the JSON object", runtime.ErrInvalidConfig, name)
+	}
+	return res, nil
+}
+
+// jsonErr makes a decoding error one line that says where it happened.
+func jsonErr(data []byte, err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, err)
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		if len(bytes.TrimSpace(data)) == 0 {
+			return "empty input, want a JSON object"
+		}
+		return "malformed JSON: unexpected end of input"
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("field %q: cannot use a JSON %s as %s", te.Field, te.Value, te.Type)
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+func memOf(r *specs.LinuxResources) *specs.LinuxMemory {
+	if r.Memory == nil {
+		r.Memory = &specs.LinuxMemory{}
+	}
+	return r.Memory
+}
+
+func cpuOf(r *specs.LinuxResources) *specs.LinuxCPU {
+	if r.CPU == nil {
+		r.CPU = &specs.LinuxCPU{}
+	}
+	return r.CPU
+}
+
+func setSize(v string, dst **int64) error {
+	n, err := parseSize(v)
+	if err != nil {
+		return err
+	}
+	*dst = &n
+	return nil
+}
+
+func setInt(v string, dst **int64) error {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return errors.New("not an integer")
+	}
+	*dst = &n
+	return nil
+}
+
+func setUint(v string, dst **uint64) error {
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return errors.New("not a non-negative integer")
+	}
+	*dst = &n
+	return nil
+}
+
+// parseSize parses a byte count: a number with an optional unit
+// (b, k, m, g, t, with an optional "b" or "ib": 4m, 4MB, 4MiB are 4<<20),
+// or -1 for unlimited.
 func parseSize(s string) (int64, error) {
-	mult := int64(1)
-	if n := len(s); n > 0 {
-		switch s[n-1] {
-		case 'k', 'K':
-			mult, s = 1<<10, s[:n-1]
-		case 'm', 'M':
-			mult, s = 1<<20, s[:n-1]
-		case 'g', 'G':
-			mult, s = 1<<30, s[:n-1]
+	t := strings.ToLower(strings.TrimSpace(s))
+	if t == "-1" {
+		return -1, nil
+	}
+	t = strings.TrimSuffix(strings.TrimSuffix(t, "ib"), "b")
+	shift := 0
+	if n := len(t); n > 0 {
+		if i := strings.IndexByte("kmgt", t[n-1]); i >= 0 {
+			shift, t = 10*(i+1), t[:n-1]
 		}
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("not a number")
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 {
+		return 0, errors.New("not a size (a number of bytes with an optional k, m, g or t suffix, or -1)")
 	}
-	return n * mult, nil
+	if n > (1<<63-1)>>shift {
+		return 0, errors.New("size too large")
+	}
+	return n << shift, nil
 }
 
 func eventsCmd(rt rtFunc) *cobra.Command {
@@ -210,46 +292,25 @@ func eventsCmd(rt rtFunc) *cobra.Command {
 	var interval time.Duration
 	cmd := &cobra.Command{
 		Use:   "events [--stats] [--interval D] CONTAINER_ID",
-		Short: "print container events (stats, OOM) as JSON lines",
-		Args:  idArg,
+		Short: "print a container's events (stats, oom) as JSON lines",
+		Long: "Without --stats, print a stats event every --interval and an oom event\n" +
+			"whenever the OOM killer kills a process of the container, until the\n" +
+			"container stops. With --stats, print one stats event and exit.",
+		Args: idArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if interval <= 0 {
+				return fmt.Errorf("--interval must be positive, not %v", interval)
+			}
 			r, err := rt()
 			if err != nil {
 				return err
 			}
-			id := args[0]
-			if interval <= 0 {
-				return fmt.Errorf("--interval must be positive")
-			}
 			enc := json.NewEncoder(os.Stdout)
-			emitStats := func() error {
-				s, err := r.Stats(id)
-				if err != nil {
-					return err
-				}
-				return enc.Encode(map[string]any{"type": "stats", "id": id, "data": s})
-			}
+			emit := func(ev runtime.Event) error { return enc.Encode(ev) }
 			if stats {
-				return emitStats()
+				return r.StatsEvent(args[0], emit)
 			}
-			lastOOM, _ := r.OOMKills(id)
-			for {
-				_, status, err := r.StateOf(id)
-				if err != nil {
-					return err
-				}
-				if status == runtime.Stopped {
-					return nil
-				}
-				if n, err := r.OOMKills(id); err == nil && n > lastOOM {
-					lastOOM = n
-					enc.Encode(map[string]any{"type": "oom", "id": id})
-				}
-				if err := emitStats(); err != nil {
-					return err
-				}
-				time.Sleep(interval)
-			}
+			return r.Events(cmd.Context(), args[0], interval, emit)
 		},
 	}
 	cmd.Flags().BoolVar(&stats, "stats", false, "print the container's stats once and exit")

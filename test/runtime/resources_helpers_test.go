@@ -131,3 +131,15 @@ func hasCgroupFile(t *testing.T, controller, file string) bool {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readFileString(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	return strings.TrimSpace(string(b)), err
+}

@@ -1,0 +1,160 @@
+package runtime_test
+
+import (
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// startLimited runs a detached container with args and a few initial
+// limits, and returns its id and init pid.
+func (e *env) startLimited(args []string) (string, int) {
+	e.t.Helper()
+	b := e.bundle(args, func(s *specs.Spec) {
+		r := s.Linux.Resources
+		r.Memory = &specs.LinuxMemory{Limit: ptr(int64(256 << 20)), Reservation: ptr(int64(64 << 20))}
+		r.CPU = &specs.LinuxCPU{Shares: ptr(uint64(512)), Quota: ptr(int64(50000)), Period: ptr(uint64(100000))}
+		r.Pids = &specs.LinuxPids{Limit: ptr(int64(100))}
+	})
+	id := e.id()
+	e.must("run", "-d", "-b", b, id)
+	return id, e.state(id).Pid
+}
+
+func TestUpdateFlagsAndFile(t *testing.T) {
+	e := newEnv(t)
+	id, pid := e.startLimited([]string{"sleep", "300"})
+
+	e.must("update", "--memory", "128m", "--memory-swap", "192MiB", "--memory-reservation", "32m",
+		"--cpu-share", "256", "--cpu-quota", "20000", "--cpu-period", "50000", "--cpu-burst", "1000",
+		"--cpuset-cpus", "0", "--pids-limit", "50", id)
+	wantCg(t, pid, "memory", "memory.limit_in_bytes", itoa(128<<20))
+	wantCg(t, pid, "memory", "memory.memsw.limit_in_bytes", itoa(192<<20))
+	wantCg(t, pid, "memory", "memory.soft_limit_in_bytes", itoa(32<<20))
+	wantCg(t, pid, "cpu", "cpu.shares", "256")
+	wantCg(t, pid, "cpu", "cpu.cfs_quota_us", "20000")
+	wantCg(t, pid, "cpu", "cpu.cfs_period_us", "50000")
+	wantCg(t, pid, "cpu", "cpu.cfs_burst_us", "1000")
+	wantCg(t, pid, "cpuset", "cpuset.cpus", "0")
+	wantCg(t, pid, "pids", "pids.max", "50")
+
+	// -r FILE: only what the file names changes.
+	f := filepath.Join(t.TempDir(), "res.json")
+	writeJSON(t, f, specs.LinuxResources{
+		Memory: &specs.LinuxMemory{Limit: ptr(int64(96 << 20))},
+		CPU:    &specs.LinuxCPU{Shares: ptr(uint64(300))},
+	})
+	e.must("update", "-r", f, id)
+	wantCg(t, pid, "memory", "memory.limit_in_bytes", itoa(96<<20))
+	wantCg(t, pid, "memory", "memory.memsw.limit_in_bytes", itoa(192<<20))
+	wantCg(t, pid, "cpu", "cpu.shares", "300")
+	wantCg(t, pid, "pids", "pids.max", "50")
+
+	// -r - reads stdin; -1 lifts the pids limit.
+	if r := e.runIn([]byte(`{"pids": {"limit": -1}, "cpu": {"cpus": "0-1"}}`), "update", "-r", "-", id); r.code != 0 {
+		t.Fatalf("update -r -: exit %d: %s", r.code, r.err)
+	}
+	wantCg(t, pid, "pids", "pids.max", "max")
+	wantCg(t, pid, "cpuset", "cpuset.cpus", onlineCPUs(t))
+
+	// A paused container can be updated too.
+	e.must("pause", id)
+	e.must("update", "--pids-limit", "64", id)
+	wantCg(t, pid, "pids", "pids.max", "64")
+	e.must("resume", id)
+}
+
+// limitFiles are the cgroup files TestUpdateBadInput expects unchanged.
+var limitFiles = []struct{ ctrl, file string }{
+	{"memory", "memory.limit_in_bytes"},
+	{"memory", "memory.memsw.limit_in_bytes"},
+	{"memory", "memory.soft_limit_in_bytes"},
+	{"cpu", "cpu.shares"},
+	{"cpu", "cpu.cfs_quota_us"},
+	{"cpu", "cpu.cfs_period_us"},
+	{"cpuset", "cpuset.cpus"},
+	{"pids", "pids.max"},
+}
+
+func snapshotLimits(t *testing.T, pid int) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, f := range limitFiles {
+		out[f.file] = cgFile(t, pid, f.ctrl, f.file)
+	}
+	return out
+}
+
+func TestUpdateBadInput(t *testing.T) {
+	e := newEnv(t)
+	// 20 MB in the container's tmpfs: charged to its memory cgroup and not
+	// reclaimable without swap.
+	id, pid := e.startLimited([]string{"sh", "-c", "head -c 20971520 /dev/zero > /dev/shm/fill && echo filled > /dev/shm/done; sleep 300"})
+	waitFor(t, func() bool {
+		u, _ := strconv.ParseInt(cgFile(t, pid, "memory", "memory.usage_in_bytes"), 10, 64)
+		return u >= 20<<20
+	})
+	before := snapshotLimits(t, pid)
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		writeFile(t, p, content)
+		return p
+	}
+	cases := []struct {
+		name string
+		want string
+		args []string
+	}{
+		{"unknown field", `unknown field "bogus"`, []string{"-r", file("unknown.json", `{"memory": {"limit": 1048576, "bogus": 1}}`)}},
+		{"unknown top-level field", `unknown field "memroy"`, []string{"-r", file("typo.json", `{"memroy": {"limit": 1048576}}`)}},
+		{"malformed", "malformed JSON", []string{"-r", file("bad.json", `{"memory": {"limit": `)}},
+		{"trailing data", "after the JSON object", []string{"-r", file("trail.json", `{"pids": {"limit": 5}} {}`)}},
+		{"wrong type", "memory.limit", []string{"-r", file("type.json", `{"memory": {"limit": "lots"}}`)}},
+		{"missing file", "no such file", []string{"-r", filepath.Join(dir, "nonexistent.json")}},
+		{"memory below usage", "below current usage", []string{"--memory", "4m", "--cpu-share", "100"}},
+		{"checkBeforeUpdate", "below current usage", []string{"-r", file("check.json", `{"memory": {"limit": 16777216, "checkBeforeUpdate": true}}`)}},
+		{"cpus outside the host", `cpu.cpus "99"`, []string{"--cpuset-cpus", "99", "--pids-limit", "10"}},
+		{"negative pids", "pids.limit -5", []string{"--pids-limit", "-5"}},
+		{"bad size", "--memory", []string{"--memory", "lots"}},
+		{"cpu shares out of range", "cpu.shares", []string{"--cpu-share", "1"}},
+		{"swap below memory", "memory.swap", []string{"--memory", "128m", "--memory-swap", "64m"}},
+		{"rdt", "Intel RDT", []string{"--l3-cache-schema", "L3:0=f"}},
+	}
+	for _, c := range cases {
+		t.Run(strings.ReplaceAll(c.name, " ", "_"), func(t *testing.T) {
+			r := e.fails(c.want, append(append([]string{"update"}, c.args...), id)...)
+			if r.code != 1 {
+				t.Errorf("exit code %d, want 1", r.code)
+			}
+			oneLine(t, r)
+			t.Log(strings.TrimSpace(r.err))
+			after := snapshotLimits(t, pid)
+			for k, v := range before {
+				if after[k] != v {
+					t.Errorf("%s changed from %q to %q", k, v, after[k])
+				}
+			}
+		})
+	}
+	if st := e.state(id); st.Status != specs.StateRunning {
+		t.Fatalf("container is %s after the failed updates", st.Status)
+	}
+	// A stopped container cannot be updated.
+	e.must("kill", id, "KILL")
+	e.waitStatus(id, specs.StateStopped)
+	e.fails("stopped", "update", "--pids-limit", "10", id)
+}
+
+// onlineCPUs is the host's online CPU list.
+func onlineCPUs(t *testing.T) string {
+	t.Helper()
+	b, err := readFileString("/sys/devices/system/cpu/online")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
