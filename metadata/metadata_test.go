@@ -62,7 +62,7 @@ func TestValidateNamespace(t *testing.T) {
 			t.Errorf("%q rejected: %v", ok, err)
 		}
 	}
-	for _, bad := range []string{"", "Default", "-a", "a-", "a/b", "a b", "../x", strings.Repeat("a", 77), "a\x00"} {
+	for _, bad := range []string{"", "Default", "-a", "a-", "a/b", "a b", "../x", strings.Repeat("a", 77), "a\x00", "a..b", "a.-b"} {
 		if err := metadata.ValidateNamespace(bad); !errors.Is(err, metadata.ErrInvalidArgument) {
 			t.Errorf("%q accepted: %v", bad, err)
 		}

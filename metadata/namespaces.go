@@ -12,11 +12,10 @@ import (
 // DefaultNamespace is the namespace used when none is given.
 const DefaultNamespace = "default"
 
-var namespaceRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$`)
+var namespaceRe = regexp.MustCompile(`^[a-z0-9]+(?:[.-][a-z0-9]+)*$`)
 
-// ValidateNamespace checks a namespace name: lowercase letters, digits,
-// dots and dashes, starting and ending with a letter or digit, at most
-// 76 characters.
+// ValidateNamespace checks a namespace name: runs of lowercase letters
+// and digits separated by single dots or dashes, at most 76 characters.
 func ValidateNamespace(ns string) error {
 	if ns == "" {
 		return fmt.Errorf("namespace name is empty: %w", ErrInvalidArgument)
@@ -25,7 +24,7 @@ func ValidateNamespace(ns string) error {
 		return fmt.Errorf("namespace %q is longer than 76 characters: %w", ns, ErrInvalidArgument)
 	}
 	if !namespaceRe.MatchString(ns) {
-		return fmt.Errorf("namespace %q: only lowercase letters, digits, '.' and '-' allowed, starting and ending with a letter or digit: %w", ns, ErrInvalidArgument)
+		return fmt.Errorf("namespace %q: only lowercase letters and digits, separated by single '.' or '-': %w", ns, ErrInvalidArgument)
 	}
 	return nil
 }
