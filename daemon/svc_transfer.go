@@ -102,7 +102,11 @@ func (s *transferService) Push(r *apiv1.PushRequest, stream apiv1.Transfer_PushS
 	s.d.gcLock.RLock()
 	defer s.d.gcLock.RUnlock()
 	send := s.d.progressSender(stream.Send)
-	if err := s.d.client(r.GetAuth()).Push(ctx, s.d.content, ref, img.Target, send); err != nil {
+	mountFrom := ""
+	if src, err := distribution.ParseReference(img.Name); err == nil && src.Domain == ref.Domain {
+		mountFrom = src.Path
+	}
+	if err := s.d.client(r.GetAuth()).PushFrom(ctx, s.d.content, ref, img.Target, mountFrom, send); err != nil {
 		return toStatus(fmt.Errorf("push %s: %w", ref, err))
 	}
 	s.d.events.publish(ns, "/images/push", map[string]string{"name": img.Name, "remote": ref.String()})

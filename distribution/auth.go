@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -91,12 +92,12 @@ func (c *Client) fetchToken(ctx context.Context, r request, ch challenge, creds 
 	if s := ch.params["service"]; s != "" {
 		q.Set("service", s)
 	}
-	scope := r.scope
-	if s := ch.params["scope"]; s != "" {
-		scope = s
+	scopes := strings.Fields(r.scope)
+	if s := ch.params["scope"]; s != "" && !slices.Contains(scopes, s) {
+		scopes = append(scopes, s)
 	}
-	if scope != "" {
-		q.Set("scope", scope)
+	for _, s := range scopes {
+		q.Add("scope", s)
 	}
 	u.RawQuery = q.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)

@@ -19,6 +19,13 @@ import (
 // index that are not in the store are skipped if the registry has them,
 // and are an error otherwise.
 func (c *Client) Push(ctx context.Context, store content.Store, ref Reference, root ocispec.Descriptor, progress ProgressFunc) error {
+	return c.PushFrom(ctx, store, ref, root, "", progress)
+}
+
+// PushFrom is Push that first asks the registry to mount missing blobs from
+// repository mountFrom of the same registry (cross-repo mount), uploading
+// only what the mount did not provide. mountFrom "" disables mounting.
+func (c *Client) PushFrom(ctx context.Context, store content.Store, ref Reference, root ocispec.Descriptor, mountFrom string, progress ProgressFunc) error {
 	if progress == nil {
 		progress = func(Progress) {}
 	}
@@ -31,10 +38,25 @@ func (c *Client) Push(ctx context.Context, store content.Store, ref Reference, r
 	if tag == "" {
 		tag = root.Digest.String()
 	}
-	return c.pushTree(ctx, h, store, ref, root, tag, progress)
+	if mountFrom == ref.Path {
+		mountFrom = ""
+	}
+	p := &pusher{c: c, h: h, store: store, ref: ref, mountFrom: mountFrom, progress: progress}
+	return p.tree(ctx, root, tag)
 }
 
-func (c *Client) pushTree(ctx context.Context, h *Host, store content.Store, ref Reference, desc ocispec.Descriptor, tag string, progress ProgressFunc) error {
+// pusher carries one push's fixed parameters.
+type pusher struct {
+	c         *Client
+	h         *Host
+	store     content.Store
+	ref       Reference
+	mountFrom string
+	progress  ProgressFunc
+}
+
+func (ps *pusher) tree(ctx context.Context, desc ocispec.Descriptor, tag string) error {
+	c, h, store, ref, progress := ps.c, ps.h, ps.store, ps.ref, ps.progress
 	b, err := readBlob(ctx, store, desc)
 	if err != nil {
 		return err
@@ -51,7 +73,7 @@ func (c *Client) pushTree(ctx context.Context, h *Host, store content.Store, ref
 				}
 				return fmt.Errorf("push %s: manifest %s is not in the local store (pull all platforms first)", ref, m.Digest)
 			}
-			if err := c.pushTree(ctx, h, store, ref, m, m.Digest.String(), progress); err != nil {
+			if err := ps.tree(ctx, m, m.Digest.String()); err != nil {
 				return err
 			}
 		}
@@ -65,7 +87,7 @@ func (c *Client) pushTree(ctx context.Context, h *Host, store content.Store, ref
 			if IsForeignLayer(d.MediaType) {
 				continue
 			}
-			if err := c.pushBlob(ctx, h, store, ref, d, kind, progress); err != nil {
+			if err := c.pushBlob(ctx, h, store, ref, d, kind, ps.mountFrom, progress); err != nil {
 				return err
 			}
 		}
@@ -112,7 +134,7 @@ func (c *Client) exists(ctx context.Context, h *Host, ref Reference, d ocispec.D
 	return true, nil
 }
 
-func (c *Client) pushBlob(ctx context.Context, h *Host, store content.Store, ref Reference, d ocispec.Descriptor, kind string, progress ProgressFunc) error {
+func (c *Client) pushBlob(ctx context.Context, h *Host, store content.Store, ref Reference, d ocispec.Descriptor, kind, mountFrom string, progress ProgressFunc) error {
 	ev := Progress{Digest: d.Digest.String(), MediaType: d.MediaType, Kind: kind, Total: d.Size}
 	ok, err := c.exists(ctx, h, ref, d)
 	if err != nil {
@@ -126,14 +148,25 @@ func (c *Client) pushBlob(ctx context.Context, h *Host, store content.Store, ref
 	ev.State = StateUploading
 	progress(ev)
 	op := "upload " + d.Digest.String()
-	resp, err := c.do(ctx, request{host: h, domain: ref.Domain, scope: pushScope(ref), op: op,
+	scope := pushScope(ref)
+	query := ""
+	if mountFrom != "" {
+		scope += " repository:" + mountFrom + ":pull"
+		query = "?" + url.Values{"mount": {d.Digest.String()}, "from": {mountFrom}}.Encode()
+	}
+	resp, err := c.do(ctx, request{host: h, domain: ref.Domain, scope: scope, op: op,
 		build: func(ctx context.Context, base string) (*http.Request, error) {
-			return http.NewRequestWithContext(ctx, http.MethodPost, base+"/"+ref.Path+"/blobs/uploads/", nil)
+			return http.NewRequestWithContext(ctx, http.MethodPost, base+"/"+ref.Path+"/blobs/uploads/"+query, nil)
 		}})
 	if err != nil {
 		return err
 	}
 	drain(resp)
+	if resp.StatusCode == http.StatusCreated { // mounted, nothing to upload
+		ev.State, ev.Offset = StateExists, d.Size
+		progress(ev)
+		return nil
+	}
 	loc, err := resp.Location()
 	if err != nil {
 		return fmt.Errorf("%s: registry gave no upload location: %w", op, err)
