@@ -110,6 +110,8 @@ if [[ ! -x $BERTH ]]; then
 fi
 
 WORK=$(mktemp -d /tmp/berth-test-conformance-XXXXXX)
+# Bundles live below it: containers in a user namespace must traverse it.
+chmod 755 "$WORK"
 cleanup() {
 	if [[ ${KEEP:-0} == 1 ]]; then
 		echo "# kept $WORK"
