@@ -26,7 +26,7 @@ import (
 // records the image last and drops the lease; after rmi, Collect removes
 // what only that image used.
 func Example() {
-	root, _ := os.MkdirTemp("", "berth-example-")
+	root, _ := os.MkdirTemp("", "berth-test-example-")
 	defer os.RemoveAll(root)
 	ctx := context.Background()
 
