@@ -5,9 +5,12 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/sysctl"
 )
 
-// Finalize runs after Pivot, with the rootfs as "/": it remounts a tmpfs
+// Finalize runs after Pivot, with the rootfs as "/": it applies
+// linux.sysctl (while /proc/sys is still writable), remounts a tmpfs
 // /dev read-only if the spec asked for it, makes the read-only paths
 // read-only, masks the masked paths, remounts the root read-only when
 // spec.Root.Readonly is set, and last applies linux.rootfsPropagation to
@@ -22,6 +25,13 @@ func Finalize(c *Config) error {
 		return fmt.Errorf("open /: %w", err)
 	}
 	defer root.Close()
+	if l := c.Spec.Linux; l != nil && len(l.Sysctl) > 0 {
+		// /proc/sys is usually among the read-only paths: the sysctls
+		// go in first.
+		if err := sysctl.Apply(l.Sysctl, sysctl.FromSpec(l)); err != nil {
+			return err
+		}
+	}
 	if err := remountDevReadonly(c, root); err != nil {
 		return err
 	}

@@ -216,7 +216,7 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 	phase.Mark("config sent")
 	err = r.converse(ip, spec, hookState, o, created)
 	phase.Mark("init ready")
-	if perr := waitPlaced(); perr != nil {
+	if perr := waitPlaced(); perr != nil && (err == nil || !errors.Is(perr, unix.ESRCH)) {
 		err = fmt.Errorf("cgroup: %w", perr)
 	}
 	if err != nil {

@@ -3,7 +3,10 @@ package sysctl
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"slices"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -13,7 +16,9 @@ import (
 // directory handle on /proc/sys checked to be procfs, with no symlinks
 // and no crossing into another mount. The values land in the namespaces
 // of the calling thread, so lock it to the OS thread that is in the
-// container's namespaces. Nothing is written if any sysctl is invalid.
+// container's namespaces. Nothing is written if any sysctl is invalid,
+// and a file that already holds its value is left alone, so Apply may run
+// again once /proc/sys is read-only.
 func Apply(sysctls map[string]string, ns Namespaces) error {
 	return applyAt("/proc/sys", sysctls, ns)
 }
@@ -52,10 +57,43 @@ func applyAt(dir string, sysctls map[string]string, ns Namespaces) error {
 	return nil
 }
 
-// write writes value to the file p beneath dir.
+// write writes value to the file p beneath dir, unless the file already
+// holds it: a sysctl set once (by rootfs.Finalize, before /proc/sys turns
+// read-only) is then not written a second time.
 func write(dir *os.File, p, value string) error {
+	if cur, err := read(dir, p); err == nil && sameValue(cur, value) {
+		return nil
+	}
+	return open(dir, p, unix.O_WRONLY, func(f *os.File) error {
+		if _, err := f.WriteString(value); err != nil {
+			return fmt.Errorf("write %q: %w", value, err)
+		}
+		return nil
+	})
+}
+
+// read returns the current value of the sysctl file p beneath dir.
+func read(dir *os.File, p string) (string, error) {
+	var out []byte
+	err := open(dir, p, unix.O_RDONLY, func(f *os.File) error {
+		b, err := io.ReadAll(f)
+		out = b
+		return err
+	})
+	return string(out), err
+}
+
+// sameValue compares sysctl values as the kernel prints them: fields
+// separated by any white space ("250 32000" equals "250\t32000\n").
+func sameValue(a, b string) bool {
+	return slices.Equal(strings.Fields(a), strings.Fields(b))
+}
+
+// open opens the file p beneath dir (procfs, no symlinks, no other
+// mount) with mode and passes it to fn.
+func open(dir *os.File, p string, mode int, fn func(*os.File) error) error {
 	how := unix.OpenHow{
-		Flags:   unix.O_WRONLY | unix.O_CLOEXEC,
+		Flags:   uint64(mode) | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV,
 	}
 	fd, err := unix.Openat2(int(dir.Fd()), p, &how)
@@ -63,15 +101,12 @@ func write(dir *os.File, p, value string) error {
 		// Before Linux 5.6: p has no ".." (checked) and /proc/sys has
 		// no symlinks of its own, so O_NOFOLLOW on the last component
 		// is what remains to enforce.
-		fd, err = unix.Openat(int(dir.Fd()), p, unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		fd, err = unix.Openat(int(dir.Fd()), p, mode|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	}
 	if err != nil {
 		return fmt.Errorf("open: %w", err)
 	}
 	f := os.NewFile(uintptr(fd), p)
 	defer f.Close()
-	if _, err := f.WriteString(value); err != nil {
-		return fmt.Errorf("write %q: %w", value, err)
-	}
-	return nil
+	return fn(f)
 }

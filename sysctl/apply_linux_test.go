@@ -103,3 +103,20 @@ func TestApplyAtRefusesNonProcfs(t *testing.T) {
 		t.Fatalf("err = %v, want a not-procfs refusal", err)
 	}
 }
+
+func TestSameValue(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"1\n", "1", true},
+		{"250\t32000\t32\t128\n", "250 32000 32 128", true},
+		{"0\n", "1", false},
+		{"32768\t60999\n", "32768 61000", false},
+		{"\n", "", true},
+	} {
+		if got := sameValue(c.a, c.b); got != c.want {
+			t.Errorf("sameValue(%q, %q) = %v", c.a, c.b, got)
+		}
+	}
+}

@@ -11,7 +11,7 @@ import (
 var ErrInvalidKey = errors.New("invalid sysctl name")
 
 // ErrInvalidValue marks a value that could smuggle a second setting (a
-// newline or NUL byte).
+// newline or NUL byte, or a "key=value" pair as in CVE-2022-0811).
 var ErrInvalidValue = errors.New("invalid sysctl value")
 
 // ErrNotNamespaced marks a sysctl that is not namespaced and would change
@@ -98,11 +98,18 @@ func Path(key string) (string, error) {
 		if p == "" || p == "." || p == ".." {
 			return "", fmt.Errorf("%w: %q", ErrInvalidKey, key)
 		}
-		if strings.ContainsAny(p, "\x00\n") {
-			return "", fmt.Errorf("%w: %q has a control character", ErrInvalidKey, key)
+		if strings.ContainsFunc(p, badKeyRune) {
+			return "", fmt.Errorf("%w: %q has a space, control character or '='", ErrInvalidKey, key)
 		}
 	}
 	return strings.Join(parts, "/"), nil
+}
+
+// badKeyRune reports runes no sysctl name contains: whitespace, control
+// characters and '=' (network interface names, the freest component,
+// exclude them too).
+func badKeyRune(r rune) bool {
+	return r == '=' || r <= ' ' || r == 0x7f
 }
 
 // check validates one sysctl and returns its path under /proc/sys.
@@ -113,6 +120,11 @@ func check(key, value string, ns Namespaces) (string, error) {
 	}
 	if strings.ContainsAny(value, "\n\x00") {
 		return "", fmt.Errorf("%w: %s: value %q holds a newline or NUL", ErrInvalidValue, key, value)
+	}
+	// No namespaced sysctl takes an '=': one in a value is an attempt to
+	// set a second key (CVE-2022-0811).
+	if strings.Contains(value, "=") {
+		return "", fmt.Errorf("%w: %s: value %q holds '=', as if setting a second sysctl", ErrInvalidValue, key, value)
 	}
 	k := classify(strings.ReplaceAll(p, "/", "."))
 	if k == notNamespaced {

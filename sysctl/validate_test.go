@@ -21,7 +21,7 @@ func TestPath(t *testing.T) {
 			t.Errorf("Path(%q) = %q, %v; want %q", tc.key, got, err, tc.want)
 		}
 	}
-	for _, bad := range []string{"", ".", "net..ipv4", "net.ipv4.", ".net", "net/../kernel/core_pattern", "net/./x", "net//x", "net.\n.x", "../../etc/passwd", "net/ipv4/.."} {
+	for _, bad := range []string{"", ".", "net..ipv4", "net.ipv4.", ".net", "net/../kernel/core_pattern", "net/./x", "net//x", "net.\n.x", "../../etc/passwd", "net/ipv4/..", "kernel.shm_rmid_forced=1+kernel.core_pattern", "kernel.shm rmid", "net.ipv4.conf.eth\t0.rp_filter"} {
 		if _, err := Path(bad); !errors.Is(err, ErrInvalidKey) {
 			t.Errorf("Path(%q) error = %v, want ErrInvalidKey", bad, err)
 		}
@@ -59,13 +59,13 @@ func TestValidateAllowList(t *testing.T) {
 // TestValidateSmuggling covers the CVE-2022-0811 class: one value must
 // never carry a second setting.
 func TestValidateSmuggling(t *testing.T) {
-	for _, v := range []string{"1\nkernel.core_pattern=|/evil", "1\n", "\n", "1\x00x"} {
+	for _, v := range []string{"1\nkernel.core_pattern=|/evil", "1\n", "\n", "1\x00x", "1+kernel.core_pattern=|/evil", "kernel.core_pattern=x"} {
 		err := Validate(map[string]string{"net.ipv4.ip_forward": v}, all)
 		if !errors.Is(err, ErrInvalidValue) {
 			t.Errorf("value %q: err = %v, want ErrInvalidValue", v, err)
 		}
 	}
-	for _, v := range []string{"1", "1024 65000", "250\t32000\t32\t128", "1+kernel.core_pattern=x", ""} {
+	for _, v := range []string{"1", "1024 65000", "250\t32000\t32\t128", "1+2", ""} {
 		if err := Validate(map[string]string{"net.ipv4.ip_local_port_range": v}, all); err != nil {
 			t.Errorf("value %q: %v", v, err)
 		}
