@@ -28,11 +28,28 @@ type progressView struct {
 type layerBar struct {
 	bar   *mpb.Bar
 	state string
-	last  time.Time
+	start time.Time // first byte downloaded
+	speed string    // frozen once the download ends
+}
+
+// speedText renders the layer's download speed.
+func (lb *layerBar) speedText(cur int64) string {
+	if lb.speed != "" || lb.start.IsZero() {
+		return lb.speed
+	}
+	el := time.Since(lb.start).Seconds()
+	if el <= 0 {
+		return ""
+	}
+	return humanSize(int64(float64(cur)/el)) + "/s"
 }
 
 func newProgressView(out *os.File) *progressView {
-	v := &progressView{out: out, tty: term.IsTerminal(int(out.Fd())), bars: map[string]*layerBar{}, lines: map[string]string{}}
+	tty := term.IsTerminal(int(out.Fd()))
+	if w, _, err := term.GetSize(int(out.Fd())); err != nil || w < 40 {
+		tty = false // no usable width: bars would not render
+	}
+	v := &progressView{out: out, tty: tty, bars: map[string]*layerBar{}, lines: map[string]string{}}
 	if v.tty {
 		v.p = mpb.New(mpb.WithOutput(out), mpb.WithWidth(32), mpb.WithRefreshRate(150*time.Millisecond))
 	}
@@ -67,20 +84,24 @@ func (v *progressView) update(p *apiv1.Progress) {
 	}
 	lb, ok := v.bars[p.GetDigest()]
 	if !ok {
-		lb = &layerBar{state: p.GetState(), last: time.Now()}
+		lb = &layerBar{state: p.GetState()}
 		name := short(p.GetDigest())
 		lb.bar = v.p.New(p.GetTotal(), mpb.BarStyle(),
 			mpb.PrependDecorators(decor.Name(name+" "), decor.Any(func(decor.Statistics) string { return fmt.Sprintf("%-11s", lb.state) })),
-			mpb.AppendDecorators(decor.CountersKibiByte("% .1f / % .1f"), decor.Name("  "), decor.EwmaSpeed(decor.SizeB1024(0), "% .1f", 30)),
+			mpb.AppendDecorators(decor.CountersKibiByte("% .1f / % .1f"), decor.Name("  "), decor.Any(func(st decor.Statistics) string { return lb.speedText(st.Current) })),
 		)
 		v.bars[p.GetDigest()] = lb
 	}
-	lb.state = p.GetState()
-	now := time.Now()
-	if p.GetOffset() >= lb.bar.Current() {
-		lb.bar.EwmaSetCurrent(p.GetOffset(), now.Sub(lb.last))
+	if p.GetState() == "downloading" && lb.start.IsZero() {
+		lb.start = time.Now()
 	}
-	lb.last = now
+	if lb.state == "downloading" && p.GetState() != "downloading" {
+		lb.speed = lb.speedText(p.GetOffset())
+	}
+	lb.state = p.GetState()
+	if p.GetOffset() >= lb.bar.Current() {
+		lb.bar.SetCurrent(p.GetOffset())
+	}
 	switch p.GetState() {
 	case "done", "exists":
 		lb.bar.SetTotal(p.GetTotal(), true)
