@@ -8,7 +8,15 @@ import (
 
 // freezeTimeout bounds how long Freeze waits for the kernel to report a
 // cgroup frozen (a task in uninterruptible sleep can delay it).
-const freezeTimeout = 2 * time.Second
+const freezeTimeout = 5 * time.Second
+
+// rethawEvery is after how many unsuccessful checks Freeze thaws the
+// cgroup for a moment and freezes it again. A freezer can get stuck: a
+// thread in execve waits, uninterruptibly, for its sibling threads to
+// exit, and they cannot exit while frozen (seen when a container is paused
+// right after start, while its multithreaded init execs the user's
+// program). Thawing lets the exec finish; the next freeze then succeeds.
+const rethawEvery = 10
 
 // freezerDir returns the directory and whether it is a v1 freezer; cgroup2
 // (cgroup.freeze) is used on unified hosts and, in hybrid mode, when no v1
@@ -108,11 +116,12 @@ func stateV2(d string) (FreezerState, error) {
 
 // waitFor polls until done reports true, with a growing pause starting at
 // 100µs (the first check happens at once), for at most freezeTimeout.
-func waitFor(done func() (bool, error)) error {
+// done gets the number of the attempt, from 0.
+func waitFor(done func(attempt int) (bool, error)) error {
 	deadline := time.Now().Add(freezeTimeout)
 	delay := 100 * time.Microsecond
-	for {
-		ok, err := done()
+	for i := 0; ; i++ {
+		ok, err := done(i)
 		if err != nil || ok {
 			return err
 		}
@@ -127,9 +136,16 @@ func waitFor(done func() (bool, error)) error {
 }
 
 // freezeV1 writes FROZEN until freezer.state reads FROZEN; the v1 freezer
-// may stop half-way (FREEZING) and needs the request repeated.
+// may stop half-way (FREEZING) and needs the request repeated, or a brief
+// thaw first (see rethawEvery).
 func freezeV1(d string) error {
-	return waitFor(func() (bool, error) {
+	return waitFor(func(i int) (bool, error) {
+		if i > 0 && i%rethawEvery == 0 {
+			if err := writeFile(d, "freezer.state", "THAWED"); err != nil {
+				return false, err
+			}
+			time.Sleep(time.Millisecond)
+		}
 		if err := writeFile(d, "freezer.state", "FROZEN"); err != nil {
 			return false, err
 		}
@@ -138,11 +154,22 @@ func freezeV1(d string) error {
 	})
 }
 
+// freezeV2 writes cgroup.freeze and waits for cgroup.events to report the
+// cgroup frozen, thawing briefly now and then (see rethawEvery).
 func freezeV2(d string) error {
 	if err := writeFile(d, "cgroup.freeze", "1"); err != nil {
 		return err
 	}
-	return waitFor(func() (bool, error) {
+	return waitFor(func(i int) (bool, error) {
+		if i > 0 && i%rethawEvery == 0 {
+			if err := writeFile(d, "cgroup.freeze", "0"); err != nil {
+				return false, err
+			}
+			time.Sleep(time.Millisecond)
+			if err := writeFile(d, "cgroup.freeze", "1"); err != nil {
+				return false, err
+			}
+		}
 		s, err := stateV2(d)
 		return s == Frozen, err
 	})
