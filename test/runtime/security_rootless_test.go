@@ -1,0 +1,207 @@
+package runtime_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berth-dev/berth/internal/imagetest"
+)
+
+// rootlessUser is the unprivileged account the rootless tests run as.
+const rootlessUser = "berth-test-rootless"
+
+// subIDRange is the subordinate id range the tests give rootlessUser
+// when it has none.
+const subIDStart, subIDCount = 100000, 65536
+
+// ensureRootlessUser makes rootlessUser exist with subordinate uid and
+// gid ranges, and returns its uid and gid. A user this test created is
+// removed when the test ends; an existing one is left alone.
+func ensureRootlessUser(t *testing.T) (uid, gid int) {
+	t.Helper()
+	for _, tool := range []string{"useradd", "userdel", "setpriv"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("no %s: %v", tool, err)
+		}
+	}
+	if exec.Command("id", "-u", rootlessUser).Run() != nil {
+		out, err := exec.Command("useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", rootlessUser).CombinedOutput()
+		if err != nil {
+			t.Fatalf("useradd %s: %v: %s", rootlessUser, err, out)
+		}
+		t.Cleanup(func() {
+			if out, err := exec.Command("userdel", rootlessUser).CombinedOutput(); err != nil {
+				t.Errorf("userdel %s: %v: %s", rootlessUser, err, out)
+			}
+		})
+	}
+	for _, f := range []string{"/etc/subuid", "/etc/subgid"} {
+		b, _ := os.ReadFile(f)
+		if !strings.Contains("\n"+string(b), "\n"+rootlessUser+":") {
+			flag := "--add-subuids"
+			if strings.HasSuffix(f, "gid") {
+				flag = "--add-subgids"
+			}
+			r := strconv.Itoa(subIDStart) + "-" + strconv.Itoa(subIDStart+subIDCount-1)
+			if out, err := exec.Command("usermod", flag, r, rootlessUser).CombinedOutput(); err != nil {
+				t.Fatalf("usermod %s %s: %v: %s", flag, r, err, out)
+			}
+		}
+	}
+	num := func(flag string) int {
+		out, err := exec.Command("id", flag, rootlessUser).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(string(out)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	return num("-u"), num("-g")
+}
+
+// subIDs returns the first subordinate id and the count of user in
+// /etc/subuid or /etc/subgid.
+func subIDs(t *testing.T, file, user string) (uint32, uint32) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Split(line, ":")
+		if len(f) == 3 && f[0] == user {
+			start, _ := strconv.ParseUint(f[1], 10, 32)
+			count, _ := strconv.ParseUint(f[2], 10, 32)
+			return uint32(start), uint32(count)
+		}
+	}
+	t.Fatalf("%s has no range in %s", user, file)
+	return 0, 0
+}
+
+// asUser runs berth-runtime as uid:gid (with the user's groups) and
+// returns its stdout, stderr and exit code.
+func asUser(t *testing.T, uid, gid int, dir string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "setpriv", append([]string{"--reuid", strconv.Itoa(uid), "--regid", strconv.Itoa(gid), "--init-groups", "--", bin}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + dir, "XDG_RUNTIME_DIR=" + dir}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.WaitDelay = 5 * time.Second
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		code = -1
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+// rootlessBundle writes, as the unprivileged user, the config of `spec
+// --rootless` into a bundle with a busybox rootfs, and lets mod adapt it.
+func rootlessBundle(t *testing.T, uid, gid int, args []string, mod func(*specs.Spec)) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "bundle")
+	t.Cleanup(openUp(t))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	if r := asUser(t, uid, gid, dir, "spec", "--rootless"); r.code != 0 {
+		t.Fatalf("spec --rootless as %s: exit %d: %s", rootlessUser, r.code, r.err)
+	}
+	var s specs.Spec
+	if err := json.Unmarshal([]byte(readHost(t, filepath.Join(dir, "config.json"))), &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Linux.Resources != nil || s.Linux.CgroupsPath != "" {
+		t.Fatalf("spec --rootless asks for cgroups: %+v %q", s.Linux.Resources, s.Linux.CgroupsPath)
+	}
+	if len(s.Linux.UIDMappings) != 1 || s.Linux.UIDMappings[0].HostID != uint32(uid) {
+		t.Fatalf("spec --rootless run by uid %d maps %+v", uid, s.Linux.UIDMappings)
+	}
+	s.Process.Terminal = false
+	s.Process.Args = args
+	if mod != nil {
+		mod(&s)
+	}
+	if err := imagetest.BuildRootfs(filepath.Join(dir, s.Root.Path)); err != nil {
+		t.Fatal(err)
+	}
+	if err := imagetest.WriteSpec(dir, &s); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// `spec --rootless` output runs as an unprivileged user: with the single
+// id map it writes (no helper needed), and with a multi-id map from the
+// user's subordinate ranges (newuidmap/newgidmap).
+func TestRootlessRun(t *testing.T) {
+	e := newEnv(t)
+	uid, gid := ensureRootlessUser(t)
+	t.Cleanup(openUp(t))
+	state := filepath.Join(t.TempDir(), "state")
+	if err := os.Mkdir(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(state, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	run := func(b string) result {
+		id := e.id()
+		t.Cleanup(func() { asUser(t, uid, gid, b, "--root", state, "delete", "--force", id) })
+		return asUser(t, uid, gid, b, "--root", state, "run", "--bundle", b, id)
+	}
+	script := "id -u; id -g; cat /proc/self/uid_map | tr -s ' ' | sed 's/^ //'; echo hi > /tmp/f && cat /tmp/f; hostname"
+
+	t.Run("single-id", func(t *testing.T) {
+		b := rootlessBundle(t, uid, gid, []string{"sh", "-c", script}, nil)
+		r := run(b)
+		want := "0\n0\n0 " + strconv.Itoa(uid) + " 1\nhi\nberth\n"
+		if r.code != 0 || r.out != want {
+			t.Fatalf("rootless run as %s: exit %d\nstdout %q\nstderr %q\nwant %q", rootlessUser, r.code, r.out, r.err, want)
+		}
+	})
+
+	t.Run("multi-id", func(t *testing.T) {
+		for _, tool := range []string{"newuidmap", "newgidmap"} {
+			if _, err := exec.LookPath(tool); err != nil {
+				t.Skipf("no %s: %v", tool, err)
+			}
+		}
+		su, sn := subIDs(t, "/etc/subuid", rootlessUser)
+		sg, gn := subIDs(t, "/etc/subgid", rootlessUser)
+		multi := "chown 1000:1000 /tmp/f && stat -c %u:%g /tmp/f"
+		b := rootlessBundle(t, uid, gid, []string{"sh", "-c", script + "; " + multi}, func(s *specs.Spec) {
+			s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(uid), Size: 1}, {ContainerID: 1, HostID: su, Size: sn}}
+			s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(gid), Size: 1}, {ContainerID: 1, HostID: sg, Size: gn}}
+		})
+		os.Chmod(filepath.Join(b, "rootfs", "tmp"), 0o1777)
+		r := run(b)
+		want := "0\n0\n0 " + strconv.Itoa(uid) + " 1\n1 " + strconv.Itoa(int(su)) + " " + strconv.Itoa(int(sn)) + "\nhi\nberth\n1000:1000\n"
+		if r.code != 0 || r.out != want {
+			t.Fatalf("rootless run with a multi-id map: exit %d\nstdout %q\nstderr %q\nwant %q", r.code, r.out, r.err, want)
+		}
+	})
+}
