@@ -1,6 +1,7 @@
 package images_test
 
 import (
+	"archive/tar"
 	"context"
 	"errors"
 	"os"
@@ -168,5 +169,44 @@ func TestDiffIDMismatchLeavesNoSnapshot(t *testing.T) {
 	}
 	if imgs, _ := e.db.List(context.Background(), "default"); len(imgs) != 0 {
 		t.Fatal("image recorded after failed pull")
+	}
+}
+
+func TestHardlinkToLowerLayer(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.CheckLeaks(t)
+	reg := registrytest.Start(t, registrytest.Options{})
+	bb, err := registrytest.BusyboxEntries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2 := []registrytest.Entry{{Name: "etc/hostname-link", Type: tar.TypeLink, Linkname: "etc/hostname"}}
+	img, err := registrytest.BuildImage([][]registrytest.Entry{bb, l2}, registrytest.ImageOptions{Compression: registrytest.Gzip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.PushImage(t, "test/link", "v1", img)
+	for _, sname := range []string{"overlay", "native"} {
+		e := newEnv(t, sname)
+		res, err := e.puller.Pull(context.Background(), reg.Host+"/test/link:v1", images.PullOptions{})
+		if err != nil {
+			t.Fatalf("%s: %v", sname, err)
+		}
+		ctx := context.Background()
+		key := "berth-test-view-link-" + sname
+		mounts, err := e.sn.View(ctx, key, res.ChainID.String(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		target := t.TempDir()
+		if err := snapshot.MountAll(mounts, target); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(target, "etc/hostname-link"))
+		_ = snapshot.UnmountAll(target)
+		_ = e.sn.Remove(ctx, key)
+		if err != nil || string(b) != "berth\n" {
+			t.Fatalf("%s: link content %q %v", sname, b, err)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/berth-dev/berth/archive"
@@ -72,7 +73,7 @@ func (u *Unpacker) budget() *aheadBudget {
 
 // unpackLayer is UnpackLayer with an optional stream already being
 // decompressed ahead (it is consumed and closed).
-func (u *Unpacker) unpackLayer(ctx context.Context, layer ocispec.Descriptor, diffID, parent, chainID digest.Digest, src *aheadReader) (retErr error) {
+func (u *Unpacker) unpackLayer(ctx context.Context, layer ocispec.Descriptor, diffID, parent, chainID digest.Digest, src *aheadReader) error {
 	if src != nil {
 		defer src.Close()
 	}
@@ -91,6 +92,30 @@ func (u *Unpacker) unpackLayer(ctx context.Context, layer ocispec.Descriptor, di
 		}
 		defer src.Close()
 	}
+	err := u.extract(ctx, layer, diffID, parent, chainID, src, false)
+	if err == nil || ctx.Err() != nil || errors.Is(err, archive.ErrUnsafePath) || errors.Is(err, ErrDiffIDMismatch) || !errors.Is(err, errNeedsMount) {
+		return err
+	}
+	// Extracting into an overlay upper directory cannot see lower layers
+	// (a hard link to a file of a lower layer, say): redo it through a
+	// real overlay mount, as slower unpackers always do.
+	src.Close()
+	src, err = startAhead(ctx, u.Content, layer, diffID.Algorithm(), newAheadBudget(aheadFloor))
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	return u.extract(ctx, layer, diffID, parent, chainID, src, true)
+}
+
+// errNeedsMount marks an upper-directory extraction that may succeed
+// through a mount.
+var errNeedsMount = errors.New("layer needs its lower layers visible")
+
+// extract unpacks src into a new snapshot on parent and commits it as
+// chainID; on failure the snapshot is removed. With mount, it extracts
+// through the snapshot's mounts instead of into its directory.
+func (u *Unpacker) extract(ctx context.Context, layer ocispec.Descriptor, diffID, parent, chainID digest.Digest, src *aheadReader, mount bool) (retErr error) {
 	key := "extract-" + randomID() + "-" + chainID.String()
 	parentKey := ""
 	if parent != "" {
@@ -107,11 +132,32 @@ func (u *Unpacker) unpackLayer(ctx context.Context, layer ocispec.Descriptor, di
 			}
 		}
 	}()
-	dir, opts, err := u.applyTarget(mounts)
-	if err != nil {
-		return fmt.Errorf("layer %s: %w", layer.Digest, err)
+	var (
+		dir  string
+		opts archive.ApplyOptions
+	)
+	if mount {
+		if dir, err = os.MkdirTemp("", "berth-unpack-"); err != nil {
+			return fmt.Errorf("layer %s: %w", layer.Digest, err)
+		}
+		defer os.Remove(dir)
+		if err := snapshot.MountAll(mounts, dir); err != nil {
+			return fmt.Errorf("layer %s: %w", layer.Digest, err)
+		}
+		defer func() {
+			if err := snapshot.UnmountAll(dir); err != nil && retErr == nil {
+				retErr = fmt.Errorf("layer %s: %w", layer.Digest, err)
+			}
+		}()
+		opts = u.Apply
+		opts.Whiteouts = archive.WhiteoutDelete
+	} else if dir, opts, err = u.applyTarget(mounts); err != nil {
+		return fmt.Errorf("layer %s: %w: %v", layer.Digest, errNeedsMount, err)
 	}
 	if _, err := archive.Apply(ctx, dir, src, opts); err != nil {
+		if !mount && opts.Whiteouts == archive.WhiteoutOverlay {
+			err = fmt.Errorf("%w: %w", errNeedsMount, err)
+		}
 		return fmt.Errorf("unpack layer %s: %w", layer.Digest, err)
 	}
 	// The tar may carry padding after its end marker; it counts too.
@@ -120,6 +166,11 @@ func (u *Unpacker) unpackLayer(ctx context.Context, layer ocispec.Descriptor, di
 	}
 	if got := src.DiffID(); got != diffID {
 		return fmt.Errorf("layer %s: %w: uncompressed digest is %s, config says %s", layer.Digest, ErrDiffIDMismatch, got, diffID)
+	}
+	if mount {
+		if err := snapshot.UnmountAll(dir); err != nil {
+			return fmt.Errorf("layer %s: %w", layer.Digest, err)
+		}
 	}
 	if err := u.Snapshotter.Commit(ctx, chainID.String(), key, nil); err != nil {
 		if errors.Is(err, snapshot.ErrAlreadyExists) {
