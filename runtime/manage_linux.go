@@ -16,8 +16,9 @@ import (
 	"github.com/berth-dev/berth/cgroups"
 )
 
-// Info is one row of list.
+// Info is one row of list, in the JSON shape of runc's list.
 type Info struct {
+	OCIVersion  string            `json:"ociVersion"`
 	ID          string            `json:"id"`
 	Pid         int               `json:"pid"`
 	Status      Status            `json:"status"`
@@ -46,7 +47,7 @@ func (r *Runtime) List() ([]Info, error) {
 			pid = 0
 		}
 		out = append(out, Info{
-			ID: id, Pid: pid, Status: status, Bundle: st.Bundle, Rootfs: st.Rootfs,
+			OCIVersion: specs.Version, ID: id, Pid: pid, Status: status, Bundle: st.Bundle, Rootfs: st.Rootfs,
 			Created: st.Created.Format("2006-01-02T15:04:05.999999999Z"), Owner: owner(r.store().dir(id)),
 			Annotations: st.Annotations,
 		})

@@ -52,6 +52,10 @@ func TestUpdateFlagsAndFile(t *testing.T) {
 	wantCg(t, pid, "memory", "memory.memsw.limit_in_bytes", itoa(192<<20))
 	wantCg(t, pid, "cpu", "cpu.shares", "300")
 	wantCg(t, pid, "pids", "pids.max", "50")
+	// The memory limit cannot pass the memory+swap limit on its own.
+	e.fails("raise memory.swap too", "update", "--memory", "256m", id)
+	wantCg(t, pid, "memory", "memory.limit_in_bytes", itoa(96<<20))
+	wantCg(t, pid, "memory", "memory.memsw.limit_in_bytes", itoa(192<<20))
 
 	// -r - reads stdin; -1 lifts the pids limit.
 	if r := e.runIn([]byte(`{"pids": {"limit": -1}, "cpu": {"cpus": "0-1"}}`), "update", "-r", "-", id); r.code != 0 {
@@ -59,6 +63,16 @@ func TestUpdateFlagsAndFile(t *testing.T) {
 	}
 	wantCg(t, pid, "pids", "pids.max", "max")
 	wantCg(t, pid, "cpuset", "cpuset.cpus", onlineCPUs(t))
+
+	// Device rules are fixed at create: update warns and leaves them.
+	r := e.runIn([]byte(`{"devices": [{"allow": false, "access": "rwm"}], "pids": {"limit": 70}}`), "update", "-r", "-", id)
+	if r.code != 0 || !strings.Contains(r.err, "ignores linux.resources.devices") {
+		t.Fatalf("update with devices: exit %d: %q", r.code, r.err)
+	}
+	wantCg(t, pid, "pids", "pids.max", "70")
+	if out := e.must("exec", id, "sh", "-c", "echo x > /dev/null && head -c1 /dev/zero | wc -c"); strings.TrimSpace(out) != "1" {
+		t.Fatalf("devices after update: %q", out)
+	}
 
 	// A paused container can be updated too.
 	e.must("pause", id)
@@ -123,6 +137,8 @@ func TestUpdateBadInput(t *testing.T) {
 		{"cpu shares out of range", "cpu.shares", []string{"--cpu-share", "1"}},
 		{"swap below memory", "memory.swap", []string{"--memory", "128m", "--memory-swap", "64m"}},
 		{"rdt", "Intel RDT", []string{"--l3-cache-schema", "L3:0=f"}},
+		{"unified on v1", "pure cgroup v2", []string{"-r", file("unified.json", `{"unified": {"memory.high": "1000000"}}`)}},
+		{"empty file", "empty input", []string{"-r", file("empty.json", "")}},
 	}
 	for _, c := range cases {
 		t.Run(strings.ReplaceAll(c.name, " ", "_"), func(t *testing.T) {
