@@ -50,6 +50,7 @@ func bytesReader(b []byte) io.Reader { return &sliceReader{b: b} }
 
 type sliceReader struct{ b []byte }
 
+// Read implements io.Reader.
 func (s *sliceReader) Read(p []byte) (int, error) {
 	if len(s.b) == 0 {
 		return 0, io.EOF

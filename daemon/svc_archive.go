@@ -59,6 +59,7 @@ type chunkWriter struct {
 	stream apiv1.Transfer_ExportServer
 }
 
+// Write implements io.Writer.
 func (c chunkWriter) Write(p []byte) (int, error) {
 	for off := 0; off < len(p); off += 1 << 20 {
 		end := min(off+1<<20, len(p))

@@ -41,6 +41,7 @@ func contentInfo(i content.Info) *apiv1.ContentInfo {
 	return &apiv1.ContentInfo{Digest: i.Digest.String(), Size: i.Size, CreatedAt: timestamppb.New(i.CreatedAt), Labels: i.Labels}
 }
 
+// Info serves the Content.Info RPC.
 func (s *contentService) Info(ctx context.Context, r *apiv1.ContentInfoRequest) (*apiv1.ContentInfo, error) {
 	dg, err := s.visible(ctx, r.GetDigest())
 	if err != nil {
@@ -53,6 +54,7 @@ func (s *contentService) Info(ctx context.Context, r *apiv1.ContentInfoRequest) 
 	return contentInfo(i), nil
 }
 
+// List serves the Content.List RPC.
 func (s *contentService) List(ctx context.Context, _ *emptypb.Empty) (*apiv1.ListContentResponse, error) {
 	ns, err := namespace(ctx)
 	if err != nil {
@@ -72,6 +74,7 @@ func (s *contentService) List(ctx context.Context, _ *emptypb.Empty) (*apiv1.Lis
 	return resp, toStatus(err)
 }
 
+// Delete serves the Content.Delete RPC.
 func (s *contentService) Delete(ctx context.Context, r *apiv1.ContentInfoRequest) (*emptypb.Empty, error) {
 	dg, err := s.visible(ctx, r.GetDigest())
 	if err != nil {
@@ -85,6 +88,7 @@ func (s *contentService) Delete(ctx context.Context, r *apiv1.ContentInfoRequest
 	return &emptypb.Empty{}, nil
 }
 
+// Read serves the Content.Read RPC.
 func (s *contentService) Read(r *apiv1.ReadContentRequest, stream apiv1.Content_ReadServer) error {
 	ctx := stream.Context()
 	dg, err := s.visible(ctx, r.GetDigest())

@@ -16,6 +16,7 @@ type imagesService struct {
 	d *Daemon
 }
 
+// List serves the Images.List RPC.
 func (s *imagesService) List(ctx context.Context, _ *apiv1.ListImagesRequest) (*apiv1.ListImagesResponse, error) {
 	ns, err := namespace(ctx)
 	if err != nil {
@@ -64,6 +65,7 @@ func (d *Daemon) lookup(ctx context.Context, ns, name string) (images.Image, err
 	return images.Image{}, fmt.Errorf("%w: %s", images.ErrNotFound, name)
 }
 
+// Get serves the Images.Get RPC.
 func (s *imagesService) Get(ctx context.Context, r *apiv1.GetImageRequest) (*apiv1.GetImageResponse, error) {
 	ns, err := namespace(ctx)
 	if err != nil {
@@ -91,6 +93,7 @@ func (s *imagesService) Get(ctx context.Context, r *apiv1.GetImageRequest) (*api
 	return resp, nil
 }
 
+// Delete serves the Images.Delete RPC.
 func (s *imagesService) Delete(ctx context.Context, r *apiv1.DeleteImageRequest) (*emptypb.Empty, error) {
 	ns, err := namespace(ctx)
 	if err != nil {
@@ -112,6 +115,7 @@ func (s *imagesService) Delete(ctx context.Context, r *apiv1.DeleteImageRequest)
 	return &emptypb.Empty{}, nil
 }
 
+// Tag serves the Images.Tag RPC.
 func (s *imagesService) Tag(ctx context.Context, r *apiv1.TagImageRequest) (*apiv1.ImageInfo, error) {
 	ns, err := namespace(ctx)
 	if err != nil {
@@ -136,6 +140,7 @@ func (s *imagesService) Tag(ctx context.Context, r *apiv1.TagImageRequest) (*api
 	return s.d.imageInfo(ctx, img, nil), nil
 }
 
+// GarbageCollect serves the Images.GarbageCollect RPC.
 func (s *imagesService) GarbageCollect(ctx context.Context, _ *emptypb.Empty) (*apiv1.GarbageCollectResponse, error) {
 	r, err := s.d.gc(ctx)
 	if err != nil {

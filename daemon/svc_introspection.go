@@ -17,6 +17,7 @@ type introspectionService struct {
 	d *Daemon
 }
 
+// Info serves the Introspection.Info RPC.
 func (s *introspectionService) Info(ctx context.Context, _ *emptypb.Empty) (*apiv1.InfoResponse, error) {
 	d := s.d
 	nss, err := d.db.Namespaces()
@@ -36,6 +37,7 @@ func (s *introspectionService) Info(ctx context.Context, _ *emptypb.Empty) (*api
 	return resp, toStatus(err)
 }
 
+// Plugins serves the Introspection.Plugins RPC.
 func (s *introspectionService) Plugins(context.Context, *emptypb.Empty) (*apiv1.PluginsResponse, error) {
 	ok := func(typ, id string) *apiv1.Plugin { return &apiv1.Plugin{Type: typ, Id: id, Status: "ok"} }
 	plugins := []*apiv1.Plugin{

@@ -23,6 +23,7 @@ func namespace(ctx context.Context) (string, error) {
 	return ns, nil
 }
 
+// List serves the Namespaces.List RPC.
 func (s *namespacesService) List(context.Context, *emptypb.Empty) (*apiv1.ListNamespacesResponse, error) {
 	nss, err := s.d.db.Namespaces()
 	if err != nil {
@@ -31,6 +32,7 @@ func (s *namespacesService) List(context.Context, *emptypb.Empty) (*apiv1.ListNa
 	return &apiv1.ListNamespacesResponse{Namespaces: nss}, nil
 }
 
+// Create serves the Namespaces.Create RPC.
 func (s *namespacesService) Create(_ context.Context, r *apiv1.CreateNamespaceRequest) (*emptypb.Empty, error) {
 	if err := s.d.db.CreateNamespace(r.GetName()); err != nil {
 		return nil, toStatus(err)
@@ -39,6 +41,7 @@ func (s *namespacesService) Create(_ context.Context, r *apiv1.CreateNamespaceRe
 	return &emptypb.Empty{}, nil
 }
 
+// Delete serves the Namespaces.Delete RPC.
 func (s *namespacesService) Delete(_ context.Context, r *apiv1.DeleteNamespaceRequest) (*emptypb.Empty, error) {
 	if err := s.d.db.DeleteNamespace(r.GetName()); err != nil {
 		return nil, toStatus(err)

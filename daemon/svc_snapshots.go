@@ -17,6 +17,7 @@ type snapshotsService struct {
 
 var kindNames = map[snapshot.Kind]string{snapshot.KindView: "view", snapshot.KindActive: "active", snapshot.KindCommitted: "committed"}
 
+// List serves the Snapshots.List RPC.
 func (s *snapshotsService) List(ctx context.Context, _ *emptypb.Empty) (*apiv1.ListSnapshotsResponse, error) {
 	ns, err := namespace(ctx)
 	if err != nil {
@@ -36,6 +37,7 @@ func (s *snapshotsService) List(ctx context.Context, _ *emptypb.Empty) (*apiv1.L
 	return resp, toStatus(err)
 }
 
+// Usage serves the Snapshots.Usage RPC.
 func (s *snapshotsService) Usage(ctx context.Context, r *apiv1.SnapshotUsageRequest) (*apiv1.SnapshotUsageResponse, error) {
 	ns, err := namespace(ctx)
 	if err != nil {
@@ -55,6 +57,7 @@ func (s *snapshotsService) Usage(ctx context.Context, r *apiv1.SnapshotUsageRequ
 	return &apiv1.SnapshotUsageResponse{Size: u.Size, Inodes: u.Inodes}, nil
 }
 
+// Remove serves the Snapshots.Remove RPC.
 func (s *snapshotsService) Remove(ctx context.Context, r *apiv1.SnapshotUsageRequest) (*emptypb.Empty, error) {
 	ns, err := namespace(ctx)
 	if err != nil {

@@ -47,6 +47,7 @@ func (d *Daemon) progressSender(send func(*apiv1.PullEvent) error) distribution.
 	}
 }
 
+// Pull serves the Transfer.Pull RPC.
 func (s *transferService) Pull(r *apiv1.PullRequest, stream apiv1.Transfer_PullServer) error {
 	ns, err := namespace(stream.Context())
 	if err != nil {
@@ -80,6 +81,7 @@ func (s *transferService) Pull(r *apiv1.PullRequest, stream apiv1.Transfer_PullS
 	return stream.Send(&apiv1.PullEvent{Event: &apiv1.PullEvent_Image{Image: s.d.imageInfo(ctx, res.Image, fromPlatform(r.GetPlatform()))}})
 }
 
+// Push serves the Transfer.Push RPC.
 func (s *transferService) Push(r *apiv1.PushRequest, stream apiv1.Transfer_PushServer) error {
 	ns, err := namespace(stream.Context())
 	if err != nil {
@@ -113,6 +115,7 @@ func (s *transferService) Push(r *apiv1.PushRequest, stream apiv1.Transfer_PushS
 	return stream.Send(&apiv1.PullEvent{Event: &apiv1.PullEvent_Image{Image: s.d.imageInfo(ctx, img, nil)}})
 }
 
+// Login serves the Transfer.Login RPC.
 func (s *transferService) Login(ctx context.Context, r *apiv1.RegistryAuth) (*emptypb.Empty, error) {
 	host := r.GetHost()
 	if host == "" {

@@ -16,6 +16,7 @@ type versionService struct {
 	apiv1.UnimplementedVersionServer
 }
 
+// Version serves the Version.Version RPC.
 func (versionService) Version(context.Context, *emptypb.Empty) (*apiv1.VersionResponse, error) {
 	return &apiv1.VersionResponse{Version: version.Version, GoVersion: runtime.Version(), ApiVersion: APIVersion}, nil
 }

@@ -26,6 +26,7 @@ type PlatformError struct {
 	Available []string
 }
 
+// Error implements error.
 func (e *PlatformError) Error() string {
 	return fmt.Sprintf("no matching platform for %s (available: %s)", e.Wanted, strings.Join(e.Available, ", "))
 }
@@ -41,6 +42,7 @@ type StatusError struct {
 	Msg    string
 }
 
+// Error implements error.
 func (e *StatusError) Error() string {
 	s := fmt.Sprintf("%s: HTTP %d", e.Op, e.Status)
 	if e.Code != "" {

@@ -111,6 +111,7 @@ func (c *Client) FetchToStore(ctx context.Context, store content.Store, ref Refe
 // writeError marks a failure of the local store (not the network).
 type writeError struct{ err error }
 
+// Error implements error.
 func (e *writeError) Error() string { return e.err.Error() }
 
 // copyBlob copies at most limit bytes (limit <= 0: all) and reports the

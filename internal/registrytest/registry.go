@@ -172,6 +172,7 @@ type basicTransport struct {
 	user, pass string
 }
 
+// RoundTrip implements http.RoundTripper.
 func (b *basicTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if b.user != "" {
 		req = req.Clone(req.Context())
