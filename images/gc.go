@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/berth-dev/berth/content"
 	"github.com/berth-dev/berth/distribution"
@@ -17,7 +18,12 @@ import (
 type GCResult struct {
 	Blobs     int
 	Snapshots int
+	Ingests   int
 }
+
+// StaleIngest is how long an interrupted download is kept for a resume
+// before GC discards it.
+const StaleIngest = 24 * time.Hour
 
 // GC recomputes every namespace's references from its images, then removes
 // blobs and committed snapshots that no namespace references. Callers must
@@ -65,6 +71,18 @@ func GC(ctx context.Context, db *DB, cs content.Store, sn snapshot.Snapshotter) 
 			return res, fmt.Errorf("gc: delete blob %s: %w", d, err)
 		}
 		res.Blobs++
+	}
+	statuses, err := cs.ListStatuses(ctx)
+	if err != nil {
+		return res, fmt.Errorf("gc: list ingests: %w", err)
+	}
+	for _, st := range statuses {
+		if time.Since(st.UpdatedAt) > StaleIngest {
+			if err := cs.Abort(ctx, st.Ref); err != nil && !errors.Is(err, content.ErrNotFound) {
+				return res, fmt.Errorf("gc: abort stale ingest %s: %w", st.Ref, err)
+			}
+			res.Ingests++
+		}
 	}
 	if sn == nil {
 		return res, nil
