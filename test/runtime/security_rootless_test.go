@@ -173,7 +173,7 @@ func TestRootlessRun(t *testing.T) {
 		t.Cleanup(func() { asUser(t, uid, gid, b, "--root", state, "delete", "--force", id) })
 		return asUser(t, uid, gid, b, "--root", state, "run", "--bundle", b, id)
 	}
-	script := "id -u; id -g; cat /proc/self/uid_map | tr -s ' ' | sed 's/^ //'; echo hi > /tmp/f && cat /tmp/f; hostname"
+	script := "id -u; id -g; cat /proc/self/uid_map | tr -s ' ' | sed 's/^ //'; echo hi > /dev/shm/f && cat /dev/shm/f; hostname"
 
 	t.Run("single-id", func(t *testing.T) {
 		b := rootlessBundle(t, uid, gid, []string{"sh", "-c", script}, nil)
@@ -192,12 +192,11 @@ func TestRootlessRun(t *testing.T) {
 		}
 		su, sn := subIDs(t, "/etc/subuid", rootlessUser)
 		sg, gn := subIDs(t, "/etc/subgid", rootlessUser)
-		multi := "chown 1000:1000 /tmp/f && stat -c %u:%g /tmp/f"
+		multi := "chown 1000:1000 /dev/shm/f && stat -c %u:%g /dev/shm/f"
 		b := rootlessBundle(t, uid, gid, []string{"sh", "-c", script + "; " + multi}, func(s *specs.Spec) {
 			s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(uid), Size: 1}, {ContainerID: 1, HostID: su, Size: sn}}
 			s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(gid), Size: 1}, {ContainerID: 1, HostID: sg, Size: gn}}
 		})
-		os.Chmod(filepath.Join(b, "rootfs", "tmp"), 0o1777)
 		r := run(b)
 		want := "0\n0\n0 " + strconv.Itoa(uid) + " 1\n1 " + strconv.Itoa(int(su)) + " " + strconv.Itoa(int(sn)) + "\nhi\nberth\n1000:1000\n"
 		if r.code != 0 || r.out != want {
