@@ -189,7 +189,7 @@ func (m *manager) Apply(pid int) (err error) {
 		}
 	}
 	if m.res != nil {
-		if err := m.Set(m.res); err != nil {
+		if err := m.write(m.res); err != nil {
 			return err
 		}
 	}

@@ -10,9 +10,11 @@ import (
 )
 
 // Set validates r and writes it to the container's cgroup files. Memory is
-// written first because it is the limit the kernel most often refuses; a
-// refused memory limit is rolled back, so a failed Set leaves the
-// container's memory limits as they were.
+// written first because it is the limit the kernel most often refuses. On
+// v1 and hybrid hosts the values about to be overwritten are read first
+// and written back when the kernel refuses a later value, so a failed Set
+// leaves the limits as they were (a refused memory limit is rolled back on
+// every host).
 func (m *manager) Set(r *specs.LinuxResources) error {
 	if r == nil {
 		return nil
@@ -20,6 +22,21 @@ func (m *manager) Set(r *specs.LinuxResources) error {
 	if err := validate(r, m.mode); err != nil {
 		return err
 	}
+	if m.mode == Unified {
+		return setV2(m.paths[""], r)
+	}
+	old := m.snapshotV1(r)
+	if err := m.setV1(r); err != nil {
+		restore(old)
+		return err
+	}
+	return nil
+}
+
+// write writes r without validating it or recording the old values: for
+// Apply, whose resources New validated and whose directories are removed
+// again when a write fails.
+func (m *manager) write(r *specs.LinuxResources) error {
 	if m.mode == Unified {
 		return setV2(m.paths[""], r)
 	}

@@ -89,6 +89,7 @@ var limitFiles = []struct{ ctrl, file string }{
 	{"cpu", "cpu.shares"},
 	{"cpu", "cpu.cfs_quota_us"},
 	{"cpu", "cpu.cfs_period_us"},
+	{"cpu", "cpu.rt_runtime_us"},
 	{"cpuset", "cpuset.cpus"},
 	{"pids", "pids.max"},
 }
@@ -137,6 +138,9 @@ func TestUpdateBadInput(t *testing.T) {
 		{"cpu shares out of range", "cpu.shares", []string{"--cpu-share", "1"}},
 		{"swap below memory", "memory.swap", []string{"--memory", "128m", "--memory-swap", "64m"}},
 		{"rdt", "Intel RDT", []string{"--l3-cache-schema", "L3:0=f"}},
+		// Valid on paper, refused by the kernel after the memory and
+		// shares were written: both are put back.
+		{"kernel refuses a later value", "cpu.realtimeRuntime", []string{"--memory", "100m", "--cpu-share", "100", "--cpu-rt-runtime", "2000000"}},
 		{"unified on v1", "pure cgroup v2", []string{"-r", file("unified.json", `{"unified": {"memory.high": "1000000"}}`)}},
 		{"empty file", "empty input", []string{"-r", file("empty.json", "")}},
 	}
