@@ -84,7 +84,7 @@ func (r *Runtime) Pids(id string) ([]int, error) {
 	return pids, nil
 }
 
-// Pause freezes every process of a created or running container.
+// Pause freezes every process of a running container.
 func (r *Runtime) Pause(id string) error {
 	return r.freeze(id, true)
 }
@@ -110,7 +110,9 @@ func (r *Runtime) freeze(id string, on bool) error {
 		return err
 	}
 	if on {
-		if status != Running && status != Created {
+		// A created container is not paused either: its frozen init could
+		// not take the start signal, and start would wait for it forever.
+		if status != Running {
 			return fmt.Errorf("%w: cannot pause a %s container", ErrWrongState, status)
 		}
 		if err := m.Freeze(); err != nil {

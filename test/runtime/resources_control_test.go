@@ -70,6 +70,12 @@ func TestPauseResume(t *testing.T) {
 	e.fails("cannot pause a stopped container", "pause", id)
 	e.fails("cannot resume a stopped container", "resume", id)
 	e.fails("does not exist", "pause", "berth-test-nonexistent")
+
+	// A created container cannot be paused: start could not release it.
+	id2 := e.id()
+	e.must("create", "-b", b, id2)
+	e.fails("cannot pause a created container", "pause", id2)
+	e.must("start", id2)
 }
 
 func TestDeleteForcePaused(t *testing.T) {
