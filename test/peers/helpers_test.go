@@ -1,6 +1,7 @@
 package peers
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -17,6 +18,9 @@ import (
 
 	"github.com/berth-dev/berth/internal/imagetest"
 )
+
+// hangGuard bounds any single command a test runs.
+const hangGuard = 2 * time.Minute
 
 // imageRef is the name the busybox test image is imported under.
 const imageRef = "localhost/berth-busybox:latest"
@@ -126,7 +130,12 @@ type result struct {
 // inherit its stdout and outlive it, and a pipe would then never close.
 func run(t *testing.T, env []string, name string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(name, args...)
+	// Not a timing assertion: a guard so a hung runtime fails the test
+	// with a message instead of stalling the whole run.
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.WaitDelay = 5 * time.Second
 	cmd.Env = append(os.Environ(), env...)
 	outf, errf := tempOutput(t), tempOutput(t)
 	defer outf.Close()
@@ -137,6 +146,8 @@ func run(t *testing.T, env []string, name string, args ...string) result {
 	r := result{stdout: string(out), stderr: string(errb)}
 	var ee *exec.ExitError
 	switch {
+	case ctx.Err() != nil:
+		t.Fatalf("%s %s: still running after %v, killed (hung?)\nstdout: %s\nstderr: %s", name, strings.Join(args, " "), hangGuard, r.stdout, r.stderr)
 	case err == nil:
 	case errors.As(err, &ee):
 		r.code = ee.ExitCode()
