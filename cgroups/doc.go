@@ -29,5 +29,6 @@
 // memory.kernel everywhere, memory.useHierarchy, and on v2 swappiness and
 // disableOOMKiller. Settings that need a controller the host lacks fail
 // with ErrNotSupported; impossible values fail with ErrInvalid before
-// anything is written.
+// anything is written, and when the kernel refuses a value half-way
+// through a Set, the values Set had already overwritten are put back.
 package cgroups

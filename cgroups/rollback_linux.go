@@ -121,3 +121,78 @@ func restore(s []saved) {
 		_ = writeFile(f.dir, f.file, f.value)
 	}
 }
+
+// snapshotV2 records the current values of the cgroup2 files r will
+// write (see snapshotV1). io.max lines are recorded per device; a device
+// without a line is restored as unlimited.
+func snapshotV2(d string, r *specs.LinuxResources) []saved {
+	var out []saved
+	add := func(files ...string) {
+		for _, f := range files {
+			if v, err := readFile(d, f); err == nil && !strings.Contains(v, "\n") {
+				out = append(out, saved{d, f, v})
+			}
+		}
+	}
+	if r.Memory != nil {
+		add("memory.swap.max", "memory.max", "memory.low")
+	}
+	if c := r.CPU; c != nil {
+		add("cpu.weight", "cpu.max", "cpu.max.burst", "cpu.idle")
+		if c.Cpus != "" || c.Mems != "" {
+			add("cpuset.cpus", "cpuset.mems")
+		}
+	}
+	if r.Pids != nil {
+		add("pids.max")
+	}
+	if b := r.BlockIO; b != nil {
+		add("io.bfq.weight")
+		if v, err := readFile(d, "io.weight"); err == nil {
+			for _, line := range strings.Split(v, "\n") {
+				if strings.HasPrefix(line, "default ") {
+					out = append(out, saved{d, "io.weight", line})
+				}
+			}
+		}
+		out = append(out, savedIOMax(d, b)...)
+	}
+	for _, h := range r.HugepageLimits {
+		add("hugetlb." + h.Pagesize + ".max")
+	}
+	for k := range r.Unified {
+		add(k)
+	}
+	return out
+}
+
+// savedIOMax records the io.max line of every device r throttles.
+func savedIOMax(d string, b *specs.LinuxBlockIO) []saved {
+	content, err := readFile(d, "io.max")
+	if err != nil {
+		return nil
+	}
+	cur := map[string]string{}
+	for _, line := range strings.Split(content, "\n") {
+		if dev, _, ok := strings.Cut(line, " "); ok {
+			cur[dev] = line
+		}
+	}
+	var out []saved
+	seen := map[string]bool{}
+	for _, list := range [][]specs.LinuxThrottleDevice{b.ThrottleReadBpsDevice, b.ThrottleWriteBpsDevice, b.ThrottleReadIOPSDevice, b.ThrottleWriteIOPSDevice} {
+		for _, td := range list {
+			dev := devNum(td.Major, td.Minor)
+			if seen[dev] {
+				continue
+			}
+			seen[dev] = true
+			line, ok := cur[dev]
+			if !ok {
+				line = dev + " rbps=max wbps=max riops=max wiops=max"
+			}
+			out = append(out, saved{d, "io.max", line})
+		}
+	}
+	return out
+}

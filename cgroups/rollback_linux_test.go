@@ -42,3 +42,39 @@ func TestSavedDevices(t *testing.T) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 }
+
+func TestSetV2RestoresOnFailure(t *testing.T) {
+	d := fakeDir(t, map[string]string{"memory.max": "1000", "cpu.weight": "100"})
+	m := &manager{mode: Unified, paths: map[string]string{"": d}}
+	r := &specs.LinuxResources{
+		Memory: &specs.LinuxMemory{Limit: ptr(int64(2000))},
+		CPU:    &specs.LinuxCPU{Shares: ptr(uint64(2048))},
+		Pids:   &specs.LinuxPids{Limit: ptr(int64(5))}, // no pids.max: fails
+	}
+	if err := m.Set(r); err == nil {
+		t.Fatal("Set succeeded without pids.max")
+	}
+	for f, want := range map[string]string{"memory.max": "1000", "cpu.weight": "100"} {
+		if got := readBack(t, d, f); got != want {
+			t.Errorf("%s = %q, want the old %q", f, got, want)
+		}
+	}
+}
+
+func TestSavedIOMax(t *testing.T) {
+	d := fakeDir(t, map[string]string{"io.max": "8:0 rbps=100 wbps=max riops=max wiops=max\n"})
+	dev := func(maj, min int64) specs.LinuxThrottleDevice {
+		return specs.LinuxThrottleDevice{LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: maj, Minor: min}, Rate: 1}
+	}
+	got := savedIOMax(d, &specs.LinuxBlockIO{
+		ThrottleReadBpsDevice:  []specs.LinuxThrottleDevice{dev(8, 0)},
+		ThrottleWriteBpsDevice: []specs.LinuxThrottleDevice{dev(8, 0), dev(254, 0)},
+	})
+	want := []saved{
+		{d, "io.max", "8:0 rbps=100 wbps=max riops=max wiops=max"},
+		{d, "io.max", "254:0 rbps=max wbps=max riops=max wiops=max"},
+	}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+}

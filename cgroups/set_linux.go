@@ -10,11 +10,10 @@ import (
 )
 
 // Set validates r and writes it to the container's cgroup files. Memory is
-// written first because it is the limit the kernel most often refuses. On
-// v1 and hybrid hosts the values about to be overwritten are read first
-// and written back when the kernel refuses a later value, so a failed Set
-// leaves the limits as they were (a refused memory limit is rolled back on
-// every host).
+// written first because it is the limit the kernel most often refuses.
+// The values about to be overwritten are read first and written back when
+// the kernel refuses a later value, so a failed Set leaves the limits as
+// they were (device rules, which are only added, excepted).
 func (m *manager) Set(r *specs.LinuxResources) error {
 	if r == nil {
 		return nil
@@ -23,7 +22,13 @@ func (m *manager) Set(r *specs.LinuxResources) error {
 		return err
 	}
 	if m.mode == Unified {
-		return setV2(m.paths[""], r)
+		d := m.paths[""]
+		old := snapshotV2(d, r)
+		if err := setV2(d, r); err != nil {
+			restore(old)
+			return err
+		}
+		return nil
 	}
 	old := m.snapshotV1(r)
 	if err := m.setV1(r); err != nil {
