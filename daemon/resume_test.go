@@ -248,3 +248,33 @@ func TestKilledPullResumes(t *testing.T) {
 		t.Fatalf("socket left after a clean stop: %v", err)
 	}
 }
+
+func TestConcurrentPullsOfOneImage(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.CheckLeaks(t)
+	reg := registrytest.Start(t, registrytest.Options{})
+	img := bigImage(t, 2<<20)
+	reg.PushImage(t, "test/big", "v1", img)
+	p := startFaultProxy(t, reg.URL())
+	p.throttle.Store(true) // keep the downloads overlapping
+	td := startDaemon(t, nil)
+	ref := p.host + "/test/big:v1"
+	errs := make(chan error, 3)
+	for i := 0; i < 3; i++ {
+		ns := []string{"default", "default", "berth-test-other"}[i]
+		go func() { _, err := td.berth(t, "-n", ns, "pull", "-q", ref); errs <- err }()
+	}
+	for i := 0; i < 3; i++ {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent pull: %v", err)
+		}
+	}
+	if total := img.Layers[0].Size + img.Layers[1].Size; p.blobBytes.Load() > total+img.Config.Size+1024 {
+		t.Fatalf("blobs downloaded %d bytes for %d: downloads were not coalesced", p.blobBytes.Load(), total)
+	}
+	for _, ns := range []string{"default", "berth-test-other"} {
+		if out := td.ok(t, "-n", ns, "images", "-q"); len(strings.Fields(out)) != 1 {
+			t.Fatalf("%s: %q", ns, out)
+		}
+	}
+}

@@ -31,7 +31,7 @@ func (c *Client) FetchToStore(ctx context.Context, store content.Store, ref Refe
 		report(StateExists, desc.Size)
 		return nil
 	}
-	w, err := store.Writer(ctx, content.WriterOpts{Ref: IngestRef(desc), Expected: desc.Digest, Size: desc.Size})
+	w, err := openWriter(ctx, store, desc)
 	if errors.Is(err, content.ErrAlreadyExists) {
 		report(StateExists, desc.Size)
 		return nil
@@ -106,6 +106,29 @@ func (c *Client) FetchToStore(ctx context.Context, store content.Store, ref Refe
 		}
 	}
 	return lastErr
+}
+
+// openWriter opens the blob's ingest; while another pull is downloading
+// the same blob it waits for that one to finish (coalescing the two).
+func openWriter(ctx context.Context, store content.Store, desc ocispec.Descriptor) (content.Writer, error) {
+	delay := 20 * time.Millisecond
+	for {
+		w, err := store.Writer(ctx, content.WriterOpts{Ref: IngestRef(desc), Expected: desc.Digest, Size: desc.Size})
+		if !errors.Is(err, content.ErrUnavailable) {
+			return w, err
+		}
+		if _, err := store.Info(ctx, desc.Digest); err == nil {
+			return nil, content.ErrAlreadyExists
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
+		if delay < 500*time.Millisecond {
+			delay *= 2
+		}
+	}
 }
 
 // writeError marks a failure of the local store (not the network).
