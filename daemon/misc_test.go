@@ -18,7 +18,10 @@ import (
 	"github.com/berth-dev/berth/internal/registrytest"
 	"github.com/berth-dev/berth/internal/testutil"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/emptypb"
 )
 
 func TestConfig(t *testing.T) {
@@ -120,5 +123,67 @@ func TestSecondDaemonRefusedMetricsAndEvents(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(b), "berth_pulled_bytes_total") || !strings.Contains(string(b), `berth_grpc_requests_total{code="OK",method="/berth.v1.Transfer/Pull"}`) {
 		t.Fatalf("metrics:\n%s", b)
+	}
+}
+
+func TestContentAndSnapshotsAPIPerNamespace(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.CheckLeaks(t)
+	reg := registrytest.Start(t, registrytest.Options{})
+	img, err := registrytest.BusyboxImage(registrytest.Gzip, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.PushImage(t, "test/bb", "v1", img)
+	td := startDaemon(t, nil)
+	td.ok(t, "pull", reg.Host+"/test/bb:v1")
+	conn, err := grpc.NewClient("unix://"+td.cfg.Address, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	cc := apiv1.NewContentClient(conn)
+	sc := apiv1.NewSnapshotsClient(conn)
+	ctx := api.WithNamespace(context.Background(), "default")
+	other := api.WithNamespace(context.Background(), "berth-test-other")
+
+	list, err := cc.List(ctx, &emptypb.Empty{})
+	if err != nil || len(list.GetBlobs()) != 3 {
+		t.Fatalf("content list: %v %d", err, len(list.GetBlobs()))
+	}
+	if l, err := cc.List(other, &emptypb.Empty{}); err != nil || len(l.GetBlobs()) != 0 {
+		t.Fatalf("other namespace sees content: %v %v", err, l)
+	}
+	stream, err := cc.Read(ctx, &apiv1.ReadContentRequest{Digest: img.Config.Digest.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []byte
+	for {
+		m, err := stream.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, m.GetData()...)
+	}
+	if string(got) != string(img.Config.Data) {
+		t.Fatalf("read config: %q", got)
+	}
+	if _, err := cc.Info(other, &apiv1.ContentInfoRequest{Digest: img.Config.Digest.String()}); status.Code(err) != codes.NotFound {
+		t.Fatalf("info from another namespace: %v", err)
+	}
+	snaps, err := sc.List(ctx, &emptypb.Empty{})
+	if err != nil || len(snaps.GetSnapshots()) != 1 || snaps.GetSnapshots()[0].GetName() != img.DiffIDs[0].String() {
+		t.Fatalf("snapshots: %v %v", err, snaps)
+	}
+	u, err := sc.Usage(ctx, &apiv1.SnapshotUsageRequest{Key: img.DiffIDs[0].String()})
+	if err != nil || u.GetSize() <= 0 {
+		t.Fatalf("usage: %v %v", err, u)
+	}
+	if s, err := sc.List(other, &emptypb.Empty{}); err != nil || len(s.GetSnapshots()) != 0 {
+		t.Fatalf("other namespace sees snapshots: %v %v", err, s)
 	}
 }
