@@ -30,10 +30,10 @@ func (m *manager) KillAll(sig unix.Signal) error {
 		if st == Frozen {
 			frozen = sig == unix.SIGKILL
 		} else {
-			if err := m.Freeze(); err != nil {
-				return fmt.Errorf("kill all: %w", err)
-			}
-			frozen = true
+			// A cgroup that cannot be frozen (a task stuck in a killable
+			// sleep, such as waiting for memory under a disabled OOM
+			// killer) still gets its signals: Freeze thawed it again.
+			frozen = m.Freeze() == nil
 		}
 	}
 	pids, err := m.Pids()

@@ -73,6 +73,10 @@ type Manager interface {
 	// OOMKillCount is the number of processes the OOM killer killed in the
 	// cgroup.
 	OOMKillCount() (uint64, error)
+	// UnderOOM reports whether the cgroup is out of memory with its OOM
+	// killer disabled (memory.disableOOMKiller, v1 only), its processes
+	// waiting for memory instead of being killed. It is false on v2.
+	UnderOOM() (bool, error)
 	// KillAll sends sig to every process in the cgroup. SIGKILL on a cgroup2
 	// hierarchy with cgroup.kill is atomic; otherwise the cgroup is frozen
 	// (when a freezer is available) while the signals are sent, so that no

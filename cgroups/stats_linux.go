@@ -280,3 +280,19 @@ func (m *manager) OOMKillCount() (uint64, error) {
 	}
 	return kv["oom_kill"], nil
 }
+
+// UnderOOM reads under_oom from memory.oom_control (v1).
+func (m *manager) UnderOOM() (bool, error) {
+	if m.mode == Unified {
+		return false, nil
+	}
+	d := m.paths["memory"]
+	if d == "" {
+		return false, unsupportedf("oom state needs the memory controller, which is not mounted")
+	}
+	kv, err := readKeyValues(d, "memory.oom_control")
+	if err != nil {
+		return false, fmt.Errorf("oom state: %w", err)
+	}
+	return kv["under_oom"] == 1, nil
+}

@@ -297,8 +297,9 @@ func (r *Runtime) StatsEvent(id string, emit func(Event) error) error {
 }
 
 // Events emits a stats event every interval and an oom event for each
-// OOM kill in the container's cgroup, until the container stops or ctx
-// ends. Kills that happened before Events was called are reported at
+// OOM kill in the container's cgroup (and, with the OOM killer disabled,
+// each time the cgroup runs out of memory), until the container stops or
+// ctx ends. Kills that happened before Events was called are reported at
 // once, so a caller that attaches late still learns of them.
 func (r *Runtime) Events(ctx context.Context, id string, interval time.Duration, emit func(Event) error) error {
 	if interval <= 0 {
@@ -316,16 +317,25 @@ func (r *Runtime) Events(ctx context.Context, id string, interval time.Duration,
 		return err
 	}
 	var reported uint64
+	wasUnder := false
 	checkOOM := func() error {
-		n, err := m.OOMKillCount()
-		if err != nil {
-			return nil // no memory controller, or the cgroup just went away
+		// Errors mean no memory controller, or the cgroup just went away.
+		if n, err := m.OOMKillCount(); err == nil {
+			for ; reported < n; reported++ {
+				if err := emit(Event{Type: "oom", ID: id}); err != nil {
+					return err
+				}
+			}
 		}
-		for ; reported < n; reported++ {
+		// With the OOM killer disabled nothing is killed: report each
+		// time the cgroup runs out of memory instead.
+		under, err := m.UnderOOM()
+		if err == nil && under && !wasUnder {
 			if err := emit(Event{Type: "oom", ID: id}); err != nil {
 				return err
 			}
 		}
+		wasUnder = under && err == nil
 		return nil
 	}
 	poll := min(oomPoll, interval)

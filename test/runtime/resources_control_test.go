@@ -2,8 +2,10 @@ package runtime_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -259,5 +261,54 @@ func TestEventsOOM(t *testing.T) {
 	}
 	if st := e.state(id); st.Status != specs.StateStopped {
 		t.Fatalf("status after the OOM kill: %s", st.Status)
+	}
+}
+
+// TestEventsOOMKillerDisabled: with the OOM killer disabled nothing is
+// killed, the container's memory hog just waits; events still reports
+// the out-of-memory condition, and the container can be killed.
+func TestEventsOOMKillerDisabled(t *testing.T) {
+	e := newEnv(t)
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		t.Skip("cgroup v2 has no switch for the OOM killer")
+	}
+	// awk's doubling string runs out of memory in user space, where the
+	// kernel makes it wait (a read(2) into a full cgroup would just fail).
+	b := e.bundle([]string{"sh", "-c", `awk 'BEGIN { s = "x"; while (1) s = s s }'`}, func(s *specs.Spec) {
+		s.Linux.Resources.Memory = &specs.LinuxMemory{Limit: ptr(int64(16 << 20)), Swap: ptr(int64(16 << 20)), DisableOOMKiller: ptr(true)}
+	})
+	id := e.id()
+	e.must("run", "-d", "-b", b, id)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--root", e.root, "events", "--interval", "100ms", id)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	sc := bufio.NewScanner(out)
+	sc.Buffer(nil, 1<<20)
+	sawOOM := false
+	for !sawOOM && sc.Scan() {
+		sawOOM = strings.HasPrefix(sc.Text(), `{"type":"oom"`)
+	}
+	if !sawOOM {
+		t.Fatalf("events ended without an oom event: %v", sc.Err())
+	}
+	if st := e.state(id); st.Status != specs.StateRunning {
+		t.Fatalf("status under OOM with the killer disabled: %s", st.Status)
+	}
+	e.must("kill", "--all", id, "KILL")
+	e.waitStatus(id, specs.StateStopped)
+	// events ends by itself once the container has stopped.
+	for sc.Scan() {
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("events: %v", err)
 	}
 }
