@@ -229,3 +229,32 @@ func oneLine(t *testing.T, r result) {
 		t.Fatalf("error is not one line: %q", r.err)
 	}
 }
+
+// TestResourcesNestedCgroupsPath uses an absolute two-level cgroupsPath:
+// limits land in the inner directory, update and pause find it again, and
+// delete removes both levels (the leak check sees any left).
+func TestResourcesNestedCgroupsPath(t *testing.T) {
+	e := newEnv(t)
+	id := e.id()
+	path := "/" + id + "/inner"
+	b := e.bundle([]string{"sleep", "300"}, func(s *specs.Spec) {
+		s.Linux.CgroupsPath = path
+		s.Linux.Resources.Memory = &specs.LinuxMemory{Limit: ptr(int64(32 << 20))}
+		s.Linux.Resources.Pids = &specs.LinuxPids{Limit: ptr(int64(10))}
+	})
+	e.must("run", "-d", "-b", b, id)
+	pid := e.state(id).Pid
+	for _, c := range []string{"memory", "pids", "freezer"} {
+		if d := cgroupDir(t, pid, c); !strings.HasSuffix(d, path) {
+			t.Errorf("%s cgroup of the init is %s, want one ending in %s", c, d, path)
+		}
+	}
+	wantCg(t, pid, "memory", "memory.limit_in_bytes", itoa(32<<20))
+	e.must("update", "--pids-limit", "20", id)
+	wantCg(t, pid, "pids", "pids.max", "20")
+	e.must("pause", id)
+	wantCg(t, pid, "freezer", "freezer.state", "FROZEN")
+	e.must("resume", id)
+	e.must("delete", "--force", id)
+	e.noState(id)
+}
