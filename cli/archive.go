@@ -93,6 +93,9 @@ func newLoad(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var r io.Reader = cmd.InOrStdin()
+			if f, ok := r.(*os.File); ok && input == "" && term.IsTerminal(int(f.Fd())) {
+				return usageError("refusing to read an archive from a terminal: use -i FILE or redirect stdin")
+			}
 			if input != "" {
 				f, err := os.Open(input)
 				if err != nil {

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
 	"github.com/berth-dev/berth/distribution"
@@ -44,6 +45,10 @@ func (d *Daemon) imageInfo(ctx context.Context, img images.Image, plat *ocispec.
 		p = *plat
 	}
 	res, err := images.ResolveManifest(ctx, d.content, img.Target, p)
+	if err != nil && plat == nil {
+		// Only another platform was pulled: describe that one.
+		res, err = d.anyPresentManifest(ctx, img.Target)
+	}
 	if err != nil {
 		return info
 	}
@@ -54,4 +59,25 @@ func (d *Daemon) imageInfo(ctx context.Context, img images.Image, plat *ocispec.
 	}
 	info.Platform = toPlatform(res.Config.Platform)
 	return info
+}
+
+// anyPresentManifest resolves the first manifest of an index whose
+// content is in the store.
+func (d *Daemon) anyPresentManifest(ctx context.Context, target ocispec.Descriptor) (*images.Resolved, error) {
+	kids, err := images.Children(ctx, d.content, target)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range kids {
+		if k.Platform == nil || !distribution.IsManifest(k.MediaType) {
+			continue
+		}
+		if _, err := d.content.Info(ctx, k.Digest); err != nil {
+			continue
+		}
+		if res, err := images.ResolveManifest(ctx, d.content, target, *k.Platform); err == nil {
+			return res, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: no platform of %s is present", images.ErrNotFound, target.Digest)
 }
