@@ -62,6 +62,9 @@ func applySets(id Identity, s Sets, last Cap) error {
 		return err
 	}
 	if err := capset(s.Effective, s.Permitted, s.Inheritable); err != nil {
+		if missing, merr := Missing(s); merr == nil && missing != 0 {
+			return fmt.Errorf("%w: %v (the runtime's own permitted set lacks them): %w", ErrNotHeld, missing.Names(), err)
+		}
 		return err
 	}
 	if err := setAmbient(s.Ambient); err != nil {
@@ -178,4 +181,18 @@ func setAmbient(amb Set) error {
 		}
 	}
 	return nil
+}
+
+// Missing returns the capabilities s asks for (permitted, effective or
+// ambient) that the calling thread's permitted set lacks: no process can
+// hand those on. Root without CAP_SYS_RESOURCE, for one,
+// cannot start a container that keeps it. A runtime can call it before
+// starting anything to fail early.
+func Missing(s Sets) (Set, error) {
+	_, perm, _, err := Current()
+	if err != nil {
+		return 0, err
+	}
+	want := s.Permitted | s.Effective | s.Ambient
+	return want &^ perm, nil
 }

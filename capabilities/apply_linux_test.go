@@ -195,3 +195,26 @@ func TestApplyIdentitySetgroupsDenied(t *testing.T) {
 		t.Errorf("NoNewPrivs = %q", m["NoNewPrivs"])
 	}
 }
+
+func TestMissing(t *testing.T) {
+	_, perm, _, err := Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := Missing(Sets{Permitted: perm, Effective: perm, Ambient: perm}); err != nil || m != 0 {
+		t.Fatalf("Missing of our own set = %v, %v", m.Names(), err)
+	}
+	last, err := HostLastCap()
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := UpTo(last)
+	if m, err := Missing(Sets{Effective: all}); err != nil || m != all&^perm {
+		t.Fatalf("Missing(all) = %v, want %v (%v)", m.Names(), (all &^ perm).Names(), err)
+	}
+	// Inheritable alone is not checked: CAP_SETPCAP allows any bounding
+	// capability there.
+	if m, _ := Missing(Sets{Inheritable: all}); m != 0 {
+		t.Fatalf("Missing(inheritable) = %v", m.Names())
+	}
+}

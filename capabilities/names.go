@@ -10,6 +10,10 @@ import (
 // not define.
 var ErrUnknown = errors.New("unknown capability")
 
+// ErrNotHeld marks capabilities a process asks for that the runtime itself
+// does not hold, so it cannot pass them on.
+var ErrNotHeld = errors.New("capabilities not held by the runtime")
+
 // Cap is a capability number as the kernel numbers them (CAP_CHOWN = 0).
 type Cap uint
 

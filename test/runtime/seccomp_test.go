@@ -5,6 +5,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"unsafe"
@@ -295,4 +297,111 @@ func TestSeccompNotify(t *testing.T) {
 			}
 		})
 	}
+}
+
+// dangerousSyscalls are calls Docker's default profile refuses to a
+// container with the default capabilities (ptrace and process_vm_* are
+// allowed there, as by Docker on kernels since 4.8), as x86_64 numbers
+// with arguments that make each fail harmlessly (a bad pointer, flag or
+// magic number) should the filter ever let it through.
+var dangerousSyscalls = []struct {
+	name string
+	args string
+}{
+	{"bpf", "321 0xffff 1 0"},
+	{"perf_event_open", "298 1 0 -1 -1 0"},
+	{"kexec_load", "246 0 0 1 0xdead0000"},
+	{"init_module", "175 1 0 1"},
+	{"finit_module", "313 -1 1 0"},
+	{"delete_module", "176 1 0"},
+	{"open_by_handle_at", "304 -1 1 0"},
+	{"userfaultfd", "323 0xffff"},
+	{"add_key", "248 1 1 1 0 0"},
+	{"request_key", "249 1 1 1 0"},
+	{"keyctl", "250 0xffff 0 0"},
+	{"swapon", "167 1 0"},
+	{"swapoff", "168 1"},
+	{"reboot", "169 0 0 0 0"},
+	{"settimeofday", "164 1 1"},
+	{"clock_settime", "227 0 1"},
+	{"mount", "165 1 1 1 0 1"},
+	{"umount2", "166 1 0"},
+	{"pivot_root", "155 1 1"},
+	{"unshare", "272 0x10000000"},
+	{"setns", "308 -1 0"},
+	{"iopl", "172 4"},
+	{"ioperm", "173 0xffffffff 0xffffffff 1"},
+	{"quotactl", "179 0 1 0 1"},
+	{"syslog", "103 0xffff 0 0"},
+	{"fsopen", "430 1 0"},
+	{"open_tree", "428 -1 1 0"},
+	{"move_mount", "429 -1 1 -1 1 0"},
+	{"mount_setattr", "442 -1 1 0 1 0"},
+	{"kcmp", "312 1 1 0xff 0 0"},
+	{"lookup_dcookie", "212 0 1 0"},
+}
+
+// The default profile refuses every dangerous call with EPERM even to a
+// process that holds every capability, because it was made for the
+// default capabilities, and clone3 fails with ENOSYS so that libc falls
+// back to clone, whose namespace flags the filter can see.
+func TestSeccompDefaultProfileDangerousSyscalls(t *testing.T) {
+	e := newEnv(t)
+	if goruntime.GOARCH != "amd64" {
+		t.Skip("syscall numbers are for x86_64")
+	}
+	prof := e.specProfile()
+	var script []string
+	for _, c := range dangerousSyscalls {
+		script = append(script, "echo "+c.name+"=$(probe syscall "+c.args+")")
+	}
+	script = append(script, "echo clone3=$(probe syscall 435 1 0)")
+	b := e.probeBundle([]string{"sh", "-c", strings.Join(script, "; ")}, func(s *specs.Spec) {
+		all := allCapNames(t)
+		s.Process.Capabilities = &specs.LinuxCapabilities{Bounding: all, Effective: all, Permitted: all}
+		s.Linux.Seccomp = prof
+	})
+	out := e.runBundle(b)
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		name, got, _ := strings.Cut(line, "=")
+		want := "errno=1"
+		if name == "clone3" {
+			want = "errno=38"
+		}
+		if got != want {
+			t.Errorf("%s: %s, want %s", name, got, want)
+		}
+	}
+}
+
+// allCapNames lists the capabilities this process holds (and so can give
+// a container): here root lacks CAP_SYS_RESOURCE.
+func allCapNames(t *testing.T) []string {
+	t.Helper()
+	var prm uint64
+	for _, line := range strings.Split(readHost(t, "/proc/self/status"), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapPrm:"); ok {
+			var err error
+			if prm, err = strconv.ParseUint(strings.TrimSpace(v), 16, 64); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	names := []string{
+		"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+		"CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
+		"CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
+		"CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
+		"CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
+		"CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
+		"CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
+		"CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+	}
+	var held []string
+	for i, n := range names {
+		if prm&(1<<i) != 0 {
+			held = append(held, n)
+		}
+	}
+	return held
 }

@@ -49,6 +49,9 @@ func errOf(r1 uintptr, e syscall.Errno) error {
 }
 
 func num(s string) uintptr {
+	if n, err := strconv.ParseInt(s, 0, 64); err == nil {
+		return uintptr(n)
+	}
 	n, err := strconv.ParseUint(s, 0, 64)
 	if err != nil {
 		panic(err)
@@ -67,6 +70,13 @@ func main() {
 		report(errOf(r, e))
 	case "mkdir":
 		report(syscall.Mkdir(a[1], 0o755))
+	case "syscall": // syscall NR [args...]: every argument a number
+		var args [6]uintptr
+		for i, v := range a[2:] {
+			args[i] = num(v)
+		}
+		r, _, e := syscall.Syscall6(num(a[1]), args[0], args[1], args[2], args[3], args[4], args[5])
+		report(errOf(r, e))
 	case "unshare":
 		report(syscall.Unshare(int(num(a[1]))))
 	case "mount":
