@@ -165,7 +165,7 @@ func updateCmd(rt rtFunc) *cobra.Command {
 		fl.StringVar(&vals[i], f.name, "", f.usage)
 	}
 	for _, n := range []string{"kernel-memory", "kernel-memory-tcp", "l3-cache-schema", "mem-bw-schema"} {
-		fl.MarkHidden(n)
+		_ = fl.MarkHidden(n)
 	}
 	return cmd
 }
