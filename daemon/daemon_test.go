@@ -111,6 +111,13 @@ func TestPullListInspectTagRmiGCNamespaces(t *testing.T) {
 	reg.PushImage(t, "test/ml", "latest", ml)
 	td := startDaemon(t, nil)
 
+	// Only arm64 pulled: the list describes that platform.
+	td.ok(t, "-n", "berth-test-arm", "pull", "--platform", "linux/arm64/v8", reg.Host+"/test/multi:v1")
+	if out := td.ok(t, "-n", "berth-test-arm", "images"); !strings.Contains(out, idx.Manifests[1].Config.Digest.Encoded()[:12]) {
+		t.Fatalf("arm64-only image should show the arm64 config id:\n%s", out)
+	}
+	td.ok(t, "-n", "berth-test-arm", "rmi", reg.Host+"/test/multi:v1")
+
 	// pull -q prints the digest
 	out := td.ok(t, "pull", "-q", reg.Host+"/test/multi:v1")
 	if strings.TrimSpace(out) != idx.Index.Digest.String() {
@@ -162,12 +169,6 @@ func TestPullListInspectTagRmiGCNamespaces(t *testing.T) {
 	if _, err := td.berth(t, "-n", "berth-test-other", "inspect", reg.Host+"/test/ml"); err == nil {
 		t.Fatal("image visible from another namespace")
 	}
-	// Only arm64 pulled: the list describes that platform.
-	td.ok(t, "-n", "berth-test-arm", "pull", "--platform", "linux/arm64/v8", reg.Host+"/test/multi:v1")
-	if out := td.ok(t, "-n", "berth-test-arm", "images"); !strings.Contains(out, idx.Manifests[1].Config.Digest.Encoded()[:12]) {
-		t.Fatalf("arm64-only image should show the arm64 config id:\n%s", out)
-	}
-	td.ok(t, "-n", "berth-test-arm", "rmi", reg.Host+"/test/multi:v1")
 	td.ok(t, "namespace", "create", "berth-test-ns2")
 	if out := td.ok(t, "namespace", "ls"); !strings.Contains(out, "berth-test-ns2") {
 		t.Fatalf("namespace ls:\n%s", out)
