@@ -173,7 +173,7 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 	hookState := state.hookState(Creating)
 	cfg := proto.Config{
 		ID: id, Spec: spec, Bundle: bundle, Rootfs: spec.Root.Path, Process: spec.Process,
-		SetupRootfs:  prep.spawn.newNS[specs.MountNamespace],
+		SetupRootfs:  hasNS(spec, specs.MountNamespace),
 		SetHostname:  prep.spawn.newNS[specs.UTSNamespace],
 		NoPivot:      o.NoPivot,
 		NoNewKeyring: o.NoNewKeyring,
@@ -302,6 +302,18 @@ func (r *Runtime) converse(ip *initProc, spec *specs.Spec, hookState []byte, o C
 			return fmt.Errorf("unexpected message %q from init", m.Kind)
 		}
 	}
+}
+
+// hasNS reports whether the spec lists a namespace of type t (new or
+// joined by path). Like runc, a container's rootfs is set up in its mount
+// namespace whether that namespace is new or joined.
+func hasNS(spec *specs.Spec, t specs.LinuxNamespaceType) bool {
+	for _, n := range spec.Linux.Namespaces {
+		if n.Type == t {
+			return true
+		}
+	}
+	return false
 }
 
 // namespacePaths records, for exec, where each of the container's

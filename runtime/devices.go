@@ -42,7 +42,14 @@ func withDefaultDevices(r *specs.LinuxResources, devs []specs.LinuxDevice) *spec
 	rules = append(rules, defaultDeviceRules...)
 	rules = append(rules, out.Devices[cut:]...)
 	for _, d := range devs {
-		rules = append(rules, specs.LinuxDeviceCgroup{Allow: true, Type: d.Type, Major: i64(d.Major), Minor: i64(d.Minor), Access: "rwm"})
+		t := d.Type
+		switch t {
+		case "p":
+			continue // a fifo is no device to the cgroup
+		case "u":
+			t = "c" // an unbuffered character device
+		}
+		rules = append(rules, specs.LinuxDeviceCgroup{Allow: true, Type: t, Major: i64(d.Major), Minor: i64(d.Minor), Access: "rwm"})
 	}
 	out.Devices = rules
 	return &out

@@ -259,6 +259,23 @@ func setupContainer(conn *proto.Conn, cfg *proto.Config) error {
 			return err
 		}
 	}
+	if !cfg.SetupRootfs {
+		// No mount namespace: the container shares the host's mounts, so
+		// nothing is mounted; it only gets the rootfs as its root (runc
+		// does the same). The rootfs may have no /proc: keep the host's to
+		// reopen the exec fifo through; it is closed before execve.
+		fd, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("open /proc: %w", err)
+		}
+		hostProc = fd
+		if err := unix.Chroot(cfg.Rootfs); err != nil {
+			return fmt.Errorf("chroot to %s: %w", cfg.Rootfs, err)
+		}
+		if err := unix.Chdir("/"); err != nil {
+			return fmt.Errorf("chdir to the new root: %w", err)
+		}
+	}
 	if cfg.SetupRootfs {
 		if err := rootfs.Pivot(rc); err != nil {
 			return err
@@ -285,6 +302,10 @@ func joinMountNS(fd int) error {
 	return nil
 }
 
+// hostProc is a descriptor of the host's /proc, kept only when the
+// container has no mount namespace of its own (see setupContainer).
+var hostProc = -1
+
 // waitStart blocks until `start` opens the exec fifo, then tells it we are
 // going ahead.
 func waitStart() error {
@@ -292,7 +313,12 @@ func waitStart() error {
 	if fd < 0 {
 		return errors.New("no exec fifo")
 	}
-	w, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	dir, name := unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd)
+	if hostProc >= 0 {
+		dir, name = hostProc, "self/fd/"+strconv.Itoa(fd)
+		defer func() { unix.Close(hostProc); hostProc = -1 }()
+	}
+	w, err := unix.Openat(dir, name, unix.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open exec fifo: %w", err)
 	}

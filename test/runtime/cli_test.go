@@ -24,11 +24,11 @@ func TestBadConfigLeavesNothing(t *testing.T) {
 		"no version":         {config: `{"root":{"path":"rootfs"},"process":{"args":["true"],"cwd":"/"},"linux":{}}`, want: "ociVersion"},
 		"bad namespace":      {config: `{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"args":["true"],"cwd":"/"},"linux":{"namespaces":[{"type":"bogus"}]}}`, want: "unknown namespace type"},
 		"duplicate ns":       {config: `{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"args":["true"],"cwd":"/"},"linux":{"namespaces":[{"type":"pid"},{"type":"pid"}]}}`, want: "listed twice"},
-		"relative cwd":       {config: `{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"args":["true"],"cwd":"tmp"},"linux":{}}`, want: "cwd"},
-		"empty args":         {config: `{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"args":[],"cwd":"/"},"linux":{}}`, want: "process.args"},
-		"bad rlimit":         {config: `{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"args":["true"],"cwd":"/","rlimits":[{"type":"RLIMIT_BOGUS","hard":1,"soft":1}]},"linux":{}}`, want: "unknown rlimit"},
+		"relative cwd":       {config: `{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"args":["true"],"cwd":"tmp"},"linux":{"namespaces":[{"type":"mount"}]}}`, want: "cwd"},
+		"empty args":         {config: `{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"args":[],"cwd":"/"},"linux":{"namespaces":[{"type":"mount"}]}}`, want: "process.args"},
+		"bad rlimit":         {config: `{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"args":["true"],"cwd":"/","rlimits":[{"type":"RLIMIT_BOGUS","hard":1,"soft":1}]},"linux":{"namespaces":[{"type":"mount"}]}}`, want: "unknown rlimit"},
 		"missing rootfs":     {noRoot: true, want: "rootfs"},
-		"unknown capability": {config: `{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"args":["true"],"cwd":"/","capabilities":{"bounding":["CAP_BOGUS"]}},"linux":{}}`, want: "CAP_BOGUS"},
+		"unknown capability": {config: `{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"args":["true"],"cwd":"/","capabilities":{"bounding":["CAP_BOGUS"]}},"linux":{"namespaces":[{"type":"mount"}]}}`, want: "CAP_BOGUS"},
 		"bad executable":     {config: `{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"args":["/no/such/program"],"cwd":"/"},"linux":{"namespaces":[{"type":"mount"},{"type":"pid"}]}}`, want: "/no/such/program"},
 	}
 	for name, c := range cases {
