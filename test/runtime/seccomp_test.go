@@ -174,6 +174,8 @@ func TestSeccompInvalidProfiles(t *testing.T) {
 			p.Flags = []specs.LinuxSeccompFlag{"SECCOMP_FILTER_FLAG_WHATEVER"}
 			return p
 		}(), "SECCOMP_FILTER_FLAG_WHATEVER"},
+		{"errnoRet on allow", errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: []string{"mkdir"}, Action: specs.ActAllow, ErrnoRet: u(5)}), "errnoRet"},
+		{"notify as default", &specs.LinuxSeccomp{DefaultAction: specs.ActNotify, ListenerPath: "/tmp/berth-test-none.sock"}, "SCMP_ACT_NOTIFY"},
 		{"notify without listener", errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: []string{"mkdir"}, Action: specs.ActNotify}), "listenerPath"},
 	}
 	for _, c := range cases {
