@@ -2,6 +2,8 @@ package runtime_test
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -9,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -206,9 +209,88 @@ type seccompNotifResp struct {
 	Flags uint32
 }
 
+// acceptListener accepts one connection from the runtime on ln and
+// returns the container process state and the listener fd it carried.
+func acceptListener(ln *net.UnixListener) (specs.ContainerProcessState, int, error) {
+	var st specs.ContainerProcessState
+	ln.SetDeadline(time.Now().Add(30 * time.Second))
+	conn, err := ln.AcceptUnix()
+	if err != nil {
+		return st, -1, err
+	}
+	defer conn.Close()
+	buf := make([]byte, 1<<16)
+	oob := make([]byte, unix.CmsgSpace(4))
+	n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
+	if err != nil {
+		return st, -1, err
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return st, -1, fmt.Errorf("control messages %v: %v", msgs, err)
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		return st, -1, fmt.Errorf("descriptors %v: %v", fds, err)
+	}
+	if err := json.Unmarshal(buf[:n], &st); err != nil {
+		unix.Close(fds[0])
+		return st, -1, err
+	}
+	return st, fds[0], nil
+}
+
+// answerOne waits for one notification on a listener fd and answers it
+// with errno, returning the syscall number it was about.
+func answerOne(fd int, errno unix.Errno) (int32, error) {
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(pfd, 30000)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		if n == 0 {
+			return 0, errors.New("no notification in 30s")
+		}
+		break
+	}
+	var req seccompNotif
+	if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.SECCOMP_IOCTL_NOTIF_RECV, uintptr(unsafe.Pointer(&req))); e != 0 {
+		return 0, fmt.Errorf("receive notification: %w", e)
+	}
+	resp := seccompNotifResp{ID: req.ID, Error: -int32(errno)}
+	if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.SECCOMP_IOCTL_NOTIF_SEND, uintptr(unsafe.Pointer(&resp))); e != 0 {
+		return req.Nr, fmt.Errorf("answer notification: %w", e)
+	}
+	return req.Nr, nil
+}
+
+// notifyProfile sends mkdir and mkdirat to the agent at sock.
+func notifyProfile(sock string) *specs.LinuxSeccomp {
+	p := errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActNotify})
+	p.ListenerPath = sock
+	p.ListenerMetadata = "berth-test-metadata"
+	return p
+}
+
+func listen(t *testing.T) (*net.UnixListener, string) {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln, sock
+}
+
 // SCMP_ACT_NOTIFY: the runtime passes the listener fd with the container
 // state to listenerPath during create; the test's agent answers the one
-// notification with an errno of its choosing.
+// notification with an errno of its choosing. With and without
+// no_new_privs, and for a process exec'd into the container.
 func TestSeccompNotify(t *testing.T) {
 	for _, nnp := range []bool{true, false} {
 		name := "no-new-privs"
@@ -217,12 +299,7 @@ func TestSeccompNotify(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t)
-			sock := filepath.Join(t.TempDir(), "agent.sock")
-			ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
+			ln, sock := listen(t)
 			type got struct {
 				state specs.ContainerProcessState
 				nr    int32
@@ -231,52 +308,17 @@ func TestSeccompNotify(t *testing.T) {
 			done := make(chan got, 1)
 			go func() {
 				var g got
-				defer func() { done <- g }()
-				conn, err := ln.AcceptUnix()
-				if err != nil {
-					g.err = err
-					return
+				var fd int
+				g.state, fd, g.err = acceptListener(ln)
+				if g.err == nil {
+					g.nr, g.err = answerOne(fd, unix.ENOTDIR)
+					unix.Close(fd)
 				}
-				defer conn.Close()
-				buf := make([]byte, 1<<16)
-				oob := make([]byte, unix.CmsgSpace(4))
-				n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
-				if err != nil {
-					g.err = err
-					return
-				}
-				if err := json.Unmarshal(buf[:n], &g.state); err != nil {
-					g.err = err
-					return
-				}
-				msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-				if err != nil || len(msgs) != 1 {
-					g.err = err
-					return
-				}
-				fds, err := unix.ParseUnixRights(&msgs[0])
-				if err != nil || len(fds) != 1 {
-					g.err = err
-					return
-				}
-				fd := fds[0]
-				defer unix.Close(fd)
-				var req seccompNotif
-				if _, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.SECCOMP_IOCTL_NOTIF_RECV, uintptr(unsafe.Pointer(&req))); errno != 0 {
-					g.err = errno
-					return
-				}
-				g.nr = req.Nr
-				resp := seccompNotifResp{ID: req.ID, Error: -int32(unix.ENOTDIR)}
-				if _, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.SECCOMP_IOCTL_NOTIF_SEND, uintptr(unsafe.Pointer(&resp))); errno != 0 {
-					g.err = errno
-				}
+				done <- g
 			}()
 			b := e.probeBundle([]string{"probe", "mkdir", "/tmp/x"}, func(s *specs.Spec) {
 				s.Process.NoNewPrivileges = nnp
-				s.Linux.Seccomp = errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActNotify})
-				s.Linux.Seccomp.ListenerPath = sock
-				s.Linux.Seccomp.ListenerMetadata = "berth-test-metadata"
+				s.Linux.Seccomp = notifyProfile(sock)
 			})
 			id := e.id()
 			r := e.run("run", "--bundle", b, id)
@@ -299,6 +341,47 @@ func TestSeccompNotify(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("exec", func(t *testing.T) {
+		e := newEnv(t)
+		ln, sock := listen(t)
+		b := e.probeBundle([]string{"sleep", "300"}, func(s *specs.Spec) { s.Linux.Seccomp = notifyProfile(sock) })
+		id := e.id()
+		// The runtime's connection waits in the listen backlog.
+		e.must("run", "-d", "--bundle", b, id)
+		_, fd, err := acceptListener(ln)
+		if err != nil {
+			t.Fatalf("agent, create: %v", err)
+		}
+		unix.Close(fd)
+		type got struct {
+			state specs.ContainerProcessState
+			err   error
+		}
+		done := make(chan got, 1)
+		go func() {
+			var g got
+			var fd int
+			g.state, fd, g.err = acceptListener(ln)
+			if g.err == nil {
+				_, g.err = answerOne(fd, unix.ENOTDIR)
+				unix.Close(fd)
+			}
+			done <- g
+		}()
+		out := e.must("exec", id, "probe", "mkdir", "/tmp/y")
+		g := <-done
+		if g.err != nil {
+			t.Fatalf("agent, exec: %v", g.err)
+		}
+		if out != "errno=20\n" {
+			t.Fatalf("exec'd process: %q, want the agent's ENOTDIR", out)
+		}
+		if g.state.State.ID != id {
+			t.Fatalf("exec listener state %+v", g.state)
+		}
+		t.Logf("state sent for an exec: status %q pid %d", g.state.State.Status, g.state.Pid)
+	})
 }
 
 // dangerousSyscalls are calls Docker's default profile refuses to a
