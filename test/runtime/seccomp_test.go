@@ -91,7 +91,7 @@ func errnoProfile(def specs.LinuxSeccompAction, rules ...specs.LinuxSyscall) *sp
 	}
 }
 
-func u(n uint) *uint { return &n }
+func errnoRet(n uint) *uint { return &n }
 
 // Custom profiles: each action, errnoRet, argument conditions and flags,
 // with and without no_new_privs (without it the filter is installed while
@@ -106,9 +106,9 @@ func TestSeccompCustomProfiles(t *testing.T) {
 		want    string
 		code    int
 	}{
-		{"errno", errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: mkdir, Action: specs.ActErrno, ErrnoRet: u(1)}),
+		{"errno", errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: mkdir, Action: specs.ActErrno, ErrnoRet: errnoRet(1)}),
 			"probe mkdir /tmp/x; probe mkdir /tmp/x; echo done", "errno=1\nerrno=1\ndone\n", 0},
-		{"errno-other", errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: mkdir, Action: specs.ActErrno, ErrnoRet: u(28)}),
+		{"errno-other", errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: mkdir, Action: specs.ActErrno, ErrnoRet: errnoRet(28)}),
 			"probe mkdir /tmp/x", "errno=28\n", 0},
 		{"kill-process", errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: mkdir, Action: specs.ActKillProcess}),
 			"probe mkdir /tmp/x; echo after=$?", "after=159\n", 0},
@@ -118,16 +118,16 @@ func TestSeccompCustomProfiles(t *testing.T) {
 			"(mkdir /tmp/x); echo after=$?", "after=159\n", 0},
 		{"log", errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: mkdir, Action: specs.ActLog}),
 			"probe mkdir /tmp/x; test -d /tmp/x && echo made", "ok\nmade\n", 0},
-		{"args", errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: []string{"personality"}, Action: specs.ActErrno, ErrnoRet: u(1),
+		{"args", errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: []string{"personality"}, Action: specs.ActErrno, ErrnoRet: errnoRet(1),
 			Args: []specs.LinuxSeccompArg{{Index: 0, Value: 0xffffffff, Op: specs.OpEqualTo}}}),
 			"probe personality 0xffffffff; probe personality 0", "errno=1\nok\n", 0},
-		{"args-masked", errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: []string{"personality"}, Action: specs.ActErrno, ErrnoRet: u(13),
+		{"args-masked", errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: []string{"personality"}, Action: specs.ActErrno, ErrnoRet: errnoRet(13),
 			Args: []specs.LinuxSeccompArg{{Index: 0, Value: 0x0400000, ValueTwo: 0x0400000, Op: specs.OpMaskedEqual}}}),
 			"probe personality 0x0400000; probe personality 0x8", "errno=13\nok\n", 0},
 		{"default-errno", &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{{Names: mkdir, Action: specs.ActErrno}}},
 			"probe mkdir /tmp/x", "errno=1\n", 0},
 		{"flags", func() *specs.LinuxSeccomp {
-			p := errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: mkdir, Action: specs.ActErrno, ErrnoRet: u(1)})
+			p := errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: mkdir, Action: specs.ActErrno, ErrnoRet: errnoRet(1)})
 			p.Flags = []specs.LinuxSeccompFlag{specs.LinuxSeccompFlagLog, specs.LinuxSeccompFlagSpecAllow}
 			return p
 		}(), "probe mkdir /tmp/x", "errno=1\n", 0},
@@ -146,7 +146,7 @@ func TestSeccompCustomProfiles(t *testing.T) {
 	}
 	// The filter also applies to processes exec'd into the container.
 	b := e.probeBundle([]string{"sleep", "300"}, func(s *specs.Spec) {
-		s.Linux.Seccomp = errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: mkdir, Action: specs.ActErrno, ErrnoRet: u(1)})
+		s.Linux.Seccomp = errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: mkdir, Action: specs.ActErrno, ErrnoRet: errnoRet(1)})
 	})
 	id := e.id()
 	e.must("run", "-d", "--bundle", b, id)
@@ -177,7 +177,7 @@ func TestSeccompInvalidProfiles(t *testing.T) {
 			p.Flags = []specs.LinuxSeccompFlag{"SECCOMP_FILTER_FLAG_WHATEVER"}
 			return p
 		}(), "SECCOMP_FILTER_FLAG_WHATEVER"},
-		{"errnoRet on allow", errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: []string{"mkdir"}, Action: specs.ActAllow, ErrnoRet: u(5)}), "errnoRet"},
+		{"errnoRet on allow", errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: []string{"mkdir"}, Action: specs.ActAllow, ErrnoRet: errnoRet(5)}), "errnoRet"},
 		{"notify as default", &specs.LinuxSeccomp{DefaultAction: specs.ActNotify, ListenerPath: "/tmp/berth-test-none.sock"}, "SCMP_ACT_NOTIFY"},
 		{"notify without listener", errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: []string{"mkdir"}, Action: specs.ActNotify}), "listenerPath"},
 	}
@@ -276,7 +276,7 @@ func notifyProfile(sock string) *specs.LinuxSeccomp {
 	return p
 }
 
-func listen(t *testing.T) (*net.UnixListener, string) {
+func listenAgent(t *testing.T) (*net.UnixListener, string) {
 	t.Helper()
 	sock := filepath.Join(t.TempDir(), "agent.sock")
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
@@ -299,7 +299,7 @@ func TestSeccompNotify(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t)
-			ln, sock := listen(t)
+			ln, sock := listenAgent(t)
 			type got struct {
 				state specs.ContainerProcessState
 				nr    int32
@@ -344,7 +344,7 @@ func TestSeccompNotify(t *testing.T) {
 
 	t.Run("exec", func(t *testing.T) {
 		e := newEnv(t)
-		ln, sock := listen(t)
+		ln, sock := listenAgent(t)
 		b := e.probeBundle([]string{"sleep", "300"}, func(s *specs.Spec) { s.Linux.Seccomp = notifyProfile(sock) })
 		id := e.id()
 		// The runtime's connection waits in the listen backlog.

@@ -34,7 +34,7 @@ func checkBinaries(t *testing.T, before map[string]string) {
 	}
 }
 
-func unique() string {
+func uniqueName() string {
 	b := make([]byte, 4)
 	rand.Read(b)
 	return "berth-test-" + hex.EncodeToString(b)
@@ -189,7 +189,7 @@ func openFds(ls string) string {
 // is created or covered.
 func TestCVE202130465SymlinkMountTargets(t *testing.T) {
 	e := newEnv(t)
-	name := unique()
+	name := uniqueName()
 	hostCore := readHost(t, "/proc/sys/kernel/core_pattern")
 	script := strings.Join([]string{
 		"grep ' /etc/" + name + "-" + "' /proc/mounts | cut -d' ' -f2,3 | sort",
@@ -272,6 +272,53 @@ func TestCVE202531133DevNullSymlink(t *testing.T) {
 	}
 }
 
+// CVE-2025-52565 class: /dev/console is a symlink planted in a rootfs
+// without a /dev mount; the runtime must not bind the terminal over (or
+// open for the container) whatever it points to.
+func TestCVE202552565ConsoleSymlink(t *testing.T) {
+	e := newEnv(t)
+	hostCore := readHost(t, "/proc/sys/kernel/core_pattern")
+	b := e.bundle([]string{"sh", "-c", "stat -c %F /dev/console; echo '|/tmp/evil' > /dev/console; echo done"}, func(s *specs.Spec) {
+		s.Process.Terminal = true
+		var mounts []specs.Mount
+		for _, m := range s.Mounts {
+			if m.Destination != "/dev" {
+				mounts = append(mounts, m)
+			}
+		}
+		s.Mounts = mounts
+	})
+	if err := os.Symlink("/proc/sys/kernel/core_pattern", filepath.Join(b, "rootfs", "dev", "console")); err != nil {
+		t.Fatal(err)
+	}
+	sock, ch := consoleSocket(t)
+	id := e.id()
+	r := e.run("create", "--bundle", b, "--console-socket", sock, id)
+	if r.code == 0 {
+		master := <-ch
+		if master == nil {
+			t.Fatal("no pty master received")
+		}
+		defer master.Close()
+		e.must("start", id)
+		out := readAll(master, "done")
+		t.Logf("console output %q", out)
+		if !strings.Contains(out, "character special file") {
+			t.Fatalf("/dev/console is not the terminal: %q", out)
+		}
+		e.waitStatus(id, specs.StateStopped)
+	} else {
+		t.Logf("refused: %s", strings.TrimSpace(r.err))
+		if !strings.Contains(r.err, "/dev/console") {
+			t.Fatalf("refused without naming /dev/console: %q", r.err)
+		}
+		e.noState(id)
+	}
+	if got := readHost(t, "/proc/sys/kernel/core_pattern"); got != hostCore {
+		t.Fatalf("host core_pattern changed to %q", got)
+	}
+}
+
 // CVE-2019-16884: /proc cannot be replaced by a bind mount or another
 // filesystem that would fool the runtime's writes into it.
 func TestCVE201916884ProcOverride(t *testing.T) {
@@ -284,6 +331,8 @@ func TestCVE201916884ProcOverride(t *testing.T) {
 		{Destination: "/proc", Type: "tmpfs", Source: "tmpfs"},
 		{Destination: "/proc/self", Type: "tmpfs", Source: "tmpfs"},
 		{Destination: "/proc/sys", Type: "tmpfs", Source: "tmpfs"},
+		{Destination: "/proc/self/attr", Type: "bind", Source: fake, Options: []string{"rbind"}},
+		{Destination: "/proc/sys", Type: "bind", Source: fake, Options: []string{"rbind"}},
 	} {
 		b := e.bundle([]string{"true"}, func(s *specs.Spec) { s.Mounts = append(s.Mounts, m) })
 		e.createFails(b, "/proc")
