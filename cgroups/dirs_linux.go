@@ -208,7 +208,7 @@ func rmdirRetry(dir string) error {
 func (m *manager) Pids() ([]int, error) {
 	d := m.mainDir()
 	if d == "" {
-		return nil, unsupportedf("no cgroup directory to list processes from")
+		return nil, noCgroup()
 	}
 	var pids []int
 	if err := collectPids(d, &pids); err != nil {

@@ -22,6 +22,9 @@ const rethawEvery = 10
 // (cgroup.freeze) is used on unified hosts and, in hybrid mode, when no v1
 // freezer hierarchy is mounted.
 func (m *manager) freezerDir() (string, bool, error) {
+	if len(m.paths) == 0 {
+		return "", false, noCgroup()
+	}
 	if m.mode != Unified {
 		if d := m.paths["freezer"]; d != "" {
 			return d, true, nil

@@ -37,6 +37,9 @@ type State struct {
 	// Created maps each container directory Apply created to the topmost
 	// ancestor it had to create with it, so Destroy removes exactly those.
 	Created map[string]string `json:"created,omitempty"`
+	// Rootless is set when Apply ran unprivileged and left out the
+	// hierarchies it may not write to; Paths may then be empty.
+	Rootless bool `json:"rootless,omitempty"`
 }
 
 // Manager controls one container's cgroup. Its methods are not safe for

@@ -18,6 +18,8 @@ type manager struct {
 	paths   map[string]string
 	created map[string]string // container dir -> topmost dir Apply created
 	res     *specs.LinuxResources
+	// rootless: Apply ran unprivileged and dropped hierarchies.
+	rootless bool
 }
 
 // New resolves the container's cgroup directories for cfg without creating
@@ -91,17 +93,17 @@ func Load(s State) (Manager, error) {
 	default:
 		return nil, invalidf("cgroup state has unknown mode %d", int(s.Mode))
 	}
-	if len(s.Paths) == 0 {
+	if len(s.Paths) == 0 && !s.Rootless {
 		return nil, invalidf("cgroup state has no paths")
 	}
-	m := &manager{mode: s.Mode, paths: map[string]string{}}
+	m := &manager{mode: s.Mode, paths: map[string]string{}, rootless: s.Rootless}
 	for k, p := range s.Paths {
 		if !filepath.IsAbs(p) || filepath.Clean(p) != p {
 			return nil, invalidf("cgroup state path %q for %q is not a clean absolute path", p, k)
 		}
 		m.paths[k] = p
 	}
-	if s.Mode == Unified && m.paths[""] == "" {
+	if s.Mode == Unified && m.paths[""] == "" && !s.Rootless {
 		return nil, invalidf("cgroup state for a unified host lacks the cgroup2 path")
 	}
 	if s.Created != nil {
@@ -115,7 +117,7 @@ func Load(s State) (Manager, error) {
 
 // State returns a copy of the manager's state.
 func (m *manager) State() State {
-	s := State{Mode: m.mode, Paths: make(map[string]string, len(m.paths))}
+	s := State{Mode: m.mode, Paths: make(map[string]string, len(m.paths)), Rootless: m.rootless}
 	for k, v := range m.paths {
 		s.Paths[k] = v
 	}
@@ -155,7 +157,10 @@ func (m *manager) dirs() []string {
 }
 
 // Apply creates the directories, applies the configured resources and
-// moves pid in.
+// moves pid in. An unprivileged caller (rootless) that may not create a
+// directory goes without that hierarchy, and without device rules, when
+// the resources need nothing else; the hierarchy is then left out of
+// State.
 func (m *manager) Apply(pid int) (err error) {
 	if pid < -1 || pid == 0 {
 		return invalidf("pid %d", pid)
@@ -182,6 +187,15 @@ func (m *manager) Apply(pid int) (err error) {
 		}
 		top, err := mkdirCgroup(d, init)
 		if err != nil {
+			if unprivileged() && isPermission(err) && !needsLimits(m.res) {
+				// Rootless without delegation: run without this
+				// hierarchy, as runc does, unless limits need it.
+				m.drop(d)
+				continue
+			}
+			if unprivileged() && isPermission(err) {
+				return unsupportedf("rootless: the container's resource limits need cgroup %s, which this user may not create (delegate a writable cgroup or drop the limits): %v", d, err)
+			}
 			return err
 		}
 		if top != "" {
@@ -189,7 +203,16 @@ func (m *manager) Apply(pid int) (err error) {
 		}
 	}
 	if m.res != nil {
-		if err := m.write(m.res); err != nil {
+		res := m.res
+		if m.mode != Unified && m.paths["devices"] == "" && len(res.Devices) > 0 && unprivileged() {
+			cp := *res
+			cp.Devices = nil
+			res = &cp
+		}
+		if m.mode == Unified && m.paths[""] == "" {
+			res = nil
+		}
+		if err := m.write(res); err != nil {
 			return err
 		}
 	}

@@ -21,6 +21,9 @@ func (m *manager) Set(r *specs.LinuxResources) error {
 	if err := validate(r, m.mode); err != nil {
 		return err
 	}
+	if len(m.paths) == 0 {
+		return noCgroup()
+	}
 	if m.mode == Unified {
 		d := m.paths[""]
 		old := snapshotV2(d, r)
@@ -42,6 +45,9 @@ func (m *manager) Set(r *specs.LinuxResources) error {
 // Apply, whose resources New validated and whose directories are removed
 // again when a write fails.
 func (m *manager) write(r *specs.LinuxResources) error {
+	if r == nil {
+		return nil
+	}
 	if m.mode == Unified {
 		return setV2(m.paths[""], r)
 	}
