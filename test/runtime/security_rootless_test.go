@@ -1,7 +1,6 @@
 package runtime_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -101,10 +100,19 @@ func asUser(t *testing.T, uid, gid int, dir string, args ...string) result {
 	cmd := exec.CommandContext(ctx, "setpriv", append([]string{"--reuid", strconv.Itoa(uid), "--regid", strconv.Itoa(gid), "--init-groups", "--", bin}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + dir, "XDG_RUNTIME_DIR=" + dir}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	cmd.WaitDelay = 5 * time.Second
-	err := cmd.Run()
+	// Files, not pipes: a detached container keeps its stdio open.
+	outF, err := os.CreateTemp(t.TempDir(), "stdout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outF.Close()
+	errF, err := os.CreateTemp(t.TempDir(), "stderr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer errF.Close()
+	cmd.Stdout, cmd.Stderr = outF, errF
+	err = cmd.Run()
 	code := 0
 	if err != nil {
 		code = -1
@@ -112,7 +120,9 @@ func asUser(t *testing.T, uid, gid int, dir string, args ...string) result {
 			code = ee.ExitCode()
 		}
 	}
-	return result{out.String(), errb.String(), code}
+	out, _ := os.ReadFile(outF.Name())
+	errb, _ := os.ReadFile(errF.Name())
+	return result{string(out), string(errb), code}
 }
 
 // rootlessBundle writes, as the unprivileged user, the config of `spec
@@ -181,6 +191,21 @@ func TestRootlessRun(t *testing.T) {
 		want := "0\n0\n0 " + strconv.Itoa(uid) + " 1\nhi\nberth\n"
 		if r.code != 0 || r.out != want {
 			t.Fatalf("rootless run as %s: exit %d\nstdout %q\nstderr %q\nwant %q", rootlessUser, r.code, r.out, r.err, want)
+		}
+	})
+
+	// exec joins the container's user namespace.
+	t.Run("exec", func(t *testing.T) {
+		b := rootlessBundle(t, uid, gid, []string{"sleep", "300"}, nil)
+		id := e.id()
+		t.Cleanup(func() { asUser(t, uid, gid, b, "--root", state, "delete", "--force", id) })
+		if r := asUser(t, uid, gid, b, "--root", state, "run", "-d", "--bundle", b, id); r.code != 0 {
+			t.Fatalf("rootless run -d: exit %d: %s", r.code, r.err)
+		}
+		r := asUser(t, uid, gid, b, "--root", state, "exec", id, "sh", "-c", "id -u; cat /proc/1/uid_map | tr -s ' ' | sed 's/^ //'")
+		want := "0\n0 " + strconv.Itoa(uid) + " 1\n"
+		if r.code != 0 || r.out != want {
+			t.Fatalf("rootless exec: exit %d stdout %q stderr %q, want %q", r.code, r.out, r.err, want)
 		}
 	})
 
