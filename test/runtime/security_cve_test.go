@@ -116,7 +116,10 @@ func TestCVE20195736Exec(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(b, "rootfs", "stop"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out := waitFile(t, filepath.Join(b, "rootfs", "result"))
+	// The probe is the container's init: it has written its last result
+	// once the container stops.
+	e.waitStatus(id, specs.StateStopped)
+	out := readHost(t, filepath.Join(b, "rootfs", "result"))
 	t.Logf("exec attack: %s", strings.TrimSpace(out))
 	if !strings.Contains(out, "written=0 ") {
 		t.Fatalf("the container wrote to a runtime executable: %s", out)
