@@ -31,4 +31,8 @@
 // with ErrNotSupported; impossible values fail with ErrInvalid before
 // anything is written, and when the kernel refuses a value half-way
 // through a Set, the values Set had already overwritten are put back.
+//
+// An unprivileged caller (rootless) that may not create a container
+// directory goes without that hierarchy when the configuration needs
+// nothing of it but device rules; State then records Rootless.
 package cgroups
