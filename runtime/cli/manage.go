@@ -130,7 +130,7 @@ func updateCmd(rt rtFunc) *cobra.Command {
 	vals := make([]string, len(updateFlags))
 	cmd := &cobra.Command{
 		Use:   "update [flags] CONTAINER_ID",
-		Short: "change the resource limits of a running container",
+		Short: "change the resource limits of a container",
 		Long: "Change the resource limits of a created, running or paused container.\n" +
 			"-r FILE (or -r - for stdin) reads a linux.resources JSON object of the\n" +
 			"runtime spec; unknown fields are refused. Flags are applied over it.\n" +
