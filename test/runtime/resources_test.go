@@ -258,3 +258,41 @@ func TestResourcesNestedCgroupsPath(t *testing.T) {
 	e.must("delete", "--force", id)
 	e.noState(id)
 }
+
+// TestResourcesInvalidAtCreate: impossible values fail create with a
+// one-line error naming the setting, and leave no state, cgroup or process.
+func TestResourcesInvalidAtCreate(t *testing.T) {
+	e := newEnv(t)
+	cases := map[string]struct {
+		want string
+		mod  func(r *specs.LinuxResources)
+	}{
+		"cpus outside the host": {`cpu.cpus "99"`, func(r *specs.LinuxResources) { r.CPU = &specs.LinuxCPU{Cpus: "99"} }},
+		"bad cpu list":          {"cpu.cpus", func(r *specs.LinuxResources) { r.CPU = &specs.LinuxCPU{Cpus: "1-0"} }},
+		"mems outside the host": {"cpu.mems", func(r *specs.LinuxResources) { r.CPU = &specs.LinuxCPU{Mems: "7"} }},
+		"negative pids":         {"pids.limit -3", func(r *specs.LinuxResources) { r.Pids = &specs.LinuxPids{Limit: ptr(int64(-3))} }},
+		"shares":                {"cpu.shares 1", func(r *specs.LinuxResources) { r.CPU = &specs.LinuxCPU{Shares: ptr(uint64(1))} }},
+		"swappiness":            {"memory.swappiness 200", func(r *specs.LinuxResources) { r.Memory = &specs.LinuxMemory{Swappiness: ptr(uint64(200))} }},
+		"swap below limit": {"memory.swap", func(r *specs.LinuxResources) {
+			r.Memory = &specs.LinuxMemory{Limit: ptr(int64(64 << 20)), Swap: ptr(int64(32 << 20))}
+		}},
+		"hugepage size": {"hugepage size", func(r *specs.LinuxResources) {
+			r.HugepageLimits = []specs.LinuxHugepageLimit{{Pagesize: "3MB", Limit: 1}}
+		}},
+		"device rule type": {"device rule type", func(r *specs.LinuxResources) {
+			r.Devices = append(r.Devices, specs.LinuxDeviceCgroup{Type: "x", Access: "r"})
+		}},
+		"realtime above period": {"realtimeRuntime", func(r *specs.LinuxResources) {
+			r.CPU = &specs.LinuxCPU{RealtimeRuntime: ptr(int64(2000)), RealtimePeriod: ptr(uint64(1000))}
+		}},
+	}
+	for name, c := range cases {
+		t.Run(strings.ReplaceAll(name, " ", "_"), func(t *testing.T) {
+			b := e.bundle([]string{"true"}, func(s *specs.Spec) { c.mod(s.Linux.Resources) })
+			id := e.id()
+			r := e.fails(c.want, "create", "-b", b, id)
+			oneLine(t, r)
+			e.noState(id)
+		})
+	}
+}
