@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
+	"github.com/berth-dev/berth/content"
 	"github.com/berth-dev/berth/distribution"
 	"github.com/berth-dev/berth/images"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -32,7 +33,8 @@ func fromPlatform(p *apiv1.Platform) *ocispec.Platform {
 
 // imageInfo fills in the config-derived fields for the host platform (or
 // the given one) when its manifest is present.
-func (d *Daemon) imageInfo(ctx context.Context, img images.Image, plat *ocispec.Platform) *apiv1.ImageInfo {
+func (d *Daemon) imageInfo(ctx context.Context, ns string, img images.Image, plat *ocispec.Platform) *apiv1.ImageInfo {
+	cs := d.cs(ns)
 	info := &apiv1.ImageInfo{
 		Name:      img.Name,
 		Target:    toDescriptor(img.Target),
@@ -44,10 +46,10 @@ func (d *Daemon) imageInfo(ctx context.Context, img images.Image, plat *ocispec.
 	if plat != nil {
 		p = *plat
 	}
-	res, err := images.ResolveManifest(ctx, d.content, img.Target, p)
+	res, err := images.ResolveManifest(ctx, cs, img.Target, p)
 	if err != nil && plat == nil {
 		// Only another platform was pulled: describe that one.
-		res, err = d.anyPresentManifest(ctx, img.Target)
+		res, err = anyPresentManifest(ctx, cs, img.Target)
 	}
 	if err != nil {
 		return info
@@ -63,8 +65,8 @@ func (d *Daemon) imageInfo(ctx context.Context, img images.Image, plat *ocispec.
 
 // anyPresentManifest resolves the first manifest of an index whose
 // content is in the store.
-func (d *Daemon) anyPresentManifest(ctx context.Context, target ocispec.Descriptor) (*images.Resolved, error) {
-	kids, err := images.Children(ctx, d.content, target)
+func anyPresentManifest(ctx context.Context, cs content.Store, target ocispec.Descriptor) (*images.Resolved, error) {
+	kids, err := images.Children(ctx, cs, target)
 	if err != nil {
 		return nil, err
 	}
@@ -72,10 +74,10 @@ func (d *Daemon) anyPresentManifest(ctx context.Context, target ocispec.Descript
 		if k.Platform == nil || !distribution.IsManifest(k.MediaType) {
 			continue
 		}
-		if _, err := d.content.Info(ctx, k.Digest); err != nil {
+		if _, err := cs.Info(ctx, k.Digest); err != nil {
 			continue
 		}
-		if res, err := images.ResolveManifest(ctx, d.content, target, *k.Platform); err == nil {
+		if res, err := images.ResolveManifest(ctx, cs, target, *k.Platform); err == nil {
 			return res, nil
 		}
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/berth-dev/berth/content"
 	"github.com/berth-dev/berth/content/local"
 	"github.com/berth-dev/berth/distribution"
-	"github.com/berth-dev/berth/images"
+	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/snapshot"
 	"github.com/berth-dev/berth/snapshot/native"
 	"github.com/berth-dev/berth/snapshot/overlay"
@@ -35,7 +35,9 @@ type Daemon struct {
 	lock    *os.File
 	content content.Store
 	sn      snapshot.Snapshotter
-	db      *images.DB
+	meta    *metadata.DB
+	imgs    metaImages
+	leases  leaseUsers
 	events  *broker
 	metrics *metrics
 	grpc    *grpc.Server
@@ -43,9 +45,9 @@ type Daemon struct {
 	ln      net.Listener
 	started time.Time
 
-	// gcLock keeps GC out while pulls and imports run (they reference
-	// their blobs only when they finish).
-	gcLock sync.RWMutex
+	// gcLock serialises collections with each other and with shutdown
+	// (transfers are protected from the collector by leases).
+	gcLock sync.Mutex
 	// ctx is cancelled on Stop; long transfers derive from it.
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -59,7 +61,7 @@ func New(cfg Config, log *slog.Logger) (_ *Daemon, retErr error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	d := &Daemon{cfg: cfg, log: log, events: newBroker(), metrics: newMetrics(), started: time.Now().UTC()}
+	d := &Daemon{cfg: cfg, log: log, events: newBroker(), metrics: newMetrics(), started: time.Now().UTC(), leases: leaseUsers{n: map[string]int{}}}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	defer func() {
 		if retErr != nil {
@@ -87,11 +89,12 @@ func New(cfg Config, log *slog.Logger) (_ *Daemon, retErr error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s snapshotter: %w", cfg.Snapshotter, err)
 	}
-	if d.db, err = images.OpenDB(filepath.Join(cfg.Root, "metadata.db")); err != nil {
-		return nil, err
+	if d.meta, err = metadata.Open(filepath.Join(cfg.Root, "metadata.db"), d.content, map[string]snapshot.Snapshotter{cfg.Snapshotter: d.sn}); err != nil {
+		return nil, fmt.Errorf("open metadata: %w", err)
 	}
-	if err := d.db.CreateNamespace("default"); err != nil {
-		return nil, err
+	d.imgs = metaImages{db: d.meta}
+	if err := d.meta.Namespaces().Create(context.Background(), "default", nil); err != nil && !errors.Is(err, metadata.ErrAlreadyExists) {
+		return nil, fmt.Errorf("create the default namespace: %w", err)
 	}
 	if err := d.listen(); err != nil {
 		return nil, err
@@ -216,8 +219,8 @@ func (d *Daemon) closeStores() {
 	if d.sn != nil {
 		_ = d.sn.Close()
 	}
-	if d.db != nil {
-		_ = d.db.Close()
+	if d.meta != nil {
+		_ = d.meta.Close()
 	}
 	if d.lock != nil {
 		_ = d.lock.Close()

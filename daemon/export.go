@@ -10,6 +10,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/berth-dev/berth/content"
 	"github.com/berth-dev/berth/distribution"
 	"github.com/berth-dev/berth/images"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -64,8 +65,8 @@ func blobPath(d ocispec.Descriptor) string {
 	return "blobs/" + string(d.Digest.Algorithm()) + "/" + d.Digest.Encoded()
 }
 
-func (d *Daemon) addBlob(ctx context.Context, t *tarWriter, desc ocispec.Descriptor) error {
-	ra, err := d.content.ReaderAt(ctx, desc.Digest)
+func addBlob(ctx context.Context, cs content.Store, t *tarWriter, desc ocispec.Descriptor) error {
+	ra, err := cs.ReaderAt(ctx, desc.Digest)
 	if err != nil {
 		return fmt.Errorf("export %s: %w", desc.Digest, err)
 	}
@@ -88,6 +89,7 @@ func (d *Daemon) exportArchive(ctx context.Context, ns string, names []string, f
 		imgs = append(imgs, img)
 	}
 	t := &tarWriter{tw: tar.NewWriter(w), seen: map[string]bool{}}
+	cs := d.cs(ns)
 	p := distribution.HostPlatform()
 	if plat != nil {
 		p = *plat
@@ -97,11 +99,11 @@ func (d *Daemon) exportArchive(ctx context.Context, ns string, names []string, f
 		idx := ocispec.Index{MediaType: ocispec.MediaTypeImageIndex, Manifests: []ocispec.Descriptor{}}
 		idx.SchemaVersion = 2
 		for _, img := range imgs {
-			if err := images.Walk(ctx, d.content, img.Target, func(desc ocispec.Descriptor) error {
-				if _, err := d.content.Info(ctx, desc.Digest); err != nil {
+			if err := images.Walk(ctx, cs, img.Target, func(desc ocispec.Descriptor) error {
+				if _, err := cs.Info(ctx, desc.Digest); err != nil {
 					return nil // another platform, not present
 				}
-				return d.addBlob(ctx, t, desc)
+				return addBlob(ctx, cs, t, desc)
 			}); err != nil {
 				return err
 			}
@@ -124,16 +126,16 @@ func (d *Daemon) exportArchive(ctx context.Context, ns string, names []string, f
 		var entries []dockerManifestEntry
 		repos := map[string]map[string]string{}
 		for _, img := range imgs {
-			res, err := images.ResolveManifest(ctx, d.content, img.Target, p)
+			res, err := images.ResolveManifest(ctx, cs, img.Target, p)
 			if err != nil {
 				return fmt.Errorf("save %s: %w", img.Name, err)
 			}
 			e := dockerManifestEntry{Config: blobPath(res.ManifestBody.Config)}
-			if err := d.addBlob(ctx, t, res.ManifestBody.Config); err != nil {
+			if err := addBlob(ctx, cs, t, res.ManifestBody.Config); err != nil {
 				return err
 			}
 			for _, l := range res.ManifestBody.Layers {
-				if err := d.addBlob(ctx, t, l); err != nil {
+				if err := addBlob(ctx, cs, t, l); err != nil {
 					return err
 				}
 				e.Layers = append(e.Layers, blobPath(l))

@@ -40,6 +40,7 @@ type dockerManifestEntry struct {
 // importer reads an OCI or Docker archive into the content store.
 type importer struct {
 	d       *Daemon
+	cs      content.Store                 // the namespace's view
 	files   map[string]ocispec.Descriptor // archive path → stored blob
 	links   map[string]string             // symlink path → target path
 	json    map[string][]byte
@@ -63,11 +64,21 @@ func cleanEntryName(name string) (string, error) {
 // importArchive loads images from r; on error every blob it added is
 // removed again and no image is recorded.
 func (d *Daemon) importArchive(ctx context.Context, ns string, r io.Reader, defaultName string) (imgs []images.Image, retErr error) {
-	im := &importer{d: d, files: map[string]ocispec.Descriptor{}, links: map[string]string{}, json: map[string][]byte{}}
+	sn, err := d.snap(ns)
+	if err != nil {
+		return nil, err
+	}
+	im := &importer{d: d, cs: d.cs(ns), files: map[string]ocispec.Descriptor{}, links: map[string]string{}, json: map[string][]byte{}}
 	defer func() {
 		if retErr != nil {
 			for _, dg := range im.created {
-				_ = d.content.Delete(context.WithoutCancel(ctx), dg)
+				_ = im.cs.Delete(context.WithoutCancel(ctx), dg)
+			}
+			if len(im.created) > 0 {
+				// Nothing may stay behind: collect the dropped blobs now.
+				if _, err := d.gc(context.WithoutCancel(ctx)); err != nil {
+					d.log.Warn("collect after a failed import", "err", err)
+				}
 			}
 		}
 	}()
@@ -121,9 +132,9 @@ func (d *Daemon) importArchive(ctx context.Context, ns string, r io.Reader, defa
 	if err != nil {
 		return nil, err
 	}
-	u := &images.Unpacker{Content: d.content, Snapshotter: d.sn}
+	u := &images.Unpacker{Content: im.cs, Snapshotter: sn}
 	for i, img := range named {
-		res, err := images.ResolveManifest(ctx, d.content, img.Target, distribution.HostPlatform())
+		res, err := images.ResolveManifest(ctx, im.cs, img.Target, distribution.HostPlatform())
 		if err != nil {
 			return nil, fmt.Errorf("%w: image %s: %v", errBadArchive, img.Name, err)
 		}
@@ -132,31 +143,21 @@ func (d *Daemon) importArchive(ctx context.Context, ns string, r io.Reader, defa
 		}
 		chains := images.ChainIDs(res.Config.RootFS.DiffIDs)
 		var parent digest.Digest
-		var keys []string
 		for j, l := range res.ManifestBody.Layers {
 			if err := u.UnpackLayer(ctx, l, res.Config.RootFS.DiffIDs[j], parent, chains[j]); err != nil {
 				return nil, fmt.Errorf("image %s: %w", img.Name, err)
 			}
 			parent = chains[j]
-			keys = append(keys, chains[j].String())
 		}
-		var blobs []digest.Digest
-		if err := images.Walk(ctx, d.content, img.Target, func(desc ocispec.Descriptor) error {
-			blobs = append(blobs, desc.Digest)
-			return nil
-		}); err != nil {
-			return nil, err
-		}
-		if err := d.db.AddContent(ctx, ns, blobs...); err != nil {
-			return nil, err
-		}
-		if err := d.db.AddSnapshots(ctx, ns, keys...); err != nil {
-			return nil, err
+		if parent != "" {
+			if err := images.LabelConfigSnapshot(ctx, im.cs, res.ManifestBody.Config.Digest, d.cfg.Snapshotter, parent); err != nil {
+				return nil, err
+			}
 		}
 		named[i] = img
 	}
 	for _, img := range named {
-		rec, err := d.db.Put(ctx, ns, img)
+		rec, err := d.imgs.Put(ctx, ns, img)
 		if err != nil {
 			return nil, err
 		}
@@ -193,13 +194,18 @@ func (im *importer) storeFile(ctx context.Context, name string, size int64, r io
 		r = strings.NewReader(string(b))
 	}
 	if expected != "" {
-		if info, err := im.d.content.Info(ctx, expected); err == nil && info.Size == size {
+		if info, err := im.cs.Info(ctx, expected); err == nil && info.Size == size {
 			im.files[name] = ocispec.Descriptor{Digest: expected, Size: size}
 			_, err := io.Copy(io.Discard, r)
 			return err
 		}
 	}
-	w, err := im.d.content.Writer(ctx, content.WriterOpts{Ref: "import-" + randomRef(), Expected: expected, Size: size})
+	w, err := im.cs.Writer(ctx, content.WriterOpts{Ref: "import-" + randomRef(), Expected: expected, Size: size})
+	if errors.Is(err, content.ErrAlreadyExists) { // present in another namespace, now in this one
+		im.files[name] = ocispec.Descriptor{Digest: expected, Size: size}
+		_, err := io.Copy(io.Discard, r)
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("import %s: %w", name, err)
 	}
@@ -208,7 +214,7 @@ func (im *importer) storeFile(ctx context.Context, name string, size int64, r io
 		return fmt.Errorf("import %s: %w", name, err)
 	}
 	dg := w.Digest()
-	_, statErr := im.d.content.Info(ctx, dg)
+	_, statErr := im.cs.Info(ctx, dg)
 	err = w.Commit(ctx, size, expected, nil)
 	switch {
 	case err == nil:
@@ -335,7 +341,7 @@ func (im *importer) dockerImages(ctx context.Context) ([]images.Image, error) {
 
 // layerMediaType tells gzip, zstd and plain tar layers apart by magic.
 func (im *importer) layerMediaType(ctx context.Context, d ocispec.Descriptor) (string, error) {
-	ra, err := im.d.content.ReaderAt(ctx, d.Digest)
+	ra, err := im.cs.ReaderAt(ctx, d.Digest)
 	if err != nil {
 		return "", fmt.Errorf("open layer %s: %w", d.Digest, err)
 	}

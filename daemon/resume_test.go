@@ -261,16 +261,22 @@ func TestConcurrentPullsOfOneImage(t *testing.T) {
 	ref := p.host + "/test/big:v1"
 	errs := make(chan error, 3)
 	for i := 0; i < 3; i++ {
-		ns := []string{"default", "default", "berth-test-other"}[i]
-		go func() { _, err := td.berth(t, "-n", ns, "pull", "-q", ref); errs <- err }()
+		go func() { _, err := td.berth(t, "pull", "-q", ref); errs <- err }()
 	}
 	for i := 0; i < 3; i++ {
 		if err := <-errs; err != nil {
 			t.Fatalf("concurrent pull: %v", err)
 		}
 	}
-	if total := img.Layers[0].Size + img.Layers[1].Size; p.blobBytes.Load() > total+img.Config.Size+1024 {
+	total := img.Layers[0].Size + img.Layers[1].Size
+	if p.blobBytes.Load() > total+img.Config.Size+1024 {
 		t.Fatalf("blobs downloaded %d bytes for %d: downloads were not coalesced", p.blobBytes.Load(), total)
+	}
+	// Another namespace gets the blobs without downloading them again.
+	before := p.blobBytes.Load()
+	td.ok(t, "-n", "berth-test-other", "pull", "-q", ref)
+	if p.blobBytes.Load() != before {
+		t.Fatalf("pull in a second namespace downloaded %d bytes again", p.blobBytes.Load()-before)
 	}
 	for _, ns := range []string{"default", "berth-test-other"} {
 		if out := td.ok(t, "-n", ns, "images", "-q"); len(strings.Fields(out)) != 1 {

@@ -1,9 +1,11 @@
 package daemon
 
 import (
+	"context"
 	"io"
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
+	"github.com/berth-dev/berth/images"
 )
 
 // Import receives an archive in chunks (the first message may carry a
@@ -39,9 +41,12 @@ func (s *transferService) Import(stream apiv1.Transfer_ImportServer) error {
 			}
 		}
 	}()
-	s.d.gcLock.RLock()
-	imgs, err := s.d.importArchive(ctx, ns, pr, first.GetName())
-	s.d.gcLock.RUnlock()
+	var imgs []images.Image
+	err = s.d.withLease(ctx, ns, "import "+randomRef(), func(ctx context.Context) error {
+		var err error
+		imgs, err = s.d.importArchive(ctx, ns, pr, first.GetName())
+		return err
+	})
 	pr.CloseWithError(io.ErrClosedPipe)
 	if err != nil {
 		return toStatus(err)
@@ -49,7 +54,7 @@ func (s *transferService) Import(stream apiv1.Transfer_ImportServer) error {
 	resp := &apiv1.ImportResponse{}
 	for _, img := range imgs {
 		s.d.events.publish(ns, "/images/create", map[string]string{"name": img.Name})
-		resp.Images = append(resp.Images, s.d.imageInfo(ctx, img, nil))
+		resp.Images = append(resp.Images, s.d.imageInfo(ctx, ns, img, nil))
 	}
 	return stream.SendAndClose(resp)
 }
@@ -78,7 +83,5 @@ func (s *transferService) Export(r *apiv1.ExportRequest, stream apiv1.Transfer_E
 	}
 	ctx, cancel := s.d.transferContext(stream.Context())
 	defer cancel()
-	s.d.gcLock.RLock()
-	defer s.d.gcLock.RUnlock()
 	return toStatus(s.d.exportArchive(ctx, ns, r.GetNames(), r.GetFormat(), fromPlatform(r.GetPlatform()), chunkWriter{stream}))
 }

@@ -17,24 +17,17 @@ type contentService struct {
 	d *Daemon
 }
 
-// visible returns the digest when ns references it, else NotFound.
-func (s *contentService) visible(ctx context.Context, raw string) (digest.Digest, error) {
+// store returns the caller's namespaced content store and a parsed digest.
+func (s *contentService) store(ctx context.Context, raw string) (content.Store, digest.Digest, error) {
 	ns, err := namespace(ctx)
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
 	dg, err := digest.Parse(raw)
 	if err != nil {
-		return "", toStatus(fmt.Errorf("%w: digest %q: %v", errBadArchive, raw, err))
+		return nil, "", toStatus(fmt.Errorf("%w: digest %q: %v", content.ErrInvalidArgument, raw, err))
 	}
-	ok, err := s.d.db.HasContent(ns, dg)
-	if err != nil {
-		return "", toStatus(err)
-	}
-	if !ok {
-		return "", toStatus(fmt.Errorf("%w: %s in namespace %s", content.ErrNotFound, dg, ns))
-	}
-	return dg, nil
+	return s.d.cs(ns), dg, nil
 }
 
 func contentInfo(i content.Info) *apiv1.ContentInfo {
@@ -43,11 +36,11 @@ func contentInfo(i content.Info) *apiv1.ContentInfo {
 
 // Info serves the Content.Info RPC.
 func (s *contentService) Info(ctx context.Context, r *apiv1.ContentInfoRequest) (*apiv1.ContentInfo, error) {
-	dg, err := s.visible(ctx, r.GetDigest())
+	cs, dg, err := s.store(ctx, r.GetDigest())
 	if err != nil {
 		return nil, err
 	}
-	i, err := s.d.content.Info(ctx, dg)
+	i, err := cs.Info(ctx, dg)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -60,29 +53,22 @@ func (s *contentService) List(ctx context.Context, _ *emptypb.Empty) (*apiv1.Lis
 	if err != nil {
 		return nil, err
 	}
-	refs, err := s.d.db.ContentRefs(ns)
-	if err != nil {
-		return nil, toStatus(err)
-	}
 	resp := &apiv1.ListContentResponse{}
-	err = s.d.content.Walk(ctx, func(i content.Info) error {
-		if refs[i.Digest.String()] {
-			resp.Blobs = append(resp.Blobs, contentInfo(i))
-		}
+	err = s.d.cs(ns).Walk(ctx, func(i content.Info) error {
+		resp.Blobs = append(resp.Blobs, contentInfo(i))
 		return nil
 	})
 	return resp, toStatus(err)
 }
 
-// Delete serves the Content.Delete RPC.
+// Delete serves the Content.Delete RPC: the namespace drops its reference;
+// the collector deletes the blob once no namespace references it.
 func (s *contentService) Delete(ctx context.Context, r *apiv1.ContentInfoRequest) (*emptypb.Empty, error) {
-	dg, err := s.visible(ctx, r.GetDigest())
+	cs, dg, err := s.store(ctx, r.GetDigest())
 	if err != nil {
 		return nil, err
 	}
-	s.d.gcLock.Lock()
-	defer s.d.gcLock.Unlock()
-	if err := s.d.content.Delete(ctx, dg); err != nil {
+	if err := cs.Delete(ctx, dg); err != nil {
 		return nil, toStatus(err)
 	}
 	return &emptypb.Empty{}, nil
@@ -91,11 +77,11 @@ func (s *contentService) Delete(ctx context.Context, r *apiv1.ContentInfoRequest
 // Read serves the Content.Read RPC.
 func (s *contentService) Read(r *apiv1.ReadContentRequest, stream apiv1.Content_ReadServer) error {
 	ctx := stream.Context()
-	dg, err := s.visible(ctx, r.GetDigest())
+	cs, dg, err := s.store(ctx, r.GetDigest())
 	if err != nil {
 		return err
 	}
-	ra, err := s.d.content.ReaderAt(ctx, dg)
+	ra, err := cs.ReaderAt(ctx, dg)
 	if err != nil {
 		return toStatus(err)
 	}

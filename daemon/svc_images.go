@@ -7,6 +7,7 @@ import (
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
 	"github.com/berth-dev/berth/distribution"
+	"github.com/berth-dev/berth/gc"
 	"github.com/berth-dev/berth/images"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
@@ -22,13 +23,13 @@ func (s *imagesService) List(ctx context.Context, _ *apiv1.ListImagesRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	imgs, err := s.d.db.List(ctx, ns)
+	imgs, err := s.d.imgs.List(ctx, ns)
 	if err != nil {
 		return nil, toStatus(err)
 	}
 	resp := &apiv1.ListImagesResponse{}
 	for _, img := range imgs {
-		resp.Images = append(resp.Images, s.d.imageInfo(ctx, img, nil))
+		resp.Images = append(resp.Images, s.d.imageInfo(ctx, ns, img, nil))
 	}
 	return resp, nil
 }
@@ -37,20 +38,20 @@ func (s *imagesService) List(ctx context.Context, _ *apiv1.ListImagesRequest) (*
 // its ID or target digest.
 func (d *Daemon) lookup(ctx context.Context, ns, name string) (images.Image, error) {
 	if ref, err := distribution.ParseReference(name); err == nil {
-		img, err := d.db.Get(ctx, ns, ref.String())
+		img, err := d.imgs.Get(ctx, ns, ref.String())
 		if err == nil {
 			return img, nil
 		}
 	}
 	id := strings.TrimPrefix(name, "sha256:")
 	if len(id) >= 4 && strings.Trim(id, "0123456789abcdef") == "" {
-		imgs, err := d.db.List(ctx, ns)
+		imgs, err := d.imgs.List(ctx, ns)
 		if err != nil {
 			return images.Image{}, err
 		}
 		var found []images.Image
 		for _, img := range imgs {
-			info := d.imageInfo(ctx, img, nil)
+			info := d.imageInfo(ctx, ns, img, nil)
 			if strings.HasPrefix(strings.TrimPrefix(info.Id, "sha256:"), id) || strings.HasPrefix(img.Target.Digest.Encoded(), id) {
 				found = append(found, img)
 			}
@@ -76,17 +77,18 @@ func (s *imagesService) Get(ctx context.Context, r *apiv1.GetImageRequest) (*api
 		return nil, toStatus(err)
 	}
 	plat := fromPlatform(r.GetPlatform())
-	resp := &apiv1.GetImageResponse{Image: s.d.imageInfo(ctx, img, plat)}
+	resp := &apiv1.GetImageResponse{Image: s.d.imageInfo(ctx, ns, img, plat)}
+	cs := s.d.cs(ns)
 	p := distribution.HostPlatform()
 	if plat != nil {
 		p = *plat
 	}
-	if res, err := images.ResolveManifest(ctx, s.d.content, img.Target, p); err == nil {
+	if res, err := images.ResolveManifest(ctx, cs, img.Target, p); err == nil {
 		resp.ManifestDescriptor = toDescriptor(res.Manifest)
-		if resp.Manifest, err = images.ReadBlob(ctx, s.d.content, res.Manifest); err != nil {
+		if resp.Manifest, err = images.ReadBlob(ctx, cs, res.Manifest); err != nil {
 			return nil, toStatus(err)
 		}
-		if resp.Config, err = images.ReadBlob(ctx, s.d.content, res.ManifestBody.Config); err != nil {
+		if resp.Config, err = images.ReadBlob(ctx, cs, res.ManifestBody.Config); err != nil {
 			return nil, toStatus(err)
 		}
 	}
@@ -103,7 +105,7 @@ func (s *imagesService) Delete(ctx context.Context, r *apiv1.DeleteImageRequest)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	if err := s.d.db.Delete(ctx, ns, img.Name); err != nil {
+	if err := s.d.imgs.Delete(ctx, ns, img.Name); err != nil {
 		return nil, toStatus(err)
 	}
 	s.d.events.publish(ns, "/images/delete", map[string]string{"name": img.Name})
@@ -132,12 +134,12 @@ func (s *imagesService) Tag(ctx context.Context, r *apiv1.TagImageRequest) (*api
 	if ref.Digest != "" {
 		return nil, toStatus(fmt.Errorf("%w: tag %q must not carry a digest", distribution.ErrInvalidReference, r.GetTarget()))
 	}
-	img, err := s.d.db.Put(ctx, ns, images.Image{Name: ref.String(), Target: src.Target, Labels: src.Labels})
+	img, err := s.d.imgs.Put(ctx, ns, images.Image{Name: ref.String(), Target: src.Target, Labels: src.Labels})
 	if err != nil {
 		return nil, toStatus(err)
 	}
 	s.d.events.publish(ns, "/images/create", map[string]string{"name": img.Name})
-	return s.d.imageInfo(ctx, img, nil), nil
+	return s.d.imageInfo(ctx, ns, img, nil), nil
 }
 
 // GarbageCollect serves the Images.GarbageCollect RPC.
@@ -146,16 +148,17 @@ func (s *imagesService) GarbageCollect(ctx context.Context, _ *emptypb.Empty) (*
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &apiv1.GarbageCollectResponse{Blobs: int64(r.Blobs), Snapshots: int64(r.Snapshots)}, nil
+	return &apiv1.GarbageCollectResponse{Blobs: int64(r.BlobsDeleted), Snapshots: int64(r.SnapshotsRemoved)}, nil
 }
 
-func (d *Daemon) gc(ctx context.Context) (images.GCResult, error) {
+func (d *Daemon) gc(ctx context.Context) (gc.Stats, error) {
 	d.gcLock.Lock()
 	defer d.gcLock.Unlock()
-	r, err := images.GC(ctx, d.db, d.content, d.sn)
-	if err == nil {
-		d.log.Info("garbage collected", "blobs", r.Blobs, "snapshots", r.Snapshots)
-		d.events.publish("", "/gc", map[string]string{"blobs": fmt.Sprint(r.Blobs), "snapshots": fmt.Sprint(r.Snapshots)})
+	r, err := gc.Collect(ctx, d.meta)
+	if err != nil {
+		return r, fmt.Errorf("garbage collection: %w", err)
 	}
-	return r, err
+	d.log.Info("garbage collected", "blobs", r.BlobsDeleted, "snapshots", r.SnapshotsRemoved, "duration", r.Duration)
+	d.events.publish("", "/gc", map[string]string{"blobs": fmt.Sprint(r.BlobsDeleted), "snapshots": fmt.Sprint(r.SnapshotsRemoved)})
+	return r, nil
 }

@@ -20,7 +20,7 @@ type introspectionService struct {
 // Info serves the Introspection.Info RPC.
 func (s *introspectionService) Info(ctx context.Context, _ *emptypb.Empty) (*apiv1.InfoResponse, error) {
 	d := s.d
-	nss, err := d.db.Namespaces()
+	nss, err := d.meta.Namespaces().List(ctx)
 	if err != nil {
 		return nil, toStatus(err)
 	}

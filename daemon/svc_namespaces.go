@@ -2,10 +2,11 @@ package daemon
 
 import (
 	"context"
+	"errors"
 
 	"github.com/berth-dev/berth/api"
 	apiv1 "github.com/berth-dev/berth/api/v1"
-	"github.com/berth-dev/berth/images"
+	"github.com/berth-dev/berth/metadata"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
 
@@ -17,15 +18,15 @@ type namespacesService struct {
 // namespace returns the request's namespace, validated.
 func namespace(ctx context.Context) (string, error) {
 	ns := api.NamespaceFromIncoming(ctx)
-	if err := images.ValidateNamespace(ns); err != nil {
+	if err := metadata.ValidateNamespace(ns); err != nil {
 		return "", toStatus(err)
 	}
 	return ns, nil
 }
 
 // List serves the Namespaces.List RPC.
-func (s *namespacesService) List(context.Context, *emptypb.Empty) (*apiv1.ListNamespacesResponse, error) {
-	nss, err := s.d.db.Namespaces()
+func (s *namespacesService) List(ctx context.Context, _ *emptypb.Empty) (*apiv1.ListNamespacesResponse, error) {
+	nss, err := s.d.meta.Namespaces().List(ctx)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -33,8 +34,8 @@ func (s *namespacesService) List(context.Context, *emptypb.Empty) (*apiv1.ListNa
 }
 
 // Create serves the Namespaces.Create RPC.
-func (s *namespacesService) Create(_ context.Context, r *apiv1.CreateNamespaceRequest) (*emptypb.Empty, error) {
-	if err := s.d.db.CreateNamespace(r.GetName()); err != nil {
+func (s *namespacesService) Create(ctx context.Context, r *apiv1.CreateNamespaceRequest) (*emptypb.Empty, error) {
+	if err := s.d.meta.Namespaces().Create(ctx, r.GetName(), nil); err != nil && !errors.Is(err, metadata.ErrAlreadyExists) {
 		return nil, toStatus(err)
 	}
 	s.d.events.publish(r.GetName(), "/namespaces/create", nil)
@@ -42,8 +43,8 @@ func (s *namespacesService) Create(_ context.Context, r *apiv1.CreateNamespaceRe
 }
 
 // Delete serves the Namespaces.Delete RPC.
-func (s *namespacesService) Delete(_ context.Context, r *apiv1.DeleteNamespaceRequest) (*emptypb.Empty, error) {
-	if err := s.d.db.DeleteNamespace(r.GetName()); err != nil {
+func (s *namespacesService) Delete(ctx context.Context, r *apiv1.DeleteNamespaceRequest) (*emptypb.Empty, error) {
+	if err := s.d.meta.Namespaces().Delete(ctx, r.GetName()); err != nil {
 		return nil, toStatus(err)
 	}
 	s.d.events.publish(r.GetName(), "/namespaces/delete", nil)

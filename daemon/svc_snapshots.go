@@ -17,21 +17,27 @@ type snapshotsService struct {
 
 var kindNames = map[snapshot.Kind]string{snapshot.KindView: "view", snapshot.KindActive: "active", snapshot.KindCommitted: "committed"}
 
-// List serves the Snapshots.List RPC.
-func (s *snapshotsService) List(ctx context.Context, _ *emptypb.Empty) (*apiv1.ListSnapshotsResponse, error) {
+func (s *snapshotsService) snapshotter(ctx context.Context) (snapshot.Snapshotter, error) {
 	ns, err := namespace(ctx)
 	if err != nil {
 		return nil, err
 	}
-	refs, err := s.d.db.SnapshotRefs(ns)
+	sn, err := s.d.snap(ns)
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	return sn, nil
+}
+
+// List serves the Snapshots.List RPC.
+func (s *snapshotsService) List(ctx context.Context, _ *emptypb.Empty) (*apiv1.ListSnapshotsResponse, error) {
+	sn, err := s.snapshotter(ctx)
+	if err != nil {
+		return nil, err
+	}
 	resp := &apiv1.ListSnapshotsResponse{}
-	err = s.d.sn.Walk(ctx, func(i snapshot.Info) error {
-		if refs[i.Name] {
-			resp.Snapshots = append(resp.Snapshots, &apiv1.SnapshotInfo{Name: i.Name, Parent: i.Parent, Kind: kindNames[i.Kind], Labels: i.Labels, Created: timestamppb.New(i.Created)})
-		}
+	err = sn.Walk(ctx, func(i snapshot.Info) error {
+		resp.Snapshots = append(resp.Snapshots, &apiv1.SnapshotInfo{Name: i.Name, Parent: i.Parent, Kind: kindNames[i.Kind], Labels: i.Labels, Created: timestamppb.New(i.Created)})
 		return nil
 	})
 	return resp, toStatus(err)
@@ -39,18 +45,11 @@ func (s *snapshotsService) List(ctx context.Context, _ *emptypb.Empty) (*apiv1.L
 
 // Usage serves the Snapshots.Usage RPC.
 func (s *snapshotsService) Usage(ctx context.Context, r *apiv1.SnapshotUsageRequest) (*apiv1.SnapshotUsageResponse, error) {
-	ns, err := namespace(ctx)
+	sn, err := s.snapshotter(ctx)
 	if err != nil {
 		return nil, err
 	}
-	refs, err := s.d.db.SnapshotRefs(ns)
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	if !refs[r.GetKey()] {
-		return nil, toStatus(fmt.Errorf("%w: %s in namespace %s", snapshot.ErrNotFound, r.GetKey(), ns))
-	}
-	u, err := s.d.sn.Usage(ctx, r.GetKey())
+	u, err := sn.Usage(ctx, r.GetKey())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -59,20 +58,11 @@ func (s *snapshotsService) Usage(ctx context.Context, r *apiv1.SnapshotUsageRequ
 
 // Remove serves the Snapshots.Remove RPC.
 func (s *snapshotsService) Remove(ctx context.Context, r *apiv1.SnapshotUsageRequest) (*emptypb.Empty, error) {
-	ns, err := namespace(ctx)
+	sn, err := s.snapshotter(ctx)
 	if err != nil {
 		return nil, err
 	}
-	refs, err := s.d.db.SnapshotRefs(ns)
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	if !refs[r.GetKey()] {
-		return nil, toStatus(fmt.Errorf("%w: %s in namespace %s", snapshot.ErrNotFound, r.GetKey(), ns))
-	}
-	s.d.gcLock.Lock()
-	defer s.d.gcLock.Unlock()
-	if err := s.d.sn.Remove(ctx, r.GetKey()); err != nil {
+	if err := sn.Remove(ctx, r.GetKey()); err != nil {
 		return nil, toStatus(fmt.Errorf("remove snapshot %s: %w", r.GetKey(), err))
 	}
 	return &emptypb.Empty{}, nil

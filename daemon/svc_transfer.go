@@ -55,30 +55,38 @@ func (s *transferService) Pull(r *apiv1.PullRequest, stream apiv1.Transfer_PullS
 	}
 	ctx, cancel := s.d.transferContext(stream.Context())
 	defer cancel()
-	s.d.gcLock.RLock()
-	defer s.d.gcLock.RUnlock()
+	sn, err := s.d.snap(ns)
+	if err != nil {
+		return toStatus(err)
+	}
+	cs := s.d.cs(ns)
 	p := &images.Puller{
-		Client:      s.d.client(r.GetAuth()),
-		Content:     s.d.content,
-		Unpacker:    &images.Unpacker{Content: s.d.content, Snapshotter: s.d.sn},
-		Images:      s.d.db,
-		Refs:        s.d.db,
-		Concurrency: s.d.cfg.Registry.MaxConcurrentDownloads,
+		Client:          s.d.client(r.GetAuth()),
+		Content:         cs,
+		Unpacker:        &images.Unpacker{Content: cs, Snapshotter: sn},
+		Images:          s.d.imgs,
+		Concurrency:     s.d.cfg.Registry.MaxConcurrentDownloads,
+		SnapshotterName: s.d.cfg.Snapshotter,
 	}
 	s.d.log.Info("pull", "ref", r.GetRef(), "namespace", ns)
-	res, err := p.Pull(ctx, r.GetRef(), images.PullOptions{
-		Namespace:    ns,
-		Platform:     fromPlatform(r.GetPlatform()),
-		Progress:     s.d.progressSender(stream.Send),
-		AllowForeign: r.GetAllowForeignLayers() || s.d.cfg.Registry.AllowForeignLayers,
-		NoUnpack:     r.GetNoUnpack(),
+	var res *images.PullResult
+	err = s.d.withLease(ctx, ns, "pull "+r.GetRef(), func(ctx context.Context) error {
+		var err error
+		res, err = p.Pull(ctx, r.GetRef(), images.PullOptions{
+			Namespace:    ns,
+			Platform:     fromPlatform(r.GetPlatform()),
+			Progress:     s.d.progressSender(stream.Send),
+			AllowForeign: r.GetAllowForeignLayers() || s.d.cfg.Registry.AllowForeignLayers,
+			NoUnpack:     r.GetNoUnpack(),
+		})
+		return err
 	})
 	if err != nil {
 		s.d.log.Warn("pull failed", "ref", r.GetRef(), "err", err)
 		return toStatus(err)
 	}
 	s.d.events.publish(ns, "/images/create", map[string]string{"name": res.Image.Name, "digest": res.Image.Target.Digest.String()})
-	return stream.Send(&apiv1.PullEvent{Event: &apiv1.PullEvent_Image{Image: s.d.imageInfo(ctx, res.Image, fromPlatform(r.GetPlatform()))}})
+	return stream.Send(&apiv1.PullEvent{Event: &apiv1.PullEvent_Image{Image: s.d.imageInfo(ctx, ns, res.Image, fromPlatform(r.GetPlatform()))}})
 }
 
 // Push serves the Transfer.Push RPC.
@@ -101,18 +109,16 @@ func (s *transferService) Push(r *apiv1.PushRequest, stream apiv1.Transfer_PushS
 	if err != nil {
 		return toStatus(err)
 	}
-	s.d.gcLock.RLock()
-	defer s.d.gcLock.RUnlock()
 	send := s.d.progressSender(stream.Send)
 	mountFrom := ""
 	if src, err := distribution.ParseReference(img.Name); err == nil && src.Domain == ref.Domain {
 		mountFrom = src.Path
 	}
-	if err := s.d.client(r.GetAuth()).PushFrom(ctx, s.d.content, ref, img.Target, mountFrom, send); err != nil {
+	if err := s.d.client(r.GetAuth()).PushFrom(ctx, s.d.cs(ns), ref, img.Target, mountFrom, send); err != nil {
 		return toStatus(fmt.Errorf("push %s: %w", ref, err))
 	}
 	s.d.events.publish(ns, "/images/push", map[string]string{"name": img.Name, "remote": ref.String()})
-	return stream.Send(&apiv1.PullEvent{Event: &apiv1.PullEvent_Image{Image: s.d.imageInfo(ctx, img, nil)}})
+	return stream.Send(&apiv1.PullEvent{Event: &apiv1.PullEvent_Image{Image: s.d.imageInfo(ctx, ns, img, nil)}})
 }
 
 // Login serves the Transfer.Login RPC.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/berth-dev/berth/content"
 	"github.com/berth-dev/berth/distribution"
+	"github.com/berth-dev/berth/gc"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -28,6 +29,10 @@ type Puller struct {
 	Refs     Refs // may be nil
 	// Concurrency bounds parallel layer downloads (default 4).
 	Concurrency int
+	// SnapshotterName, when set, labels the config blob with
+	// gc.LabelRefSnapshot+SnapshotterName = top chain ID after an unpack,
+	// so the garbage collector keeps the image's snapshots.
+	SnapshotterName string
 }
 
 // PullOptions tunes one pull.
@@ -132,6 +137,11 @@ func (p *Puller) Pull(ctx context.Context, refStr string, o PullOptions) (*PullR
 	for _, l := range res.ManifestBody.Layers {
 		fetched = append(fetched, l.Digest)
 	}
+	if chain != "" && p.SnapshotterName != "" {
+		if err := LabelConfigSnapshot(ctx, p.Content, res.ManifestBody.Config.Digest, p.SnapshotterName, chain); err != nil {
+			return nil, err
+		}
+	}
 	if p.Refs != nil {
 		if err := p.Refs.AddContent(ctx, o.Namespace, fetched...); err != nil {
 			return nil, err
@@ -145,6 +155,9 @@ func (p *Puller) Pull(ctx context.Context, refStr string, o PullOptions) (*PullR
 				return nil, err
 			}
 		}
+	}
+	if root.MediaType == "" {
+		root.MediaType = res.Manifest.MediaType
 	}
 	img, err := p.Images.Put(ctx, o.Namespace, Image{Name: ref.String(), Target: root, Labels: o.Labels})
 	if err != nil {
@@ -295,4 +308,16 @@ func (p *Puller) fetchAndUnpack(ctx context.Context, ref distribution.Reference,
 // IsNotFound reports whether err means a missing image, manifest or blob.
 func IsNotFound(err error) bool {
 	return errors.Is(err, ErrNotFound) || errors.Is(err, distribution.ErrNotFound) || errors.Is(err, content.ErrNotFound)
+}
+
+// LabelConfigSnapshot labels an image config with the top snapshot its
+// layers were unpacked to (gc.LabelRefSnapshot + snapshotter = chain ID),
+// which keeps the snapshots alive as long as the image.
+func LabelConfigSnapshot(ctx context.Context, cs content.Store, config digest.Digest, snapshotter string, chain digest.Digest) error {
+	key := gc.LabelRefSnapshot + snapshotter
+	info := content.Info{Digest: config, Labels: map[string]string{key: chain.String()}}
+	if _, err := cs.Update(ctx, info, "labels."+key); err != nil {
+		return fmt.Errorf("label config %s with its snapshot: %w", config, err)
+	}
+	return nil
 }
