@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -84,9 +85,17 @@ func read(dir *os.File, p string) (string, error) {
 }
 
 // sameValue compares sysctl values as the kernel prints them: fields
-// separated by any white space ("250 32000" equals "250\t32000\n").
+// separated by any white space ("250 32000" equals "250\t32000\n"), and
+// numbers by value, since the kernel reads "0x10" and prints "16".
 func sameValue(a, b string) bool {
-	return slices.Equal(strings.Fields(a), strings.Fields(b))
+	return slices.EqualFunc(strings.Fields(a), strings.Fields(b), func(x, y string) bool {
+		if x == y {
+			return true
+		}
+		nx, errx := strconv.ParseInt(x, 0, 64)
+		ny, erry := strconv.ParseInt(y, 0, 64)
+		return errx == nil && erry == nil && nx == ny
+	})
 }
 
 // open opens the file p beneath dir (procfs, no symlinks, no other

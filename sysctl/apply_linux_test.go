@@ -114,6 +114,10 @@ func TestSameValue(t *testing.T) {
 		{"0\n", "1", false},
 		{"32768\t60999\n", "32768 61000", false},
 		{"\n", "", true},
+		{"16\n", "0x10", true},
+		{"8\n", "010", true},
+		{"16\n", "0x11", false},
+		{"cubic\n", "reno", false},
 	} {
 		if got := sameValue(c.a, c.b); got != c.want {
 			t.Errorf("sameValue(%q, %q) = %v", c.a, c.b, got)
