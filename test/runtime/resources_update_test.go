@@ -15,7 +15,9 @@ func (e *env) startLimited(args []string) (string, int) {
 	e.t.Helper()
 	b := e.bundle(args, func(s *specs.Spec) {
 		r := s.Linux.Resources
-		r.Memory = &specs.LinuxMemory{Limit: ptr(int64(256 << 20)), Reservation: ptr(int64(64 << 20))}
+		// Swappiness 0: on a host with swap the kernel must not make room
+		// for a lower limit by swapping the tmpfs test data out.
+		r.Memory = &specs.LinuxMemory{Limit: ptr(int64(256 << 20)), Reservation: ptr(int64(64 << 20)), Swappiness: ptr(uint64(0))}
 		r.CPU = &specs.LinuxCPU{Shares: ptr(uint64(512)), Quota: ptr(int64(50000)), Period: ptr(uint64(100000))}
 		r.Pids = &specs.LinuxPids{Limit: ptr(int64(100))}
 	})
