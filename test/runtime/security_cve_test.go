@@ -352,7 +352,7 @@ func TestCVE201916884ProcOverride(t *testing.T) {
 // that change the host are refused; the host's values stay unchanged.
 func TestCVE20220811Sysctl(t *testing.T) {
 	e := newEnv(t)
-	watch := []string{"/proc/sys/kernel/core_pattern", "/proc/sys/vm/swappiness", "/proc/sys/kernel/shm_rmid_forced"}
+	watch := []string{"/proc/sys/kernel/core_pattern", "/proc/sys/vm/swappiness", "/proc/sys/kernel/shm_rmid_forced", "/proc/sys/net/ipv4/ip_forward", "/proc/sys/kernel/sem", "/proc/sys/kernel/shmmni"}
 	before := map[string]string{}
 	for _, p := range watch {
 		before[p] = readHost(t, p)
@@ -383,12 +383,18 @@ func TestCVE20220811Sysctl(t *testing.T) {
 		})
 		e.createFails(b, c.want)
 	}
-	// A namespaced one is set in the container only.
-	out := e.runOut([]string{"cat", "/proc/sys/kernel/shm_rmid_forced"}, func(s *specs.Spec) {
-		s.Linux.Sysctl = map[string]string{"kernel.shm_rmid_forced": "1"}
+	// Namespaced ones are set in the container only, even with /proc/sys
+	// read-only (the default).
+	out := e.runOut([]string{"sh", "-c", "cat /proc/sys/kernel/shm_rmid_forced /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/sem /proc/sys/kernel/shmmni | tr -s ' \\t' ' '"}, func(s *specs.Spec) {
+		s.Linux.Sysctl = map[string]string{
+			"kernel.shm_rmid_forced": "1",
+			"net.ipv4.ip_forward":    "1",
+			"kernel.sem":             "250 32000 32 200",
+			"kernel.shmmni":          "0x800",
+		}
 	})
-	if out != "1\n" {
-		t.Fatalf("kernel.shm_rmid_forced in the container: %q", out)
+	if out != "1\n1\n250 32000 32 200\n2048\n" {
+		t.Fatalf("sysctls in the container: %q", out)
 	}
 	for _, p := range watch {
 		if got := readHost(t, p); got != before[p] {
