@@ -64,11 +64,11 @@ func (m *manager) snapshotV1(r *specs.LinuxResources) []saved {
 	if len(r.HugepageLimits) > 0 {
 		if d := m.paths["hugetlb"]; d != "" {
 			for _, h := range r.HugepageLimits {
-				add("hugetlb", "hugetlb."+h.Pagesize+".limit_in_bytes")
+				add("hugetlb", "hugetlb."+h.Pagesize+".limit_in_bytes", "hugetlb."+h.Pagesize+".rsvd.limit_in_bytes")
 			}
 		} else if d := m.paths[""]; d != "" {
 			for _, h := range r.HugepageLimits {
-				add("", "hugetlb."+h.Pagesize+".max")
+				add("", "hugetlb."+h.Pagesize+".max", "hugetlb."+h.Pagesize+".rsvd.max")
 			}
 		}
 	}
@@ -158,7 +158,7 @@ func snapshotV2(d string, r *specs.LinuxResources) []saved {
 		out = append(out, savedIOMax(d, b)...)
 	}
 	for _, h := range r.HugepageLimits {
-		add("hugetlb." + h.Pagesize + ".max")
+		add("hugetlb."+h.Pagesize+".max", "hugetlb."+h.Pagesize+".rsvd.max")
 	}
 	for k := range r.Unified {
 		add(k)

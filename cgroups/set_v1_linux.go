@@ -65,6 +65,11 @@ func (m *manager) setV1(r *specs.LinuxResources) error {
 				if err := writeFile(d, "hugetlb."+h.Pagesize+".limit_in_bytes", utoa(h.Limit)); err != nil {
 					return err
 				}
+				if rsvd := "hugetlb." + h.Pagesize + ".rsvd.limit_in_bytes"; fileExists(d, rsvd) {
+					if err := writeFile(d, rsvd, utoa(h.Limit)); err != nil {
+						return err
+					}
+				}
 			}
 		} else if d := m.paths[""]; d != "" {
 			if err := setHugetlbV2(d, r.HugepageLimits); err != nil {

@@ -188,11 +188,18 @@ func setIOV2(d string, b *specs.LinuxBlockIO) error {
 	return nil
 }
 
-// setHugetlbV2 writes hugetlb.<size>.max.
+// setHugetlbV2 writes hugetlb.<size>.max, and the same limit to
+// hugetlb.<size>.rsvd.max where the kernel has it, so that reserved but
+// not yet faulted pages count too.
 func setHugetlbV2(d string, limits []specs.LinuxHugepageLimit) error {
 	for _, h := range limits {
 		if err := writeV2(d, "hugetlb."+h.Pagesize+".max", utoa(h.Limit)); err != nil {
 			return err
+		}
+		if rsvd := "hugetlb." + h.Pagesize + ".rsvd.max"; fileExists(d, rsvd) {
+			if err := writeFile(d, rsvd, utoa(h.Limit)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

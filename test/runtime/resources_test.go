@@ -73,6 +73,9 @@ func TestResourcesAppliedAtCreate(t *testing.T) {
 		wantCg(t, pid, "hugetlb", "hugetlb.2MB.limit_in_bytes", itoa(4<<20))
 	} else {
 		wantCg(t, pid, "", "hugetlb.2MB.max", itoa(4<<20))
+		if _, err := os.Stat(cgroupDir(t, pid, "") + "/hugetlb.2MB.rsvd.max"); err == nil {
+			wantCg(t, pid, "", "hugetlb.2MB.rsvd.max", itoa(4<<20))
+		}
 	}
 	e.must("delete", id)
 }
