@@ -194,17 +194,14 @@ func run(conn *proto.Conn) error {
 // hostname, the rootfs and the createContainer hooks.
 func setupContainer(conn *proto.Conn, cfg *proto.Config) error {
 	s := cfg.Spec
-	if cfg.CgroupNS {
-		// The new namespace must be rooted at the container's cgroup.
-		if cfg.WaitCgroup {
-			var m proto.Message
-			if _, err := conn.Recv(&m); err != nil {
-				return fmt.Errorf("wait for cgroup: %w", err)
-			}
-			if m.Kind != proto.MsgCgroupReady {
-				return fmt.Errorf("runtime aborted: %s", m.Error)
-			}
-		}
+	// A cgroup namespace must be rooted at the container's cgroup. Born
+	// there (cgroup v2), init makes it now and the rootfs gets native
+	// cgroup mounts; while the runtime is still moving init in (v1, where
+	// that waits for an RCU grace period), the rootfs binds the container's
+	// cgroup directories instead, which shows the same tree, and the
+	// namespace is made at the end, so the wait overlaps the set-up.
+	lateCgroupNS := cfg.CgroupNS && cfg.WaitCgroup
+	if cfg.CgroupNS && !lateCgroupNS {
 		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
 			return fmt.Errorf("create cgroup namespace: %w", err)
 		}
@@ -232,7 +229,7 @@ func setupContainer(conn *proto.Conn, cfg *proto.Config) error {
 		BundleDir:   cfg.Bundle,
 		NoPivot:     cfg.NoPivot,
 		CgroupPaths: cfg.CgroupPaths,
-		CgroupNS:    cfg.CgroupNS,
+		CgroupNS:    cfg.CgroupNS && !lateCgroupNS,
 		UserNS:      cfg.UserNS,
 	}
 	if cfg.SetupRootfs {
@@ -284,6 +281,18 @@ func setupContainer(conn *proto.Conn, cfg *proto.Config) error {
 			return err
 		}
 		phase.Mark("rootfs finalized")
+	}
+	if lateCgroupNS {
+		var m proto.Message
+		if _, err := conn.Recv(&m); err != nil {
+			return fmt.Errorf("wait for cgroup: %w", err)
+		}
+		if m.Kind != proto.MsgCgroupReady {
+			return fmt.Errorf("runtime aborted: %s", m.Error)
+		}
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return fmt.Errorf("create cgroup namespace: %w", err)
+		}
 	}
 	return nil
 }
