@@ -99,9 +99,12 @@ func TestDeleteCreatedAndForce(t *testing.T) {
 
 func TestKillSignals(t *testing.T) {
 	e := newEnv(t)
-	b := e.bundle([]string{"sh", "-c", "trap 'exit 42' USR1; while true; do sleep 0.1; done"}, nil)
+	// The script says when its trap is set: pid 1 ignores a signal it has
+	// no handler for.
+	b := e.bundle([]string{"sh", "-c", "trap 'exit 42' USR1; touch /tmp/ready; while true; do sleep 0.1; done"}, nil)
 	id := e.id()
 	e.must("run", "-d", "-b", b, id)
+	waitFor(t, func() bool { return e.run("exec", id, "test", "-f", "/tmp/ready").code == 0 })
 	e.fails("unknown signal", "kill", id, "NOTASIGNAL")
 	e.fails("invalid signal", "kill", id, "99")
 	e.must("kill", id, "SIGUSR1")
