@@ -1,6 +1,8 @@
 package rootfs
 
 import (
+	"os"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -31,4 +33,9 @@ type Config struct {
 	// nodes are bind-mounted from the host instead of created, and sysfs
 	// falls back to a bind of the host's /sys when it cannot be mounted.
 	UserNS bool
+	// IDMapped holds detached idmapped mounts made outside the container
+	// by OpenIDMapped, keyed by index in Spec.Mounts: in a user
+	// namespace berth-init may not make them itself. Prepare attaches
+	// each; the caller closes them.
+	IDMapped map[int]*os.File
 }

@@ -18,7 +18,7 @@ type preparer struct {
 func (p *preparer) mount(m checkedMount) error {
 	switch {
 	case m.bind && m.opts.idmap:
-		return p.bindIDMapped(m.Source, m.dest, m.opts, m.UIDMappings, m.GIDMappings)
+		return p.bindIDMapped(m)
 	case m.bind:
 		return p.bind(m.Source, m.dest, m.opts)
 	case m.Type == "proc":

@@ -44,11 +44,12 @@ func Prepare(c *Config) error {
 		return err
 	}
 	mounts := make([]checkedMount, 0, len(c.Spec.Mounts))
-	for _, m := range c.Spec.Mounts {
+	for i, m := range c.Spec.Mounts {
 		cm, err := checkMount(m)
 		if err != nil {
 			return err
 		}
+		cm.index = i
 		mounts = append(mounts, cm)
 	}
 	rootProp := uintptr(unix.MS_SLAVE | unix.MS_REC)

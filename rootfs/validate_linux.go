@@ -27,6 +27,8 @@ type checkedMount struct {
 	dest string // cleaned absolute destination
 	opts mountOpts
 	bind bool
+	// index is the mount's position in spec.Mounts (set by Prepare).
+	index int
 }
 
 // checkMount validates one spec mount without touching the system.
