@@ -17,6 +17,7 @@ import (
 	"github.com/berth-dev/berth/content"
 	"github.com/berth-dev/berth/content/local"
 	"github.com/berth-dev/berth/distribution"
+	"github.com/berth-dev/berth/images"
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/snapshot"
 	"github.com/berth-dev/berth/snapshot/native"
@@ -36,7 +37,7 @@ type Daemon struct {
 	content content.Store
 	sn      snapshot.Snapshotter
 	meta    *metadata.DB
-	imgs    metaImages
+	imgs    images.Store
 	leases  leaseUsers
 	events  *broker
 	metrics *metrics
@@ -92,7 +93,7 @@ func New(cfg Config, log *slog.Logger) (_ *Daemon, retErr error) {
 	if d.meta, err = metadata.Open(filepath.Join(cfg.Root, "metadata.db"), d.content, map[string]snapshot.Snapshotter{cfg.Snapshotter: d.sn}); err != nil {
 		return nil, fmt.Errorf("open metadata: %w", err)
 	}
-	d.imgs = metaImages{db: d.meta}
+	d.imgs = images.MetadataStore(d.meta)
 	if err := d.meta.Namespaces().Create(context.Background(), "default", nil); err != nil && !errors.Is(err, metadata.ErrAlreadyExists) {
 		return nil, fmt.Errorf("create the default namespace: %w", err)
 	}

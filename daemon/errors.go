@@ -42,7 +42,7 @@ func toStatus(err error) error {
 	case errors.Is(err, images.ErrAlreadyExists), errors.Is(err, snapshot.ErrAlreadyExists),
 		errors.Is(err, metadata.ErrAlreadyExists):
 		code = codes.AlreadyExists
-	case errors.Is(err, distribution.ErrInvalidReference), errors.Is(err, images.ErrInvalidNamespace),
+	case errors.Is(err, distribution.ErrInvalidReference),
 		errors.Is(err, images.ErrInvalid), errors.Is(err, distribution.ErrSchema1),
 		errors.Is(err, distribution.ErrUnsupportedMedia), errors.Is(err, archive.ErrUnsafePath),
 		errors.Is(err, errBadArchive), errors.Is(err, metadata.ErrInvalidArgument),
@@ -52,7 +52,7 @@ func toStatus(err error) error {
 		code = codes.DataLoss
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
 		code = codes.ResourceExhausted
-	case errors.Is(err, images.ErrNamespaceNotEmpty), errors.Is(err, metadata.ErrNotEmpty):
+	case errors.Is(err, metadata.ErrNotEmpty):
 		code = codes.FailedPrecondition
 	}
 	return status.Error(code, err.Error())

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/content"
-	"github.com/berth-dev/berth/images"
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/snapshot"
 	"github.com/opencontainers/go-digest"
@@ -72,56 +71,3 @@ func (d *Daemon) withLease(ctx context.Context, ns, key string, fn func(context.
 	return err
 }
 
-// metaImages adapts the metadata database's image store to images.Store.
-type metaImages struct{ db *metadata.DB }
-
-func fromMeta(m metadata.Image) images.Image {
-	return images.Image{Name: m.Name, Target: m.Target, Labels: m.Labels, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
-}
-
-func notFound(err error, name string) error {
-	if errors.Is(err, metadata.ErrNotFound) {
-		return fmt.Errorf("%w: %s", images.ErrNotFound, name)
-	}
-	return err
-}
-
-// Get implements images.Store.
-func (m metaImages) Get(ctx context.Context, ns, name string) (images.Image, error) {
-	img, err := m.db.Images(ns).Get(ctx, name)
-	if err != nil {
-		return images.Image{}, notFound(err, name)
-	}
-	return fromMeta(img), nil
-}
-
-// List implements images.Store.
-func (m metaImages) List(ctx context.Context, ns string) ([]images.Image, error) {
-	list, err := m.db.Images(ns).List(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]images.Image, 0, len(list))
-	for _, img := range list {
-		out = append(out, fromMeta(img))
-	}
-	return out, nil
-}
-
-// Put implements images.Store: create, or replace the target and labels.
-func (m metaImages) Put(ctx context.Context, ns string, img images.Image) (images.Image, error) {
-	rec := metadata.Image{Name: img.Name, Target: img.Target, Labels: img.Labels}
-	out, err := m.db.Images(ns).Create(ctx, rec)
-	if errors.Is(err, metadata.ErrAlreadyExists) {
-		out, err = m.db.Images(ns).Update(ctx, rec)
-	}
-	if err != nil {
-		return images.Image{}, fmt.Errorf("record image %s: %w", img.Name, err)
-	}
-	return fromMeta(out), nil
-}
-
-// Delete implements images.Store.
-func (m metaImages) Delete(ctx context.Context, ns, name string) error {
-	return notFound(m.db.Images(ns).Delete(ctx, name), name)
-}

@@ -13,20 +13,12 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// Refs records which content and snapshots a namespace uses, so that one
-// namespace's objects stay invisible to another and GC knows what is live.
-type Refs interface {
-	AddContent(ctx context.Context, ns string, dgsts ...digest.Digest) error
-	AddSnapshots(ctx context.Context, ns string, keys ...string) error
-}
-
 // Puller pulls images into the content store and unpacks them.
 type Puller struct {
 	Client   *distribution.Client
 	Content  content.Store
 	Unpacker *Unpacker // nil: fetch only
 	Images   Store
-	Refs     Refs // may be nil
 	// Concurrency bounds parallel layer downloads (default 4).
 	Concurrency int
 	// SnapshotterName, when set, labels the config blob with
@@ -80,7 +72,6 @@ func (p *Puller) Pull(ctx context.Context, refStr string, o PullOptions) (*PullR
 	if err != nil {
 		return nil, err
 	}
-	fetched := []digest.Digest{}
 	fetchSmall := func(d ocispec.Descriptor, kind string) error {
 		ev := distribution.Progress{Digest: d.Digest.String(), MediaType: d.MediaType, Kind: kind, Total: d.Size}
 		err := p.Client.FetchToStore(ctx, p.Content, ref, d, nil, func(s distribution.State, off int64) {
@@ -90,7 +81,6 @@ func (p *Puller) Pull(ctx context.Context, refStr string, o PullOptions) (*PullR
 		if err != nil {
 			return fmt.Errorf("fetch %s %s: %w", kind, d.Digest, err)
 		}
-		fetched = append(fetched, d.Digest)
 		return nil
 	}
 	desc := root
@@ -134,26 +124,9 @@ func (p *Puller) Pull(ctx context.Context, refStr string, o PullOptions) (*PullR
 	if err != nil {
 		return nil, err
 	}
-	for _, l := range res.ManifestBody.Layers {
-		fetched = append(fetched, l.Digest)
-	}
 	if chain != "" && p.SnapshotterName != "" {
 		if err := LabelConfigSnapshot(ctx, p.Content, res.ManifestBody.Config.Digest, p.SnapshotterName, chain); err != nil {
 			return nil, err
-		}
-	}
-	if p.Refs != nil {
-		if err := p.Refs.AddContent(ctx, o.Namespace, fetched...); err != nil {
-			return nil, err
-		}
-		if chain != "" {
-			keys := []string{}
-			for _, c := range ChainIDs(res.Config.RootFS.DiffIDs) {
-				keys = append(keys, c.String())
-			}
-			if err := p.Refs.AddSnapshots(ctx, o.Namespace, keys...); err != nil {
-				return nil, err
-			}
 		}
 	}
 	if root.MediaType == "" {

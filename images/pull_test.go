@@ -10,9 +10,11 @@ import (
 
 	"github.com/berth-dev/berth/content/local"
 	"github.com/berth-dev/berth/distribution"
+	"github.com/berth-dev/berth/gc"
 	"github.com/berth-dev/berth/images"
 	"github.com/berth-dev/berth/internal/registrytest"
 	"github.com/berth-dev/berth/internal/testutil"
+	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/snapshot"
 	"github.com/berth-dev/berth/snapshot/native"
 	"github.com/berth-dev/berth/snapshot/overlay"
@@ -20,8 +22,9 @@ import (
 
 type env struct {
 	puller *images.Puller
-	db     *images.DB
-	sn     snapshot.Snapshotter
+	db     *metadata.DB
+	imgs   images.Store
+	sn     snapshot.Snapshotter // the default namespace's view
 }
 
 func newEnv(t *testing.T, snapshotter string) *env {
@@ -31,23 +34,29 @@ func newEnv(t *testing.T, snapshotter string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sn snapshot.Snapshotter
+	var backend snapshot.Snapshotter
 	if snapshotter == "overlay" {
-		sn, err = overlay.New(filepath.Join(dir, "overlay"))
+		backend, err = overlay.New(filepath.Join(dir, "overlay"))
 	} else {
-		sn, err = native.New(filepath.Join(dir, "native"))
+		backend, err = native.New(filepath.Join(dir, "native"))
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { sn.Close() })
-	db, err := images.OpenDB(filepath.Join(dir, "meta.db"))
+	t.Cleanup(func() { backend.Close() })
+	db, err := metadata.Open(filepath.Join(dir, "meta.db"), cs, map[string]snapshot.Snapshotter{snapshotter: backend})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	sn, err := db.NamespacedSnapshotter("default", snapshotter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nsc := db.NamespacedContent("default")
+	imgs := images.MetadataStore(db)
 	c := distribution.NewClient(distribution.ClientOptions{Hosts: distribution.HostOptions{CertsDir: t.TempDir()}})
-	return &env{puller: &images.Puller{Client: c, Content: cs, Unpacker: &images.Unpacker{Content: cs, Snapshotter: sn}, Images: db, Refs: db}, db: db, sn: sn}
+	return &env{puller: &images.Puller{Client: c, Content: nsc, Unpacker: &images.Unpacker{Content: nsc, Snapshotter: sn}, Images: imgs, SnapshotterName: snapshotter}, db: db, imgs: imgs, sn: sn}
 }
 
 // checkTree mounts a view of chain and checks the multi-layer image's
@@ -107,23 +116,23 @@ func TestPullUnpackWhiteouts(t *testing.T) {
 				t.Errorf("progress states: %v", states)
 			}
 		}
-		if imgs, _ := e.db.List(ctx, "default"); len(imgs) != 3 {
+		if imgs, _ := e.imgs.List(ctx, "default"); len(imgs) != 3 {
 			t.Fatalf("want 3 images, got %d", len(imgs))
 		}
-		if imgs, _ := e.db.List(ctx, "other"); len(imgs) != 0 {
+		if imgs, _ := e.imgs.List(ctx, "other"); len(imgs) != 0 {
 			t.Fatal("namespace leak")
 		}
 		// rmi everything, GC, and nothing remains.
 		for _, c := range []string{"gzip", "zstd", "uncompressed"} {
-			if err := e.db.Delete(ctx, "default", reg.Host+"/test/ml:"+c); err != nil {
+			if err := e.imgs.Delete(ctx, "default", reg.Host+"/test/ml:"+c); err != nil {
 				t.Fatal(err)
 			}
 		}
-		r, err := images.GC(ctx, e.db, e.puller.Content, e.sn)
+		r, err := gc.Collect(ctx, e.db)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Blobs == 0 || r.Snapshots == 0 {
+		if r.BlobsDeleted == 0 || r.SnapshotsRemoved == 0 {
 			t.Fatalf("GC removed %+v", r)
 		}
 		n := 0
@@ -167,7 +176,7 @@ func TestDiffIDMismatchLeavesNoSnapshot(t *testing.T) {
 	if n != 0 {
 		t.Fatalf("%d snapshots left", n)
 	}
-	if imgs, _ := e.db.List(context.Background(), "default"); len(imgs) != 0 {
+	if imgs, _ := e.imgs.List(context.Background(), "default"); len(imgs) != 0 {
 		t.Fatal("image recorded after failed pull")
 	}
 }
