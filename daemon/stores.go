@@ -70,4 +70,3 @@ func (d *Daemon) withLease(ctx context.Context, ns, key string, fn func(context.
 	}
 	return err
 }
-
