@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -97,6 +98,7 @@ func New(cfg Config, log *slog.Logger) (_ *Daemon, retErr error) {
 	if err := d.meta.Namespaces().Create(context.Background(), "default", nil); err != nil && !errors.Is(err, metadata.ErrAlreadyExists) {
 		return nil, fmt.Errorf("create the default namespace: %w", err)
 	}
+	d.removeStaleExtracts()
 	if err := d.listen(); err != nil {
 		return nil, err
 	}
@@ -245,4 +247,35 @@ func (d *Daemon) client(auth []*apiv1.RegistryAuth) *distribution.Client {
 		Credentials: creds,
 		Logger:      d.log,
 	})
+}
+
+// removeStaleExtracts removes the active "extract-" snapshots an unpack
+// interrupted by a crash left behind (no unpack runs before Serve).
+func (d *Daemon) removeStaleExtracts() {
+	ctx := context.Background()
+	nss, err := d.meta.Namespaces().List(ctx)
+	if err != nil {
+		d.log.Warn("list namespaces", "err", err)
+		return
+	}
+	for _, ns := range nss {
+		sn, err := d.snap(ns)
+		if err != nil {
+			continue
+		}
+		var stale []string
+		_ = sn.Walk(ctx, func(i snapshot.Info) error {
+			if i.Kind == snapshot.KindActive && strings.HasPrefix(i.Name, "extract-") {
+				stale = append(stale, i.Name)
+			}
+			return nil
+		})
+		for _, k := range stale {
+			if err := sn.Remove(ctx, k); err != nil {
+				d.log.Warn("remove interrupted unpack", "namespace", ns, "snapshot", k, "err", err)
+				continue
+			}
+			d.log.Info("removed interrupted unpack", "namespace", ns, "snapshot", k)
+		}
+	}
 }

@@ -122,6 +122,16 @@ func TestPullUnpackWhiteouts(t *testing.T) {
 		if imgs, _ := e.imgs.List(ctx, "other"); len(imgs) != 0 {
 			t.Fatal("namespace leak")
 		}
+		// While the images exist, GC keeps their blobs and snapshots.
+		if r, err := gc.Collect(ctx, e.db); err != nil || r.BlobsDeleted != 0 || r.SnapshotsRemoved != 0 {
+			t.Fatalf("GC with live images: %+v %v", r, err)
+		}
+		last, _ := e.imgs.Get(ctx, "default", reg.Host+"/test/ml:zstd")
+		res, err := images.ResolveManifest(ctx, e.puller.Content, last.Target, distribution.HostPlatform())
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkTree(t, e.sn, images.ChainIDs(res.Config.RootFS.DiffIDs)[2].String())
 		// rmi everything, GC, and nothing remains.
 		for _, c := range []string{"gzip", "zstd", "uncompressed"} {
 			if err := e.imgs.Delete(ctx, "default", reg.Host+"/test/ml:"+c); err != nil {
