@@ -71,6 +71,7 @@ func (r *Runtime) Exec(id string, o ExecOpts) (*Execed, error) {
 	for t, path := range st.Namespaces {
 		so.join[t] = path
 	}
+	so.uidMap, so.gidMap = spec.Linux.UIDMappings, spec.Linux.GIDMappings
 	so.stdin, so.stdout, so.stderr = os.Stdin, os.Stdout, os.Stderr
 	so.preserveFDs = o.PreserveFDs
 	if !o.Detach {

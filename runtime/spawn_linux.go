@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -82,9 +83,6 @@ func (p *initProc) kill() {
 // filesystem attributes), and a user namespace cannot be joined by a Go
 // process at all.
 func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
-	if _, ok := o.join[specs.UserNamespace]; ok {
-		return nil, fmt.Errorf("%w: joining an existing user namespace", ErrNotSupported)
-	}
 	initPath, err := r.initPath()
 	if err != nil {
 		return nil, err
@@ -156,13 +154,43 @@ func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
 			Pdeathsig:  o.pdeathsig,
 		},
 	}
+	helperMaps := false
 	if o.newNS[specs.UserNamespace] {
-		cmd.SysProcAttr.UidMappings = idMaps(o.uidMap)
-		cmd.SysProcAttr.GidMappings = idMaps(o.gidMap)
-		cmd.SysProcAttr.GidMappingsEnableSetgroups = true
-		// Become the namespace's root (or the first mapped id), so init
-		// keeps its capabilities in the namespace across execve.
-		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: nsRoot(o.uidMap), Gid: nsRoot(o.gidMap), NoSetGroups: false}
+		rootless := os.Geteuid() != 0
+		if rootless && needsIDMapHelpers(o.uidMap, o.gidMap) {
+			// Only newuidmap/newgidmap may write these maps for us, after
+			// the child exists: it waits for them, then re-executes itself
+			// to gain the namespace root's capabilities.
+			helperMaps = true
+			env = append(env, proto.EnvWaitMaps+"=1")
+		} else {
+			cmd.SysProcAttr.UidMappings = idMaps(o.uidMap)
+			cmd.SysProcAttr.GidMappings = idMaps(o.gidMap)
+			// An unprivileged writer of gid_map must deny setgroups.
+			cmd.SysProcAttr.GidMappingsEnableSetgroups = !rootless
+			// Become the namespace's root (or the first mapped id), so
+			// init keeps its capabilities in the namespace across execve.
+			cmd.SysProcAttr.Credential = &syscall.Credential{Uid: nsRoot(o.uidMap), Gid: nsRoot(o.gidMap), NoSetGroups: rootless}
+		}
+		cmd.Env = env
+	}
+	if userns, ok := o.join[specs.UserNamespace]; ok && os.Geteuid() != 0 && len(o.join) > 1 {
+		// Without privilege the other namespaces, owned by that user
+		// namespace, can only be joined from inside it, pid included,
+		// which would need one more fork.
+		parent.Close()
+		return nil, fmt.Errorf("%w: joining user namespace %s together with other namespaces as an unprivileged user", ErrNotSupported, userns)
+	}
+	if userns, ok := o.join[specs.UserNamespace]; ok {
+		// A Go process cannot join a user namespace (it has threads):
+		// nsenter joins it, becomes its root and execs berth-init.
+		nsenter, err := exec.LookPath("nsenter")
+		if err != nil {
+			parent.Close()
+			return nil, fmt.Errorf("joining user namespace %s needs nsenter (util-linux): %w", userns, err)
+		}
+		cmd.Args = []string{"nsenter", "--user=" + userns, "--setuid", strconv.Itoa(int(nsRoot(o.uidMap))), "--setgid", strconv.Itoa(int(nsRoot(o.gidMap))), "--", cmd.Path}
+		cmd.Path = nsenter
 	}
 	if o.cgroupFD != nil {
 		cmd.SysProcAttr.UseCgroupFD = true
@@ -200,7 +228,46 @@ func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
 		parent.Close()
 		return nil, fmt.Errorf("start berth-init: %w", startErr)
 	}
+	if helperMaps {
+		if err := writeIDMaps(ip.pid(), o.uidMap, o.gidMap); err != nil {
+			ip.kill()
+			return nil, err
+		}
+		if err := ip.conn.Send(proto.Message{Kind: proto.MsgMapsReady}); err != nil {
+			ip.kill()
+			return nil, err
+		}
+	}
 	return ip, nil
+}
+
+// needsIDMapHelpers reports whether an unprivileged user needs the setuid
+// helpers for these maps: it may write only a single line mapping its own
+// ids.
+func needsIDMapHelpers(uids, gids []specs.LinuxIDMapping) bool {
+	single := func(m []specs.LinuxIDMapping, own int) bool {
+		return len(m) == 1 && m[0].Size == 1 && int(m[0].HostID) == own
+	}
+	return !single(uids, os.Geteuid()) || !single(gids, os.Getegid())
+}
+
+// writeIDMaps writes a child's id maps with newuidmap and newgidmap, which
+// check them against /etc/subuid and /etc/subgid.
+func writeIDMaps(pid int, uids, gids []specs.LinuxIDMapping) error {
+	for _, m := range []struct {
+		tool string
+		ids  []specs.LinuxIDMapping
+	}{{"newuidmap", uids}, {"newgidmap", gids}} {
+		args := []string{strconv.Itoa(pid)}
+		for _, x := range m.ids {
+			args = append(args, strconv.FormatUint(uint64(x.ContainerID), 10), strconv.FormatUint(uint64(x.HostID), 10), strconv.FormatUint(uint64(x.Size), 10))
+		}
+		out, err := exec.Command(m.tool, args...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%s %v (needs the uidmap package and ranges in /etc/sub[ug]id): %w: %s", m.tool, args, err, bytes.TrimSpace(out))
+		}
+	}
+	return nil
 }
 
 // enterNamespaces moves the calling (locked) thread into the namespaces to

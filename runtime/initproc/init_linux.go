@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
+	"strings"
 	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -21,6 +23,9 @@ import (
 // the main thread (runtime.LockOSThread in an init function). It only
 // returns by exiting: on success the process image is replaced.
 func Main() {
+	if os.Getenv(proto.EnvWaitMaps) != "" {
+		waitMapsAndReexec()
+	}
 	conn, err := openSync()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "berth-init:", err)
@@ -392,4 +397,31 @@ func setNonDumpable() error {
 		return fmt.Errorf("set non-dumpable: %w", err)
 	}
 	return nil
+}
+
+// waitMapsAndReexec waits until the runtime has had newuidmap/newgidmap
+// write our id maps, then executes ourselves again: capabilities are worked
+// out at execve, and only now are we the user namespace's root.
+func waitMapsAndReexec() {
+	fd := envFD(proto.EnvSyncFD)
+	if fd < 0 {
+		os.Exit(1)
+	}
+	var m proto.Message
+	f := os.NewFile(uintptr(fd), "sync")
+	defer runtime.KeepAlive(f) // a finalizer must not close it before execve
+	if _, err := proto.NewConn(f).Recv(&m); err != nil || m.Kind != proto.MsgMapsReady {
+		fmt.Fprintln(os.Stderr, "berth-init: waiting for id maps:", err)
+		os.Exit(1)
+	}
+	var env []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, proto.EnvWaitMaps+"=") {
+			env = append(env, e)
+		}
+	}
+	if err := unix.Exec("/proc/self/exe", []string{"berth-init"}, env); err != nil {
+		fmt.Fprintln(os.Stderr, "berth-init: re-exec after id maps:", err)
+		os.Exit(1)
+	}
 }

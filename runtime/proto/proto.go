@@ -21,6 +21,9 @@ const (
 	EnvFifoFD = "_BERTH_FIFO_FD"
 	EnvMntFD  = "_BERTH_MNTNS_FD"
 	EnvExeFD  = "_BERTH_EXE_FD"
+	// EnvWaitMaps tells init that newuidmap/newgidmap are writing its id
+	// maps: it waits for MsgMapsReady and re-executes itself.
+	EnvWaitMaps = "_BERTH_WAIT_MAPS"
 )
 
 // Config is everything berth-init needs, sent as the first message.
@@ -82,6 +85,8 @@ const (
 	MsgReady Kind = "ready"
 	// MsgContinue is the runtime's answer to MsgHooks.
 	MsgContinue Kind = "continue"
+	// MsgMapsReady: the runtime has written init's id maps.
+	MsgMapsReady Kind = "maps-ready"
 	// MsgCgroupReady: the runtime has moved init into its cgroup.
 	MsgCgroupReady Kind = "cgroup-ready"
 	// MsgError reports a failure; Error holds the message.

@@ -195,3 +195,25 @@ func TestCgroupLimits(t *testing.T) {
 		t.Fatalf("cgroup left after delete: %v", err)
 	}
 }
+
+func TestExecIntoUserNamespace(t *testing.T) {
+	e := newEnv(t)
+	t.Cleanup(openUp(t))
+	b := e.bundle([]string{"sleep", "300"}, func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+		for i, m := range s.Mounts {
+			if m.Destination == "/sys" {
+				s.Mounts[i] = specs.Mount{Destination: "/sys", Type: "none", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}}
+			}
+		}
+		s.Linux.Resources = nil
+	})
+	id := e.id()
+	e.must("run", "-d", "-b", b, id)
+	out := e.must("exec", id, "sh", "-c", "id -u; cat /proc/self/uid_map | tr -s ' ' | sed 's/^ //'; hostname")
+	if out != "0\n0 100000 65536\nberth\n" {
+		t.Fatalf("exec into a user namespace: %q", out)
+	}
+}
