@@ -30,7 +30,7 @@ func newSave(g *globals) *cobra.Command {
 				}
 				req.Platform = &apiv1.Platform{Os: p.OS, Architecture: p.Architecture, Variant: p.Variant}
 			}
-			var w io.Writer = cmd.OutOrStdout()
+			w := cmd.OutOrStdout()
 			if output == "" && w == os.Stdout && term.IsTerminal(int(os.Stdout.Fd())) {
 				return usageError("refusing to write an archive to a terminal: use -o FILE or redirect")
 			}
@@ -92,7 +92,7 @@ func newLoad(g *globals) *cobra.Command {
 		Short: "Load images from an OCI or docker save tar archive (optionally gzip/zstd compressed)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var r io.Reader = cmd.InOrStdin()
+			r := cmd.InOrStdin()
 			if f, ok := r.(*os.File); ok && input == "" && term.IsTerminal(int(f.Fd())) {
 				return usageError("refusing to read an archive from a terminal: use -i FILE or redirect stdin")
 			}
