@@ -205,7 +205,11 @@ func (p *Puller) fetchAndUnpack(ctx context.Context, ref distribution.Reference,
 	if unpack {
 		budget = p.Unpacker.budget()
 	}
+	// pending[i] is set while ahead[i] may still deliver a reader nobody
+	// took; on the way out every such reader is received and closed.
+	pending := make([]bool, len(layers))
 	startAhead := func(i int) {
+		pending[i] = true
 		go func() {
 			select {
 			case <-fetched[i]:
@@ -213,7 +217,7 @@ func (p *Puller) fetchAndUnpack(ctx context.Context, ref distribution.Reference,
 				ahead[i] <- nil
 				return
 			}
-			if errs[i] != nil {
+			if errs[i] != nil || ctx.Err() != nil {
 				ahead[i] <- nil
 				return
 			}
@@ -221,14 +225,12 @@ func (p *Puller) fetchAndUnpack(ctx context.Context, ref distribution.Reference,
 		}()
 	}
 	defer func() {
-		// Stop read-ahead that was started but not used.
+		cancel()
 		for i := range ahead {
-			select {
-			case a := <-ahead[i]:
-				if a != nil {
+			if pending[i] {
+				if a := <-ahead[i]; a != nil {
 					a.Close()
 				}
-			default:
 			}
 		}
 	}()
@@ -255,6 +257,7 @@ func (p *Puller) fetchAndUnpack(ctx context.Context, ref distribution.Reference,
 			var src *aheadReader
 			select {
 			case src = <-ahead[i]:
+				pending[i] = false
 			case <-ctx.Done():
 				return "", ctx.Err()
 			}
