@@ -16,6 +16,7 @@ import (
 
 	"github.com/berth-dev/berth/cgroups"
 	"github.com/berth-dev/berth/internal/phase"
+	"github.com/berth-dev/berth/rootfs"
 	"github.com/berth-dev/berth/runtime/hooks"
 	"github.com/berth-dev/berth/runtime/proto"
 )
@@ -42,6 +43,8 @@ type Container struct {
 	// Process is the init when it is our child (Foreground).
 	Process *os.Process
 	wait    func() (*os.ProcessState, error)
+	// execPid is set while exec'ing a process into the container.
+	execPid int
 }
 
 // Wait waits for a foreground container's init to exit.
@@ -190,7 +193,25 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 		Seccomp:      prep.seccomp,
 		StateJSON:    hookState,
 	}
-	if err = ip.conn.Send(cfg); err != nil {
+	// Inside a user namespace init may not make idmapped mounts: the
+	// runtime makes their trees here and hands them over.
+	var idFDs []int
+	if prep.spawn.newNS[specs.UserNamespace] {
+		for i, m := range spec.Mounts {
+			if !isIDMapped(m) {
+				continue
+			}
+			f, ierr := rootfs.OpenIDMapped(m, bundle, spec.Linux)
+			if ierr != nil {
+				err = fmt.Errorf("idmapped mount %s: %w", m.Destination, ierr)
+				return nil, err
+			}
+			defer f.Close()
+			cfg.IDMapped = append(cfg.IDMapped, i)
+			idFDs = append(idFDs, int(f.Fd()))
+		}
+	}
+	if err = ip.conn.Send(cfg, idFDs...); err != nil {
 		return nil, err
 	}
 	// Only now may the cgroup goroutine talk to init: the config must be
@@ -291,7 +312,14 @@ func (r *Runtime) converse(ip *initProc, spec *specs.Spec, hookState []byte, o C
 			if len(fds) != 1 {
 				return errors.New("seccomp message without a descriptor")
 			}
-			err := sendSeccompListener(spec, c.State, fds[0])
+			st, status := c.State, Creating
+			if c.execPid != 0 {
+				// The listener hears of the exec'd process, in a
+				// running container.
+				cp := *c.State
+				cp.Pid, st, status = c.execPid, &cp, Running
+			}
+			err := sendSeccompListener(spec, st, status, fds[0])
 			unix.Close(fds[0])
 			if err != nil {
 				return err
@@ -302,6 +330,16 @@ func (r *Runtime) converse(ip *initProc, spec *specs.Spec, hookState []byte, o C
 			return fmt.Errorf("unexpected message %q from init", m.Kind)
 		}
 	}
+}
+
+// isIDMapped reports whether a mount asks for an idmapped bind.
+func isIDMapped(m specs.Mount) bool {
+	for _, o := range m.Options {
+		if o == "idmap" || o == "ridmap" {
+			return true
+		}
+	}
+	return false
 }
 
 // hasNS reports whether the spec lists a namespace of type t (new or

@@ -102,6 +102,7 @@ func (r *Runtime) Exec(id string, o ExecOpts) (*Execed, error) {
 	}
 	var created Container
 	created.State = st
+	created.execPid = ip.pid()
 	if err := r.converse(ip, &spec, nil, CreateOpts{ConsoleSocket: o.ConsoleSocket}, &created); err != nil {
 		return nil, fmt.Errorf("exec in %s: %w", id, err)
 	}

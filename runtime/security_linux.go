@@ -35,12 +35,12 @@ func (r *Runtime) compileSeccomp(spec *specs.Spec) (json.RawMessage, error) {
 
 // sendSeccompListener passes the notify descriptor of the container's
 // filter to the agent at listenerPath.
-func sendSeccompListener(spec *specs.Spec, st *State, fd int) error {
+func sendSeccompListener(spec *specs.Spec, st *State, status Status, fd int) error {
 	sc := spec.Linux.Seccomp
 	if sc == nil || sc.ListenerPath == "" {
 		return fmt.Errorf("%w: seccomp notify rules need linux.seccomp.listenerPath", ErrInvalidConfig)
 	}
-	ps := notify.NewState(st.Pid, sc.ListenerMetadata, st.ociState(Creating))
+	ps := notify.NewState(st.Pid, sc.ListenerMetadata, st.ociState(status))
 	if err := notify.SendListener(sc.ListenerPath, fd, ps); err != nil {
 		return fmt.Errorf("seccomp listener: %w", err)
 	}

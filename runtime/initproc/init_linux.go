@@ -70,8 +70,18 @@ func run(conn *proto.Conn) error {
 	phase.SetName("init")
 	phase.Mark("started")
 	var cfg proto.Config
-	if _, err := conn.Recv(&cfg); err != nil {
+	fds, err := conn.Recv(&cfg)
+	if err != nil {
 		return fmt.Errorf("read config: %w", err)
+	}
+	if len(fds) != len(cfg.IDMapped) {
+		return fmt.Errorf("config came with %d descriptors for %d idmapped mounts", len(fds), len(cfg.IDMapped))
+	}
+	for i, idx := range cfg.IDMapped {
+		if idMapped == nil {
+			idMapped = map[int]*os.File{}
+		}
+		idMapped[idx] = os.NewFile(uintptr(fds[i]), "idmapped")
 	}
 	phase.Mark("config read")
 	if cfg.Spec == nil || cfg.Process == nil {
@@ -235,6 +245,7 @@ func setupContainer(conn *proto.Conn, cfg *proto.Config) error {
 		NoPivot:     cfg.NoPivot,
 		CgroupPaths: cfg.CgroupPaths,
 		CgroupNS:    cfg.CgroupNS && !lateCgroupNS,
+		IDMapped:    idMapped,
 		UserNS:      cfg.UserNS,
 	}
 	if cfg.SetupRootfs {
@@ -315,6 +326,9 @@ func joinMountNS(fd int) error {
 	}
 	return nil
 }
+
+// idMapped holds the idmapped mount trees the runtime sent, by mount index.
+var idMapped map[int]*os.File
 
 // hostProc is a descriptor of the host's /proc, kept only when the
 // container has no mount namespace of its own (see setupContainer).

@@ -60,6 +60,10 @@ type Config struct {
 	UTSNS      bool `json:"utsNS,omitempty"`
 	// TimeNS asks init to make a time namespace with the spec's offsets.
 	TimeNS bool `json:"timeNS,omitempty"`
+	// IDMapped lists the indices in Spec.Mounts of the idmapped bind
+	// mounts the runtime made outside the container; their detached trees
+	// come with this message, in this order.
+	IDMapped []int `json:"idmapped,omitempty"`
 	// Seccomp is the compiled filter, or nil.
 	Seccomp json.RawMessage `json:"seccomp,omitempty"`
 	// HasCreateContainerHooks and HasStartContainerHooks tell init to wait

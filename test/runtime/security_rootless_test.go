@@ -194,7 +194,9 @@ func TestRootlessRun(t *testing.T) {
 		}
 	})
 
-	// exec joins the container's user namespace.
+	// exec would join the container's user namespace and, from inside it,
+	// the others (pid included, which needs one more fork): not done yet,
+	// so it must fail clearly and leave the container as it was.
 	t.Run("exec", func(t *testing.T) {
 		b := rootlessBundle(t, uid, gid, []string{"sleep", "300"}, nil)
 		id := e.id()
@@ -202,10 +204,12 @@ func TestRootlessRun(t *testing.T) {
 		if r := asUser(t, uid, gid, b, "--root", state, "run", "-d", "--bundle", b, id); r.code != 0 {
 			t.Fatalf("rootless run -d: exit %d: %s", r.code, r.err)
 		}
-		r := asUser(t, uid, gid, b, "--root", state, "exec", id, "sh", "-c", "id -u; cat /proc/1/uid_map | tr -s ' ' | sed 's/^ //'")
-		want := "0\n0 " + strconv.Itoa(uid) + " 1\n"
-		if r.code != 0 || r.out != want {
-			t.Fatalf("rootless exec: exit %d stdout %q stderr %q, want %q", r.code, r.out, r.err, want)
+		r := asUser(t, uid, gid, b, "--root", state, "exec", id, "sh", "-c", "id -u")
+		if r.code == 0 || !strings.Contains(r.err, "not supported") || strings.Count(strings.TrimSpace(r.err), "\n") != 0 {
+			t.Fatalf("rootless exec: exit %d stdout %q stderr %q, want a one-line 'not supported'", r.code, r.out, r.err)
+		}
+		if r := asUser(t, uid, gid, b, "--root", state, "state", id); !strings.Contains(r.out, `"running"`) {
+			t.Fatalf("container not running after the refused exec: %q %q", r.out, r.err)
 		}
 	})
 
