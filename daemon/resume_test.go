@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/daemon"
 	"github.com/berth-dev/berth/internal/registrytest"
 	"github.com/berth-dev/berth/internal/testutil"
 )
@@ -282,5 +283,51 @@ func TestConcurrentPullsOfOneImage(t *testing.T) {
 		if out := td.ok(t, "-n", ns, "images", "-q"); len(strings.Fields(out)) != 1 {
 			t.Fatalf("%s: %q", ns, out)
 		}
+	}
+}
+
+func TestGracefulStopDuringPullResumes(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.CheckLeaks(t)
+	reg := registrytest.Start(t, registrytest.Options{})
+	img := bigImage(t, 6<<20)
+	reg.PushImage(t, "test/big", "v1", img)
+	p := startFaultProxy(t, reg.URL())
+	p.throttle.Store(true)
+	dir := t.TempDir()
+	edit := func(c *daemon.Config) {
+		c.Root, c.State, c.Address = filepath.Join(dir, "root"), filepath.Join(dir, "state"), filepath.Join(dir, "berthd.sock")
+	}
+	cfg := daemon.DefaultConfig()
+	edit(&cfg)
+	d, err := daemon.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- d.Serve() }()
+	td := &testDaemon{cfg: cfg}
+	ref := p.host + "/test/big:v1"
+	pullDone := make(chan error, 1)
+	go func() { _, err := td.berth(t, "pull", ref); pullDone <- err }()
+	for p.blobBytes.Load() < 2<<20 {
+		select {
+		case err := <-pullDone:
+			t.Fatalf("pull ended before the stop: %v", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	d.Stop(5 * time.Second)
+	if err := <-served; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	if err := <-pullDone; err == nil {
+		t.Fatal("pull succeeded although berthd stopped")
+	}
+	p.throttle.Store(false)
+	td2 := startDaemon(t, edit)
+	td2.ok(t, "pull", ref)
+	if p.ranges.Load() == 0 {
+		t.Fatal("the pull after a graceful stop sent no Range request")
 	}
 }
