@@ -112,7 +112,7 @@ func setIDs(uid, gid uint32, groups []uint32) error {
 	if _, _, e := unix.RawSyscall(sysSetgroups, uintptr(len(groups)), uintptr(p), 0); e != 0 {
 		// In a user namespace whose setgroups is denied, clearing the
 		// groups is impossible and also pointless: skip it, as runc does.
-		if !(e == unix.EPERM && len(groups) == 0 && setgroupsDenied()) {
+		if e != unix.EPERM || len(groups) != 0 || !setgroupsDenied() {
 			return fmt.Errorf("setgroups %v: %w", groups, e)
 		}
 	}

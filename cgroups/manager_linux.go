@@ -179,10 +179,10 @@ func (m *manager) Apply(pid int) (err error) {
 	}
 	for _, d := range m.dirs() {
 		var init func(string) error
-		switch {
-		case d == m.paths[""]:
+		switch d {
+		case m.paths[""]:
 			init = enableInParent
-		case d == cpusetDir:
+		case cpusetDir:
 			init = initCpuset
 		}
 		top, err := mkdirCgroup(d, init)

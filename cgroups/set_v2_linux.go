@@ -77,7 +77,7 @@ func setMemoryV2(d string, mem *specs.LinuxMemory) error {
 	if swap != 0 {
 		if err := writeV2(d, "memory.swap.max", maxOr(swap)); err != nil {
 			// Without swap accounting "no swap limit" is already true.
-			if !(errors.Is(err, ErrNotSupported) && (swap == -1)) {
+			if !errors.Is(err, ErrNotSupported) || swap != -1 {
 				return err
 			}
 		}

@@ -56,7 +56,7 @@ func (m *manager) statsV1(r *statReader, st *Stats) {
 		cs.MemoryPressure = r.uint(d, "cpuset.memory_pressure", 0)
 		cs.SchedLoadBalance = r.uint(d, "cpuset.sched_load_balance", 0)
 		if s, err := readFile(d, "cpuset.sched_relax_domain_level"); r.keep(err) {
-			fmt.Sscan(s, &cs.SchedRelaxDomainLevel)
+			_, _ = fmt.Sscan(s, &cs.SchedRelaxDomainLevel) // a value it cannot parse stays 0
 		}
 	}
 	if d := m.paths["memory"]; d != "" {

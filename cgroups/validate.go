@@ -54,7 +54,11 @@ func validateMemory(mem *specs.LinuxMemory, mode Mode) error {
 	for _, f := range []struct {
 		name string
 		v    *int64
-	}{{"limit", mem.Limit}, {"reservation", mem.Reservation}, {"swap", mem.Swap}, {"kernel", mem.Kernel}, {"kernelTCP", mem.KernelTCP}} {
+	}{
+		{"limit", mem.Limit}, {"reservation", mem.Reservation}, {"swap", mem.Swap},
+		{"kernel", mem.Kernel}, //nolint:staticcheck // deprecated, still validated as runc does
+		{"kernelTCP", mem.KernelTCP},
+	} {
 		if f.v != nil && *f.v < -1 {
 			return invalidf("memory.%s %d is negative", f.name, *f.v)
 		}

@@ -97,10 +97,10 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 		}
 		if ip != nil {
 			ip.kill()
-			waitPlaced()
+			_ = waitPlaced() // the error being returned is the one that matters
 		}
 		if cg != nil {
-			cg.Destroy()
+			_ = cg.Destroy() // best effort on the way out of a failed create
 		}
 		os.RemoveAll(dir)
 	}()
@@ -288,7 +288,7 @@ func (r *Runtime) converse(ip *initProc, spec *specs.Spec, hookState []byte, o C
 				herr = hooks.Run("createRuntime", spec.Hooks.CreateRuntime, hookState)
 			}
 			if herr != nil {
-				ip.conn.Send(proto.Message{Kind: proto.MsgError, Error: herr.Error()})
+				_ = ip.conn.Send(proto.Message{Kind: proto.MsgError, Error: herr.Error()}) // init is killed anyway
 				return herr
 			}
 			if err := ip.conn.Send(proto.Message{Kind: proto.MsgContinue}); err != nil {

@@ -202,7 +202,7 @@ func (r *Runtime) Delete(id string, force bool) error {
 		}
 		if status == Paused {
 			if m, err := r.cgroupOf(st); err == nil {
-				m.Thaw()
+				_ = m.Thaw() // SIGKILL reaches frozen tasks once thawed; if thawing fails, kill anyway
 			}
 		}
 		r.killAndWait(st)
@@ -213,7 +213,7 @@ func (r *Runtime) Delete(id string, force bool) error {
 		if m, err := cgroups.Load(*st.Cgroup); err == nil {
 			// Stray processes the init left (it may have forked) go too.
 			if pids, _ := m.Pids(); len(pids) > 0 {
-				m.KillAll(unix.SIGKILL)
+				_ = m.KillAll(unix.SIGKILL) // Destroy reports what could not go
 			}
 			if err := m.Destroy(); err != nil {
 				errs = append(errs, fmt.Errorf("remove cgroup: %w", err))
@@ -240,7 +240,7 @@ func (r *Runtime) killAndWait(st *State) {
 		return
 	}
 	defer unix.Close(fd)
-	unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+	_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) // it may be gone already
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 	for {
 		if _, err := unix.Poll(fds, 10000); err != unix.EINTR {

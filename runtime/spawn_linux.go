@@ -71,8 +71,8 @@ func (p *initProc) reap() {
 
 // kill kills and reaps a berth-init that is still our child.
 func (p *initProc) kill() {
-	p.cmd.Process.Kill()
-	p.wait()
+	_ = p.cmd.Process.Kill()
+	_, _ = p.wait()
 	p.conn.Close()
 }
 

@@ -136,7 +136,7 @@ func (d *digester) num(v uint64) {
 
 func (d *digester) str(s string) {
 	d.num(uint64(len(s)))
-	io.WriteString(d.h, s)
+	_, _ = io.WriteString(d.h, s) // hashes never fail
 }
 
 func (d *digester) optUint(p *uint) {

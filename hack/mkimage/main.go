@@ -36,7 +36,8 @@ func main() {
 		}
 		defer os.RemoveAll(dir)
 		rootfs := filepath.Join(dir, "rootfs")
-		if err := imagetest.BuildRootfs(rootfs); err == nil {
+		err = imagetest.BuildRootfs(rootfs)
+		if err == nil {
 			err = imagetest.WriteOCIArchive(*archive, rootfs, *ref)
 		}
 		if err != nil {

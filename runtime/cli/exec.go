@@ -117,7 +117,7 @@ func execCmd(rt rtFunc) *cobra.Command {
 			go func() {
 				for s := range sigs {
 					if s.String() != "child exited" && s.String() != "urgent I/O condition" {
-						e.Signal(s)
+						_ = e.Signal(s) // it may have exited meanwhile
 					}
 				}
 			}()

@@ -41,7 +41,7 @@ func (l *logger) log(level, msg string) {
 	}
 	if l.format == "json" {
 		b, _ := json.Marshal(map[string]string{"level": level, "msg": msg, "time": time.Now().UTC().Format(time.RFC3339Nano)})
-		l.out.Write(append(b, '\n'))
+		_, _ = l.out.Write(append(b, '\n')) // nowhere to report a failing log
 		return
 	}
 	fmt.Fprintf(l.out, "time=%q level=%s msg=%q\n", time.Now().UTC().Format(time.RFC3339Nano), level, msg)
@@ -105,8 +105,8 @@ func Run(args []string) int {
 	pf.BoolVar(&g.systemdCgroup, "systemd-cgroup", false, "use the systemd cgroup driver")
 	pf.StringVar(&g.rootless, "rootless", "auto", "ignored, for runc compatibility")
 	pf.StringVar(&g.criu, "criu", "criu", "ignored: checkpointing is not supported")
-	pf.MarkHidden("rootless")
-	pf.MarkHidden("criu")
+	_ = pf.MarkHidden("rootless") // both flags exist: MarkHidden cannot fail
+	_ = pf.MarkHidden("criu")
 
 	rt := func() (*runtime.Runtime, error) {
 		r, err := runtime.New(g.root)

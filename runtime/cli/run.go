@@ -46,8 +46,8 @@ func runCmd(rt rtFunc) *cobra.Command {
 				err = werr
 				code = runtime.ExitCode(ps)
 			} else {
-				c.Process.Kill()
-				c.Wait()
+				_ = c.Process.Kill()
+				_, _ = c.Wait() // start failed: that error is the one to report
 			}
 			signal.Stop(sigs)
 			stopTTY()
@@ -98,16 +98,16 @@ func attachConsole(master *os.File) func() {
 	var restore func()
 	if term.IsTerminal(int(os.Stdin.Fd())) {
 		if st, err := term.MakeRaw(int(os.Stdin.Fd())); err == nil {
-			restore = func() { term.Restore(int(os.Stdin.Fd()), st) }
+			restore = func() { _ = term.Restore(int(os.Stdin.Fd()), st) }
 		}
 		resize(master)
 	}
-	go io.Copy(master, os.Stdin)
+	go func() { _, _ = io.Copy(master, os.Stdin) }()
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		io.Copy(os.Stdout, master)
+		_, _ = io.Copy(os.Stdout, master) // ends with EIO once the slave closes
 	}()
 	return func() {
 		// The slave side closes when the last process holding it exits;
@@ -125,5 +125,5 @@ func resize(master *os.File) {
 	if err != nil {
 		return
 	}
-	unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws)
+	_ = unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws) // best effort, like a terminal emulator
 }

@@ -63,7 +63,7 @@ func openSync() (*proto.Conn, error) {
 
 func run(conn *proto.Conn) error {
 	name := []byte("berth-init\x00")
-	unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&name[0])), 0, 0, 0)
+	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&name[0])), 0, 0, 0) // cosmetic
 	if fd := envFD(proto.EnvExeFD); fd >= 0 {
 		unix.Close(fd)
 	}
@@ -255,7 +255,7 @@ func setupContainer(conn *proto.Conn, cfg *proto.Config) error {
 		}
 		phase.Mark("rootfs prepared")
 	}
-	if h := s.Hooks; h != nil && (len(h.Prestart) > 0 || len(h.CreateRuntime) > 0) {
+	if h := s.Hooks; h != nil && (len(h.Prestart) > 0 || len(h.CreateRuntime) > 0) { //nolint:staticcheck // prestart is deprecated, still honoured
 		if err := conn.Send(proto.Message{Kind: proto.MsgHooks}); err != nil {
 			return err
 		}

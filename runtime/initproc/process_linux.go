@@ -55,7 +55,7 @@ func joinSessionKeyring(id string) {
 	if len(name) > 255 {
 		name = name[:255]
 	}
-	unix.KeyctlJoinSessionKeyring(name)
+	_, _ = unix.KeyctlJoinSessionKeyring(name)
 }
 
 // processEnv returns the process's environment with HOME filled in when
