@@ -11,6 +11,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/berth-dev/berth/distribution"
+	"github.com/berth-dev/berth/images"
 )
 
 // Config is berthd's configuration; every key is optional.
@@ -30,6 +31,16 @@ type Config struct {
 	Metrics   MetricsConfig  `toml:"metrics"`
 	Debug     DebugConfig    `toml:"debug"`
 	Registry  RegistryConfig `toml:"registry"`
+	Unpack    UnpackConfig   `toml:"unpack"`
+}
+
+// UnpackConfig tunes layer unpacking.
+type UnpackConfig struct {
+	// ReadAheadMB bounds the decompressed data a pull buffers ahead of
+	// extraction (the next layer is decompressed while the current one is
+	// extracted); 0 turns read-ahead off. More is faster, up to a layer's
+	// size, and costs that much memory during pulls.
+	ReadAheadMB int `toml:"read_ahead_mb"`
 }
 
 // MetricsConfig configures the Prometheus endpoint.
@@ -72,6 +83,7 @@ func DefaultConfig() Config {
 			Insecure:               []string{},
 			MaxConcurrentDownloads: 4,
 		},
+		Unpack: UnpackConfig{ReadAheadMB: images.DefaultReadAhead >> 20},
 	}
 }
 
@@ -112,6 +124,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := ParseLevel(c.LogLevel); err != nil {
 		return err
+	}
+	if c.Unpack.ReadAheadMB < 0 || c.Unpack.ReadAheadMB > 1024 {
+		return fmt.Errorf("%w: unpack.read_ahead_mb %d (want 0 to 1024)", ErrBadConfig, c.Unpack.ReadAheadMB)
 	}
 	if c.Debug.Address != "" {
 		host, _, err := net.SplitHostPort(c.Debug.Address)

@@ -63,7 +63,7 @@ func (s *transferService) Pull(r *apiv1.PullRequest, stream apiv1.Transfer_PullS
 	p := &images.Puller{
 		Client:          s.d.client(r.GetAuth()),
 		Content:         cs,
-		Unpacker:        &images.Unpacker{Content: cs, Snapshotter: sn},
+		Unpacker:        &images.Unpacker{Content: cs, Snapshotter: sn, ReadAhead: s.d.readAhead()},
 		Images:          s.d.imgs,
 		Concurrency:     s.d.cfg.Registry.MaxConcurrentDownloads,
 		SnapshotterName: s.d.cfg.Snapshotter,
@@ -132,4 +132,12 @@ func (s *transferService) Login(ctx context.Context, r *apiv1.RegistryAuth) (*em
 		return nil, toStatus(err)
 	}
 	return &emptypb.Empty{}, nil
+}
+
+// readAhead converts the configured read-ahead to Unpacker.ReadAhead.
+func (d *Daemon) readAhead() int {
+	if d.cfg.Unpack.ReadAheadMB == 0 {
+		return -1
+	}
+	return d.cfg.Unpack.ReadAheadMB << 20
 }

@@ -32,7 +32,7 @@ type Unpacker struct {
 // DefaultReadAhead is how many decompressed bytes a pull may buffer ahead
 // of extraction (mostly the next layer's, decompressed while the current
 // one is extracted).
-const DefaultReadAhead = 32 << 20
+const DefaultReadAhead = 16 << 20
 
 // UnpackLayer unpacks layer (with uncompressed digest diffID) on top of the
 // committed snapshot parent ("" for the bottom layer) and commits the
