@@ -73,6 +73,9 @@ func (p *Puller) Pull(ctx context.Context, refStr string, o PullOptions) (*PullR
 		return nil, err
 	}
 	fetchSmall := func(d ocispec.Descriptor, kind string) error {
+		if d.Size > maxDocument {
+			return fmt.Errorf("%s %s: %w: %d bytes is too large for a %s", ref, d.Digest, ErrInvalid, d.Size, kind)
+		}
 		ev := distribution.Progress{Digest: d.Digest.String(), MediaType: d.MediaType, Kind: kind, Total: d.Size}
 		err := p.Client.FetchToStore(ctx, p.Content, ref, d, nil, func(s distribution.State, off int64) {
 			ev.State, ev.Offset = s, off
