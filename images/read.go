@@ -8,6 +8,7 @@ import (
 
 	"github.com/berth-dev/berth/content"
 	"github.com/berth-dev/berth/distribution"
+	"github.com/berth-dev/berth/snapshot"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -105,19 +106,9 @@ func (r *Resolved) Size() int64 {
 	return n
 }
 
-// ChainIDs returns the image-spec chain ID of each layer prefix:
-// ChainID(L0) = DiffID(L0), ChainID(L0..n) = sha256(ChainID(L0..n-1) + " " + DiffID(Ln)).
-func ChainIDs(diffIDs []digest.Digest) []digest.Digest {
-	out := make([]digest.Digest, len(diffIDs))
-	for i, d := range diffIDs {
-		if i == 0 {
-			out[i] = d
-			continue
-		}
-		out[i] = digest.FromString(out[i-1].String() + " " + d.String())
-	}
-	return out
-}
+// ChainIDs returns the image-spec chain ID of each layer prefix (see
+// snapshot.ChainIDs).
+func ChainIDs(diffIDs []digest.Digest) []digest.Digest { return snapshot.ChainIDs(diffIDs) }
 
 // Children lists the descriptors a manifest or index refers to (for GC,
 // push and save); other blobs have none.
