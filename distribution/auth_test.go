@@ -101,3 +101,16 @@ func TestParseChallenges(t *testing.T) {
 		t.Fatalf("%+v", ch)
 	}
 }
+
+func TestSchema1Refused(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", MediaTypeDockerSchema1Signed)
+		_, _ = w.Write([]byte(`{"schemaVersion":1,"name":"old","tag":"v1","fsLayers":[]}`))
+	}))
+	defer srv.Close()
+	ref, _ := ParseReference(strings.TrimPrefix(srv.URL, "http://") + "/old/app:v1")
+	c := NewClient(ClientOptions{Hosts: HostOptions{CertsDir: t.TempDir()}, Retries: -1})
+	if _, err := c.Resolve(context.Background(), ref); !errors.Is(err, ErrSchema1) {
+		t.Fatalf("want ErrSchema1, got %v", err)
+	}
+}
