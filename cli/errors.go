@@ -44,6 +44,9 @@ func Explain(err error) string {
 	case codes.DataLoss:
 		return msg + ": the data was rejected and nothing was stored; retry or check the registry or mirror"
 	case codes.InvalidArgument:
+		if strings.Contains(msg, "schema1") {
+			return msg + ": re-push the image with a current Docker or buildkit (schema 2 or OCI)"
+		}
 		return msg
 	case codes.Canceled:
 		return "cancelled: " + msg
