@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -124,7 +125,7 @@ func (c *Client) fetchToken(ctx context.Context, r request, ch challenge, creds 
 		Token       string `json:"token"`
 		AccessToken string `json:"access_token"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil {
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&tok); err != nil {
 		return "", fmt.Errorf("%s: token response: %w", r.op, err)
 	}
 	if tok.Token == "" {
