@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/internal/userns"
 )
 
 // Apply unpacks a layer tar stream (already decompressed) into root and
@@ -28,7 +30,7 @@ func Apply(ctx context.Context, root string, r io.Reader, opts ApplyOptions) (in
 	if err != nil {
 		return 0, fmt.Errorf("open unpack root %s: %w", root, err)
 	}
-	if inUserNS() {
+	if userns.Inside() {
 		opts.Rootless = true
 	}
 	a := newApplier(rootFd, opts)

@@ -1,39 +1,18 @@
 package content
 
 import (
+	"errors"
 	"fmt"
-	"maps"
-	"strings"
+
+	"github.com/berth-dev/berth/internal/labels"
 )
 
-// ApplyLabelUpdate computes the labels after an Update: with no fieldpaths
-// (or "labels") the update's labels replace the current ones; with
-// "labels.<key>" only that key is set, or removed when the update lacks it.
+// ApplyLabelUpdate computes the labels after an Update (see
+// labels.Apply); a fieldpath other than labels is ErrInvalidArgument.
 func ApplyLabelUpdate(cur, update map[string]string, fieldpaths []string) (map[string]string, error) {
-	if len(fieldpaths) == 0 {
-		return maps.Clone(update), nil
+	out, err := labels.Apply(cur, update, fieldpaths)
+	if errors.Is(err, labels.ErrNotLabel) {
+		return nil, fmt.Errorf("%w: %w", err, ErrInvalidArgument)
 	}
-	out := maps.Clone(cur)
-	if out == nil {
-		out = map[string]string{}
-	}
-	for _, fp := range fieldpaths {
-		switch {
-		case fp == "labels":
-			out = maps.Clone(update)
-			if out == nil {
-				out = map[string]string{}
-			}
-		case strings.HasPrefix(fp, "labels."):
-			k := strings.TrimPrefix(fp, "labels.")
-			if v, ok := update[k]; ok {
-				out[k] = v
-			} else {
-				delete(out, k)
-			}
-		default:
-			return nil, fmt.Errorf("update field %q: only labels can be updated: %w", fp, ErrInvalidArgument)
-		}
-	}
-	return out, nil
+	return out, err
 }

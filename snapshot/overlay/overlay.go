@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/berth-dev/berth/internal/userns"
 	"github.com/berth-dev/berth/snapshot"
 	"github.com/berth-dev/berth/snapshot/internal/base"
 )
@@ -54,7 +55,7 @@ func (driver) Mounts(kind snapshot.Kind, dir string, parents []string) []snapsho
 // withUserXattr adds userxattr in a user namespace, where overlay keeps
 // whiteout and opaque markers in user.overlay.* xattrs (Linux 5.11+).
 func withUserXattr(opts []string) []string {
-	if inUserNS() {
+	if userns.Inside() {
 		return append(opts, "userxattr")
 	}
 	return opts
