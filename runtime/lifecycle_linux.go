@@ -159,6 +159,16 @@ func (r *Runtime) Kill(id string, sig unix.Signal, all bool) error {
 	return nil
 }
 
+// cgroupByID loads a container's state and its cgroup manager.
+func (r *Runtime) cgroupByID(id string) (cgroups.Manager, error) {
+	st, err := r.store().load(id)
+	if err != nil {
+		return nil, err
+	}
+	return r.cgroupOf(st)
+}
+
+// cgroupOf rebuilds the cgroup manager recorded in a container's state.
 func (r *Runtime) cgroupOf(st *State) (cgroups.Manager, error) {
 	if st.Cgroup == nil {
 		return nil, fmt.Errorf("%w: container %s has no cgroup", ErrNotSupported, st.ID)
