@@ -165,6 +165,8 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 		Owner:       "",
 		Annotations: spec.Annotations,
 		Hooks:       spec.Hooks,
+		UIDMappings: spec.Linux.UIDMappings,
+		GIDMappings: spec.Linux.GIDMappings,
 	}
 	cgState := cg.State()
 	state.Cgroup = &cgState
@@ -235,7 +237,7 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 	waitPlaced = sync.OnceValue(func() error { return <-placed })
 	created := &Container{State: state}
 	phase.Mark("config sent")
-	err = r.converse(ip, spec, hookState, o, created)
+	err = r.converse(ip, spec, prep.seccomp, hookState, o, created)
 	phase.Mark("init ready")
 	if perr := waitPlaced(); perr != nil && (err == nil || !errors.Is(perr, unix.ESRCH)) {
 		err = fmt.Errorf("cgroup: %w", perr)
@@ -244,6 +246,9 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 		return nil, err
 	}
 	if err = st.saveSpec(id, rawSpec); err != nil {
+		return nil, err
+	}
+	if err = st.saveSeccomp(id, prep.seccomp); err != nil {
 		return nil, err
 	}
 	if err = st.save(state); err != nil {
@@ -265,7 +270,7 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 
 // converse answers berth-init until it reports it is ready and has closed
 // the socket, or fails.
-func (r *Runtime) converse(ip *initProc, spec *specs.Spec, hookState []byte, o CreateOpts, c *Container) error {
+func (r *Runtime) converse(ip *initProc, spec *specs.Spec, seccompProgram json.RawMessage, hookState []byte, o CreateOpts, c *Container) error {
 	ready := false
 	for {
 		var m proto.Message
@@ -319,7 +324,7 @@ func (r *Runtime) converse(ip *initProc, spec *specs.Spec, hookState []byte, o C
 				cp := *c.State
 				cp.Pid, st, status = c.execPid, &cp, Running
 			}
-			err := sendSeccompListener(spec, st, status, fds[0])
+			err := sendSeccompListener(seccompProgram, st, status, fds[0])
 			unix.Close(fds[0])
 			if err != nil {
 				return err

@@ -57,13 +57,15 @@ func (r *Runtime) Exec(id string, o ExecOpts) (*Execed, error) {
 	if err := validateProcessSecurity(p); err != nil {
 		return nil, err
 	}
-	base, err := r.store().loadSpec(st)
-	if err != nil {
-		return nil, err
+	// An exec'd process needs only its own settings, the namespaces and
+	// id maps (in the state) and the container's compiled seccomp filter
+	// (kept at create): the container's spec is not read again.
+	spec := specs.Spec{
+		Version: specs.Version,
+		Process: p,
+		Linux:   &specs.Linux{UIDMappings: st.UIDMappings, GIDMappings: st.GIDMappings},
 	}
-	spec := *base
-	spec.Process = p
-	sc, err := r.compileSeccomp(&spec)
+	sc, err := r.loadSeccomp(st)
 	if err != nil {
 		return nil, err
 	}
@@ -77,33 +79,58 @@ func (r *Runtime) Exec(id string, o ExecOpts) (*Execed, error) {
 	if !o.Detach {
 		so.pdeathsig = syscall.SIGKILL
 	}
+	// The process joins the container's cgroup: born there by clone3 on
+	// cgroup v2; on v1 moved in while it starts, before it may execve.
+	cg, cgErr := r.cgroupOf(st)
+	if cgErr == nil {
+		if f, err := cg.OpenUnified(); err == nil {
+			defer f.Close()
+			so.cgroupFD = f
+		}
+	}
 	ip, err := r.spawn(so)
 	if err != nil {
 		return nil, err
 	}
 	ok := false
+	placed := make(chan error, 1)
 	defer func() {
 		if !ok {
 			ip.kill()
 		}
 	}()
-	if m, err := r.cgroupOf(st); err == nil {
-		if err := m.Apply(ip.pid()); err != nil {
-			return nil, fmt.Errorf("join cgroup: %w", err)
-		}
-	}
 	cfg := proto.Config{
 		ID: id, Spec: &spec, Bundle: st.Bundle, Rootfs: st.Rootfs, Process: p,
 		Exec: true, Console: p.Terminal, PreserveFDs: o.PreserveFDs, Seccomp: sc,
 		NoNewKeyring: true,
+		WaitCgroup:   cgErr == nil && so.cgroupFD == nil,
 	}
 	if err := ip.conn.Send(cfg); err != nil {
 		return nil, err
 	}
+	if cfg.WaitCgroup {
+		go func() {
+			err := cg.AddProc(ip.pid())
+			if err == nil {
+				err = ip.conn.Send(proto.Message{Kind: proto.MsgCgroupReady})
+			} else {
+				_ = ip.cmd.Process.Kill() // it waits for us: stop it
+			}
+			placed <- err
+		}()
+	} else {
+		placed <- nil
+	}
 	var created Container
 	created.State = st
 	created.execPid = ip.pid()
-	if err := r.converse(ip, &spec, nil, CreateOpts{ConsoleSocket: o.ConsoleSocket}, &created); err != nil {
+	err = r.converse(ip, &spec, sc, nil, CreateOpts{ConsoleSocket: o.ConsoleSocket}, &created)
+	// If init failed, its error is the one to report: the cgroup move
+	// then fails only because init is gone.
+	if perr := <-placed; perr != nil && err == nil {
+		err = fmt.Errorf("join cgroup: %w", perr)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("exec in %s: %w", id, err)
 	}
 	if o.PidFile != "" {

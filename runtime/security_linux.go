@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"encoding/json"
+	"errors"
+	"os"
 	"fmt"
 	"path/filepath"
 
@@ -9,6 +11,7 @@ import (
 
 	"github.com/berth-dev/berth/lsm"
 	"github.com/berth-dev/berth/seccomp"
+	"github.com/berth-dev/berth/seccomp/load"
 	"github.com/berth-dev/berth/seccomp/notify"
 )
 
@@ -35,13 +38,13 @@ func (r *Runtime) compileSeccomp(spec *specs.Spec) (json.RawMessage, error) {
 
 // sendSeccompListener passes the notify descriptor of the container's
 // filter to the agent at listenerPath.
-func sendSeccompListener(spec *specs.Spec, st *State, status Status, fd int) error {
-	sc := spec.Linux.Seccomp
-	if sc == nil || sc.ListenerPath == "" {
+func sendSeccompListener(program json.RawMessage, st *State, status Status, fd int) error {
+	var p load.Program
+	if err := json.Unmarshal(program, &p); err != nil || p.ListenerPath == "" {
 		return fmt.Errorf("%w: seccomp notify rules need linux.seccomp.listenerPath", ErrInvalidConfig)
 	}
-	ps := notify.NewState(st.Pid, sc.ListenerMetadata, st.ociState(status))
-	if err := notify.SendListener(sc.ListenerPath, fd, ps); err != nil {
+	ps := notify.NewState(st.Pid, p.ListenerMetadata, st.ociState(status))
+	if err := notify.SendListener(p.ListenerPath, fd, ps); err != nil {
 		return fmt.Errorf("seccomp listener: %w", err)
 	}
 	return nil
@@ -61,4 +64,39 @@ func validateLSM(p *specs.Process) error {
 		}
 	}
 	return nil
+}
+
+// seccompFile keeps a container's compiled filter beside its state, for
+// exec: an exec'd process gets the container's filter.
+const seccompFile = "seccomp.json"
+
+// saveSeccomp keeps the compiled filter of container id.
+func (s store) saveSeccomp(id string, program json.RawMessage) error {
+	if len(program) == 0 {
+		program = json.RawMessage("null") // no filter, and known to have none
+	}
+	return writeFileAtomic(filepath.Join(s.dir(id), seccompFile), program, 0o600)
+}
+
+// loadSeccomp reads the compiled filter kept for container id, or nil
+// when it has none. A container made before filters were kept has its
+// spec's filter compiled again.
+func (r *Runtime) loadSeccomp(st *State) (json.RawMessage, error) {
+	s := r.store()
+	id := st.ID
+	b, err := os.ReadFile(filepath.Join(s.dir(id), seccompFile))
+	if errors.Is(err, os.ErrNotExist) {
+		spec, err := s.loadSpec(st)
+		if err != nil {
+			return nil, err
+		}
+		return r.compileSeccomp(spec)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read seccomp filter of %s: %w", id, err)
+	}
+	if string(b) == "null" {
+		return nil, nil
+	}
+	return b, nil
 }

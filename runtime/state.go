@@ -54,6 +54,9 @@ type State struct {
 	// Hooks are the spec's hooks; the whole spec is kept beside the state
 	// (configFile) and read only by the commands that need it.
 	Hooks *specs.Hooks `json:"hooks,omitempty"`
+	// UIDMappings and GIDMappings are the user namespace's, for exec.
+	UIDMappings []specs.LinuxIDMapping `json:"uidMappings,omitempty"`
+	GIDMappings []specs.LinuxIDMapping `json:"gidMappings,omitempty"`
 	// Started is set once start has released the init.
 	Started bool `json:"started,omitempty"`
 }

@@ -15,12 +15,16 @@
 package main
 
 import (
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/berth-dev/berth/seccomp"
 
 	"github.com/berth-dev/berth/internal/imagetest"
 	"golang.org/x/sys/unix"
@@ -45,12 +49,14 @@ func main() {
 	eventsN := flag.Int("events-n", 0, "events --stats iterations (default: -n)")
 	setting := flag.String("setting", "default", "label for this run's setting in the output")
 	work := flag.String("workdir", "", "directory for bundles and state (default: a new temp dir, removed at the end)")
+	flag.BoolVar(&withSeccomp, "seccomp", true, "give every container Docker's default seccomp profile (and default capabilities), as a real engine would")
 	makeBundle := flag.String("make-bundle", "", "only write a /bin/true busybox bundle to this directory and exit (for hyperfine)")
 	cgroupsPath := flag.String("cgroups-path", "", "with -make-bundle: linux.cgroupsPath of the bundle")
 	flag.Var(&rts, "runtime", "name=/path/to/runtime [global flags]; repeatable; the first is compared to the others")
 	flag.Parse()
 	if *makeBundle != "" {
 		spec := imagetest.Spec(imagetest.SpecOptions{Args: []string{"/bin/true"}, CgroupsPath: *cgroupsPath})
+		addSeccomp(spec)
 		if err := imagetest.NewBundle(*makeBundle, spec); err != nil {
 			fmt.Fprintln(os.Stderr, "lifecycle:", err)
 			os.Exit(1)
@@ -237,4 +243,14 @@ func report(setting string, n int, results []*result) {
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return s
+}
+
+// withSeccomp gives every bundle Docker's default seccomp profile.
+var withSeccomp = true
+
+// addSeccomp adds the default profile to spec when asked to.
+func addSeccomp(spec *specs.Spec) {
+	if withSeccomp {
+		spec.Linux.Seccomp = seccomp.DefaultProfile(spec)
+	}
 }

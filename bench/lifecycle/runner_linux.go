@@ -48,6 +48,7 @@ func newRunner(rt runtimeSpec, work, rootfs string, devnull *os.File) (*runner, 
 	for name, args := range map[string][]string{"true": {"/bin/true"}, "sleep": {"sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"}} {
 		spec := imagetest.Spec(imagetest.SpecOptions{Args: args, CgroupsPath: r.cgroup})
 		spec.Root.Path = rootfs
+		addSeccomp(spec)
 		b := filepath.Join(dir, "bundle-"+name)
 		if err := os.MkdirAll(b, 0o755); err != nil {
 			return nil, fmt.Errorf("runner %s: %w", rt.name, err)

@@ -146,6 +146,17 @@ func run(conn *proto.Conn) error {
 	if p.User.Umask != nil {
 		unix.Umask(int(*p.User.Umask))
 	}
+	if cfg.Exec && cfg.WaitCgroup {
+		// The runtime is moving us into the container's cgroup; nothing
+		// of the user's may run before that is done.
+		var m proto.Message
+		if _, err := conn.Recv(&m); err != nil {
+			return fmt.Errorf("wait for cgroup: %w", err)
+		}
+		if m.Kind != proto.MsgCgroupReady {
+			return fmt.Errorf("runtime aborted: %s", m.Error)
+		}
+	}
 	phase.Mark("ready")
 	if err := conn.Send(proto.Message{Kind: proto.MsgReady}); err != nil {
 		return err
