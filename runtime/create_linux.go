@@ -229,7 +229,7 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 			}
 			if err != nil {
 				// The init may be waiting for us: stop it.
-				ip.cmd.Process.Kill()
+				_ = ip.proc.Kill()
 			}
 			placed <- err
 		}()
@@ -260,7 +260,7 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 		}
 	}
 	if o.Foreground {
-		created.Process = ip.cmd.Process
+		created.Process = ip.proc
 		created.wait = ip.wait
 	} else {
 		ip.conn.Close()

@@ -114,7 +114,7 @@ func (r *Runtime) Exec(id string, o ExecOpts) (*Execed, error) {
 			if err == nil {
 				err = ip.conn.Send(proto.Message{Kind: proto.MsgCgroupReady})
 			} else {
-				_ = ip.cmd.Process.Kill() // it waits for us: stop it
+				_ = ip.proc.Kill() // it waits for us: stop it
 			}
 			placed <- err
 		}()
@@ -140,7 +140,7 @@ func (r *Runtime) Exec(id string, o ExecOpts) (*Execed, error) {
 	}
 	ok = true
 	ip.conn.Close()
-	e := &Execed{Pid: ip.pid(), Console: created.Console, proc: ip.cmd.Process}
+	e := &Execed{Pid: ip.pid(), Console: created.Console, proc: ip.proc}
 	e.wait = ip.wait
 	return e, nil
 }

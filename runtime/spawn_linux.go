@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -48,13 +49,14 @@ type spawnOpts struct {
 // initProc is a started berth-init, reaped by a goroutine of its own.
 type initProc struct {
 	cmd   *exec.Cmd
+	proc  *os.Process // berth-init: cmd's process, or the one it handed over
 	conn  *proto.Conn
 	done  chan struct{} // closed once the process is reaped
 	state *os.ProcessState
 	err   error
 }
 
-func (p *initProc) pid() int { return p.cmd.Process.Pid }
+func (p *initProc) pid() int { return p.proc.Pid }
 
 // wait waits until the process has exited and been reaped.
 func (p *initProc) wait() (*os.ProcessState, error) {
@@ -64,14 +66,20 @@ func (p *initProc) wait() (*os.ProcessState, error) {
 
 // reap waits for the process; run by the goroutine that owns it.
 func (p *initProc) reap() {
-	p.err = ignoreExit(p.cmd.Wait())
-	p.state = p.cmd.ProcessState
+	if p.proc != p.cmd.Process {
+		// A handed-over process: ours once its first parent exited.
+		p.state, p.err = p.proc.Wait()
+		p.err = ignoreExit(p.err)
+	} else {
+		p.err = ignoreExit(p.cmd.Wait())
+		p.state = p.cmd.ProcessState
+	}
 	close(p.done)
 }
 
 // kill kills and reaps a berth-init that is still our child.
 func (p *initProc) kill() {
-	_ = p.cmd.Process.Kill()
+	_ = p.proc.Kill()
 	_, _ = p.wait()
 	p.conn.Close()
 }
@@ -174,12 +182,32 @@ func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
 		}
 		cmd.Env = env
 	}
-	if userns, ok := o.join[specs.UserNamespace]; ok && os.Geteuid() != 0 && len(o.join) > 1 {
+	hop := false
+	if _, ok := o.join[specs.UserNamespace]; ok && os.Geteuid() != 0 {
 		// Without privilege the other namespaces, owned by that user
-		// namespace, can only be joined from inside it, pid included,
-		// which would need one more fork.
-		parent.Close()
-		return nil, fmt.Errorf("%w: joining user namespace %s together with other namespaces as an unprivileged user", ErrNotSupported, userns)
+		// namespace, can only be joined from inside it: berth-init joins
+		// them there and starts itself once more, so that the copy is in
+		// the pid namespace; it hands that copy over to us (a subreaper).
+		var hops []string
+		for t, path := range o.join {
+			if t != specs.UserNamespace && t != specs.MountNamespace {
+				hops = append(hops, string(t)+"="+path)
+			}
+		}
+		for t := range o.join {
+			if t != specs.UserNamespace && t != specs.MountNamespace {
+				delete(o.join, t)
+			}
+		}
+		if len(hops) > 0 {
+			if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+				parent.Close()
+				return nil, fmt.Errorf("become a subreaper: %w", err)
+			}
+			hop = true
+			env = append(env, proto.EnvHopNS+"="+strings.Join(hops, ","))
+			cmd.Env = env
+		}
 	}
 	if userns, ok := o.join[specs.UserNamespace]; ok {
 		// A Go process cannot join a user namespace (it has threads):
@@ -189,7 +217,12 @@ func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
 			parent.Close()
 			return nil, fmt.Errorf("joining user namespace %s needs nsenter (util-linux): %w", userns, err)
 		}
-		cmd.Args = []string{"nsenter", "--user=" + userns, "--setuid", strconv.Itoa(int(nsRoot(o.uidMap))), "--setgid", strconv.Itoa(int(nsRoot(o.gidMap))), "--", cmd.Path}
+		creds := []string{"--setuid", strconv.Itoa(int(nsRoot(o.uidMap))), "--setgid", strconv.Itoa(int(nsRoot(o.gidMap)))}
+		if os.Geteuid() != 0 {
+			// Our own ids are the mapped ones (setgroups may be denied).
+			creds = []string{"--preserve-credentials"}
+		}
+		cmd.Args = append(append([]string{"nsenter", "--user=" + userns}, creds...), "--", cmd.Path)
 		cmd.Path = nsenter
 	}
 	if o.cgroupFD != nil {
@@ -199,9 +232,18 @@ func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
 
 	ip := &initProc{cmd: cmd, conn: proto.NewConn(parent), done: make(chan struct{})}
 	var startErr error
-	if len(o.join) == 0 {
+	if hop {
 		startErr = cmd.Start()
 		if startErr == nil {
+			// Only the hop may hold the other end, or its exit would go
+			// unnoticed.
+			child.Close()
+			startErr = ip.handOver()
+		}
+	} else if len(o.join) == 0 {
+		startErr = cmd.Start()
+		if startErr == nil {
+			ip.proc = cmd.Process
 			go ip.reap()
 		}
 	} else {
@@ -217,6 +259,9 @@ func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
 				return
 			}
 			err := cmd.Start()
+			if err == nil {
+				ip.proc = cmd.Process
+			}
 			started <- err
 			if err == nil {
 				ip.reap()
@@ -239,6 +284,27 @@ func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
 		}
 	}
 	return ip, nil
+}
+
+// handOver reads the pid of the berth-init the hop started, waits for the
+// hop to exit, and adopts the orphan (we are its subreaper).
+func (p *initProc) handOver() error {
+	var m proto.Message
+	_, err := p.conn.Recv(&m)
+	_ = p.cmd.Wait() // the hop exits as soon as it has reported
+	if err != nil {
+		return fmt.Errorf("berth-init in the user namespace: %w", err)
+	}
+	if m.Kind != proto.MsgHandOver || m.Pid <= 0 {
+		return fmt.Errorf("berth-init in the user namespace: %s", m.Error)
+	}
+	proc, err := os.FindProcess(m.Pid)
+	if err != nil {
+		return err
+	}
+	p.proc = proc
+	go p.reap()
+	return nil
 }
 
 // needsIDMapHelpers reports whether an unprivileged user needs the setuid

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -25,6 +26,9 @@ import (
 func Main() {
 	if os.Getenv(proto.EnvWaitMaps) != "" {
 		waitMapsAndReexec()
+	}
+	if hops := os.Getenv(proto.EnvHopNS); hops != "" {
+		hop(hops)
 	}
 	conn, err := openSync()
 	if err != nil {
@@ -449,4 +453,71 @@ func waitMapsAndReexec() {
 		fmt.Fprintln(os.Stderr, "berth-init: re-exec after id maps:", err)
 		os.Exit(1)
 	}
+}
+
+// nsTypes maps the runtime spec's namespace names to setns flags.
+var nsTypes = map[string]int{
+	"network": unix.CLONE_NEWNET, "ipc": unix.CLONE_NEWIPC, "uts": unix.CLONE_NEWUTS,
+	"cgroup": unix.CLONE_NEWCGROUP, "time": unix.CLONE_NEWTIME, "pid": unix.CLONE_NEWPID,
+}
+
+// hop runs where an unprivileged runtime could only join a container's
+// user namespace (nsenter did): from inside it, it joins the container's
+// other namespaces on this thread, starts berth-init once more (the copy is
+// in the pid namespace, which setns gives only to children), tells the
+// runtime the copy's pid and exits, leaving the copy to the runtime.
+func hop(list string) {
+	fail := func(err error) {
+		fmt.Fprintln(os.Stderr, "berth-init:", err)
+		os.Exit(1)
+	}
+	sync := envFD(proto.EnvSyncFD)
+	if sync < 0 {
+		fail(errors.New("no sync socket"))
+	}
+	for _, item := range strings.Split(list, ",") {
+		typ, path, _ := strings.Cut(item, "=")
+		flag, ok := nsTypes[typ]
+		if !ok {
+			fail(fmt.Errorf("unknown namespace type %q", typ))
+		}
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			fail(fmt.Errorf("open %s namespace %s: %w", typ, path, err))
+		}
+		err = unix.Setns(fd, flag)
+		unix.Close(fd)
+		if err != nil {
+			fail(fmt.Errorf("join %s namespace %s: %w", typ, path, err))
+		}
+	}
+	// Pass on every descriptor the runtime gave us, at the same numbers.
+	last := sync
+	for _, name := range []string{proto.EnvExeFD, proto.EnvFifoFD, proto.EnvMntFD} {
+		last = max(last, envFD(name))
+	}
+	var extra []*os.File
+	for fd := 3; fd <= last; fd++ {
+		extra = append(extra, os.NewFile(uintptr(fd), "fd"))
+	}
+	var env []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, proto.EnvHopNS+"=") {
+			env = append(env, e)
+		}
+	}
+	cmd := &exec.Cmd{
+		Path: "/proc/self/exe", Args: []string{"berth-init"}, Env: env,
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, ExtraFiles: extra,
+		SysProcAttr: &unix.SysProcAttr{Setsid: true},
+	}
+	if err := cmd.Start(); err != nil {
+		fail(fmt.Errorf("start berth-init in the container's namespaces: %w", err))
+	}
+	conn := proto.NewConn(os.NewFile(uintptr(sync), "sync"))
+	if err := conn.Send(proto.Message{Kind: proto.MsgHandOver, Pid: cmd.Process.Pid}); err != nil {
+		_ = cmd.Process.Kill()
+		fail(err)
+	}
+	os.Exit(0)
 }

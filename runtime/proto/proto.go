@@ -24,6 +24,9 @@ const (
 	// EnvWaitMaps tells init that newuidmap/newgidmap are writing its id
 	// maps: it waits for MsgMapsReady and re-executes itself.
 	EnvWaitMaps = "_BERTH_WAIT_MAPS"
+	// EnvHopNS lists namespaces (type=path,...) berth-init joins from
+	// inside a user namespace before starting itself once more in them.
+	EnvHopNS = "_BERTH_HOP_NS"
 )
 
 // Config is everything berth-init needs, sent as the first message.
@@ -89,6 +92,8 @@ const (
 	MsgReady Kind = "ready"
 	// MsgContinue is the runtime's answer to MsgHooks.
 	MsgContinue Kind = "continue"
+	// MsgHandOver carries the pid of the berth-init a hop started.
+	MsgHandOver Kind = "hand-over"
 	// MsgMapsReady: the runtime has written init's id maps.
 	MsgMapsReady Kind = "maps-ready"
 	// MsgCgroupReady: the runtime has moved init into its cgroup.
@@ -101,6 +106,7 @@ const (
 type Message struct {
 	Kind  Kind   `json:"kind"`
 	Error string `json:"error,omitempty"`
+	Pid   int    `json:"pid,omitempty"`
 }
 
 // maxMessage bounds one message (a config with a large seccomp filter fits).

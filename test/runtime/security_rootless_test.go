@@ -194,9 +194,9 @@ func TestRootlessRun(t *testing.T) {
 		}
 	})
 
-	// exec would join the container's user namespace and, from inside it,
-	// the others (pid included, which needs one more fork): not done yet,
-	// so it must fail clearly and leave the container as it was.
+	// exec joins the container's user namespace (nsenter) and, from
+	// inside it, the others, pid included (berth-init starts itself once
+	// more there and hands the copy over).
 	t.Run("exec", func(t *testing.T) {
 		b := rootlessBundle(t, uid, gid, []string{"sleep", "300"}, nil)
 		id := e.id()
@@ -204,12 +204,34 @@ func TestRootlessRun(t *testing.T) {
 		if r := asUser(t, uid, gid, b, "--root", state, "run", "-d", "--bundle", b, id); r.code != 0 {
 			t.Fatalf("rootless run -d: exit %d: %s", r.code, r.err)
 		}
-		r := asUser(t, uid, gid, b, "--root", state, "exec", id, "sh", "-c", "id -u")
-		if r.code == 0 || !strings.Contains(r.err, "not supported") || strings.Count(strings.TrimSpace(r.err), "\n") != 0 {
-			t.Fatalf("rootless exec: exit %d stdout %q stderr %q, want a one-line 'not supported'", r.code, r.out, r.err)
+		r := asUser(t, uid, gid, b, "--root", state, "exec", id, "sh", "-c", "id -u; cat /proc/1/uid_map | tr -s ' ' | sed 's/^ //'; hostname; exit 3")
+		want := "0\n0 " + strconv.Itoa(uid) + " 1\nberth\n"
+		if r.code != 3 || r.out != want {
+			t.Fatalf("rootless exec: exit %d stdout %q stderr %q, want exit 3 and %q", r.code, r.out, r.err, want)
 		}
-		if r := asUser(t, uid, gid, b, "--root", state, "state", id); !strings.Contains(r.out, `"running"`) {
-			t.Fatalf("container not running after the refused exec: %q %q", r.out, r.err)
+		pidFile := filepath.Join(t.TempDir(), "pid")
+		if err := os.Chown(filepath.Dir(pidFile), uid, gid); err != nil {
+			t.Fatal(err)
+		}
+		if r := asUser(t, uid, gid, b, "--root", state, "exec", "-d", "--pid-file", pidFile, id, "sleep", "100"); r.code != 0 {
+			t.Fatalf("rootless exec -d: exit %d: %s", r.code, r.err)
+		}
+		pb, err := os.ReadFile(pidFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The pid file names the exec'd process itself, in the container's
+		// pid namespace.
+		ns, _ := os.Readlink("/proc/" + strings.TrimSpace(string(pb)) + "/ns/pid")
+		st := asUser(t, uid, gid, b, "--root", state, "state", id)
+		var s struct{ Pid int }
+		if err := json.Unmarshal([]byte(st.out), &s); err != nil {
+			t.Fatal(err)
+		}
+		initNS, _ := os.Readlink("/proc/" + strconv.Itoa(s.Pid) + "/ns/pid")
+		comm, _ := os.ReadFile("/proc/" + strings.TrimSpace(string(pb)) + "/comm")
+		if ns == "" || ns != initNS || strings.TrimSpace(string(comm)) != "sleep" {
+			t.Fatalf("exec -d pid %s: pid ns %q (init's %q), comm %q", pb, ns, initNS, comm)
 		}
 	})
 
