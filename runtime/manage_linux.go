@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"os"
 	"os/user"
 	"sort"
 	"strconv"
@@ -62,16 +63,50 @@ func owner(path string) string {
 
 // Pids lists the processes of a container.
 func (r *Runtime) Pids(id string) ([]int, error) {
-	m, err := r.cgroupByID(id)
+	st, err := r.store().load(id)
 	if err != nil {
 		return nil, err
 	}
-	pids, err := m.Pids()
+	m, err := r.cgroupOf(st)
+	var pids []int
+	if err == nil {
+		pids, err = m.Pids()
+	}
+	if _, ownPidNS := st.Namespaces[specs.PIDNamespace]; err != nil && ownPidNS && st.alive() {
+		// A rootless container may run without a cgroup of its own: its
+		// processes are then those in its pid namespace.
+		if ns, nerr := pidsInNamespaceOf(st.Pid); nerr == nil {
+			pids, err = ns, nil
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list processes of %s: %w", id, err)
 	}
 	sort.Ints(pids)
 	return pids, nil
+}
+
+// pidsInNamespaceOf lists the processes that share pid's pid namespace.
+func pidsInNamespaceOf(pid int) ([]int, error) {
+	want, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/pid")
+	if err != nil {
+		return nil, err
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	var out []int
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ns, err := os.Readlink("/proc/" + e.Name() + "/ns/pid"); err == nil && ns == want {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }
 
 // Pause freezes every process of a running container.

@@ -233,6 +233,11 @@ func TestRootlessRun(t *testing.T) {
 		if ns == "" || ns != initNS || strings.TrimSpace(string(comm)) != "sleep" {
 			t.Fatalf("exec -d pid %s: pid ns %q (init's %q), comm %q", pb, ns, initNS, comm)
 		}
+		// ps works without a cgroup too: it lists the pid namespace.
+		ps := asUser(t, uid, gid, b, "--root", state, "ps", "--format", "json", id)
+		if ps.code != 0 || !strings.Contains(ps.out, strconv.Itoa(s.Pid)) || !strings.Contains(ps.out, strings.TrimSpace(string(pb))) {
+			t.Fatalf("rootless ps: exit %d %q %q, want pids %d and %s", ps.code, ps.out, ps.err, s.Pid, pb)
+		}
 	})
 
 	t.Run("multi-id", func(t *testing.T) {
