@@ -1,6 +1,7 @@
 package imagetest
 
 import (
+	"github.com/berth-dev/berth/runtime"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -22,25 +23,14 @@ type SpecOptions struct {
 	Hostname string
 }
 
-// DefaultCapabilities is the capability set given to the container
-// process: the set Docker and containerd grant by default.
-var DefaultCapabilities = []string{
-	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
-	"CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
-	"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
-}
-
-// MaskedPaths are hidden from the container (as runc's default spec does).
-var MaskedPaths = []string{
-	"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-	"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
-	"/proc/scsi",
-}
-
-// ReadonlyPaths are remounted read-only in the container.
-var ReadonlyPaths = []string{
-	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
-}
+// DefaultCapabilities, MaskedPaths and ReadonlyPaths are berth-runtime's
+// defaults (Docker's), shared so tests and benchmarks use what `berth-runtime
+// spec` writes.
+var (
+	DefaultCapabilities = runtime.DefaultCapabilities
+	MaskedPaths         = runtime.DefaultMaskedPaths
+	ReadonlyPaths       = runtime.DefaultReadonlyPaths
+)
 
 // Spec returns a runc-like default runtime config for a busybox root
 // filesystem at "rootfs": root user, default capabilities, new pid, ipc,
