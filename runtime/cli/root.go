@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -98,7 +100,7 @@ func Run(args []string) int {
 	}
 	root.SetVersionTemplate(fmt.Sprintf("berth-runtime version {{.Version}}\nspec: %s\n", version.OCIRuntimeSpec))
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.root, "root", runtime.DefaultRoot, "root directory for storage of container state")
+	pf.StringVar(&g.root, "root", defaultRoot(), "root directory for storage of container state")
 	pf.StringVar(&g.log, "log", "", "log file for errors and warnings")
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	pf.BoolVar(&g.debug, "debug", false, "enable debug output")
@@ -142,6 +144,19 @@ func Run(args []string) int {
 	fmt.Fprintln(os.Stderr, "berth-runtime:", err)
 	lg.log("error", err.Error())
 	return 1
+}
+
+// defaultRoot is /run/berth-runtime for root and, like runc, a directory
+// under $XDG_RUNTIME_DIR (or /run/user/UID) for anyone else.
+func defaultRoot() string {
+	if os.Geteuid() == 0 {
+		return runtime.DefaultRoot
+	}
+	dir := os.Getenv("XDG_RUNTIME_DIR")
+	if dir == "" {
+		dir = "/run/user/" + strconv.Itoa(os.Geteuid())
+	}
+	return filepath.Join(dir, "berth-runtime")
 }
 
 // idArg is the argument check of commands that take one container ID.
