@@ -112,15 +112,7 @@ func execCmd(rt rtFunc) *cobra.Command {
 			if e.Console != nil {
 				stopTTY = attachConsole(e.Console)
 			}
-			sigs := make(chan os.Signal, 32)
-			signal.Notify(sigs)
-			go func() {
-				for s := range sigs {
-					if s.String() != "child exited" && s.String() != "urgent I/O condition" {
-						_ = e.Signal(s) // it may have exited meanwhile
-					}
-				}
-			}()
+			sigs := forwardSignals(e.Signal, e.Console)
 			ps, err := e.Wait()
 			signal.Stop(sigs)
 			stopTTY()

@@ -38,7 +38,7 @@ func runCmd(rt rtFunc) *cobra.Command {
 			if c.Console != nil {
 				stopTTY = attachConsole(c.Console)
 			}
-			sigs := forwardSignals(c.Process, c.Console)
+			sigs := forwardSignals(c.Process.Signal, c.Console)
 			err = r.Start(id)
 			var code int
 			if err == nil {
@@ -71,9 +71,9 @@ func runCmd(rt rtFunc) *cobra.Command {
 	return cmd
 }
 
-// forwardSignals relays the signals we receive to the container's init,
-// and terminal size changes to its pty.
-func forwardSignals(p *os.Process, console *os.File) chan os.Signal {
+// forwardSignals relays the signals we receive to a container process
+// (through send), and terminal size changes to its pty.
+func forwardSignals(send func(os.Signal) error, console *os.File) chan os.Signal {
 	sigs := make(chan os.Signal, 32)
 	signal.Notify(sigs)
 	go func() {
@@ -85,7 +85,7 @@ func forwardSignals(p *os.Process, console *os.File) chan os.Signal {
 					resize(console)
 				}
 			default:
-				p.Signal(s)
+				_ = send(s) // it may have exited meanwhile
 			}
 		}
 	}()
