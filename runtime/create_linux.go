@@ -104,7 +104,7 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 		}
 		os.RemoveAll(dir)
 	}()
-	unlock, err := st.lock(id)
+	unlock, err := r.lock(id)
 	if err != nil {
 		return nil, err
 	}
@@ -135,6 +135,12 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 		return nil, fmt.Errorf("cgroup: %w", err)
 	}
 	phase.Mark("cgroup made")
+	// A first state, without an init yet: should this process die before
+	// create finishes, `delete` still finds the cgroup to remove.
+	early := cg.State()
+	if err = st.save(&State{ID: id, Bundle: bundle, Rootfs: spec.Root.Path, Created: time.Now().UTC(), Cgroup: &early, Annotations: spec.Annotations}); err != nil {
+		return nil, err
+	}
 	var cgFD *os.File
 	if f, ferr := cg.OpenUnified(); ferr == nil {
 		cgFD = f

@@ -49,7 +49,7 @@ func (r *Runtime) Start(id string) error {
 	if err != nil {
 		return err
 	}
-	unlock, err := r.store().lock(id)
+	unlock, err := r.lock(id)
 	if err != nil {
 		return err
 	}
@@ -184,8 +184,7 @@ func (r *Runtime) cgroupOf(st *State) (cgroups.Manager, error) {
 // cgroup and state, then runs the poststop hooks. A running container is
 // refused unless force is set, and then killed first.
 func (r *Runtime) Delete(id string, force bool) error {
-	st, err := r.store().load(id)
-	if err != nil {
+	if _, err := r.store().load(id); err != nil {
 		if force && errors.Is(err, ErrNotExist) {
 			// runc's delete --force of a missing container succeeds,
 			// containerd relies on it; still refuse a bad ID.
@@ -196,11 +195,20 @@ func (r *Runtime) Delete(id string, force bool) error {
 		}
 		return err
 	}
-	unlock, err := r.store().lock(id)
+	unlock, err := r.lock(id)
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	// Read the state again under the lock: a create or another delete
+	// may have finished meanwhile.
+	st, err := r.store().load(id)
+	if err != nil {
+		if force && errors.Is(err, ErrNotExist) {
+			return nil
+		}
+		return err
+	}
 	status := r.status(st)
 	switch status {
 	case Stopped:

@@ -124,7 +124,7 @@ func (r *Runtime) freeze(id string, on bool) error {
 	if err != nil {
 		return err
 	}
-	unlock, err := r.store().lock(id)
+	unlock, err := r.lock(id)
 	if err != nil {
 		return err
 	}

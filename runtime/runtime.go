@@ -18,6 +18,21 @@ type Runtime struct {
 	SystemdCgroup bool
 	// Warn receives warnings (unknown capabilities skipped, ...).
 	Warn io.Writer
+	// held names the containers whose lock this process holds.
+	held map[string]bool
+}
+
+// lock takes container id's lock for this process.
+func (r *Runtime) lock(id string) (unlock func(), err error) {
+	u, err := r.store().lock(id)
+	if err != nil {
+		return nil, err
+	}
+	if r.held == nil {
+		r.held = map[string]bool{}
+	}
+	r.held[id] = true
+	return func() { delete(r.held, id); u() }, nil
 }
 
 // New returns a Runtime with its state under root (DefaultRoot if empty).

@@ -162,6 +162,20 @@ func (s store) lock(id string) (unlock func(), err error) {
 	return func() { unix.Close(fd) }, nil
 }
 
+// locked reports whether another process holds container id's lock.
+func (s store) locked(id string) bool {
+	fd, err := unix.Open(filepath.Join(s.dir(id), lockName), unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		return errors.Is(err, unix.EWOULDBLOCK)
+	}
+	_ = unix.Flock(fd, unix.LOCK_UN)
+	return false
+}
+
 // list returns the IDs of all containers under the root.
 func (s store) list() ([]string, error) {
 	ents, err := os.ReadDir(s.root)

@@ -15,6 +15,14 @@ import (
 // stopped; still blocked on the exec fifo means created; else running, or
 // paused when its cgroup is frozen.
 func (r *Runtime) status(st *State) Status {
+	if st.Pid == 0 {
+		// No init recorded yet: creating while its create holds the
+		// lock, else left behind by a create that died.
+		if !r.held[st.ID] && r.store().locked(st.ID) {
+			return Creating
+		}
+		return Stopped
+	}
 	if !st.alive() {
 		return Stopped
 	}

@@ -16,7 +16,7 @@ func (r *Runtime) Update(id string, res *specs.LinuxResources) error {
 	if err != nil {
 		return err
 	}
-	unlock, err := r.store().lock(id)
+	unlock, err := r.lock(id)
 	if err != nil {
 		return err
 	}

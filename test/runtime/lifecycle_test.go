@@ -227,3 +227,29 @@ func readSpec(t *testing.T, bundle string) *specs.Spec {
 	}
 	return &s
 }
+
+func TestCreateKilledMidwayIsDeletable(t *testing.T) {
+	e := newEnv(t)
+	// The createRuntime hook kills the runtime running it: create dies
+	// after making the cgroup and starting init.
+	b := e.bundle([]string{"true"}, func(s *specs.Spec) {
+		s.Linux.CgroupsPath = "/berth-test-killed-" + filepath.Base(e.root)
+		s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "kill -9 $PPID"}}}}
+	})
+	id := e.id()
+	if r := e.run("create", "-b", b, id); r.code == 0 {
+		t.Fatal("create survived its own SIGKILL")
+	}
+	cg := "/sys/fs/cgroup/pids/berth-test-killed-" + filepath.Base(e.root)
+	if _, err := os.Stat(cg); err != nil {
+		t.Fatalf("the dead create left no cgroup to clean up (%v): the test proves nothing", err)
+	}
+	if s := e.state(id); s.Status != specs.StateStopped {
+		t.Fatalf("a create that died shows %q, want stopped", s.Status)
+	}
+	e.must("delete", id)
+	e.noState(id)
+	if _, err := os.Stat(cg); !os.IsNotExist(err) {
+		t.Fatalf("cgroup %s left after delete (%v)", cg, err)
+	}
+}
