@@ -57,6 +57,8 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
+	exe := r.sealInit() // in the background, while the config is read
+	defer exe.close()
 	spec, bundle, rawSpec, err := loadBundle(o.Bundle)
 	if err != nil {
 		return nil, err
@@ -148,6 +150,7 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 	}
 
 	so := prep.spawn
+	so.exe = exe
 	so.stdin, so.stdout, so.stderr = os.Stdin, os.Stdout, os.Stderr
 	so.preserveFDs = o.PreserveFDs
 	so.fifo = fifo

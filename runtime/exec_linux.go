@@ -37,6 +37,8 @@ func (e *Execed) Signal(sig os.Signal) error { return e.proc.Signal(sig) }
 // namespaces and its cgroup, with the process's own user, capabilities,
 // seccomp filter and LSM labels.
 func (r *Runtime) Exec(id string, o ExecOpts) (*Execed, error) {
+	exe := r.sealInit() // in the background, while the state is read
+	defer exe.close()
 	st, err := r.store().load(id)
 	if err != nil {
 		return nil, err
@@ -69,7 +71,7 @@ func (r *Runtime) Exec(id string, o ExecOpts) (*Execed, error) {
 	if err != nil {
 		return nil, err
 	}
-	so := spawnOpts{newNS: map[specs.LinuxNamespaceType]bool{}, join: map[specs.LinuxNamespaceType]string{}}
+	so := spawnOpts{newNS: map[specs.LinuxNamespaceType]bool{}, join: map[specs.LinuxNamespaceType]string{}, exe: exe}
 	for t, path := range st.Namespaces {
 		so.join[t] = path
 	}

@@ -41,3 +41,42 @@ func sealedCopy(path string) (*os.File, error) {
 	}
 	return mem, nil
 }
+
+// sealedInit is a sealed copy of berth-init being made in the background:
+// copying it takes a millisecond or two, which create and exec overlap
+// with parsing the config and making the cgroup.
+type sealedInit struct {
+	done chan struct{}
+	f    *os.File
+	err  error
+}
+
+// sealInit starts copying berth-init into a sealed memfd.
+func (r *Runtime) sealInit() *sealedInit {
+	s := &sealedInit{done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		p, err := r.initPath()
+		if err != nil {
+			s.err = err
+			return
+		}
+		s.f, s.err = sealedCopy(p)
+	}()
+	return s
+}
+
+// get waits for the copy.
+func (s *sealedInit) get() (*os.File, error) {
+	<-s.done
+	return s.f, s.err
+}
+
+// close waits for the copy and closes it; the started init keeps its own
+// descriptor of it.
+func (s *sealedInit) close() {
+	<-s.done
+	if s.f != nil {
+		s.f.Close()
+	}
+}

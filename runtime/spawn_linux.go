@@ -44,6 +44,9 @@ type spawnOpts struct {
 	fifo           *os.File // O_PATH descriptor of the exec fifo, or nil
 	cgroupFD       *os.File // cgroup2 directory for CLONE_INTO_CGROUP, or nil
 	pdeathsig      syscall.Signal
+	// exe is the sealed copy of berth-init, made ahead by the caller
+	// (sealInit) while it did other work; nil makes one here.
+	exe *sealedInit
 }
 
 // initProc is a started berth-init, reaped by a goroutine of its own.
@@ -91,16 +94,15 @@ func (p *initProc) kill() {
 // filesystem attributes), and a user namespace cannot be joined by a Go
 // process at all.
 func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
-	initPath, err := r.initPath()
-	if err != nil {
-		return nil, err
+	if o.exe == nil {
+		o.exe = r.sealInit()
+		defer o.exe.close()
 	}
-	exe, err := sealedCopy(initPath)
+	exe, err := o.exe.get()
 	phase.Mark("sealed init copied")
 	if err != nil {
 		return nil, err
 	}
-	defer exe.Close()
 	parent, child, err := proto.Pair()
 	if err != nil {
 		return nil, err
