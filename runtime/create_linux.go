@@ -260,6 +260,11 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 	if err = st.saveSeccomp(id, prep.seccomp); err != nil {
 		return nil, err
 	}
+	if pb, perr := json.Marshal(spec.Process); perr == nil {
+		if err = writeFileAtomic(filepath.Join(dir, processFile), pb, 0o600); err != nil {
+			return nil, err
+		}
+	}
 	if err = st.save(state); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -15,13 +16,27 @@ import (
 	"github.com/berth-dev/berth/runtime/hooks"
 )
 
-// SpecOf returns the spec a container was created with (and updated to).
-func (r *Runtime) SpecOf(id string) (*specs.Spec, error) {
+// ProcessOf returns the process a container was created with: what exec
+// starts from when given only a command line. It reads a small file kept
+// at create rather than the whole spec.
+func (r *Runtime) ProcessOf(id string) (*specs.Process, error) {
 	st, err := r.store().load(id)
 	if err != nil {
 		return nil, err
 	}
-	return r.store().loadSpec(st)
+	b, err := os.ReadFile(filepath.Join(r.store().dir(id), processFile))
+	if err != nil {
+		spec, err := r.store().loadSpec(st)
+		if err != nil {
+			return nil, err
+		}
+		return spec.Process, nil
+	}
+	var p specs.Process
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("read process of %s: %w", id, err)
+	}
+	return &p, nil
 }
 
 // StateOf returns a container's recorded state and current status.

@@ -22,6 +22,8 @@ const DefaultRoot = "/run/berth-runtime"
 const (
 	stateFile  = "state.json"
 	configFile = "config.json"
+	// processFile keeps the spec's process, for exec.
+	processFile = "process.json"
 	fifoName   = "exec.fifo"
 	lockName   = "lock"
 )

@@ -53,11 +53,11 @@ func execCmd(rt rtFunc) *cobra.Command {
 				if len(args) < 2 {
 					return fmt.Errorf("exec needs a command or --process")
 				}
-				spec, err := r.SpecOf(id)
+				proc, err := r.ProcessOf(id)
 				if err != nil {
 					return err
 				}
-				base := *spec.Process
+				base := *proc
 				p = &base
 				p.Args = args[1:]
 				p.Terminal = tty
