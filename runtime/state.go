@@ -24,8 +24,8 @@ const (
 	configFile = "config.json"
 	// processFile keeps the spec's process, for exec.
 	processFile = "process.json"
-	fifoName   = "exec.fifo"
-	lockName   = "lock"
+	fifoName    = "exec.fifo"
+	lockName    = "lock"
 )
 
 // Status is a container's status as the runtime spec names it.
