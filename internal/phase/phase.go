@@ -5,15 +5,23 @@ package phase
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"time"
 )
 
 var (
-	on    = os.Getenv("BERTH_TRACE") != ""
-	start = time.Now()
-	name  = "berth"
+	on              = os.Getenv("BERTH_TRACE") != ""
+	out   io.Writer = os.Stderr
+	start           = time.Now()
+	name            = "berth"
 )
+
+// To turns the marks on and sends them to w (berth-runtime --debug sends
+// them to its log).
+func To(w io.Writer) {
+	on, out = true, w
+}
 
 // SetName names the process in the lines Mark prints.
 func SetName(n string) { name = n }
@@ -21,6 +29,6 @@ func SetName(n string) { name = n }
 // Mark prints the time since the process started and what was reached.
 func Mark(what string) {
 	if on {
-		fmt.Fprintf(os.Stderr, "[%s %d] %7.3fms %s\n", name, os.Getpid(), float64(time.Since(start).Microseconds())/1000, what)
+		fmt.Fprintf(out, "[%s %d] %7.3fms %s\n", name, os.Getpid(), float64(time.Since(start).Microseconds())/1000, what)
 	}
 }

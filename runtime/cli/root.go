@@ -63,6 +63,17 @@ func trimNL(p []byte) []byte {
 	return p
 }
 
+// debugWriter writes debug lines to the log, or to stderr without one.
+type debugWriter struct{ l *logger }
+
+func (d debugWriter) Write(p []byte) (int, error) {
+	if d.l.out == nil {
+		return os.Stderr.Write(p)
+	}
+	d.l.log("debug", string(trimNL(p)))
+	return len(p), nil
+}
+
 // exitError carries a process exit code out of a command.
 type exitError struct{ code int }
 
@@ -95,6 +106,10 @@ func Run(args []string) int {
 				return fmt.Errorf("--log-format must be text or json, not %q", g.logFormat)
 			}
 			lg.format = g.logFormat
+			if g.debug {
+				// Phase timings of this command, as debug log lines.
+				phase.To(debugWriter{lg})
+			}
 			return nil
 		},
 	}

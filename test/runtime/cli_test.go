@@ -113,6 +113,12 @@ func TestLogJSON(t *testing.T) {
 	if entry["level"] != "error" || !strings.Contains(entry["msg"], "does not exist") || entry["time"] == "" {
 		t.Fatalf("log entry %v", entry)
 	}
+	// --debug adds the command's phase timings as debug lines.
+	debugLog := filepath.Join(t.TempDir(), "debug.json")
+	e.must("--debug", "--log", debugLog, "--log-format", "json", "list")
+	if b, err := os.ReadFile(debugLog); err != nil || !strings.Contains(string(b), `"level":"debug"`) {
+		t.Fatalf("--debug log %q (%v)", b, err)
+	}
 }
 
 func TestSpecFeaturesVersion(t *testing.T) {
