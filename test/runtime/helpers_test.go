@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -233,3 +234,8 @@ func openUp(t *testing.T) func() {
 func (e *env) cmd(args ...string) *exec.Cmd {
 	return exec.Command(bin, append([]string{"--root", e.root}, args...)...)
 }
+
+// unixRlimit is a resource limit as getrlimit returns it.
+type unixRlimit = syscall.Rlimit
+
+func getNofile(l *unixRlimit) { _ = syscall.Getrlimit(syscall.RLIMIT_NOFILE, l) }

@@ -217,3 +217,49 @@ func TestExecIntoUserNamespace(t *testing.T) {
 		t.Fatalf("exec into a user namespace: %q", out)
 	}
 }
+
+// Root here lacks CAP_SYS_RESOURCE: lowering oom_score_adj or raising a
+// hard rlimit must fail with an error that says so, and leave nothing.
+func TestPrivilegeTheRuntimeLacks(t *testing.T) {
+	e := newEnv(t)
+	cur, err := os.ReadFile("/proc/self/oom_score_adj")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mine int
+	if _, err := sscan(string(cur), &mine); err != nil {
+		t.Fatal(err)
+	}
+	if mine <= -1000 {
+		t.Skip("this process's oom_score_adj is already the lowest")
+	}
+	low := -1000
+	b := e.bundle([]string{"true"}, func(s *specs.Spec) { s.Process.OOMScoreAdj = &low })
+	id := e.id()
+	r := e.run("run", "-b", b, id)
+	if r.code == 0 {
+		t.Skip("this runtime may lower oom_score_adj here (it holds CAP_SYS_RESOURCE)")
+	}
+	if !strings.Contains(r.err, "CAP_SYS_RESOURCE") || strings.Count(strings.TrimSpace(r.err), "\n") != 0 {
+		t.Fatalf("lowering oom_score_adj: %q", r.err)
+	}
+	e.noState(id)
+
+	var lim unixRlimit
+	getNofile(&lim)
+	if lim.Max == ^uint64(0) {
+		t.Skip("hard NOFILE limit is unlimited")
+	}
+	b2 := e.bundle([]string{"true"}, func(s *specs.Spec) {
+		s.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: lim.Max + 1, Hard: lim.Max + 1}}
+	})
+	id2 := e.id()
+	r = e.run("run", "-b", b2, id2)
+	if r.code == 0 {
+		t.Skip("this runtime may raise hard limits here")
+	}
+	if !strings.Contains(r.err, "CAP_SYS_RESOURCE") || !strings.Contains(r.err, "RLIMIT_NOFILE") {
+		t.Fatalf("raising a hard rlimit: %q", r.err)
+	}
+	e.noState(id2)
+}
