@@ -54,13 +54,12 @@ type Config struct {
 	// CgroupPaths maps controllers to the container's cgroup directories.
 	CgroupPaths map[string]string `json:"cgroupPaths,omitempty"`
 	CgroupNS    bool              `json:"cgroupNS,omitempty"`
-	// WaitCgroup tells init to wait for MsgCgroupReady before it makes
-	// the cgroup namespace: the runtime is still moving it in.
+	// WaitCgroup tells init that the runtime is still moving it into its
+	// cgroup: it waits for MsgCgroupReady before making a cgroup namespace
+	// (create) or before execve (exec).
 	WaitCgroup bool `json:"waitCgroup,omitempty"`
-	UserNS     bool `json:"userNS,omitempty"`
-	NetNS      bool `json:"netNS,omitempty"`
-	IPCNS      bool `json:"ipcNS,omitempty"`
-	UTSNS      bool `json:"utsNS,omitempty"`
+	// UserNS is set when the container has a new user namespace.
+	UserNS bool `json:"userNS,omitempty"`
 	// TimeNS asks init to make a time namespace with the spec's offsets.
 	TimeNS bool `json:"timeNS,omitempty"`
 	// IDMapped lists the indices in Spec.Mounts of the idmapped bind
@@ -69,8 +68,8 @@ type Config struct {
 	IDMapped []int `json:"idmapped,omitempty"`
 	// Seccomp is the compiled filter, or nil.
 	Seccomp json.RawMessage `json:"seccomp,omitempty"`
-	// HasCreateContainerHooks and HasStartContainerHooks tell init to wait
-	// for the state it must pass to those hooks.
+	// StateJSON is the container state given to the createContainer and
+	// startContainer hooks init runs.
 	StateJSON []byte `json:"state,omitempty"`
 }
 
