@@ -10,8 +10,6 @@ import (
 	"github.com/berth-dev/berth/archive"
 	"github.com/berth-dev/berth/internal/testutil"
 	"github.com/berth-dev/berth/snapshot"
-	"github.com/berth-dev/berth/snapshot/native"
-	"github.com/berth-dev/berth/snapshot/overlay"
 )
 
 // TestDiffMounts commits a base layer, changes an active snapshot on top
@@ -19,72 +17,64 @@ import (
 // active snapshot's tree, for both snapshotters.
 func TestDiffMounts(t *testing.T) {
 	testutil.RequireRoot(t)
-	for name, open := range map[string]func(string) (snapshot.Snapshotter, error){"overlay": overlay.New, "native": native.New} {
-		t.Run(name, func(t *testing.T) {
-			testutil.CheckLeaks(t)
-			ctx := context.Background()
-			sn, err := open(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() { _ = sn.Close() }()
-			mounts, err := sn.Prepare(ctx, "base-active", "", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = snapshot.WithTempMount(mounts, func(root string) error {
-				populateLower(t, root)
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := sn.Commit(ctx, "base", "base-active", nil); err != nil {
-				t.Fatal(err)
-			}
-			upper, err := sn.Prepare(ctx, "container", "base", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var want []string
-			if err := snapshot.WithTempMount(upper, func(root string) error {
-				changeUpper(t, root)
-				want = tree(t, root)
-				return nil
-			}); err != nil {
-				t.Fatal(err)
-			}
-			lower, err := sn.View(ctx, "base-view", "base", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var layer bytes.Buffer
-			if err := archive.DiffMounts(ctx, &layer, lower, upper); err != nil {
-				t.Fatal(err)
-			}
-			// Apply the diff to a copy of the base.
-			target := t.TempDir()
-			var base bytes.Buffer
-			if err := archive.DiffMounts(ctx, &base, nil, lower); err != nil {
-				t.Fatal(err)
-			}
-			for _, l := range []*bytes.Buffer{&base, &layer} {
-				if _, err := archive.Apply(ctx, target, l, archive.ApplyOptions{}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			got := tree(t, target)
-			if len(got) != len(want) {
-				t.Fatalf("base + diff:\n got %q\nwant %q", got, want)
-			}
-			for i := range got {
-				if got[i] != want[i] {
-					t.Fatalf("base + diff: %q, want %q", got[i], want[i])
-				}
-			}
-			if _, err := os.Stat(filepath.Join(target, "added-link")); err != nil {
-				t.Fatal(err)
-			}
+	eachSnapshotter(t, func(t *testing.T, sn snapshot.Snapshotter) {
+		ctx := context.Background()
+		mounts, err := sn.Prepare(ctx, "base-active", "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = snapshot.WithTempMount(mounts, func(root string) error {
+			populateLower(t, root)
+			return nil
 		})
-	}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sn.Commit(ctx, "base", "base-active", nil); err != nil {
+			t.Fatal(err)
+		}
+		upper, err := sn.Prepare(ctx, "container", "base", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		if err := snapshot.WithTempMount(upper, func(root string) error {
+			changeUpper(t, root)
+			want = tree(t, root)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		lower, err := sn.View(ctx, "base-view", "base", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var layer bytes.Buffer
+		if err := archive.DiffMounts(ctx, &layer, lower, upper); err != nil {
+			t.Fatal(err)
+		}
+		// Apply the diff to a copy of the base.
+		target := t.TempDir()
+		var base bytes.Buffer
+		if err := archive.DiffMounts(ctx, &base, nil, lower); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range []*bytes.Buffer{&base, &layer} {
+			if _, err := archive.Apply(ctx, target, l, archive.ApplyOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := tree(t, target)
+		if len(got) != len(want) {
+			t.Fatalf("base + diff:\n got %q\nwant %q", got, want)
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("base + diff: %q, want %q", got[i], want[i])
+			}
+		}
+		if _, err := os.Stat(filepath.Join(target, "added-link")); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

@@ -41,54 +41,62 @@ func sortedKeys(m map[string]string) []string {
 // opaque directory into both snapshotters and checks the merged view.
 func TestApplyToSnapshots(t *testing.T) {
 	testutil.RequireRoot(t)
+	eachSnapshotter(t, func(t *testing.T, sn snapshot.Snapshotter) {
+		ctx := context.Background()
+		layers := [][]byte{
+			layer(t, map[string]string{"etc/": "", "etc/a": "a1", "etc/b": "b1", "opq/": "", "opq/old": "old", "gone": "g"}),
+			layer(t, map[string]string{"etc/": "", "etc/a": "a2", "etc/.wh.b": "", "opq/": "", "opq/.wh..wh..opq": "", "opq/new": "new"}),
+			layer(t, map[string]string{".wh.gone": "", "added": "x"}),
+		}
+		parent := ""
+		for i, l := range layers {
+			key := "layer" + string(rune('0'+i))
+			mounts, err := sn.Prepare(ctx, key+"-extract", parent, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := archive.ApplyToMounts(ctx, mounts, bytes.NewReader(l), archive.ApplyOptions{}); err != nil {
+				t.Fatalf("layer %d: %v", i, err)
+			}
+			if err := sn.Commit(ctx, key, key+"-extract", nil); err != nil {
+				t.Fatal(err)
+			}
+			parent = key
+		}
+		mounts, err := sn.View(ctx, "check", parent, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		if err := snapshot.MountAll(mounts, dir); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = snapshot.UnmountAll(dir) }()
+		for p, want := range map[string]string{"etc/a": "a2", "opq/new": "new", "added": "x"} {
+			if b, err := os.ReadFile(filepath.Join(dir, p)); err != nil || string(b) != want {
+				t.Errorf("%s = %q %v, want %q", p, b, err, want)
+			}
+		}
+		for _, p := range []string{"etc/b", "opq/old", "gone"} {
+			if _, err := os.Lstat(filepath.Join(dir, p)); err == nil {
+				t.Errorf("%s visible through a whiteout", p)
+			}
+		}
+	})
+}
+
+// eachSnapshotter runs fn, leak-checked, against a fresh overlay and a
+// fresh native snapshotter.
+func eachSnapshotter(t *testing.T, fn func(t *testing.T, sn snapshot.Snapshotter)) {
 	for name, open := range map[string]func(string) (snapshot.Snapshotter, error){"overlay": overlay.New, "native": native.New} {
 		t.Run(name, func(t *testing.T) {
 			testutil.CheckLeaks(t)
-			ctx := context.Background()
 			sn, err := open(t.TempDir())
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer func() { _ = sn.Close() }()
-			layers := [][]byte{
-				layer(t, map[string]string{"etc/": "", "etc/a": "a1", "etc/b": "b1", "opq/": "", "opq/old": "old", "gone": "g"}),
-				layer(t, map[string]string{"etc/": "", "etc/a": "a2", "etc/.wh.b": "", "opq/": "", "opq/.wh..wh..opq": "", "opq/new": "new"}),
-				layer(t, map[string]string{".wh.gone": "", "added": "x"}),
-			}
-			parent := ""
-			for i, l := range layers {
-				key := "layer" + string(rune('0'+i))
-				mounts, err := sn.Prepare(ctx, key+"-extract", parent, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := archive.ApplyToMounts(ctx, mounts, bytes.NewReader(l), archive.ApplyOptions{}); err != nil {
-					t.Fatalf("layer %d: %v", i, err)
-				}
-				if err := sn.Commit(ctx, key, key+"-extract", nil); err != nil {
-					t.Fatal(err)
-				}
-				parent = key
-			}
-			mounts, err := sn.View(ctx, "check", parent, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dir := t.TempDir()
-			if err := snapshot.MountAll(mounts, dir); err != nil {
-				t.Fatal(err)
-			}
-			defer func() { _ = snapshot.UnmountAll(dir) }()
-			for p, want := range map[string]string{"etc/a": "a2", "opq/new": "new", "added": "x"} {
-				if b, err := os.ReadFile(filepath.Join(dir, p)); err != nil || string(b) != want {
-					t.Errorf("%s = %q %v, want %q", p, b, err, want)
-				}
-			}
-			for _, p := range []string{"etc/b", "opq/old", "gone"} {
-				if _, err := os.Lstat(filepath.Join(dir, p)); err == nil {
-					t.Errorf("%s visible through a whiteout", p)
-				}
-			}
+			fn(t, sn)
 		})
 	}
 }

@@ -5,19 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/metadata/metadatatest"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berth-dev/berth/content"
-	"github.com/berth-dev/berth/content/local"
 	"github.com/berth-dev/berth/gc"
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/snapshot"
-	"github.com/berth-dev/berth/snapshot/overlay"
 )
 
 type env struct {
@@ -27,20 +26,7 @@ type env struct {
 }
 
 func newEnv(t *testing.T) *env {
-	root := t.TempDir()
-	cs, err := local.NewStore(filepath.Join(root, "content"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sn, err := overlay.New(filepath.Join(root, "overlay"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := metadata.Open(filepath.Join(root, "meta.db"), cs, map[string]snapshot.Snapshotter{"overlay": sn})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close(); _ = sn.Close() })
+	db, cs, sn := metadatatest.Open(t)
 	return &env{db: db, cs: cs, sn: sn}
 }
 

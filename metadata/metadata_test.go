@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/metadata/metadatatest"
+
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -21,21 +23,7 @@ import (
 )
 
 func openDB(t *testing.T) *metadata.DB {
-	t.Helper()
-	root := t.TempDir()
-	cs, err := local.NewStore(filepath.Join(root, "content"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sn, err := overlay.New(filepath.Join(root, "overlay"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := metadata.Open(filepath.Join(root, "meta.db"), cs, map[string]snapshot.Snapshotter{"overlay": sn})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close(); _ = sn.Close() })
+	db, _, _ := metadatatest.Open(t)
 	return db
 }
 
