@@ -29,6 +29,10 @@ type CreateOpts struct {
 	NoPivot       bool
 	NoNewKeyring  bool
 	PreserveFDs   int
+	// ListenFDs is how many socket-activation descriptors (LISTEN_FDS)
+	// to pass first after stdio, before the preserved ones; the process
+	// gets LISTEN_FDS and LISTEN_PID=1 in its environment, as with runc.
+	ListenFDs int
 	// Foreground keeps the init as our child (run): it dies with us and
 	// a terminal's master comes back to the caller instead of a socket.
 	Foreground bool
@@ -65,6 +69,12 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 	}
 	if spec.Process == nil {
 		return nil, fmt.Errorf("%w: process is missing", ErrInvalidConfig)
+	}
+	if o.ListenFDs < 0 || o.PreserveFDs < 0 {
+		return nil, fmt.Errorf("%w: negative count of descriptors to pass", ErrInvalidConfig)
+	}
+	if o.ListenFDs > 0 {
+		spec.Process.Env = append(spec.Process.Env, "LISTEN_FDS="+strconv.Itoa(o.ListenFDs), "LISTEN_PID=1")
 	}
 	if spec.Process.Terminal && o.ConsoleSocket == "" && !o.Foreground {
 		return nil, fmt.Errorf("%w: process.terminal is set: --console-socket is required", ErrInvalidConfig)
@@ -106,7 +116,7 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 		}
 		os.RemoveAll(dir)
 	}()
-	unlock, err := r.lock(id)
+	unlock, err := r.lockState(id, true)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +162,7 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 	so := prep.spawn
 	so.exe = exe
 	so.stdin, so.stdout, so.stderr = os.Stdin, os.Stdout, os.Stderr
-	so.preserveFDs = o.PreserveFDs
+	so.preserveFDs = o.ListenFDs + o.PreserveFDs
 	so.fifo = fifo
 	so.cgroupFD = cgFD
 	if o.Foreground {
@@ -192,7 +202,7 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 		NoPivot:      o.NoPivot,
 		NoNewKeyring: o.NoNewKeyring,
 		Console:      spec.Process.Terminal,
-		PreserveFDs:  o.PreserveFDs,
+		PreserveFDs:  o.ListenFDs + o.PreserveFDs,
 		CgroupPaths:  cgState.Paths,
 		CgroupNS:     cgroupNS,
 		WaitCgroup:   cgroupNS && cgFD == nil,

@@ -212,6 +212,9 @@ func (r *Runtime) Delete(id string, force bool) error {
 	}
 	unlock, err := r.lock(id)
 	if err != nil {
+		if force && errors.Is(err, ErrNotExist) {
+			return nil // another delete took it meanwhile
+		}
 		return err
 	}
 	defer unlock()

@@ -24,7 +24,13 @@ type Runtime struct {
 
 // lock takes container id's lock for this process.
 func (r *Runtime) lock(id string) (unlock func(), err error) {
-	u, err := r.store().lock(id)
+	return r.lockState(id, false)
+}
+
+// lockState takes container id's lock, making the lock file first when
+// fresh (create, in a state directory it just made).
+func (r *Runtime) lockState(id string, fresh bool) (unlock func(), err error) {
+	u, err := r.store().lock(id, fresh)
 	if err != nil {
 		return nil, err
 	}

@@ -143,8 +143,17 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 
 // lock takes an exclusive lock on a container's directory, so that two
 // commands acting on one container run one after the other.
-func (s store) lock(id string) (unlock func(), err error) {
-	fd, err := unix.Open(filepath.Join(s.dir(id), lockName), unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+//
+// The lock file is made only by create (fresh is true), never here for an
+// existing container: a waiter that made it again would put it back into
+// a state directory a concurrent delete is removing, and leave that
+// directory behind.
+func (s store) lock(id string, fresh bool) (unlock func(), err error) {
+	flags := unix.O_RDWR | unix.O_CLOEXEC | unix.O_NOFOLLOW
+	if fresh {
+		flags |= unix.O_CREAT | unix.O_EXCL
+	}
+	fd, err := unix.Open(filepath.Join(s.dir(id), lockName), flags, 0o600)
 	if errors.Is(err, unix.ENOENT) {
 		return nil, fmt.Errorf("%w: %s", ErrNotExist, id)
 	}

@@ -36,6 +36,7 @@ func createCmd(rt rtFunc) *cobra.Command {
 			if o.PreserveFDs < 0 {
 				return fmt.Errorf("--preserve-fds must not be negative")
 			}
+			o.ListenFDs = listenFDs()
 			_, err = r.Create(args[0], o)
 			return err
 		},

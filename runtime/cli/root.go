@@ -81,6 +81,7 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code)
 
 // Main runs berth-runtime and exits.
 func Main() {
+	closeInheritedFDs()
 	os.Exit(Run(os.Args[1:]))
 }
 

@@ -126,10 +126,10 @@ func executable(p string) error {
 func checkCwd() error {
 	wd, err := unix.Getwd()
 	if err != nil {
-		return fmt.Errorf("current working directory is outside the container: %w", err)
+		return fmt.Errorf("cwd is outside the container: %w", err)
 	}
 	if !strings.HasPrefix(wd, "/") {
-		return fmt.Errorf("current working directory %q is outside the container", wd)
+		return fmt.Errorf("cwd %q is outside the container", wd)
 	}
 	return nil
 }

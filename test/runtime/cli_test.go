@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -173,5 +174,45 @@ func TestNoPivotAndPreserveFDs(t *testing.T) {
 	// ls itself holds the next descriptor, reading /proc/self/fd.
 	if string(out) != "0 1 2 3 4 from-fd3\n" {
 		t.Fatalf("got %q", out)
+	}
+}
+
+// Socket activation: with LISTEN_FDS and LISTEN_PID naming the runtime,
+// the descriptors come first after stdio, before --preserve-fds, and the
+// process is told with LISTEN_FDS and LISTEN_PID=1, as runc does. With a
+// LISTEN_PID of another process nothing is passed.
+func TestListenFDs(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle([]string{"sh", "-c", "echo $LISTEN_FDS $LISTEN_PID; cat <&3; cat <&4"}, nil)
+	dir := t.TempDir()
+	var files []*os.File
+	for _, name := range []string{"listen", "preserved"} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(name+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		files = append(files, f)
+	}
+	// The shell's pid is the runtime's: exec keeps it.
+	script := `LISTEN_PID=$$ LISTEN_FDS=1 exec "$@"`
+	cmd := exec.Command("/bin/sh", "-c", script, "sh", bin, "--root", e.root, "run", "--preserve-fds", "1", "-b", b, e.id())
+	cmd.ExtraFiles = files
+	out, err := cmd.Output()
+	if err != nil || string(out) != "1 1\nlisten\npreserved\n" {
+		t.Fatalf("socket-activated run: %q (%v)", out, err)
+	}
+
+	b2 := e.bundle([]string{"sh", "-c", "echo [$LISTEN_FDS]; ls /proc/self/fd | tr '\\n' ' '"}, nil)
+	cmd = exec.Command(bin, "--root", e.root, "run", "-b", b2, e.id())
+	cmd.Env = append(os.Environ(), "LISTEN_FDS=1", "LISTEN_PID=1")
+	cmd.ExtraFiles = files[:1]
+	out, err = cmd.Output()
+	if err != nil || string(out) != "[]\n0 1 2 3 " {
+		t.Fatalf("LISTEN_PID of another process: %q (%v), want no descriptor passed", out, err)
 	}
 }

@@ -151,6 +151,58 @@ func TestCVE202421626FdLeak(t *testing.T) {
 		t.Fatalf("with --preserve-fds 2: %q (%v), want 0 1 2 3 4", out, err)
 	}
 
+	// Descriptors the runtime inherited without close-on-exec (as a
+	// careless caller leaves them) reach neither the init while it sets
+	// up, where a cwd of /proc/self/fd/3 would enter a host directory,
+	// nor the container.
+	hostDir, err := os.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hostDir.Close()
+	// The runtime hands the init a few descriptors of its own from 3 on,
+	// which replace inherited ones there: fill 3 to 12.
+	inherited := make([]*os.File, 10)
+	for i := range inherited {
+		inherited[i] = hostDir
+	}
+	cmd = exec.Command(bin, "--root", e.root, "run", "--bundle", b, e.id())
+	cmd.ExtraFiles = inherited
+	if out, err := cmd.Output(); err != nil || openFds(string(out)) != "0 1 2" {
+		t.Fatalf("with inherited descriptors: %q (%v), want 0 1 2", out, err)
+	}
+	// Nor does the created init, waiting for start, hold any.
+	cid := e.id()
+	cmd = exec.Command(bin, "--root", e.root, "create", "--bundle", b, cid)
+	cmd.ExtraFiles = inherited
+	// The created init keeps stdout and stderr: not a pipe, which would
+	// never reach end of file.
+	cmd.Stdout, cmd.Stderr = f1, f1
+	if err := cmd.Run(); err != nil {
+		out, _ := os.ReadFile(f1.Name())
+		t.Fatalf("create with inherited descriptors: %q (%v)", out, err)
+	}
+	fdDir := "/proc/" + strconv.Itoa(e.state(cid).Pid) + "/fd"
+	ents, err := os.ReadDir(fdDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ent := range ents {
+		if target, _ := os.Readlink(filepath.Join(fdDir, ent.Name())); target == hostDir.Name() {
+			t.Fatalf("the created init holds inherited descriptor %s -> %s", ent.Name(), target)
+		}
+	}
+	e.must("delete", "--force", cid)
+	for n := 3; n < 3+len(inherited); n++ {
+		cwd := "/proc/self/fd/" + strconv.Itoa(n)
+		bcwd := e.bundle([]string{"pwd"}, func(s *specs.Spec) { s.Process.Cwd = cwd })
+		cmd = exec.Command(bin, "--root", e.root, "run", "--bundle", bcwd, e.id())
+		cmd.ExtraFiles = inherited
+		if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "cwd") {
+			t.Fatalf("cwd %s with an inherited host directory there: %q (%v), want a cwd error", cwd, out, err)
+		}
+	}
+
 	// exec'd processes too.
 	b2 := e.bundle([]string{"sleep", "300"}, nil)
 	id := e.id()
