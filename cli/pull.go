@@ -15,13 +15,14 @@ func newPull(g *globals) *cobra.Command {
 		quiet    bool
 		platform string
 		noUnpack bool
+		foreign  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "pull [flags] NAME[:TAG|@DIGEST]",
 		Short: "Pull an image from a registry and unpack it",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req := &apiv1.PullRequest{Ref: args[0], NoUnpack: noUnpack, Auth: authFor(args[0])}
+			req := &apiv1.PullRequest{Ref: args[0], NoUnpack: noUnpack, AllowForeignLayers: foreign, Auth: authFor(args[0])}
 			if platform != "" {
 				p, err := distribution.ParsePlatform(platform)
 				if err != nil {
@@ -80,5 +81,6 @@ func newPull(g *globals) *cobra.Command {
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the digest")
 	cmd.Flags().StringVar(&platform, "platform", "", "platform to pull, os/arch[/variant] (default: this host's)")
 	cmd.Flags().BoolVar(&noUnpack, "no-unpack", false, "only download, do not unpack")
+	cmd.Flags().BoolVar(&foreign, "allow-foreign-layers", false, "download non-distributable layers too, from the URLs their manifest gives")
 	return cmd
 }

@@ -14,7 +14,8 @@ import (
 // Fetch opens desc (a manifest, index or blob of ref's repository) from the
 // first host that has it, starting at offset. It returns the reader and
 // the offset the reader actually starts at (0 when the server ignored the
-// Range request).
+// Range request). A blob with URLs in its descriptor is fetched from those
+// first.
 func (c *Client) Fetch(ctx context.Context, ref Reference, desc ocispec.Descriptor, offset int64) (io.ReadCloser, int64, error) {
 	hosts, err := c.Hosts(ref.Domain, CapPull)
 	if err != nil {
@@ -26,6 +27,16 @@ func (c *Client) Fetch(ctx context.Context, ref Reference, desc ocispec.Descript
 	}
 	op := "fetch " + desc.Digest.String()
 	var firstErr error
+	if kind == "blobs" && len(desc.URLs) > 0 {
+		// A blob with URLs (a non-distributable layer) comes from them
+		// first, as with containerd; the registry may hold it too.
+		rc, start, err := c.fetchURLs(ctx, desc, offset)
+		if err == nil || ctx.Err() != nil {
+			return rc, start, err
+		}
+		c.o.Logger.Debug("blob URLs failed, trying the registry", "digest", desc.Digest, "err", err)
+		firstErr = err
+	}
 	for _, h := range hosts {
 		resp, err := c.do(ctx, request{host: h, domain: ref.Domain, scope: pullScope(ref), op: op,
 			build: func(ctx context.Context, base string) (*http.Request, error) {

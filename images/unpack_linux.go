@@ -82,7 +82,7 @@ func (u *Unpacker) unpackLayer(ctx context.Context, layer ocispec.Descriptor, di
 	}
 	if distribution.IsForeignLayer(layer.MediaType) {
 		if _, err := u.Content.Info(ctx, layer.Digest); errors.Is(err, content.ErrNotFound) {
-			return fmt.Errorf("layer %s: %w: not downloaded (allow foreign layers to pull it)", layer.Digest, distribution.ErrForeignLayer)
+			return fmt.Errorf("layer %s: %w: not downloaded: allow foreign layers to pull it (berth pull --allow-foreign-layers, or allow_foreign_layers in berthd's config)", layer.Digest, distribution.ErrForeignLayer)
 		}
 	}
 	if src == nil {

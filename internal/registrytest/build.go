@@ -53,11 +53,13 @@ type Blob struct {
 	Digest    digest.Digest
 	Size      int64
 	Data      []byte
+	// URLs, set on a non-distributable layer, say where else it is served.
+	URLs []string
 }
 
 // Descriptor returns the blob's OCI descriptor.
 func (b Blob) Descriptor() ocispec.Descriptor {
-	return ocispec.Descriptor{MediaType: b.MediaType, Digest: b.Digest, Size: b.Size}
+	return ocispec.Descriptor{MediaType: b.MediaType, Digest: b.Digest, Size: b.Size, URLs: b.URLs}
 }
 
 func newBlob(mediaType string, data []byte) Blob {

@@ -31,6 +31,9 @@ type Options struct {
 	Password string
 	// TLS serves HTTPS with a certificate signed by a fresh test CA.
 	TLS bool
+	// AllowURLs are the regular expressions of layer URLs the registry
+	// accepts in manifests (none by default, as Distribution's default).
+	AllowURLs []string
 }
 
 // Registry is a running test registry.
@@ -102,6 +105,12 @@ func Start(t testing.TB, opts Options) *Registry {
 			t.Fatalf("registrytest: %v", err)
 		}
 		cfg += fmt.Sprintf("auth:\n  htpasswd:\n    realm: berth-test\n    path: %s\n", htpasswd)
+	}
+	if len(opts.AllowURLs) > 0 {
+		cfg += "validation:\n  manifests:\n    urls:\n      allow:\n"
+		for _, re := range opts.AllowURLs {
+			cfg += fmt.Sprintf("        - %q\n", re)
+		}
 	}
 	r.Client = &http.Client{Transport: &basicTransport{base: tr, user: opts.Username, pass: opts.Password}}
 	cfgPath := filepath.Join(dir, "config.yml")
