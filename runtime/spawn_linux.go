@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -49,35 +50,49 @@ type spawnOpts struct {
 	exe *sealedInit
 }
 
-// initProc is a started berth-init, reaped by a goroutine of its own.
+// initProc is a started berth-init. A goroutine of its own watches for
+// its exit without reaping it: only a caller that waits for it (run and
+// exec in the foreground, a failed create) reaps it. Once detached, its
+// status belongs to the caller's subreaper (containerd's shim, conmon),
+// which it reaches only if we leave the zombie to them.
 type initProc struct {
-	cmd   *exec.Cmd
-	proc  *os.Process // berth-init: cmd's process, or the one it handed over
-	conn  *proto.Conn
-	done  chan struct{} // closed once the process is reaped
-	state *os.ProcessState
-	err   error
+	cmd    *exec.Cmd
+	proc   *os.Process   // berth-init: cmd's process, or the one it handed over
+	conn   *proto.Conn
+	exited chan struct{} // closed once the process has exited, before it is reaped
+	reaped sync.Once
+	state  *os.ProcessState
+	err    error
 }
 
 func (p *initProc) pid() int { return p.proc.Pid }
 
-// wait waits until the process has exited and been reaped.
+// wait waits until the process has exited, reaps it and returns its status.
 func (p *initProc) wait() (*os.ProcessState, error) {
-	<-p.done
+	<-p.exited
+	p.reaped.Do(func() {
+		if p.proc != p.cmd.Process {
+			// A handed-over process: ours once its first parent exited.
+			p.state, p.err = p.proc.Wait()
+			p.err = ignoreExit(p.err)
+		} else {
+			p.err = ignoreExit(p.cmd.Wait())
+			p.state = p.cmd.ProcessState
+		}
+	})
 	return p.state, p.err
 }
 
-// reap waits for the process; run by the goroutine that owns it.
-func (p *initProc) reap() {
-	if p.proc != p.cmd.Process {
-		// A handed-over process: ours once its first parent exited.
-		p.state, p.err = p.proc.Wait()
-		p.err = ignoreExit(p.err)
-	} else {
-		p.err = ignoreExit(p.cmd.Wait())
-		p.state = p.cmd.ProcessState
+// watch blocks until the process has exited, leaving it unreaped (WNOWAIT);
+// run by the goroutine that owns it.
+func (p *initProc) watch() {
+	var info unix.Siginfo
+	for {
+		if err := unix.Waitid(unix.P_PID, p.proc.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil); err != unix.EINTR {
+			break
+		}
 	}
-	close(p.done)
+	close(p.exited)
 }
 
 // kill kills and reaps a berth-init that is still our child.
@@ -232,7 +247,7 @@ func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
 		cmd.SysProcAttr.CgroupFD = int(o.cgroupFD.Fd())
 	}
 
-	ip := &initProc{cmd: cmd, conn: proto.NewConn(parent), done: make(chan struct{})}
+	ip := &initProc{cmd: cmd, conn: proto.NewConn(parent), exited: make(chan struct{})}
 	var startErr error
 	if hop {
 		startErr = cmd.Start()
@@ -246,7 +261,7 @@ func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
 		startErr = cmd.Start()
 		if startErr == nil {
 			ip.proc = cmd.Process
-			go ip.reap()
+			go ip.watch()
 		}
 	} else {
 		started := make(chan error, 1)
@@ -254,7 +269,7 @@ func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
 			// This thread is left in the container's namespaces: never
 			// unlock it, so that it exits with the goroutine. The parent
 			// death signal fires when the forking thread exits, so the
-			// thread lives, reaping the child, until the child is gone.
+			// thread lives, watching the child, until the child is gone.
 			runtime.LockOSThread()
 			if err := enterNamespaces(o); err != nil {
 				started <- err
@@ -266,7 +281,7 @@ func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
 			}
 			started <- err
 			if err == nil {
-				ip.reap()
+				ip.watch()
 			}
 		}()
 		startErr = <-started
@@ -305,7 +320,7 @@ func (p *initProc) handOver() error {
 		return err
 	}
 	p.proc = proc
-	go p.reap()
+	go p.watch()
 	return nil
 }
 

@@ -71,6 +71,63 @@ func TestDirectBundle(t *testing.T) {
 			t.Errorf("state after delete succeeded: %s", r.stdout)
 		}
 	})
+
+	// A detached process that exits at once, even before the runtime
+	// itself has exited, leaves its exit status to the subreaper (the
+	// shim, conmon): the runtime must never reap it.
+	t.Run("detached-exit-status-reaches-subreaper", func(t *testing.T) {
+		id := uniqueName(t, "det")
+		defer checkCgroupGone(t, id)
+		b := newBundle(t, id, "sleep", "100")
+		mustRun(t, nil, runtime, rt("run", "--detach", "--bundle", b, id)...)
+		defer run(t, nil, runtime, rt("delete", "--force", id)...)
+		for i := range 20 {
+			pidFile := filepath.Join(dir, id+"-exec.pid")
+			mustRunCode(t, runtime, rt("exec", "--detach", "--pid-file", pidFile, id, "sh", "-c", "exit 4")...)
+			if code := waitExit(t, readPid(t, pidFile)); code != 4 {
+				t.Fatalf("exec --detach, round %d: the subreaper saw exit %d, want 4", i, code)
+			}
+		}
+		for i := range 10 {
+			rid := fmt.Sprintf("%s-%d", id, i)
+			rb := newBundle(t, rid, "sh", "-c", "exit 7")
+			pidFile := filepath.Join(dir, rid+".pid")
+			mustRun(t, nil, runtime, rt("run", "--detach", "--pid-file", pidFile, "--bundle", rb, rid)...)
+			code := waitExit(t, readPid(t, pidFile))
+			mustRun(t, nil, runtime, rt("delete", rid)...)
+			checkCgroupGone(t, rid)
+			if code != 7 {
+				t.Fatalf("run --detach, round %d: the subreaper saw exit %d, want 7", i, code)
+			}
+		}
+	})
+}
+
+// mustRunCode runs a command that must succeed, without looking at its
+// output.
+func mustRunCode(t *testing.T, name string, args ...string) {
+	t.Helper()
+	if r := run(t, nil, name, args...); r.code != 0 {
+		t.Fatalf("%s %s: exit %d: %s", name, strings.Join(args, " "), r.code, r.stderr)
+	}
+}
+
+// waitExit waits for pid, our child once its runtime exited (we are the
+// subreaper), and returns its exit code; ECHILD means someone else reaped
+// it and fails the test.
+func waitExit(t *testing.T, pid int) int {
+	t.Helper()
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(pid, &ws, 0, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("wait4 %d: %v (its exit status was taken by someone else)", pid, err)
+		}
+		return ws.ExitStatus()
+	}
 }
 
 // readPid reads a --pid-file.
