@@ -211,6 +211,32 @@ func TestContainerd(t *testing.T) {
 		}
 	})
 
+	// A detached task and exec'd processes that exit at once: the shim,
+	// their subreaper, gets every exit code.
+	t.Run("exec-exit-codes", func(t *testing.T) {
+		id := uniqueName(t, "ctr")
+		defer checkCgroupGone(t, id)
+		args := c.ctr("run", "-d",
+			"--runtime", "io.containerd.runc.v2",
+			"--runc-binary", runtime,
+			"--runc-root", filepath.Join(c.dir, "runtime-root"),
+			"--fifo-dir", filepath.Join(c.dir, "fifo"),
+			"--cgroup", "/"+id,
+			imageRef, id, "sleep", "100")
+		mustRun(t, nil, "ctr", args...)
+		defer func() {
+			run(t, nil, "ctr", c.ctr("task", "kill", "-s", "SIGKILL", id)...)
+			run(t, nil, "ctr", c.ctr("task", "delete", "--force", id)...)
+			run(t, nil, "ctr", c.ctr("containers", "delete", id)...)
+		}()
+		for i := range 10 {
+			r := run(t, nil, "ctr", c.ctr("task", "exec", "--exec-id", fmt.Sprintf("e%d", i), id, "sh", "-c", "exit 4")...)
+			if r.code != 4 {
+				t.Fatalf("ctr task exec sh -c 'exit 4', round %d: exit %d, want 4; stderr %q", i, r.code, r.stderr)
+			}
+		}
+	})
+
 	mustRun(t, nil, "ctr", c.ctr("images", "rm", "--sync", imageRef, "localhost/berth-busybox-docker:latest")...)
 }
 
