@@ -8,6 +8,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin
 export GOFLAGS=${GOFLAGS:-}
+# Bundles the tests write must be readable by the ids a container maps to
+# (user namespaces, rootless runs), whatever umask the caller has.
+umask 022
 status=0
 make build || exit 1
 echo "== go vet"

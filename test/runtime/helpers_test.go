@@ -29,6 +29,9 @@ var bin string
 func TestMain(m *testing.M) {
 	_, file, _, _ := runtime.Caller(0)
 	repo := filepath.Join(filepath.Dir(file), "..", "..")
+	// Bundles must be readable by the ids containers map to (user
+	// namespaces, rootless runs), whatever umask the caller has.
+	syscall.Umask(0o022)
 	bin = os.Getenv("BERTH_RUNTIME")
 	if bin == "" {
 		bin = filepath.Join(repo, "bin", "berth-runtime")
