@@ -21,6 +21,10 @@ type cachedDir struct {
 	setgid bool
 }
 
+// dirCacheSize is how many directories an applier keeps open between
+// entries; when full, the cache is emptied.
+const dirCacheSize = 256
+
 // applier holds the state of one Apply.
 type applier struct {
 	rootFd       int
@@ -29,6 +33,14 @@ type applier struct {
 	allowDevices bool
 	rejectDevs   bool
 	dirs         map[string]cachedDir // open parent directories by clean path
+	// inUse are the fds openDir handed out for the entry being applied:
+	// neither the cache's eviction nor forget closes them before release,
+	// so an entry holding two directories never sees one closed (EBADF)
+	// or, worse, its number reused by another directory.
+	inUse map[int]bool
+	// dropped are in-use fds already taken out of the cache, closed by
+	// release.
+	dropped []int
 	times        []dirTimes
 	created      map[string]struct{} // paths this layer wrote (WhiteoutDelete only)
 	buf          []byte
@@ -40,6 +52,7 @@ func newApplier(rootFd int, opts ApplyOptions) *applier {
 		rootFd: rootFd, opts: opts,
 		euid: os.Geteuid(), egid: os.Getegid(),
 		dirs:  map[string]cachedDir{},
+		inUse: map[int]bool{},
 		buf:   make([]byte, 1<<20),
 		umask: processUmask,
 	}
@@ -51,6 +64,7 @@ func newApplier(rootFd int, opts ApplyOptions) *applier {
 }
 
 func (a *applier) close() {
+	a.release()
 	for _, d := range a.dirs {
 		if d.fd != a.rootFd {
 			_ = unix.Close(d.fd)
@@ -60,19 +74,37 @@ func (a *applier) close() {
 	_ = unix.Close(a.rootFd)
 }
 
+// release ends an entry: the directories it used may be closed again.
+func (a *applier) release() {
+	for _, fd := range a.dropped {
+		_ = unix.Close(fd)
+	}
+	a.dropped = a.dropped[:0]
+	clear(a.inUse)
+}
+
+// drop takes cache entry k out, closing its fd unless an entry still
+// uses it (then release closes it).
+func (a *applier) drop(k string, d cachedDir) {
+	delete(a.dirs, k)
+	switch {
+	case d.fd == a.rootFd:
+	case a.inUse[d.fd]:
+		a.dropped = append(a.dropped, d.fd)
+	default:
+		_ = unix.Close(d.fd)
+	}
+}
+
 // forget drops the cached directory fds after p was removed or
 // replaced. All of them go, not only those under p: a cached path may
 // have reached its directory through a symlink into p.
-// The directory in use (keep, the parent of p) stays open.
+// The directory in use (keep, the parent of p) stays cached.
 func (a *applier) forget(keep cachedDir) {
 	for k, d := range a.dirs {
-		if d.fd == keep.fd {
-			continue
+		if d.fd != keep.fd {
+			a.drop(k, d)
 		}
-		if d.fd != a.rootFd {
-			_ = unix.Close(d.fd)
-		}
-		delete(a.dirs, k)
 	}
 }
 
@@ -82,6 +114,14 @@ const resolveFlags = unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS
 // symlinks only inside the root. With create, missing directories are
 // made (mode 0755, owned by the caller).
 func (a *applier) openDir(p string, create bool) (cachedDir, error) {
+	d, err := a.lookupDir(p, create)
+	if err == nil {
+		a.inUse[d.fd] = true
+	}
+	return d, err
+}
+
+func (a *applier) lookupDir(p string, create bool) (cachedDir, error) {
 	if d, ok := a.dirs[p]; ok {
 		return d, nil
 	}
@@ -96,7 +136,9 @@ func (a *applier) openDir(p string, create bool) (cachedDir, error) {
 		return cachedDir{}, fmt.Errorf("open directory %q: %w", p, err)
 	}
 	dir, base := split(p)
-	parent, err := a.openDir(dir, true)
+	// The parent is used only until its child is open: not marked in use,
+	// so that a deep path does not hold every level open.
+	parent, err := a.lookupDir(dir, true)
 	if err != nil {
 		return cachedDir{}, err
 	}
@@ -140,12 +182,9 @@ func (a *applier) cache(p string, fd int, stat bool) (cachedDir, error) {
 			d.setgid = st.Mode&unix.S_ISGID != 0
 		}
 	}
-	if len(a.dirs) >= 256 {
+	if len(a.dirs) >= dirCacheSize {
 		for k, old := range a.dirs {
-			if old.fd != a.rootFd {
-				_ = unix.Close(old.fd)
-			}
-			delete(a.dirs, k)
+			a.drop(k, old)
 		}
 	}
 	a.dirs[p] = d

@@ -49,7 +49,9 @@ func Apply(ctx context.Context, root string, r io.Reader, opts ApplyOptions) (in
 		if err != nil {
 			return cr.n, fmt.Errorf("read layer tar: %w", err)
 		}
-		if err := a.entry(hdr, tr); err != nil {
+		err = a.entry(hdr, tr)
+		a.release()
+		if err != nil {
 			return cr.n, err
 		}
 	}
@@ -164,7 +166,9 @@ func (a *applier) finish() error {
 		if err != nil {
 			continue // replaced or removed by a later entry
 		}
-		if err := unix.UtimesNanoAt(parent.fd, base, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil && !errors.Is(err, unix.ENOENT) {
+		err = unix.UtimesNanoAt(parent.fd, base, ts, unix.AT_SYMLINK_NOFOLLOW)
+		a.release()
+		if err != nil && !errors.Is(err, unix.ENOENT) {
 			return fmt.Errorf("set times of %q: %w", t.path, err)
 		}
 	}
