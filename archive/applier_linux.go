@@ -41,10 +41,10 @@ type applier struct {
 	// dropped are in-use fds already taken out of the cache, closed by
 	// release.
 	dropped []int
-	times        []dirTimes
-	created      map[string]struct{} // paths this layer wrote (WhiteoutDelete only)
-	buf          []byte
-	umask        uint32
+	times   []dirTimes
+	created map[string]struct{} // paths this layer wrote (WhiteoutDelete only)
+	buf     []byte
+	umask   uint32
 }
 
 func newApplier(rootFd int, opts ApplyOptions) *applier {
