@@ -11,12 +11,17 @@ BINARIES := berth-runtime berth-init berthd berth-shim berth
 build: $(BINARIES)
 
 # berth-init runs inside containers: static, pure Go, as small as it can be.
+# bin/ and the binaries are 0755 whatever the umask: rootless runs and
+# containers' mapped users execute them too.
 berth-init:
+	@install -d -m 0755 bin
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/$@ ./cmd/$@
+	@chmod 0755 bin/$@
 
 berth-runtime berthd berth-shim berth:
 	@if [ -d ./cmd/$@ ] && ls ./cmd/$@/*.go >/dev/null 2>&1; then \
-		echo "go build $@"; $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/$@ ./cmd/$@; fi
+		install -d -m 0755 bin; \
+		echo "go build $@"; $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/$@ ./cmd/$@ && chmod 0755 bin/$@; fi
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin

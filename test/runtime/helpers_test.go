@@ -36,7 +36,11 @@ func TestMain(m *testing.M) {
 	if bin == "" {
 		bin = filepath.Join(repo, "bin", "berth-runtime")
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if userBinDir.dir != "" {
+		os.RemoveAll(userBinDir.dir)
+	}
+	os.Exit(code)
 }
 
 // env is one test's runtime root and helpers.

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -91,13 +92,46 @@ func subIDs(t *testing.T, file, user string) (uint32, uint32) {
 	return 0, 0
 }
 
+// userBinDir holds copies of berth-runtime and berth-init that any user
+// can run, wherever the repository lives (a 0700 home, say); made once.
+var userBinDir struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// userBin returns the path of the world-executable berth-runtime copy.
+func userBin(t *testing.T) string {
+	t.Helper()
+	userBinDir.once.Do(func() {
+		dir, err := os.MkdirTemp("", "berth-test-bin-")
+		if err == nil {
+			err = os.Chmod(dir, 0o755)
+		}
+		for _, name := range []string{filepath.Base(bin), "berth-init"} {
+			if err != nil {
+				break
+			}
+			var b []byte
+			if b, err = os.ReadFile(filepath.Join(filepath.Dir(bin), name)); err == nil {
+				err = os.WriteFile(filepath.Join(dir, name), b, 0o755)
+			}
+		}
+		userBinDir.dir, userBinDir.err = dir, err
+	})
+	if userBinDir.err != nil {
+		t.Fatalf("copy the runtime for an unprivileged user: %v", userBinDir.err)
+	}
+	return filepath.Join(userBinDir.dir, filepath.Base(bin))
+}
+
 // asUser runs berth-runtime as uid:gid (with the user's groups) and
 // returns its stdout, stderr and exit code.
 func asUser(t *testing.T, uid, gid int, dir string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "setpriv", append([]string{"--reuid", strconv.Itoa(uid), "--regid", strconv.Itoa(gid), "--init-groups", "--", bin}, args...)...)
+	cmd := exec.CommandContext(ctx, "setpriv", append([]string{"--reuid", strconv.Itoa(uid), "--regid", strconv.Itoa(gid), "--init-groups", "--", userBin(t)}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + dir, "XDG_RUNTIME_DIR=" + dir}
 	// Files, not pipes: a detached container keeps its stdio open.
