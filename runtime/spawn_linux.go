@@ -57,7 +57,7 @@ type spawnOpts struct {
 // which it reaches only if we leave the zombie to them.
 type initProc struct {
 	cmd    *exec.Cmd
-	proc   *os.Process   // berth-init: cmd's process, or the one it handed over
+	proc   *os.Process // berth-init: cmd's process, or the one it handed over
 	conn   *proto.Conn
 	exited chan struct{} // closed once the process has exited, before it is reaped
 	reaped sync.Once
