@@ -4,7 +4,7 @@ import (
 	"os"
 	"strconv"
 
-	"golang.org/x/sys/unix"
+	"github.com/berth-dev/berth/internal/fds"
 )
 
 // closeInheritedFDs marks every descriptor above stdio close-on-exec.
@@ -15,20 +15,7 @@ import (
 // host directory (the CVE-2024-21626 class). Descriptors meant for the
 // container (--preserve-fds, LISTEN_FDS) are handed over explicitly,
 // which clears the flag again on the child's copies.
-func closeInheritedFDs() {
-	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err == nil {
-		return
-	}
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		return
-	}
-	for _, e := range ents {
-		if fd, err := strconv.Atoi(e.Name()); err == nil && fd >= 3 {
-			unix.CloseOnExec(fd)
-		}
-	}
-}
+func closeInheritedFDs() { fds.CloseOnExecFrom(3) }
 
 // listenFDs returns how many socket-activation descriptors systemd passed
 // us (LISTEN_FDS, for our pid only), to hand on to the container as runc

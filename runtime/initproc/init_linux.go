@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/berth-dev/berth/internal/fds"
 	"github.com/berth-dev/berth/internal/phase"
 	"github.com/berth-dev/berth/rootfs"
 	"github.com/berth-dev/berth/runtime/hooks"
@@ -381,21 +382,7 @@ func startedState(b []byte) []byte {
 // closeExtraFDs marks every descriptor above stdio and the preserved ones
 // close-on-exec, so no host descriptor reaches the container (the
 // CVE-2024-21626 class).
-func closeExtraFDs(preserve int) {
-	first := uint(3 + preserve)
-	if err := unix.CloseRange(first, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err == nil {
-		return
-	}
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		return
-	}
-	for _, e := range ents {
-		if fd, err := strconv.Atoi(e.Name()); err == nil && fd >= int(first) {
-			unix.CloseOnExec(fd)
-		}
-	}
-}
+func closeExtraFDs(preserve int) { fds.CloseOnExecFrom(3 + preserve) }
 
 // newTimeNamespace makes a time namespace with the given clock offsets; it
 // takes effect for this process at execve (and for any child).
