@@ -61,6 +61,9 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
+	if o.ListenFDs < 0 || o.PreserveFDs < 0 {
+		return nil, fmt.Errorf("--preserve-fds must not be negative")
+	}
 	exe := r.sealInit() // in the background, while the config is read
 	defer exe.close()
 	spec, bundle, rawSpec, err := loadBundle(o.Bundle)
@@ -69,9 +72,6 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 	}
 	if spec.Process == nil {
 		return nil, fmt.Errorf("%w: process is missing", ErrInvalidConfig)
-	}
-	if o.ListenFDs < 0 || o.PreserveFDs < 0 {
-		return nil, fmt.Errorf("%w: negative count of descriptors to pass", ErrInvalidConfig)
 	}
 	if o.ListenFDs > 0 {
 		spec.Process.Env = append(spec.Process.Env, "LISTEN_FDS="+strconv.Itoa(o.ListenFDs), "LISTEN_PID=1")

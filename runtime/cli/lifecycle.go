@@ -2,7 +2,6 @@ package cli
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -32,9 +31,6 @@ func createCmd(rt rtFunc) *cobra.Command {
 			r, err := rt()
 			if err != nil {
 				return err
-			}
-			if o.PreserveFDs < 0 {
-				return fmt.Errorf("--preserve-fds must not be negative")
 			}
 			o.ListenFDs = listenFDs()
 			_, err = r.Create(args[0], o)

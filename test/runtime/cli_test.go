@@ -216,3 +216,15 @@ func TestListenFDs(t *testing.T) {
 		t.Fatalf("LISTEN_PID of another process: %q (%v), want no descriptor passed", out, err)
 	}
 }
+
+// A negative --preserve-fds is refused by create and run alike, leaving
+// nothing behind.
+func TestNegativePreserveFDs(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle([]string{"true"}, nil)
+	for _, cmd := range []string{"create", "run"} {
+		id := e.id()
+		e.fails("--preserve-fds must not be negative", cmd, "--preserve-fds", "-1", "--bundle", b, id)
+		e.noState(id)
+	}
+}
