@@ -32,6 +32,23 @@ type faultProxy struct {
 	blobBytes atomic.Int64
 }
 
+// pullPast starts `berth pull ref` and returns once the proxy has served
+// n blob bytes, failing the test if the pull ends first (before what the
+// test does next, the kill or the stop); the channel gets its result.
+func pullPast(t *testing.T, td *testDaemon, p *faultProxy, ref string, n int64, what string) <-chan error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { _, err := td.berth(t, "pull", ref); done <- err }()
+	for p.blobBytes.Load() < n {
+		select {
+		case err := <-done:
+			t.Fatalf("pull ended before the %s: %v", what, err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return done
+}
+
 func startFaultProxy(t *testing.T, target string) *faultProxy {
 	t.Helper()
 	u, _ := url.Parse(target)
@@ -195,15 +212,7 @@ func TestKilledPullResumes(t *testing.T) {
 	ref := p.host + "/test/big:v1"
 
 	first := startBerthd(t, bin, dir)
-	pullDone := make(chan error, 1)
-	go func() { _, err := td.berth(t, "pull", ref); pullDone <- err }()
-	for p.blobBytes.Load() < 3<<20 {
-		select {
-		case err := <-pullDone:
-			t.Fatalf("pull ended before the kill: %v", err)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	pullDone := pullPast(t, td, p, ref, 3<<20, "kill")
 	if err := first.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -308,15 +317,7 @@ func TestGracefulStopDuringPullResumes(t *testing.T) {
 	go func() { served <- d.Serve() }()
 	td := &testDaemon{cfg: cfg}
 	ref := p.host + "/test/big:v1"
-	pullDone := make(chan error, 1)
-	go func() { _, err := td.berth(t, "pull", ref); pullDone <- err }()
-	for p.blobBytes.Load() < 2<<20 {
-		select {
-		case err := <-pullDone:
-			t.Fatalf("pull ended before the stop: %v", err)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	pullDone := pullPast(t, td, p, ref, 2<<20, "stop")
 	d.Stop(5 * time.Second)
 	if err := <-served; err != nil {
 		t.Fatalf("serve: %v", err)
