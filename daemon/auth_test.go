@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
@@ -96,31 +95,5 @@ func TestDaemonLendsNoCredentials(t *testing.T) {
 	}
 	if err := td2.pullAPI(t, ref); err != nil {
 		t.Fatalf("pull with credentials from berthd's config: %v", err)
-	}
-}
-
-// TestMaxLayerSizeFromConfig: registry.max_layer_size_mb caps the size a
-// layer may declare; a larger layer is refused and not stored.
-func TestMaxLayerSizeFromConfig(t *testing.T) {
-	testutil.RequireRoot(t)
-	testutil.CheckLeaks(t)
-	reg := registrytest.Start(t, registrytest.Options{})
-	img, err := registrytest.BuildImage([][]registrytest.Entry{{{Name: "big", Mode: 0o644, Data: make([]byte, 2<<20)}}}, registrytest.ImageOptions{Compression: registrytest.Uncompressed})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg.PushImage(t, "test/big", "v1", img)
-	td := startDaemon(t, func(c *daemon.Config) { c.Registry.MaxLayerSizeMB = 1 })
-	err = td.pullAPI(t, reg.Host+"/test/big:v1")
-	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "exceeds the 1048576-byte limit for a layer") {
-		t.Fatalf("pull of a 2 MiB layer under a 1 MiB cap: want InvalidArgument naming the limit, got %v", err)
-	}
-	conn, err := grpc.NewClient("unix://"+td.cfg.Address, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := apiv1.NewContentClient(conn).Info(context.Background(), &apiv1.ContentInfoRequest{Digest: img.Layers[0].Digest.String()}); status.Code(err) != codes.NotFound {
-		t.Fatalf("refused layer stored: %v", err)
 	}
 }
