@@ -20,7 +20,7 @@ func listCmd(rt rtFunc) *cobra.Command {
 		Use:     "list [flags]",
 		Aliases: []string{"ls"},
 		Short:   "list containers",
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := rt()
 			if err != nil {
