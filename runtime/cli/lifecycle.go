@@ -113,3 +113,7 @@ func printJSON(v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
+
+// printJSONLine prints v as one line of JSON, as runc's list and ps
+// --format json do: scripts read them line by line.
+func printJSONLine(v any) error { return json.NewEncoder(os.Stdout).Encode(v) }

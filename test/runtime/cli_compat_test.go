@@ -136,6 +136,33 @@ func TestSpecVersionOneSource(t *testing.T) {
 	})
 }
 
+// list and ps --format json print one line of JSON, as runc's do, with
+// the fields runc's list has.
+func TestListJSONOneLine(t *testing.T) {
+	sideBySide(t, func(t *testing.T, e *env, name string) {
+		id := e.id()
+		e.must("run", "-d", "--bundle", e.bundle([]string{"sleep", "100"}, nil), id)
+		out := e.must("list", "--format", "json")
+		if strings.Count(out, "\n") != 1 || !strings.HasSuffix(out, "\n") {
+			t.Fatalf("%s list --format json is not one line: %q", name, out)
+		}
+		var l []map[string]any
+		if err := json.Unmarshal([]byte(out), &l); err != nil || len(l) != 1 || l[0]["id"] != id || l[0]["status"] != "running" {
+			t.Fatalf("%s list --format json: %q (%v)", name, out, err)
+		}
+		for _, k := range []string{"ociVersion", "id", "pid", "status", "bundle", "rootfs", "created", "owner"} {
+			if _, ok := l[0][k]; !ok {
+				t.Fatalf("%s list --format json has no %q: %q", name, k, out)
+			}
+		}
+		out = e.must("ps", "--format", "json", id)
+		var pids []int
+		if strings.Count(out, "\n") != 1 || json.Unmarshal([]byte(out), &pids) != nil || len(pids) != 1 {
+			t.Fatalf("%s ps --format json: %q", name, out)
+		}
+	})
+}
+
 // exitCode runs a command that must exit with want.
 func (e *env) exitCode(want int, args ...string) result {
 	e.t.Helper()
@@ -219,4 +246,22 @@ func TestKillSignalZero(t *testing.T) {
 		e.exitCode(1, "kill", id, "0")
 		e.exitCode(1, "kill", "berth-test-nonexistent", "0")
 	})
+}
+
+// Errors about the config say "invalid configuration", naming what is
+// wrong, and exit 1.
+func TestInvalidConfigurationError(t *testing.T) {
+	e := newEnv(t)
+	for _, mod := range []func(*specs.Spec){
+		func(s *specs.Spec) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "bogus"})
+		},
+		func(s *specs.Spec) { s.Process.Cwd = "relative" },
+		func(s *specs.Spec) { s.Process.Args = nil },
+	} {
+		r := e.fails("invalid configuration: ", "run", "--bundle", e.bundle([]string{"true"}, mod), e.id())
+		if r.code != 1 {
+			t.Fatalf("exit %d for %q", r.code, r.err)
+		}
+	}
 }
