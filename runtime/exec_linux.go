@@ -111,6 +111,7 @@ func (r *Runtime) Exec(id string, o ExecOpts) (*Execed, error) {
 		ID: id, Spec: &spec, Bundle: st.Bundle, Rootfs: st.Rootfs, Process: p,
 		Exec: true, Console: p.Terminal, PreserveFDs: o.PreserveFDs, Seccomp: sc,
 		NoNewKeyring: true,
+		Debug:        r.Debug != nil,
 		WaitCgroup:   cgErr == nil && so.cgroupFD == nil,
 	}
 	if err := ip.conn.Send(cfg); err != nil {

@@ -63,14 +63,16 @@ func trimNL(p []byte) []byte {
 	return p
 }
 
-// debugWriter writes debug lines to the log, or to stderr without one.
+// debugWriter writes debug lines to the log, or to stderr without one,
+// as log lines in the log's format.
 type debugWriter struct{ l *logger }
 
 func (d debugWriter) Write(p []byte) (int, error) {
-	if d.l.out == nil {
-		return os.Stderr.Write(p)
+	l := *d.l
+	if l.out == nil {
+		l.out = os.Stderr // runc's log goes to stderr without --log, in --log-format
 	}
-	d.l.log("debug", string(trimNL(p)))
+	l.log("debug", string(trimNL(p)))
 	return len(p), nil
 }
 
@@ -133,6 +135,9 @@ func Run(args []string) int {
 			return nil, err
 		}
 		r.Warn = lg
+		if g.debug {
+			r.Debug = debugWriter{lg} // berth-init's lines too, as runc logs its init's
+		}
 		if g.systemdCgroup {
 			if _, err := os.Stat("/run/systemd/system"); err != nil {
 				return nil, errors.New("--systemd-cgroup: systemd is not running on this host; use the cgroupfs driver (drop the flag)")

@@ -248,6 +248,29 @@ func TestKillSignalZero(t *testing.T) {
 	})
 }
 
+// --debug writes debug lines as log lines: to stderr in the log format
+// without --log, and only to the log with one, as runc does; the
+// container's init's lines among them (runc's "child process in init()"
+// line, berth-init's "[init 1] ..." phase lines).
+func TestDebugLogLikeRunc(t *testing.T) {
+	initLine := map[string]string{"berth-runtime": "[init 1] ", "runc": "child process in init()"}
+	sideBySide(t, func(t *testing.T, e *env, name string) {
+		b := e.bundle([]string{"true"}, nil)
+		r := e.run("--debug", "run", "--bundle", b, e.id())
+		if r.code != 0 || !strings.Contains(r.err, "level=debug") || !strings.Contains(r.err, initLine[name]) {
+			t.Fatalf("%s --debug run: exit %d, stderr %q", name, r.code, r.err)
+		}
+		for format, want := range map[string]string{"text": "level=debug", "json": `"level":"debug"`} {
+			log := filepath.Join(t.TempDir(), "log")
+			r := e.run("--log", log, "--log-format", format, "--debug", "run", "--bundle", b, e.id())
+			got, _ := os.ReadFile(log)
+			if r.code != 0 || strings.Contains(r.err, "debug") || !strings.Contains(string(got), want) || !strings.Contains(string(got), initLine[name]) {
+				t.Fatalf("%s --debug --log-format %s: exit %d, stderr %q, log %q", name, format, r.code, r.err, got)
+			}
+		}
+	})
+}
+
 // Errors about the config say "invalid configuration", naming what is
 // wrong, and exit 1.
 func TestInvalidConfigurationError(t *testing.T) {
