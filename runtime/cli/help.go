@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/berth-dev/berth/seccomp"
 	"github.com/berth-dev/berth/version"
 )
 
@@ -31,8 +32,9 @@ func unknownTopic(name string) error {
 	return codeError{exitUnknownTopic, fmt.Errorf("No help topic for '%s'", name)} //nolint:staticcheck // runc's words, which scripts and tests match
 }
 
-// versionText is what --version prints, in runc's form: scripts read the
-// first line's third word and the "spec:" line.
+// versionText is what --version prints, in runc's form and order:
+// "berth-runtime version X", then commit, spec, go and libseccomp lines.
+// Scripts read the first line's third word and the "spec:" line.
 func versionText() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "berth-runtime version %s\n", version.Version)
@@ -40,6 +42,9 @@ func versionText() string {
 		fmt.Fprintf(&b, "commit: %s\n", version.Commit)
 	}
 	fmt.Fprintf(&b, "spec: %s\ngo: %s\n", version.OCIRuntimeSpec, goruntime.Version())
+	if v := seccomp.LibraryVersion(); v != "" {
+		fmt.Fprintf(&b, "libseccomp: %s\n", v)
+	}
 	return b.String()
 }
 

@@ -70,7 +70,8 @@ func TestHelpLikeRunc(t *testing.T) {
 }
 
 // --version is runc's: "NAME version X", then "key: value" lines in
-// runc's order, with at least spec and go.
+// runc's order, with at least spec and go (and libseccomp, which
+// berth-runtime links).
 func TestVersionLikeRunc(t *testing.T) {
 	order := []string{"commit", "spec", "go", "libseccomp", "libpathrs"}
 	sideBySide(t, func(t *testing.T, e *env, name string) {
@@ -92,6 +93,10 @@ func TestVersionLikeRunc(t *testing.T) {
 			}
 			if keys["spec"] == "" || !strings.HasPrefix(keys["go"], "go") {
 				t.Fatalf("%s %s: no spec or go line: %q", name, flag, l)
+			}
+			// berth-runtime compiles seccomp filters with libseccomp.
+			if name == "berth-runtime" && keys["libseccomp"] == "" {
+				t.Fatalf("%s %s: no libseccomp line: %q", name, flag, l)
 			}
 		}
 	})
