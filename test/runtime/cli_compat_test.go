@@ -293,3 +293,28 @@ func TestInvalidConfigurationError(t *testing.T) {
 		}
 	}
 }
+
+// Failing commands exit with runc's codes: 1 for usage and state
+// errors, 3 for an unknown command, 255 for a failed exec.
+func TestErrorExitCodesLikeRunc(t *testing.T) {
+	runc, err := exec.LookPath("runc")
+	if err != nil {
+		t.Skip("runc is not installed")
+	}
+	berth, other := newEnv(t), newEnv(t)
+	other.bin = runc
+	gone := "berth-test-nonexistent"
+	for _, args := range [][]string{
+		{"nosuch"}, {"help", "nosuch"}, {"--nosuch", "list"}, {"list", "--nosuch"},
+		{"state"}, {"state", "a", "b"}, {"run"}, {"create"}, {"kill"}, {"exec"}, {"features", "x"}, {"list", "x"},
+		{"state", "../x"}, {"state", gone}, {"start", gone}, {"kill", gone}, {"kill", gone, "0"},
+		{"delete", gone}, {"delete", "--force", gone}, {"exec", gone, "true"}, {"ps", gone},
+		{"pause", gone}, {"resume", gone}, {"update", gone}, {"events", "--stats", gone},
+		{"list", "--format", "xml"},
+	} {
+		b, r := berth.run(args...), other.run(args...)
+		if b.code != r.code {
+			t.Errorf("%v: berth-runtime exits %d (%q), runc %d (%q)", args, b.code, strings.TrimSpace(b.err), r.code, strings.TrimSpace(r.err))
+		}
+	}
+}
