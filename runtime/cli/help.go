@@ -76,7 +76,8 @@ func setHelp(root *cobra.Command) {
 }
 
 // unknownCommand returns the command args name when root has no such
-// command (after skipping global flags and their values), or "".
+// command (after skipping global flags and their values), or "". An
+// empty name is no command, as for runc: it shows the help.
 func unknownCommand(root *cobra.Command, args []string) string {
 	root.InitDefaultHelpCmd()
 	fs := root.PersistentFlags()
