@@ -201,6 +201,7 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 		SetHostname:  prep.spawn.newNS[specs.UTSNamespace],
 		NoPivot:      o.NoPivot,
 		NoNewKeyring: o.NoNewKeyring,
+		Debug:        r.Debug != nil,
 		Console:      spec.Process.Terminal,
 		PreserveFDs:  o.ListenFDs + o.PreserveFDs,
 		CgroupPaths:  cgState.Paths,
@@ -352,6 +353,10 @@ func (r *Runtime) converse(ip *initProc, spec *specs.Spec, seccompProgram json.R
 			}
 		case proto.MsgReady:
 			ready = true
+		case proto.MsgDebug:
+			if r.Debug != nil {
+				fmt.Fprintln(r.Debug, m.Text)
+			}
 		default:
 			return fmt.Errorf("unexpected message %q from init", m.Kind)
 		}

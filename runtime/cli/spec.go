@@ -19,7 +19,7 @@ func specCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "spec [--rootless] [--bundle DIR]",
 		Short: "write a default config.json (with Docker's default seccomp profile)",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s := runtime.DefaultSpec(rootless)
 			s.Linux.Seccomp = seccomp.DefaultProfile(s)

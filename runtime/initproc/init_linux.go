@@ -88,6 +88,9 @@ func run(conn *proto.Conn) error {
 		}
 		idMapped[idx] = os.NewFile(uintptr(fds[i]), "idmapped")
 	}
+	if cfg.Debug {
+		phase.To(proto.DebugWriter(conn))
+	}
 	phase.Mark("config read")
 	if cfg.Spec == nil || cfg.Process == nil {
 		return errors.New("config without spec or process")

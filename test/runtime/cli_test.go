@@ -90,7 +90,7 @@ func TestBadArgumentsAndIDs(t *testing.T) {
 		}
 	}
 	e.fails("unknown flag", "create", "--no-such-flag", "--bundle", b, e.id())
-	e.fails("unknown command", "frobnicate")
+	e.fails("No help topic for 'frobnicate'", "frobnicate") // runc's words
 	e.fails("does not exist", "start", "berth-test-nonexistent")
 	e.fails("does not exist", "kill", "berth-test-nonexistent")
 	e.fails("does not exist", "delete", "berth-test-nonexistent")

@@ -48,6 +48,7 @@ type env struct {
 	t    *testing.T
 	root string
 	ids  []string
+	bin  string // the runtime binary: berth-runtime, or runc side by side
 }
 
 // newEnv checks for leaks, skips without root or binary, and deletes every
@@ -59,7 +60,7 @@ func newEnv(t *testing.T) *env {
 		t.Skipf("no berth-runtime at %s (run make build): %v", bin, err)
 	}
 	testutil.CheckLeaks(t)
-	e := &env{t: t, root: t.TempDir()}
+	e := &env{t: t, root: t.TempDir(), bin: bin}
 	t.Cleanup(func() {
 		for _, id := range e.ids {
 			e.run("delete", "--force", id)
@@ -111,7 +112,7 @@ func (e *env) runIn(stdin []byte, args ...string) result {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, append([]string{"--root", e.root}, args...)...)
+	cmd := exec.CommandContext(ctx, e.bin, append([]string{"--root", e.root}, args...)...)
 	// Files, not pipes: a detached container keeps its stdio open, and
 	// os/exec would wait for a pipe to reach EOF.
 	outF, err := os.CreateTemp(e.t.TempDir(), "stdout")
@@ -239,7 +240,7 @@ func openUp(t *testing.T) func() {
 
 // cmd returns an unstarted berth-runtime command for the env's root.
 func (e *env) cmd(args ...string) *exec.Cmd {
-	return exec.Command(bin, append([]string{"--root", e.root}, args...)...)
+	return exec.Command(e.bin, append([]string{"--root", e.root}, args...)...)
 }
 
 // unixRlimit is a resource limit as getrlimit returns it.
