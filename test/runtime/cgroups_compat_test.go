@@ -12,6 +12,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 // TestRunIntoFrozenCgroup: `run -d` into an existing, frozen cgroup fails
@@ -43,6 +45,45 @@ func TestRunIntoFrozenCgroup(t *testing.T) {
 		}
 		if _, err := os.Stat(dir); err != nil {
 			t.Errorf("the runtime removed a cgroup it did not make: %v", err)
+		}
+	})
+}
+
+// TestNestedCgroupUnderEmptyCpusetParents: on cgroup v1, a container's
+// cgroup nested under parents that exist with empty cpuset.cpus and
+// cpuset.mems (as the kubelet makes /kubepods/pod<uid>) works: the empty
+// parents are filled from their own parents, as runc does.
+func TestNestedCgroupUnderEmptyCpusetParents(t *testing.T) {
+	testutil.RequireRoot(t)
+	mp := cgroupMounts(t)["cpuset"]
+	if mp == "" || !fileExists(filepath.Join(mp, "cpuset.cpus")) {
+		t.Skip("no cgroup v1 cpuset hierarchy")
+	}
+	rootCpus, _ := readFileString(filepath.Join(mp, "cpuset.cpus"))
+	rootMems, _ := readFileString(filepath.Join(mp, "cpuset.mems"))
+	sideBySide(t, func(t *testing.T, e *env) {
+		id := e.id()
+		parent := "/" + id + "-kubepods/pod1"
+		cgroupTree(t, e, parent)
+		for _, d := range []string{filepath.Dir(parent), parent} {
+			if cpus, _ := readFileString(filepath.Join(mp, d, "cpuset.cpus")); cpus != "" {
+				t.Fatalf("%s: cpuset.cpus is %q before the run, want empty", d, cpus)
+			}
+		}
+		b := e.bundle([]string{"cat", "/proc/self/cgroup"}, func(s *specs.Spec) { s.Linux.CgroupsPath = parent + "/ctr" })
+		r := e.run("run", "--bundle", b, id)
+		if r.code != 0 {
+			t.Fatalf("run under empty cpuset parents: exit %d: %s", r.code, r.err)
+		}
+		if !strings.Contains(r.out, ":cpuset:"+parent+"/ctr\n") {
+			t.Errorf("container not in %s/ctr: %q", parent, r.out)
+		}
+		for _, d := range []string{filepath.Dir(parent), parent} {
+			cpus, _ := readFileString(filepath.Join(mp, d, "cpuset.cpus"))
+			mems, _ := readFileString(filepath.Join(mp, d, "cpuset.mems"))
+			if cpus != rootCpus || mems != rootMems {
+				t.Errorf("%s: cpus %q mems %q, want the root's %q %q", d, cpus, mems, rootCpus, rootMems)
+			}
 		}
 	})
 }
@@ -100,6 +141,32 @@ func frozenCgroup(t *testing.T, e *env, cg string) string {
 	}
 	writeFile(t, filepath.Join(dir, file), value)
 	return dir
+}
+
+// cgroupTree makes cgroup path cg (two levels: parent/child) in every
+// hierarchy, as the kubelet makes a pod's cgroup (leaving a v1 cpuset
+// empty), and removes both levels when the test ends.
+func cgroupTree(t *testing.T, e *env, cg string) {
+	t.Helper()
+	seen := map[string]bool{}
+	var made []string
+	t.Cleanup(func() {
+		deleteAll(e)
+		for _, d := range made {
+			removeCgroup(t, d)
+			removeCgroup(t, filepath.Dir(d))
+		}
+	})
+	for _, mp := range cgroupMounts(t) {
+		if seen[mp] {
+			continue
+		}
+		seen[mp] = true
+		if err := os.MkdirAll(filepath.Join(mp, cg), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		made = append(made, filepath.Join(mp, cg))
+	}
 }
 
 // deleteAll force-deletes the env's containers.
