@@ -88,6 +88,43 @@ func TestNestedCgroupUnderEmptyCpusetParents(t *testing.T) {
 	})
 }
 
+// TestDeviceRuleAccessAsRunc: a device rule's access is read as a set of
+// r, w and m, as runc reads it: order and repeats do not matter and, on a
+// v1 devices hierarchy, other letters are ignored ("rwa" in runc's own
+// update test). The kernel gets the rules as runc writes them, and
+// `update` of such a container works.
+func TestDeviceRuleAccessAsRunc(t *testing.T) {
+	testutil.RequireRoot(t)
+	v1 := cgroupMounts(t)["devices"] != ""
+	kmsg := "rwa"
+	if !v1 {
+		kmsg = "wr" // runc refuses unknown letters on cgroup v2
+	}
+	sideBySide(t, func(t *testing.T, e *env) {
+		id := e.id()
+		b := e.bundle([]string{"sleep", "300"}, func(s *specs.Spec) {
+			s.Linux.CgroupsPath = "/" + id
+			s.Linux.Resources.Devices = append(s.Linux.Resources.Devices,
+				specs.LinuxDeviceCgroup{Allow: true, Type: "c", Major: ptr(int64(1)), Minor: ptr(int64(11)), Access: kmsg},
+				specs.LinuxDeviceCgroup{Allow: true, Type: "b", Major: ptr(int64(7)), Minor: ptr(int64(0)), Access: "mrm"},
+			)
+		})
+		e.must("run", "-d", "--bundle", b, id)
+		for i := 0; i < 3; i++ {
+			e.must("update", "--pids-limit", "30", id)
+		}
+		if v1 {
+			list := cgFile(t, e.state(id).Pid, "devices", "devices.list")
+			for _, want := range []string{"c 1:11 rw", "b 7:0 rm"} {
+				if !strings.Contains("\n"+list+"\n", "\n"+want+"\n") {
+					t.Errorf("devices.list lacks %q:\n%s", want, list)
+				}
+			}
+		}
+		e.must("delete", "--force", id)
+	})
+}
+
 // runWithin runs the env's runtime with a deadline: a runtime that hangs
 // is killed. Stdout is discarded (a detached container may hold it).
 func runWithin(t *testing.T, e *env, d time.Duration, args ...string) (int, string) {
