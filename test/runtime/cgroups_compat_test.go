@@ -125,6 +125,67 @@ func TestDeviceRuleAccessAsRunc(t *testing.T) {
 	})
 }
 
+// TestDeleteKillsProcessesLeftByInit: with the host's pid namespace, a
+// container whose init is gone still has the processes exec'd into it;
+// `delete` (without --force) kills them and removes the container, as
+// runc's does.
+func TestDeleteKillsProcessesLeftByInit(t *testing.T) {
+	sideBySide(t, func(t *testing.T, e *env) {
+		id := e.id()
+		b := e.bundle([]string{"sleep", "300"}, func(s *specs.Spec) {
+			s.Linux.CgroupsPath = "/" + id
+			var ns []specs.LinuxNamespace
+			for _, n := range s.Linux.Namespaces {
+				if n.Type != specs.PIDNamespace {
+					ns = append(ns, n)
+				}
+			}
+			s.Linux.Namespaces = ns
+		})
+		e.must("run", "-d", "--bundle", b, id)
+		init := e.state(id).Pid
+		procs := filepath.Join(cgroupDir(t, init, "pids"), "cgroup.procs")
+		if cgroupDir(t, init, "pids") == "" {
+			procs = filepath.Join(cgroupDir(t, init, ""), "cgroup.procs")
+		}
+		for i := 0; i < 3; i++ {
+			e.must("exec", "-d", id, "sleep", "300")
+		}
+		if err := syscall.Kill(init, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, func() bool { return gone(init) })
+		s, err := readFileString(procs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pids := strings.Fields(s)
+		if len(pids) != 3 {
+			t.Fatalf("processes left by the init: %q, want the 3 exec'd", s)
+		}
+		e.must("delete", id)
+		if r := e.run("state", id); r.code == 0 {
+			t.Error("state of a deleted container succeeds")
+		}
+		for _, p := range pids {
+			pid := 0
+			sscan(p, &pid)
+			waitFor(t, func() bool { return gone(pid) })
+		}
+	})
+}
+
+// gone reports whether pid has exited (a zombie has).
+func gone(pid int) bool {
+	b, err := os.ReadFile("/proc/" + itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i > 0 && i+2 < len(s) && s[i+2] == 'Z'
+}
+
 // runWithin runs the env's runtime with a deadline: a runtime that hangs
 // is killed. Stdout is discarded (a detached container may hold it).
 func runWithin(t *testing.T, e *env, d time.Duration, args ...string) (int, string) {
