@@ -51,8 +51,9 @@ func TestRunIntoFrozenCgroup(t *testing.T) {
 
 // TestNestedCgroupUnderEmptyCpusetParents: on cgroup v1, a container's
 // cgroup nested under parents that exist with empty cpuset.cpus and
-// cpuset.mems (as the kubelet makes /kubepods/pod<uid>) works: the empty
-// parents are filled from their own parents, as runc does.
+// cpuset.mems (as the kubelet makes /kubepods/pod<uid>) works, with or
+// without a cpuset limit of its own: the empty parents are filled from
+// their own parents, as runc does.
 func TestNestedCgroupUnderEmptyCpusetParents(t *testing.T) {
 	testutil.RequireRoot(t)
 	mp := cgroupMounts(t)["cpuset"]
@@ -62,27 +63,34 @@ func TestNestedCgroupUnderEmptyCpusetParents(t *testing.T) {
 	rootCpus, _ := readFileString(filepath.Join(mp, "cpuset.cpus"))
 	rootMems, _ := readFileString(filepath.Join(mp, "cpuset.mems"))
 	sideBySide(t, func(t *testing.T, e *env) {
-		id := e.id()
-		parent := "/" + id + "-kubepods/pod1"
-		cgroupTree(t, e, parent)
-		for _, d := range []string{filepath.Dir(parent), parent} {
-			if cpus, _ := readFileString(filepath.Join(mp, d, "cpuset.cpus")); cpus != "" {
-				t.Fatalf("%s: cpuset.cpus is %q before the run, want empty", d, cpus)
+		for _, cpus := range []string{"", "0"} {
+			id := e.id()
+			parent := "/" + id + "-kubepods/pod1"
+			cgroupTree(t, e, parent)
+			for _, d := range []string{filepath.Dir(parent), parent} {
+				if cpus, _ := readFileString(filepath.Join(mp, d, "cpuset.cpus")); cpus != "" {
+					t.Fatalf("%s: cpuset.cpus is %q before the run, want empty", d, cpus)
+				}
 			}
-		}
-		b := e.bundle([]string{"cat", "/proc/self/cgroup"}, func(s *specs.Spec) { s.Linux.CgroupsPath = parent + "/ctr" })
-		r := e.run("run", "--bundle", b, id)
-		if r.code != 0 {
-			t.Fatalf("run under empty cpuset parents: exit %d: %s", r.code, r.err)
-		}
-		if !strings.Contains(r.out, ":cpuset:"+parent+"/ctr\n") {
-			t.Errorf("container not in %s/ctr: %q", parent, r.out)
-		}
-		for _, d := range []string{filepath.Dir(parent), parent} {
-			cpus, _ := readFileString(filepath.Join(mp, d, "cpuset.cpus"))
-			mems, _ := readFileString(filepath.Join(mp, d, "cpuset.mems"))
-			if cpus != rootCpus || mems != rootMems {
-				t.Errorf("%s: cpus %q mems %q, want the root's %q %q", d, cpus, mems, rootCpus, rootMems)
+			b := e.bundle([]string{"cat", "/proc/self/cgroup"}, func(s *specs.Spec) {
+				s.Linux.CgroupsPath = parent + "/ctr"
+				if cpus != "" {
+					s.Linux.Resources.CPU = &specs.LinuxCPU{Cpus: cpus}
+				}
+			})
+			r := e.run("run", "--bundle", b, id)
+			if r.code != 0 {
+				t.Fatalf("run (cpus %q) under empty cpuset parents: exit %d: %s", cpus, r.code, r.err)
+			}
+			if !strings.Contains(r.out, ":cpuset:"+parent+"/ctr\n") {
+				t.Errorf("container not in %s/ctr: %q", parent, r.out)
+			}
+			for _, d := range []string{filepath.Dir(parent), parent} {
+				cpus, _ := readFileString(filepath.Join(mp, d, "cpuset.cpus"))
+				mems, _ := readFileString(filepath.Join(mp, d, "cpuset.mems"))
+				if cpus != rootCpus || mems != rootMems {
+					t.Errorf("%s: cpus %q mems %q, want the root's %q %q", d, cpus, mems, rootCpus, rootMems)
+				}
 			}
 		}
 	})
