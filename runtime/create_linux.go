@@ -146,6 +146,12 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 	if err = cg.Apply(-1); err != nil {
 		return nil, fmt.Errorf("cgroup: %w", err)
 	}
+	// In a frozen cgroup (one that existed, or under a frozen parent) the
+	// init would stop before it reports ready and create would wait for
+	// ever: refuse it, as runc does.
+	if fs, ferr := cg.FreezerState(); ferr == nil && fs != cgroups.Thawed {
+		return nil, fmt.Errorf("cgroup: container's cgroup is %s: thaw it first", fs)
+	}
 	phase.Mark("cgroup made")
 	// A first state, without an init yet: should this process die before
 	// create finishes, `delete` still finds the cgroup to remove.

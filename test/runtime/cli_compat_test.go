@@ -13,22 +13,6 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// sideBySide runs f for berth-runtime and, where it is installed, for
-// runc, each in its own root: what runc's users and scripts parse must
-// come out of both alike. name is the binary's name as it prints it.
-func sideBySide(t *testing.T, f func(t *testing.T, e *env, name string)) {
-	t.Run("berth-runtime", func(t *testing.T) { f(t, newEnv(t), "berth-runtime") })
-	t.Run("runc", func(t *testing.T) {
-		runc, err := exec.LookPath("runc")
-		if err != nil {
-			t.Skip("runc is not installed")
-		}
-		e := newEnv(t)
-		e.bin = runc
-		f(t, e, "runc")
-	})
-}
-
 // lines splits output into lines without the final newline.
 func lines(s string) []string { return strings.Split(strings.TrimSuffix(s, "\n"), "\n") }
 
@@ -37,7 +21,8 @@ func lines(s string) []string { return strings.Split(strings.TrimSuffix(s, "\n")
 // unknown help topic or command fails with exit code 3 and "No help
 // topic for 'X'", as runc's own help.bats expects.
 func TestHelpLikeRunc(t *testing.T) {
-	sideBySide(t, func(t *testing.T, e *env, name string) {
+	sideBySide(t, func(t *testing.T, e *env) {
+		name := e.name()
 		for _, args := range [][]string{{"help"}, {"h"}, {"-h"}, {"--help"}, {}} {
 			r := e.run(args...)
 			l := lines(r.out)
@@ -74,7 +59,8 @@ func TestHelpLikeRunc(t *testing.T) {
 // berth-runtime links).
 func TestVersionLikeRunc(t *testing.T) {
 	order := []string{"commit", "spec", "go", "libseccomp", "libpathrs"}
-	sideBySide(t, func(t *testing.T, e *env, name string) {
+	sideBySide(t, func(t *testing.T, e *env) {
+		name := e.name()
 		for _, flag := range []string{"--version", "-v"} {
 			l := lines(e.must(flag))
 			if !regexp.MustCompile(`^` + name + ` version \S+$`).MatchString(l[0]) {
@@ -106,7 +92,8 @@ func TestVersionLikeRunc(t *testing.T) {
 // as the maximum, what state reports and what --version prints (for
 // berth-runtime, the runtime-spec module's it is built with).
 func TestSpecVersionOneSource(t *testing.T) {
-	sideBySide(t, func(t *testing.T, e *env, name string) {
+	sideBySide(t, func(t *testing.T, e *env) {
+		name := e.name()
 		dir := t.TempDir()
 		e.must("spec", "--bundle", dir)
 		var written struct {
@@ -144,7 +131,8 @@ func TestSpecVersionOneSource(t *testing.T) {
 // list and ps --format json print one line of JSON, as runc's do, with
 // the fields runc's list has.
 func TestListJSONOneLine(t *testing.T) {
-	sideBySide(t, func(t *testing.T, e *env, name string) {
+	sideBySide(t, func(t *testing.T, e *env) {
+		name := e.name()
 		id := e.id()
 		e.must("run", "-d", "--bundle", e.bundle([]string{"sleep", "100"}, nil), id)
 		out := e.must("list", "--format", "json")
@@ -189,7 +177,8 @@ func (e *env) runSleeper() string {
 // container, a pid file that cannot be written, no command) and with the
 // process's status otherwise, as runc's.
 func TestExecFailureExits255(t *testing.T) {
-	sideBySide(t, func(t *testing.T, e *env, name string) {
+	sideBySide(t, func(t *testing.T, e *env) {
+		name := e.name()
 		id := e.runSleeper()
 		e.exitCode(7, "exec", id, "sh", "-c", "exit 7")
 		pidFile := filepath.Join(t.TempDir(), "no", "such", "dir", "pid")
@@ -214,7 +203,8 @@ func TestExecFailureExits255(t *testing.T) {
 // exec --ignore-paused into a paused container runs the process once the
 // container is resumed.
 func TestExecIgnorePaused(t *testing.T) {
-	sideBySide(t, func(t *testing.T, e *env, name string) {
+	sideBySide(t, func(t *testing.T, e *env) {
+		name := e.name()
 		id := e.runSleeper()
 		e.must("pause", id)
 		resumed := make(chan result, 1)
@@ -237,7 +227,8 @@ func TestExecIgnorePaused(t *testing.T) {
 // succeeds for a running or paused container and fails for a stopped or
 // missing one.
 func TestKillSignalZero(t *testing.T) {
-	sideBySide(t, func(t *testing.T, e *env, name string) {
+	sideBySide(t, func(t *testing.T, e *env) {
+		name := e.name()
 		id := e.runSleeper()
 		e.exitCode(0, "kill", id, "0")
 		e.must("pause", id)
@@ -259,7 +250,8 @@ func TestKillSignalZero(t *testing.T) {
 // line, berth-init's "[init 1] ..." phase lines).
 func TestDebugLogLikeRunc(t *testing.T) {
 	initLine := map[string]string{"berth-runtime": "[init 1] ", "runc": "child process in init()"}
-	sideBySide(t, func(t *testing.T, e *env, name string) {
+	sideBySide(t, func(t *testing.T, e *env) {
+		name := e.name()
 		b := e.bundle([]string{"true"}, nil)
 		r := e.run("--debug", "run", "--bundle", b, e.id())
 		if r.code != 0 || !strings.Contains(r.err, "level=debug") || !strings.Contains(r.err, initLine[name]) {

@@ -243,6 +243,25 @@ func (e *env) cmd(args ...string) *exec.Cmd {
 	return exec.Command(e.bin, append([]string{"--root", e.root}, args...)...)
 }
 
+// name is the runtime binary's name as it prints it in help and errors.
+func (e *env) name() string { return filepath.Base(e.bin) }
+
+// sideBySide runs f as subtest "berth-runtime" and, where runc is
+// installed, as subtest "runc", each with its own env and root: the same
+// assertions must hold for both.
+func sideBySide(t *testing.T, f func(t *testing.T, e *env)) {
+	t.Run("berth-runtime", func(t *testing.T) { f(t, newEnv(t)) })
+	t.Run("runc", func(t *testing.T) {
+		runc, err := exec.LookPath("runc")
+		if err != nil {
+			t.Skip("runc is not installed")
+		}
+		e := newEnv(t)
+		e.bin = runc
+		f(t, e)
+	})
+}
+
 // unixRlimit is a resource limit as getrlimit returns it.
 type unixRlimit = syscall.Rlimit
 
