@@ -61,7 +61,7 @@ func TestLoadBundleResolvesRootfs(t *testing.T) {
 }
 
 func TestDefaultDeviceRules(t *testing.T) {
-	r := withDefaultDevices(nil, nil)
+	r := withDefaultDevices(nil)
 	if len(r.Devices) != len(defaultDeviceRules) {
 		t.Fatalf("%d rules", len(r.Devices))
 	}

@@ -48,6 +48,9 @@ type env struct {
 	t    *testing.T
 	root string
 	ids  []string
+	// bin is the runtime this env drives; berth-runtime when empty (see
+	// sideBySide).
+	bin string
 }
 
 // newEnv checks for leaks, skips without root or binary, and deletes every
@@ -111,7 +114,7 @@ func (e *env) runIn(stdin []byte, args ...string) result {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, append([]string{"--root", e.root}, args...)...)
+	cmd := exec.CommandContext(ctx, e.binary(), append([]string{"--root", e.root}, args...)...)
 	// Files, not pipes: a detached container keeps its stdio open, and
 	// os/exec would wait for a pipe to reach EOF.
 	outF, err := os.CreateTemp(e.t.TempDir(), "stdout")
@@ -239,7 +242,32 @@ func openUp(t *testing.T) func() {
 
 // cmd returns an unstarted berth-runtime command for the env's root.
 func (e *env) cmd(args ...string) *exec.Cmd {
-	return exec.Command(bin, append([]string{"--root", e.root}, args...)...)
+	return exec.Command(e.binary(), append([]string{"--root", e.root}, args...)...)
+}
+
+// binary is the runtime the env drives.
+func (e *env) binary() string {
+	if e.bin != "" {
+		return e.bin
+	}
+	return bin
+}
+
+// sideBySide runs f as subtest "berth" against berth-runtime and, when
+// runc is installed, as subtest "runc" against runc, each with its own
+// env: the same assertions hold for both.
+func sideBySide(t *testing.T, f func(t *testing.T, e *env)) {
+	t.Run("berth", func(t *testing.T) { f(t, newEnv(t)) })
+	runc, err := exec.LookPath("runc")
+	if err != nil {
+		t.Log("runc is not installed: berth-runtime only")
+		return
+	}
+	t.Run("runc", func(t *testing.T) {
+		e := newEnv(t)
+		e.bin = runc
+		f(t, e)
+	})
 }
 
 // unixRlimit is a resource limit as getrlimit returns it.
