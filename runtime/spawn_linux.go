@@ -319,10 +319,10 @@ func (p *initProc) handOver() error {
 	_, err := p.conn.Recv(&m)
 	_ = p.cmd.Wait() // the hop exits as soon as it has reported
 	if err != nil {
-		return fmt.Errorf("berth-init in the user namespace: %w", err)
+		return fmt.Errorf("berth-init joining the container's namespaces: %w", err)
 	}
 	if m.Kind != proto.MsgHandOver || m.Pid <= 0 {
-		return fmt.Errorf("berth-init in the user namespace: %s", m.Error)
+		return fmt.Errorf("berth-init joining the container's namespaces: %s", m.Error)
 	}
 	proc, err := os.FindProcess(m.Pid)
 	if err != nil {
