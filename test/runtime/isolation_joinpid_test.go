@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -24,38 +25,47 @@ import (
 // its CVE-2019-5736 defence; berth shows only the sealed berth-init.)
 func TestExecEntersPidNamespaceAsSealedInit(t *testing.T) {
 	e := newEnv(t)
-	b := e.bundle([]string{"sleep", "300"}, nil)
-	id := e.id()
-	e.must("run", "-d", "--bundle", b, id)
-	pidNS, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", e.state(id).Pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	host, err := os.Stat(e.binary())
-	if err != nil {
-		t.Fatal(err)
-	}
-	entered := 0
-	var bad []string
-	code, err := traceForks(e.cmd("exec", id, "true"), func(pid int) {
-		if ns, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid)); ns != pidNS {
-			return
+	t.Cleanup(openUp(t)) // the mapped root must reach the rootfs
+	for _, userns := range []bool{false, true} {
+		// In a user namespace nsenter joins it for the runtime: it too
+		// must stay out of the container's pid namespace.
+		var mod func(*specs.Spec)
+		if userns {
+			mod = withUserNS
 		}
-		entered++
-		exe := fmt.Sprintf("/proc/%d/exe", pid)
-		link, _ := os.Readlink(exe)
-		if fi, err := os.Stat(exe); (err == nil && os.SameFile(fi, host)) || !strings.HasPrefix(link, "/memfd:") {
-			bad = append(bad, fmt.Sprintf("pid %d runs %q", pid, link))
+		b := e.bundle([]string{"sleep", "300"}, mod)
+		id := e.id()
+		e.must("run", "-d", "--bundle", b, id)
+		pidNS, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", e.state(id).Pid))
+		if err != nil {
+			t.Fatal(err)
 		}
-	})
-	if err != nil || code != 0 {
-		t.Fatalf("traced exec: exit %d, %v", code, err)
-	}
-	if entered == 0 {
-		t.Fatal("saw no process enter the container's pid namespace")
-	}
-	if len(bad) > 0 {
-		t.Fatalf("entered the container's pid namespace not as a sealed init: %s", strings.Join(bad, "; "))
+		host, err := os.Stat(e.binary())
+		if err != nil {
+			t.Fatal(err)
+		}
+		entered := 0
+		var bad []string
+		code, err := traceForks(e.cmd("exec", id, "true"), func(pid int) {
+			if ns, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid)); ns != pidNS {
+				return
+			}
+			entered++
+			exe := fmt.Sprintf("/proc/%d/exe", pid)
+			link, _ := os.Readlink(exe)
+			if fi, err := os.Stat(exe); (err == nil && os.SameFile(fi, host)) || !strings.HasPrefix(link, "/memfd:") {
+				bad = append(bad, fmt.Sprintf("pid %d runs %q", pid, link))
+			}
+		})
+		if err != nil || code != 0 {
+			t.Errorf("traced exec (user namespace %v): exit %d, %v", userns, code, err)
+		}
+		if entered == 0 {
+			t.Errorf("user namespace %v: saw no process enter the container's pid namespace", userns)
+		}
+		if len(bad) > 0 {
+			t.Errorf("user namespace %v: entered the container's pid namespace not as a sealed init: %s", userns, strings.Join(bad, "; "))
+		}
 	}
 }
 
