@@ -31,7 +31,7 @@ func TestNoMountNamespaceRefused(t *testing.T) {
 			s.Linux.MaskedPaths = []string{"/proc/kcore"}
 		})
 		want := "linux.maskedPaths without a mount namespace"
-		if e.bin != "" {
+		if e.name() == "runc" {
 			want = "without a private MNT namespace" // runc's words
 		}
 		e.createFails(b, want)
