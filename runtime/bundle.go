@@ -135,6 +135,15 @@ func ValidateSpec(s *specs.Spec) error {
 	if (len(s.Linux.UIDMappings) > 0 || len(s.Linux.GIDMappings) > 0) && !seen[specs.UserNamespace] {
 		return bad("uidMappings/gidMappings need a user namespace")
 	}
+	if !seen[specs.UTSNamespace] {
+		// Setting either would rename the host (runc refuses it too).
+		if s.Hostname != "" {
+			return bad("hostname without a private UTS namespace (add one to linux.namespaces)")
+		}
+		if s.Domainname != "" {
+			return bad("domainname without a private UTS namespace (add one to linux.namespaces)")
+		}
+	}
 	if s.Linux.TimeOffsets != nil && !seen[specs.TimeNamespace] {
 		return bad("timeOffsets need a time namespace")
 	}

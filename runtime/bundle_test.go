@@ -32,6 +32,8 @@ func TestParseSpec(t *testing.T) {
 		`{"ociVersion":"1.0.2","root":{"path":"r","readonly":true},"linux":{}}`:                                                                             "root.readonly without a mount namespace",
 		`{"ociVersion":"1.0.2","root":{"path":"r"},"linux":{"devices":[{"path":"/dev/kmsg","type":"c","major":1,"minor":11}]}}`:                             "linux.devices without a mount namespace",
 		`{"ociVersion":"1.0.2","root":{"path":"r"},"linux":{"rootfsPropagation":"private"}}`:                                                                "linux.rootfsPropagation without a mount namespace",
+		`{"ociVersion":"1.0.2","root":{"path":"r"},"hostname":"h","linux":{"namespaces":[{"type":"mount"}]}}`:                                               "hostname without a private UTS namespace",
+		`{"ociVersion":"1.0.2","root":{"path":"r"},"domainname":"d","linux":{"namespaces":[{"type":"mount"}]}}`:                                             "domainname without a private UTS namespace",
 	}
 	for in, want := range bad {
 		_, err := ParseSpec([]byte(in))
