@@ -255,7 +255,7 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 	phase.Mark("config sent")
 	err = r.converse(ip, spec, prep.seccomp, hookState, o, created)
 	phase.Mark("init ready")
-	if perr := waitPlaced(); perr != nil && (err == nil || !errors.Is(perr, unix.ESRCH)) {
+	if perr := waitPlaced(); perr != nil && (err == nil || !initGone(perr)) {
 		err = fmt.Errorf("cgroup: %w", perr)
 	}
 	if err != nil {
@@ -356,6 +356,13 @@ func (r *Runtime) converse(ip *initProc, spec *specs.Spec, seccompProgram json.R
 			return fmt.Errorf("unexpected message %q from init", m.Kind)
 		}
 	}
+}
+
+// initGone reports whether err, from moving the init into its cgroup or
+// telling it so, only says that the init had already exited: the init's
+// own error is then the one to report.
+func initGone(err error) bool {
+	return errors.Is(err, unix.ESRCH) || errors.Is(err, unix.EPIPE) || errors.Is(err, unix.ECONNRESET)
 }
 
 // isIDMapped reports whether a mount asks for an idmapped bind.

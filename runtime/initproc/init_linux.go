@@ -154,12 +154,8 @@ func run(conn *proto.Conn) error {
 	if cfg.Exec && cfg.WaitCgroup {
 		// The runtime is moving us into the container's cgroup; nothing
 		// of the user's may run before that is done.
-		var m proto.Message
-		if _, err := conn.Recv(&m); err != nil {
-			return fmt.Errorf("wait for cgroup: %w", err)
-		}
-		if m.Kind != proto.MsgCgroupReady {
-			return fmt.Errorf("runtime aborted: %s", m.Error)
+		if err := awaitMsg(conn, proto.MsgCgroupReady); err != nil {
+			return err
 		}
 	}
 	phase.Mark("ready")
@@ -275,12 +271,8 @@ func setupContainer(conn *proto.Conn, cfg *proto.Config) error {
 		if err := conn.Send(proto.Message{Kind: proto.MsgHooks}); err != nil {
 			return err
 		}
-		var m proto.Message
-		if _, err := conn.Recv(&m); err != nil {
+		if err := awaitMsg(conn, proto.MsgContinue); err != nil {
 			return err
-		}
-		if m.Kind != proto.MsgContinue {
-			return fmt.Errorf("runtime aborted: %s", m.Error)
 		}
 	}
 	if h := s.Hooks; h != nil && len(h.CreateContainer) > 0 {
@@ -315,15 +307,36 @@ func setupContainer(conn *proto.Conn, cfg *proto.Config) error {
 		phase.Mark("rootfs finalized")
 	}
 	if lateCgroupNS {
-		var m proto.Message
-		if _, err := conn.Recv(&m); err != nil {
-			return fmt.Errorf("wait for cgroup: %w", err)
-		}
-		if m.Kind != proto.MsgCgroupReady {
-			return fmt.Errorf("runtime aborted: %s", m.Error)
+		if err := awaitMsg(conn, proto.MsgCgroupReady); err != nil {
+			return err
 		}
 		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
 			return fmt.Errorf("create cgroup namespace: %w", err)
+		}
+	}
+	return nil
+}
+
+// cgroupReady records a MsgCgroupReady that came while init waited for
+// another message: the runtime's cgroup mover sends it whenever the move
+// is done, which may be while the hooks run.
+var cgroupReady bool
+
+// awaitMsg waits for the runtime's message of kind want. Any other
+// message but an early MsgCgroupReady means the runtime gave up.
+func awaitMsg(conn *proto.Conn, want proto.Kind) error {
+	for !(want == proto.MsgCgroupReady && cgroupReady) {
+		var m proto.Message
+		if _, err := conn.Recv(&m); err != nil {
+			return fmt.Errorf("wait for %s: %w", want, err)
+		}
+		switch m.Kind {
+		case want:
+			return nil
+		case proto.MsgCgroupReady:
+			cgroupReady = true
+		default:
+			return fmt.Errorf("runtime aborted: %s", m.Error)
 		}
 	}
 	return nil

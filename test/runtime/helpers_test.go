@@ -109,9 +109,15 @@ func (e *env) run(args ...string) result {
 
 func (e *env) runIn(stdin []byte, args ...string) result {
 	e.t.Helper()
+	return e.runBin(bin, e.root, stdin, args...)
+}
+
+// runBin runs binary --root root args... with stdin (or /dev/null).
+func (e *env) runBin(binary, root string, stdin []byte, args ...string) result {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, append([]string{"--root", e.root}, args...)...)
+	cmd := exec.CommandContext(ctx, binary, append([]string{"--root", root}, args...)...)
 	// Files, not pipes: a detached container keeps its stdio open, and
 	// os/exec would wait for a pipe to reach EOF.
 	outF, err := os.CreateTemp(e.t.TempDir(), "stdout")

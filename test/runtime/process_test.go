@@ -1,0 +1,64 @@
+package runtime_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// withCgroupNS adds a new cgroup namespace to s when the kernel has them.
+// On cgroup v1 the runtime then still moves the init into its cgroup while
+// the init sets up, which is where messages used to cross.
+func withCgroupNS(t *testing.T, s *specs.Spec) {
+	if _, err := os.Stat("/proc/self/ns/cgroup"); err != nil {
+		t.Skipf("no cgroup namespaces: %v", err)
+	}
+	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
+}
+
+// A failure inside the init reaches the user as the init's own error,
+// never as the runtime's failure to talk to an init that is gone.
+func TestInitErrorIsReported(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle([]string{"true"}, func(s *specs.Spec) { withCgroupNS(t, s) })
+	proc := filepath.Join(b, "rootfs", "proc")
+	if err := os.Remove(proc); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/symlink", proc); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"berth": "must not be or go through a symlink", "runc": "must be mounted on ordinary directory"}
+	for _, p := range e.peers() {
+		// The init fails at once while the cgroup move is under way:
+		// try often enough to lose the race.
+		for i := 0; i < 8; i++ {
+			r := e.on(p, "run", "-b", b, e.id())
+			if r.code == 0 || !strings.Contains(r.err, want[p.name]) || strings.Contains(r.err, "broken pipe") {
+				t.Fatalf("%s: exit %d, error %q, want the init's error %q", p.name, r.code, r.err, want[p.name])
+			}
+		}
+	}
+}
+
+// A createRuntime hook gets the pid of an init that is alive and waits
+// for the hook (with a cgroup namespace, the init used to take the cgroup
+// mover's message for an abort and exit under the hook).
+func TestCreateRuntimeHookSeesLiveInit(t *testing.T) {
+	e := newEnv(t)
+	check := `s=$(cat); p=${s#*\"pid\":}; p=${p%%[,\}]*}; sleep 0.3; test -d /proc/$p || { echo "pid $p gone" >&2; exit 1; }`
+	b := e.bundle([]string{"true"}, func(s *specs.Spec) {
+		withCgroupNS(t, s)
+		s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", check}}}}
+	})
+	for _, p := range e.peers() {
+		for i := 0; i < 3; i++ {
+			if r := e.on(p, "run", "-b", b, e.id()); r.code != 0 {
+				t.Fatalf("%s: exit %d: %s", p.name, r.code, r.err)
+			}
+		}
+	}
+}
