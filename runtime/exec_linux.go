@@ -56,7 +56,7 @@ func (r *Runtime) Exec(id string, o ExecOpts) (*Execed, error) {
 	if p.Terminal && o.ConsoleSocket == "" && o.Detach {
 		return nil, fmt.Errorf("%w: a detached terminal process needs --console-socket", ErrInvalidConfig)
 	}
-	if err := validateProcessSecurity(p); err != nil {
+	if err := r.validateProcessSecurity(p); err != nil {
 		return nil, err
 	}
 	// An exec'd process needs only its own settings, the namespaces and

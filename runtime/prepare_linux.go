@@ -36,7 +36,7 @@ func (r *Runtime) prepare(spec *specs.Spec) (*prepared, error) {
 	if p.spawn.newNS[specs.UserNamespace] && (len(p.spawn.uidMap) == 0 || len(p.spawn.gidMap) == 0) {
 		return nil, fmt.Errorf("%w: a new user namespace needs uidMappings and gidMappings", ErrInvalidConfig)
 	}
-	if err := validateProcessSecurity(spec.Process); err != nil {
+	if err := r.validateProcessSecurity(spec.Process); err != nil {
 		return nil, err
 	}
 	if err := sysctl.Validate(spec.Linux.Sysctl, sysctl.FromSpec(spec.Linux)); err != nil {
@@ -53,14 +53,17 @@ func (r *Runtime) prepare(spec *specs.Spec) (*prepared, error) {
 	return p, nil
 }
 
-// validateProcessSecurity checks capabilities and LSM settings of a process.
-func validateProcessSecurity(proc *specs.Process) error {
+// validateProcessSecurity checks the LSM settings of a process and warns,
+// as runc does, about capabilities it will not get: unknown names, ones
+// the kernel lacks, ambient ones the kernel would not raise.
+func (r *Runtime) validateProcessSecurity(proc *specs.Process) error {
 	last, err := capabilities.HostLastCap()
 	if err != nil {
 		return err
 	}
-	if _, _, err := capabilities.Resolve(proc.Capabilities, last); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalidConfig, err)
+	_, warnings := capabilities.Resolve(proc.Capabilities, last)
+	for _, w := range warnings {
+		warn(r.Warn, w)
 	}
 	return validateLSM(proc)
 }

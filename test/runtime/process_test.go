@@ -62,3 +62,48 @@ func TestCreateRuntimeHookSeesLiveInit(t *testing.T) {
 		}
 	}
 }
+
+// Capabilities runc ignores with a warning start the container here too:
+// a name that is no capability, and an ambient capability that is not
+// also inheritable (runc's own spec template asks for those).
+func TestIgnoredCapabilitiesWarn(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle([]string{"grep", "^CapAmb", "/proc/self/status"}, func(s *specs.Spec) {
+		c := s.Process.Capabilities
+		c.Bounding = append(c.Bounding, "CAP_BERTH_BOGUS")
+		c.Permitted = append(c.Permitted, "CAP_BERTH_BOGUS")
+		c.Ambient = []string{"CAP_KILL"}
+		s.Process.User = specs.User{UID: 1000, GID: 1000}
+	})
+	for _, p := range e.peers() {
+		r := e.on(p, "run", "-b", b, e.id())
+		if r.code != 0 || strings.TrimSpace(r.out) != "CapAmb:\t0000000000000000" {
+			t.Fatalf("%s: exit %d, out %q, err %q", p.name, r.code, r.out, r.err)
+		}
+		if p.name == "berth" && (!strings.Contains(r.err, "CAP_BERTH_BOGUS") || !strings.Contains(r.err, "CAP_KILL")) {
+			t.Errorf("berth does not warn about what it ignores: %q", r.err)
+		}
+	}
+}
+
+// exec --cap adds the capability to the ambient set as well, where the
+// process has inheritable capabilities to raise it from (as runc).
+func TestExecCapRaisesAmbient(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle([]string{"sleep", "100"}, func(s *specs.Spec) {
+		// Inheritable, not permitted: only exec --cap makes it ambient.
+		c := s.Process.Capabilities
+		c.Bounding = append(c.Bounding, "CAP_NET_ADMIN")
+		c.Inheritable = []string{"CAP_NET_ADMIN"}
+	})
+	for _, p := range e.peers() {
+		id := e.id()
+		if r := e.on(p, "run", "-d", "-b", b, id); r.code != 0 {
+			t.Fatalf("%s: run: exit %d: %s", p.name, r.code, r.err)
+		}
+		r := e.on(p, "exec", "--cap", "CAP_NET_ADMIN", id, "grep", "^CapAmb", "/proc/self/status")
+		if r.code != 0 || strings.TrimSpace(r.out) != "CapAmb:\t0000000000001000" {
+			t.Fatalf("%s: exec --cap: exit %d, out %q, err %q", p.name, r.code, r.out, r.err)
+		}
+	}
+}
