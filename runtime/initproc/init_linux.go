@@ -193,7 +193,7 @@ func run(conn *proto.Conn) error {
 			return err
 		}
 		if h := cfg.Spec.Hooks; h != nil && len(h.StartContainer) > 0 {
-			if err := hooks.Run("startContainer", h.StartContainer, startedState(cfg.StateJSON)); err != nil {
+			if err := hooks.RunWithEnv("startContainer", h.StartContainer, startedState(cfg.StateJSON), env); err != nil {
 				return err
 			}
 		}

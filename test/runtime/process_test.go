@@ -107,3 +107,52 @@ func TestExecCapRaisesAmbient(t *testing.T) {
 		}
 	}
 }
+
+// environ is a shell command printing its own environment, one per line,
+// exactly as execve got it.
+const environ = `cat /proc/$$/environ | tr '\0' '\n'`
+
+// The environment is passed as runc passes it: a duplicated key once,
+// with its last value in the place of its first, and an empty or missing
+// HOME filled from the container's /etc/passwd.
+func TestProcessEnv(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct {
+		uid  uint32
+		env  []string
+		want string
+	}{
+		{0, []string{"PATH=/bin", "FOO=1", "BAR=x", "FOO=2", "HOME="}, "PATH=/bin\nFOO=2\nBAR=x\nHOME=/root\n"},
+		{65534, []string{"PATH=/bin", "A=1", "A="}, "PATH=/bin\nA=\nHOME=/nonexistent\n"},
+		{4242, []string{"PATH=/bin"}, "PATH=/bin\nHOME=/\n"},
+		{0, []string{"PATH=/bin", "HOME=/x", "HOME="}, "PATH=/bin\nHOME=/root\n"},
+	} {
+		b := e.bundle([]string{"sh", "-c", environ}, func(s *specs.Spec) {
+			s.Process.Env = c.env
+			s.Process.User = specs.User{UID: c.uid, GID: c.uid}
+		})
+		for _, p := range e.peers() {
+			r := e.on(p, "run", "-b", b, e.id())
+			if r.code != 0 || r.out != c.want {
+				t.Errorf("%s: env %q as uid %d: exit %d, got %q, want %q (%s)", p.name, c.env, c.uid, r.code, r.out, c.want, r.err)
+			}
+		}
+	}
+}
+
+// A startContainer hook without an env of its own runs with the
+// container process's environment, as under runc.
+func TestStartContainerHookEnv(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle([]string{"sh", "-c", "cat /hook-env; echo --; " + environ}, func(s *specs.Spec) {
+		s.Process.Env = []string{"PATH=/bin", "ONE=two", "FOO=bar"}
+		s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", environ + " > /hook-env"}}}}
+	})
+	want := "PATH=/bin\nONE=two\nFOO=bar\nHOME=/root\n"
+	for _, p := range e.peers() {
+		r := e.on(p, "run", "-b", b, e.id())
+		if r.code != 0 || r.out != want+"--\n"+want {
+			t.Errorf("%s: exit %d, hook env -- process env:\n%s(want both %q) %s", p.name, r.code, r.out, want, r.err)
+		}
+	}
+}
