@@ -134,3 +134,29 @@ func TestRunWithTerminal(t *testing.T) {
 		t.Fatalf("terminal output %q", out)
 	}
 }
+
+// A foreground run with a terminal gives the process a pty it owns (the
+// group is devpts' gid=, tty) with ONLCR cleared, as runc does; the
+// runtime's own terminal, raw but for output processing, shows each "\n"
+// as "\r\n" once.
+func TestRunTerminalOwnerAndNewlines(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle([]string{"sh", "-c", "stat -c '%u %g' $(tty); stty -a 2>/dev/null | grep -o -- '-*onlcr'"}, func(s *specs.Spec) {
+		s.Process.Terminal = true
+		s.Process.User = specs.User{UID: 1000, GID: 1000}
+	})
+	for _, p := range e.peers() {
+		master, slave := openPty(t)
+		cmd := cmdOn(p, "run", "-b", b, e.id())
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+		cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		slave.Close()
+		out := readAll(master, "")
+		if err := cmd.Wait(); err != nil || out != "1000 5\r\n-onlcr\r\n" {
+			t.Errorf("%s: exit %v, output %q, want %q", p.name, err, out, "1000 5\r\n-onlcr\r\n")
+		}
+	}
+}
