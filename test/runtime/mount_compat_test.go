@@ -1,0 +1,136 @@
+package runtime_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// inUserNS gives s a new user namespace mapping root to 100000, with the
+// host's sysfs bound in (as runc's rootless spec), which it cannot mount.
+func inUserNS(s *specs.Spec) {
+	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+	s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	for i, m := range s.Mounts {
+		if m.Destination == "/sys" {
+			s.Mounts[i] = specs.Mount{Destination: "/sys", Type: "none", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}}
+		}
+	}
+	s.Linux.Resources = nil
+}
+
+// runc's "mount order" scenario: a tree of binds, then binds whose
+// sources lie inside the earlier ones and whose destinations are written
+// as host paths under the rootfs (which both runtimes take as container
+// paths), all copied onto /final.
+func TestMountOrderSourceInsideEarlierMount(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "bind-src")
+	for _, sub := range []string{"a/x", "b/y", "c/z"} {
+		if err := os.MkdirAll(filepath.Join(src, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(src, sub, "file"), []byte(sub), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		top := filepath.Dir(sub)
+		if err := os.Symlink(top, filepath.Join(src, "sym-"+top)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := e.bundle([]string{"cat", "/final/x/y/z/z/x/y/z/x/file"}, nil)
+	rootfs := filepath.Join(b, "rootfs")
+	for _, d := range []string{"mnt", "final"} {
+		if err := os.MkdirAll(filepath.Join(rootfs, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := readSpec(t, b)
+	bind := func(src, dst, kind string) {
+		s.Mounts = append(s.Mounts, specs.Mount{Source: src, Destination: dst, Type: "bind", Options: []string{kind, "rprivate"}})
+	}
+	bind(src+"/a", "/mnt", "bind")
+	bind(src+"/sym-b", "/mnt/x", "bind")
+	bind(src+"/c", "/mnt/x/y", "bind")
+	bind(src+"/sym-a", "/mnt/x/y/z", "bind")
+	bind(rootfs+"/mnt/x", rootfs+"/mnt/x/y/z/x", "rbind")
+	bind(rootfs+"/mnt/x/y", rootfs+"/mnt/x/y/z", "rbind")
+	bind(rootfs+"/mnt", rootfs+"/final", "rbind")
+	writeJSON(t, filepath.Join(b, "config.json"), s)
+	for _, p := range e.peers() {
+		if r := e.on(p, "run", "-b", b, e.id()); r.code != 0 || r.out != "a/x" {
+			t.Errorf("%s: exit %d, out %q, want a/x (%s)", p.name, r.code, r.out, r.err)
+		}
+	}
+}
+
+// A bind of a read-only mount is read-only only when it asks for "ro" or
+// asks for no other flag (no remount is needed then), as with runc.
+func TestBindOfReadOnlySource(t *testing.T) {
+	e := newEnv(t)
+	ro := t.TempDir()
+	if err := unix.Mount("tmpfs", ro, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID, "size=1m"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(ro, unix.MNT_DETACH) })
+	for _, c := range []struct {
+		opts []string
+		want string
+	}{
+		{[]string{"rbind", "nodev"}, "rw,nodev,relatime"},
+		{[]string{"bind"}, "ro,nosuid,relatime"},
+		{[]string{"bind", "ro", "nodev"}, "ro,nodev,relatime"},
+	} {
+		b := e.bundle([]string{"sh", "-c", `grep " /mnt " /proc/self/mountinfo | cut -d" " -f6`}, func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Source: ro, Destination: "/mnt", Type: "bind", Options: c.opts})
+		})
+		for _, p := range e.peers() {
+			if r := e.on(p, "run", "-b", b, e.id()); r.code != 0 || strings.TrimSpace(r.out) != c.want {
+				t.Errorf("%s: options %q: exit %d, /mnt is %q, want %q (%s)", p.name, c.opts, r.code, r.out, c.want, r.err)
+			}
+		}
+	}
+}
+
+// With the host's pid namespace, a container in a user namespace cannot
+// mount a procfs: it binds the host's /proc there, which runc allows
+// (rootless runs do this).
+func TestProcBindWithHostPidNS(t *testing.T) {
+	e := newEnv(t)
+	t.Cleanup(openUp(t))
+	b := e.bundle([]string{"sh", "-c", `grep " /proc " /proc/self/mountinfo | cut -d" " -f9; test -d /proc/1`}, func(s *specs.Spec) {
+		inUserNS(s)
+		var ns []specs.LinuxNamespace
+		for _, n := range s.Linux.Namespaces {
+			if n.Type != specs.PIDNamespace {
+				ns = append(ns, n)
+			}
+		}
+		s.Linux.Namespaces = ns
+		for i, m := range s.Mounts {
+			if m.Type == "proc" {
+				s.Mounts[i] = specs.Mount{Destination: "/proc", Type: "none", Source: "/proc", Options: []string{"rbind", "nosuid", "nodev", "noexec"}}
+			}
+		}
+	})
+	for _, p := range e.peers() {
+		if r := e.on(p, "run", "-b", b, e.id()); r.code != 0 || strings.TrimSpace(r.out) != "proc" {
+			t.Errorf("%s: exit %d, out %q, want proc (%s)", p.name, r.code, r.out, r.err)
+		}
+	}
+	// The source of a bind over /proc must be a procfs.
+	bad := e.bundle([]string{"true"}, func(s *specs.Spec) {
+		for i, m := range s.Mounts {
+			if m.Type == "proc" {
+				s.Mounts[i] = specs.Mount{Destination: "/proc", Type: "bind", Source: t.TempDir(), Options: []string{"rbind"}}
+			}
+		}
+	})
+	e.createFails(bad, "not procfs")
+}
