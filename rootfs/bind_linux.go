@@ -24,12 +24,16 @@ const (
 
 // bind bind-mounts the host path source (relative to the bundle if not
 // absolute) on the container path dest, then remounts it with the
-// requested flags, propagation and recursive attributes.
-func (p *preparer) bind(source, dest string, o mountOpts) error {
+// requested flags, propagation and recursive attributes. pre, if not nil,
+// is the source as the runtime opened it, used when we may not open it.
+func (p *preparer) bind(source, dest string, o mountOpts, pre *os.File) error {
 	if !filepath.IsAbs(source) {
 		source = filepath.Join(p.c.BundleDir, source)
 	}
 	src, err := os.OpenFile(source, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if pre != nil && (errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)) {
+		src, err = os.OpenFile(procFd(pre), unix.O_PATH|unix.O_CLOEXEC, 0)
+	}
 	if err != nil {
 		return fmt.Errorf("bind source: %w", err)
 	}

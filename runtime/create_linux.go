@@ -228,6 +228,18 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 			cfg.IDMapped = append(cfg.IDMapped, i)
 			idFDs = append(idFDs, int(f.Fd()))
 		}
+		if prep.spawn.newNS[specs.MountNamespace] && os.Geteuid() == 0 {
+			idx, files, berr := openBindSources(pid, spec, bundle, proto.MaxFDs-len(idFDs))
+			if berr != nil {
+				err = fmt.Errorf("open bind sources: %w", berr)
+				return nil, err
+			}
+			for _, f := range files {
+				defer f.Close()
+				idFDs = append(idFDs, int(f.Fd()))
+			}
+			cfg.BindSources = idx
+		}
 	}
 	if err = ip.conn.Send(cfg, idFDs...); err != nil {
 		return nil, err

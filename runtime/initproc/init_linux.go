@@ -79,14 +79,15 @@ func run(conn *proto.Conn) error {
 	if err != nil {
 		return fmt.Errorf("read config: %w", err)
 	}
-	if len(fds) != len(cfg.IDMapped) {
-		return fmt.Errorf("config came with %d descriptors for %d idmapped mounts", len(fds), len(cfg.IDMapped))
+	if len(fds) != len(cfg.IDMapped)+len(cfg.BindSources) {
+		return fmt.Errorf("config came with %d descriptors for %d idmapped mounts and %d bind sources", len(fds), len(cfg.IDMapped), len(cfg.BindSources))
 	}
+	idMapped, bindSources = map[int]*os.File{}, map[int]*os.File{}
 	for i, idx := range cfg.IDMapped {
-		if idMapped == nil {
-			idMapped = map[int]*os.File{}
-		}
 		idMapped[idx] = os.NewFile(uintptr(fds[i]), "idmapped")
+	}
+	for i, idx := range cfg.BindSources {
+		bindSources[idx] = os.NewFile(uintptr(fds[len(cfg.IDMapped)+i]), "bind-source")
 	}
 	phase.Mark("config read")
 	if cfg.Spec == nil || cfg.Process == nil {
@@ -258,6 +259,7 @@ func setupContainer(conn *proto.Conn, cfg *proto.Config) error {
 		CgroupPaths: cfg.CgroupPaths,
 		CgroupNS:    cfg.CgroupNS && !lateCgroupNS,
 		IDMapped:    idMapped,
+		BindSources: bindSources,
 		UserNS:      cfg.UserNS,
 	}
 	if cfg.SetupRootfs {
@@ -356,8 +358,9 @@ func joinMountNS(fd int) error {
 	return nil
 }
 
-// idMapped holds the idmapped mount trees the runtime sent, by mount index.
-var idMapped map[int]*os.File
+// idMapped holds the idmapped mount trees the runtime sent, by mount index;
+// bindSources the bind sources it opened for us.
+var idMapped, bindSources map[int]*os.File
 
 // hostProc is a descriptor of the host's /proc, kept only when the
 // container has no mount namespace of its own (see setupContainer).

@@ -66,6 +66,11 @@ type Config struct {
 	// mounts the runtime made outside the container; their detached trees
 	// come with this message, in this order.
 	IDMapped []int `json:"idmapped,omitempty"`
+	// BindSources lists the indices in Spec.Mounts of the bind mounts
+	// whose sources the runtime opened in init's mount namespace before
+	// init entered its user namespace; their descriptors come after the
+	// idmapped ones, in this order.
+	BindSources []int `json:"bindSources,omitempty"`
 	// Seccomp is the compiled filter, or nil.
 	Seccomp json.RawMessage `json:"seccomp,omitempty"`
 	// StateJSON is the container state given to the createContainer and
@@ -110,6 +115,10 @@ type Message struct {
 
 // maxMessage bounds one message (a config with a large seccomp filter fits).
 const maxMessage = 1 << 20
+
+// MaxFDs is the most descriptors one message carries (the kernel's
+// SCM_MAX_FD).
+const MaxFDs = 253
 
 // Conn is one end of the sync socket.
 type Conn struct{ f *os.File }
@@ -160,7 +169,7 @@ var ErrClosed = errors.New("sync socket closed by peer")
 // Recv reads one JSON message into v and returns any attached fds.
 func (c *Conn) Recv(v any) (fds []int, err error) {
 	buf := make([]byte, maxMessage)
-	oob := make([]byte, unix.CmsgSpace(4*4))
+	oob := make([]byte, unix.CmsgSpace(4*MaxFDs))
 	rc, err := c.f.SyscallConn()
 	if err != nil {
 		return nil, err

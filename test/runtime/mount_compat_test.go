@@ -134,3 +134,50 @@ func TestProcBindWithHostPidNS(t *testing.T) {
 	})
 	e.createFails(bad, "not procfs")
 }
+
+// In a user namespace the init, as the namespace's root, cannot enter a
+// directory only the host's root may: runc opens bind sources before the
+// init enters its user namespace, and so does berth, for run and for the
+// processes exec'd afterwards.
+func TestUserNSInaccessibleBindSources(t *testing.T) {
+	e := newEnv(t)
+	t.Cleanup(openUp(t))
+	dir := t.TempDir()
+	var mounts []specs.Mount
+	for _, n := range []string{"1", "2"} {
+		src := filepath.Join(dir, "inaccessible-"+n, "dir")
+		if err := os.MkdirAll(src, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(src, "foo.txt"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(filepath.Dir(src), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		mounts = append(mounts, specs.Mount{Source: src, Destination: "/tmp/mount-" + n, Options: []string{"bind"}})
+	}
+	stat := []string{"stat", "-c", "%n", "/tmp/mount-1/foo.txt", "/tmp/mount-2/foo.txt"}
+	want := "/tmp/mount-1/foo.txt\n/tmp/mount-2/foo.txt\n"
+	b := e.bundle(stat, func(s *specs.Spec) {
+		inUserNS(s)
+		s.Mounts = append(s.Mounts, mounts...)
+	})
+	for _, p := range e.peers() {
+		if r := e.on(p, "run", "-b", b, e.id()); r.code != 0 || r.out != want {
+			t.Errorf("%s: run: exit %d, out %q (%s)", p.name, r.code, r.out, r.err)
+		}
+		s := readSpec(t, b)
+		s.Process.Args = []string{"sleep", "100"}
+		writeJSON(t, filepath.Join(b, "config.json"), s)
+		id := e.id()
+		if r := e.on(p, "run", "-d", "-b", b, id); r.code != 0 {
+			t.Fatalf("%s: run -d: exit %d: %s", p.name, r.code, r.err)
+		}
+		if r := e.on(p, append([]string{"exec", id}, stat...)...); r.code != 0 || r.out != want {
+			t.Errorf("%s: exec: exit %d, out %q (%s)", p.name, r.code, r.out, r.err)
+		}
+		s.Process.Args = stat
+		writeJSON(t, filepath.Join(b, "config.json"), s)
+	}
+}
