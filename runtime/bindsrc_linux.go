@@ -19,8 +19,10 @@ import (
 // can be bound there. A source that cannot be opened yet (it lies inside a
 // mount the init makes first), or beyond the first room, is left to the
 // init. It returns the mounts' indices and the files, which the caller
-// closes.
-func openBindSources(pid int, spec *specs.Spec, bundle string, room int) ([]int, []*os.File, error) {
+// closes. The thread that did the work lives on until initExited is
+// closed: it may be the thread that started the init, whose exit would
+// fire the init's parent-death signal.
+func openBindSources(pid int, spec *specs.Spec, bundle string, room int, initExited <-chan struct{}) ([]int, []*os.File, error) {
 	type opened struct {
 		idx   []int
 		files []*os.File
@@ -29,8 +31,9 @@ func openBindSources(pid int, spec *specs.Spec, bundle string, room int) ([]int,
 	done := make(chan opened, 1)
 	go func() {
 		// The thread is left in the container's mount namespace: never
-		// unlocked, it exits with the goroutine.
+		// unlocked, it exits with the goroutine, once the init is gone.
 		runtime.LockOSThread()
+		defer func() { <-initExited }()
 		var o opened
 		o.err = joinMountNS(pid)
 		for i, m := range spec.Mounts {

@@ -229,7 +229,7 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 			idFDs = append(idFDs, int(f.Fd()))
 		}
 		if prep.spawn.newNS[specs.MountNamespace] && os.Geteuid() == 0 {
-			idx, files, berr := openBindSources(pid, spec, bundle, proto.MaxFDs-len(idFDs))
+			idx, files, berr := openBindSources(pid, spec, bundle, proto.MaxFDs-len(idFDs), ip.exited)
 			if berr != nil {
 				err = fmt.Errorf("open bind sources: %w", berr)
 				return nil, err
