@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -179,5 +180,43 @@ func TestUserNSInaccessibleBindSources(t *testing.T) {
 		}
 		s.Process.Args = stat
 		writeJSON(t, filepath.Join(b, "config.json"), s)
+	}
+}
+
+// runc's "bind mount through a dangling symlink" scenarios: a destination
+// whose path goes through a symlink to nowhere yet, or is one, lands
+// where the symlink points, which is created inside the rootfs.
+func TestBindThroughDanglingSymlink(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct {
+		links      map[string]string // rootfs path -> symlink target
+		src, where string
+	}{
+		{map[string]string{"jump": "/tmp/foo/bar", "etc/hosts": "/jump/baz/hosts"}, "config.json", "/tmp/foo/bar/baz/hosts"},
+		{map[string]string{"etc/hosts": "/tmp/hosts"}, "config.json", "/tmp/hosts"},
+		{map[string]string{"etc/hosts": "/tmp/hosts"}, ".", "/tmp/hosts"},
+	} {
+		b := e.bundle([]string{"stat", "-c", "%d:%i", c.where}, func(s *specs.Spec) {
+			withCgroupNS(t, s)
+			s.Mounts = append(s.Mounts, specs.Mount{Source: c.src, Destination: "/etc/hosts", Options: []string{"bind"}})
+		})
+		for link, target := range c.links {
+			p := filepath.Join(b, "rootfs", link)
+			os.Remove(p)
+			if err := os.Symlink(target, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var st unix.Stat_t
+		if err := unix.Stat(filepath.Join(b, c.src), &st); err != nil {
+			t.Fatal(err)
+		}
+		want := strconv.FormatUint(st.Dev, 10) + ":" + strconv.FormatUint(st.Ino, 10) + "\n"
+		for _, p := range e.peers() {
+			os.RemoveAll(filepath.Join(b, "rootfs", "tmp", strings.Split(c.where, "/")[2]))
+			if r := e.on(p, "run", "-b", b, e.id()); r.code != 0 || r.out != want {
+				t.Errorf("%s: %s -> %s: exit %d, out %q, want %q (%s)", p.name, c.src, c.where, r.code, r.out, want, r.err)
+			}
+		}
 	}
 }
