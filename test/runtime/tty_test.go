@@ -145,9 +145,9 @@ func TestRunTerminalOwnerAndNewlines(t *testing.T) {
 		s.Process.Terminal = true
 		s.Process.User = specs.User{UID: 1000, GID: 1000}
 	})
-	for _, p := range e.peers() {
+	check := func(p peer, args ...string) {
 		master, slave := openPty(t)
-		cmd := cmdOn(p, "run", "-b", b, e.id())
+		cmd := cmdOn(p, args...)
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 		cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 		if err := cmd.Start(); err != nil {
@@ -156,7 +156,17 @@ func TestRunTerminalOwnerAndNewlines(t *testing.T) {
 		slave.Close()
 		out := readAll(master, "")
 		if err := cmd.Wait(); err != nil || out != "1000 5\r\n-onlcr\r\n" {
-			t.Errorf("%s: exit %v, output %q, want %q", p.name, err, out, "1000 5\r\n-onlcr\r\n")
+			t.Errorf("%s %s: exit %v, output %q, want %q", p.name, args[0], err, out, "1000 5\r\n-onlcr\r\n")
 		}
+	}
+	sleeper := e.bundle([]string{"sleep", "100"}, nil)
+	for _, p := range e.peers() {
+		check(p, "run", "-b", b, e.id())
+		// exec -t gets the same terminal.
+		id := e.id()
+		if r := e.on(p, "run", "-d", "-b", sleeper, id); r.code != 0 {
+			t.Fatalf("%s: run -d: %s", p.name, r.err)
+		}
+		check(p, "exec", "-t", "--user", "1000:1000", id, "sh", "-c", "stat -c '%u %g' $(tty); stty -a 2>/dev/null | grep -o -- '-*onlcr'")
 	}
 }
