@@ -220,3 +220,42 @@ func TestBindThroughDanglingSymlink(t *testing.T) {
 		}
 	}
 }
+
+// Atime flags come out as runc 1.1 makes them: a bind keeps its source's
+// atime mode unless the options name one, and a remount for other flags
+// keeps it too. (Compared on this machine, no case differed; this pins it.)
+func TestAtimeFlagsAsRunc(t *testing.T) {
+	e := newEnv(t)
+	src := t.TempDir()
+	if err := unix.Mount("tmpfs", src, "tmpfs", unix.MS_NOATIME|unix.MS_NODIRATIME, "size=1m"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(src, unix.MNT_DETACH) })
+	cases := []struct {
+		typ, src string
+		opts     []string
+		want     string
+	}{
+		{"bind", src, []string{"bind"}, "rw,noatime,nodiratime"},
+		{"bind", src, []string{"bind", "nodev"}, "rw,nodev,noatime,nodiratime"},
+		{"bind", src, []string{"bind", "strictatime"}, "rw"},
+		{"bind", src, []string{"bind", "relatime", "ro"}, "ro,relatime"},
+		{"bind", src, []string{"rbind", "atime", "nodev"}, "rw,nodev,noatime,nodiratime"},
+		{"tmpfs", "tmpfs", []string{"noatime"}, "rw,noatime"},
+		{"tmpfs", "tmpfs", []string{"strictatime", "nodiratime"}, "rw,nodiratime"},
+		{"tmpfs", "tmpfs", []string{"ro", "norelatime"}, "ro,relatime"},
+	}
+	var want string
+	b := e.bundle([]string{"sh", "-c", `grep " /m[0-9] " /proc/self/mountinfo | cut -d" " -f5,6`}, func(s *specs.Spec) {
+		for i, c := range cases {
+			dest := "/m" + strconv.Itoa(i)
+			s.Mounts = append(s.Mounts, specs.Mount{Type: c.typ, Source: c.src, Destination: dest, Options: c.opts})
+			want += dest + " " + c.want + "\n"
+		}
+	})
+	for _, p := range e.peers() {
+		if r := e.on(p, "run", "-b", b, e.id()); r.code != 0 || r.out != want {
+			t.Errorf("%s: exit %d, mounts:\n%swant:\n%s%s", p.name, r.code, r.out, want, r.err)
+		}
+	}
+}
