@@ -16,12 +16,13 @@ type Sets struct {
 }
 
 // Resolve turns the runtime spec's capability names into Sets the way
-// runc does, never failing: a name that is no capability (see Parse) or
-// one the host kernel lacks (numbered above hostLast) is left out, and an
-// ambient capability that is not also permitted and inheritable, which
-// the kernel would refuse to raise, is left out of Ambient. Each thing
-// left out is described in warnings, for the caller to print. A nil c
-// yields empty sets: the process keeps no capability at all.
+// runc 1.1 does, never failing: a name that is no capability (see Parse)
+// or one the host kernel lacks (numbered above hostLast) is left out and
+// described in warnings, for the caller to print; an ambient capability
+// that is not also permitted and inheritable, which the kernel would
+// refuse to raise, is left out of Ambient silently (runc's own spec
+// template asks for such ambient capabilities). A nil c yields empty
+// sets: the process keeps no capability at all.
 func Resolve(c *specs.LinuxCapabilities, hostLast Cap) (s Sets, warnings []string) {
 	if c == nil {
 		return Sets{}, nil
@@ -53,9 +54,6 @@ func Resolve(c *specs.LinuxCapabilities, hostLast Cap) (s Sets, warnings []strin
 	if len(ignored) > 0 {
 		warnings = append(warnings, fmt.Sprintf("ignoring unknown or unavailable capabilities: %v", ignored))
 	}
-	if lost := s.Ambient &^ (s.Permitted & s.Inheritable); lost != 0 {
-		warnings = append(warnings, fmt.Sprintf("not raising ambient capabilities that are not also permitted and inheritable: %v", lost.Names()))
-		s.Ambient &^= lost
-	}
+	s.Ambient &= s.Permitted & s.Inheritable
 	return s, warnings
 }

@@ -54,8 +54,8 @@ func (r *Runtime) prepare(spec *specs.Spec) (*prepared, error) {
 }
 
 // validateProcessSecurity checks the LSM settings of a process and warns,
-// as runc does, about capabilities it will not get: unknown names, ones
-// the kernel lacks, ambient ones the kernel would not raise.
+// as runc does, about capability names it ignores: unknown ones and ones
+// the kernel lacks.
 func (r *Runtime) validateProcessSecurity(proc *specs.Process) error {
 	last, err := capabilities.HostLastCap()
 	if err != nil {
