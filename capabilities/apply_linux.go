@@ -29,8 +29,8 @@ type Identity struct {
 // no_new_privs. Capabilities Resolve leaves out are skipped silently: the
 // runtime warned about them before starting anything. Every call is a raw
 // per-thread syscall (never Go's all-threads setuid), so the caller must
-// hold runtime.LockOSThread and execve from the same thread. It needs CAP_SETPCAP, CAP_SETUID and
-// CAP_SETGID on entry. If it fails the thread is left part-way and must
+// hold runtime.LockOSThread and execve from the same thread. It needs
+// CAP_SETPCAP, CAP_SETUID and CAP_SETGID on entry. If it fails the thread is left part-way and must
 // not exec the user's process.
 func ApplyIdentity(id Identity) error {
 	last, err := HostLastCap()
