@@ -2,9 +2,12 @@
 GO      ?= go
 PREFIX  ?= /usr/local
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X github.com/berth-dev/berth/version.Version=$(VERSION)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS := -s -w -X github.com/berth-dev/berth/version.Version=$(VERSION) \
+	-X github.com/berth-dev/berth/version.Commit=$(COMMIT)
 
-BINARIES := berth-runtime berth-init berthd berth-shim berth
+# Every name here is a ./cmd/ directory; a missing one fails the build.
+BINARIES := berth-runtime berth-init berthd berth
 
 .PHONY: build install lint test clean $(BINARIES)
 
@@ -18,10 +21,10 @@ berth-init:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/$@ ./cmd/$@
 	@chmod 0755 bin/$@
 
-berth-runtime berthd berth-shim berth:
-	@if [ -d ./cmd/$@ ] && ls ./cmd/$@/*.go >/dev/null 2>&1; then \
-		install -d -m 0755 bin; \
-		echo "go build $@"; $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/$@ ./cmd/$@ && chmod 0755 bin/$@; fi
+berth-runtime berthd berth:
+	@install -d -m 0755 bin
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/$@ ./cmd/$@
+	@chmod 0755 bin/$@
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -52,8 +52,11 @@ func mkdirCgroup(dir string, init func(string) error) (string, error) {
 	return top, nil
 }
 
-// initCpuset copies cpuset.cpus and cpuset.mems from the parent into a new
-// v1 cpuset directory, which cannot take tasks while they are empty.
+// initCpuset gives a v1 cpuset directory whose cpuset.cpus or cpuset.mems
+// is empty its parent's value, filling an empty parent the same way
+// first: a cpuset cgroup cannot take tasks while either is empty. The
+// parents may be someone else's, as the kubelet makes /kubepods/pod<uid>
+// without filling them; runc fills them too.
 func initCpuset(dir string) error {
 	parent := filepath.Dir(dir)
 	for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
@@ -65,6 +68,12 @@ func initCpuset(dir string) error {
 			continue
 		}
 		v, err := readFile(parent, f)
+		if err == nil && v == "" {
+			if err := initCpuset(parent); err != nil {
+				return err
+			}
+			v, err = readFile(parent, f)
+		}
 		if err != nil {
 			return fmt.Errorf("init cpuset: %w", err)
 		}

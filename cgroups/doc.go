@@ -21,9 +21,13 @@
 // v1 hierarchy (named ones such as name=systemd included), and on hybrid
 // hosts one in the cgroup2 hierarchy too; hugepage limits go there when v1
 // has no hugetlb hierarchy, which may enable hugetlb in the cgroup2
-// parent's subtree_control. Raw `unified` keys need a pure cgroup v2 host
-// (ErrNotSupported elsewhere, as in runc). On cgroup v2 the OCI device
-// rules become an eBPF device program.
+// parent's subtree_control. A v1 cpuset directory or parent that exists
+// with empty cpuset.cpus or cpuset.mems (the kubelet makes pod cgroups
+// so) is filled from its own parent, as runc does. Raw `unified` keys need
+// a pure cgroup v2 host (ErrNotSupported elsewhere, as in runc). On cgroup
+// v2 the OCI device rules become an eBPF device program; a rule's access
+// is read as runc reads it, a set of r, w and m in which other letters
+// are ignored.
 //
 // Settings without an equivalent are ignored, as runc ignores them:
 // memory.kernel everywhere, memory.useHierarchy, and on v2 swappiness and

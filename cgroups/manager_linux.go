@@ -200,6 +200,11 @@ func (m *manager) Apply(pid int) (err error) {
 		}
 		if top != "" {
 			m.created[d] = top
+		} else if d == cpusetDir {
+			// It existed: it (or a parent) may still be empty.
+			if err := initCpuset(d); err != nil {
+				return err
+			}
 		}
 	}
 	if m.res != nil {

@@ -377,9 +377,14 @@ func (m *manager) setNetworkV1(n *specs.LinuxNetwork) error {
 }
 
 // setDevicesV1 writes the spec's device rules, in order, to devices.allow
-// and devices.deny.
+// and devices.deny. A rule for some devices whose access names none of r,
+// w and m changes nothing and is left out, as runc does.
 func setDevicesV1(d string, rules []specs.LinuxDeviceCgroup) error {
 	for _, r := range rules {
+		wildcard := r.Type == "" || r.Type == "a"
+		if !wildcard && r.Access != "" && deviceAccess(r.Access) == "" {
+			continue
+		}
 		file := "devices.deny"
 		if r.Allow {
 			file = "devices.allow"
@@ -392,7 +397,8 @@ func setDevicesV1(d string, rules []specs.LinuxDeviceCgroup) error {
 }
 
 // deviceRule formats one rule as "type major:minor access"; unset or -1
-// numbers are wildcards, an empty type is "a" and empty access "rwm".
+// numbers are wildcards, an empty type is "a" and empty access "rwm"
+// (else the access is deviceAccess's).
 func deviceRule(r specs.LinuxDeviceCgroup) string {
 	typ := r.Type
 	if typ == "" {
@@ -404,11 +410,24 @@ func deviceRule(r specs.LinuxDeviceCgroup) string {
 		}
 		return itoa(*p)
 	}
-	access := r.Access
-	if access == "" {
-		access = "rwm"
+	access := "rwm"
+	if r.Access != "" {
+		access = deviceAccess(r.Access)
 	}
 	return typ + " " + num(r.Major) + ":" + num(r.Minor) + " " + access
+}
+
+// deviceAccess returns the letters r, w and m that access holds, in that
+// order. Like runc, it reads access as a set: order and repetition do not
+// matter and any other character is ignored ("rwa" is "rw").
+func deviceAccess(access string) string {
+	out := ""
+	for _, c := range "rwm" {
+		if strings.ContainsRune(access, c) {
+			out += string(c)
+		}
+	}
+	return out
 }
 
 // setRdma writes rdma.max, one line per HCA device (same format on v1 and

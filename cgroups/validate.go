@@ -165,11 +165,6 @@ func validateDeviceRule(d specs.LinuxDeviceCgroup) error {
 	default:
 		return invalidf("device rule type %q (want a, b or c)", d.Type)
 	}
-	for _, c := range d.Access {
-		if !strings.ContainsRune("rwm", c) {
-			return invalidf("device rule access %q (want letters of rwm)", d.Access)
-		}
-	}
 	if (d.Major != nil && *d.Major < -1) || (d.Minor != nil && *d.Minor < -1) {
 		return invalidf("device rule has a negative device number")
 	}

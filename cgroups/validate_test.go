@@ -25,7 +25,6 @@ func TestValidateRejects(t *testing.T) {
 		"pids":               {Pids: &specs.LinuxPids{Limit: ptr(int64(-2))}},
 		"blkio weight":       {BlockIO: &specs.LinuxBlockIO{Weight: ptr(uint16(5))}},
 		"device type":        {Devices: []specs.LinuxDeviceCgroup{{Type: "x", Access: "rwm"}}},
-		"device access":      {Devices: []specs.LinuxDeviceCgroup{{Type: "c", Access: "rwx"}}},
 		"hugepage size":      {HugepageLimits: []specs.LinuxHugepageLimit{{Pagesize: "3KB", Limit: 1}}},
 		"hugepage syntax":    {HugepageLimits: []specs.LinuxHugepageLimit{{Pagesize: "huge", Limit: 1}}},
 		"unified slash":      {Unified: map[string]string{"../memory.max": "1"}},
@@ -78,6 +77,10 @@ func TestDeviceRule(t *testing.T) {
 		"c 1:3 rw":  {Type: "c", Major: ptr(int64(1)), Minor: ptr(int64(3)), Access: "rw"},
 		"b 8:* m":   {Type: "b", Major: ptr(int64(8)), Minor: ptr(int64(-1)), Access: "m"},
 		"c *:* rwm": {Type: "c"},
+		// Access is a set, as runc reads it: any order, repeats, other
+		// letters ignored.
+		"c 1:11 rw": {Type: "c", Major: ptr(int64(1)), Minor: ptr(int64(11)), Access: "rwa"},
+		"c 1:5 rwm": {Type: "c", Major: ptr(int64(1)), Minor: ptr(int64(5)), Access: "mwrr"},
 	}
 	for want, r := range cases {
 		if got := deviceRule(r); got != want {

@@ -5,16 +5,18 @@ import (
 	"github.com/berth-dev/berth/distribution"
 )
 
-// authFor returns the caller's stored credentials for ref's registry, to
-// send along with a pull or push (berthd may run as another user).
-func authFor(ref string) []*apiv1.RegistryAuth {
+// authFor returns the caller's credentials for ref's registry (Berth's
+// auth file, then Docker's config.json with its credential helpers), to
+// send along with a pull or push: berthd uses no credentials of its own
+// user. A bad reference yields none (the daemon reports it).
+func authFor(ref string) ([]*apiv1.RegistryAuth, error) {
 	r, err := distribution.ParseReference(ref)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	c, err := distribution.FileCredentials(distribution.DefaultAuthFile(), distribution.DockerConfigFile())(r.Domain)
-	if err != nil || (c.Username == "" && c.Password == "") {
-		return nil
+	if err != nil || c.Empty() {
+		return nil, err
 	}
-	return []*apiv1.RegistryAuth{{Host: r.Domain, Username: c.Username, Password: c.Password}}
+	return []*apiv1.RegistryAuth{{Host: r.Domain, Username: c.Username, Password: c.Password, IdentityToken: c.IdentityToken}}, nil
 }

@@ -21,6 +21,7 @@ func TestExplain(t *testing.T) {
 		{status.Error(codes.FailedPrecondition, "no matching platform for linux/s390x (available: linux/amd64)"), "--platform"},
 		{status.Error(codes.ResourceExhausted, "write: no space left on device"), "disk full"},
 		{status.Error(codes.DataLoss, "blob does not match its digest"), "nothing was stored"},
+		{status.Error(codes.InvalidArgument, "fetch sha256:x: unacceptable blob size: declared size 9 exceeds the 8-byte limit for a layer"), "registry.max_layer_size_mb"},
 		{errors.New("plain\nmulti line"), "plain multi line"},
 	}
 	for _, c := range cases {

@@ -47,6 +47,9 @@ func Explain(err error) string {
 		if strings.Contains(msg, "schema1") {
 			return msg + ": re-push the image with a current Docker or buildkit (schema 2 or OCI)"
 		}
+		if strings.Contains(msg, "limit for a layer") {
+			return msg + ": if the image is trusted, raise registry.max_layer_size_mb in /etc/berth/config.toml"
+		}
 		return msg
 	case codes.Canceled:
 		return "cancelled: " + msg

@@ -22,7 +22,11 @@ func newPull(g *globals) *cobra.Command {
 		Short: "Pull an image from a registry and unpack it",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req := &apiv1.PullRequest{Ref: args[0], NoUnpack: noUnpack, AllowForeignLayers: foreign, Auth: authFor(args[0])}
+			auth, err := authFor(args[0])
+			if err != nil {
+				return err
+			}
+			req := &apiv1.PullRequest{Ref: args[0], NoUnpack: noUnpack, AllowForeignLayers: foreign, Auth: auth}
 			if platform != "" {
 				p, err := distribution.ParsePlatform(platform)
 				if err != nil {

@@ -21,7 +21,11 @@ func newPush(g *globals) *cobra.Command {
 			if len(args) == 2 {
 				req.Remote, dest = args[1], args[1]
 			}
-			req.Auth = authFor(dest)
+			auth, err := authFor(dest)
+			if err != nil {
+				return err
+			}
+			req.Auth = auth
 			c, err := g.clients()
 			if err != nil {
 				return err

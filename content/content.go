@@ -59,8 +59,9 @@ type Writer interface {
 	Digest() digest.Digest
 	// Status reports the ingest's progress (Offset is resumable).
 	Status() (Status, error)
-	// Commit verifies and publishes the blob. size <= 0 or expected == ""
-	// skip that check.
+	// Commit verifies and publishes the blob. size == 0 or expected == ""
+	// skip that check (for local producers that cannot know them); a
+	// negative size is refused.
 	Commit(ctx context.Context, size int64, expected digest.Digest, labels map[string]string) error
 	// Truncate resets the ingest to size bytes (only 0 is required).
 	Truncate(size int64) error
@@ -74,7 +75,11 @@ type WriterOpts struct {
 	// ErrAlreadyExists), and an interrupted ingest with the same Ref
 	// resumes at its Status().Offset.
 	Ref string
-	// Expected is the descriptor's digest and size when known.
+	// Expected is the descriptor's digest and size when known. A positive
+	// Size is a hard cap: a Write past it fails (ErrSizeMismatch) and
+	// writes nothing. 0 means unknown; negative is ErrInvalidArgument.
+	// Whoever writes what a remote declared (a registry) must refuse a
+	// non-positive size before opening the writer.
 	Expected digest.Digest
 	Size     int64
 }

@@ -34,7 +34,7 @@ func OpenWriter(ctx context.Context, s Store, opts WriterOpts) (Writer, error) {
 }
 
 // WriteBlob stores the blob read from r (size and expected digest as
-// known; size <= 0 or expected "" skip that check), resuming a previous
+// known; size 0 or expected "" skip that check), resuming a previous
 // partial ingest of ref when r can seek. A blob already present is not
 // an error.
 func WriteBlob(ctx context.Context, s Store, ref string, r io.Reader, size int64, expected digest.Digest, labels map[string]string) error {

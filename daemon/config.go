@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"net"
 	"os"
 	"strings"
@@ -67,6 +68,24 @@ type RegistryConfig struct {
 	MaxConcurrentDownloads int `toml:"max_concurrent_downloads"`
 	// AllowForeignLayers downloads non-distributable layers.
 	AllowForeignLayers bool `toml:"allow_foreign_layers"`
+	// MaxLayerSizeMB caps the size a layer's descriptor may declare (a
+	// larger one is refused before it is fetched; manifests, indexes and
+	// configs have a fixed 8 MiB cap). Default 65536 (64 GiB).
+	MaxLayerSizeMB int64 `toml:"max_layer_size_mb"`
+	// Auths are the credentials berthd itself uses, per registry host
+	// ("registry.example.com:5000", "docker.io"), for a pull or push whose
+	// client sent none for that host: node-wide registry logins, usable
+	// by every client of the socket. berthd reads no auth.json or
+	// ~/.docker/config.json of its own user; keep this file 0600.
+	Auths map[string]RegistryAuth `toml:"auths"`
+}
+
+// RegistryAuth is one registry host's credentials in berthd's config:
+// username and password, or an identity token (an OAuth2 refresh token).
+type RegistryAuth struct {
+	Username      string `toml:"username"`
+	Password      string `toml:"password"`
+	IdentityToken string `toml:"identity_token"`
 }
 
 // DefaultConfig is the configuration used for every key left out.
@@ -82,6 +101,7 @@ func DefaultConfig() Config {
 			ConfigPath:             "/etc/berth/certs.d",
 			Insecure:               []string{},
 			MaxConcurrentDownloads: 4,
+			MaxLayerSizeMB:         distribution.DefaultMaxLayerSize >> 20,
 		},
 		Unpack: UnpackConfig{ReadAheadMB: images.DefaultReadAhead >> 20},
 	}
@@ -132,6 +152,17 @@ func (c Config) Validate() error {
 		host, _, err := net.SplitHostPort(c.Debug.Address)
 		if err != nil || !distribution.IsLoopback(host) {
 			return fmt.Errorf("%w: debug.address %q must be a loopback host:port", ErrBadConfig, c.Debug.Address)
+		}
+	}
+	if c.Registry.MaxLayerSizeMB <= 0 || c.Registry.MaxLayerSizeMB > math.MaxInt64>>20 {
+		return fmt.Errorf("%w: registry.max_layer_size_mb %d (want a positive number of MiB)", ErrBadConfig, c.Registry.MaxLayerSizeMB)
+	}
+	for host, a := range c.Registry.Auths {
+		if host == "" || strings.ContainsAny(host, "/ ") {
+			return fmt.Errorf("%w: registry.auths key %q (want a registry host such as registry.example.com:5000)", ErrBadConfig, host)
+		}
+		if (a.Username == "" || a.Password == "") == (a.IdentityToken == "") {
+			return fmt.Errorf("%w: registry.auths.%q needs username and password, or identity_token", ErrBadConfig, host)
 		}
 	}
 	if c.Root == "" || c.State == "" || c.Address == "" {

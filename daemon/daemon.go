@@ -230,22 +230,24 @@ func (d *Daemon) closeStores() {
 	}
 }
 
-// client returns a registry client using the daemon's credential files
-// plus any credentials the caller sent.
+// client returns a registry client that uses the credentials the caller
+// sent for a host, else those berthd's config declares for it
+// (registry.auths), and never any file of berthd's own user.
 func (d *Daemon) client(auth []*apiv1.RegistryAuth) *distribution.Client {
-	files := distribution.FileCredentials(distribution.DefaultAuthFile(), distribution.DockerConfigFile())
 	creds := func(host string) (distribution.Credentials, error) {
 		for _, a := range auth {
 			if a.GetHost() == host {
-				return distribution.Credentials{Username: a.GetUsername(), Password: a.GetPassword()}, nil
+				return distribution.Credentials{Username: a.GetUsername(), Password: a.GetPassword(), IdentityToken: a.GetIdentityToken()}, nil
 			}
 		}
-		return files(host)
+		a := d.cfg.Registry.Auths[host]
+		return distribution.Credentials{Username: a.Username, Password: a.Password, IdentityToken: a.IdentityToken}, nil
 	}
 	return distribution.NewClient(distribution.ClientOptions{
-		Hosts:       distribution.HostOptions{CertsDir: d.cfg.Registry.ConfigPath, Insecure: d.cfg.Registry.Insecure},
-		Credentials: creds,
-		Logger:      d.log,
+		Hosts:        distribution.HostOptions{CertsDir: d.cfg.Registry.ConfigPath, Insecure: d.cfg.Registry.Insecure},
+		Credentials:  creds,
+		MaxLayerSize: d.cfg.Registry.MaxLayerSizeMB << 20,
+		Logger:       d.log,
 	})
 }
 

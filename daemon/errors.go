@@ -50,6 +50,8 @@ func toStatus(err error) error {
 		code = codes.InvalidArgument
 	case errors.Is(err, distribution.ErrCorruptBlob), errors.Is(err, images.ErrDiffIDMismatch):
 		code = codes.DataLoss
+	case errors.Is(err, distribution.ErrBadSize):
+		code = codes.InvalidArgument
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
 		code = codes.ResourceExhausted
 	case errors.Is(err, metadata.ErrNotEmpty):

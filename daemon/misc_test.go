@@ -40,7 +40,21 @@ func TestConfig(t *testing.T) {
 	if err != nil || cfg.Root != "/x" || cfg.State != "/run/berth" || len(cfg.Registry.Insecure) != 1 || cfg.Registry.MaxConcurrentDownloads != 4 {
 		t.Fatalf("partial config: %v %+v", err, cfg)
 	}
-	for _, bad := range []string{"rooot = \"/x\"\n", "snapshotter = \"zfs\"\n", "log_level = \"loud\"\n", "[debug]\naddress = \"0.0.0.0:1\"\n", "root = 3\n"} {
+	if cfg.Registry.MaxLayerSizeMB != 64<<10 {
+		t.Fatalf("default registry.max_layer_size_mb %d, want 64 GiB", cfg.Registry.MaxLayerSizeMB)
+	}
+	auths := "[registry]\nmax_layer_size_mb = 10\n[registry.auths.\"reg.example:5000\"]\nusername = \"u\"\npassword = \"p\"\n[registry.auths.\"docker.io\"]\nidentity_token = \"t\"\n"
+	if err := os.WriteFile(p, []byte(auths), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = daemon.LoadConfig(p, true)
+	if err != nil || cfg.Registry.MaxLayerSizeMB != 10 || cfg.Registry.Auths["reg.example:5000"] != (daemon.RegistryAuth{Username: "u", Password: "p"}) || cfg.Registry.Auths["docker.io"].IdentityToken != "t" {
+		t.Fatalf("registry limits and auths: %v %+v", err, cfg.Registry)
+	}
+	for _, bad := range []string{"rooot = \"/x\"\n", "snapshotter = \"zfs\"\n", "log_level = \"loud\"\n", "[debug]\naddress = \"0.0.0.0:1\"\n", "root = 3\n",
+		"[registry]\nmax_layer_size_mb = 0\n", "[registry]\nmax_layer_size_mb = -1\n",
+		"[registry.auths.\"reg\"]\nusername = \"u\"\n", "[registry.auths.\"https://reg/\"]\nusername = \"u\"\npassword = \"p\"\n",
+		"[registry.auths.\"reg\"]\nusername = \"u\"\npassword = \"p\"\nidentity_token = \"t\"\n", "[registry.auths.\"reg\"]\nuser = \"u\"\n"} {
 		if err := os.WriteFile(p, []byte(bad), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -100,13 +100,9 @@ func (c *Client) fetchToken(ctx context.Context, r request, ch challenge, creds 
 	for _, s := range scopes {
 		q.Add("scope", s)
 	}
-	u.RawQuery = q.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	req, err := tokenRequest(ctx, u, q, scopes, creds)
 	if err != nil {
 		return "", fmt.Errorf("%s: token request: %w", r.op, err)
-	}
-	if creds.Username != "" || creds.Password != "" {
-		req.SetBasicAuth(creds.Username, creds.Password)
 	}
 	req.Header.Set("User-Agent", c.o.UserAgent)
 	resp, err := r.host.Client.Do(req)
@@ -135,4 +131,30 @@ func (c *Client) fetchToken(ctx context.Context, r request, ch challenge, creds 
 		return "", fmt.Errorf("%s: token server returned no token", r.op)
 	}
 	return tok.Token, nil
+}
+
+// tokenRequest builds the token request: an identity token is exchanged as
+// an OAuth2 refresh token (POST grant_type=refresh_token, as the Docker
+// CLI does); otherwise a GET, with basic credentials when there are any.
+func tokenRequest(ctx context.Context, u *url.URL, q url.Values, scopes []string, creds Credentials) (*http.Request, error) {
+	if creds.IdentityToken == "" {
+		u.RawQuery = q.Encode()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+		if err == nil && (creds.Username != "" || creds.Password != "") {
+			req.SetBasicAuth(creds.Username, creds.Password)
+		}
+		return req, err
+	}
+	form := url.Values{
+		"grant_type":    {"refresh_token"},
+		"refresh_token": {creds.IdentityToken},
+		"client_id":     {"berth"},
+		"service":       {q.Get("service")},
+		"scope":         {strings.Join(scopes, " ")},
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), strings.NewReader(form.Encode()))
+	if err == nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	return req, err
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -112,5 +114,53 @@ func TestSchema1Refused(t *testing.T) {
 	c := NewClient(ClientOptions{Hosts: HostOptions{CertsDir: t.TempDir()}, Retries: -1})
 	if _, err := c.Resolve(context.Background(), ref); !errors.Is(err, ErrSchema1) {
 		t.Fatalf("want ErrSchema1, got %v", err)
+	}
+}
+
+// TestIdentityTokenRefreshGrant: an identity token from a Docker config is
+// exchanged at the token endpoint as an OAuth2 refresh token (POST
+// grant_type=refresh_token with service and scope), never sent as a
+// password; this token server accepts nothing else.
+func TestIdentityTokenRefreshGrant(t *testing.T) {
+	body := []byte(testManifest)
+	var grants atomic.Int32
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token" {
+			if r.Method != http.MethodPost || r.ParseForm() != nil || r.PostForm.Get("grant_type") != "refresh_token" ||
+				r.PostForm.Get("refresh_token") != "id-token" || r.PostForm.Get("service") != "fake" ||
+				r.PostForm.Get("scope") != "repository:private/app:pull" || r.PostForm.Get("client_id") == "" {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			grants.Add(1)
+			fmt.Fprint(w, `{"access_token":"granted","refresh_token":"id-token"}`)
+			return
+		}
+		if r.Header.Get("Authorization") != "Bearer granted" {
+			w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="%s/token",service="fake",scope="repository:private/app:pull"`, srv.URL))
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", MediaTypeDockerManifest)
+		w.Header().Set("Docker-Content-Digest", digest.FromBytes(body).String())
+		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		if r.Method == http.MethodGet {
+			_, _ = w.Write(body)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	conf := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(conf, []byte(`{"auths":{"`+host+`":{"auth":"","identitytoken":"id-token"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := NewClient(ClientOptions{Hosts: HostOptions{CertsDir: t.TempDir()}, Retries: -1, Credentials: FileCredentials(conf)})
+	ref, _ := ParseReference(host + "/private/app:v1")
+	if _, err := c.Resolve(context.Background(), ref); err != nil {
+		t.Fatalf("resolve with an identity token: %v", err)
+	}
+	if grants.Load() != 1 {
+		t.Fatalf("%d refresh-token grants, want 1", grants.Load())
 	}
 }

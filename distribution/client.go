@@ -21,9 +21,13 @@ type ClientOptions struct {
 	// connection error (default 4; negative means none).
 	Retries int
 	// Backoff is the first retry delay, doubled each time (default 200ms).
-	Backoff   time.Duration
-	UserAgent string
-	Logger    *slog.Logger
+	Backoff time.Duration
+	// MaxLayerSize caps the declared size of any blob other than a
+	// manifest, index or config (MaxDocumentSize caps those); 0 means
+	// DefaultMaxLayerSize.
+	MaxLayerSize int64
+	UserAgent    string
+	Logger       *slog.Logger
 }
 
 // Client talks to registries. It is safe for concurrent use and caches
@@ -45,6 +49,9 @@ func NewClient(o ClientOptions) *Client {
 	}
 	if o.Backoff == 0 {
 		o.Backoff = 200 * time.Millisecond
+	}
+	if o.MaxLayerSize <= 0 {
+		o.MaxLayerSize = DefaultMaxLayerSize
 	}
 	if o.UserAgent == "" {
 		o.UserAgent = "berth"

@@ -11,11 +11,20 @@ import (
 	"strings"
 )
 
-// Credentials are a username and password (or identity token) for one
+// Credentials are a username and password, or an identity token, for one
 // registry.
 type Credentials struct {
 	Username string `json:"username,omitempty"`
 	Password string `json:"password,omitempty"`
+	// IdentityToken is an OAuth2 refresh token: it is exchanged at the
+	// registry's token endpoint (grant_type=refresh_token), never sent as
+	// a password.
+	IdentityToken string `json:"identitytoken,omitempty"`
+}
+
+// Empty reports whether c holds no credentials.
+func (c Credentials) Empty() bool {
+	return c.Username == "" && c.Password == "" && c.IdentityToken == ""
 }
 
 // CredentialFunc returns the credentials for a registry host, or zero
@@ -26,6 +35,10 @@ type CredentialFunc func(host string) (Credentials, error)
 // config.json: {"auths": {"host": {"auth": base64(user:pass)}}}.
 type authFile struct {
 	Auths map[string]authEntry `json:"auths"`
+	// CredsStore and CredHelpers name docker-credential-<name> helpers:
+	// CredHelpers per host, CredsStore for every other host.
+	CredsStore  string            `json:"credsStore,omitempty"`
+	CredHelpers map[string]string `json:"credHelpers,omitempty"`
 	// rest keeps unknown keys when rewriting.
 	rest map[string]json.RawMessage
 }
@@ -93,7 +106,7 @@ func (f *authFile) lookup(host string) (Credentials, bool, error) {
 			continue
 		}
 		if e.IdentityToken != "" {
-			return Credentials{Password: e.IdentityToken}, true, nil
+			return Credentials{Username: e.Username, IdentityToken: e.IdentityToken}, true, nil
 		}
 		if e.Auth != "" {
 			raw, err := base64.StdEncoding.DecodeString(e.Auth)
@@ -104,6 +117,9 @@ func (f *authFile) lookup(host string) (Credentials, bool, error) {
 			if !ok {
 				return Credentials{}, false, fmt.Errorf("credentials for %s: auth is not user:password", host)
 			}
+			if user == "" && pass == "" {
+				continue // a placeholder beside a credential helper
+			}
 			return Credentials{Username: user, Password: pass}, true, nil
 		}
 		if e.Username != "" {
@@ -113,14 +129,33 @@ func (f *authFile) lookup(host string) (Credentials, bool, error) {
 	return Credentials{}, false, nil
 }
 
+// helper returns the credential helper a file names for host, if any.
+func (f *authFile) helper(host string) string {
+	for _, k := range lookupKeys(host) {
+		if h := f.CredHelpers[k]; h != "" {
+			return h
+		}
+	}
+	return f.CredsStore
+}
+
 // FileCredentials looks credentials up in the given auth files in order
-// (Berth's own first, then Docker's); missing files are skipped.
+// (Berth's own first, then Docker's); missing files are skipped. Within a
+// file, the credential helper it names for the host (credHelpers, else
+// credsStore) is asked first, as the Docker CLI does, then its auths.
+// Only a client uses this: berthd reads no home directory.
 func FileCredentials(paths ...string) CredentialFunc {
 	return func(host string) (Credentials, error) {
 		for _, p := range paths {
 			f, err := readAuthFile(p)
 			if err != nil {
 				return Credentials{}, err
+			}
+			if h := f.helper(host); h != "" {
+				c, err := HelperCredentials(h, host)
+				if err != nil || !c.Empty() {
+					return c, err
+				}
 			}
 			if c, ok, err := f.lookup(host); err != nil || ok {
 				return c, err

@@ -17,6 +17,9 @@ var (
 	ErrNoMatchingPlatform = errors.New("no matching platform")
 	ErrCorruptBlob        = errors.New("blob does not match its digest")
 	ErrForeignLayer       = errors.New("foreign (non-distributable) layer")
+	// ErrBadSize means a descriptor's size was refused (not positive, or
+	// over the limit) or a server sent more than it declared.
+	ErrBadSize = errors.New("unacceptable blob size")
 )
 
 // PlatformError reports that an index holds no manifest for the wanted

@@ -15,8 +15,13 @@ import (
 // first host that has it, starting at offset. It returns the reader and
 // the offset the reader actually starts at (0 when the server ignored the
 // Range request). A blob with URLs in its descriptor is fetched from those
-// first.
+// first. A descriptor whose size is not positive or over its limit is
+// refused with ErrBadSize before any request; the reader fails with
+// ErrBadSize once the body goes past the declared size.
 func (c *Client) Fetch(ctx context.Context, ref Reference, desc ocispec.Descriptor, offset int64) (io.ReadCloser, int64, error) {
+	if err := c.checkSize(desc); err != nil {
+		return nil, 0, err
+	}
 	hosts, err := c.Hosts(ref.Domain, CapPull)
 	if err != nil {
 		return nil, 0, err
@@ -65,7 +70,14 @@ func (c *Client) Fetch(ctx context.Context, ref Reference, desc ocispec.Descript
 		if resp.StatusCode == http.StatusPartialContent {
 			start = offset
 		}
-		return resp.Body, start, nil
+		body, err := capBody(resp, desc, desc.Size-start)
+		if err != nil {
+			if firstErr == nil || errors.Is(firstErr, ErrUnreachable) {
+				firstErr = err
+			}
+			continue
+		}
+		return body, start, nil
 	}
 	return nil, 0, firstErr
 }

@@ -22,8 +22,14 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }
 // there, resuming a previously interrupted ingest with a Range request and
 // retrying broken transfers from where they stopped. The store verifies
 // digest and size: a corrupt blob is rejected with ErrCorruptBlob and its
-// ingest discarded, so nothing is stored. report may be nil.
+// ingest discarded, so nothing is stored. A descriptor size that is not
+// positive or over its limit is refused before anything is fetched, and a
+// server sending more than the declared size fails with ErrBadSize, its
+// ingest discarded. report may be nil.
 func (c *Client) FetchToStore(ctx context.Context, store content.Store, ref Reference, desc ocispec.Descriptor, labels map[string]string, report func(State, int64)) error {
+	if err := c.checkSize(desc); err != nil {
+		return err
+	}
 	if report == nil {
 		report = func(State, int64) {}
 	}
@@ -40,6 +46,12 @@ func (c *Client) FetchToStore(ctx context.Context, store content.Store, ref Refe
 		return fmt.Errorf("open ingest for %s: %w", desc.Digest, err)
 	}
 	defer w.Close()
+	// refuse discards the ingest of a blob whose server broke its size.
+	refuse := func(err error) error {
+		w.Close()
+		_ = store.Abort(ctx, IngestRef(desc))
+		return fmt.Errorf("%s from %s: %w", desc.Digest, ref.Domain, err)
+	}
 	var lastErr error
 	for attempt := 0; attempt <= c.o.Retries; attempt++ {
 		if attempt > 0 {
@@ -54,16 +66,19 @@ func (c *Client) FetchToStore(ctx context.Context, store content.Store, ref Refe
 			return fmt.Errorf("ingest status of %s: %w", desc.Digest, err)
 		}
 		offset := st.Offset
-		if desc.Size > 0 && offset > desc.Size {
+		if offset > desc.Size {
 			if err := w.Truncate(0); err != nil {
 				return fmt.Errorf("reset ingest of %s: %w", desc.Digest, err)
 			}
 			offset = 0
 		}
-		if desc.Size <= 0 || offset < desc.Size {
+		if offset < desc.Size {
 			report(StateDownloading, offset)
 			rc, start, err := c.Fetch(ctx, ref, desc, offset)
 			if err != nil {
+				if errors.Is(err, ErrBadSize) {
+					return refuse(err)
+				}
 				if ctx.Err() != nil || !errors.Is(err, ErrUnreachable) {
 					return err
 				}
@@ -77,11 +92,14 @@ func (c *Client) FetchToStore(ctx context.Context, store content.Store, ref Refe
 				}
 				offset = 0
 			}
-			err = copyBlob(w, rc, desc.Size-offset, offset, report)
+			err = copyBlob(w, rc, offset, report)
 			rc.Close()
 			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
+				}
+				if errors.Is(err, ErrBadSize) {
+					return refuse(err)
 				}
 				var we *writeError
 				if errors.As(err, &we) {
@@ -137,15 +155,12 @@ type writeError struct{ err error }
 // Error implements error.
 func (e *writeError) Error() string { return e.err.Error() }
 
-// copyBlob copies at most limit bytes (limit <= 0: all) and reports the
-// running offset.
-func copyBlob(w io.Writer, r io.Reader, limit, offset int64, report func(State, int64)) error {
+// copyBlob copies r (which Fetch caps at the declared size) and reports
+// the running offset.
+func copyBlob(w io.Writer, r io.Reader, offset int64, report func(State, int64)) error {
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
 	buf := *bp
-	if limit > 0 {
-		r = io.LimitReader(r, limit)
-	}
 	var last time.Time
 	for {
 		n, err := r.Read(buf)

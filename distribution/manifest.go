@@ -106,7 +106,7 @@ func ParseManifest(mediaType string, b []byte) (*Parsed, error) {
 				return nil, fmt.Errorf("parse index: manifest digest %q: %w", d.Digest, err)
 			}
 			if d.Size < 0 {
-				return nil, fmt.Errorf("parse index: negative size for %s", d.Digest)
+				return nil, fmt.Errorf("parse index: %w: negative size for %s", ErrBadSize, d.Digest)
 			}
 		}
 		p.Index = &idx
@@ -123,7 +123,7 @@ func ParseManifest(mediaType string, b []byte) (*Parsed, error) {
 				return nil, fmt.Errorf("parse manifest: layer digest %q: %w", d.Digest, err)
 			}
 			if d.Size < 0 {
-				return nil, fmt.Errorf("parse manifest: negative size for %s", d.Digest)
+				return nil, fmt.Errorf("parse manifest: %w: negative size for %s", ErrBadSize, d.Digest)
 			}
 		}
 		p.Manifest = &m

@@ -59,10 +59,17 @@ func (c *Client) fetchURLs(ctx context.Context, desc ocispec.Descriptor, offset 
 			continue
 		}
 		switch resp.StatusCode {
-		case http.StatusOK:
-			return resp.Body, 0, nil
-		case http.StatusPartialContent:
-			return resp.Body, offset, nil
+		case http.StatusOK, http.StatusPartialContent:
+			start := int64(0)
+			if resp.StatusCode == http.StatusPartialContent {
+				start = offset
+			}
+			body, err := capBody(resp, desc, desc.Size-start)
+			if err != nil {
+				keep(err)
+				continue
+			}
+			return body, start, nil
 		}
 		drain(resp)
 		keep(&StatusError{Op: "fetch " + desc.Digest.String() + " from " + u.Redacted(), Status: resp.StatusCode})

@@ -146,6 +146,12 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 	if err = cg.Apply(-1); err != nil {
 		return nil, fmt.Errorf("cgroup: %w", err)
 	}
+	// In a frozen cgroup (one that existed, or under a frozen parent) the
+	// init would stop before it reports ready and create would wait for
+	// ever: refuse it, as runc does.
+	if fs, ferr := cg.FreezerState(); ferr == nil && fs != cgroups.Thawed {
+		return nil, fmt.Errorf("cgroup: container's cgroup is %s: thaw it first", fs)
+	}
 	phase.Mark("cgroup made")
 	// A first state, without an init yet: should this process die before
 	// create finishes, `delete` still finds the cgroup to remove.
@@ -201,6 +207,7 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 		SetHostname:  prep.spawn.newNS[specs.UTSNamespace],
 		NoPivot:      o.NoPivot,
 		NoNewKeyring: o.NoNewKeyring,
+		Debug:        r.Debug != nil,
 		Console:      spec.Process.Terminal,
 		PreserveFDs:  o.ListenFDs + o.PreserveFDs,
 		CgroupPaths:  cgState.Paths,
@@ -364,6 +371,10 @@ func (r *Runtime) converse(ip *initProc, spec *specs.Spec, seccompProgram json.R
 			}
 		case proto.MsgReady:
 			ready = true
+		case proto.MsgDebug:
+			if r.Debug != nil {
+				fmt.Fprintln(r.Debug, m.Text)
+			}
 		default:
 			return fmt.Errorf("unexpected message %q from init", m.Kind)
 		}

@@ -11,7 +11,7 @@ var (
 	// ErrExist is returned when creating a container whose ID is taken.
 	ErrExist = errors.New("container already exists")
 	// ErrInvalidConfig is returned for a config.json that cannot be run.
-	ErrInvalidConfig = errors.New("invalid config")
+	ErrInvalidConfig = errors.New("invalid configuration")
 	// ErrWrongState is returned when an operation is not allowed in the
 	// container's current state.
 	ErrWrongState = errors.New("container is not in the right state")

@@ -17,6 +17,9 @@ type ExecOpts struct {
 	ConsoleSocket string
 	Detach        bool
 	PreserveFDs   int
+	// IgnorePaused allows exec into a paused container; the process
+	// starts once the container is resumed.
+	IgnorePaused bool
 }
 
 // Execed is a process started in a running container.
@@ -43,7 +46,10 @@ func (r *Runtime) Exec(id string, o ExecOpts) (*Execed, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s := r.status(st); s != Running && s != Created {
+	switch s := r.status(st); {
+	case s == Paused && !o.IgnorePaused:
+		return nil, fmt.Errorf("%w: cannot exec in a paused container (use --ignore-paused to override)", ErrWrongState)
+	case s != Running && s != Created && s != Paused:
 		return nil, fmt.Errorf("%w: cannot exec in a %s container", ErrWrongState, s)
 	}
 	p := o.Process
@@ -105,6 +111,7 @@ func (r *Runtime) Exec(id string, o ExecOpts) (*Execed, error) {
 		ID: id, Spec: &spec, Bundle: st.Bundle, Rootfs: st.Rootfs, Process: p,
 		Exec: true, Console: p.Terminal, PreserveFDs: o.PreserveFDs, Seccomp: sc,
 		NoNewKeyring: true,
+		Debug:        r.Debug != nil,
 		WaitCgroup:   cgErr == nil && so.cgroupFD == nil,
 	}
 	if err := ip.conn.Send(cfg); err != nil {

@@ -18,6 +18,9 @@ type Runtime struct {
 	SystemdCgroup bool
 	// Warn receives warnings (unknown capabilities skipped, ...).
 	Warn io.Writer
+	// Debug, when set, receives berth-init's debug lines while it sets
+	// a container or an exec'd process up (--debug).
+	Debug io.Writer
 	// held names the containers whose lock this process holds.
 	held map[string]bool
 }

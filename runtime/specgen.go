@@ -4,33 +4,49 @@ import (
 	"os"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berth-dev/berth/cgroups"
+	"github.com/berth-dev/berth/seccomp"
 )
 
-// DefaultCapabilities are the capabilities a container keeps by default,
-// the same set as Docker's and runc's.
-var DefaultCapabilities = []string{
+// DefaultCapabilities are the capabilities of `spec`'s default template:
+// runc's.
+var DefaultCapabilities = []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
+
+// HardenedCapabilities are Docker's default capabilities: those of the
+// hardened template (`spec --hardened`) and of the bundles tests and
+// benchmarks make (internal/imagetest).
+var HardenedCapabilities = []string{
 	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
 	"CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
 	"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
 }
 
-// DefaultMaskedPaths are hidden from containers.
+// DefaultMaskedPaths are hidden from containers: runc's list.
 var DefaultMaskedPaths = []string{
 	"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
 	"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
-	"/sys/devices/virtual/powercap", "/proc/scsi",
+	"/proc/scsi",
 }
+
+// HardenedMaskedPaths adds what Docker also hides: the power meters
+// (CVE-2020-8694).
+var HardenedMaskedPaths = append(append([]string(nil), DefaultMaskedPaths...), "/sys/devices/virtual/powercap")
 
 // DefaultReadonlyPaths are read-only in containers.
 var DefaultReadonlyPaths = []string{
 	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 }
 
-// DefaultSpec returns the config.json `spec` writes: a busybox-friendly
-// container running sh on a terminal, with Docker's defaults for
-// capabilities, mounts and masked paths. rootless adapts it for an
-// unprivileged user (a user namespace mapping the caller, no network
-// namespace, no cgroup limits).
+// DefaultSpec returns the config.json `spec` writes: runc's template, so
+// that scripts written to edit runc's edit it the same way. A container
+// running sh on a terminal with runc's three capabilities, no seccomp
+// profile, new pid, network, ipc, uts and mount namespaces, and a cgroup
+// namespace only on a pure cgroup v2 host. It leaves out runc 1.1's
+// ambient set, which cannot be raised without an inheritable one (runc
+// 1.1 silently fails to, later runc versions leave it out too). rootless
+// adapts it for an unprivileged user (a user namespace mapping the
+// caller, no network namespace, no cgroup limits).
 func DefaultSpec(rootless bool) *specs.Spec {
 	caps := append([]string(nil), DefaultCapabilities...)
 	s := &specs.Spec{
@@ -64,16 +80,42 @@ func DefaultSpec(rootless bool) *specs.Spec {
 			},
 			Namespaces: []specs.LinuxNamespace{
 				{Type: specs.PIDNamespace}, {Type: specs.NetworkNamespace}, {Type: specs.IPCNamespace},
-				{Type: specs.UTSNamespace}, {Type: specs.MountNamespace}, {Type: specs.CgroupNamespace},
+				{Type: specs.UTSNamespace}, {Type: specs.MountNamespace},
 			},
 			MaskedPaths:   append([]string(nil), DefaultMaskedPaths...),
 			ReadonlyPaths: append([]string(nil), DefaultReadonlyPaths...),
 		},
 	}
+	if cgroups.DetectMode() == cgroups.Unified {
+		addNS(s, specs.CgroupNamespace)
+	}
 	if rootless {
 		makeRootless(s)
 	}
 	return s
+}
+
+// HardenedSpec returns the template of `spec --hardened`: the default one
+// with Docker's defaults, namely its capabilities, its masked paths, a
+// cgroup namespace on every host and Docker's default seccomp profile.
+func HardenedSpec(rootless bool) *specs.Spec {
+	s := DefaultSpec(rootless)
+	caps := append([]string(nil), HardenedCapabilities...)
+	s.Process.Capabilities = &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps}
+	s.Linux.MaskedPaths = append([]string(nil), HardenedMaskedPaths...)
+	addNS(s, specs.CgroupNamespace)
+	s.Linux.Seccomp = seccomp.DefaultProfile(s)
+	return s
+}
+
+// addNS adds a new namespace of type t unless s lists one already.
+func addNS(s *specs.Spec, t specs.LinuxNamespaceType) {
+	for _, n := range s.Linux.Namespaces {
+		if n.Type == t {
+			return
+		}
+	}
+	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: t})
 }
 
 // makeRootless adapts s for an unprivileged user, as runc's spec --rootless.
@@ -104,6 +146,8 @@ func makeRootless(s *specs.Spec) {
 			}
 			m.Options = opts
 		case "/sys/fs/cgroup":
+			// runc keeps it; berth-runtime cannot mount cgroups for a
+			// container that has none (rootless without delegation).
 			continue
 		}
 		mounts = append(mounts, m)

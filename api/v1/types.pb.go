@@ -278,10 +278,13 @@ func (x *ImageInfo) GetPlatform() *Platform {
 
 // RegistryAuth carries credentials from the client for one registry host.
 type RegistryAuth struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Host          string                 `protobuf:"bytes,1,opt,name=host,proto3" json:"host,omitempty"`
-	Username      string                 `protobuf:"bytes,2,opt,name=username,proto3" json:"username,omitempty"`
-	Password      string                 `protobuf:"bytes,3,opt,name=password,proto3" json:"password,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Host     string                 `protobuf:"bytes,1,opt,name=host,proto3" json:"host,omitempty"`
+	Username string                 `protobuf:"bytes,2,opt,name=username,proto3" json:"username,omitempty"`
+	Password string                 `protobuf:"bytes,3,opt,name=password,proto3" json:"password,omitempty"`
+	// identity_token is an OAuth2 refresh token, exchanged at the registry's
+	// token endpoint (never sent as a password).
+	IdentityToken string `protobuf:"bytes,4,opt,name=identity_token,json=identityToken,proto3" json:"identity_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -337,6 +340,13 @@ func (x *RegistryAuth) GetPassword() string {
 	return ""
 }
 
+func (x *RegistryAuth) GetIdentityToken() string {
+	if x != nil {
+		return x.IdentityToken
+	}
+	return ""
+}
+
 var File_types_proto protoreflect.FileDescriptor
 
 const file_types_proto_rawDesc = "" +
@@ -371,11 +381,12 @@ const file_types_proto_rawDesc = "" +
 	"\bplatform\x18\t \x01(\v2\x12.berth.v1.PlatformR\bplatform\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"Z\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x81\x01\n" +
 	"\fRegistryAuth\x12\x12\n" +
 	"\x04host\x18\x01 \x01(\tR\x04host\x12\x1a\n" +
 	"\busername\x18\x02 \x01(\tR\busername\x12\x1a\n" +
-	"\bpassword\x18\x03 \x01(\tR\bpasswordB)Z'github.com/berth-dev/berth/api/v1;apiv1b\x06proto3"
+	"\bpassword\x18\x03 \x01(\tR\bpassword\x12%\n" +
+	"\x0eidentity_token\x18\x04 \x01(\tR\ridentityTokenB)Z'github.com/berth-dev/berth/api/v1;apiv1b\x06proto3"
 
 var (
 	file_types_proto_rawDescOnce sync.Once

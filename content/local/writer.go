@@ -28,6 +28,9 @@ func (s *Store) Writer(ctx context.Context, opts content.WriterOpts) (content.Wr
 	if opts.Ref == "" {
 		return nil, fmt.Errorf("open writer: empty ref: %w", content.ErrInvalidArgument)
 	}
+	if opts.Size < 0 {
+		return nil, fmt.Errorf("open writer %q: negative size %d: %w", opts.Ref, opts.Size, content.ErrInvalidArgument)
+	}
 	alg := digest.Canonical
 	if opts.Expected != "" {
 		if err := opts.Expected.Validate(); err != nil {
@@ -138,9 +141,15 @@ type writer struct {
 	done      bool
 }
 
+// Write appends p; with a declared total it refuses, writing nothing, any
+// write that would go past it (the size is a hard cap, not just a check at
+// Commit).
 func (w *writer) Write(p []byte) (int, error) {
 	if w.done {
 		return 0, fmt.Errorf("write ingest %q: %w", w.ref, os.ErrClosed)
+	}
+	if w.total > 0 && w.offset+int64(len(p)) > w.total {
+		return 0, fmt.Errorf("write ingest %q: %d bytes would exceed the declared size %d: %w", w.ref, w.offset+int64(len(p)), w.total, content.ErrSizeMismatch)
 	}
 	n, err := w.bw.Write(p)
 	w.offset += int64(n)
@@ -185,6 +194,9 @@ func (w *writer) Commit(ctx context.Context, size int64, expected digest.Digest,
 		return fmt.Errorf("commit ingest %q: %w", w.ref, os.ErrClosed)
 	}
 	defer w.release()
+	if size < 0 {
+		return fmt.Errorf("commit %q: negative size %d: %w", w.ref, size, content.ErrInvalidArgument)
+	}
 	if size > 0 && size != w.offset {
 		w.discard()
 		return fmt.Errorf("commit %q: wrote %d bytes, expected %d: %w", w.ref, w.offset, size, content.ErrSizeMismatch)

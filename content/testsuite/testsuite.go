@@ -23,6 +23,7 @@ func RunTestSuite(t *testing.T, name string, factory func(root string) content.S
 		{"WriteCommitRead", testWriteCommitRead},
 		{"DigestMismatch", testDigestMismatch},
 		{"SizeMismatch", testSizeMismatch},
+		{"SizeIsHardCap", testSizeIsHardCap},
 		{"AlreadyExists", testAlreadyExists},
 		{"Resume", testResume},
 		{"SameRefLocked", testSameRefLocked},
@@ -121,6 +122,36 @@ func testSizeMismatch(t *testing.T, s content.Store) {
 		t.Fatalf("want ErrSizeMismatch, got %v", err)
 	}
 	if _, err := s.Info(ctx, digest.FromBytes(data)); !errors.Is(err, content.ErrNotFound) {
+		t.Fatalf("blob visible: %v", err)
+	}
+}
+
+// testSizeIsHardCap: a writer opened with a size refuses, writing
+// nothing, any write past it, and a negative size is refused outright.
+func testSizeIsHardCap(t *testing.T, s content.Store) {
+	ctx := context.Background()
+	if _, err := s.Writer(ctx, content.WriterOpts{Ref: "negative", Size: -1}); !errors.Is(err, content.ErrInvalidArgument) {
+		t.Fatalf("negative size: want ErrInvalidArgument, got %v", err)
+	}
+	data := []byte("0123456789")
+	w, err := s.Writer(ctx, content.WriterOpts{Ref: "capped", Size: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if n, err := w.Write(data[:3]); n != 3 || err != nil {
+		t.Fatalf("write within the size: %d, %v", n, err)
+	}
+	if n, err := w.Write(data[3:]); n != 0 || !errors.Is(err, content.ErrSizeMismatch) {
+		t.Fatalf("write past the size: want 0 bytes and ErrSizeMismatch, got %d, %v", n, err)
+	}
+	if st, err := w.Status(); err != nil || st.Offset != 3 {
+		t.Fatalf("offset after a refused write: %+v %v", st, err)
+	}
+	if err := w.Commit(ctx, -1, "", nil); !errors.Is(err, content.ErrInvalidArgument) {
+		t.Fatalf("commit with a negative size: want ErrInvalidArgument, got %v", err)
+	}
+	if _, err := s.Info(ctx, digest.FromBytes(data[:3])); !errors.Is(err, content.ErrNotFound) {
 		t.Fatalf("blob visible: %v", err)
 	}
 }

@@ -23,12 +23,12 @@ type SpecOptions struct {
 	Hostname string
 }
 
-// DefaultCapabilities, MaskedPaths and ReadonlyPaths are berth-runtime's
-// defaults (Docker's), shared so tests and benchmarks use what `berth-runtime
-// spec` writes.
+// DefaultCapabilities, MaskedPaths and ReadonlyPaths are Docker's
+// defaults, shared so tests and benchmarks use what `berth-runtime spec
+// --hardened` writes (and what an engine gives a container).
 var (
-	DefaultCapabilities = runtime.DefaultCapabilities
-	MaskedPaths         = runtime.DefaultMaskedPaths
+	DefaultCapabilities = runtime.HardenedCapabilities
+	MaskedPaths         = runtime.HardenedMaskedPaths
 	ReadonlyPaths       = runtime.DefaultReadonlyPaths
 )
 

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -37,7 +38,7 @@ func execCmd(rt rtFunc) *cobra.Command {
 			}
 			return runtime.ValidateID(args[0])
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: failWith(exitExecFailed, func(cmd *cobra.Command, args []string) error {
 			r, err := rt()
 			if err != nil {
 				return err
@@ -128,7 +129,7 @@ func execCmd(rt rtFunc) *cobra.Command {
 				return exitError{code}
 			}
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().SetInterspersed(false)
 	f := cmd.Flags()
@@ -146,7 +147,24 @@ func execCmd(rt rtFunc) *cobra.Command {
 	f.StringVar(&o.PidFile, "pid-file", "", "file to write the process pid to")
 	f.BoolVarP(&o.Detach, "detach", "d", false, "detach from the process")
 	f.IntVar(&o.PreserveFDs, "preserve-fds", 0, "number of extra descriptors to pass")
+	f.BoolVar(&o.IgnorePaused, "ignore-paused", false, "allow exec in a paused container (it runs once resumed)")
 	return cmd
+}
+
+// exitExecFailed is runc's exit code when exec fails (rather than the
+// exec'd process, whose exit code exec returns): 255.
+const exitExecFailed = 255
+
+// failWith makes run's failures exit with code; a process's own exit
+// status (exitError) passes unchanged.
+func failWith(code int, run func(*cobra.Command, []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		err := run(cmd, args)
+		if err == nil || errors.As(err, new(exitError)) {
+			return err
+		}
+		return codeError{code, err}
+	}
 }
 
 func readProcess(path string) (*specs.Process, error) {

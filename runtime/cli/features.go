@@ -12,7 +12,7 @@ func featuresCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "features",
 		Short: "print what this runtime supports, as JSON",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			t := true
 			f := features.Features{

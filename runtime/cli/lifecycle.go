@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/runtime"
+	"github.com/berth-dev/berth/version"
 )
 
 type rtFunc func() (*runtime.Runtime, error)
@@ -80,7 +81,7 @@ func stateCmd(rt rtFunc) *cobra.Command {
 				Created     string            `json:"created"`
 				Owner       string            `json:"owner"`
 				Annotations map[string]string `json:"annotations,omitempty"`
-			}{"1.2.0", st.ID, st.Pid, status, st.Bundle, st.Rootfs, st.Created.Format("2006-01-02T15:04:05.999999999Z"), "", st.Annotations}
+			}{version.OCIRuntimeSpec, st.ID, st.Pid, status, st.Bundle, st.Rootfs, st.Created.Format("2006-01-02T15:04:05.999999999Z"), "", st.Annotations}
 			if status == runtime.Stopped {
 				out.Pid = 0
 			}
@@ -112,3 +113,7 @@ func printJSON(v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
+
+// printJSONLine prints v as one line of JSON, as runc's list and ps
+// --format json do: scripts read them line by line.
+func printJSONLine(v any) error { return json.NewEncoder(os.Stdout).Encode(v) }

@@ -20,7 +20,7 @@ func listCmd(rt rtFunc) *cobra.Command {
 		Use:     "list [flags]",
 		Aliases: []string{"ls"},
 		Short:   "list containers",
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := rt()
 			if err != nil {
@@ -41,7 +41,7 @@ func listCmd(rt rtFunc) *cobra.Command {
 				if infos == nil {
 					infos = []runtime.Info{}
 				}
-				return printJSON(infos)
+				return printJSONLine(infos)
 			case "table":
 				w := tabwriter.NewWriter(os.Stdout, 12, 1, 3, ' ', 0)
 				fmt.Fprint(w, "ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n")
@@ -84,7 +84,7 @@ func psCmd(rt rtFunc) *cobra.Command {
 				if pids == nil {
 					pids = []int{}
 				}
-				return printJSON(pids)
+				return printJSONLine(pids)
 			case "table":
 			default:
 				return fmt.Errorf("--format must be table or json, not %q", format)

@@ -63,14 +63,16 @@ func trimNL(p []byte) []byte {
 	return p
 }
 
-// debugWriter writes debug lines to the log, or to stderr without one.
+// debugWriter writes debug lines to the log, or to stderr without one,
+// as log lines in the log's format.
 type debugWriter struct{ l *logger }
 
 func (d debugWriter) Write(p []byte) (int, error) {
-	if d.l.out == nil {
-		return os.Stderr.Write(p)
+	l := *d.l
+	if l.out == nil {
+		l.out = os.Stderr // runc's log goes to stderr without --log, in --log-format
 	}
-	d.l.log("debug", string(trimNL(p)))
+	l.log("debug", string(trimNL(p)))
 	return len(p), nil
 }
 
@@ -91,7 +93,7 @@ func Run(args []string) int {
 	lg := &logger{}
 	root := &cobra.Command{
 		Use:           "berth-runtime",
-		Short:         "Berth's OCI runtime (runc-compatible command line)",
+		Short:         "Open Container Initiative runtime (Berth's, with runc's command line)",
 		Version:       version.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -114,7 +116,8 @@ func Run(args []string) int {
 			return nil
 		},
 	}
-	root.SetVersionTemplate(fmt.Sprintf("berth-runtime version {{.Version}}\nspec: %s\n", version.OCIRuntimeSpec))
+	root.SetVersionTemplate(versionText())
+	setHelp(root)
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.root, "root", defaultRoot(), "root directory for storage of container state")
 	pf.StringVar(&g.log, "log", "", "log file for errors and warnings")
@@ -132,6 +135,9 @@ func Run(args []string) int {
 			return nil, err
 		}
 		r.Warn = lg
+		if g.debug {
+			r.Debug = debugWriter{lg} // berth-init's lines too, as runc logs its init's
+		}
 		if g.systemdCgroup {
 			if _, err := os.Stat("/run/systemd/system"); err != nil {
 				return nil, errors.New("--systemd-cgroup: systemd is not running on this host; use the cgroupfs driver (drop the flag)")
@@ -148,7 +154,12 @@ func Run(args []string) int {
 	root.SetArgs(args)
 	phase.SetName("runtime")
 	phase.Mark("main")
-	err := root.Execute()
+	var err error
+	if name := unknownCommand(root, args); name != "" {
+		err = unknownTopic(name)
+	} else {
+		err = root.Execute()
+	}
 	phase.Mark("done")
 	if err == nil {
 		return 0
@@ -159,7 +170,18 @@ func Run(args []string) int {
 	}
 	fmt.Fprintln(os.Stderr, "berth-runtime:", err)
 	lg.log("error", err.Error())
+	if ce := (codeError{}); errors.As(err, &ce) {
+		return ce.code
+	}
 	return 1
+}
+
+// noArgs is the argument check of commands that take none.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) != 0 {
+		return fmt.Errorf("%s takes no arguments, got %q", cmd.Name(), args)
+	}
+	return nil
 }
 
 // defaultRoot is /run/berth-runtime for root and, like runc, a directory

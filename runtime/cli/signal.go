@@ -8,10 +8,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// parseSignal accepts a signal name (KILL, SIGKILL, sigkill) or number.
+// parseSignal accepts a signal name (KILL, SIGKILL, sigkill) or number;
+// 0 sends no signal but checks that the process is alive, as kill(2).
 func parseSignal(s string) (unix.Signal, error) {
 	if n, err := strconv.Atoi(s); err == nil {
-		if n <= 0 || n > 64 {
+		if n < 0 || n > 64 {
 			return 0, fmt.Errorf("invalid signal number %d", n)
 		}
 		return unix.Signal(n), nil

@@ -10,19 +10,20 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/runtime"
-	"github.com/berth-dev/berth/seccomp"
 )
 
 func specCmd() *cobra.Command {
 	var bundle string
-	var rootless bool
+	var rootless, hardened bool
 	cmd := &cobra.Command{
-		Use:   "spec [--rootless] [--bundle DIR]",
-		Short: "write a default config.json (with Docker's default seccomp profile)",
-		Args:  cobra.NoArgs,
+		Use:   "spec [--rootless] [--hardened] [--bundle DIR]",
+		Short: "write a default config.json: runc's template, or Docker's defaults with --hardened",
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s := runtime.DefaultSpec(rootless)
-			s.Linux.Seccomp = seccomp.DefaultProfile(s)
+			if hardened {
+				s = runtime.HardenedSpec(rootless)
+			}
 			path := filepath.Join(bundle, "config.json")
 			if _, err := os.Stat(path); err == nil {
 				return fmt.Errorf("%s already exists: remove it first", path)
@@ -38,5 +39,6 @@ func specCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&bundle, "bundle", "b", ".", "directory to write config.json to")
 	cmd.Flags().BoolVar(&rootless, "rootless", false, "a config for an unprivileged user")
+	cmd.Flags().BoolVar(&hardened, "hardened", false, "Docker's defaults instead of runc's: its 14 capabilities, its default seccomp profile, a cgroup namespace, /sys/devices/virtual/powercap masked")
 	return cmd
 }

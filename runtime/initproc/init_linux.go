@@ -89,6 +89,9 @@ func run(conn *proto.Conn) error {
 	for i, idx := range cfg.BindSources {
 		bindSources[idx] = os.NewFile(uintptr(fds[len(cfg.IDMapped)+i]), "bind-source")
 	}
+	if cfg.Debug {
+		phase.To(proto.DebugWriter(conn))
+	}
 	phase.Mark("config read")
 	if cfg.Spec == nil || cfg.Process == nil {
 		return errors.New("config without spec or process")

@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -73,6 +75,9 @@ type Config struct {
 	BindSources []int `json:"bindSources,omitempty"`
 	// Seccomp is the compiled filter, or nil.
 	Seccomp json.RawMessage `json:"seccomp,omitempty"`
+	// Debug asks init to send its debug lines as MsgDebug while the
+	// runtime listens (until MsgReady and the socket's close).
+	Debug bool `json:"debug,omitempty"`
 	// StateJSON is the container state given to the createContainer and
 	// startContainer hooks init runs.
 	StateJSON []byte `json:"state,omitempty"`
@@ -104,6 +109,8 @@ const (
 	MsgCgroupReady Kind = "cgroup-ready"
 	// MsgError reports a failure; Error holds the message.
 	MsgError Kind = "error"
+	// MsgDebug carries one of init's debug lines (Text), with Config.Debug.
+	MsgDebug Kind = "debug"
 )
 
 // Message is one message on the sync socket.
@@ -111,6 +118,7 @@ type Message struct {
 	Kind  Kind   `json:"kind"`
 	Error string `json:"error,omitempty"`
 	Pid   int    `json:"pid,omitempty"`
+	Text  string `json:"text,omitempty"`
 }
 
 // maxMessage bounds one message (a config with a large seccomp filter fits).
@@ -213,4 +221,16 @@ func Pair() (parent, child *os.File, err error) {
 		return nil, nil, fmt.Errorf("socketpair: %w", err)
 	}
 	return os.NewFile(uintptr(fds[0]), "sync-parent"), os.NewFile(uintptr(fds[1]), "sync-child"), nil
+}
+
+// DebugWriter sends each write to c as a MsgDebug line. A line that
+// cannot be sent (the runtime stopped listening) is dropped: debug output
+// must not fail what it describes.
+func DebugWriter(c *Conn) io.Writer { return debugWriter{c} }
+
+type debugWriter struct{ c *Conn }
+
+func (w debugWriter) Write(p []byte) (int, error) {
+	_ = w.c.Send(Message{Kind: MsgDebug, Text: strings.TrimSuffix(string(p), "\n")})
+	return len(p), nil
 }

@@ -48,6 +48,7 @@ type env struct {
 	t    *testing.T
 	root string
 	ids  []string
+	bin  string // the runtime binary: berth-runtime, or runc side by side
 }
 
 // newEnv checks for leaks, skips without root or binary, and deletes every
@@ -59,7 +60,7 @@ func newEnv(t *testing.T) *env {
 		t.Skipf("no berth-runtime at %s (run make build): %v", bin, err)
 	}
 	testutil.CheckLeaks(t)
-	e := &env{t: t, root: t.TempDir()}
+	e := &env{t: t, root: t.TempDir(), bin: bin}
 	t.Cleanup(func() {
 		for _, id := range e.ids {
 			e.run("delete", "--force", id)
@@ -109,15 +110,9 @@ func (e *env) run(args ...string) result {
 
 func (e *env) runIn(stdin []byte, args ...string) result {
 	e.t.Helper()
-	return e.runBin(bin, e.root, stdin, args...)
-}
-
-// runBin runs binary --root root args... with stdin (or /dev/null).
-func (e *env) runBin(binary, root string, stdin []byte, args ...string) result {
-	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, append([]string{"--root", root}, args...)...)
+	cmd := exec.CommandContext(ctx, e.bin, append([]string{"--root", e.root}, args...)...)
 	// Files, not pipes: a detached container keeps its stdio open, and
 	// os/exec would wait for a pipe to reach EOF.
 	outF, err := os.CreateTemp(e.t.TempDir(), "stdout")
@@ -245,7 +240,26 @@ func openUp(t *testing.T) func() {
 
 // cmd returns an unstarted berth-runtime command for the env's root.
 func (e *env) cmd(args ...string) *exec.Cmd {
-	return exec.Command(bin, append([]string{"--root", e.root}, args...)...)
+	return exec.Command(e.bin, append([]string{"--root", e.root}, args...)...)
+}
+
+// name is the runtime binary's name as it prints it in help and errors.
+func (e *env) name() string { return filepath.Base(e.bin) }
+
+// sideBySide runs f as subtest "berth-runtime" and, where runc is
+// installed, as subtest "runc", each with its own env and root: the same
+// assertions must hold for both.
+func sideBySide(t *testing.T, f func(t *testing.T, e *env)) {
+	t.Run("berth-runtime", func(t *testing.T) { f(t, newEnv(t)) })
+	t.Run("runc", func(t *testing.T) {
+		runc, err := exec.LookPath("runc")
+		if err != nil {
+			t.Skip("runc is not installed")
+		}
+		e := newEnv(t)
+		e.bin = runc
+		f(t, e)
+	})
 }
 
 // unixRlimit is a resource limit as getrlimit returns it.

@@ -70,7 +70,7 @@ func TestLifecycle(t *testing.T) {
 	if out := e.must("list"); !strings.Contains(out, id) || !strings.Contains(out, "running") {
 		t.Fatalf("list: %q", out)
 	}
-	if out := e.must("list", "--format", "json"); !strings.Contains(out, `"status": "running"`) {
+	if out := e.must("list", "--format", "json"); !strings.Contains(out, `"status":"running"`) {
 		t.Fatalf("list json: %q", out)
 	}
 	e.must("kill", id, "KILL")

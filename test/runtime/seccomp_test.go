@@ -18,11 +18,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// specProfile returns the seccomp profile `berth-runtime spec` writes.
+// specProfile returns the seccomp profile `berth-runtime spec --hardened`
+// writes.
 func (e *env) specProfile() *specs.LinuxSeccomp {
 	e.t.Helper()
 	dir := e.t.TempDir()
-	e.must("spec", "--bundle", dir)
+	e.must("spec", "--hardened", "--bundle", dir)
 	var s specs.Spec
 	if err := json.Unmarshal([]byte(readHost(e.t, filepath.Join(dir, "config.json"))), &s); err != nil {
 		e.t.Fatal(err)

@@ -286,6 +286,9 @@ func TestRootlessRun(t *testing.T) {
 		b := rootlessBundle(t, uid, gid, []string{"sh", "-c", script + "; " + multi}, func(s *specs.Spec) {
 			s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(uid), Size: 1}, {ContainerID: 1, HostID: su, Size: sn}}
 			s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(gid), Size: 1}, {ContainerID: 1, HostID: sg, Size: gn}}
+			// runc's template has no CAP_CHOWN: add it as a script would.
+			c := s.Process.Capabilities
+			c.Bounding, c.Effective, c.Permitted = append(c.Bounding, "CAP_CHOWN"), append(c.Effective, "CAP_CHOWN"), append(c.Permitted, "CAP_CHOWN")
 		})
 		r := run(b)
 		want := "0\n0\n0 " + strconv.Itoa(uid) + " 1\n1 " + strconv.Itoa(int(su)) + " " + strconv.Itoa(int(sn)) + "\nhi\nberth\n1000:1000\n"

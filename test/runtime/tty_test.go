@@ -138,35 +138,31 @@ func TestRunWithTerminal(t *testing.T) {
 // A foreground run with a terminal gives the process a pty it owns (the
 // group is devpts' gid=, tty) with ONLCR cleared, as runc does; the
 // runtime's own terminal, raw but for output processing, shows each "\n"
-// as "\r\n" once.
+// as "\r\n" once. exec -t gets the same.
 func TestRunTerminalOwnerAndNewlines(t *testing.T) {
-	e := newEnv(t)
-	b := e.bundle([]string{"sh", "-c", "stat -c '%u %g' $(tty); stty -a 2>/dev/null | grep -o -- '-*onlcr'"}, func(s *specs.Spec) {
-		s.Process.Terminal = true
-		s.Process.User = specs.User{UID: 1000, GID: 1000}
-	})
-	check := func(p peer, args ...string) {
-		master, slave := openPty(t)
-		cmd := cmdOn(p, args...)
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-		cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
+	sideBySide(t, func(t *testing.T, e *env) {
+		show := "stat -c '%u %g' $(tty); stty -a 2>/dev/null | grep -o -- '-*onlcr'"
+		b := e.bundle([]string{"sh", "-c", show}, func(s *specs.Spec) {
+			s.Process.Terminal = true
+			s.Process.User = specs.User{UID: 1000, GID: 1000}
+		})
+		check := func(args ...string) {
+			master, slave := openPty(t)
+			cmd := e.cmd(args...)
+			cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+			cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			slave.Close()
+			out := readAll(master, "")
+			if err := cmd.Wait(); err != nil || out != "1000 5\r\n-onlcr\r\n" {
+				t.Errorf("%s: exit %v, output %q, want %q", args[0], err, out, "1000 5\r\n-onlcr\r\n")
+			}
 		}
-		slave.Close()
-		out := readAll(master, "")
-		if err := cmd.Wait(); err != nil || out != "1000 5\r\n-onlcr\r\n" {
-			t.Errorf("%s %s: exit %v, output %q, want %q", p.name, args[0], err, out, "1000 5\r\n-onlcr\r\n")
-		}
-	}
-	sleeper := e.bundle([]string{"sleep", "100"}, nil)
-	for _, p := range e.peers() {
-		check(p, "run", "-b", b, e.id())
-		// exec -t gets the same terminal.
+		check("run", "-b", b, e.id())
 		id := e.id()
-		if r := e.on(p, "run", "-d", "-b", sleeper, id); r.code != 0 {
-			t.Fatalf("%s: run -d: %s", p.name, r.err)
-		}
-		check(p, "exec", "-t", "--user", "1000:1000", id, "sh", "-c", "stat -c '%u %g' $(tty); stty -a 2>/dev/null | grep -o -- '-*onlcr'")
-	}
+		e.must("run", "-d", "-b", e.bundle([]string{"sleep", "100"}, nil), id)
+		check("exec", "-t", "--user", "1000:1000", id, "sh", "-c", show)
+	})
 }
