@@ -1,8 +1,12 @@
 package rootfs
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -12,8 +16,9 @@ import (
 // then lazily unmounts the old root stacked on top of it, so no directory
 // for the old root is needed and none is left behind. With c.NoPivot it
 // moves the rootfs mount onto "/" and chroots instead (for ramfs roots,
-// where pivot_root fails); the host tree then stays reachable to a process
-// that can escape a chroot, so use it only when needed.
+// where pivot_root fails); the host tree then stays in the mount namespace,
+// reachable to a process that can escape a chroot, so use it only when
+// needed.
 func Pivot(c *Config) error {
 	if c == nil || c.Rootfs == "" {
 		return fmt.Errorf("%w: no rootfs", ErrInvalidMount)
@@ -60,8 +65,12 @@ func pivotRoot(rootfs string) error {
 	return nil
 }
 
-// moveRoot moves the rootfs mount onto "/" and chroots into it.
+// moveRoot moves the rootfs mount onto "/" and chroots into it, first
+// hiding the host's procfs and sysfs mounts (see hideHostPseudoFS).
 func moveRoot(rootfs string) error {
+	if err := hideHostPseudoFS(rootfs); err != nil {
+		return err
+	}
 	if err := unix.Chdir(rootfs); err != nil {
 		return fmt.Errorf("chdir to rootfs: %w", err)
 	}
@@ -75,4 +84,62 @@ func moveRoot(rootfs string) error {
 		return fmt.Errorf("chdir /: %w", err)
 	}
 	return nil
+}
+
+// hideHostPseudoFS detaches every mount of a whole procfs or sysfs outside
+// rootfs, or covers it with an empty read-only tmpfs where it cannot be
+// detached (it is locked, in a user namespace). Without pivot_root the
+// host's mounts stay in the container's mount namespace, out of sight but
+// counted by the kernel: a fully visible host procfs or sysfs there would
+// let the container mount a fresh, unmasked one from a nested user
+// namespace, which the masked ones in its rootfs are meant to prevent.
+// runc's --no-pivot does the same.
+func hideHostPseudoFS(rootfs string) error {
+	root, err := filepath.EvalSymlinks(rootfs)
+	if err != nil {
+		return fmt.Errorf("resolve rootfs %s: %w", rootfs, err)
+	}
+	info, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return fmt.Errorf("read mountinfo: %w", err)
+	}
+	for _, line := range strings.Split(string(info), "\n") {
+		pre, post, ok := strings.Cut(line, " - ")
+		f, g := strings.Fields(pre), strings.Fields(post)
+		if !ok || len(f) < 5 || len(g) < 1 || f[3] != "/" || (g[0] != "proc" && g[0] != "sysfs") {
+			continue
+		}
+		p := unescapeMountinfo(f[4])
+		if p == root || strings.HasPrefix(p, root+"/") {
+			continue
+		}
+		err := unix.Unmount(p, unix.MNT_DETACH|unix.UMOUNT_NOFOLLOW)
+		switch {
+		case err == nil, errors.Is(err, unix.ENOENT): // gone with a detached parent
+		case errors.Is(err, unix.EINVAL), errors.Is(err, unix.EPERM):
+			if err := unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+				return fmt.Errorf("cover host %s at %s: %w", g[0], p, err)
+			}
+		default:
+			return fmt.Errorf("detach host %s at %s: %w", g[0], p, err)
+		}
+	}
+	return nil
+}
+
+// unescapeMountinfo undoes the octal escapes (\040 for a space...) of a
+// mountinfo path.
+func unescapeMountinfo(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }

@@ -146,6 +146,11 @@ func ValidateSpec(s *specs.Spec) error {
 			return bad("mounts[%d] destination %q is not absolute", i, m.Destination)
 		}
 	}
+	if !seen[specs.MountNamespace] {
+		if what := rootfsSetup(s); what != "" {
+			return bad("%s without a mount namespace (add one to linux.namespaces)", what)
+		}
+	}
 	if s.Hooks != nil {
 		all := [][]specs.Hook{s.Hooks.Prestart, s.Hooks.CreateRuntime, s.Hooks.CreateContainer, s.Hooks.StartContainer, s.Hooks.Poststart, s.Hooks.Poststop} //nolint:staticcheck // prestart is deprecated but still honoured
 		for _, hs := range all {
@@ -160,6 +165,31 @@ func ValidateSpec(s *specs.Spec) error {
 		}
 	}
 	return nil
+}
+
+// rootfsSetup names the first part of s that only a container with a
+// mount namespace (new or joined) can have done to its rootfs, or "" if none.
+// Without one the container gets the rootfs as its root and nothing else
+// (mounting there would change the host's mounts), so such a config is
+// refused rather than silently half-applied. runc refuses masked and
+// read-only paths there; berth refuses everything it would skip.
+func rootfsSetup(s *specs.Spec) string {
+	l := s.Linux
+	switch {
+	case len(s.Mounts) > 0:
+		return "mounts"
+	case len(l.MaskedPaths) > 0:
+		return "linux.maskedPaths"
+	case len(l.ReadonlyPaths) > 0:
+		return "linux.readonlyPaths"
+	case s.Root != nil && s.Root.Readonly:
+		return "root.readonly"
+	case len(l.Devices) > 0:
+		return "linux.devices"
+	case l.RootfsPropagation != "":
+		return "linux.rootfsPropagation"
+	}
+	return ""
 }
 
 func validateProcess(p *specs.Process) error {

@@ -26,6 +26,12 @@ func TestParseSpec(t *testing.T) {
 		`{"ociVersion":"1.0.2","root":{"path":"r"},"linux":{"uidMappings":[{"containerID":0,"hostID":1,"size":1}]}}`:                                        "need a user namespace",
 		`{"ociVersion":"1.0.2","root":{"path":"r"},"mounts":[{"destination":"rel"}],"linux":{}}`:                                                            "not absolute",
 		`{"ociVersion":"1.0.2","root":{"path":"r"},"hooks":{"prestart":[{"path":"rel"}]},"linux":{}}`:                                                       "hook path",
+		`{"ociVersion":"1.0.2","root":{"path":"r"},"mounts":[{"destination":"/tmp","type":"tmpfs"}],"linux":{"namespaces":[{"type":"pid"}]}}`:               "mounts without a mount namespace",
+		`{"ociVersion":"1.0.2","root":{"path":"r"},"linux":{"maskedPaths":["/proc/kcore"]}}`:                                                                "linux.maskedPaths without a mount namespace",
+		`{"ociVersion":"1.0.2","root":{"path":"r"},"linux":{"readonlyPaths":["/proc/sys"]}}`:                                                                "linux.readonlyPaths without a mount namespace",
+		`{"ociVersion":"1.0.2","root":{"path":"r","readonly":true},"linux":{}}`:                                                                             "root.readonly without a mount namespace",
+		`{"ociVersion":"1.0.2","root":{"path":"r"},"linux":{"devices":[{"path":"/dev/kmsg","type":"c","major":1,"minor":11}]}}`:                             "linux.devices without a mount namespace",
+		`{"ociVersion":"1.0.2","root":{"path":"r"},"linux":{"rootfsPropagation":"private"}}`:                                                                "linux.rootfsPropagation without a mount namespace",
 	}
 	for in, want := range bad {
 		_, err := ParseSpec([]byte(in))
@@ -61,7 +67,7 @@ func TestLoadBundleResolvesRootfs(t *testing.T) {
 }
 
 func TestDefaultDeviceRules(t *testing.T) {
-	r := withDefaultDevices(nil, nil)
+	r := withDefaultDevices(nil)
 	if len(r.Devices) != len(defaultDeviceRules) {
 		t.Fatalf("%d rules", len(r.Devices))
 	}

@@ -137,7 +137,7 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 	}
 	defer fifo.Close()
 
-	cg, err = cgroups.New(cgroups.Config{Path: spec.Linux.CgroupsPath, ID: id, Resources: withDefaultDevices(spec.Linux.Resources, spec.Linux.Devices), Systemd: r.SystemdCgroup})
+	cg, err = cgroups.New(cgroups.Config{Path: spec.Linux.CgroupsPath, ID: id, Resources: withDefaultDevices(spec.Linux.Resources), Systemd: r.SystemdCgroup})
 	if err != nil {
 		return nil, fmt.Errorf("cgroup: %w", err)
 	}

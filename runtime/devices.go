@@ -25,9 +25,11 @@ var defaultDeviceRules = []specs.LinuxDeviceCgroup{
 // withDefaultDevices returns the resources to apply: the spec's device
 // rules with the defaults placed right after the spec's last rule for all
 // devices (the usual leading deny-all), so that a later spec rule can
-// still deny a default device, then an allow rule for each device the
-// spec creates.
-func withDefaultDevices(r *specs.LinuxResources, devs []specs.LinuxDevice) *specs.LinuxResources {
+// still deny a default device. The device nodes the spec creates
+// (linux.devices) get no rule of their own: access to them comes from
+// linux.resources.devices alone, as in runc, so a config may create a
+// node and still deny it.
+func withDefaultDevices(r *specs.LinuxResources) *specs.LinuxResources {
 	var out specs.LinuxResources
 	if r != nil {
 		out = *r
@@ -40,17 +42,6 @@ func withDefaultDevices(r *specs.LinuxResources, devs []specs.LinuxDevice) *spec
 	}
 	rules := append([]specs.LinuxDeviceCgroup(nil), out.Devices[:cut]...)
 	rules = append(rules, defaultDeviceRules...)
-	rules = append(rules, out.Devices[cut:]...)
-	for _, d := range devs {
-		t := d.Type
-		switch t {
-		case "p":
-			continue // a fifo is no device to the cgroup
-		case "u":
-			t = "c" // an unbuffered character device
-		}
-		rules = append(rules, specs.LinuxDeviceCgroup{Allow: true, Type: t, Major: i64(d.Major), Minor: i64(d.Minor), Access: "rwm"})
-	}
-	out.Devices = rules
+	out.Devices = append(rules, out.Devices[cut:]...)
 	return &out
 }

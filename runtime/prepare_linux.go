@@ -39,7 +39,11 @@ func (r *Runtime) prepare(spec *specs.Spec) (*prepared, error) {
 	if err := r.validateProcessSecurity(spec.Process); err != nil {
 		return nil, err
 	}
-	if err := sysctl.Validate(spec.Linux.Sysctl, sysctl.FromSpec(spec.Linux)); err != nil {
+	ns, err := sysctl.FromSpecOnHost(spec.Linux)
+	if err == nil {
+		err = sysctl.Validate(spec.Linux.Sysctl, ns)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
 	}
 	if err := rootfs.Validate(spec); err != nil {

@@ -200,31 +200,16 @@ func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
 		cmd.Env = env
 	}
 	hop := false
-	if _, ok := o.join[specs.UserNamespace]; ok && os.Geteuid() != 0 {
-		// Without privilege the other namespaces, owned by that user
-		// namespace, can only be joined from inside it: berth-init joins
-		// them there and starts itself once more, so that the copy is in
-		// the pid namespace; it hands that copy over to us (a subreaper).
-		var hops []string
-		for t, path := range o.join {
-			if t != specs.UserNamespace && t != specs.MountNamespace {
-				hops = append(hops, string(t)+"="+path)
-			}
+	if hops := hopNamespaces(o.join); len(hops) > 0 {
+		// berth-init joins these and starts itself once more; it hands
+		// that copy over to us, its subreaper.
+		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+			parent.Close()
+			return nil, fmt.Errorf("become a subreaper: %w", err)
 		}
-		for t := range o.join {
-			if t != specs.UserNamespace && t != specs.MountNamespace {
-				delete(o.join, t)
-			}
-		}
-		if len(hops) > 0 {
-			if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-				parent.Close()
-				return nil, fmt.Errorf("become a subreaper: %w", err)
-			}
-			hop = true
-			env = append(env, proto.EnvHopNS+"="+strings.Join(hops, ","))
-			cmd.Env = env
-		}
+		hop = true
+		env = append(env, proto.EnvHopNS+"="+strings.Join(hops, ","))
+		cmd.Env = env
 	}
 	if userns, ok := o.join[specs.UserNamespace]; ok {
 		// A Go process cannot join a user namespace (it has threads):
@@ -248,19 +233,24 @@ func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
 	}
 
 	ip := &initProc{cmd: cmd, conn: proto.NewConn(parent), exited: make(chan struct{})}
-	var startErr error
-	if hop {
-		startErr = cmd.Start()
-		if startErr == nil {
+	// start starts berth-init, or the hop that hands one over.
+	start := func() error {
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		if hop {
 			// Only the hop may hold the other end, or its exit would go
 			// unnoticed.
 			child.Close()
-			startErr = ip.handOver()
+			return ip.handOver()
 		}
-	} else if len(o.join) == 0 {
-		startErr = cmd.Start()
-		if startErr == nil {
-			ip.proc = cmd.Process
+		ip.proc = cmd.Process
+		return nil
+	}
+	var startErr error
+	if len(o.join) == 0 {
+		startErr = start()
+		if startErr == nil && !hop {
 			go ip.watch()
 		}
 	} else {
@@ -269,18 +259,15 @@ func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
 			// This thread is left in the container's namespaces: never
 			// unlock it, so that it exits with the goroutine. The parent
 			// death signal fires when the forking thread exits, so the
-			// thread lives, watching the child, until the child is gone.
+			// thread lives, watching the child (or until the hop has
+			// handed its copy over), until the child is gone.
 			runtime.LockOSThread()
-			if err := enterNamespaces(o); err != nil {
-				started <- err
-				return
-			}
-			err := cmd.Start()
+			err := enterNamespaces(o)
 			if err == nil {
-				ip.proc = cmd.Process
+				err = start()
 			}
 			started <- err
-			if err == nil {
+			if err == nil && !hop {
 				ip.watch()
 			}
 		}()
@@ -303,6 +290,28 @@ func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
 	return ip, nil
 }
 
+// hopNamespaces takes out of join the namespaces berth-init must join
+// itself, and returns them as "type=path" items. A pid namespace always
+// is one: setns gives it only to children, and a child of ours would be a
+// fork of the runtime binary inside the container until it execs; the
+// child of berth-init is berth-init, running from its sealed copy, so
+// nothing of the host's is ever visible in the container. Without
+// privilege, the namespaces owned by a joined user namespace can only be
+// joined from inside it (nsenter enters it), so all but the mount
+// namespace go the same way.
+func hopNamespaces(join map[specs.LinuxNamespaceType]string) []string {
+	_, inUserNS := join[specs.UserNamespace]
+	unprivileged := inUserNS && os.Geteuid() != 0
+	var hops []string
+	for t, path := range join {
+		if t == specs.PIDNamespace || (unprivileged && t != specs.UserNamespace && t != specs.MountNamespace) {
+			hops = append(hops, string(t)+"="+path)
+			delete(join, t)
+		}
+	}
+	return hops
+}
+
 // handOver reads the pid of the berth-init the hop started, waits for the
 // hop to exit, and adopts the orphan (we are its subreaper).
 func (p *initProc) handOver() error {
@@ -310,10 +319,10 @@ func (p *initProc) handOver() error {
 	_, err := p.conn.Recv(&m)
 	_ = p.cmd.Wait() // the hop exits as soon as it has reported
 	if err != nil {
-		return fmt.Errorf("berth-init in the user namespace: %w", err)
+		return fmt.Errorf("berth-init joining the container's namespaces: %w", err)
 	}
 	if m.Kind != proto.MsgHandOver || m.Pid <= 0 {
-		return fmt.Errorf("berth-init in the user namespace: %s", m.Error)
+		return fmt.Errorf("berth-init joining the container's namespaces: %s", m.Error)
 	}
 	proc, err := os.FindProcess(m.Pid)
 	if err != nil {

@@ -86,7 +86,11 @@ func execCmd(rt rtFunc) *cobra.Command {
 				p.User.AdditionalGids = append(p.User.AdditionalGids, uint32(n))
 			}
 			if len(caps) > 0 {
-				c := *p.Capabilities
+				// A process may have no capabilities at all (valid OCI).
+				var c specs.LinuxCapabilities
+				if p.Capabilities != nil {
+					c = *p.Capabilities
+				}
 				c.Bounding = append(append([]string(nil), c.Bounding...), caps...)
 				c.Effective = append(append([]string(nil), c.Effective...), caps...)
 				c.Permitted = append(append([]string(nil), c.Permitted...), caps...)

@@ -467,11 +467,13 @@ var nsTypes = map[string]int{
 	"cgroup": unix.CLONE_NEWCGROUP, "time": unix.CLONE_NEWTIME, "pid": unix.CLONE_NEWPID,
 }
 
-// hop runs where an unprivileged runtime could only join a container's
-// user namespace (nsenter did): from inside it, it joins the container's
-// other namespaces on this thread, starts berth-init once more (the copy is
-// in the pid namespace, which setns gives only to children), tells the
-// runtime the copy's pid and exits, leaving the copy to the runtime.
+// hop joins the namespaces the runtime left to it on this thread: a pid
+// namespace (so that no fork of the runtime binary ever enters it), and,
+// where an unprivileged runtime could only join a container's user
+// namespace (nsenter did), the container's other namespaces from inside
+// it. It starts berth-init once more (the copy is in the pid namespace,
+// which setns gives only to children), tells the runtime the copy's pid
+// and exits, leaving the copy to the runtime.
 func hop(list string) {
 	fail := func(err error) {
 		fmt.Fprintln(os.Stderr, "berth-init:", err)

@@ -90,10 +90,36 @@ func main() {
 		report(err)
 	case "exe-race":
 		exeRace(a[1], a[2])
+	case "nested-mount":
+		nestedMount()
+	case "nested-mount-child":
+		for _, m := range [][2]string{{"proc", "/tmp"}, {"sysfs", "/run"}} {
+			fmt.Print(m[0], " ")
+			report(syscall.Mount(m[0], m[1], m[0], 0, ""))
+		}
 	default:
 		fmt.Println("unknown probe", a[0])
 		os.Exit(2)
 	}
+}
+
+// nestedMount starts itself in new user, mount, pid and network
+// namespaces, as their root, to mount a fresh procfs and sysfs: the
+// kernel allows that only while the mount namespace holds a fully
+// visible one of each (none of the container's masked ones is).
+func nestedMount() {
+	attr := &syscall.ProcAttr{Files: []uintptr{0, 1, 2}, Sys: &syscall.SysProcAttr{
+		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWNET,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
+	}}
+	pid, err := syscall.ForkExec("/proc/self/exe", []string{"probe", "nested-mount-child"}, attr)
+	if err != nil {
+		fmt.Println("nested namespaces:", err)
+		os.Exit(1)
+	}
+	var ws syscall.WaitStatus
+	syscall.Wait4(pid, &ws, 0, nil)
 }
 
 // exeRace is the CVE-2019-5736 attack: keep an O_PATH descriptor on the
