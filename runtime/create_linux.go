@@ -209,6 +209,7 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 		NoNewKeyring: o.NoNewKeyring,
 		Debug:        r.Debug != nil,
 		Console:      spec.Process.Terminal,
+		NoONLCR:      spec.Process.Terminal && o.ConsoleSocket == "",
 		PreserveFDs:  o.ListenFDs + o.PreserveFDs,
 		CgroupPaths:  cgState.Paths,
 		CgroupNS:     cgroupNS,

@@ -110,6 +110,7 @@ func (r *Runtime) Exec(id string, o ExecOpts) (*Execed, error) {
 	cfg := proto.Config{
 		ID: id, Spec: &spec, Bundle: st.Bundle, Rootfs: st.Rootfs, Process: p,
 		Exec: true, Console: p.Terminal, PreserveFDs: o.PreserveFDs, Seccomp: sc,
+		NoONLCR:      p.Terminal && o.ConsoleSocket == "",
 		NoNewKeyring: true,
 		Debug:        r.Debug != nil,
 		WaitCgroup:   cgErr == nil && so.cgroupFD == nil,

@@ -14,8 +14,8 @@ import (
 
 // setupConsole creates a pty inside the container, makes its slave the
 // process's controlling terminal and stdio, binds it over /dev/console and
-// sends the master to the runtime.
-func setupConsole(conn *proto.Conn, p *specs.Process, bindConsole bool) error {
+// sends the master to the runtime; noONLCR clears ONLCR on it first.
+func setupConsole(conn *proto.Conn, p *specs.Process, bindConsole, noONLCR bool) error {
 	master, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open /dev/ptmx: %w", err)
@@ -36,6 +36,16 @@ func setupConsole(conn *proto.Conn, p *specs.Process, bindConsole bool) error {
 	defer unix.Close(slave)
 	if err := chownToUser(slave, p.User.UID); err != nil {
 		return fmt.Errorf("chown %s: %w", slavePath, err)
+	}
+	if noONLCR {
+		t, err := unix.IoctlGetTermios(slave, unix.TCGETS)
+		if err == nil {
+			t.Oflag &^= unix.ONLCR
+			err = unix.IoctlSetTermios(slave, unix.TCSETS, t)
+		}
+		if err != nil {
+			return fmt.Errorf("clear ONLCR on %s: %w", slavePath, err)
+		}
 	}
 	if p.ConsoleSize != nil {
 		ws := &unix.Winsize{Row: uint16(p.ConsoleSize.Height), Col: uint16(p.ConsoleSize.Width)}

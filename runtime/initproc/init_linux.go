@@ -115,7 +115,7 @@ func run(conn *proto.Conn) error {
 	}
 	p := cfg.Process
 	if p.Terminal && cfg.Console {
-		if err := setupConsole(conn, p, cfg.SetupRootfs && !cfg.Exec); err != nil {
+		if err := setupConsole(conn, p, cfg.SetupRootfs && !cfg.Exec, cfg.NoONLCR); err != nil {
 			return err
 		}
 	}

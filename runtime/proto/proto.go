@@ -51,6 +51,10 @@ type Config struct {
 	NoNewKeyring bool `json:"noNewKeyring,omitempty"`
 	// Console asks init to create a pty and send its master back.
 	Console bool `json:"console,omitempty"`
+	// NoONLCR asks init to clear ONLCR on that pty before anything runs:
+	// the runtime relays it to its own terminal, as runc's foreground
+	// run and exec do.
+	NoONLCR bool `json:"noOnlcr,omitempty"`
 	// PreserveFDs is the number of descriptors above stdio to keep.
 	PreserveFDs int `json:"preserveFds,omitempty"`
 	// CgroupPaths maps controllers to the container's cgroup directories.

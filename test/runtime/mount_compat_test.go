@@ -129,7 +129,7 @@ func TestProcBindWithHostPidNS(t *testing.T) {
 				}
 			}
 		})
-		e.createFails(bad, "not procfs")
+		e.createFails(bad, map[string]string{"berth-runtime": "not procfs", "runc": "not of type proc"}[e.name()])
 	})
 }
 
