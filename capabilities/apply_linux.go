@@ -20,34 +20,24 @@ type Identity struct {
 	Caps *specs.LinuxCapabilities `json:"capabilities,omitempty"`
 	// NoNewPrivs sets PR_SET_NO_NEW_PRIVS as the last step.
 	NoNewPrivs bool `json:"noNewPrivileges,omitempty"`
-	// Warn, when set, is told about capabilities the host kernel does
-	// not know, which are skipped rather than failing the start.
-	Warn func(msg string) `json:"-"`
 }
 
 // ApplyIdentity switches the calling thread to id, in the order that
 // keeps it able to finish: PR_SET_KEEPCAPS; drop bounding-set entries not
 // asked for; setgroups, setresgid, setresuid; capset of the effective,
 // permitted and inheritable sets; ambient raises; and finally
-// no_new_privs. Every call is a raw per-thread syscall (never Go's
-// all-threads setuid), so the caller must hold runtime.LockOSThread and
-// execve from the same thread. It needs CAP_SETPCAP, CAP_SETUID and
-// CAP_SETGID on entry. If it fails the thread is left part-way and must
+// no_new_privs. Capabilities Resolve leaves out are skipped silently: the
+// runtime warned about them before starting anything. Every call is a raw
+// per-thread syscall (never Go's all-threads setuid), so the caller must
+// hold runtime.LockOSThread and execve from the same thread. It needs
+// CAP_SETPCAP, CAP_SETUID and CAP_SETGID on entry. If it fails the thread is left part-way and must
 // not exec the user's process.
 func ApplyIdentity(id Identity) error {
 	last, err := HostLastCap()
 	if err != nil {
 		return err
 	}
-	sets, skipped, err := Resolve(id.Caps, last)
-	if err != nil {
-		return err
-	}
-	if id.Warn != nil {
-		for _, n := range skipped {
-			id.Warn(fmt.Sprintf("capability %s is not known to the host kernel: skipped", n))
-		}
-	}
+	sets, _ := Resolve(id.Caps, last)
 	return applySets(id, sets, last)
 }
 

@@ -2,6 +2,8 @@ package capabilities
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -77,20 +79,22 @@ func TestResolve(t *testing.T) {
 	}
 	// A host whose kernel stops at CAP_AUDIT_READ (37) knows neither
 	// CAP_BPF nor CAP_CHECKPOINT_RESTORE.
-	s, skipped, err := Resolve(c, 37)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.Bounding != 1 || s.Effective != 1 || s.Permitted != 1 || s.Inheritable != 0 || s.Ambient != 1 {
+	// CAP_CHOWN is ambient but not inheritable: the kernel would refuse
+	// to raise it, so it is left out of Ambient.
+	s, warnings := Resolve(c, 37)
+	if s.Bounding != 1 || s.Effective != 1 || s.Permitted != 1 || s.Inheritable != 0 || s.Ambient != 0 {
 		t.Errorf("sets = %+v", s)
 	}
-	if len(skipped) != 2 || skipped[0] != "CAP_BPF" || skipped[1] != "CAP_CHECKPOINT_RESTORE" {
-		t.Errorf("skipped = %v", skipped)
+	want := []string{"ignoring unknown or unavailable capabilities: [CAP_BPF CAP_CHECKPOINT_RESTORE]"}
+	if fmt.Sprint(warnings) != fmt.Sprint(want) {
+		t.Errorf("warnings = %q, want %q", warnings, want)
 	}
-	if _, _, err := Resolve(&specs.LinuxCapabilities{Ambient: []string{"CAP_FLY"}}, 40); !errors.Is(err, ErrUnknown) {
-		t.Errorf("unknown ambient: %v", err)
+	// Names nobody knows are ignored the same way, as runc does.
+	s, warnings = Resolve(&specs.LinuxCapabilities{Permitted: []string{"CAP_FLY", "kill"}, Inheritable: []string{"CAP_KILL"}, Ambient: []string{"CAP_KILL", "CAP_FLY"}}, 40)
+	if s.Permitted != 1<<5 || s.Ambient != 1<<5 || len(warnings) != 1 || !strings.Contains(warnings[0], "[CAP_FLY]") {
+		t.Errorf("unknown name: sets %+v, warnings %q", s, warnings)
 	}
-	if s, _, err := Resolve(nil, 40); err != nil || s != (Sets{}) {
-		t.Errorf("nil caps: %+v %v", s, err)
+	if s, w := Resolve(nil, 40); w != nil || s != (Sets{}) {
+		t.Errorf("nil caps: %+v %v", s, w)
 	}
 }

@@ -15,49 +15,45 @@ type Sets struct {
 	Ambient     Set `json:"ambient"`
 }
 
-// Resolve turns the runtime spec's capability names into Sets, keeping
-// only capabilities numbered up to hostLast (the host kernel's
-// cap_last_cap). A name this package knows but the host kernel does not
-// is left out and reported in skipped (callers warn about it, as runc
-// does); a name nobody knows is an error wrapping ErrUnknown. A nil c
-// yields empty sets: the process keeps no capability at all.
-func Resolve(c *specs.LinuxCapabilities, hostLast Cap) (s Sets, skipped []string, err error) {
+// Resolve turns the runtime spec's capability names into Sets the way
+// runc 1.1 does, never failing: a name that is no capability (see Parse)
+// or one the host kernel lacks (numbered above hostLast) is left out and
+// described in warnings, for the caller to print; an ambient capability
+// that is not also permitted and inheritable, which the kernel would
+// refuse to raise, is left out of Ambient silently (runc's own spec
+// template asks for such ambient capabilities). A nil c yields empty
+// sets: the process keeps no capability at all.
+func Resolve(c *specs.LinuxCapabilities, hostLast Cap) (s Sets, warnings []string) {
 	if c == nil {
-		return Sets{}, nil, nil
+		return Sets{}, nil
 	}
+	var ignored []string
 	seen := map[string]bool{}
-	parse := func(which string, list []string) (Set, error) {
+	parse := func(list []string) Set {
 		var out Set
 		for _, n := range list {
 			cp, err := Parse(n)
-			if err != nil {
-				return 0, fmt.Errorf("%s capabilities: %w", which, err)
-			}
-			if cp > hostLast {
-				if !seen[cp.String()] {
-					seen[cp.String()] = true
-					skipped = append(skipped, cp.String())
+			if err != nil || cp > hostLast {
+				if !seen[n] {
+					seen[n] = true
+					ignored = append(ignored, n)
 				}
 				continue
 			}
 			out = out.Add(cp)
 		}
-		return out, nil
+		return out
 	}
-	if s.Bounding, err = parse("bounding", c.Bounding); err != nil {
-		return Sets{}, nil, err
+	s = Sets{
+		Bounding:    parse(c.Bounding),
+		Effective:   parse(c.Effective),
+		Permitted:   parse(c.Permitted),
+		Inheritable: parse(c.Inheritable),
+		Ambient:     parse(c.Ambient),
 	}
-	if s.Effective, err = parse("effective", c.Effective); err != nil {
-		return Sets{}, nil, err
+	if len(ignored) > 0 {
+		warnings = append(warnings, fmt.Sprintf("ignoring unknown or unavailable capabilities: %v", ignored))
 	}
-	if s.Permitted, err = parse("permitted", c.Permitted); err != nil {
-		return Sets{}, nil, err
-	}
-	if s.Inheritable, err = parse("inheritable", c.Inheritable); err != nil {
-		return Sets{}, nil, err
-	}
-	if s.Ambient, err = parse("ambient", c.Ambient); err != nil {
-		return Sets{}, nil, err
-	}
-	return s, skipped, nil
+	s.Ambient &= s.Permitted & s.Inheritable
+	return s, warnings
 }

@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,12 +24,16 @@ const (
 
 // bind bind-mounts the host path source (relative to the bundle if not
 // absolute) on the container path dest, then remounts it with the
-// requested flags, propagation and recursive attributes.
-func (p *preparer) bind(source, dest string, o mountOpts) error {
+// requested flags, propagation and recursive attributes. pre, if not nil,
+// is the source as the runtime opened it, used when we may not open it.
+func (p *preparer) bind(source, dest string, o mountOpts, pre *os.File) error {
 	if !filepath.IsAbs(source) {
 		source = filepath.Join(p.c.BundleDir, source)
 	}
 	src, err := os.OpenFile(source, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if pre != nil && (errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)) {
+		src, err = os.OpenFile(procFd(pre), unix.O_PATH|unix.O_CLOEXEC, 0)
+	}
 	if err != nil {
 		return fmt.Errorf("bind source: %w", err)
 	}
@@ -44,8 +49,19 @@ func (p *preparer) bind(source, dest string, o mountOpts) error {
 		if err := checkMagic(src, unix.SYSFS_MAGIC); err != nil {
 			return fmt.Errorf("bind over /sys: %w", err)
 		}
-	case strings.HasPrefix(dest, "/proc/") && !procOK:
+	case (dest == "/proc" || strings.HasPrefix(dest, "/proc/")) && !procOK:
 		return fmt.Errorf("%w: bind over %s from %s, which is not procfs", ErrUnsafe, dest, source)
+	case dest == "/proc":
+		// Like a proc mount: on a real directory, never through a symlink.
+		t, err := openInRoot(p.root, dest, unix.RESOLVE_NO_SYMLINKS)
+		if err != nil {
+			return fmt.Errorf("%w: bind of procfs on /proc: %w", ErrUnsafe, err)
+		}
+		err = wantDir(t, dest)
+		t.Close()
+		if err != nil {
+			return err
+		}
 	}
 	var target *os.File
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
@@ -101,11 +117,20 @@ func afterBind(root, src *os.File, st *unix.Stat_t, dest string, target *os.File
 }
 
 // remountBind applies o's per-mount flags to the bind mount at target,
-// open as f. Flags of the underlying mount that o does not mention (read-only,
-// nosuid, nodev, noexec, atime) are kept: in a user namespace they are
-// locked and dropping them fails with EPERM.
+// open as f. As with runc, the mount gets the flags o asks for (the atime
+// mode is kept unless o names one), so a bind of a read-only mount without
+// "ro" is writable. Where that fails with EPERM (a user namespace, where
+// the flags of the mount the bind came from are locked), the flags of the
+// underlying mount that o does not clear are kept.
 func remountBind(target string, f *os.File, o mountOpts) error {
 	flags := unix.MS_BIND | unix.MS_REMOUNT | o.flags&^(unix.MS_BIND|unix.MS_REC|unix.MS_REMOUNT)
+	err := unix.Mount("", target, "", flags, "")
+	if !errors.Is(err, unix.EPERM) {
+		if err != nil {
+			return fmt.Errorf("mount flags %#x: %w", flags, err)
+		}
+		return nil
+	}
 	locked, err := lockedFlags(f)
 	if err != nil {
 		return err

@@ -86,7 +86,7 @@ func (p *preparer) mountCgroup(m checkedMount) error {
 		if p.c.CgroupNS {
 			err = p.mountFS("cgroup", sub, "cgroup", mountOpts{flags: o.flags &^ unix.MS_BIND, data: []string{h.data}})
 		} else {
-			err = p.bind(h.hostDir, sub, mountOpts{flags: o.flags | unix.MS_BIND, cleared: o.cleared})
+			err = p.bind(h.hostDir, sub, mountOpts{flags: o.flags | unix.MS_BIND, cleared: o.cleared}, nil)
 		}
 		if err != nil {
 			return fmt.Errorf("cgroup hierarchy %s: %w", h.name, err)
@@ -136,5 +136,5 @@ func (p *preparer) mountCgroup2(dest string, o mountOpts) error {
 		return fmt.Errorf("%w: cgroup v2 mount at %s but no v2 cgroup path is known", ErrInvalidMount, dest)
 	}
 	o.flags |= unix.MS_BIND
-	return p.bind(dir, dest, o)
+	return p.bind(dir, dest, o, nil)
 }

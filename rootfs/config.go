@@ -38,4 +38,10 @@ type Config struct {
 	// namespace berth-init may not make them itself. Prepare attaches
 	// each; the caller closes them.
 	IDMapped map[int]*os.File
+	// BindSources holds sources of bind mounts the runtime opened (O_PATH,
+	// in this mount namespace) before the init entered its user namespace,
+	// keyed by index in Spec.Mounts: one the init may not reach itself
+	// (a directory only the host's root may enter) is bound from there, as
+	// runc does. The caller closes them.
+	BindSources map[int]*os.File
 }

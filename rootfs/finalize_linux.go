@@ -83,7 +83,7 @@ func checkProc() error {
 // it "ro" (Prepare mounted it writable to create the device nodes).
 func remountDevReadonly(c *Config, root *os.File) error {
 	for _, m := range c.Spec.Mounts {
-		cm, err := checkMount(m)
+		cm, err := checkMountIn(m, c.Rootfs)
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"strconv"
+	"strings"
 
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
@@ -50,6 +51,9 @@ func mkdirInRoot(root *os.File, p string) (*os.File, error) {
 	if !errors.Is(err, unix.ENOENT) {
 		return nil, err
 	}
+	if p, err = resolveInRoot(root, p); err != nil {
+		return nil, err
+	}
 	d, err := pathrs.MkdirAllHandle(root, p, 0o755)
 	if err != nil {
 		return nil, fmt.Errorf("mkdir %s in rootfs: %w", p, err)
@@ -72,6 +76,9 @@ func createFileInRoot(root *os.File, p string) (*os.File, error) {
 	if !errors.Is(err, unix.ENOENT) {
 		return nil, err
 	}
+	if p, err = resolveInRoot(root, p); err != nil {
+		return nil, err
+	}
 	dir, err := mkdirInRoot(root, path.Dir(p))
 	if err != nil {
 		return nil, err
@@ -88,6 +95,66 @@ func createFileInRoot(root *os.File, p string) (*os.File, error) {
 		return nil, fmt.Errorf("open %s in rootfs: %w", p, err)
 	}
 	return os.NewFile(uintptr(fd), p), nil
+}
+
+// resolveInRoot returns the container path p with its symlinks resolved
+// inside root as far as it exists, the missing rest appended as written,
+// so that a mount through a dangling symlink (or onto one) creates what
+// the symlink points to, as runc does. The result is only a path: every
+// later step resolves it inside root again.
+func resolveInRoot(root *os.File, p string) (string, error) {
+	resolved := "/" // exists and has no symlink
+	rest := strings.Split(p, "/")
+	for hops := 0; len(rest) > 0; {
+		name := rest[0]
+		rest = rest[1:]
+		switch name {
+		case "", ".":
+			continue
+		case "..":
+			resolved = path.Dir(resolved)
+			continue
+		}
+		next := path.Join(resolved, name)
+		f, err := openInRoot(root, next, unix.RESOLVE_NO_SYMLINKS)
+		switch {
+		case err == nil:
+			f.Close()
+			resolved = next
+		case errors.Is(err, unix.ENOENT):
+			return path.Join(append([]string{next}, rest...)...), nil
+		case errors.Is(err, unix.ELOOP):
+			if hops++; hops > 40 {
+				return "", &os.PathError{Op: "resolve in rootfs", Path: p, Err: unix.ELOOP}
+			}
+			dir, err := openInRoot(root, resolved, unix.RESOLVE_NO_SYMLINKS)
+			if err != nil {
+				return "", err
+			}
+			target, err := readlinkat(dir, name)
+			dir.Close()
+			if err != nil {
+				return "", &os.PathError{Op: "readlink in rootfs", Path: next, Err: err}
+			}
+			if path.IsAbs(target) {
+				resolved = "/"
+			}
+			rest = append(strings.Split(target, "/"), rest...)
+		default:
+			return "", err
+		}
+	}
+	return resolved, nil
+}
+
+// readlinkat reads the symlink name in the directory dir.
+func readlinkat(dir *os.File, name string) (string, error) {
+	buf := make([]byte, unix.PathMax)
+	n, err := unix.Readlinkat(int(dir.Fd()), name, buf)
+	if err != nil {
+		return "", err
+	}
+	return string(buf[:n]), nil
 }
 
 // procFd is the magic-link path of an open file, through which mount(2)

@@ -20,7 +20,7 @@ func (p *preparer) mount(m checkedMount) error {
 	case m.bind && m.opts.idmap:
 		return p.bindIDMapped(m)
 	case m.bind:
-		return p.bind(m.Source, m.dest, m.opts)
+		return p.bind(m.Source, m.dest, m.opts, p.c.BindSources[m.index])
 	case m.Type == "proc":
 		return p.mountPseudo(m, unix.PROC_SUPER_MAGIC)
 	case m.Type == "sysfs":
@@ -30,7 +30,7 @@ func (p *preparer) mount(m checkedMount) error {
 			// may not mount sysfs: show the host's, recursively.
 			o := m.opts
 			o.flags |= unix.MS_BIND | unix.MS_REC
-			return p.bind("/sys", m.dest, o)
+			return p.bind("/sys", m.dest, o, nil)
 		}
 		return err
 	case m.Type == "cgroup" || m.Type == "cgroup2":

@@ -45,7 +45,7 @@ func Prepare(c *Config) error {
 	}
 	mounts := make([]checkedMount, 0, len(c.Spec.Mounts))
 	for i, m := range c.Spec.Mounts {
-		cm, err := checkMount(m)
+		cm, err := checkMountIn(m, c.Rootfs)
 		if err != nil {
 			return err
 		}

@@ -31,6 +31,17 @@ type checkedMount struct {
 	index int
 }
 
+// checkMountIn is checkMount for a container whose rootfs is at rootfs:
+// as runc does, a destination under the rootfs' own path means the
+// container path below it ("/bundle/rootfs/mnt" is "/mnt").
+func checkMountIn(m specs.Mount, rootfs string) (checkedMount, error) {
+	root := path.Clean("/" + rootfs)
+	if d := path.Clean("/" + m.Destination); root != "/" && strings.HasPrefix(d, root+"/") {
+		m.Destination = strings.TrimPrefix(d, root)
+	}
+	return checkMount(m)
+}
+
 // checkMount validates one spec mount without touching the system.
 func checkMount(m specs.Mount) (checkedMount, error) {
 	cm := checkedMount{Mount: m}
@@ -54,7 +65,8 @@ func checkMount(m specs.Mount) (checkedMount, error) {
 		return cm, fmt.Errorf("%w: mount %s has no type", ErrInvalidMount, cm.dest)
 	case cm.bind && m.Source == "":
 		return cm, fmt.Errorf("%w: bind mount %s has no source", ErrInvalidMount, cm.dest)
-	case cm.dest == "/proc" && (cm.bind || m.Type != "proc"):
+	case cm.dest == "/proc" && !cm.bind && m.Type != "proc":
+		// A bind is checked when it is made: its source must be procfs.
 		return cm, fmt.Errorf("%w: /proc must be a proc mount, not %q", ErrUnsafe, m.Type)
 	case strings.HasPrefix(cm.dest, "/proc/") && !cm.bind:
 		return cm, fmt.Errorf("%w: only bind mounts may go under /proc, not %q on %s", ErrUnsafe, m.Type, cm.dest)
@@ -71,8 +83,12 @@ func Validate(spec *specs.Spec) error {
 	if spec == nil {
 		return fmt.Errorf("%w: no spec", ErrInvalidMount)
 	}
+	rootfs := ""
+	if spec.Root != nil {
+		rootfs = spec.Root.Path
+	}
 	for _, m := range spec.Mounts {
-		if _, err := checkMount(m); err != nil {
+		if _, err := checkMountIn(m, rootfs); err != nil {
 			return err
 		}
 	}

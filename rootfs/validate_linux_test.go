@@ -19,8 +19,6 @@ func TestCheckMount(t *testing.T) {
 		{"root destination", specs.Mount{Destination: "/", Type: "tmpfs"}, ErrInvalidMount},
 		{"no type", specs.Mount{Destination: "/x"}, ErrInvalidMount},
 		{"bind without source", specs.Mount{Destination: "/x", Type: "bind"}, ErrInvalidMount},
-		{"bind over /proc", specs.Mount{Destination: "/proc", Type: "bind", Source: "/tmp"}, ErrUnsafe},
-		{"rbind option over /proc", specs.Mount{Destination: "/proc/", Type: "none", Source: "/tmp", Options: []string{"rbind"}}, ErrUnsafe},
 		{"tmpfs over /proc", specs.Mount{Destination: "/proc", Type: "tmpfs"}, ErrUnsafe},
 		{"tmpfs under /proc", specs.Mount{Destination: "/proc/sys", Type: "tmpfs"}, ErrUnsafe},
 		{"dotdot to /proc", specs.Mount{Destination: "/tmp/../proc", Type: "tmpfs"}, ErrUnsafe},
@@ -35,6 +33,8 @@ func TestCheckMount(t *testing.T) {
 	for _, m := range []specs.Mount{
 		{Destination: "/proc", Type: "proc", Source: "proc"},
 		{Destination: "/proc/cpuinfo", Type: "bind", Source: "/var/lib/lxcfs/proc/cpuinfo"},
+		// A bind over /proc must be of a procfs, checked when it is made.
+		{Destination: "/proc", Type: "none", Source: "/proc", Options: []string{"rbind"}},
 		{Destination: "/sys", Type: "sysfs"},
 		{Destination: "/sys", Type: "none", Source: "/sys", Options: []string{"rbind"}},
 		{Destination: "/data/../data", Source: "d", Options: []string{"bind", "ro"}},
@@ -43,6 +43,21 @@ func TestCheckMount(t *testing.T) {
 		if _, err := checkMount(m); err != nil {
 			t.Errorf("%+v: %v", m, err)
 		}
+	}
+}
+
+// A destination under the rootfs' own path is the container path below
+// it (runc does the same), and is checked as such.
+func TestCheckMountIn(t *testing.T) {
+	cm, err := checkMountIn(specs.Mount{Destination: "/b/rootfs/mnt/x", Type: "tmpfs"}, "/b/rootfs")
+	if err != nil || cm.dest != "/mnt/x" {
+		t.Errorf("dest %q, err %v, want /mnt/x", cm.dest, err)
+	}
+	if _, err := checkMountIn(specs.Mount{Destination: "/b/rootfs/proc", Type: "tmpfs"}, "/b/rootfs"); !errors.Is(err, ErrUnsafe) {
+		t.Errorf("tmpfs on /b/rootfs/proc: %v, want ErrUnsafe", err)
+	}
+	if cm, err := checkMountIn(specs.Mount{Destination: "/b/rootfsx", Type: "tmpfs"}, "/b/rootfs"); err != nil || cm.dest != "/b/rootfsx" {
+		t.Errorf("dest %q, err %v, want /b/rootfsx", cm.dest, err)
 	}
 }
 
@@ -94,10 +109,10 @@ func TestValidate(t *testing.T) {
 func TestPrepareRejectsBadConfigFirst(t *testing.T) {
 	spec := &specs.Spec{Mounts: []specs.Mount{
 		{Destination: "/tmp", Type: "tmpfs"},
-		{Destination: "/proc", Type: "bind", Source: "/tmp"},
+		{Destination: "/proc", Type: "tmpfs"},
 	}}
 	if err := Prepare(&Config{Spec: spec, Rootfs: "/nonexistent-berth-test"}); !errors.Is(err, ErrUnsafe) {
-		t.Errorf("bind over /proc: err = %v, want ErrUnsafe", err)
+		t.Errorf("tmpfs over /proc: err = %v, want ErrUnsafe", err)
 	}
 	if err := Prepare(&Config{Spec: &specs.Spec{}, Rootfs: "rel/rootfs"}); !errors.Is(err, ErrInvalidMount) {
 		t.Errorf("relative rootfs: err = %v", err)

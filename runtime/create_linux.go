@@ -209,6 +209,7 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 		NoNewKeyring: o.NoNewKeyring,
 		Debug:        r.Debug != nil,
 		Console:      spec.Process.Terminal,
+		NoONLCR:      spec.Process.Terminal && o.ConsoleSocket == "",
 		PreserveFDs:  o.ListenFDs + o.PreserveFDs,
 		CgroupPaths:  cgState.Paths,
 		CgroupNS:     cgroupNS,
@@ -234,6 +235,18 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 			defer f.Close()
 			cfg.IDMapped = append(cfg.IDMapped, i)
 			idFDs = append(idFDs, int(f.Fd()))
+		}
+		if prep.spawn.newNS[specs.MountNamespace] && os.Geteuid() == 0 {
+			idx, files, berr := openBindSources(pid, spec, bundle, proto.MaxFDs-len(idFDs), ip.exited)
+			if berr != nil {
+				err = fmt.Errorf("open bind sources: %w", berr)
+				return nil, err
+			}
+			for _, f := range files {
+				defer f.Close()
+				idFDs = append(idFDs, int(f.Fd()))
+			}
+			cfg.BindSources = idx
 		}
 	}
 	if err = ip.conn.Send(cfg, idFDs...); err != nil {
@@ -262,7 +275,7 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 	phase.Mark("config sent")
 	err = r.converse(ip, spec, prep.seccomp, hookState, o, created)
 	phase.Mark("init ready")
-	if perr := waitPlaced(); perr != nil && (err == nil || !errors.Is(perr, unix.ESRCH)) {
+	if perr := waitPlaced(); perr != nil && (err == nil || !initGone(perr)) {
 		err = fmt.Errorf("cgroup: %w", perr)
 	}
 	if err != nil {
@@ -367,6 +380,13 @@ func (r *Runtime) converse(ip *initProc, spec *specs.Spec, seccompProgram json.R
 			return fmt.Errorf("unexpected message %q from init", m.Kind)
 		}
 	}
+}
+
+// initGone reports whether err, from moving the init into its cgroup or
+// telling it so, only says that the init had already exited: the init's
+// own error is then the one to report.
+func initGone(err error) bool {
+	return errors.Is(err, unix.ESRCH) || errors.Is(err, unix.EPIPE) || errors.Is(err, unix.ECONNRESET)
 }
 
 // isIDMapped reports whether a mount asks for an idmapped bind.

@@ -62,7 +62,7 @@ func (r *Runtime) Exec(id string, o ExecOpts) (*Execed, error) {
 	if p.Terminal && o.ConsoleSocket == "" && o.Detach {
 		return nil, fmt.Errorf("%w: a detached terminal process needs --console-socket", ErrInvalidConfig)
 	}
-	if err := validateProcessSecurity(p); err != nil {
+	if err := r.validateProcessSecurity(p); err != nil {
 		return nil, err
 	}
 	// An exec'd process needs only its own settings, the namespaces and
@@ -110,6 +110,7 @@ func (r *Runtime) Exec(id string, o ExecOpts) (*Execed, error) {
 	cfg := proto.Config{
 		ID: id, Spec: &spec, Bundle: st.Bundle, Rootfs: st.Rootfs, Process: p,
 		Exec: true, Console: p.Terminal, PreserveFDs: o.PreserveFDs, Seccomp: sc,
+		NoONLCR:      p.Terminal && o.ConsoleSocket == "",
 		NoNewKeyring: true,
 		Debug:        r.Debug != nil,
 		WaitCgroup:   cgErr == nil && so.cgroupFD == nil,

@@ -36,7 +36,7 @@ func (r *Runtime) prepare(spec *specs.Spec) (*prepared, error) {
 	if p.spawn.newNS[specs.UserNamespace] && (len(p.spawn.uidMap) == 0 || len(p.spawn.gidMap) == 0) {
 		return nil, fmt.Errorf("%w: a new user namespace needs uidMappings and gidMappings", ErrInvalidConfig)
 	}
-	if err := validateProcessSecurity(spec.Process); err != nil {
+	if err := r.validateProcessSecurity(spec.Process); err != nil {
 		return nil, err
 	}
 	ns, err := sysctl.FromSpecOnHost(spec.Linux)
@@ -57,14 +57,17 @@ func (r *Runtime) prepare(spec *specs.Spec) (*prepared, error) {
 	return p, nil
 }
 
-// validateProcessSecurity checks capabilities and LSM settings of a process.
-func validateProcessSecurity(proc *specs.Process) error {
+// validateProcessSecurity checks the LSM settings of a process and warns,
+// as runc does, about capability names it ignores: unknown ones and ones
+// the kernel lacks.
+func (r *Runtime) validateProcessSecurity(proc *specs.Process) error {
 	last, err := capabilities.HostLastCap()
 	if err != nil {
 		return err
 	}
-	if _, _, err := capabilities.Resolve(proc.Capabilities, last); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalidConfig, err)
+	_, warnings := capabilities.Resolve(proc.Capabilities, last)
+	for _, w := range warnings {
+		warn(r.Warn, w)
 	}
 	return validateLSM(proc)
 }

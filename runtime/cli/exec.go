@@ -94,6 +94,11 @@ func execCmd(rt rtFunc) *cobra.Command {
 				c.Bounding = append(append([]string(nil), c.Bounding...), caps...)
 				c.Effective = append(append([]string(nil), c.Effective...), caps...)
 				c.Permitted = append(append([]string(nil), c.Permitted...), caps...)
+				// As runc: ambient too, where the process has inheritable
+				// capabilities to raise ambient ones from.
+				if c.Inheritable != nil {
+					c.Ambient = append(append([]string(nil), c.Ambient...), caps...)
+				}
 				p.Capabilities = &c
 			}
 			if cmd.Flags().Changed("no-new-privs") {

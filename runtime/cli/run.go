@@ -96,10 +96,14 @@ func forwardSignals(send func(os.Signal) error, console *os.File) chan os.Signal
 // attachConsole connects our stdio to a pty master and puts our terminal
 // in raw mode; the returned function undoes it once the output is drained.
 func attachConsole(master *os.File) func() {
+	// As runc: the container's pty (init cleared its ONLCR) sends lines
+	// ending "\n" and our own terminal, raw but for output processing,
+	// turns them into "\r\n".
 	var restore func()
 	if term.IsTerminal(int(os.Stdin.Fd())) {
 		if st, err := term.MakeRaw(int(os.Stdin.Fd())); err == nil {
 			restore = func() { _ = term.Restore(int(os.Stdin.Fd()), st) }
+			setOPOST(os.Stdin)
 		}
 		resize(master)
 	}
@@ -119,6 +123,17 @@ func attachConsole(master *os.File) func() {
 			restore()
 		}
 	}
+}
+
+// setOPOST turns output processing back on for the terminal f, best
+// effort: it only changes how output looks.
+func setOPOST(f *os.File) {
+	t, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	if err != nil {
+		return
+	}
+	t.Oflag |= unix.OPOST
+	_ = unix.IoctlSetTermios(int(f.Fd()), unix.TCSETS, t)
 }
 
 func resize(master *os.File) {

@@ -20,15 +20,21 @@ var ErrHook = errors.New("hook failed")
 // Run runs hooks in order and stops at the first failure. kind names the
 // hook kind in errors ("prestart", "poststop", ...).
 func Run(kind string, hs []specs.Hook, state []byte) error {
+	return RunWithEnv(kind, hs, state, nil)
+}
+
+// RunWithEnv is Run where hooks that set no env get env (runc's
+// startContainer hooks inherit the container process's environment).
+func RunWithEnv(kind string, hs []specs.Hook, state []byte, env []string) error {
 	for i, h := range hs {
-		if err := runOne(h, state); err != nil {
+		if err := runOne(h, state, env); err != nil {
 			return fmt.Errorf("%w: %s hook #%d (%s): %v", ErrHook, kind, i, h.Path, err)
 		}
 	}
 	return nil
 }
 
-func runOne(h specs.Hook, state []byte) error {
+func runOne(h specs.Hook, state []byte, env []string) error {
 	ctx := context.Background()
 	if h.Timeout != nil {
 		if *h.Timeout <= 0 {
@@ -43,6 +49,9 @@ func runOne(h specs.Hook, state []byte) error {
 		cmd.Args = h.Args
 	}
 	cmd.Env = h.Env
+	if cmd.Env == nil {
+		cmd.Env = env
+	}
 	if cmd.Env == nil {
 		cmd.Env = []string{}
 	}

@@ -2,7 +2,6 @@ package initproc
 
 import (
 	"fmt"
-	"os"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -18,7 +17,6 @@ func applyIdentity(p *specs.Process, _ []string) error {
 		AdditionalGids: p.User.AdditionalGids,
 		Caps:           p.Capabilities,
 		NoNewPrivs:     p.NoNewPrivileges,
-		Warn:           func(msg string) { fmt.Fprintln(os.Stderr, "berth-init: warning:", msg) },
 	})
 	if err != nil {
 		return fmt.Errorf("set user %d:%d and capabilities: %w", p.User.UID, p.User.GID, err)

@@ -79,14 +79,15 @@ func run(conn *proto.Conn) error {
 	if err != nil {
 		return fmt.Errorf("read config: %w", err)
 	}
-	if len(fds) != len(cfg.IDMapped) {
-		return fmt.Errorf("config came with %d descriptors for %d idmapped mounts", len(fds), len(cfg.IDMapped))
+	if len(fds) != len(cfg.IDMapped)+len(cfg.BindSources) {
+		return fmt.Errorf("config came with %d descriptors for %d idmapped mounts and %d bind sources", len(fds), len(cfg.IDMapped), len(cfg.BindSources))
 	}
+	idMapped, bindSources = map[int]*os.File{}, map[int]*os.File{}
 	for i, idx := range cfg.IDMapped {
-		if idMapped == nil {
-			idMapped = map[int]*os.File{}
-		}
 		idMapped[idx] = os.NewFile(uintptr(fds[i]), "idmapped")
+	}
+	for i, idx := range cfg.BindSources {
+		bindSources[idx] = os.NewFile(uintptr(fds[len(cfg.IDMapped)+i]), "bind-source")
 	}
 	if cfg.Debug {
 		phase.To(proto.DebugWriter(conn))
@@ -114,7 +115,7 @@ func run(conn *proto.Conn) error {
 	}
 	p := cfg.Process
 	if p.Terminal && cfg.Console {
-		if err := setupConsole(conn, p, cfg.SetupRootfs && !cfg.Exec); err != nil {
+		if err := setupConsole(conn, p, cfg.SetupRootfs && !cfg.Exec, cfg.NoONLCR); err != nil {
 			return err
 		}
 	}
@@ -157,12 +158,8 @@ func run(conn *proto.Conn) error {
 	if cfg.Exec && cfg.WaitCgroup {
 		// The runtime is moving us into the container's cgroup; nothing
 		// of the user's may run before that is done.
-		var m proto.Message
-		if _, err := conn.Recv(&m); err != nil {
-			return fmt.Errorf("wait for cgroup: %w", err)
-		}
-		if m.Kind != proto.MsgCgroupReady {
-			return fmt.Errorf("runtime aborted: %s", m.Error)
+		if err := awaitMsg(conn, proto.MsgCgroupReady); err != nil {
+			return err
 		}
 	}
 	phase.Mark("ready")
@@ -200,7 +197,7 @@ func run(conn *proto.Conn) error {
 			return err
 		}
 		if h := cfg.Spec.Hooks; h != nil && len(h.StartContainer) > 0 {
-			if err := hooks.Run("startContainer", h.StartContainer, startedState(cfg.StateJSON)); err != nil {
+			if err := hooks.RunWithEnv("startContainer", h.StartContainer, startedState(cfg.StateJSON), env); err != nil {
 				return err
 			}
 		}
@@ -265,6 +262,7 @@ func setupContainer(conn *proto.Conn, cfg *proto.Config) error {
 		CgroupPaths: cfg.CgroupPaths,
 		CgroupNS:    cfg.CgroupNS && !lateCgroupNS,
 		IDMapped:    idMapped,
+		BindSources: bindSources,
 		UserNS:      cfg.UserNS,
 	}
 	if cfg.SetupRootfs {
@@ -278,12 +276,8 @@ func setupContainer(conn *proto.Conn, cfg *proto.Config) error {
 		if err := conn.Send(proto.Message{Kind: proto.MsgHooks}); err != nil {
 			return err
 		}
-		var m proto.Message
-		if _, err := conn.Recv(&m); err != nil {
+		if err := awaitMsg(conn, proto.MsgContinue); err != nil {
 			return err
-		}
-		if m.Kind != proto.MsgContinue {
-			return fmt.Errorf("runtime aborted: %s", m.Error)
 		}
 	}
 	if h := s.Hooks; h != nil && len(h.CreateContainer) > 0 {
@@ -318,15 +312,36 @@ func setupContainer(conn *proto.Conn, cfg *proto.Config) error {
 		phase.Mark("rootfs finalized")
 	}
 	if lateCgroupNS {
-		var m proto.Message
-		if _, err := conn.Recv(&m); err != nil {
-			return fmt.Errorf("wait for cgroup: %w", err)
-		}
-		if m.Kind != proto.MsgCgroupReady {
-			return fmt.Errorf("runtime aborted: %s", m.Error)
+		if err := awaitMsg(conn, proto.MsgCgroupReady); err != nil {
+			return err
 		}
 		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
 			return fmt.Errorf("create cgroup namespace: %w", err)
+		}
+	}
+	return nil
+}
+
+// cgroupReady records a MsgCgroupReady that came while init waited for
+// another message: the runtime's cgroup mover sends it whenever the move
+// is done, which may be while the hooks run.
+var cgroupReady bool
+
+// awaitMsg waits for the runtime's message of kind want. Any other
+// message but an early MsgCgroupReady means the runtime gave up.
+func awaitMsg(conn *proto.Conn, want proto.Kind) error {
+	for !(want == proto.MsgCgroupReady && cgroupReady) {
+		var m proto.Message
+		if _, err := conn.Recv(&m); err != nil {
+			return fmt.Errorf("wait for %s: %w", want, err)
+		}
+		switch m.Kind {
+		case want:
+			return nil
+		case proto.MsgCgroupReady:
+			cgroupReady = true
+		default:
+			return fmt.Errorf("runtime aborted: %s", m.Error)
 		}
 	}
 	return nil
@@ -346,8 +361,9 @@ func joinMountNS(fd int) error {
 	return nil
 }
 
-// idMapped holds the idmapped mount trees the runtime sent, by mount index.
-var idMapped map[int]*os.File
+// idMapped holds the idmapped mount trees the runtime sent, by mount index;
+// bindSources the bind sources it opened for us.
+var idMapped, bindSources map[int]*os.File
 
 // hostProc is a descriptor of the host's /proc, kept only when the
 // container has no mount namespace of its own (see setupContainer).

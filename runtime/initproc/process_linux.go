@@ -58,29 +58,49 @@ func joinSessionKeyring(id string) {
 	_, _ = unix.KeyctlJoinSessionKeyring(name)
 }
 
-// processEnv returns the process's environment with HOME filled in when
-// the config does not set it, as runc does.
+// processEnv returns the process's environment as runc passes it: each
+// key once, with the value of its last entry in the place of its first,
+// and HOME, when missing or empty, from the first entry for the process's
+// uid in the container's /etc/passwd ("/" without one).
 func processEnv(p *specs.Process) []string {
-	env := p.Env
-	for _, e := range env {
-		if strings.HasPrefix(e, "HOME=") {
-			return env
+	var env []string
+	at := map[string]int{}
+	for _, e := range p.Env {
+		k, _, _ := strings.Cut(e, "=")
+		if i, ok := at[k]; ok {
+			env[i] = e
+			continue
+		}
+		at[k] = len(env)
+		env = append(env, e)
+	}
+	i, ok := at["HOME"]
+	switch {
+	case !ok:
+		env = append(env, "HOME="+passwdHome(p.User.UID))
+	case env[i] == "HOME=":
+		env[i] = "HOME=" + passwdHome(p.User.UID)
+	}
+	return env
+}
+
+// passwdHome returns the home directory of the first /etc/passwd entry
+// for uid, or "/" when there is none.
+func passwdHome(uid uint32) string {
+	f, err := os.Open("/etc/passwd")
+	if err != nil {
+		return "/"
+	}
+	defer f.Close()
+	want := strconv.FormatUint(uint64(uid), 10)
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		parts := strings.Split(s.Text(), ":")
+		if len(parts) >= 6 && parts[2] == want {
+			return parts[5]
 		}
 	}
-	home := "/"
-	if f, err := os.Open("/etc/passwd"); err == nil {
-		s := bufio.NewScanner(f)
-		uid := strconv.FormatUint(uint64(p.User.UID), 10)
-		for s.Scan() {
-			parts := strings.Split(s.Text(), ":")
-			if len(parts) >= 6 && parts[2] == uid && parts[5] != "" {
-				home = parts[5]
-				break
-			}
-		}
-		f.Close()
-	}
-	return append(env[:len(env):len(env)], "HOME="+home)
+	return "/"
 }
 
 // lookPath finds the program to exec the way execvp would, with the PATH

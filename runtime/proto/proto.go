@@ -51,6 +51,10 @@ type Config struct {
 	NoNewKeyring bool `json:"noNewKeyring,omitempty"`
 	// Console asks init to create a pty and send its master back.
 	Console bool `json:"console,omitempty"`
+	// NoONLCR asks init to clear ONLCR on that pty before anything runs:
+	// the runtime relays it to its own terminal, as runc's foreground
+	// run and exec do.
+	NoONLCR bool `json:"noOnlcr,omitempty"`
 	// PreserveFDs is the number of descriptors above stdio to keep.
 	PreserveFDs int `json:"preserveFds,omitempty"`
 	// CgroupPaths maps controllers to the container's cgroup directories.
@@ -68,6 +72,11 @@ type Config struct {
 	// mounts the runtime made outside the container; their detached trees
 	// come with this message, in this order.
 	IDMapped []int `json:"idmapped,omitempty"`
+	// BindSources lists the indices in Spec.Mounts of the bind mounts
+	// whose sources the runtime opened in init's mount namespace before
+	// init entered its user namespace; their descriptors come after the
+	// idmapped ones, in this order.
+	BindSources []int `json:"bindSources,omitempty"`
 	// Seccomp is the compiled filter, or nil.
 	Seccomp json.RawMessage `json:"seccomp,omitempty"`
 	// Debug asks init to send its debug lines as MsgDebug while the
@@ -119,6 +128,10 @@ type Message struct {
 // maxMessage bounds one message (a config with a large seccomp filter fits).
 const maxMessage = 1 << 20
 
+// MaxFDs is the most descriptors one message carries (the kernel's
+// SCM_MAX_FD).
+const MaxFDs = 253
+
 // Conn is one end of the sync socket.
 type Conn struct{ f *os.File }
 
@@ -168,7 +181,7 @@ var ErrClosed = errors.New("sync socket closed by peer")
 // Recv reads one JSON message into v and returns any attached fds.
 func (c *Conn) Recv(v any) (fds []int, err error) {
 	buf := make([]byte, maxMessage)
-	oob := make([]byte, unix.CmsgSpace(4*4))
+	oob := make([]byte, unix.CmsgSpace(4*MaxFDs))
 	rc, err := c.f.SyscallConn()
 	if err != nil {
 		return nil, err

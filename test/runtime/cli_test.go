@@ -29,7 +29,7 @@ func TestBadConfigLeavesNothing(t *testing.T) {
 		"empty args":         {config: `{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"args":[],"cwd":"/"},"linux":{"namespaces":[{"type":"mount"}]}}`, want: "process.args"},
 		"bad rlimit":         {config: `{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"args":["true"],"cwd":"/","rlimits":[{"type":"RLIMIT_BOGUS","hard":1,"soft":1}]},"linux":{"namespaces":[{"type":"mount"}]}}`, want: "unknown rlimit"},
 		"missing rootfs":     {noRoot: true, want: "rootfs"},
-		"unknown capability": {config: `{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"args":["true"],"cwd":"/","capabilities":{"bounding":["CAP_BOGUS"]}},"linux":{"namespaces":[{"type":"mount"}]}}`, want: "CAP_BOGUS"},
+		"env without equals": {config: `{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"args":["true"],"cwd":"/","env":["NOEQUALS"]},"linux":{"namespaces":[{"type":"mount"}]}}`, want: "NOEQUALS"},
 		"bad executable":     {config: `{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"args":["/no/such/program"],"cwd":"/"},"linux":{"namespaces":[{"type":"mount"},{"type":"pid"}]}}`, want: "/no/such/program"},
 	}
 	for name, c := range cases {

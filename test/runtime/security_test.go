@@ -72,18 +72,6 @@ func TestCapabilitiesMatchSpec(t *testing.T) {
 	}
 }
 
-func TestCapabilitiesInvalid(t *testing.T) {
-	e := newEnv(t)
-	for _, caps := range []*specs.LinuxCapabilities{
-		{Bounding: []string{"CAP_CHOWN", "CAP_BERTH_TEST_BOGUS"}},
-		{Effective: []string{"CAP_BERTH_TEST_BOGUS"}},
-		{Ambient: []string{"CAP_BERTH_TEST_BOGUS"}},
-	} {
-		b := e.bundle([]string{"true"}, func(s *specs.Spec) { s.Process.Capabilities = caps })
-		e.createFails(b, "CAP_BERTH_TEST_BOGUS")
-	}
-}
-
 // This host has neither AppArmor nor SELinux: a config asking for a
 // profile or label must fail, naming it, instead of running unconfined.
 func TestLSMUnavailable(t *testing.T) {

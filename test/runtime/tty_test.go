@@ -134,3 +134,35 @@ func TestRunWithTerminal(t *testing.T) {
 		t.Fatalf("terminal output %q", out)
 	}
 }
+
+// A foreground run with a terminal gives the process a pty it owns (the
+// group is devpts' gid=, tty) with ONLCR cleared, as runc does; the
+// runtime's own terminal, raw but for output processing, shows each "\n"
+// as "\r\n" once. exec -t gets the same.
+func TestRunTerminalOwnerAndNewlines(t *testing.T) {
+	sideBySide(t, func(t *testing.T, e *env) {
+		show := "stat -c '%u %g' $(tty); stty -a 2>/dev/null | grep -o -- '-*onlcr'"
+		b := e.bundle([]string{"sh", "-c", show}, func(s *specs.Spec) {
+			s.Process.Terminal = true
+			s.Process.User = specs.User{UID: 1000, GID: 1000}
+		})
+		check := func(args ...string) {
+			master, slave := openPty(t)
+			cmd := e.cmd(args...)
+			cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+			cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			slave.Close()
+			out := readAll(master, "")
+			if err := cmd.Wait(); err != nil || out != "1000 5\r\n-onlcr\r\n" {
+				t.Errorf("%s: exit %v, output %q, want %q", args[0], err, out, "1000 5\r\n-onlcr\r\n")
+			}
+		}
+		check("run", "-b", b, e.id())
+		id := e.id()
+		e.must("run", "-d", "-b", e.bundle([]string{"sleep", "100"}, nil), id)
+		check("exec", "-t", "--user", "1000:1000", id, "sh", "-c", show)
+	})
+}
