@@ -143,3 +143,32 @@ func readFileString(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	return strings.TrimSpace(string(b)), err
 }
+
+// blkioWeightFiles returns the weight and per-device weight files a fresh
+// blkio cgroup of this host has, picked as the cgroups package picks them
+// (CFQ's blkio.weight, else BFQ's blkio.bfq.weight), or "" for each the
+// kernel lacks. The files exist only below the root, so it probes with a
+// cgroup of its own, removed before it returns.
+func blkioWeightFiles(t *testing.T) (weight, weightDevice string) {
+	t.Helper()
+	mp, ok := cgroupMounts(t)["blkio"]
+	if !ok {
+		t.Skip("no blkio hierarchy")
+	}
+	d, err := os.MkdirTemp(mp, "berth-test-probe-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(d)
+	has := func(f string) bool { _, err := os.Stat(filepath.Join(d, f)); return err == nil }
+	for _, p := range []string{"blkio.", "blkio.bfq."} {
+		if has(p + "weight") {
+			weight = p + "weight"
+			if has(p + "weight_device") {
+				weightDevice = p + "weight_device"
+			}
+			return weight, weightDevice
+		}
+	}
+	return "", ""
+}
