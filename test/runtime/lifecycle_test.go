@@ -214,6 +214,7 @@ func TestHookFailureAndTimeoutLeaveNothing(t *testing.T) {
 		"notfound": {Path: "/nonexistent/hook"},
 	} {
 		t.Run(name, func(t *testing.T) {
+			e := e.sub(t)
 			b := e.bundle([]string{"true"}, func(s *specs.Spec) { s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{h}} })
 			id := e.id()
 			r := e.fails("createRuntime hook", "create", "-b", b, id)

@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -171,4 +172,24 @@ func blkioWeightFiles(t *testing.T) (weight, weightDevice string) {
 		}
 	}
 	return "", ""
+}
+
+// hugetlb2MB reports whether the kernel has 2 MB huge pages and a hugetlb
+// controller to limit them: a v1 hierarchy, or the cgroup2 one (hybrid
+// hosts may offer hugetlb only there).
+func hugetlb2MB(t *testing.T) bool {
+	t.Helper()
+	if _, err := os.Stat("/sys/kernel/mm/hugepages/hugepages-2048kB"); err != nil {
+		return false
+	}
+	mounts := cgroupMounts(t)
+	if _, ok := mounts["hugetlb"]; ok {
+		return true
+	}
+	mp, ok := mounts[""]
+	if !ok {
+		return false
+	}
+	b, err := os.ReadFile(filepath.Join(mp, "cgroup.controllers"))
+	return err == nil && slices.Contains(strings.Fields(string(b)), "hugetlb")
 }
