@@ -73,7 +73,9 @@ func newEnv(t *testing.T) *env {
 // never the parent (FailNow must run on the test's own goroutine), and
 // t's cleanup deletes the containers it made.
 func (e *env) sub(t *testing.T) *env {
-	s := &env{t: t, root: e.root}
+	c := *e
+	c.t, c.ids = t, nil
+	s := &c
 	t.Cleanup(func() {
 		for _, id := range s.ids {
 			s.run("delete", "--force", id)
