@@ -234,25 +234,49 @@ func TestDeviationPrestartHookGetsCreating(t *testing.T) {
 	})
 }
 
+// TestContainerHooksRunInside checks that createContainer (before
+// pivot_root) and startContainer (after it) hooks run in the container's
+// mount namespace: each writes its mount namespace into a tmpfs that is
+// mounted only there, the container reads both back, and they must be the
+// container's namespace, not the host's, while the host's directory under
+// the tmpfs stays empty. A hook run on the host would write to that host
+// directory (or fail) and show the host's namespace. Side by side with runc.
 func TestContainerHooksRunInside(t *testing.T) {
-	e := newEnv(t)
-	b := e.bundle([]string{"cat", "/created", "/started"}, func(s *specs.Spec) {
-		// createContainer runs in the container's mount namespace before
-		// pivot_root, startContainer after it: both see the rootfs.
-		s.Hooks = &specs.Hooks{
-			CreateContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "echo created > " + filepath.Join(s.Root.Path, "created")}}},
-			StartContainer:  []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "echo started > /started"}}},
+	hostNS, err := os.Readlink("/proc/self/ns/mnt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sideBySide(t, func(t *testing.T, e *env) {
+		b := e.bundle([]string{"sh", "-c", "cat /inside/created /inside/started; readlink /proc/self/ns/mnt"}, func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/inside", Type: "tmpfs", Source: "tmpfs"})
+			s.Hooks = &specs.Hooks{
+				CreateContainer: []specs.Hook{{Path: "/bin/sh"}},
+				StartContainer:  []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "readlink /proc/self/ns/mnt > /inside/started"}}},
+			}
+		})
+		// Before pivot_root the tmpfs is at the rootfs's absolute path,
+		// known once the bundle exists.
+		hostDir := filepath.Join(b, "rootfs", "inside")
+		if err := os.MkdirAll(hostDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		s := readSpec(t, b)
+		s.Hooks.CreateContainer[0].Args = []string{"sh", "-c", "readlink /proc/self/ns/mnt > " + filepath.Join(hostDir, "created")}
+		writeJSON(t, filepath.Join(b, "config.json"), s)
+		r := e.run("run", "-b", b, e.id())
+		lines := strings.Split(strings.TrimSpace(r.out), "\n")
+		if r.code != 0 || len(lines) != 3 {
+			t.Fatalf("exit %d out %q err %q", r.code, r.out, r.err)
+		}
+		for i, hook := range []string{"createContainer", "startContainer"} {
+			if lines[i] == hostNS || lines[i] != lines[2] {
+				t.Errorf("%s hook ran in mount namespace %s; container's is %s, host's %s", hook, lines[i], lines[2], hostNS)
+			}
+		}
+		if ents, err := os.ReadDir(hostDir); err != nil || len(ents) != 0 {
+			t.Errorf("host directory under the container's tmpfs: %v entries, err %v; want empty", len(ents), err)
 		}
 	})
-	// Root.Path is relative in the spec: make the createContainer hook's
-	// target absolute now that the bundle exists.
-	s := readSpec(t, b)
-	s.Hooks.CreateContainer[0].Args[2] = "echo created > " + filepath.Join(b, "rootfs", "created")
-	writeJSON(t, filepath.Join(b, "config.json"), s)
-	r := e.run("run", "-b", b, e.id())
-	if r.code != 0 || r.out != "created\nstarted\n" {
-		t.Fatalf("exit %d out %q err %q", r.code, r.out, r.err)
-	}
 }
 
 func TestHookFailureAndTimeoutLeaveNothing(t *testing.T) {
