@@ -35,6 +35,7 @@ func TestBadConfigLeavesNothing(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
+			e := e.sub(t)
 			b := filepath.Join(t.TempDir(), "b")
 			copyBundle(t, good, b)
 			if c.config != "" {
