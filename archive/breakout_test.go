@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
+	"syscall"
 	"testing"
 )
 
@@ -22,7 +24,13 @@ func listTree(t testing.TB, dir, skip string) []string {
 		if p == skip {
 			return filepath.SkipDir
 		}
-		out = append(out, p+" "+fi.Mode().String())
+		line := p + " " + fi.Mode().String()
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			// Owner and device number: a chown or mknod that escapes
+			// changes them.
+			line += fmt.Sprintf(" %d:%d %d", st.Uid, st.Gid, st.Rdev)
+		}
+		out = append(out, line)
 		return nil
 	})
 	sort.Strings(out)

@@ -18,6 +18,7 @@ type tarEntry struct {
 	xattrs   map[string]string
 	mtime    time.Time
 	major    int64
+	minor    int64
 }
 
 func buildTar(t testing.TB, entries []tarEntry) []byte {
@@ -40,7 +41,7 @@ func buildTar(t testing.TB, entries []tarEntry) []byte {
 		if mt.IsZero() {
 			mt = time.Unix(1700000000, 0)
 		}
-		hdr := &tar.Header{Name: e.name, Typeflag: typ, Linkname: e.link, Mode: mode, Uid: e.uid, Gid: e.gid, ModTime: mt, Devmajor: e.major, Format: tar.FormatPAX}
+		hdr := &tar.Header{Name: e.name, Typeflag: typ, Linkname: e.link, Mode: mode, Uid: e.uid, Gid: e.gid, ModTime: mt, Devmajor: e.major, Devminor: e.minor, Format: tar.FormatPAX}
 		if typ == tar.TypeReg {
 			hdr.Size = int64(len(e.body))
 		}

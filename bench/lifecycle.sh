@@ -8,10 +8,14 @@
 #             since crun refuses hybrid cgroups;
 #   cgroup2ns a private mount namespace whose /sys/fs/cgroup is a fresh
 #             cgroup2 mount: berth, runc and crun (--cgroup-manager=disabled).
-# It ends with a ratio table. Needs root. Environment:
+# The whole measurement is repeated ROUNDS times; it ends with a table of
+# each runtime's median time and of the ratios berth/runc and berth/crun:
+# per round the ratio of the per-iteration medians, then the median over
+# rounds with its range [min-max] (one round's figure alone moves by
+# ±0.1 on this VM). Needs root. Environment:
 #   BERTH_RUNTIME (default <repo>/bin/berth-runtime), RUNC, CRUN,
-#   N (lifecycle/exec/events iterations, default 100), WARMUP (default 5),
-#   HYPERFINE_RUNS (default 30).
+#   ROUNDS (default 3), N (lifecycle/exec/events iterations per round,
+#   default 100), WARMUP (default 5), HYPERFINE_RUNS (default 30).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,6 +25,7 @@ CRUN=${CRUN:-/usr/bin/crun}
 N=${N:-100}
 WARMUP=${WARMUP:-5}
 HYPERFINE_RUNS=${HYPERFINE_RUNS:-30}
+ROUNDS=${ROUNDS:-3}
 
 # measure SETTING WORK RUNTIME_SPEC... : the Go driver, then hyperfine of
 # `run` for the same runtimes. Each RUNTIME_SPEC is "name=path [flags]".
@@ -90,31 +95,21 @@ trap 'rm -rf "$WORK"' EXIT
 
 specs=("runc=$RUNC")
 [[ -x $BERTH ]] && specs=("berth=$BERTH" "${specs[@]}")
-echo "######## setting: cgroups (host cgroup v1 hybrid; crun cannot run here)"
-measure cgroups "$WORK" "${specs[@]}"
-echo
-echo "######## setting: cgroup2ns (private mount ns, fresh cgroup2 on /sys/fs/cgroup)"
-unshare -m "$0" --inside-cgroup2ns "$WORK"
+for ((round = 1; round <= ROUNDS; round++)); do
+	echo "######## round $round of $ROUNDS"
+	echo "######## setting: cgroups (host cgroup v1 hybrid; crun cannot run here)"
+	measure cgroups "$WORK" "${specs[@]}"
+	echo
+	echo "######## setting: cgroup2ns (private mount ns, fresh cgroup2 on /sys/fs/cgroup)"
+	unshare -m "$0" --inside-cgroup2ns "$WORK"
+	cat "$WORK"/cgroups.out "$WORK"/cgroup2ns.out >"$WORK/round-$round.out"
+done
 
-# Ratio table from the RESULT lines of both settings.
 echo
-echo "######## summary (mean ms; ratios of means)"
-cat "$WORK"/cgroups.out "$WORK"/cgroup2ns.out | awk '
-	$1 == "RESULT" { v[$2, $4, $3] = $5; if (!($2 in seen)) { seen[$2] = 1; order[n++] = $2 } }
-	function f(x) { return x == "" ? "-" : sprintf("%.2f", x) }
-	function r(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2f", a / b) }
-	END {
-		split("lifecycle run exec events", metric, " ")
-		printf "%-10s %-10s %9s %9s %9s %11s %11s\n", "setting", "metric", "berth", "runc", "crun", "berth/runc", "berth/crun"
-		for (i = 0; i < n; i++) for (j = 1; j <= 4; j++) {
-			s = order[i]; m = metric[j]
-			b = v[s, m, "berth"]; rc = v[s, m, "runc"]; c = v[s, m, "crun"]
-			if (b == "" && rc == "" && c == "") continue
-			printf "%-10s %-10s %9s %9s %9s %11s %11s\n", s, m, f(b), f(rc), f(c), r(b, rc), r(b, c)
-		}
-	}'
+echo "######## summary"
+"$WORK/lifecycle" -summarize "$WORK"/round-*.out
 echo
 echo "peak RSS (MiB, largest ru_maxrss over the runtime's subcommands):"
-cat "$WORK"/cgroups.out "$WORK"/cgroup2ns.out | awk '
+cat "$WORK"/round-*.out | awk '
 	$1 == "RSS" { k = $2 " " $3; if ($5 > m[k]) m[k] = $5 }
 	END { for (k in m) printf "  %-22s %.1f\n", k, m[k] / 1024 }' | sort

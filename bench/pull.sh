@@ -11,13 +11,18 @@
 # the pulls, VmHWM after). Everything it starts is stopped by PID and
 # everything it creates lives under the temporary directory, removed at exit.
 #
-# Usage: bench/pull.sh [LAYERS] [MB_PER_LAYER]     (default 5 layers × 60 MB)
+# The pulls are repeated ROUNDS times (default 3), each round with fresh
+# daemons, and the report gives the median over rounds with its range: one
+# round's ratio moves a lot on a shared VM.
+#
+# Usage: [ROUNDS=N] bench/pull.sh [LAYERS] [MB_PER_LAYER]   (default 5 layers × 60 MB)
 # BERTH_BENCH_PROFILE=FILE saves a CPU profile of berthd's cold pull.
 # Needs root, go, docker-registry, containerd + ctr, skopeo, jq.
 set -euo pipefail
 
 LAYERS=${1:-5}
 MB=${2:-60}
+ROUNDS=${ROUNDS:-3}
 REPO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d /tmp/berth-bench-XXXXXX)
 PIDS=()
@@ -102,83 +107,112 @@ REF=127.0.0.1:$PORT/berth-bench/big:v1
 skopeo copy --quiet --dest-tls-verify=false "oci:$LAYOUT:bench" "docker://$REF"
 rm -rf "$LAYOUT"
 
-echo "== starting berthd and containerd"
-DEBUG_PORT=$(free_port)
-if [ -n "${BERTH_BENCH_PROFILE:-}" ]; then
-	printf '[debug]\naddress = "127.0.0.1:%s"\n' "$DEBUG_PORT" >"$WORK/berthd.toml"
-else
-	: >"$WORK/berthd.toml" # an empty config: every key default
-fi
-"$WORK/bin/berthd" --root "$WORK/berthd/root" --state "$WORK/berthd/state" --address "$WORK/berthd/berthd.sock" --config "$WORK/berthd.toml" --log-level warn >"$WORK/berthd.log" 2>&1 &
-BERTHD=$!
-PIDS+=($BERTHD)
-mkdir -p "$WORK/containerd"
-cat >"$WORK/containerd/config.toml" <<TOML
-version = 2
-root = "$WORK/containerd/root"
-state = "$WORK/containerd/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$WORK/containerd/containerd.sock"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$WORK/containerd/opt"
-TOML
-containerd --config "$WORK/containerd/config.toml" --log-level error >"$WORK/containerd.log" 2>&1 &
-CONTAINERD=$!
-PIDS+=($CONTAINERD)
-BERTH="$WORK/bin/berth --address $WORK/berthd/berthd.sock"
-CTR="ctr -a $WORK/containerd/containerd.sock -n berth-bench"
-for _ in $(seq 100); do $BERTH version >/dev/null 2>&1 && break; sleep 0.1; done
-for _ in $(seq 100); do $CTR version >/dev/null 2>&1 && break; sleep 0.1; done
-sleep 1
-BERTHD_IDLE=$(rss_kb $BERTHD VmRSS)
-CONTAINERD_IDLE=$(rss_kb $CONTAINERD VmRSS)
+# one_round N: fresh berthd and containerd under $WORK/roundN, a cold and a
+# warm pull with each, then both daemons stopped; appends
+# "cold_b cold_c warm_b warm_c idle_b idle_c peak_b peak_c" (ms, KiB) to
+# $WORK/rounds.
+one_round() {
+	local R=$WORK/round$1
+	mkdir -p "$R"
+	echo "== round $1 of $ROUNDS: starting berthd and containerd (fresh roots)"
+	DEBUG_PORT=$(free_port)
+	if [ -n "${BERTH_BENCH_PROFILE:-}" ]; then
+		printf '[debug]\naddress = "127.0.0.1:%s"\n' "$DEBUG_PORT" >"$R/berthd.toml"
+	else
+		: >"$R/berthd.toml" # an empty config: every key default
+	fi
+	"$WORK/bin/berthd" --root "$R/berthd/root" --state "$R/berthd/state" --address "$R/berthd/berthd.sock" --config "$R/berthd.toml" --log-level warn >"$R/berthd.log" 2>&1 &
+	BERTHD=$!
+	PIDS+=($BERTHD)
+	mkdir -p "$R/containerd"
+	cat >"$R/containerd/config.toml" <<-TOML
+	version = 2
+	root = "$R/containerd/root"
+	state = "$R/containerd/state"
+	disabled_plugins = ["io.containerd.grpc.v1.cri"]
+	[grpc]
+	  address = "$R/containerd/containerd.sock"
+	[plugins."io.containerd.internal.v1.opt"]
+	  path = "$R/containerd/opt"
+	TOML
+	containerd --config "$R/containerd/config.toml" --log-level error >"$R/containerd.log" 2>&1 &
+	CONTAINERD=$!
+	PIDS+=($CONTAINERD)
+	BERTH="$WORK/bin/berth --address $R/berthd/berthd.sock"
+	CTR="ctr -a $R/containerd/containerd.sock -n berth-bench"
+	for _ in $(seq 100); do $BERTH version >/dev/null 2>&1 && break; sleep 0.1; done
+	for _ in $(seq 100); do $CTR version >/dev/null 2>&1 && break; sleep 0.1; done
+	sleep 1
+	BERTHD_IDLE=$(rss_kb $BERTHD VmRSS)
+	CONTAINERD_IDLE=$(rss_kb $CONTAINERD VmRSS)
 
-sync
-echo "== cold pull + unpack"
-if [ -n "${BERTH_BENCH_PROFILE:-}" ]; then
-	curl -fs -o "$BERTH_BENCH_PROFILE" "http://127.0.0.1:$DEBUG_PORT/debug/pprof/profile?seconds=4" &
-	PROF=$!
-	sleep 0.2
-fi
-t0=$(now_ms); $BERTH pull -q "$REF" >/dev/null; t1=$(now_ms)
-if [ -n "${BERTH_BENCH_PROFILE:-}" ]; then wait $PROF; fi
-BERTH_COLD=$((t1 - t0))
-sync
-t0=$(now_ms); $CTR images pull --plain-http "$REF" >/dev/null; t1=$(now_ms)
-CTR_COLD=$((t1 - t0))
-sync
+	sync
+	echo "== cold pull + unpack"
+	if [ -n "${BERTH_BENCH_PROFILE:-}" ]; then
+		curl -fs -o "$BERTH_BENCH_PROFILE" "http://127.0.0.1:$DEBUG_PORT/debug/pprof/profile?seconds=4" &
+		PROF=$!
+		sleep 0.2
+	fi
+	t0=$(now_ms); $BERTH pull -q "$REF" >/dev/null; t1=$(now_ms)
+	if [ -n "${BERTH_BENCH_PROFILE:-}" ]; then wait $PROF; fi
+	BERTH_COLD=$((t1 - t0))
+	sync
+	t0=$(now_ms); $CTR images pull --plain-http "$REF" >/dev/null; t1=$(now_ms)
+	CTR_COLD=$((t1 - t0))
+	sync
 
-echo "== warm: content present, image and snapshots removed, pull again"
-# berth: drop snapshots (children first) and the image record, keep content.
-while keys=$($BERTH snapshot ls | awk 'NR > 1 {print $1}') && [ -n "$keys" ]; do
-	parents=$($BERTH snapshot ls | awk 'NR > 1 && $2 != "" {print $2}')
-	for k in $keys; do grep -qxF "$k" <<<"$parents" || $BERTH snapshot rm "$k"; done
+	echo "== warm: content present, image and snapshots removed, pull again"
+	# berth: drop snapshots (children first) and the image record, keep content.
+	while keys=$($BERTH snapshot ls | awk 'NR > 1 {print $1}') && [ -n "$keys" ]; do
+		parents=$($BERTH snapshot ls | awk 'NR > 1 && $2 != "" {print $2}')
+		for k in $keys; do grep -qxF "$k" <<<"$parents" || $BERTH snapshot rm "$k"; done
+	done
+	$BERTH rmi --no-prune "$REF" >/dev/null
+	# containerd: make the blobs GC roots so removing the image keeps them.
+	for dg in $($CTR content ls -q); do $CTR content label "$dg" containerd.io/gc.root=bench >/dev/null; done
+	$CTR images rm --sync "$REF" >/dev/null
+	while keys=$($CTR snapshots ls | awk 'NR > 1 {print $1}') && [ -n "$keys" ]; do
+		parents=$($CTR snapshots ls | awk 'NR > 1 {print $2}')
+		for k in $keys; do
+			grep -qxF "$k" <<<"$parents" && continue
+			# containerd's own GC may have taken it since the listing.
+			out=$($CTR snapshots rm "$k" 2>&1) || grep -q "not found" <<<"$out" || { echo "$out" >&2; exit 1; }
+		done
+	done
+	sync
+	t0=$(now_ms); $BERTH pull -q "$REF" >/dev/null; t1=$(now_ms)
+	BERTH_WARM=$((t1 - t0))
+	sync
+	t0=$(now_ms); $CTR images pull --plain-http "$REF" >/dev/null; t1=$(now_ms)
+	CTR_WARM=$((t1 - t0))
+
+	BERTHD_PEAK=$(rss_kb $BERTHD VmHWM)
+	CONTAINERD_PEAK=$(rss_kb $CONTAINERD VmHWM)
+	echo "$BERTH_COLD $CTR_COLD $BERTH_WARM $CTR_WARM $BERTHD_IDLE $CONTAINERD_IDLE $BERTHD_PEAK $CONTAINERD_PEAK" >>"$WORK/rounds"
+	kill -TERM "$BERTHD" "$CONTAINERD"
+	wait "$BERTHD" "$CONTAINERD" 2>/dev/null || true
+}
+
+for ((round = 1; round <= ROUNDS; round++)); do
+	one_round "$round"
 done
-$BERTH rmi --no-prune "$REF" >/dev/null
-# containerd: make the blobs GC roots so removing the image keeps them.
-for dg in $($CTR content ls -q); do $CTR content label "$dg" containerd.io/gc.root=bench >/dev/null; done
-$CTR images rm --sync "$REF" >/dev/null
-while keys=$($CTR snapshots ls | awk 'NR > 1 {print $1}') && [ -n "$keys" ]; do
-	parents=$($CTR snapshots ls | awk 'NR > 1 {print $2}')
-	for k in $keys; do grep -qxF "$k" <<<"$parents" || $CTR snapshots rm "$k"; done
-done
-sync
-t0=$(now_ms); $BERTH pull -q "$REF" >/dev/null; t1=$(now_ms)
-BERTH_WARM=$((t1 - t0))
-sync
-t0=$(now_ms); $CTR images pull --plain-http "$REF" >/dev/null; t1=$(now_ms)
-CTR_WARM=$((t1 - t0))
 
-BERTHD_PEAK=$(rss_kb $BERTHD VmHWM)
-CONTAINERD_PEAK=$(rss_kb $CONTAINERD VmHWM)
-
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
+# spread COLUMN_EXPR: the median over rounds of an awk expression of the
+# columns of $WORK/rounds, with its range: "M [MIN-MAX]".
+spread() {
+	awk "{ print $1 }" "$WORK/rounds" | sort -g | awk '
+		{ v[NR] = $1 }
+		END {
+			m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			if (NR == 1) printf "%.2f", m; else printf "%.2f [%.2f-%.2f]", m, v[1], v[NR]
+		}'
+}
 echo
 echo "image: $LAYERS gzip layers, $((LAYERS * MB)) MB uncompressed, ${COMPRESSED} MB compressed"
-printf '%-28s %10s %12s %8s\n' "" "berthd" "containerd" "ratio"
-printf '%-28s %8s ms %9s ms %7sx\n' "cold pull + unpack" "$BERTH_COLD" "$CTR_COLD" "$(ratio "$CTR_COLD" "$BERTH_COLD")"
-printf '%-28s %8s ms %9s ms %7sx\n' "warm (content present)" "$BERTH_WARM" "$CTR_WARM" "$(ratio "$CTR_WARM" "$BERTH_WARM")"
-printf '%-28s %8s MB %9s MB\n' "idle RSS (VmRSS)" "$((BERTHD_IDLE / 1024))" "$((CONTAINERD_IDLE / 1024))"
-printf '%-28s %8s MB %9s MB\n' "peak RSS (VmHWM)" "$((BERTHD_PEAK / 1024))" "$((CONTAINERD_PEAK / 1024))"
-echo "(ratio = containerd time / berthd time; > 1 means berthd is faster)"
+echo "$ROUNDS round(s), each with fresh daemons: median over rounds [min-max]"
+printf '%-24s %-26s %-26s %s\n' "" "berthd" "containerd" "containerd / berthd"
+printf '%-24s %-26s %-26s %s\n' "cold pull + unpack (s)" "$(spread '$1 / 1000')" "$(spread '$2 / 1000')" "$(spread '$2 / $1')"
+printf '%-24s %-26s %-26s %s\n' "warm, content kept (s)" "$(spread '$3 / 1000')" "$(spread '$4 / 1000')" "$(spread '$4 / $3')"
+printf '%-24s %-26s %-26s\n' "idle RSS (VmRSS, MB)" "$(spread '$5 / 1024')" "$(spread '$6 / 1024')"
+printf '%-24s %-26s %-26s\n' "peak RSS (VmHWM, MB)" "$(spread '$7 / 1024')" "$(spread '$8 / 1024')"
+echo "(ratio > 1 means berthd is faster)"

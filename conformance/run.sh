@@ -198,28 +198,7 @@ grep $'\t''fail$' "$WORK/results-runc" | cut -f1 | sed 's/^/  /' || echo "  (non
 status=0
 if [[ $HAVE_BERTH == 1 ]]; then
 	echo
-	echo "checks berth fails but runc passes:"
-	regress=$(awk -F'\t' 'NR == FNR { runc[$1] = $2; next } $2 == "fail" && runc[$1] == "ok" { print "  " $1 }' \
-		"$WORK/results-runc" "$WORK/results-berth")
-	if [[ -n $regress ]]; then
-		echo "$regress"
-		status=1
-	else
-		echo "  (none)"
-	fi
-	# Checks runc passes that berth never reached, in programs where berth
-	# failed something (a program that stopped early), counted per program.
-	missing=$(awk -F'\t' '
-		NR == FNR { berth[$1] = 1; if ($2 == "fail") { split($1, p, ":"); bad[p[1]] = 1 }; next }
-		$2 == "ok" && !berth[$1] { split($1, p, ":"); if (bad[p[1]]) n[p[1]]++ }
-		END { for (k in n) printf "  %s: %d checks\n", k, n[k] }' \
-		"$WORK/results-berth" "$WORK/results-runc" | sort)
-	if [[ -n $missing ]]; then
-		echo
-		echo "checks runc passes that berth never reached (its program stopped early):"
-		echo "$missing"
-		status=1
-	fi
+	"$REPO/conformance/compare.sh" "$WORK/results-runc" "$WORK/results-berth" || status=$?
 fi
 if [[ $REPORT_ONLY == 1 ]]; then
 	exit 0

@@ -53,7 +53,15 @@ func main() {
 	makeBundle := flag.String("make-bundle", "", "only write a /bin/true busybox bundle to this directory and exit (for hyperfine)")
 	cgroupsPath := flag.String("cgroups-path", "", "with -make-bundle: linux.cgroupsPath of the bundle")
 	flag.Var(&rts, "runtime", "name=/path/to/runtime [global flags]; repeatable; the first is compared to the others")
+	summary := flag.Bool("summarize", false, "only summarize the RESULT lines of the files named as arguments, one round each: medians and their spread over rounds")
 	flag.Parse()
+	if *summary {
+		if err := summarizeFiles(os.Stdout, flag.Args()); err != nil {
+			fmt.Fprintln(os.Stderr, "lifecycle:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *makeBundle != "" {
 		spec := imagetest.Spec(imagetest.SpecOptions{Args: []string{"/bin/true"}, CgroupsPath: *cgroupsPath})
 		addSeccomp(spec)

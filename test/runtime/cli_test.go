@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -34,6 +35,7 @@ func TestBadConfigLeavesNothing(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
+			e := e.sub(t)
 			b := filepath.Join(t.TempDir(), "b")
 			copyBundle(t, good, b)
 			if c.config != "" {
@@ -156,6 +158,13 @@ func TestSpecFeaturesVersion(t *testing.T) {
 	}
 }
 
+// TestNoPivotAndPreserveFDs runs with --no-pivot and --preserve-fds: the
+// extra descriptor reaches the process, and the root was reached without
+// pivot_root. The observable: pivot_root detaches the host's root from the
+// container's mount namespace, while MS_MOVE+chroot leaves it beneath the
+// container's root, so once that root is unmounted a process entering the
+// namespace finds the host's files under --no-pivot only. Both sides of
+// the observable are checked side by side with runc.
 func TestNoPivotAndPreserveFDs(t *testing.T) {
 	e := newEnv(t)
 	b := e.bundle([]string{"sh", "-c", "ls /proc/self/fd | tr '\\n' ' '; cat <&3"}, nil)
@@ -175,6 +184,39 @@ func TestNoPivotAndPreserveFDs(t *testing.T) {
 	if string(out) != "0 1 2 3 4 from-fd3\n" {
 		t.Fatalf("got %q", out)
 	}
+	sideBySide(t, func(t *testing.T, e *env) {
+		for _, noPivot := range []bool{false, true} {
+			if got := hostBeneathRoot(e, noPivot); got != noPivot {
+				t.Errorf("no-pivot %v: host's root beneath the container's: %v, want %v", noPivot, got, noPivot)
+			}
+		}
+	})
+}
+
+// hostBeneathRoot starts a container (with --no-pivot if noPivot),
+// unmounts its root in its mount namespace, and reports whether a process
+// entering the namespace then finds the host's files (the bundle's
+// config.json, read with the host's cat).
+func hostBeneathRoot(e *env, noPivot bool) bool {
+	e.t.Helper()
+	cat, err := exec.LookPath("cat")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	b := e.bundle([]string{"sleep", "300"}, nil)
+	id := e.id()
+	args := []string{"run", "-d", "-b", b}
+	if noPivot {
+		args = append(args, "--no-pivot")
+	}
+	e.must(append(args, id)...)
+	ns := "--mount=/proc/" + strconv.Itoa(e.state(id).Pid) + "/ns/mnt"
+	if out, err := exec.Command("nsenter", ns, "/bin/busybox", "umount", "-l", "/").CombinedOutput(); err != nil {
+		e.t.Fatalf("umount the container's root: %v: %s", err, out)
+	}
+	err = exec.Command("nsenter", ns, cat, filepath.Join(b, "config.json")).Run()
+	e.must("delete", "--force", id)
+	return err == nil
 }
 
 // Socket activation: with LISTEN_FDS and LISTEN_PID naming the runtime,

@@ -69,6 +69,21 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
+// sub returns an env for subtest t sharing e's root: its helpers fail t,
+// never the parent (FailNow must run on the test's own goroutine), and
+// t's cleanup deletes the containers it made.
+func (e *env) sub(t *testing.T) *env {
+	c := *e
+	c.t, c.ids = t, nil
+	s := &c
+	t.Cleanup(func() {
+		for _, id := range s.ids {
+			s.run("delete", "--force", id)
+		}
+	})
+	return s
+}
+
 // id returns a fresh container ID the cleanup will delete.
 func (e *env) id() string {
 	b := make([]byte, 4)

@@ -91,6 +91,9 @@ func TestUserNamespace(t *testing.T) {
 
 func TestTimeNamespace(t *testing.T) {
 	e := newEnv(t)
+	if _, err := os.Stat("/proc/self/ns/time"); err != nil {
+		t.Skipf("the kernel has no time namespaces (CONFIG_TIME_NS, Linux 5.6+): %v", err)
+	}
 	out := e.runOut([]string{"cat", "/proc/uptime"}, func(s *specs.Spec) {
 		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace})
 		s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"boottime": {Secs: 86400 * 365}}

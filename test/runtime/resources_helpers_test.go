@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -142,4 +143,53 @@ func writeFile(t *testing.T, path, content string) {
 func readFileString(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	return strings.TrimSpace(string(b)), err
+}
+
+// blkioWeightFiles returns the weight and per-device weight files a fresh
+// blkio cgroup of this host has, picked as the cgroups package picks them
+// (CFQ's blkio.weight, else BFQ's blkio.bfq.weight), or "" for each the
+// kernel lacks. The files exist only below the root, so it probes with a
+// cgroup of its own, removed before it returns.
+func blkioWeightFiles(t *testing.T) (weight, weightDevice string) {
+	t.Helper()
+	mp, ok := cgroupMounts(t)["blkio"]
+	if !ok {
+		t.Skip("no blkio hierarchy")
+	}
+	d, err := os.MkdirTemp(mp, "berth-test-probe-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(d)
+	has := func(f string) bool { _, err := os.Stat(filepath.Join(d, f)); return err == nil }
+	for _, p := range []string{"blkio.", "blkio.bfq."} {
+		if has(p + "weight") {
+			weight = p + "weight"
+			if has(p + "weight_device") {
+				weightDevice = p + "weight_device"
+			}
+			return weight, weightDevice
+		}
+	}
+	return "", ""
+}
+
+// hugetlb2MB reports whether the kernel has 2 MB huge pages and a hugetlb
+// controller to limit them: a v1 hierarchy, or the cgroup2 one (hybrid
+// hosts may offer hugetlb only there).
+func hugetlb2MB(t *testing.T) bool {
+	t.Helper()
+	if _, err := os.Stat("/sys/kernel/mm/hugepages/hugepages-2048kB"); err != nil {
+		return false
+	}
+	mounts := cgroupMounts(t)
+	if _, ok := mounts["hugetlb"]; ok {
+		return true
+	}
+	mp, ok := mounts[""]
+	if !ok {
+		return false
+	}
+	b, err := os.ReadFile(filepath.Join(mp, "cgroup.controllers"))
+	return err == nil && slices.Contains(strings.Fields(string(b)), "hugetlb")
 }

@@ -11,29 +11,44 @@ import (
 // TestResourcesAppliedAtCreate creates a container with every
 // linux.resources field this host's v1 controllers (and the hybrid
 // cgroup2 hierarchy, for hugetlb) support and reads each one back from the
-// cgroup files of the container's init.
+// cgroup files of the container's init. Fields that depend on the kernel's
+// build or boot options (swap accounting, CFS burst, RT group scheduling,
+// 2 MB huge pages) are set only where a probe of the host finds them.
 func TestResourcesAppliedAtCreate(t *testing.T) {
 	e := newEnv(t)
+	if _, ok := cgroupMounts(t)["memory"]; !ok {
+		t.Skip("no cgroup v1 hierarchies (pure cgroup v2 host): cgroups.TestUnifiedPrivateMount covers v2")
+	}
 	maj, min := blockDevice(t)
+	swap := hasCgroupFile(t, "memory", "memory.memsw.limit_in_bytes")
+	burst := hasCgroupFile(t, "cpu", "cpu.cfs_burst_us")
+	rt := hasCgroupFile(t, "cpu", "cpu.rt_runtime_us")
+	huge := hugetlb2MB(t)
+	t.Logf("host: swap accounting %v, cfs burst %v, rt group scheduling %v, 2MB hugetlb %v", swap, burst, rt, huge)
 	b := e.bundle([]string{"sleep", "300"}, func(s *specs.Spec) {
 		r := s.Linux.Resources
 		r.Memory = &specs.LinuxMemory{
 			Limit:             ptr(int64(64 << 20)),
 			Reservation:       ptr(int64(32 << 20)),
-			Swap:              ptr(int64(96 << 20)),
 			Swappiness:        ptr(uint64(30)),
 			DisableOOMKiller:  ptr(true),
 			CheckBeforeUpdate: ptr(true),
 		}
+		if swap {
+			r.Memory.Swap = ptr(int64(96 << 20))
+		}
 		r.CPU = &specs.LinuxCPU{
-			Shares:          ptr(uint64(512)),
-			Quota:           ptr(int64(50000)),
-			Period:          ptr(uint64(100000)),
-			Burst:           ptr(uint64(20000)),
-			RealtimePeriod:  ptr(uint64(100000)),
-			RealtimeRuntime: ptr(int64(1000)),
-			Cpus:            "0",
-			Mems:            "0",
+			Shares: ptr(uint64(512)),
+			Quota:  ptr(int64(50000)),
+			Period: ptr(uint64(100000)),
+			Cpus:   "0",
+			Mems:   "0",
+		}
+		if burst {
+			r.CPU.Burst = ptr(uint64(20000))
+		}
+		if rt {
+			r.CPU.RealtimePeriod, r.CPU.RealtimeRuntime = ptr(uint64(100000)), ptr(int64(1000))
 		}
 		r.Pids = &specs.LinuxPids{Limit: ptr(int64(42))}
 		r.BlockIO = &specs.LinuxBlockIO{
@@ -42,7 +57,9 @@ func TestResourcesAppliedAtCreate(t *testing.T) {
 			ThrottleReadIOPSDevice:  []specs.LinuxThrottleDevice{{LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: maj, Minor: min}, Rate: 300}},
 			ThrottleWriteIOPSDevice: []specs.LinuxThrottleDevice{{LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: maj, Minor: min}, Rate: 400}},
 		}
-		r.HugepageLimits = []specs.LinuxHugepageLimit{{Pagesize: "2MB", Limit: 4 << 20}}
+		if huge {
+			r.HugepageLimits = []specs.LinuxHugepageLimit{{Pagesize: "2MB", Limit: 4 << 20}}
+		}
 	})
 	id := e.id()
 	e.must("create", "-b", b, id)
@@ -51,7 +68,9 @@ func TestResourcesAppliedAtCreate(t *testing.T) {
 
 	wantCg(t, pid, "memory", "memory.limit_in_bytes", itoa(64<<20))
 	wantCg(t, pid, "memory", "memory.soft_limit_in_bytes", itoa(32<<20))
-	wantCg(t, pid, "memory", "memory.memsw.limit_in_bytes", itoa(96<<20))
+	if swap {
+		wantCg(t, pid, "memory", "memory.memsw.limit_in_bytes", itoa(96<<20))
+	}
 	wantCg(t, pid, "memory", "memory.swappiness", "30")
 	if oc := cgFile(t, pid, "memory", "memory.oom_control"); !strings.Contains(oc, "oom_kill_disable 1") {
 		t.Errorf("memory.oom_control: %q", oc)
@@ -59,9 +78,13 @@ func TestResourcesAppliedAtCreate(t *testing.T) {
 	wantCg(t, pid, "cpu", "cpu.shares", "512")
 	wantCg(t, pid, "cpu", "cpu.cfs_quota_us", "50000")
 	wantCg(t, pid, "cpu", "cpu.cfs_period_us", "100000")
-	wantCg(t, pid, "cpu", "cpu.cfs_burst_us", "20000")
-	wantCg(t, pid, "cpu", "cpu.rt_period_us", "100000")
-	wantCg(t, pid, "cpu", "cpu.rt_runtime_us", "1000")
+	if burst {
+		wantCg(t, pid, "cpu", "cpu.cfs_burst_us", "20000")
+	}
+	if rt {
+		wantCg(t, pid, "cpu", "cpu.rt_period_us", "100000")
+		wantCg(t, pid, "cpu", "cpu.rt_runtime_us", "1000")
+	}
 	wantCg(t, pid, "cpuset", "cpuset.cpus", "0")
 	wantCg(t, pid, "cpuset", "cpuset.mems", "0")
 	wantCg(t, pid, "pids", "pids.max", "42")
@@ -69,9 +92,11 @@ func TestResourcesAppliedAtCreate(t *testing.T) {
 	wantCg(t, pid, "blkio", "blkio.throttle.write_bps_device", dev+" "+itoa(2<<20))
 	wantCg(t, pid, "blkio", "blkio.throttle.read_iops_device", dev+" 300")
 	wantCg(t, pid, "blkio", "blkio.throttle.write_iops_device", dev+" 400")
-	if cgroupDir(t, pid, "hugetlb") != "" {
+	switch {
+	case !huge:
+	case cgroupDir(t, pid, "hugetlb") != "":
 		wantCg(t, pid, "hugetlb", "hugetlb.2MB.limit_in_bytes", itoa(4<<20))
-	} else {
+	default:
 		wantCg(t, pid, "", "hugetlb.2MB.max", itoa(4<<20))
 		if _, err := os.Stat(cgroupDir(t, pid, "") + "/hugetlb.2MB.rsvd.max"); err == nil {
 			wantCg(t, pid, "", "hugetlb.2MB.rsvd.max", itoa(4<<20))
@@ -95,68 +120,63 @@ func TestResourcesCPUIdle(t *testing.T) {
 	wantCg(t, e.state(id).Pid, "cpu", "cpu.idle", "1")
 }
 
-// TestResourcesBlockIOWeight sets the blkio weight (CFQ's or BFQ's file,
-// whichever the kernel has) and a per-device weight, which needs a device
-// whose I/O scheduler is bfq (or cfq); for any other device create must
-// fail with a clear error that names the setting and leaves nothing.
+// TestResourcesBlockIOWeight sets the blkio weight and a per-device weight.
+// What it expects comes from a probe of the host made the way the code
+// probes: a fresh blkio cgroup has CFQ's or BFQ's weight files only when
+// one of those schedulers is in the kernel, and a per-device weight also
+// needs the device's I/O scheduler to be bfq (or cfq). Where the host lacks
+// either, create must fail with a one-line error naming the setting and
+// leave nothing behind.
 func TestResourcesBlockIOWeight(t *testing.T) {
 	e := newEnv(t)
 	maj, min := blockDevice(t)
 	dev := itoa(int(maj)) + ":" + itoa(int(min))
+	weightFile, weightDevFile := blkioWeightFiles(t)
 	weighted := false
 	if s, err := os.ReadFile("/sys/dev/block/" + dev + "/queue/scheduler"); err == nil {
 		weighted = strings.Contains(string(s), "[bfq]") || strings.Contains(string(s), "[cfq]")
 	}
+	t.Logf("host: weight file %q, weight_device file %q, %s scheduler weighted: %v", weightFile, weightDevFile, dev, weighted)
 	t.Run("weight", func(t *testing.T) {
+		e := e.sub(t)
 		b := e.bundle([]string{"sleep", "300"}, func(s *specs.Spec) {
 			s.Linux.Resources.BlockIO = &specs.LinuxBlockIO{Weight: ptr(uint16(300))}
 		})
 		id := e.id()
-		r := e.run("create", "-b", b, id)
-		if r.code != 0 {
-			// Kernels without CFQ and BFQ have no weight files at all.
-			if !strings.Contains(r.err, "blockIO.weight") {
-				t.Fatalf("create: %s", r.err)
-			}
-			oneLine(t, r)
+		if weightFile == "" {
+			oneLine(t, e.fails("blockIO.weight: the kernel has no blkio.weight", "create", "-b", b, id))
 			e.noState(id)
-			t.Skip("kernel has no blkio weight file")
+			return
 		}
-		pid := e.state(id).Pid
-		d := cgroupDir(t, pid, "blkio")
-		file := "blkio.weight"
-		if _, err := os.Stat(d + "/" + file); err != nil {
-			file = "blkio.bfq.weight"
-		}
-		wantCg(t, pid, "blkio", file, "300")
+		e.must("create", "-b", b, id)
+		wantCg(t, e.state(id).Pid, "blkio", weightFile, "300")
 		e.must("delete", id)
 	})
 	t.Run("weightDevice", func(t *testing.T) {
+		e := e.sub(t)
 		b := e.bundle([]string{"sleep", "300"}, func(s *specs.Spec) {
 			s.Linux.Resources.BlockIO = &specs.LinuxBlockIO{
 				WeightDevice: []specs.LinuxWeightDevice{{LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: maj, Minor: min}, Weight: ptr(uint16(200))}},
 			}
 		})
 		id := e.id()
-		if !weighted {
-			r := e.fails("blockIO.weightDevice "+dev, "create", "-b", b, id)
-			t.Log(r.err)
-			oneLine(t, r)
+		switch {
+		case weightDevFile == "":
+			oneLine(t, e.fails("blockIO.weightDevice: the kernel has no blkio.weight_device", "create", "-b", b, id))
 			e.noState(id)
-			return
+		case !weighted:
+			oneLine(t, e.fails("blockIO.weightDevice "+dev, "create", "-b", b, id))
+			e.noState(id)
+		default:
+			e.must("create", "-b", b, id)
+			if got := cgFile(t, e.state(id).Pid, "blkio", weightDevFile); !strings.Contains(got, dev+" 200") {
+				t.Errorf("%s: %q", weightDevFile, got)
+			}
+			e.must("delete", id)
 		}
-		e.must("create", "-b", b, id)
-		pid := e.state(id).Pid
-		file := "blkio.weight_device"
-		if _, err := os.Stat(cgroupDir(t, pid, "blkio") + "/" + file); err != nil {
-			file = "blkio.bfq.weight_device"
-		}
-		if got := cgFile(t, pid, "blkio", file); !strings.Contains(got, dev+" 200") {
-			t.Errorf("%s: %q", file, got)
-		}
-		e.must("delete", id)
 	})
 	t.Run("noSuchDevice", func(t *testing.T) {
+		e := e.sub(t)
 		b := e.bundle([]string{"true"}, func(s *specs.Spec) {
 			s.Linux.Resources.BlockIO = &specs.LinuxBlockIO{
 				ThrottleReadBpsDevice: []specs.LinuxThrottleDevice{{LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: 4095, Minor: 4095}, Rate: 1}},
@@ -212,6 +232,7 @@ func TestResourcesUnsupportedOnThisHost(t *testing.T) {
 	mounts := cgroupMounts(t)
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
+			e := e.sub(t)
 			if _, ok := mounts[c.skipIf]; ok && c.skipIf != "" {
 				t.Skipf("host has %s", c.skipIf)
 			}
@@ -291,6 +312,7 @@ func TestResourcesInvalidAtCreate(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(strings.ReplaceAll(name, " ", "_"), func(t *testing.T) {
+			e := e.sub(t)
 			b := e.bundle([]string{"true"}, func(s *specs.Spec) { c.mod(s.Linux.Resources) })
 			id := e.id()
 			r := e.fails(c.want, "create", "-b", b, id)

@@ -184,7 +184,7 @@ func TestSeccompInvalidProfiles(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(strings.ReplaceAll(c.name, " ", "-"), func(t *testing.T) {
-			e := &env{t: t, root: e.root, bin: e.bin}
+			e := e.sub(t)
 			b := e.bundle([]string{"true"}, func(s *specs.Spec) { s.Linux.Seccomp = c.profile })
 			e.createFails(b, c.want)
 		})

@@ -72,8 +72,11 @@ func TestCapabilitiesMatchSpec(t *testing.T) {
 	}
 }
 
-// This host has neither AppArmor nor SELinux: a config asking for a
-// profile or label must fail, naming it, instead of running unconfined.
+// A config asking for an AppArmor profile that is not loaded or an
+// SELinux label the policy lacks, or for either on a host without that LSM
+// (like this VM), must fail naming it instead of running unconfined: lsm
+// names the profile or label in both refusals, so this holds with or
+// without the LSMs.
 func TestLSMUnavailable(t *testing.T) {
 	e := newEnv(t)
 	for _, c := range []struct {

@@ -1,0 +1,5 @@
+// Package conformance holds no Go code: run.sh runs the OCI
+// runtime-tools validation suite against runc and berth-runtime, and
+// compare.sh, the gate, compares them per check. The package's tests
+// exercise compare.sh on canned results.
+package conformance
