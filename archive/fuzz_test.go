@@ -86,7 +86,8 @@ func checkApplied(t *testing.T, root string, data []byte, opts ApplyOptions) {
 		}
 		h, known := last[rel]
 		typ := st.Mode & unix.S_IFMT
-		if (typ == unix.S_IFCHR || typ == unix.S_IFBLK) && !(typ == unix.S_IFCHR && st.Rdev == 0 && opts.Whiteouts == WhiteoutOverlay) {
+		whiteout := typ == unix.S_IFCHR && st.Rdev == 0 && opts.Whiteouts == WhiteoutOverlay
+		if (typ == unix.S_IFCHR || typ == unix.S_IFBLK) && !whiteout {
 			if !devices || !known {
 				t.Errorf("%s: device node %d:%d the layer did not ask for (devices allowed: %v)", rel, unix.Major(st.Rdev), unix.Minor(st.Rdev), devices)
 				return nil
@@ -139,7 +140,7 @@ func lastEntries(data []byte) map[string]*tar.Header {
 // typeOf is the file type a tar entry type makes.
 func typeOf(flag byte) uint32 {
 	switch flag {
-	case tar.TypeReg, tar.TypeRegA:
+	case tar.TypeReg, '\x00': // '\x00' is the old TypeRegA
 		return unix.S_IFREG
 	case tar.TypeDir:
 		return unix.S_IFDIR

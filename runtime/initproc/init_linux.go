@@ -330,7 +330,7 @@ var cgroupReady bool
 // awaitMsg waits for the runtime's message of kind want. Any other
 // message but an early MsgCgroupReady means the runtime gave up.
 func awaitMsg(conn *proto.Conn, want proto.Kind) error {
-	for !(want == proto.MsgCgroupReady && cgroupReady) {
+	for want != proto.MsgCgroupReady || !cgroupReady {
 		var m proto.Message
 		if _, err := conn.Recv(&m); err != nil {
 			return fmt.Errorf("wait for %s: %w", want, err)
