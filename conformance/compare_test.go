@@ -10,7 +10,7 @@ import (
 
 // compare runs compare.sh on canned result files and returns its output
 // and exit code.
-func compare(t *testing.T, runc, berth string) (string, int) {
+func compare(t *testing.T, runc, berth string, refusals ...string) (string, int) {
 	t.Helper()
 	dir := t.TempDir()
 	r, b := filepath.Join(dir, "runc"), filepath.Join(dir, "berth")
@@ -19,7 +19,15 @@ func compare(t *testing.T, runc, berth string) (string, int) {
 			t.Fatal(err)
 		}
 	}
-	out, err := exec.Command("bash", "compare.sh", r, b).CombinedOutput()
+	args := []string{"compare.sh", r, b}
+	if len(refusals) > 0 {
+		f := filepath.Join(dir, "refusals")
+		if err := os.WriteFile(f, []byte(strings.Join(refusals, "")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, f)
+	}
+	out, err := exec.Command("bash", args...).CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); ok {
 		return string(out), ee.ExitCode()
 	}
@@ -51,6 +59,7 @@ const (
 	regressions = "checks runc passes that berth"
 	reported    = "berth on the checks runc fails or skips"
 	onlyBerth   = "checks only berth reached"
+	refused     = "checks berth never reached because it refuses"
 )
 
 // runcRes is one program where runc passes two checks and fails one,
@@ -131,5 +140,54 @@ func TestGateBadUsage(t *testing.T) {
 	ee, ok := err.(*exec.ExitError)
 	if !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "usage") {
 		t.Fatalf("err %v, output %q; want exit 2 and usage", err, out)
+	}
+}
+
+// TestGateRefusalsOnlyExcuseUnreachedChecks: a program listed as refused
+// on purpose has its unreached checks reported, not gated; a check of it
+// that berth reached and failed, and unreached checks of programs not
+// listed, still fail the gate.
+func TestGateRefusalsOnlyExcuseUnreachedChecks(t *testing.T) {
+	list := "# comment\ncreate\tberth refuses this config\n"
+	out, code := compare(t, runcRes, "hooks: poststart gets running\tok\n", list)
+	if code != 0 {
+		t.Fatalf("exit %d, want 0:\n%s", code, out)
+	}
+	want := "  create: MUST create\tberth refuses this config\n" +
+		"  create: id: MUST be unique\tberth refuses this config\n"
+	if got := section(out, refused); got != want {
+		t.Errorf("refused %q, want %q\n%s", got, want, out)
+	}
+	out, code = compare(t, runcRes, "create: MUST create\tfail\n", list)
+	if code != 1 || section(out, regressions) != "  create: MUST create\tfail\n" {
+		t.Errorf("a reached, failed check of a refused program: exit %d\n%s", code, out)
+	}
+	out, code = compare(t, runcRes, "", "kill\tnot this one\n")
+	if code != 1 || !strings.Contains(section(out, regressions), "create: MUST create\tnot reached") {
+		t.Errorf("an unlisted program's unreached checks: exit %d\n%s", code, out)
+	}
+}
+
+// The refusals the real gate reads are each documented.
+func TestRefusalsAreDocumented(t *testing.T) {
+	list, err := os.ReadFile("REFUSALS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile("../docs/runc-compat.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(list), "\n") {
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		prog, _, ok := strings.Cut(l, "\t")
+		if !ok {
+			t.Errorf("line %q: want program<TAB>reason", l)
+		}
+		if !strings.Contains(string(doc), "`"+prog+"`") {
+			t.Errorf("refusal %s is not in docs/runc-compat.md", prog)
+		}
 	}
 }

@@ -198,7 +198,7 @@ grep $'\t''fail$' "$WORK/results-runc" | cut -f1 | sed 's/^/  /' || echo "  (non
 status=0
 if [[ $HAVE_BERTH == 1 ]]; then
 	echo
-	"$REPO/conformance/compare.sh" "$WORK/results-runc" "$WORK/results-berth" || status=$?
+	"$REPO/conformance/compare.sh" "$WORK/results-runc" "$WORK/results-berth" "$REPO/conformance/REFUSALS" || status=$?
 fi
 if [[ $REPORT_ONLY == 1 ]]; then
 	exit 0
