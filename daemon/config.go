@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/berth-dev/berth/errdefs"
+
 	"github.com/BurntSushi/toml"
 	"github.com/berth-dev/berth/distribution"
 	"github.com/berth-dev/berth/images"
@@ -108,7 +110,7 @@ func DefaultConfig() Config {
 }
 
 // ErrBadConfig marks an invalid configuration.
-var ErrBadConfig = errors.New("invalid configuration")
+var ErrBadConfig = errdefs.New(errdefs.ErrInvalidArgument, "invalid configuration")
 
 // LoadConfig reads path over the defaults. A missing file is fine unless
 // mustExist; unknown keys are an error.

@@ -14,6 +14,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/berth-dev/berth/errdefs"
+
+	"github.com/berth-dev/berth/api"
 	apiv1 "github.com/berth-dev/berth/api/v1"
 	"github.com/berth-dev/berth/content"
 	"github.com/berth-dev/berth/content/local"
@@ -28,7 +31,7 @@ import (
 )
 
 // ErrAlreadyRunning means another berthd holds the state directory's lock.
-var ErrAlreadyRunning = errors.New("another berthd is running")
+var ErrAlreadyRunning = errdefs.New(errdefs.ErrConflict, "another berthd is running")
 
 // Daemon is a running berthd.
 type Daemon struct {
@@ -116,8 +119,8 @@ func New(cfg Config, log *slog.Logger) (_ *Daemon, retErr error) {
 		}
 	}
 	d.grpc = grpc.NewServer(
-		grpc.ChainUnaryInterceptor(d.metrics.unary),
-		grpc.ChainStreamInterceptor(d.metrics.stream),
+		grpc.ChainUnaryInterceptor(d.metrics.unary, api.UnaryServerErrors),
+		grpc.ChainStreamInterceptor(d.metrics.stream, api.StreamServerErrors),
 	)
 	d.register()
 	return d, nil

@@ -10,6 +10,8 @@ import (
 	"path"
 	"strings"
 
+	"github.com/berth-dev/berth/errdefs"
+
 	"github.com/berth-dev/berth/archive"
 	"github.com/berth-dev/berth/content"
 	"github.com/berth-dev/berth/distribution"
@@ -19,7 +21,7 @@ import (
 )
 
 // errBadArchive marks a malformed or unsafe image archive.
-var errBadArchive = errors.New("invalid image archive")
+var errBadArchive = errdefs.New(errdefs.ErrInvalidArgument, "invalid image archive")
 
 // Annotations naming images in OCI archives.
 const (

@@ -49,7 +49,7 @@ func (s *transferService) Import(stream apiv1.Transfer_ImportServer) error {
 	})
 	pr.CloseWithError(io.ErrClosedPipe)
 	if err != nil {
-		return toStatus(err)
+		return err
 	}
 	resp := &apiv1.ImportResponse{}
 	for _, img := range imgs {
@@ -83,5 +83,5 @@ func (s *transferService) Export(r *apiv1.ExportRequest, stream apiv1.Transfer_E
 	}
 	ctx, cancel := s.d.transferContext(stream.Context())
 	defer cancel()
-	return toStatus(s.d.exportArchive(ctx, ns, r.GetNames(), r.GetFormat(), fromPlatform(r.GetPlatform()), chunkWriter{stream}))
+	return s.d.exportArchive(ctx, ns, r.GetNames(), r.GetFormat(), fromPlatform(r.GetPlatform()), chunkWriter{stream})
 }

@@ -25,7 +25,7 @@ func (s *imagesService) List(ctx context.Context, _ *apiv1.ListImagesRequest) (*
 	}
 	imgs, err := s.d.imgs.List(ctx, ns)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	resp := &apiv1.ListImagesResponse{}
 	for _, img := range imgs {
@@ -74,7 +74,7 @@ func (s *imagesService) Get(ctx context.Context, r *apiv1.GetImageRequest) (*api
 	}
 	img, err := s.d.lookup(ctx, ns, r.GetName())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	plat := fromPlatform(r.GetPlatform())
 	resp := &apiv1.GetImageResponse{Image: s.d.imageInfo(ctx, ns, img, plat)}
@@ -86,10 +86,10 @@ func (s *imagesService) Get(ctx context.Context, r *apiv1.GetImageRequest) (*api
 	if res, err := images.ResolveManifest(ctx, cs, img.Target, p); err == nil {
 		resp.ManifestDescriptor = toDescriptor(res.Manifest)
 		if resp.Manifest, err = images.ReadBlob(ctx, cs, res.Manifest); err != nil {
-			return nil, toStatus(err)
+			return nil, err
 		}
 		if resp.Config, err = images.ReadBlob(ctx, cs, res.ManifestBody.Config); err != nil {
-			return nil, toStatus(err)
+			return nil, err
 		}
 	}
 	return resp, nil
@@ -103,15 +103,15 @@ func (s *imagesService) Delete(ctx context.Context, r *apiv1.DeleteImageRequest)
 	}
 	img, err := s.d.lookup(ctx, ns, r.GetName())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	if err := s.d.imgs.Delete(ctx, ns, img.Name); err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	s.d.events.publish(ns, "/images/delete", map[string]string{"name": img.Name})
 	if r.GetSync() {
 		if _, err := s.d.gc(ctx); err != nil {
-			return nil, toStatus(err)
+			return nil, err
 		}
 	}
 	return &emptypb.Empty{}, nil
@@ -125,18 +125,18 @@ func (s *imagesService) Tag(ctx context.Context, r *apiv1.TagImageRequest) (*api
 	}
 	src, err := s.d.lookup(ctx, ns, r.GetSource())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	ref, err := distribution.ParseReference(r.GetTarget())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	if ref.Digest != "" {
-		return nil, toStatus(fmt.Errorf("%w: tag %q must not carry a digest", distribution.ErrInvalidReference, r.GetTarget()))
+		return nil, fmt.Errorf("%w: tag %q must not carry a digest", distribution.ErrInvalidReference, r.GetTarget())
 	}
 	img, err := s.d.imgs.Put(ctx, ns, images.Image{Name: ref.String(), Target: src.Target, Labels: src.Labels})
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	s.d.events.publish(ns, "/images/create", map[string]string{"name": img.Name})
 	return s.d.imageInfo(ctx, ns, img, nil), nil
@@ -146,7 +146,7 @@ func (s *imagesService) Tag(ctx context.Context, r *apiv1.TagImageRequest) (*api
 func (s *imagesService) GarbageCollect(ctx context.Context, _ *emptypb.Empty) (*apiv1.GarbageCollectResponse, error) {
 	r, err := s.d.gc(ctx)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	return &apiv1.GarbageCollectResponse{Blobs: int64(r.BlobsDeleted), Snapshots: int64(r.SnapshotsRemoved)}, nil
 }

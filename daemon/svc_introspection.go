@@ -22,7 +22,7 @@ func (s *introspectionService) Info(ctx context.Context, _ *emptypb.Empty) (*api
 	d := s.d
 	nss, err := d.meta.Namespaces().List(ctx)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	resp := &apiv1.InfoResponse{
 		Version: version.Version, Root: d.cfg.Root, State: d.cfg.State, Address: d.cfg.Address,
@@ -34,7 +34,7 @@ func (s *introspectionService) Info(ctx context.Context, _ *emptypb.Empty) (*api
 		resp.ContentBytes += i.Size
 		return nil
 	})
-	return resp, toStatus(err)
+	return resp, err
 }
 
 // Plugins serves the Introspection.Plugins RPC.

@@ -19,7 +19,7 @@ type namespacesService struct {
 func namespace(ctx context.Context) (string, error) {
 	ns := api.NamespaceFromIncoming(ctx)
 	if err := metadata.ValidateNamespace(ns); err != nil {
-		return "", toStatus(err)
+		return "", err
 	}
 	return ns, nil
 }
@@ -28,7 +28,7 @@ func namespace(ctx context.Context) (string, error) {
 func (s *namespacesService) List(ctx context.Context, _ *emptypb.Empty) (*apiv1.ListNamespacesResponse, error) {
 	nss, err := s.d.meta.Namespaces().List(ctx)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	return &apiv1.ListNamespacesResponse{Namespaces: nss}, nil
 }
@@ -36,7 +36,7 @@ func (s *namespacesService) List(ctx context.Context, _ *emptypb.Empty) (*apiv1.
 // Create serves the Namespaces.Create RPC.
 func (s *namespacesService) Create(ctx context.Context, r *apiv1.CreateNamespaceRequest) (*emptypb.Empty, error) {
 	if err := s.d.meta.Namespaces().Create(ctx, r.GetName(), nil); err != nil && !errors.Is(err, metadata.ErrAlreadyExists) {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	s.d.events.publish(r.GetName(), "/namespaces/create", nil)
 	return &emptypb.Empty{}, nil
@@ -45,7 +45,7 @@ func (s *namespacesService) Create(ctx context.Context, r *apiv1.CreateNamespace
 // Delete serves the Namespaces.Delete RPC.
 func (s *namespacesService) Delete(ctx context.Context, r *apiv1.DeleteNamespaceRequest) (*emptypb.Empty, error) {
 	if err := s.d.meta.Namespaces().Delete(ctx, r.GetName()); err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	s.d.events.publish(r.GetName(), "/namespaces/delete", nil)
 	return &emptypb.Empty{}, nil

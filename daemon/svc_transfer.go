@@ -57,7 +57,7 @@ func (s *transferService) Pull(r *apiv1.PullRequest, stream apiv1.Transfer_PullS
 	defer cancel()
 	sn, err := s.d.snap(ns)
 	if err != nil {
-		return toStatus(err)
+		return err
 	}
 	cs := s.d.cs(ns)
 	p := &images.Puller{
@@ -83,7 +83,7 @@ func (s *transferService) Pull(r *apiv1.PullRequest, stream apiv1.Transfer_PullS
 	})
 	if err != nil {
 		s.d.log.Warn("pull failed", "ref", r.GetRef(), "err", err)
-		return toStatus(err)
+		return err
 	}
 	s.d.events.publish(ns, "/images/create", map[string]string{"name": res.Image.Name, "digest": res.Image.Target.Digest.String()})
 	return stream.Send(&apiv1.PullEvent{Event: &apiv1.PullEvent_Image{Image: s.d.imageInfo(ctx, ns, res.Image, fromPlatform(r.GetPlatform()))}})
@@ -99,7 +99,7 @@ func (s *transferService) Push(r *apiv1.PushRequest, stream apiv1.Transfer_PushS
 	defer cancel()
 	img, err := s.d.lookup(ctx, ns, r.GetName())
 	if err != nil {
-		return toStatus(err)
+		return err
 	}
 	remote := r.GetRemote()
 	if remote == "" {
@@ -107,7 +107,7 @@ func (s *transferService) Push(r *apiv1.PushRequest, stream apiv1.Transfer_PushS
 	}
 	ref, err := distribution.ParseReference(remote)
 	if err != nil {
-		return toStatus(err)
+		return err
 	}
 	send := s.d.progressSender(stream.Send)
 	mountFrom := ""
@@ -115,7 +115,7 @@ func (s *transferService) Push(r *apiv1.PushRequest, stream apiv1.Transfer_PushS
 		mountFrom = src.Path
 	}
 	if err := s.d.client(r.GetAuth()).PushFrom(ctx, s.d.cs(ns), ref, img.Target, mountFrom, send); err != nil {
-		return toStatus(fmt.Errorf("push %s: %w", ref, err))
+		return fmt.Errorf("push %s: %w", ref, err)
 	}
 	s.d.events.publish(ns, "/images/push", map[string]string{"name": img.Name, "remote": ref.String()})
 	return stream.Send(&apiv1.PullEvent{Event: &apiv1.PullEvent_Image{Image: s.d.imageInfo(ctx, ns, img, nil)}})
@@ -129,7 +129,7 @@ func (s *transferService) Login(ctx context.Context, r *apiv1.RegistryAuth) (*em
 	}
 	r.Host = host
 	if err := s.d.client([]*apiv1.RegistryAuth{r}).Ping(ctx, host); err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	return &emptypb.Empty{}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/content"
+	"github.com/berth-dev/berth/errdefs"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -124,7 +125,7 @@ func (c *Client) exists(ctx context.Context, h *Host, ref Reference, d ocispec.D
 			}
 			return req, err
 		}})
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, errdefs.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/berth-dev/berth/content"
 	"github.com/berth-dev/berth/content/local"
 	"github.com/berth-dev/berth/distribution"
+	"github.com/berth-dev/berth/errdefs"
 	"github.com/berth-dev/berth/internal/registrytest"
 	"github.com/berth-dev/berth/internal/testutil"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -128,7 +129,7 @@ func TestPullPlainMultiPlatformAndCompressions(t *testing.T) {
 		t.Fatalf("by digest: %v", err)
 	}
 	_, err = fetchImage(ctx, c, s, reg.Host+"/test/nothere:v1", amd64)
-	if !errors.Is(err, distribution.ErrNotFound) {
+	if !errors.Is(err, errdefs.ErrNotFound) {
 		t.Fatalf("want not found, got %v", err)
 	}
 }

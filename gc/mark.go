@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-dev/berth/errdefs"
+
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -177,7 +179,7 @@ func (m *marker) children(desc ocispec.Descriptor) ([]ocispec.Descriptor, error)
 	}
 	ra, err := m.db.ContentStore().ReaderAt(m.ctx, desc.Digest)
 	if err != nil {
-		if isNotFound(err) {
+		if errors.Is(err, errdefs.ErrNotFound) {
 			return nil, nil
 		}
 		return nil, err
@@ -208,10 +210,6 @@ func (m *marker) children(desc ocispec.Descriptor) ([]ocispec.Descriptor, error)
 		out = append(out, *mf.Subject)
 	}
 	return out, nil
-}
-
-func isNotFound(err error) bool {
-	return errors.Is(err, content.ErrNotFound) || errors.Is(err, snapshot.ErrNotFound) || errors.Is(err, metadata.ErrNotFound)
 }
 
 func sortByDepth(keys []string, depth func(string) int) {

@@ -2,7 +2,6 @@ package images
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -282,11 +281,6 @@ func (p *Puller) fetchAndUnpack(ctx context.Context, ref distribution.Reference,
 		return "", nil
 	}
 	return parent, nil
-}
-
-// IsNotFound reports whether err means a missing image, manifest or blob.
-func IsNotFound(err error) bool {
-	return errors.Is(err, ErrNotFound) || errors.Is(err, distribution.ErrNotFound) || errors.Is(err, content.ErrNotFound)
 }
 
 // LabelConfigSnapshot labels an image config with the top snapshot its
