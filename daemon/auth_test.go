@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
+	"github.com/berth-dev/berth/credentials"
 	"github.com/berth-dev/berth/daemon"
-	"github.com/berth-dev/berth/distribution"
 	"github.com/berth-dev/berth/internal/registrytest"
 	"github.com/berth-dev/berth/internal/testutil"
 	"google.golang.org/grpc"
@@ -55,12 +55,12 @@ func TestDaemonLendsNoCredentials(t *testing.T) {
 	}
 	reg.PushImage(t, "test/bb", "v1", img)
 	ref := reg.Host + "/test/bb:v1"
-	good := distribution.Credentials{Username: "berth", Password: "s3cret"}
+	good := credentials.Credentials{Username: "berth", Password: "s3cret"}
 
 	td := startDaemon(t, nil)
 	homeFiles := []string{filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "berth", "auth.json"), filepath.Join(os.Getenv("DOCKER_CONFIG"), "config.json")}
 	for _, p := range homeFiles {
-		if err := distribution.SaveCredentials(p, reg.Host, good); err != nil {
+		if err := credentials.SaveCredentials(p, reg.Host, good); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -6,8 +6,9 @@ import (
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
 	"github.com/berth-dev/berth/content"
-	"github.com/berth-dev/berth/distribution"
 	"github.com/berth-dev/berth/images"
+	"github.com/berth-dev/berth/manifest"
+	"github.com/berth-dev/berth/platforms"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -42,7 +43,7 @@ func (d *Daemon) imageInfo(ctx context.Context, ns string, img images.Image, pla
 		CreatedAt: timestamppb.New(img.CreatedAt),
 		UpdatedAt: timestamppb.New(img.UpdatedAt),
 	}
-	p := distribution.HostPlatform()
+	p := platforms.Default()
 	if plat != nil {
 		p = *plat
 	}
@@ -71,7 +72,7 @@ func anyPresentManifest(ctx context.Context, cs content.Store, target ocispec.De
 		return nil, err
 	}
 	for _, k := range kids {
-		if k.Platform == nil || !distribution.IsManifest(k.MediaType) {
+		if k.Platform == nil || !manifest.IsManifest(k.MediaType) {
 			continue
 		}
 		if _, err := cs.Info(ctx, k.Digest); err != nil {

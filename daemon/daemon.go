@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/berth-dev/berth/credentials"
 	"github.com/berth-dev/berth/errdefs"
 
 	"github.com/berth-dev/berth/api"
@@ -237,14 +238,14 @@ func (d *Daemon) closeStores() {
 // sent for a host, else those berthd's config declares for it
 // (registry.auths), and never any file of berthd's own user.
 func (d *Daemon) client(auth []*apiv1.RegistryAuth) *distribution.Client {
-	creds := func(host string) (distribution.Credentials, error) {
+	creds := func(host string) (credentials.Credentials, error) {
 		for _, a := range auth {
 			if a.GetHost() == host {
-				return distribution.Credentials{Username: a.GetUsername(), Password: a.GetPassword(), IdentityToken: a.GetIdentityToken()}, nil
+				return credentials.Credentials{Username: a.GetUsername(), Password: a.GetPassword(), IdentityToken: a.GetIdentityToken()}, nil
 			}
 		}
 		a := d.cfg.Registry.Auths[host]
-		return distribution.Credentials{Username: a.Username, Password: a.Password, IdentityToken: a.IdentityToken}, nil
+		return credentials.Credentials{Username: a.Username, Password: a.Password, IdentityToken: a.IdentityToken}, nil
 	}
 	return distribution.NewClient(distribution.ClientOptions{
 		Hosts:        distribution.HostOptions{CertsDir: d.cfg.Registry.ConfigPath, Insecure: d.cfg.Registry.Insecure},

@@ -11,8 +11,9 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/content"
-	"github.com/berth-dev/berth/distribution"
 	"github.com/berth-dev/berth/images"
+	"github.com/berth-dev/berth/platforms"
+	"github.com/berth-dev/berth/reference"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -90,7 +91,7 @@ func (d *Daemon) exportArchive(ctx context.Context, ns string, names []string, f
 	}
 	t := &tarWriter{tw: tar.NewWriter(w), seen: map[string]bool{}}
 	cs := d.cs(ns)
-	p := distribution.HostPlatform()
+	p := platforms.Default()
 	if plat != nil {
 		p = *plat
 	}
@@ -108,7 +109,7 @@ func (d *Daemon) exportArchive(ctx context.Context, ns string, names []string, f
 				return err
 			}
 			desc := img.Target
-			ref, _ := distribution.ParseReference(img.Name)
+			ref, _ := reference.Parse(img.Name)
 			desc.Annotations = map[string]string{annotationImageName: img.Name, annotationRefName: ref.Tag}
 			idx.Manifests = append(idx.Manifests, desc)
 		}
@@ -140,9 +141,9 @@ func (d *Daemon) exportArchive(ctx context.Context, ns string, names []string, f
 				}
 				e.Layers = append(e.Layers, blobPath(l))
 			}
-			ref, _ := distribution.ParseReference(img.Name)
+			ref, _ := reference.Parse(img.Name)
 			if ref.Tag != "" {
-				fam := distribution.Familiar(ref.Name())
+				fam := reference.Familiar(ref.Name())
 				e.RepoTags = append(e.RepoTags, fam+":"+ref.Tag)
 				if repos[fam] == nil {
 					repos[fam] = map[string]string{}

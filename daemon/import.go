@@ -11,10 +11,12 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/errdefs"
+	"github.com/berth-dev/berth/manifest"
+	"github.com/berth-dev/berth/platforms"
+	"github.com/berth-dev/berth/reference"
 
 	"github.com/berth-dev/berth/archive"
 	"github.com/berth-dev/berth/content"
-	"github.com/berth-dev/berth/distribution"
 	"github.com/berth-dev/berth/images"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -28,9 +30,6 @@ const (
 	annotationImageName = "io.containerd.image.name"
 	annotationRefName   = ocispec.AnnotationRefName
 )
-
-// maxArchiveJSON bounds the JSON documents of an archive kept in memory.
-const maxArchiveJSON = 8 << 20
 
 // dockerManifestEntry is one image of a docker save manifest.json.
 type dockerManifestEntry struct {
@@ -136,7 +135,7 @@ func (d *Daemon) importArchive(ctx context.Context, ns string, r io.Reader, defa
 	}
 	u := &images.Unpacker{Content: im.cs, Snapshotter: sn}
 	for i, img := range named {
-		res, err := images.ResolveManifest(ctx, im.cs, img.Target, distribution.HostPlatform())
+		res, err := images.ResolveManifest(ctx, im.cs, img.Target, platforms.Default())
 		if err != nil {
 			return nil, fmt.Errorf("%w: image %s: %v", errBadArchive, img.Name, err)
 		}
@@ -181,7 +180,7 @@ func (im *importer) storeFile(ctx context.Context, name string, size int64, r io
 	keepJSON := strings.HasSuffix(name, ".json") || name == "oci-layout" || name == "repositories"
 
 	if keepJSON {
-		if size > maxArchiveJSON {
+		if size > manifest.MaxSize { // JSON documents are kept in memory
 			return fmt.Errorf("%w: %s is too large (%d bytes)", errBadArchive, name, size)
 		}
 		b, err := io.ReadAll(io.LimitReader(r, size))
@@ -260,7 +259,7 @@ func (im *importer) ociImages(defaultName string) ([]images.Image, error) {
 			name = m.Annotations[annotationRefName]
 			if name != "" && !strings.ContainsAny(name, "/:") && defaultName != "" {
 				// A bare tag: combine it with the given name.
-				if ref, err := distribution.ParseReference(defaultName); err == nil {
+				if ref, err := reference.Parse(defaultName); err == nil {
 					name = ref.Name() + ":" + name
 				}
 			}
@@ -271,7 +270,7 @@ func (im *importer) ociImages(defaultName string) ([]images.Image, error) {
 		if name == "" {
 			return nil, fmt.Errorf("%w: manifest %s carries no image name; give one with --name", errBadArchive, m.Digest)
 		}
-		ref, err := distribution.ParseReference(name)
+		ref, err := reference.Parse(name)
 		if err != nil {
 			return nil, err
 		}
@@ -299,8 +298,8 @@ func (im *importer) dockerImages(ctx context.Context) ([]images.Image, error) {
 		if err != nil {
 			return nil, err
 		}
-		m := ocispec.Manifest{MediaType: distribution.MediaTypeDockerManifest,
-			Config: ocispec.Descriptor{MediaType: distribution.MediaTypeDockerConfig, Digest: cfg.Digest, Size: cfg.Size}}
+		m := ocispec.Manifest{MediaType: manifest.MediaTypeDockerManifest,
+			Config: ocispec.Descriptor{MediaType: manifest.MediaTypeDockerConfig, Digest: cfg.Digest, Size: cfg.Size}}
 		m.SchemaVersion = 2
 		for _, l := range e.Layers {
 			ln, err := cleanEntryName(l)
@@ -325,13 +324,13 @@ func (im *importer) dockerImages(ctx context.Context) ([]images.Image, error) {
 			return nil, err
 		}
 		target := im.files["berth-generated/manifest.json"]
-		target.MediaType = distribution.MediaTypeDockerManifest
+		target.MediaType = manifest.MediaTypeDockerManifest
 		delete(im.files, "berth-generated/manifest.json")
 		if len(e.RepoTags) == 0 {
 			return nil, fmt.Errorf("%w: image %s has no RepoTags", errBadArchive, cfg.Digest)
 		}
 		for _, tag := range e.RepoTags {
-			ref, err := distribution.ParseReference(tag)
+			ref, err := reference.Parse(tag)
 			if err != nil {
 				return nil, err
 			}
@@ -352,9 +351,9 @@ func (im *importer) layerMediaType(ctx context.Context, d ocispec.Descriptor) (s
 	n, _ := ra.ReadAt(head, 0)
 	switch archive.DetectCompression(head[:n]) {
 	case archive.Gzip:
-		return distribution.MediaTypeDockerLayerGzip, nil
+		return manifest.MediaTypeDockerLayerGzip, nil
 	case archive.Zstd:
 		return ocispec.MediaTypeImageLayerZstd, nil
 	}
-	return distribution.MediaTypeDockerLayer, nil
+	return manifest.MediaTypeDockerLayer, nil
 }

@@ -6,9 +6,10 @@ import (
 	"strings"
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
-	"github.com/berth-dev/berth/distribution"
 	"github.com/berth-dev/berth/gc"
 	"github.com/berth-dev/berth/images"
+	"github.com/berth-dev/berth/platforms"
+	"github.com/berth-dev/berth/reference"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
 
@@ -37,7 +38,7 @@ func (s *imagesService) List(ctx context.Context, _ *apiv1.ListImagesRequest) (*
 // lookup finds an image by reference, or by a prefix (≥ 4 hex digits) of
 // its ID or target digest.
 func (d *Daemon) lookup(ctx context.Context, ns, name string) (images.Image, error) {
-	if ref, err := distribution.ParseReference(name); err == nil {
+	if ref, err := reference.Parse(name); err == nil {
 		img, err := d.imgs.Get(ctx, ns, ref.String())
 		if err == nil {
 			return img, nil
@@ -79,7 +80,7 @@ func (s *imagesService) Get(ctx context.Context, r *apiv1.GetImageRequest) (*api
 	plat := fromPlatform(r.GetPlatform())
 	resp := &apiv1.GetImageResponse{Image: s.d.imageInfo(ctx, ns, img, plat)}
 	cs := s.d.cs(ns)
-	p := distribution.HostPlatform()
+	p := platforms.Default()
 	if plat != nil {
 		p = *plat
 	}
@@ -127,12 +128,12 @@ func (s *imagesService) Tag(ctx context.Context, r *apiv1.TagImageRequest) (*api
 	if err != nil {
 		return nil, err
 	}
-	ref, err := distribution.ParseReference(r.GetTarget())
+	ref, err := reference.Parse(r.GetTarget())
 	if err != nil {
 		return nil, err
 	}
 	if ref.Digest != "" {
-		return nil, fmt.Errorf("%w: tag %q must not carry a digest", distribution.ErrInvalidReference, r.GetTarget())
+		return nil, fmt.Errorf("%w: tag %q must not carry a digest", reference.ErrInvalid, r.GetTarget())
 	}
 	img, err := s.d.imgs.Put(ctx, ns, images.Image{Name: ref.String(), Target: src.Target, Labels: src.Labels})
 	if err != nil {

@@ -6,7 +6,7 @@ import (
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
 	"github.com/berth-dev/berth/content"
-	"github.com/berth-dev/berth/distribution"
+	"github.com/berth-dev/berth/platforms"
 	"github.com/berth-dev/berth/version"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -27,7 +27,7 @@ func (s *introspectionService) Info(ctx context.Context, _ *emptypb.Empty) (*api
 	resp := &apiv1.InfoResponse{
 		Version: version.Version, Root: d.cfg.Root, State: d.cfg.State, Address: d.cfg.Address,
 		Snapshotter: d.cfg.Snapshotter, Pid: int32(os.Getpid()), Started: timestamppb.New(d.started),
-		Platform: toPlatform(distribution.HostPlatform()), Namespaces: nss,
+		Platform: toPlatform(platforms.Default()), Namespaces: nss,
 	}
 	err = d.content.Walk(ctx, func(i content.Info) error {
 		resp.ContentBlobs++

@@ -8,6 +8,7 @@ import (
 	apiv1 "github.com/berth-dev/berth/api/v1"
 	"github.com/berth-dev/berth/distribution"
 	"github.com/berth-dev/berth/images"
+	"github.com/berth-dev/berth/reference"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
 
@@ -105,13 +106,13 @@ func (s *transferService) Push(r *apiv1.PushRequest, stream apiv1.Transfer_PushS
 	if remote == "" {
 		remote = img.Name
 	}
-	ref, err := distribution.ParseReference(remote)
+	ref, err := reference.Parse(remote)
 	if err != nil {
 		return err
 	}
 	send := s.d.progressSender(stream.Send)
 	mountFrom := ""
-	if src, err := distribution.ParseReference(img.Name); err == nil && src.Domain == ref.Domain {
+	if src, err := reference.Parse(img.Name); err == nil && src.Domain == ref.Domain {
 		mountFrom = src.Path
 	}
 	if err := s.d.client(r.GetAuth()).PushFrom(ctx, s.d.cs(ns), ref, img.Target, mountFrom, send); err != nil {
@@ -125,7 +126,7 @@ func (s *transferService) Push(r *apiv1.PushRequest, stream apiv1.Transfer_PushS
 func (s *transferService) Login(ctx context.Context, r *apiv1.RegistryAuth) (*emptypb.Empty, error) {
 	host := r.GetHost()
 	if host == "" {
-		host = distribution.DefaultDomain
+		host = reference.DefaultDomain
 	}
 	r.Host = host
 	if err := s.d.client([]*apiv1.RegistryAuth{r}).Ping(ctx, host); err != nil {

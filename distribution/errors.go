@@ -2,43 +2,19 @@ package distribution
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/berth-dev/berth/errdefs"
 )
 
-// Errors callers branch on; test with errors.Is.
+// Errors callers branch on; test with errors.Is. Errors about references,
+// platforms and manifests come from the reference, platforms and manifest
+// packages.
 var (
-	ErrInvalidReference   = errdefs.New(errdefs.ErrInvalidArgument, "invalid reference")
-	ErrUnauthorized       = errdefs.New(errdefs.ErrUnauthenticated, "unauthorized")
-	ErrUnreachable        = errdefs.New(errdefs.ErrUnavailable, "registry unreachable")
-	ErrSchema1            = errdefs.New(errdefs.ErrInvalidArgument, "docker schema1 manifests are not supported")
-	ErrUnsupportedMedia   = errdefs.New(errdefs.ErrInvalidArgument, "unsupported media type")
-	ErrNoMatchingPlatform = errdefs.New(errdefs.ErrFailedPrecondition, "no matching platform")
-	ErrCorruptBlob        = errdefs.New(errdefs.ErrDataLoss, "blob does not match its digest")
-	ErrForeignLayer       = errdefs.New(errdefs.ErrFailedPrecondition, "foreign (non-distributable) layer")
-	// ErrBadSize means a descriptor's size was refused (not positive, or
-	// over the limit) or a server sent more than it declared.
-	ErrBadSize = errdefs.New(errdefs.ErrInvalidArgument, "unacceptable blob size")
+	ErrUnauthorized = errdefs.New(errdefs.ErrUnauthenticated, "unauthorized")
+	ErrUnreachable  = errdefs.New(errdefs.ErrUnavailable, "registry unreachable")
+	ErrCorruptBlob  = errdefs.New(errdefs.ErrDataLoss, "blob does not match its digest")
+	ErrForeignLayer = errdefs.New(errdefs.ErrFailedPrecondition, "foreign (non-distributable) layer")
 )
-
-// PlatformError reports that an index holds no manifest for the wanted
-// platform; it lists what is available. It matches ErrNoMatchingPlatform.
-type PlatformError struct {
-	Wanted    string
-	Available []string
-}
-
-// Error implements error.
-func (e *PlatformError) Error() string {
-	return fmt.Sprintf("no matching platform for %s (available: %s)", e.Wanted, strings.Join(e.Available, ", "))
-}
-
-// Is makes errors.Is(err, ErrNoMatchingPlatform) true (and its kind,
-// errdefs.ErrFailedPrecondition).
-func (e *PlatformError) Is(target error) bool {
-	return target == ErrNoMatchingPlatform || target == errdefs.ErrFailedPrecondition
-}
 
 // StatusError is an unexpected HTTP answer from a registry.
 type StatusError struct {

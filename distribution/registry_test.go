@@ -18,10 +18,14 @@ import (
 
 	"github.com/berth-dev/berth/content"
 	"github.com/berth-dev/berth/content/local"
+	"github.com/berth-dev/berth/credentials"
 	"github.com/berth-dev/berth/distribution"
 	"github.com/berth-dev/berth/errdefs"
 	"github.com/berth-dev/berth/internal/registrytest"
 	"github.com/berth-dev/berth/internal/testutil"
+	"github.com/berth-dev/berth/manifest"
+	"github.com/berth-dev/berth/platforms"
+	"github.com/berth-dev/berth/reference"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -46,7 +50,7 @@ func countBlobs(t *testing.T, s content.Store) int {
 // fetchImage resolves ref, fetches the root, selects the platform and
 // fetches manifest, config and layers.
 func fetchImage(ctx context.Context, c *distribution.Client, s content.Store, ref string, plat ocispec.Platform) (ocispec.Descriptor, error) {
-	r, err := distribution.ParseReference(ref)
+	r, err := reference.Parse(ref)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
@@ -65,12 +69,12 @@ func fetchImage(ctx context.Context, c *distribution.Client, s content.Store, re
 		}
 		b, _ := io.ReadAll(io.NewSectionReader(ra, 0, ra.Size()))
 		ra.Close()
-		p, err := distribution.ParseManifest(desc.MediaType, b)
+		p, err := manifest.Parse(desc.MediaType, b)
 		if err != nil {
 			return ocispec.Descriptor{}, err
 		}
 		if p.Index != nil {
-			if desc, err = distribution.SelectManifest(p.Index, plat); err != nil {
+			if desc, err = platforms.Select(p.Index, plat); err != nil {
 				return ocispec.Descriptor{}, err
 			}
 			continue
@@ -116,7 +120,7 @@ func TestPullPlainMultiPlatformAndCompressions(t *testing.T) {
 		t.Fatalf("arm64 config not fetched: %v", err)
 	}
 	_, err = fetchImage(ctx, c, s, reg.Host+"/test/multi", ocispec.Platform{OS: "linux", Architecture: "s390x"})
-	if !errors.Is(err, distribution.ErrNoMatchingPlatform) || !strings.Contains(err.Error(), "linux/arm64/v8") {
+	if !errors.Is(err, platforms.ErrNoMatch) || !strings.Contains(err.Error(), "linux/arm64/v8") {
 		t.Fatalf("want no matching platform listing arm64, got %v", err)
 	}
 	for _, comp := range []string{"gzip", "zstd", "uncompressed"} {
@@ -164,17 +168,17 @@ func TestAuthTLSAndPush(t *testing.T) {
 		t.Fatalf("want unauthorized without credentials, got %v", err)
 	}
 	authFile := filepath.Join(t.TempDir(), "auth.json")
-	if err := distribution.SaveCredentials(authFile, reg.Host, distribution.Credentials{Username: "berth", Password: "secret"}); err != nil {
+	if err := credentials.SaveCredentials(authFile, reg.Host, credentials.Credentials{Username: "berth", Password: "secret"}); err != nil {
 		t.Fatal(err)
 	}
-	c = distribution.NewClient(distribution.ClientOptions{Hosts: distribution.HostOptions{CertsDir: certs}, Credentials: distribution.FileCredentials(authFile)})
+	c = distribution.NewClient(distribution.ClientOptions{Hosts: distribution.HostOptions{CertsDir: certs}, Credentials: credentials.FileCredentials(authFile)})
 	s := newStore(t)
 	root, err := fetchImage(ctx, c, s, reg.Host+"/test/ml:v1", amd64)
 	if err != nil {
 		t.Fatalf("with credentials: %v", err)
 	}
 	// Push it back under another name and pull that.
-	ref, _ := distribution.ParseReference(reg.Host + "/test/pushed:v2")
+	ref, _ := reference.Parse(reg.Host + "/test/pushed:v2")
 	var events int
 	if err := c.Push(ctx, s, ref, root, func(distribution.Progress) { events++ }); err != nil {
 		t.Fatalf("push: %v", err)
@@ -298,7 +302,7 @@ func TestMirrorCorruptBlobAndResume(t *testing.T) {
 	}
 	w.Close()
 	before := mirror.ranges.Load()
-	ref, _ := distribution.ParseReference(domain + "/test/bb:v1")
+	ref, _ := reference.Parse(domain + "/test/bb:v1")
 	if err := c.FetchToStore(ctx, s, ref, layer.Descriptor(), nil, nil); err != nil {
 		t.Fatalf("resume: %v", err)
 	}

@@ -4,33 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 
 	"github.com/berth-dev/berth/content"
-	"github.com/berth-dev/berth/distribution"
+	"github.com/berth-dev/berth/manifest"
+	"github.com/berth-dev/berth/platforms"
 	"github.com/berth-dev/berth/snapshot"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// maxDocument bounds manifests, indexes and configs read into memory.
-const maxDocument = 8 << 20
-
-// ReadBlob reads a small blob (manifest, index, config) from the store.
+// ReadBlob reads a manifest, index or config from the store, capped at
+// manifest.MaxSize.
 func ReadBlob(ctx context.Context, cs content.Store, desc ocispec.Descriptor) ([]byte, error) {
-	ra, err := cs.ReaderAt(ctx, desc.Digest)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", desc.Digest, err)
-	}
-	defer ra.Close()
-	if ra.Size() > maxDocument {
-		return nil, fmt.Errorf("read %s: %w: %d bytes is too large for a manifest or config", desc.Digest, ErrInvalid, ra.Size())
-	}
-	b, err := io.ReadAll(io.NewSectionReader(ra, 0, ra.Size()))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", desc.Digest, err)
-	}
-	return b, nil
+	return content.ReadBlob(ctx, cs, desc, manifest.MaxSize)
 }
 
 // Resolved is an image's platform manifest and config.
@@ -55,7 +41,7 @@ func ResolveManifest(ctx context.Context, cs content.Store, target ocispec.Descr
 		if err != nil {
 			return nil, err
 		}
-		p, err := distribution.ParseManifest(desc.MediaType, b)
+		p, err := manifest.Parse(desc.MediaType, b)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", desc.Digest, err)
 		}
@@ -63,7 +49,7 @@ func ResolveManifest(ctx context.Context, cs content.Store, target ocispec.Descr
 			if res.Index == nil {
 				res.Index = p.Index
 			}
-			d, err := distribution.SelectManifest(p.Index, platform)
+			d, err := platforms.Select(p.Index, platform)
 			if err != nil {
 				return nil, err
 			}
@@ -113,21 +99,18 @@ func ChainIDs(diffIDs []digest.Digest) []digest.Digest { return snapshot.ChainID
 // Children lists the descriptors a manifest or index refers to (for GC,
 // push and save); other blobs have none.
 func Children(ctx context.Context, cs content.Store, desc ocispec.Descriptor) ([]ocispec.Descriptor, error) {
-	if !distribution.IsIndex(desc.MediaType) && !distribution.IsManifest(desc.MediaType) {
+	if !manifest.IsIndex(desc.MediaType) && !manifest.IsManifest(desc.MediaType) {
 		return nil, nil
 	}
 	b, err := ReadBlob(ctx, cs, desc)
 	if err != nil {
 		return nil, err
 	}
-	p, err := distribution.ParseManifest(desc.MediaType, b)
+	p, err := manifest.Parse(desc.MediaType, b)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", desc.Digest, err)
 	}
-	if p.Index != nil {
-		return p.Index.Manifests, nil
-	}
-	return append([]ocispec.Descriptor{p.Manifest.Config}, p.Manifest.Layers...), nil
+	return p.Children(), nil
 }
 
 // Walk visits desc and everything below it that is present in the store.
