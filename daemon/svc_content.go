@@ -27,7 +27,7 @@ func (s *contentService) store(ctx context.Context, raw string) (content.Store, 
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: digest %q: %v", content.ErrInvalidArgument, raw, err)
 	}
-	return s.d.cs(ns), dg, nil
+	return s.d.engine.Content(ns), dg, nil
 }
 
 func contentInfo(i content.Info) *apiv1.ContentInfo {
@@ -54,7 +54,7 @@ func (s *contentService) List(ctx context.Context, _ *emptypb.Empty) (*apiv1.Lis
 		return nil, err
 	}
 	resp := &apiv1.ListContentResponse{}
-	err = s.d.cs(ns).Walk(ctx, func(i content.Info) error {
+	err = s.d.engine.Content(ns).Walk(ctx, func(i content.Info) error {
 		resp.Blobs = append(resp.Blobs, contentInfo(i))
 		return nil
 	})

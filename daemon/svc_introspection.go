@@ -5,7 +5,6 @@ import (
 	"os"
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
-	"github.com/berth-dev/berth/content"
 	"github.com/berth-dev/berth/platforms"
 	"github.com/berth-dev/berth/version"
 	"google.golang.org/protobuf/types/known/emptypb"
@@ -20,7 +19,7 @@ type introspectionService struct {
 // Info serves the Introspection.Info RPC.
 func (s *introspectionService) Info(ctx context.Context, _ *emptypb.Empty) (*apiv1.InfoResponse, error) {
 	d := s.d
-	nss, err := d.meta.Namespaces().List(ctx)
+	nss, err := d.engine.Namespaces(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -29,11 +28,7 @@ func (s *introspectionService) Info(ctx context.Context, _ *emptypb.Empty) (*api
 		Snapshotter: d.cfg.Snapshotter, Pid: int32(os.Getpid()), Started: timestamppb.New(d.started),
 		Platform: toPlatform(platforms.Default()), Namespaces: nss,
 	}
-	err = d.content.Walk(ctx, func(i content.Info) error {
-		resp.ContentBlobs++
-		resp.ContentBytes += i.Size
-		return nil
-	})
+	resp.ContentBlobs, resp.ContentBytes, err = d.engine.ContentUsage(ctx)
 	return resp, err
 }
 

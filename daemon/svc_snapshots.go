@@ -22,7 +22,7 @@ func (s *snapshotsService) snapshotter(ctx context.Context) (snapshot.Snapshotte
 	if err != nil {
 		return nil, err
 	}
-	sn, err := s.d.snap(ns)
+	sn, err := s.d.engine.Snapshotter(ns)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package daemon
+package engine
 
 import (
 	"archive/tar"
@@ -40,7 +40,6 @@ type dockerManifestEntry struct {
 
 // importer reads an OCI or Docker archive into the content store.
 type importer struct {
-	d       *Daemon
 	cs      content.Store                 // the namespace's view
 	files   map[string]ocispec.Descriptor // archive path → stored blob
 	links   map[string]string             // symlink path → target path
@@ -62,14 +61,14 @@ func cleanEntryName(name string) (string, error) {
 	return path.Clean(name), nil
 }
 
-// importArchive loads images from r; on error every blob it added is
+// load loads images from r; on error every blob it added is
 // removed again and no image is recorded.
-func (d *Daemon) importArchive(ctx context.Context, ns string, r io.Reader, defaultName string) (imgs []images.Image, retErr error) {
-	sn, err := d.snap(ns)
+func (e *Engine) load(ctx context.Context, ns string, r io.Reader, defaultName string) (imgs []images.Image, retErr error) {
+	sn, err := e.Snapshotter(ns)
 	if err != nil {
 		return nil, err
 	}
-	im := &importer{d: d, cs: d.cs(ns), files: map[string]ocispec.Descriptor{}, links: map[string]string{}, json: map[string][]byte{}}
+	im := &importer{cs: e.Content(ns), files: map[string]ocispec.Descriptor{}, links: map[string]string{}, json: map[string][]byte{}}
 	defer func() {
 		if retErr != nil {
 			for _, dg := range im.created {
@@ -77,8 +76,8 @@ func (d *Daemon) importArchive(ctx context.Context, ns string, r io.Reader, defa
 			}
 			if len(im.created) > 0 {
 				// Nothing may stay behind: collect the dropped blobs now.
-				if _, err := d.gc(context.WithoutCancel(ctx)); err != nil {
-					d.log.Warn("collect after a failed import", "err", err)
+				if _, err := e.GC(context.WithoutCancel(ctx)); err != nil {
+					e.log.Warn("collect after a failed import", "err", err)
 				}
 			}
 		}
@@ -151,14 +150,14 @@ func (d *Daemon) importArchive(ctx context.Context, ns string, r io.Reader, defa
 			parent = chains[j]
 		}
 		if parent != "" {
-			if err := images.LabelConfigSnapshot(ctx, im.cs, res.ManifestBody.Config.Digest, d.cfg.Snapshotter, parent); err != nil {
+			if err := images.LabelConfigSnapshot(ctx, im.cs, res.ManifestBody.Config.Digest, e.cfg.Snapshotter, parent); err != nil {
 				return nil, err
 			}
 		}
 		named[i] = img
 	}
 	for _, img := range named {
-		rec, err := d.imgs.Put(ctx, ns, img)
+		rec, err := e.imgs.Put(ctx, ns, img)
 		if err != nil {
 			return nil, err
 		}

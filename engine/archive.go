@@ -1,7 +1,8 @@
-package daemon
+package engine
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/content"
+	"github.com/berth-dev/berth/events"
 	"github.com/berth-dev/berth/images"
 	"github.com/berth-dev/berth/platforms"
 	"github.com/berth-dev/berth/reference"
@@ -45,21 +47,7 @@ func (t *tarWriter) add(name string, size int64, r io.Reader) error {
 }
 
 func (t *tarWriter) addBytes(name string, b []byte) error {
-	return t.add(name, int64(len(b)), bytesReader(b))
-}
-
-func bytesReader(b []byte) io.Reader { return &sliceReader{b: b} }
-
-type sliceReader struct{ b []byte }
-
-// Read implements io.Reader.
-func (s *sliceReader) Read(p []byte) (int, error) {
-	if len(s.b) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, s.b)
-	s.b = s.b[n:]
-	return n, nil
+	return t.add(name, int64(len(b)), bytes.NewReader(b))
 }
 
 func blobPath(d ocispec.Descriptor) string {
@@ -75,22 +63,23 @@ func addBlob(ctx context.Context, cs content.Store, t *tarWriter, desc ocispec.D
 	return t.add(blobPath(desc), ra.Size(), io.NewSectionReader(ra, 0, ra.Size()))
 }
 
-// exportArchive writes the named images as an OCI layout ("oci") or a
-// docker save archive ("docker", platform manifests only) to w.
-func (d *Daemon) exportArchive(ctx context.Context, ns string, names []string, format string, plat *ocispec.Platform, w io.Writer) error {
+// Save writes the named images of ns as an OCI layout ("oci", the
+// default) or a docker save archive ("docker", the manifests of plat, nil
+// for the host's) to w.
+func (e *Engine) Save(ctx context.Context, ns string, names []string, format string, plat *ocispec.Platform, w io.Writer) error {
 	if len(names) == 0 {
 		return fmt.Errorf("%w: no image to save", images.ErrInvalid)
 	}
 	var imgs []images.Image
 	for _, n := range names {
-		img, err := d.lookup(ctx, ns, n)
+		img, err := e.Lookup(ctx, ns, n)
 		if err != nil {
 			return err
 		}
 		imgs = append(imgs, img)
 	}
 	t := &tarWriter{tw: tar.NewWriter(w), seen: map[string]bool{}}
-	cs := d.cs(ns)
+	cs := e.Content(ns)
 	p := platforms.Default()
 	if plat != nil {
 		p = *plat
@@ -172,4 +161,24 @@ func (d *Daemon) exportArchive(ctx context.Context, ns string, names []string, f
 		return fmt.Errorf("finish archive: %w", err)
 	}
 	return nil
+}
+
+// Load reads an OCI layout or docker save archive (plain or compressed)
+// from r into ns under a lease, unpacks and records its images;
+// defaultName names an OCI image whose index entry carries no name. On
+// error, nothing it added stays.
+func (e *Engine) Load(ctx context.Context, ns string, r io.Reader, defaultName string) ([]images.Image, error) {
+	var imgs []images.Image
+	err := e.WithLease(ctx, ns, "import "+randomRef(), func(ctx context.Context) error {
+		var err error
+		imgs, err = e.load(ctx, ns, r, defaultName)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, img := range imgs {
+		e.events.Publish(ns, events.TopicImages, "create", map[string]string{"name": img.Name})
+	}
+	return imgs, nil
 }
