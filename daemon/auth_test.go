@@ -49,11 +49,7 @@ func TestDaemonLendsNoCredentials(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.CheckLeaks(t)
 	reg := registrytest.Start(t, registrytest.Options{Username: "berth", Password: "s3cret"})
-	img, err := registrytest.BusyboxImage(registrytest.Gzip, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg.PushImage(t, "test/bb", "v1", img)
+	reg.PushBusybox(t, "test/bb", "v1", registrytest.Gzip, false)
 	ref := reg.Host + "/test/bb:v1"
 	good := credentials.Credentials{Username: "berth", Password: "s3cret"}
 

@@ -202,15 +202,11 @@ func TestLoginAuthTLSAndPush(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.CheckLeaks(t)
 	reg := registrytest.Start(t, registrytest.Options{Username: "berth", Password: "s3cret", TLS: true})
-	img, err := registrytest.BusyboxImage(registrytest.Gzip, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg.PushImage(t, "test/bb", "v1", img)
+	reg.PushBusybox(t, "test/bb", "v1", registrytest.Gzip, true)
 	td := startDaemon(t, nil)
 	ref := reg.Host + "/test/bb:v1"
 
-	_, err = td.berth(t, "pull", ref)
+	_, err := td.berth(t, "pull", ref)
 	if err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("want TLS verification failure, got %v", err)
 	}

@@ -35,11 +35,7 @@ func TestPullRefusesLayerWithoutSize(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.CheckLeaks(t)
 	reg := registrytest.Start(t, registrytest.Options{})
-	img, err := registrytest.BusyboxImage(registrytest.Gzip, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg.PushImage(t, "test/lie", "v1", img)
+	img := reg.PushBusybox(t, "test/lie", "v1", registrytest.Gzip, false)
 	td := startDaemon(t, nil)
 	for _, size := range []int64{0, -1} {
 		img.Layers[0].Size = size

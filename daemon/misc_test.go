@@ -106,11 +106,7 @@ func TestSecondDaemonRefusedMetricsAndEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := registrytest.Start(t, registrytest.Options{})
-	img, err := registrytest.BusyboxImage(registrytest.Zstd, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg.PushImage(t, "test/bb", "v1", img)
+	reg.PushBusybox(t, "test/bb", "v1", registrytest.Zstd, false)
 	// Subscriptions register asynchronously: pull until an event arrives.
 	got := make(chan *apiv1.Envelope, 1)
 	go func() {
@@ -144,11 +140,7 @@ func TestContentAndSnapshotsAPIPerNamespace(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.CheckLeaks(t)
 	reg := registrytest.Start(t, registrytest.Options{})
-	img, err := registrytest.BusyboxImage(registrytest.Gzip, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg.PushImage(t, "test/bb", "v1", img)
+	img := reg.PushBusybox(t, "test/bb", "v1", registrytest.Gzip, false)
 	td := startDaemon(t, nil)
 	td.ok(t, "pull", reg.Host+"/test/bb:v1")
 	conn, err := grpc.NewClient("unix://"+td.cfg.Address, grpc.WithTransportCredentials(insecure.NewCredentials()))

@@ -247,11 +247,7 @@ func TestMirrorCorruptBlobAndResume(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.CheckLeaks(t)
 	reg := registrytest.Start(t, registrytest.Options{})
-	img, err := registrytest.BusyboxImage(registrytest.Uncompressed, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg.PushImage(t, "test/bb", "v1", img)
+	img := reg.PushBusybox(t, "test/bb", "v1", registrytest.Uncompressed, false)
 	mirror := startProxy(t, reg.URL(), "/mirror/v2")
 	ctx := context.Background()
 
@@ -278,7 +274,7 @@ func TestMirrorCorruptBlobAndResume(t *testing.T) {
 	// Corrupt blobs are rejected and nothing of them is stored.
 	mirror.corrupt.Store(true)
 	s = newStore(t)
-	_, err = fetchImage(ctx, c, s, domain+"/test/bb:v1", amd64)
+	_, err := fetchImage(ctx, c, s, domain+"/test/bb:v1", amd64)
 	if !errors.Is(err, distribution.ErrCorruptBlob) {
 		t.Fatalf("want corrupt blob error, got %v", err)
 	}

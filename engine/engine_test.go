@@ -24,11 +24,7 @@ func TestEngineInProcess(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.CheckLeaks(t)
 	reg := registrytest.Start(t, registrytest.Options{})
-	img, err := registrytest.BusyboxImage(registrytest.Gzip, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg.PushImage(t, "test/busybox", "v1", img)
+	img := reg.PushBusybox(t, "test/busybox", "v1", registrytest.Gzip, false)
 	ref, tag := reg.Host+"/test/busybox:v1", "localhost/copy:1"
 
 	dir := t.TempDir()
