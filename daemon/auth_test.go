@@ -12,9 +12,7 @@ import (
 	"github.com/berth-dev/berth/daemon"
 	"github.com/berth-dev/berth/internal/registrytest"
 	"github.com/berth-dev/berth/internal/testutil"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 )
 
@@ -22,11 +20,7 @@ import (
 // credentials (the CLI would add its own).
 func (td *testDaemon) pullAPI(t *testing.T, ref string, auth ...*apiv1.RegistryAuth) error {
 	t.Helper()
-	conn, err := grpc.NewClient("unix://"+td.cfg.Address, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := td.conn(t)
 	stream, err := apiv1.NewTransferClient(conn).Pull(context.Background(), &apiv1.PullRequest{Ref: ref, NoUnpack: true, Auth: auth})
 	if err != nil {
 		return err

@@ -15,6 +15,8 @@ import (
 	"github.com/berth-dev/berth/daemon"
 	"github.com/berth-dev/berth/internal/registrytest"
 	"github.com/berth-dev/berth/internal/testutil"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 )
 
 type testDaemon struct {
@@ -50,6 +52,18 @@ func startDaemon(t *testing.T, edit func(*daemon.Config)) *testDaemon {
 		}
 	})
 	return td
+}
+
+// conn dials the daemon's socket with a raw gRPC client, closed when the
+// test ends.
+func (td *testDaemon) conn(t *testing.T) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpc.NewClient("unix://"+td.cfg.Address, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
 }
 
 // berth runs the CLI against the daemon and returns stdout and the

@@ -9,20 +9,14 @@ import (
 	"github.com/berth-dev/berth/daemon"
 	"github.com/berth-dev/berth/internal/registrytest"
 	"github.com/berth-dev/berth/internal/testutil"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 )
 
 // assertBlobAbsent fails if td's default namespace holds dgst.
 func (td *testDaemon) assertBlobAbsent(t *testing.T, dgst string) {
 	t.Helper()
-	conn, err := grpc.NewClient("unix://"+td.cfg.Address, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := td.conn(t)
 	if _, err := apiv1.NewContentClient(conn).Info(context.Background(), &apiv1.ContentInfoRequest{Digest: dgst}); status.Code(err) != codes.NotFound {
 		t.Fatalf("refused blob %s stored: %v", dgst, err)
 	}

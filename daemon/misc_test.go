@@ -17,9 +17,7 @@ import (
 	"github.com/berth-dev/berth/daemon"
 	"github.com/berth-dev/berth/internal/registrytest"
 	"github.com/berth-dev/berth/internal/testutil"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
@@ -94,11 +92,7 @@ func TestSecondDaemonRefusedMetricsAndEvents(t *testing.T) {
 		t.Fatalf("second daemon on the same state: %v", err)
 	}
 
-	conn, err := grpc.NewClient("unix://"+td.cfg.Address, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := td.conn(t)
 	ctx, cancel := context.WithTimeout(api.WithNamespace(context.Background(), "default"), 30*time.Second)
 	defer cancel()
 	events, err := apiv1.NewEventsClient(conn).Subscribe(ctx, &apiv1.SubscribeRequest{Topics: []string{"/images/"}})
@@ -143,11 +137,7 @@ func TestContentAndSnapshotsAPIPerNamespace(t *testing.T) {
 	img := reg.PushBusybox(t, "test/bb", "v1", registrytest.Gzip, false)
 	td := startDaemon(t, nil)
 	td.ok(t, "pull", reg.Host+"/test/bb:v1")
-	conn, err := grpc.NewClient("unix://"+td.cfg.Address, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := td.conn(t)
 	cc := apiv1.NewContentClient(conn)
 	sc := apiv1.NewSnapshotsClient(conn)
 	ctx := api.WithNamespace(context.Background(), "default")

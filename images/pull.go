@@ -101,11 +101,7 @@ func (p *Puller) Pull(ctx context.Context, refStr string, o PullOptions) (*PullR
 		if err := fetchSmall(desc, kind); err != nil {
 			return nil, err
 		}
-		b, err := ReadBlob(ctx, p.Content, desc)
-		if err != nil {
-			return nil, err
-		}
-		parsed, err := manifest.Parse(desc.MediaType, b)
+		parsed, err := readManifest(ctx, p.Content, desc)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", ref, err)
 		}

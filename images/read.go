@@ -19,6 +19,19 @@ func ReadBlob(ctx context.Context, cs content.Store, desc ocispec.Descriptor) ([
 	return content.ReadBlob(ctx, cs, desc, manifest.MaxSize)
 }
 
+// readManifest reads and parses a manifest or index from the store.
+func readManifest(ctx context.Context, cs content.Store, desc ocispec.Descriptor) (*manifest.Parsed, error) {
+	b, err := ReadBlob(ctx, cs, desc)
+	if err != nil {
+		return nil, err
+	}
+	p, err := manifest.Parse(desc.MediaType, b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", desc.Digest, err)
+	}
+	return p, nil
+}
+
 // Resolved is an image's platform manifest and config.
 type Resolved struct {
 	Manifest     ocispec.Descriptor
@@ -37,13 +50,9 @@ func ResolveManifest(ctx context.Context, cs content.Store, target ocispec.Descr
 		if depth > 4 {
 			return nil, fmt.Errorf("%w: indexes nested too deep", ErrInvalid)
 		}
-		b, err := ReadBlob(ctx, cs, desc)
+		p, err := readManifest(ctx, cs, desc)
 		if err != nil {
 			return nil, err
-		}
-		p, err := manifest.Parse(desc.MediaType, b)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", desc.Digest, err)
 		}
 		if p.Index != nil {
 			if res.Index == nil {
@@ -102,13 +111,9 @@ func Children(ctx context.Context, cs content.Store, desc ocispec.Descriptor) ([
 	if !manifest.IsIndex(desc.MediaType) && !manifest.IsManifest(desc.MediaType) {
 		return nil, nil
 	}
-	b, err := ReadBlob(ctx, cs, desc)
+	p, err := readManifest(ctx, cs, desc)
 	if err != nil {
 		return nil, err
-	}
-	p, err := manifest.Parse(desc.MediaType, b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", desc.Digest, err)
 	}
 	return p.Children(), nil
 }
