@@ -14,7 +14,6 @@ import (
 	"github.com/berth-dev/berth/content"
 	"github.com/berth-dev/berth/events"
 	"github.com/berth-dev/berth/images"
-	"github.com/berth-dev/berth/platforms"
 	"github.com/berth-dev/berth/reference"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -80,82 +79,17 @@ func (e *Engine) Save(ctx context.Context, ns string, names []string, format str
 	}
 	t := &tarWriter{tw: tar.NewWriter(w), seen: map[string]bool{}}
 	cs := e.Content(ns)
-	p := platforms.Default()
-	if plat != nil {
-		p = *plat
-	}
+	var err error
 	switch format {
 	case "", "oci":
-		idx := ocispec.Index{MediaType: ocispec.MediaTypeImageIndex, Manifests: []ocispec.Descriptor{}}
-		idx.SchemaVersion = 2
-		for _, img := range imgs {
-			if err := images.Walk(ctx, cs, img.Target, func(desc ocispec.Descriptor) error {
-				if _, err := cs.Info(ctx, desc.Digest); err != nil {
-					return nil // another platform, not present
-				}
-				return addBlob(ctx, cs, t, desc)
-			}); err != nil {
-				return err
-			}
-			desc := img.Target
-			ref, _ := reference.Parse(img.Name)
-			desc.Annotations = map[string]string{annotationImageName: img.Name, annotationRefName: ref.Tag}
-			idx.Manifests = append(idx.Manifests, desc)
-		}
-		if err := t.addBytes("oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`)); err != nil {
-			return err
-		}
-		b, err := json.Marshal(idx)
-		if err != nil {
-			return fmt.Errorf("encode index.json: %w", err)
-		}
-		if err := t.addBytes("index.json", b); err != nil {
-			return err
-		}
+		err = saveOCI(ctx, cs, t, imgs)
 	case "docker":
-		var entries []dockerManifestEntry
-		repos := map[string]map[string]string{}
-		for _, img := range imgs {
-			res, err := images.ResolveManifest(ctx, cs, img.Target, p)
-			if err != nil {
-				return fmt.Errorf("save %s: %w", img.Name, err)
-			}
-			e := dockerManifestEntry{Config: blobPath(res.ManifestBody.Config)}
-			if err := addBlob(ctx, cs, t, res.ManifestBody.Config); err != nil {
-				return err
-			}
-			for _, l := range res.ManifestBody.Layers {
-				if err := addBlob(ctx, cs, t, l); err != nil {
-					return err
-				}
-				e.Layers = append(e.Layers, blobPath(l))
-			}
-			ref, _ := reference.Parse(img.Name)
-			if ref.Tag != "" {
-				fam := reference.Familiar(ref.Name())
-				e.RepoTags = append(e.RepoTags, fam+":"+ref.Tag)
-				if repos[fam] == nil {
-					repos[fam] = map[string]string{}
-				}
-				repos[fam][ref.Tag] = res.ManifestBody.Config.Digest.Encoded()
-			}
-			entries = append(entries, e)
-		}
-		b, err := json.Marshal(entries)
-		if err != nil {
-			return fmt.Errorf("encode manifest.json: %w", err)
-		}
-		if err := t.addBytes("manifest.json", b); err != nil {
-			return err
-		}
-		if b, err = json.Marshal(repos); err != nil {
-			return fmt.Errorf("encode repositories: %w", err)
-		}
-		if err := t.addBytes("repositories", b); err != nil {
-			return err
-		}
+		err = saveDocker(ctx, cs, t, imgs, platformOr(plat))
 	default:
-		return fmt.Errorf("%w: archive format %q (want oci or docker)", images.ErrInvalid, format)
+		err = fmt.Errorf("%w: archive format %q (want oci or docker)", images.ErrInvalid, format)
+	}
+	if err != nil {
+		return err
 	}
 	if err := t.tw.Close(); err != nil {
 		return fmt.Errorf("finish archive: %w", err)
@@ -181,4 +115,75 @@ func (e *Engine) Load(ctx context.Context, ns string, r io.Reader, defaultName s
 		e.events.Publish(ns, events.TopicImages, "create", map[string]string{"name": img.Name})
 	}
 	return imgs, nil
+}
+
+// saveOCI writes imgs, all their present blobs, as an OCI image layout.
+func saveOCI(ctx context.Context, cs content.Store, t *tarWriter, imgs []images.Image) error {
+	idx := ocispec.Index{MediaType: ocispec.MediaTypeImageIndex, Manifests: []ocispec.Descriptor{}}
+	idx.SchemaVersion = 2
+	for _, img := range imgs {
+		if err := images.Walk(ctx, cs, img.Target, func(desc ocispec.Descriptor) error {
+			if _, err := cs.Info(ctx, desc.Digest); err != nil {
+				return nil // another platform, not present
+			}
+			return addBlob(ctx, cs, t, desc)
+		}); err != nil {
+			return err
+		}
+		desc := img.Target
+		ref, _ := reference.Parse(img.Name)
+		desc.Annotations = map[string]string{annotationImageName: img.Name, annotationRefName: ref.Tag}
+		idx.Manifests = append(idx.Manifests, desc)
+	}
+	if err := t.addBytes("oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`)); err != nil {
+		return err
+	}
+	b, err := json.Marshal(idx)
+	if err != nil {
+		return fmt.Errorf("encode index.json: %w", err)
+	}
+	return t.addBytes("index.json", b)
+}
+
+// saveDocker writes the manifests of imgs for p as a docker save archive.
+func saveDocker(ctx context.Context, cs content.Store, t *tarWriter, imgs []images.Image, p ocispec.Platform) error {
+	var entries []dockerManifestEntry
+	repos := map[string]map[string]string{}
+	for _, img := range imgs {
+		res, err := images.ResolveManifest(ctx, cs, img.Target, p)
+		if err != nil {
+			return fmt.Errorf("save %s: %w", img.Name, err)
+		}
+		e := dockerManifestEntry{Config: blobPath(res.ManifestBody.Config)}
+		if err := addBlob(ctx, cs, t, res.ManifestBody.Config); err != nil {
+			return err
+		}
+		for _, l := range res.ManifestBody.Layers {
+			if err := addBlob(ctx, cs, t, l); err != nil {
+				return err
+			}
+			e.Layers = append(e.Layers, blobPath(l))
+		}
+		ref, _ := reference.Parse(img.Name)
+		if ref.Tag != "" {
+			fam := reference.Familiar(ref.Name())
+			e.RepoTags = append(e.RepoTags, fam+":"+ref.Tag)
+			if repos[fam] == nil {
+				repos[fam] = map[string]string{}
+			}
+			repos[fam][ref.Tag] = res.ManifestBody.Config.Digest.Encoded()
+		}
+		entries = append(entries, e)
+	}
+	b, err := json.Marshal(entries)
+	if err != nil {
+		return fmt.Errorf("encode manifest.json: %w", err)
+	}
+	if err := t.addBytes("manifest.json", b); err != nil {
+		return err
+	}
+	if b, err = json.Marshal(repos); err != nil {
+		return fmt.Errorf("encode repositories: %w", err)
+	}
+	return t.addBytes("repositories", b)
 }

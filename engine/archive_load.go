@@ -14,6 +14,7 @@ import (
 	"github.com/berth-dev/berth/manifest"
 	"github.com/berth-dev/berth/platforms"
 	"github.com/berth-dev/berth/reference"
+	"github.com/berth-dev/berth/snapshot"
 
 	"github.com/berth-dev/berth/archive"
 	"github.com/berth-dev/berth/content"
@@ -82,43 +83,8 @@ func (e *Engine) load(ctx context.Context, ns string, r io.Reader, defaultName s
 			}
 		}
 	}()
-	dr, _, err := archive.Decompress(r)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errBadArchive, err)
-	}
-	defer dr.Close()
-	tr := tar.NewReader(dr)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: read tar: %v", errBadArchive, err)
-		}
-		name, err := cleanEntryName(h.Name)
-		if err != nil {
-			return nil, err
-		}
-		switch h.Typeflag {
-		case tar.TypeDir:
-		case tar.TypeSymlink, tar.TypeLink:
-			target := h.Linkname
-			if h.Typeflag == tar.TypeSymlink && !strings.HasPrefix(target, "/") {
-				target = path.Join(path.Dir(name), target)
-			}
-			t, err := cleanEntryName(target)
-			if err != nil || strings.HasPrefix(t, "../") {
-				return nil, fmt.Errorf("%w: %w: link %q → %q", errBadArchive, archive.ErrUnsafePath, h.Name, h.Linkname)
-			}
-			im.links[name] = t
-		case tar.TypeReg:
-			if err := im.storeFile(ctx, name, h.Size, tr); err != nil {
-				return nil, err
-			}
-		default:
-			return nil, fmt.Errorf("%w: unsupported entry %q (type %c)", errBadArchive, h.Name, h.Typeflag)
-		}
+	if err := im.readAll(ctx, r); err != nil {
+		return nil, err
 	}
 	var named []images.Image
 	switch {
@@ -132,29 +98,8 @@ func (e *Engine) load(ctx context.Context, ns string, r io.Reader, defaultName s
 	if err != nil {
 		return nil, err
 	}
-	u := &images.Unpacker{Content: im.cs, Snapshotter: sn}
-	for i, img := range named {
-		res, err := images.ResolveManifest(ctx, im.cs, img.Target, platforms.Default())
-		if err != nil {
-			return nil, fmt.Errorf("%w: image %s: %v", errBadArchive, img.Name, err)
-		}
-		if err := res.ValidateLayers(); err != nil {
-			return nil, fmt.Errorf("image %s: %w", img.Name, err)
-		}
-		chains := images.ChainIDs(res.Config.RootFS.DiffIDs)
-		var parent digest.Digest
-		for j, l := range res.ManifestBody.Layers {
-			if err := u.UnpackLayer(ctx, l, res.Config.RootFS.DiffIDs[j], parent, chains[j]); err != nil {
-				return nil, fmt.Errorf("image %s: %w", img.Name, err)
-			}
-			parent = chains[j]
-		}
-		if parent != "" {
-			if err := images.LabelConfigSnapshot(ctx, im.cs, res.ManifestBody.Config.Digest, e.cfg.Snapshotter, parent); err != nil {
-				return nil, err
-			}
-		}
-		named[i] = img
+	if err := e.unpackAll(ctx, im.cs, sn, named); err != nil {
+		return nil, err
 	}
 	for _, img := range named {
 		rec, err := e.imgs.Put(ctx, ns, img)
@@ -164,6 +109,79 @@ func (e *Engine) load(ctx context.Context, ns string, r io.Reader, defaultName s
 		imgs = append(imgs, rec)
 	}
 	return imgs, nil
+}
+
+// readAll stores every file of the (possibly compressed) tar archive r
+// and records its links.
+func (im *importer) readAll(ctx context.Context, r io.Reader) error {
+	dr, _, err := archive.Decompress(r)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errBadArchive, err)
+	}
+	defer dr.Close()
+	tr := tar.NewReader(dr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%w: read tar: %v", errBadArchive, err)
+		}
+		name, err := cleanEntryName(h.Name)
+		if err != nil {
+			return err
+		}
+		switch h.Typeflag {
+		case tar.TypeDir:
+		case tar.TypeSymlink, tar.TypeLink:
+			target := h.Linkname
+			if h.Typeflag == tar.TypeSymlink && !strings.HasPrefix(target, "/") {
+				target = path.Join(path.Dir(name), target)
+			}
+			t, err := cleanEntryName(target)
+			if err != nil || strings.HasPrefix(t, "../") {
+				return fmt.Errorf("%w: %w: link %q → %q", errBadArchive, archive.ErrUnsafePath, h.Name, h.Linkname)
+			}
+			im.links[name] = t
+		case tar.TypeReg:
+			if err := im.storeFile(ctx, name, h.Size, tr); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("%w: unsupported entry %q (type %c)", errBadArchive, h.Name, h.Typeflag)
+		}
+	}
+	return nil
+}
+
+// unpackAll unpacks the layers of each image for the host's platform and
+// labels its config with the top snapshot.
+func (e *Engine) unpackAll(ctx context.Context, cs content.Store, sn snapshot.Snapshotter, named []images.Image) error {
+	u := &images.Unpacker{Content: cs, Snapshotter: sn}
+	for _, img := range named {
+		res, err := images.ResolveManifest(ctx, cs, img.Target, platforms.Default())
+		if err != nil {
+			return fmt.Errorf("%w: image %s: %v", errBadArchive, img.Name, err)
+		}
+		if err := res.ValidateLayers(); err != nil {
+			return fmt.Errorf("image %s: %w", img.Name, err)
+		}
+		chains := images.ChainIDs(res.Config.RootFS.DiffIDs)
+		var parent digest.Digest
+		for j, l := range res.ManifestBody.Layers {
+			if err := u.UnpackLayer(ctx, l, res.Config.RootFS.DiffIDs[j], parent, chains[j]); err != nil {
+				return fmt.Errorf("image %s: %w", img.Name, err)
+			}
+			parent = chains[j]
+		}
+		if parent != "" {
+			if err := images.LabelConfigSnapshot(ctx, cs, res.ManifestBody.Config.Digest, e.cfg.Snapshotter, parent); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // storeFile writes one archive file into the content store, verifying
