@@ -1,13 +1,13 @@
 // Package errdefs is Berth's one error vocabulary: the kinds of failure
 // callers branch on, whatever package reports them. Every package's
-// sentinel errors wrap one of these kinds, so errors.Is(err, ErrNotFound)
-// holds for a missing blob, image, snapshot or namespace alike, and front
-// ends (gRPC, later HTTP) map kinds to their status codes in one place.
+// sentinel errors wrap one of these kinds (New, or fmt.Errorf with %w), so
+// errors.Is(err, ErrNotFound) holds for a missing blob, image, snapshot or
+// namespace alike, and front ends (gRPC, later HTTP) map kinds to their
+// status codes in one place.
 package errdefs
 
 import (
 	"errors"
-	"fmt"
 )
 
 // The kinds of error; test with errors.Is.
@@ -40,20 +40,6 @@ func (e *sentinel) Error() string { return e.msg }
 
 // Unwrap returns the kind.
 func (e *sentinel) Unwrap() error { return e.kind }
-
-// NotFoundf formats an error that matches ErrNotFound.
-func NotFoundf(format string, args ...any) error { return wrapf(ErrNotFound, format, args) }
-
-// InvalidArgumentf formats an error that matches ErrInvalidArgument.
-func InvalidArgumentf(format string, args ...any) error {
-	return wrapf(ErrInvalidArgument, format, args)
-}
-
-// wrapf is "<formatted>: <kind>" and matches kind (and whatever the
-// arguments wrap with %w).
-func wrapf(kind error, format string, args []any) error {
-	return fmt.Errorf("%w: %w", fmt.Errorf(format, args...), kind)
-}
 
 // Kind returns the kind err matches, or nil when it matches none.
 func Kind(err error) error {
