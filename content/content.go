@@ -21,7 +21,7 @@ var (
 	ErrSizeMismatch   = errdefs.New(errdefs.ErrDataLoss, "content: size mismatch")
 	// ErrUnavailable means another writer holds the ingest with the same
 	// Ref; wait and retry (the blob usually turns up as ErrAlreadyExists).
-	ErrUnavailable = errdefs.New(errdefs.ErrUnavailable, "content: ingest locked, unavailable")
+	ErrUnavailable = errdefs.New(errdefs.ErrConflict, "content: ingest locked, unavailable")
 	// ErrTooLarge means a blob over the caller's limit (see ReadBlob).
 	ErrTooLarge = errdefs.New(errdefs.ErrInvalidArgument, "content: blob too large")
 	// ErrInvalidArgument means a malformed request (bad digest, field).
