@@ -72,6 +72,9 @@ type Engine struct {
 // New takes the state directory's lock and opens the stores under
 // cfg.Root; Close releases them.
 func New(ctx context.Context, cfg Config) (_ *Engine, retErr error) {
+	if cfg.Root == "" || cfg.State == "" {
+		return nil, fmt.Errorf("%w: an engine needs a root and a state directory", errdefs.ErrInvalidArgument)
+	}
 	if cfg.Snapshotter == "" {
 		cfg.Snapshotter = "overlay"
 	}
@@ -168,9 +171,6 @@ func (e *Engine) Close() error {
 	}
 	return errors.Join(errs...)
 }
-
-// Config returns the configuration the engine was opened with.
-func (e *Engine) Config() Config { return e.cfg }
 
 // Events is the broker the engine publishes to.
 func (e *Engine) Events() *events.Broker { return e.events }
