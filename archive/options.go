@@ -1,16 +1,16 @@
 package archive
 
-import "errors"
+import "github.com/berth-dev/berth/errdefs"
 
 // Errors callers branch on; test with errors.Is.
 var (
 	// ErrUnsafePath means an entry (or a hardlink target) names a path
 	// outside the root, such as "../x".
-	ErrUnsafePath = errors.New("archive: path escapes the root")
+	ErrUnsafePath = errdefs.New(errdefs.ErrInvalidArgument, "archive: path escapes the root")
 	// ErrDeviceNotAllowed means a device node entry was refused.
-	ErrDeviceNotAllowed = errors.New("archive: device nodes not allowed")
+	ErrDeviceNotAllowed = errdefs.New(errdefs.ErrInvalidArgument, "archive: device nodes not allowed")
 	// ErrUnsupportedEntry means a tar entry of a kind that cannot be unpacked.
-	ErrUnsupportedEntry = errors.New("archive: unsupported tar entry")
+	ErrUnsupportedEntry = errdefs.New(errdefs.ErrInvalidArgument, "archive: unsupported tar entry")
 )
 
 // WhiteoutMode says how whiteout entries (".wh.<name>" and the opaque

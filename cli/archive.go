@@ -6,7 +6,7 @@ import (
 	"os"
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
-	"github.com/berth-dev/berth/distribution"
+	"github.com/berth-dev/berth/platforms"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -24,7 +24,7 @@ func newSave(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req := &apiv1.ExportRequest{Names: args, Format: format}
 			if platform != "" {
-				p, err := distribution.ParsePlatform(platform)
+				p, err := platforms.Parse(platform)
 				if err != nil {
 					return err
 				}

@@ -2,10 +2,12 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/errdefs"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -22,6 +24,7 @@ func TestExplain(t *testing.T) {
 		{status.Error(codes.ResourceExhausted, "write: no space left on device"), "disk full"},
 		{status.Error(codes.DataLoss, "blob does not match its digest"), "nothing was stored"},
 		{status.Error(codes.InvalidArgument, "fetch sha256:x: unacceptable blob size: declared size 9 exceeds the 8-byte limit for a layer"), "registry.max_layer_size_mb"},
+		{fmt.Errorf("image x: %w", errdefs.ErrNotFound), "berth images lists"}, // a kind, not a status
 		{errors.New("plain\nmulti line"), "plain multi line"},
 	}
 	for _, c := range cases {

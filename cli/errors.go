@@ -1,57 +1,59 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 
-	"google.golang.org/grpc/codes"
+	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/errdefs"
 	"google.golang.org/grpc/status"
 )
 
 var errNoDaemon = errors.New("cannot connect to berthd")
 
-// Explain turns an error into one line that says what to do.
+// Explain turns an error into one line that says what to do, by its
+// errdefs kind (a daemon's status maps back to one, see api.FromStatus).
 func Explain(err error) string {
 	if err == nil {
 		return ""
 	}
-	st, ok := status.FromError(err)
-	if !ok {
-		return oneLine(err.Error())
+	err = api.FromStatus(err)
+	msg := err.Error()
+	if st, ok := status.FromError(err); ok {
+		msg = st.Message()
 	}
-	msg := oneLine(st.Message())
-	switch st.Code() {
-	case codes.Unavailable:
+	msg = oneLine(msg)
+	switch {
+	case errors.Is(err, errdefs.ErrUnavailable):
 		if strings.Contains(msg, "registry unreachable") {
 			return msg + ": is the registry running? for plain HTTP add it to registry.insecure in /etc/berth/config.toml"
 		}
 		return "cannot reach berthd: " + msg + ": is berthd running? (see --address)"
-	case codes.Unauthenticated:
+	case errors.Is(err, errdefs.ErrUnauthenticated):
 		return msg + ": run berth login " + hostOf(msg)
-	case codes.NotFound:
+	case errors.Is(err, errdefs.ErrNotFound):
 		if strings.Contains(msg, "MANIFEST_UNKNOWN") || strings.Contains(msg, "resolve") {
 			return "manifest unknown: " + msg + ": check the repository and tag"
 		}
 		return msg + ": check the name (berth images lists what is here)"
-	case codes.FailedPrecondition:
+	case errors.Is(err, errdefs.ErrFailedPrecondition):
 		if strings.Contains(msg, "no matching platform") {
 			return msg + ": choose one with --platform"
 		}
-		return msg
-	case codes.ResourceExhausted:
+	case errors.Is(err, errdefs.ErrResourceExhausted):
 		return "disk full: " + msg + ": free space under berthd's root (berth rmi, berth gc)"
-	case codes.DataLoss:
+	case errors.Is(err, errdefs.ErrDataLoss):
 		return msg + ": the data was rejected and nothing was stored; retry or check the registry or mirror"
-	case codes.InvalidArgument:
+	case errors.Is(err, errdefs.ErrInvalidArgument):
 		if strings.Contains(msg, "schema1") {
 			return msg + ": re-push the image with a current Docker or buildkit (schema 2 or OCI)"
 		}
 		if strings.Contains(msg, "limit for a layer") {
 			return msg + ": if the image is trusted, raise registry.max_layer_size_mb in /etc/berth/config.toml"
 		}
-		return msg
-	case codes.Canceled:
+	case errors.Is(err, context.Canceled):
 		return "cancelled: " + msg
 	}
 	return msg

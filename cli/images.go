@@ -7,7 +7,8 @@ import (
 	"text/tabwriter"
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
-	"github.com/berth-dev/berth/distribution"
+	"github.com/berth-dev/berth/platforms"
+	"github.com/berth-dev/berth/reference"
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
@@ -26,8 +27,8 @@ type imageRow struct {
 
 func rowOf(i *apiv1.ImageInfo) imageRow {
 	r := imageRow{Repository: i.GetName(), Tag: "<none>", Digest: i.GetTarget().GetDigest(), ID: i.GetId(), Size: i.GetSize(), Name: i.GetName()}
-	if ref, err := distribution.ParseReference(i.GetName()); err == nil {
-		r.Repository = distribution.Familiar(ref.Name())
+	if ref, err := reference.Parse(i.GetName()); err == nil {
+		r.Repository = reference.Familiar(ref.Name())
 		if ref.Tag != "" {
 			r.Tag = ref.Tag
 		}
@@ -185,7 +186,7 @@ func newInspect(g *globals) *cobra.Command {
 			}
 			req := &apiv1.GetImageRequest{}
 			if platform != "" {
-				p, err := distribution.ParsePlatform(platform)
+				p, err := platforms.Parse(platform)
 				if err != nil {
 					return err
 				}

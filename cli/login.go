@@ -8,7 +8,8 @@ import (
 	"strings"
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
-	"github.com/berth-dev/berth/distribution"
+	"github.com/berth-dev/berth/credentials"
+	"github.com/berth-dev/berth/reference"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -17,7 +18,7 @@ func normalizeHost(h string) string {
 	h = strings.TrimPrefix(strings.TrimPrefix(h, "https://"), "http://")
 	h = strings.TrimSuffix(h, "/")
 	if h == "" || h == "index.docker.io" || h == "registry-1.docker.io" {
-		return distribution.DefaultDomain
+		return reference.DefaultDomain
 	}
 	return h
 }
@@ -30,10 +31,10 @@ func newLogin(g *globals) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "login [flags] [HOST]",
-		Short: "Check credentials against a registry and store them (0600) in " + distribution.DefaultAuthFile(),
+		Short: "Check credentials against a registry and store them (0600) in " + credentials.DefaultAuthFile(),
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			host := distribution.DefaultDomain
+			host := reference.DefaultDomain
 			if len(args) == 1 {
 				host = normalizeHost(args[0])
 			}
@@ -80,7 +81,7 @@ func newLogin(g *globals) *cobra.Command {
 			if _, err := c.transfer.Login(g.ctx(cmd), &apiv1.RegistryAuth{Host: host, Username: user, Password: password}); err != nil {
 				return err
 			}
-			if err := distribution.SaveCredentials(distribution.DefaultAuthFile(), host, distribution.Credentials{Username: user, Password: password}); err != nil {
+			if err := credentials.SaveCredentials(credentials.DefaultAuthFile(), host, credentials.Credentials{Username: user, Password: password}); err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "Login Succeeded")
@@ -99,11 +100,11 @@ func newLogout(_ *globals) *cobra.Command {
 		Short: "Remove stored credentials for a registry",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			host := distribution.DefaultDomain
+			host := reference.DefaultDomain
 			if len(args) == 1 {
 				host = normalizeHost(args[0])
 			}
-			ok, err := distribution.RemoveCredentials(distribution.DefaultAuthFile(), host)
+			ok, err := credentials.RemoveCredentials(credentials.DefaultAuthFile(), host)
 			if err != nil {
 				return err
 			}

@@ -6,7 +6,8 @@ import (
 	"os"
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
-	"github.com/berth-dev/berth/distribution"
+	"github.com/berth-dev/berth/platforms"
+	"github.com/berth-dev/berth/reference"
 	"github.com/spf13/cobra"
 )
 
@@ -28,13 +29,13 @@ func newPull(g *globals) *cobra.Command {
 			}
 			req := &apiv1.PullRequest{Ref: args[0], NoUnpack: noUnpack, AllowForeignLayers: foreign, Auth: auth}
 			if platform != "" {
-				p, err := distribution.ParsePlatform(platform)
+				p, err := platforms.Parse(platform)
 				if err != nil {
 					return err
 				}
 				req.Platform = &apiv1.Platform{Os: p.OS, Architecture: p.Architecture, Variant: p.Variant}
 			}
-			if _, err := distribution.ParseReference(args[0]); err != nil {
+			if _, err := reference.Parse(args[0]); err != nil {
 				return err
 			}
 			c, err := g.clients()

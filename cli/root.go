@@ -67,7 +67,9 @@ func (g *globals) dial() (*grpc.ClientConn, error) {
 	}
 	conn, err := grpc.NewClient("unix://"+g.address,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)),
+		grpc.WithChainUnaryInterceptor(api.UnaryClientErrors),
+		grpc.WithChainStreamInterceptor(api.StreamClientErrors))
 	if err != nil {
 		return nil, fmt.Errorf("%w at %s: %v", errNoDaemon, g.address, err)
 	}

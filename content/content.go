@@ -5,24 +5,27 @@ package content
 
 import (
 	"context"
-	"errors"
 	"io"
 	"time"
+
+	"github.com/berth-dev/berth/errdefs"
 
 	"github.com/opencontainers/go-digest"
 )
 
 // Errors callers branch on; test with errors.Is.
 var (
-	ErrNotFound       = errors.New("content: not found")
-	ErrAlreadyExists  = errors.New("content: already exists")
-	ErrDigestMismatch = errors.New("content: digest mismatch")
-	ErrSizeMismatch   = errors.New("content: size mismatch")
+	ErrNotFound       = errdefs.New(errdefs.ErrNotFound, "content: not found")
+	ErrAlreadyExists  = errdefs.New(errdefs.ErrAlreadyExists, "content: already exists")
+	ErrDigestMismatch = errdefs.New(errdefs.ErrDataLoss, "content: digest mismatch")
+	ErrSizeMismatch   = errdefs.New(errdefs.ErrDataLoss, "content: size mismatch")
 	// ErrUnavailable means another writer holds the ingest with the same
 	// Ref; wait and retry (the blob usually turns up as ErrAlreadyExists).
-	ErrUnavailable = errors.New("content: ingest locked, unavailable")
+	ErrUnavailable = errdefs.New(errdefs.ErrConflict, "content: ingest locked, unavailable")
+	// ErrTooLarge means a blob over the caller's limit (see ReadBlob).
+	ErrTooLarge = errdefs.New(errdefs.ErrInvalidArgument, "content: blob too large")
 	// ErrInvalidArgument means a malformed request (bad digest, field).
-	ErrInvalidArgument = errors.New("content: invalid argument")
+	ErrInvalidArgument = errdefs.New(errdefs.ErrInvalidArgument, "content: invalid argument")
 )
 
 // Info describes a committed blob.

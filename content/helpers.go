@@ -7,6 +7,8 @@ import (
 	"io"
 	"time"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/opencontainers/go-digest"
 )
 
@@ -68,16 +70,25 @@ func WriteBlob(ctx context.Context, s Store, ref string, r io.Reader, size int64
 	return nil
 }
 
-// ReadBlob reads a whole blob (for manifests and configs; not layers).
-func ReadBlob(ctx context.Context, s Store, dgst digest.Digest) ([]byte, error) {
-	ra, err := s.ReaderAt(ctx, dgst)
+// ReadBlob reads a whole blob that is read into memory (a manifest,
+// index or config; never a layer). A blob over max bytes, by its
+// descriptor or by the store's record, is refused with ErrTooLarge before
+// any byte is read, and no more than the stored size is ever read.
+func ReadBlob(ctx context.Context, s Store, desc ocispec.Descriptor, max int64) ([]byte, error) {
+	if desc.Size > max {
+		return nil, fmt.Errorf("read %s: %w: %d bytes, limit %d", desc.Digest, ErrTooLarge, desc.Size, max)
+	}
+	ra, err := s.ReaderAt(ctx, desc.Digest)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read %s: %w", desc.Digest, err)
 	}
 	defer func() { _ = ra.Close() }()
+	if ra.Size() > max {
+		return nil, fmt.Errorf("read %s: %w: %d bytes, limit %d", desc.Digest, ErrTooLarge, ra.Size(), max)
+	}
 	buf := make([]byte, ra.Size())
 	if _, err := ra.ReadAt(buf, 0); err != nil && (!errors.Is(err, io.EOF) || len(buf) != 0) {
-		return nil, fmt.Errorf("read blob %s: %w", dgst, err)
+		return nil, fmt.Errorf("read %s: %w", desc.Digest, err)
 	}
 	return buf, nil
 }

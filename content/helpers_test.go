@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berth-dev/berth/content"
 	"github.com/berth-dev/berth/content/local"
@@ -34,9 +35,18 @@ func TestWriteBlobAndOpenWriter(t *testing.T) {
 	if err := content.WriteBlob(ctx, s, "r", bytes.NewReader(data), int64(len(data)), dgst, nil); err != nil {
 		t.Fatal(err)
 	}
-	got, err := content.ReadBlob(ctx, s, dgst)
+	desc := ocispec.Descriptor{Digest: dgst, Size: int64(len(data))}
+	got, err := content.ReadBlob(ctx, s, desc, int64(len(data)))
 	if err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("ReadBlob %q %v", got, err)
+	}
+	// Over the cap by the descriptor, or by the stored size when the
+	// descriptor understates it, is refused.
+	if _, err := content.ReadBlob(ctx, s, desc, int64(len(data))-1); !errors.Is(err, content.ErrTooLarge) {
+		t.Fatalf("ReadBlob over the cap: %v", err)
+	}
+	if _, err := content.ReadBlob(ctx, s, ocispec.Descriptor{Digest: dgst, Size: 1}, 2); !errors.Is(err, content.ErrTooLarge) {
+		t.Fatalf("ReadBlob with an understated size: %v", err)
 	}
 	// Writing it again is not an error.
 	if err := content.WriteBlob(ctx, s, "r2", bytes.NewReader(data), int64(len(data)), dgst, nil); err != nil {

@@ -8,13 +8,11 @@ import (
 	"testing"
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
+	"github.com/berth-dev/berth/credentials"
 	"github.com/berth-dev/berth/daemon"
-	"github.com/berth-dev/berth/distribution"
 	"github.com/berth-dev/berth/internal/registrytest"
 	"github.com/berth-dev/berth/internal/testutil"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 )
 
@@ -22,11 +20,7 @@ import (
 // credentials (the CLI would add its own).
 func (td *testDaemon) pullAPI(t *testing.T, ref string, auth ...*apiv1.RegistryAuth) error {
 	t.Helper()
-	conn, err := grpc.NewClient("unix://"+td.cfg.Address, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := td.conn(t)
 	stream, err := apiv1.NewTransferClient(conn).Pull(context.Background(), &apiv1.PullRequest{Ref: ref, NoUnpack: true, Auth: auth})
 	if err != nil {
 		return err
@@ -49,18 +43,14 @@ func TestDaemonLendsNoCredentials(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.CheckLeaks(t)
 	reg := registrytest.Start(t, registrytest.Options{Username: "berth", Password: "s3cret"})
-	img, err := registrytest.BusyboxImage(registrytest.Gzip, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg.PushImage(t, "test/bb", "v1", img)
+	reg.PushBusybox(t, "test/bb", "v1", registrytest.Gzip, false)
 	ref := reg.Host + "/test/bb:v1"
-	good := distribution.Credentials{Username: "berth", Password: "s3cret"}
+	good := credentials.Credentials{Username: "berth", Password: "s3cret"}
 
 	td := startDaemon(t, nil)
 	homeFiles := []string{filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "berth", "auth.json"), filepath.Join(os.Getenv("DOCKER_CONFIG"), "config.json")}
 	for _, p := range homeFiles {
-		if err := distribution.SaveCredentials(p, reg.Host, good); err != nil {
+		if err := credentials.SaveCredentials(p, reg.Host, good); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -5,10 +5,15 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"math"
 	"net"
 	"os"
 	"strings"
+
+	"github.com/berth-dev/berth/credentials"
+	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/errdefs"
 
 	"github.com/BurntSushi/toml"
 	"github.com/berth-dev/berth/distribution"
@@ -88,6 +93,33 @@ type RegistryAuth struct {
 	IdentityToken string `toml:"identity_token"`
 }
 
+// engineConfig is the part of the configuration the engine takes.
+func (c Config) engineConfig(log *slog.Logger) engine.Config {
+	auths := map[string]credentials.Credentials{}
+	for host, a := range c.Registry.Auths {
+		auths[host] = credentials.Credentials{Username: a.Username, Password: a.Password, IdentityToken: a.IdentityToken}
+	}
+	readAhead := c.Unpack.ReadAheadMB << 20
+	if c.Unpack.ReadAheadMB == 0 {
+		readAhead = -1
+	}
+	return engine.Config{
+		Root:        c.Root,
+		State:       c.State,
+		Snapshotter: c.Snapshotter,
+		Registry: engine.RegistryConfig{
+			CertsDir:               c.Registry.ConfigPath,
+			Insecure:               c.Registry.Insecure,
+			MaxConcurrentDownloads: c.Registry.MaxConcurrentDownloads,
+			AllowForeignLayers:     c.Registry.AllowForeignLayers,
+			MaxLayerSize:           c.Registry.MaxLayerSizeMB << 20,
+			Auths:                  auths,
+		},
+		ReadAhead: readAhead,
+		Logger:    log,
+	}
+}
+
 // DefaultConfig is the configuration used for every key left out.
 func DefaultConfig() Config {
 	return Config{
@@ -108,7 +140,7 @@ func DefaultConfig() Config {
 }
 
 // ErrBadConfig marks an invalid configuration.
-var ErrBadConfig = errors.New("invalid configuration")
+var ErrBadConfig = errdefs.New(errdefs.ErrInvalidArgument, "invalid configuration")
 
 // LoadConfig reads path over the defaults. A missing file is fine unless
 // mustExist; unknown keys are an error.

@@ -1,13 +1,9 @@
 package daemon
 
 import (
-	"context"
-	"fmt"
-
 	apiv1 "github.com/berth-dev/berth/api/v1"
-	"github.com/berth-dev/berth/content"
-	"github.com/berth-dev/berth/distribution"
-	"github.com/berth-dev/berth/images"
+	"github.com/berth-dev/berth/credentials"
+	"github.com/berth-dev/berth/engine"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -31,10 +27,7 @@ func fromPlatform(p *apiv1.Platform) *ocispec.Platform {
 	return &ocispec.Platform{OS: p.GetOs(), Architecture: p.GetArchitecture(), Variant: p.GetVariant()}
 }
 
-// imageInfo fills in the config-derived fields for the host platform (or
-// the given one) when its manifest is present.
-func (d *Daemon) imageInfo(ctx context.Context, ns string, img images.Image, plat *ocispec.Platform) *apiv1.ImageInfo {
-	cs := d.cs(ns)
+func toImageInfo(img engine.ImageInfo) *apiv1.ImageInfo {
 	info := &apiv1.ImageInfo{
 		Name:      img.Name,
 		Target:    toDescriptor(img.Target),
@@ -42,44 +35,27 @@ func (d *Daemon) imageInfo(ctx context.Context, ns string, img images.Image, pla
 		CreatedAt: timestamppb.New(img.CreatedAt),
 		UpdatedAt: timestamppb.New(img.UpdatedAt),
 	}
-	p := distribution.HostPlatform()
-	if plat != nil {
-		p = *plat
-	}
-	res, err := images.ResolveManifest(ctx, cs, img.Target, p)
-	if err != nil && plat == nil {
-		// Only another platform was pulled: describe that one.
-		res, err = anyPresentManifest(ctx, cs, img.Target)
-	}
-	if err != nil {
+	if img.ID == "" {
 		return info
 	}
-	info.Id = res.ManifestBody.Config.Digest.String()
-	info.Size = res.Size()
-	if res.Config.Created != nil {
-		info.Created = timestamppb.New(*res.Config.Created)
+	info.Id = img.ID
+	info.Size = img.Size
+	if img.Created != nil {
+		info.Created = timestamppb.New(*img.Created)
 	}
-	info.Platform = toPlatform(res.Config.Platform)
+	info.Platform = toPlatform(img.Platform)
 	return info
 }
 
-// anyPresentManifest resolves the first manifest of an index whose
-// content is in the store.
-func anyPresentManifest(ctx context.Context, cs content.Store, target ocispec.Descriptor) (*images.Resolved, error) {
-	kids, err := images.Children(ctx, cs, target)
-	if err != nil {
-		return nil, err
+// toAuth converts the credentials a client sent.
+func toAuth(auth []*apiv1.RegistryAuth) engine.Auth {
+	out := engine.Auth{}
+	for _, a := range auth {
+		out[a.GetHost()] = toCredentials(a)
 	}
-	for _, k := range kids {
-		if k.Platform == nil || !distribution.IsManifest(k.MediaType) {
-			continue
-		}
-		if _, err := cs.Info(ctx, k.Digest); err != nil {
-			continue
-		}
-		if res, err := images.ResolveManifest(ctx, cs, target, *k.Platform); err == nil {
-			return res, nil
-		}
-	}
-	return nil, fmt.Errorf("%w: no platform of %s is present", images.ErrNotFound, target.Digest)
+	return out
+}
+
+func toCredentials(a *apiv1.RegistryAuth) credentials.Credentials {
+	return credentials.Credentials{Username: a.GetUsername(), Password: a.GetPassword(), IdentityToken: a.GetIdentityToken()}
 }

@@ -9,53 +9,36 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"syscall"
 	"time"
 
+	"github.com/berth-dev/berth/api"
 	apiv1 "github.com/berth-dev/berth/api/v1"
-	"github.com/berth-dev/berth/content"
-	"github.com/berth-dev/berth/content/local"
-	"github.com/berth-dev/berth/distribution"
-	"github.com/berth-dev/berth/images"
-	"github.com/berth-dev/berth/metadata"
-	"github.com/berth-dev/berth/snapshot"
-	"github.com/berth-dev/berth/snapshot/native"
-	"github.com/berth-dev/berth/snapshot/overlay"
-	"golang.org/x/sys/unix"
+	"github.com/berth-dev/berth/engine"
 	"google.golang.org/grpc"
 )
 
-// ErrAlreadyRunning means another berthd holds the state directory's lock.
-var ErrAlreadyRunning = errors.New("another berthd is running")
+// ErrAlreadyRunning means another berthd (or an in-process engine) holds
+// the state directory's lock.
+var ErrAlreadyRunning = engine.ErrLocked
 
-// Daemon is a running berthd.
+// Daemon is a running berthd: the gRPC front end over an engine.
 type Daemon struct {
 	cfg     Config
 	log     *slog.Logger
-	lock    *os.File
-	content content.Store
-	sn      snapshot.Snapshotter
-	meta    *metadata.DB
-	imgs    images.Store
-	leases  leaseUsers
-	events  *broker
+	engine  *engine.Engine
 	metrics *metrics
 	grpc    *grpc.Server
 	debug   *http.Server
 	ln      net.Listener
 	started time.Time
 
-	// gcLock serialises collections with each other and with shutdown
-	// (transfers are protected from the collector by leases).
-	gcLock sync.Mutex
 	// ctx is cancelled on Stop; long transfers derive from it.
 	ctx    context.Context
 	cancel context.CancelFunc
 }
 
-// New opens the stores and binds the socket; Serve starts answering.
+// New opens the engine and binds the socket; Serve starts answering.
 func New(cfg Config, log *slog.Logger) (_ *Daemon, retErr error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -63,42 +46,20 @@ func New(cfg Config, log *slog.Logger) (_ *Daemon, retErr error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	d := &Daemon{cfg: cfg, log: log, events: newBroker(), metrics: newMetrics(), started: time.Now().UTC(), leases: leaseUsers{n: map[string]int{}}}
+	d := &Daemon{cfg: cfg, log: log, metrics: newMetrics(), started: time.Now().UTC()}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
-	defer func() {
-		if retErr != nil {
-			d.closeStores()
-		}
-	}()
-	for _, dir := range []string{cfg.Root, cfg.State, filepath.Dir(cfg.Address)} {
-		if err := os.MkdirAll(dir, 0o711); err != nil {
-			return nil, fmt.Errorf("create %s: %w", dir, err)
-		}
-	}
-	if err := d.takeLock(); err != nil {
-		return nil, err
+	if err := os.MkdirAll(filepath.Dir(cfg.Address), 0o711); err != nil {
+		return nil, fmt.Errorf("create %s: %w", filepath.Dir(cfg.Address), err)
 	}
 	var err error
-	if d.content, err = local.NewStore(filepath.Join(cfg.Root, "content")); err != nil {
-		return nil, fmt.Errorf("open content store: %w", err)
+	if d.engine, err = engine.New(d.ctx, cfg.engineConfig(log)); err != nil {
+		return nil, err
 	}
-	snRoot := filepath.Join(cfg.Root, "snapshots", cfg.Snapshotter)
-	if cfg.Snapshotter == "native" {
-		d.sn, err = native.New(snRoot)
-	} else {
-		d.sn, err = overlay.New(snRoot)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("open %s snapshotter: %w", cfg.Snapshotter, err)
-	}
-	if d.meta, err = metadata.Open(filepath.Join(cfg.Root, "metadata.db"), d.content, map[string]snapshot.Snapshotter{cfg.Snapshotter: d.sn}); err != nil {
-		return nil, fmt.Errorf("open metadata: %w", err)
-	}
-	d.imgs = images.MetadataStore(d.meta)
-	if err := d.meta.Namespaces().Create(context.Background(), "default", nil); err != nil && !errors.Is(err, metadata.ErrAlreadyExists) {
-		return nil, fmt.Errorf("create the default namespace: %w", err)
-	}
-	d.removeStaleExtracts()
+	defer func() {
+		if retErr != nil {
+			_ = d.engine.Close()
+		}
+	}()
 	if err := d.listen(); err != nil {
 		return nil, err
 	}
@@ -116,31 +77,11 @@ func New(cfg Config, log *slog.Logger) (_ *Daemon, retErr error) {
 		}
 	}
 	d.grpc = grpc.NewServer(
-		grpc.ChainUnaryInterceptor(d.metrics.unary),
-		grpc.ChainStreamInterceptor(d.metrics.stream),
+		grpc.ChainUnaryInterceptor(d.metrics.unary, api.UnaryServerErrors),
+		grpc.ChainStreamInterceptor(d.metrics.stream, api.StreamServerErrors),
 	)
 	d.register()
 	return d, nil
-}
-
-// takeLock flocks <state>/berthd.lock so two daemons never share a root.
-func (d *Daemon) takeLock() error {
-	p := filepath.Join(d.cfg.State, "berthd.lock")
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return fmt.Errorf("open lock %s: %w", p, err)
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return fmt.Errorf("%w: %s is locked", ErrAlreadyRunning, p)
-		}
-		return fmt.Errorf("lock %s: %w", p, err)
-	}
-	_ = f.Truncate(0)
-	_, _ = fmt.Fprintf(f, "%d\n", os.Getpid())
-	d.lock = f
-	return nil
 }
 
 // listen removes a stale socket (safe: we hold the lock) and binds a new
@@ -195,7 +136,7 @@ func (d *Daemon) Serve() error {
 
 // Stop stops accepting requests, cancels running transfers (their ingests
 // stay resumable), waits up to grace for calls to end, and closes the
-// stores.
+// engine.
 func (d *Daemon) Stop(grace time.Duration) {
 	d.log.Info("berthd stopping")
 	d.cancel()
@@ -212,72 +153,8 @@ func (d *Daemon) Stop(grace time.Duration) {
 		_ = d.debug.Close()
 	}
 	_ = os.Remove(d.cfg.Address)
-	d.closeStores()
+	if err := d.engine.Close(); err != nil {
+		d.log.Warn("close the engine", "err", err)
+	}
 	d.log.Info("berthd stopped")
-}
-
-func (d *Daemon) closeStores() {
-	d.gcLock.Lock()
-	defer d.gcLock.Unlock()
-	if d.sn != nil {
-		_ = d.sn.Close()
-	}
-	if d.meta != nil {
-		_ = d.meta.Close()
-	}
-	if d.lock != nil {
-		_ = d.lock.Close()
-	}
-}
-
-// client returns a registry client that uses the credentials the caller
-// sent for a host, else those berthd's config declares for it
-// (registry.auths), and never any file of berthd's own user.
-func (d *Daemon) client(auth []*apiv1.RegistryAuth) *distribution.Client {
-	creds := func(host string) (distribution.Credentials, error) {
-		for _, a := range auth {
-			if a.GetHost() == host {
-				return distribution.Credentials{Username: a.GetUsername(), Password: a.GetPassword(), IdentityToken: a.GetIdentityToken()}, nil
-			}
-		}
-		a := d.cfg.Registry.Auths[host]
-		return distribution.Credentials{Username: a.Username, Password: a.Password, IdentityToken: a.IdentityToken}, nil
-	}
-	return distribution.NewClient(distribution.ClientOptions{
-		Hosts:        distribution.HostOptions{CertsDir: d.cfg.Registry.ConfigPath, Insecure: d.cfg.Registry.Insecure},
-		Credentials:  creds,
-		MaxLayerSize: d.cfg.Registry.MaxLayerSizeMB << 20,
-		Logger:       d.log,
-	})
-}
-
-// removeStaleExtracts removes the active "extract-" snapshots an unpack
-// interrupted by a crash left behind (no unpack runs before Serve).
-func (d *Daemon) removeStaleExtracts() {
-	ctx := context.Background()
-	nss, err := d.meta.Namespaces().List(ctx)
-	if err != nil {
-		d.log.Warn("list namespaces", "err", err)
-		return
-	}
-	for _, ns := range nss {
-		sn, err := d.snap(ns)
-		if err != nil {
-			continue
-		}
-		var stale []string
-		_ = sn.Walk(ctx, func(i snapshot.Info) error {
-			if i.Kind == snapshot.KindActive && strings.HasPrefix(i.Name, "extract-") {
-				stale = append(stale, i.Name)
-			}
-			return nil
-		})
-		for _, k := range stale {
-			if err := sn.Remove(ctx, k); err != nil {
-				d.log.Warn("remove interrupted unpack", "namespace", ns, "snapshot", k, "err", err)
-				continue
-			}
-			d.log.Info("removed interrupted unpack", "namespace", ns, "snapshot", k)
-		}
-	}
 }

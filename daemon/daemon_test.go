@@ -15,6 +15,8 @@ import (
 	"github.com/berth-dev/berth/daemon"
 	"github.com/berth-dev/berth/internal/registrytest"
 	"github.com/berth-dev/berth/internal/testutil"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 )
 
 type testDaemon struct {
@@ -50,6 +52,18 @@ func startDaemon(t *testing.T, edit func(*daemon.Config)) *testDaemon {
 		}
 	})
 	return td
+}
+
+// conn dials the daemon's socket with a raw gRPC client, closed when the
+// test ends.
+func (td *testDaemon) conn(t *testing.T) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpc.NewClient("unix://"+td.cfg.Address, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
 }
 
 // berth runs the CLI against the daemon and returns stdout and the
@@ -202,15 +216,11 @@ func TestLoginAuthTLSAndPush(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.CheckLeaks(t)
 	reg := registrytest.Start(t, registrytest.Options{Username: "berth", Password: "s3cret", TLS: true})
-	img, err := registrytest.BusyboxImage(registrytest.Gzip, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg.PushImage(t, "test/bb", "v1", img)
+	reg.PushBusybox(t, "test/bb", "v1", registrytest.Gzip, true)
 	td := startDaemon(t, nil)
 	ref := reg.Host + "/test/bb:v1"
 
-	_, err = td.berth(t, "pull", ref)
+	_, err := td.berth(t, "pull", ref)
 	if err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("want TLS verification failure, got %v", err)
 	}

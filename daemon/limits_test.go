@@ -9,20 +9,14 @@ import (
 	"github.com/berth-dev/berth/daemon"
 	"github.com/berth-dev/berth/internal/registrytest"
 	"github.com/berth-dev/berth/internal/testutil"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 )
 
 // assertBlobAbsent fails if td's default namespace holds dgst.
 func (td *testDaemon) assertBlobAbsent(t *testing.T, dgst string) {
 	t.Helper()
-	conn, err := grpc.NewClient("unix://"+td.cfg.Address, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := td.conn(t)
 	if _, err := apiv1.NewContentClient(conn).Info(context.Background(), &apiv1.ContentInfoRequest{Digest: dgst}); status.Code(err) != codes.NotFound {
 		t.Fatalf("refused blob %s stored: %v", dgst, err)
 	}
@@ -35,11 +29,7 @@ func TestPullRefusesLayerWithoutSize(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.CheckLeaks(t)
 	reg := registrytest.Start(t, registrytest.Options{})
-	img, err := registrytest.BusyboxImage(registrytest.Gzip, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg.PushImage(t, "test/lie", "v1", img)
+	img := reg.PushBusybox(t, "test/lie", "v1", registrytest.Gzip, false)
 	td := startDaemon(t, nil)
 	for _, size := range []int64{0, -1} {
 		img.Layers[0].Size = size

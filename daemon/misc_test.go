@@ -17,9 +17,7 @@ import (
 	"github.com/berth-dev/berth/daemon"
 	"github.com/berth-dev/berth/internal/registrytest"
 	"github.com/berth-dev/berth/internal/testutil"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
@@ -94,11 +92,7 @@ func TestSecondDaemonRefusedMetricsAndEvents(t *testing.T) {
 		t.Fatalf("second daemon on the same state: %v", err)
 	}
 
-	conn, err := grpc.NewClient("unix://"+td.cfg.Address, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := td.conn(t)
 	ctx, cancel := context.WithTimeout(api.WithNamespace(context.Background(), "default"), 30*time.Second)
 	defer cancel()
 	events, err := apiv1.NewEventsClient(conn).Subscribe(ctx, &apiv1.SubscribeRequest{Topics: []string{"/images/"}})
@@ -106,11 +100,7 @@ func TestSecondDaemonRefusedMetricsAndEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := registrytest.Start(t, registrytest.Options{})
-	img, err := registrytest.BusyboxImage(registrytest.Zstd, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg.PushImage(t, "test/bb", "v1", img)
+	reg.PushBusybox(t, "test/bb", "v1", registrytest.Zstd, false)
 	// Subscriptions register asynchronously: pull until an event arrives.
 	got := make(chan *apiv1.Envelope, 1)
 	go func() {
@@ -144,18 +134,10 @@ func TestContentAndSnapshotsAPIPerNamespace(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.CheckLeaks(t)
 	reg := registrytest.Start(t, registrytest.Options{})
-	img, err := registrytest.BusyboxImage(registrytest.Gzip, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg.PushImage(t, "test/bb", "v1", img)
+	img := reg.PushBusybox(t, "test/bb", "v1", registrytest.Gzip, false)
 	td := startDaemon(t, nil)
 	td.ok(t, "pull", reg.Host+"/test/bb:v1")
-	conn, err := grpc.NewClient("unix://"+td.cfg.Address, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := td.conn(t)
 	cc := apiv1.NewContentClient(conn)
 	sc := apiv1.NewSnapshotsClient(conn)
 	ctx := api.WithNamespace(context.Background(), "default")

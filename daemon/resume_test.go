@@ -131,15 +131,11 @@ func TestCorruptBlobRejectedThroughDaemon(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.CheckLeaks(t)
 	reg := registrytest.Start(t, registrytest.Options{})
-	img, err := registrytest.BusyboxImage(registrytest.Gzip, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg.PushImage(t, "test/bb", "v1", img)
+	img := reg.PushBusybox(t, "test/bb", "v1", registrytest.Gzip, false)
 	p := startFaultProxy(t, reg.URL())
 	p.corrupt.Store(true)
 	td := startDaemon(t, nil)
-	_, err = td.berth(t, "pull", p.host+"/test/bb:v1")
+	_, err := td.berth(t, "pull", p.host+"/test/bb:v1")
 	if err == nil || !strings.Contains(err.Error(), "does not match its digest") || !strings.Contains(err.Error(), "nothing was stored") {
 		t.Fatalf("want corrupt blob error, got %v", err)
 	}

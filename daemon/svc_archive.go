@@ -1,11 +1,9 @@
 package daemon
 
 import (
-	"context"
 	"io"
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
-	"github.com/berth-dev/berth/images"
 )
 
 // Import receives an archive in chunks (the first message may carry a
@@ -41,20 +39,14 @@ func (s *transferService) Import(stream apiv1.Transfer_ImportServer) error {
 			}
 		}
 	}()
-	var imgs []images.Image
-	err = s.d.withLease(ctx, ns, "import "+randomRef(), func(ctx context.Context) error {
-		var err error
-		imgs, err = s.d.importArchive(ctx, ns, pr, first.GetName())
-		return err
-	})
+	imgs, err := s.d.engine.Load(ctx, ns, pr, first.GetName())
 	pr.CloseWithError(io.ErrClosedPipe)
 	if err != nil {
-		return toStatus(err)
+		return err
 	}
 	resp := &apiv1.ImportResponse{}
 	for _, img := range imgs {
-		s.d.events.publish(ns, "/images/create", map[string]string{"name": img.Name})
-		resp.Images = append(resp.Images, s.d.imageInfo(ctx, ns, img, nil))
+		resp.Images = append(resp.Images, toImageInfo(s.d.engine.Describe(ctx, ns, img, nil)))
 	}
 	return stream.SendAndClose(resp)
 }
@@ -83,5 +75,5 @@ func (s *transferService) Export(r *apiv1.ExportRequest, stream apiv1.Transfer_E
 	}
 	ctx, cancel := s.d.transferContext(stream.Context())
 	defer cancel()
-	return toStatus(s.d.exportArchive(ctx, ns, r.GetNames(), r.GetFormat(), fromPlatform(r.GetPlatform()), chunkWriter{stream}))
+	return s.d.engine.Save(ctx, ns, r.GetNames(), r.GetFormat(), fromPlatform(r.GetPlatform()), chunkWriter{stream})
 }

@@ -25,9 +25,9 @@ func (s *contentService) store(ctx context.Context, raw string) (content.Store, 
 	}
 	dg, err := digest.Parse(raw)
 	if err != nil {
-		return nil, "", toStatus(fmt.Errorf("%w: digest %q: %v", content.ErrInvalidArgument, raw, err))
+		return nil, "", fmt.Errorf("%w: digest %q: %v", content.ErrInvalidArgument, raw, err)
 	}
-	return s.d.cs(ns), dg, nil
+	return s.d.engine.Content(ns), dg, nil
 }
 
 func contentInfo(i content.Info) *apiv1.ContentInfo {
@@ -42,7 +42,7 @@ func (s *contentService) Info(ctx context.Context, r *apiv1.ContentInfoRequest) 
 	}
 	i, err := cs.Info(ctx, dg)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	return contentInfo(i), nil
 }
@@ -54,11 +54,11 @@ func (s *contentService) List(ctx context.Context, _ *emptypb.Empty) (*apiv1.Lis
 		return nil, err
 	}
 	resp := &apiv1.ListContentResponse{}
-	err = s.d.cs(ns).Walk(ctx, func(i content.Info) error {
+	err = s.d.engine.Content(ns).Walk(ctx, func(i content.Info) error {
 		resp.Blobs = append(resp.Blobs, contentInfo(i))
 		return nil
 	})
-	return resp, toStatus(err)
+	return resp, err
 }
 
 // Delete serves the Content.Delete RPC: the namespace drops its reference;
@@ -69,7 +69,7 @@ func (s *contentService) Delete(ctx context.Context, r *apiv1.ContentInfoRequest
 		return nil, err
 	}
 	if err := cs.Delete(ctx, dg); err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	return &emptypb.Empty{}, nil
 }
@@ -83,7 +83,7 @@ func (s *contentService) Read(r *apiv1.ReadContentRequest, stream apiv1.Content_
 	}
 	ra, err := cs.ReaderAt(ctx, dg)
 	if err != nil {
-		return toStatus(err)
+		return err
 	}
 	defer ra.Close()
 	end := ra.Size()
@@ -104,7 +104,7 @@ func (s *contentService) Read(r *apiv1.ReadContentRequest, stream apiv1.Content_
 			off += int64(m)
 		}
 		if err != nil && err != io.EOF {
-			return toStatus(fmt.Errorf("read %s: %w", dg, err))
+			return fmt.Errorf("read %s: %w", dg, err)
 		}
 		if m == 0 {
 			break

@@ -1,7 +1,10 @@
 package daemon
 
 import (
+	"context"
+
 	apiv1 "github.com/berth-dev/berth/api/v1"
+	"github.com/berth-dev/berth/events"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -17,21 +20,14 @@ func (s *eventsService) Subscribe(r *apiv1.SubscribeRequest, stream apiv1.Events
 	if err != nil {
 		return err
 	}
-	ch, cancel := s.d.events.subscribe(r.GetTopics())
+	ctx, cancel := context.WithCancel(stream.Context())
 	defer cancel()
-	for {
-		select {
-		case <-stream.Context().Done():
-			return nil
-		case <-s.d.ctx.Done():
-			return nil
-		case ev := <-ch:
-			if ev.Namespace != "" && ev.Namespace != ns {
-				continue
-			}
-			if err := stream.Send(&apiv1.Envelope{Timestamp: timestamppb.New(ev.Time), Namespace: ev.Namespace, Topic: ev.Topic, Attributes: ev.Attributes}); err != nil {
-				return err
-			}
+	stop := context.AfterFunc(s.d.ctx, cancel)
+	defer stop()
+	for ev := range s.d.engine.Events().Subscribe(ctx, events.Filter{Namespace: ns, Topics: r.GetTopics()}) {
+		if err := stream.Send(&apiv1.Envelope{Timestamp: timestamppb.New(ev.Time), Namespace: ev.Namespace, Topic: ev.Topic, Attributes: ev.Attributes}); err != nil {
+			return err
 		}
 	}
+	return nil
 }

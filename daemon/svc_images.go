@@ -2,13 +2,8 @@ package daemon
 
 import (
 	"context"
-	"fmt"
-	"strings"
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
-	"github.com/berth-dev/berth/distribution"
-	"github.com/berth-dev/berth/gc"
-	"github.com/berth-dev/berth/images"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
 
@@ -23,47 +18,15 @@ func (s *imagesService) List(ctx context.Context, _ *apiv1.ListImagesRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	imgs, err := s.d.imgs.List(ctx, ns)
+	imgs, err := s.d.engine.List(ctx, ns)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	resp := &apiv1.ListImagesResponse{}
 	for _, img := range imgs {
-		resp.Images = append(resp.Images, s.d.imageInfo(ctx, ns, img, nil))
+		resp.Images = append(resp.Images, toImageInfo(img))
 	}
 	return resp, nil
-}
-
-// lookup finds an image by reference, or by a prefix (≥ 4 hex digits) of
-// its ID or target digest.
-func (d *Daemon) lookup(ctx context.Context, ns, name string) (images.Image, error) {
-	if ref, err := distribution.ParseReference(name); err == nil {
-		img, err := d.imgs.Get(ctx, ns, ref.String())
-		if err == nil {
-			return img, nil
-		}
-	}
-	id := strings.TrimPrefix(name, "sha256:")
-	if len(id) >= 4 && strings.Trim(id, "0123456789abcdef") == "" {
-		imgs, err := d.imgs.List(ctx, ns)
-		if err != nil {
-			return images.Image{}, err
-		}
-		var found []images.Image
-		for _, img := range imgs {
-			info := d.imageInfo(ctx, ns, img, nil)
-			if strings.HasPrefix(strings.TrimPrefix(info.Id, "sha256:"), id) || strings.HasPrefix(img.Target.Digest.Encoded(), id) {
-				found = append(found, img)
-			}
-		}
-		if len(found) == 1 {
-			return found[0], nil
-		}
-		if len(found) > 1 {
-			return images.Image{}, fmt.Errorf("%w: %s matches %d images; give a name", images.ErrInvalid, name, len(found))
-		}
-	}
-	return images.Image{}, fmt.Errorf("%w: %s", images.ErrNotFound, name)
 }
 
 // Get serves the Images.Get RPC.
@@ -72,25 +35,13 @@ func (s *imagesService) Get(ctx context.Context, r *apiv1.GetImageRequest) (*api
 	if err != nil {
 		return nil, err
 	}
-	img, err := s.d.lookup(ctx, ns, r.GetName())
+	in, err := s.d.engine.Inspect(ctx, ns, r.GetName(), fromPlatform(r.GetPlatform()))
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
-	plat := fromPlatform(r.GetPlatform())
-	resp := &apiv1.GetImageResponse{Image: s.d.imageInfo(ctx, ns, img, plat)}
-	cs := s.d.cs(ns)
-	p := distribution.HostPlatform()
-	if plat != nil {
-		p = *plat
-	}
-	if res, err := images.ResolveManifest(ctx, cs, img.Target, p); err == nil {
-		resp.ManifestDescriptor = toDescriptor(res.Manifest)
-		if resp.Manifest, err = images.ReadBlob(ctx, cs, res.Manifest); err != nil {
-			return nil, toStatus(err)
-		}
-		if resp.Config, err = images.ReadBlob(ctx, cs, res.ManifestBody.Config); err != nil {
-			return nil, toStatus(err)
-		}
+	resp := &apiv1.GetImageResponse{Image: toImageInfo(in.ImageInfo), Manifest: in.Manifest, Config: in.Config}
+	if in.ManifestDescriptor != nil {
+		resp.ManifestDescriptor = toDescriptor(*in.ManifestDescriptor)
 	}
 	return resp, nil
 }
@@ -101,18 +52,8 @@ func (s *imagesService) Delete(ctx context.Context, r *apiv1.DeleteImageRequest)
 	if err != nil {
 		return nil, err
 	}
-	img, err := s.d.lookup(ctx, ns, r.GetName())
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	if err := s.d.imgs.Delete(ctx, ns, img.Name); err != nil {
-		return nil, toStatus(err)
-	}
-	s.d.events.publish(ns, "/images/delete", map[string]string{"name": img.Name})
-	if r.GetSync() {
-		if _, err := s.d.gc(ctx); err != nil {
-			return nil, toStatus(err)
-		}
+	if err := s.d.engine.Delete(ctx, ns, r.GetName(), r.GetSync()); err != nil {
+		return nil, err
 	}
 	return &emptypb.Empty{}, nil
 }
@@ -123,42 +64,18 @@ func (s *imagesService) Tag(ctx context.Context, r *apiv1.TagImageRequest) (*api
 	if err != nil {
 		return nil, err
 	}
-	src, err := s.d.lookup(ctx, ns, r.GetSource())
+	img, err := s.d.engine.Tag(ctx, ns, r.GetSource(), r.GetTarget())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
-	ref, err := distribution.ParseReference(r.GetTarget())
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	if ref.Digest != "" {
-		return nil, toStatus(fmt.Errorf("%w: tag %q must not carry a digest", distribution.ErrInvalidReference, r.GetTarget()))
-	}
-	img, err := s.d.imgs.Put(ctx, ns, images.Image{Name: ref.String(), Target: src.Target, Labels: src.Labels})
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	s.d.events.publish(ns, "/images/create", map[string]string{"name": img.Name})
-	return s.d.imageInfo(ctx, ns, img, nil), nil
+	return toImageInfo(img), nil
 }
 
 // GarbageCollect serves the Images.GarbageCollect RPC.
 func (s *imagesService) GarbageCollect(ctx context.Context, _ *emptypb.Empty) (*apiv1.GarbageCollectResponse, error) {
-	r, err := s.d.gc(ctx)
+	r, err := s.d.engine.GC(ctx)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	return &apiv1.GarbageCollectResponse{Blobs: int64(r.BlobsDeleted), Snapshots: int64(r.SnapshotsRemoved)}, nil
-}
-
-func (d *Daemon) gc(ctx context.Context) (gc.Stats, error) {
-	d.gcLock.Lock()
-	defer d.gcLock.Unlock()
-	r, err := gc.Collect(ctx, d.meta)
-	if err != nil {
-		return r, fmt.Errorf("garbage collection: %w", err)
-	}
-	d.log.Info("garbage collected", "blobs", r.BlobsDeleted, "snapshots", r.SnapshotsRemoved, "duration", r.Duration)
-	d.events.publish("", "/gc", map[string]string{"blobs": fmt.Sprint(r.BlobsDeleted), "snapshots": fmt.Sprint(r.SnapshotsRemoved)})
-	return r, nil
 }

@@ -5,8 +5,7 @@ import (
 	"os"
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
-	"github.com/berth-dev/berth/content"
-	"github.com/berth-dev/berth/distribution"
+	"github.com/berth-dev/berth/platforms"
 	"github.com/berth-dev/berth/version"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -20,21 +19,17 @@ type introspectionService struct {
 // Info serves the Introspection.Info RPC.
 func (s *introspectionService) Info(ctx context.Context, _ *emptypb.Empty) (*apiv1.InfoResponse, error) {
 	d := s.d
-	nss, err := d.meta.Namespaces().List(ctx)
+	nss, err := d.engine.Namespaces(ctx)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	resp := &apiv1.InfoResponse{
 		Version: version.Version, Root: d.cfg.Root, State: d.cfg.State, Address: d.cfg.Address,
 		Snapshotter: d.cfg.Snapshotter, Pid: int32(os.Getpid()), Started: timestamppb.New(d.started),
-		Platform: toPlatform(distribution.HostPlatform()), Namespaces: nss,
+		Platform: toPlatform(platforms.Default()), Namespaces: nss,
 	}
-	err = d.content.Walk(ctx, func(i content.Info) error {
-		resp.ContentBlobs++
-		resp.ContentBytes += i.Size
-		return nil
-	})
-	return resp, toStatus(err)
+	resp.ContentBlobs, resp.ContentBytes, err = d.engine.ContentUsage(ctx)
+	return resp, err
 }
 
 // Plugins serves the Introspection.Plugins RPC.

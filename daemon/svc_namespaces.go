@@ -2,11 +2,10 @@ package daemon
 
 import (
 	"context"
-	"errors"
 
 	"github.com/berth-dev/berth/api"
 	apiv1 "github.com/berth-dev/berth/api/v1"
-	"github.com/berth-dev/berth/metadata"
+	"github.com/berth-dev/berth/engine"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
 
@@ -18,35 +17,33 @@ type namespacesService struct {
 // namespace returns the request's namespace, validated.
 func namespace(ctx context.Context) (string, error) {
 	ns := api.NamespaceFromIncoming(ctx)
-	if err := metadata.ValidateNamespace(ns); err != nil {
-		return "", toStatus(err)
+	if err := engine.ValidateNamespace(ns); err != nil {
+		return "", err
 	}
 	return ns, nil
 }
 
 // List serves the Namespaces.List RPC.
 func (s *namespacesService) List(ctx context.Context, _ *emptypb.Empty) (*apiv1.ListNamespacesResponse, error) {
-	nss, err := s.d.meta.Namespaces().List(ctx)
+	nss, err := s.d.engine.Namespaces(ctx)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	return &apiv1.ListNamespacesResponse{Namespaces: nss}, nil
 }
 
 // Create serves the Namespaces.Create RPC.
 func (s *namespacesService) Create(ctx context.Context, r *apiv1.CreateNamespaceRequest) (*emptypb.Empty, error) {
-	if err := s.d.meta.Namespaces().Create(ctx, r.GetName(), nil); err != nil && !errors.Is(err, metadata.ErrAlreadyExists) {
-		return nil, toStatus(err)
+	if err := s.d.engine.CreateNamespace(ctx, r.GetName()); err != nil {
+		return nil, err
 	}
-	s.d.events.publish(r.GetName(), "/namespaces/create", nil)
 	return &emptypb.Empty{}, nil
 }
 
 // Delete serves the Namespaces.Delete RPC.
 func (s *namespacesService) Delete(ctx context.Context, r *apiv1.DeleteNamespaceRequest) (*emptypb.Empty, error) {
-	if err := s.d.meta.Namespaces().Delete(ctx, r.GetName()); err != nil {
-		return nil, toStatus(err)
+	if err := s.d.engine.DeleteNamespace(ctx, r.GetName()); err != nil {
+		return nil, err
 	}
-	s.d.events.publish(r.GetName(), "/namespaces/delete", nil)
 	return &emptypb.Empty{}, nil
 }

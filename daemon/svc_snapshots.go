@@ -22,9 +22,9 @@ func (s *snapshotsService) snapshotter(ctx context.Context) (snapshot.Snapshotte
 	if err != nil {
 		return nil, err
 	}
-	sn, err := s.d.snap(ns)
+	sn, err := s.d.engine.Snapshotter(ns)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	return sn, nil
 }
@@ -40,7 +40,7 @@ func (s *snapshotsService) List(ctx context.Context, _ *emptypb.Empty) (*apiv1.L
 		resp.Snapshots = append(resp.Snapshots, &apiv1.SnapshotInfo{Name: i.Name, Parent: i.Parent, Kind: kindNames[i.Kind], Labels: i.Labels, Created: timestamppb.New(i.Created)})
 		return nil
 	})
-	return resp, toStatus(err)
+	return resp, err
 }
 
 // Usage serves the Snapshots.Usage RPC.
@@ -51,7 +51,7 @@ func (s *snapshotsService) Usage(ctx context.Context, r *apiv1.SnapshotUsageRequ
 	}
 	u, err := sn.Usage(ctx, r.GetKey())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	return &apiv1.SnapshotUsageResponse{Size: u.Size, Inodes: u.Inodes}, nil
 }
@@ -63,7 +63,7 @@ func (s *snapshotsService) Remove(ctx context.Context, r *apiv1.SnapshotUsageReq
 		return nil, err
 	}
 	if err := sn.Remove(ctx, r.GetKey()); err != nil {
-		return nil, toStatus(fmt.Errorf("remove snapshot %s: %w", r.GetKey(), err))
+		return nil, fmt.Errorf("remove snapshot %s: %w", r.GetKey(), err)
 	}
 	return &emptypb.Empty{}, nil
 }

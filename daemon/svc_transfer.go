@@ -2,12 +2,11 @@ package daemon
 
 import (
 	"context"
-	"fmt"
 	"sync"
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
 	"github.com/berth-dev/berth/distribution"
-	"github.com/berth-dev/berth/images"
+	"github.com/berth-dev/berth/engine"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
 
@@ -55,38 +54,18 @@ func (s *transferService) Pull(r *apiv1.PullRequest, stream apiv1.Transfer_PullS
 	}
 	ctx, cancel := s.d.transferContext(stream.Context())
 	defer cancel()
-	sn, err := s.d.snap(ns)
-	if err != nil {
-		return toStatus(err)
-	}
-	cs := s.d.cs(ns)
-	p := &images.Puller{
-		Client:          s.d.client(r.GetAuth()),
-		Content:         cs,
-		Unpacker:        &images.Unpacker{Content: cs, Snapshotter: sn, ReadAhead: s.d.readAhead()},
-		Images:          s.d.imgs,
-		Concurrency:     s.d.cfg.Registry.MaxConcurrentDownloads,
-		SnapshotterName: s.d.cfg.Snapshotter,
-	}
-	s.d.log.Info("pull", "ref", r.GetRef(), "namespace", ns)
-	var res *images.PullResult
-	err = s.d.withLease(ctx, ns, "pull "+r.GetRef(), func(ctx context.Context) error {
-		var err error
-		res, err = p.Pull(ctx, r.GetRef(), images.PullOptions{
-			Namespace:    ns,
-			Platform:     fromPlatform(r.GetPlatform()),
-			Progress:     s.d.progressSender(stream.Send),
-			AllowForeign: r.GetAllowForeignLayers() || s.d.cfg.Registry.AllowForeignLayers,
-			NoUnpack:     r.GetNoUnpack(),
-		})
-		return err
+	plat := fromPlatform(r.GetPlatform())
+	img, err := s.d.engine.Pull(ctx, ns, r.GetRef(), engine.PullOptions{
+		Platform:     plat,
+		Auth:         toAuth(r.GetAuth()),
+		Progress:     s.d.progressSender(stream.Send),
+		AllowForeign: r.GetAllowForeignLayers(),
+		NoUnpack:     r.GetNoUnpack(),
 	})
 	if err != nil {
-		s.d.log.Warn("pull failed", "ref", r.GetRef(), "err", err)
-		return toStatus(err)
+		return err
 	}
-	s.d.events.publish(ns, "/images/create", map[string]string{"name": res.Image.Name, "digest": res.Image.Target.Digest.String()})
-	return stream.Send(&apiv1.PullEvent{Event: &apiv1.PullEvent_Image{Image: s.d.imageInfo(ctx, ns, res.Image, fromPlatform(r.GetPlatform()))}})
+	return stream.Send(&apiv1.PullEvent{Event: &apiv1.PullEvent_Image{Image: toImageInfo(s.d.engine.Describe(ctx, ns, img, plat))}})
 }
 
 // Push serves the Transfer.Push RPC.
@@ -97,47 +76,17 @@ func (s *transferService) Push(r *apiv1.PushRequest, stream apiv1.Transfer_PushS
 	}
 	ctx, cancel := s.d.transferContext(stream.Context())
 	defer cancel()
-	img, err := s.d.lookup(ctx, ns, r.GetName())
+	img, err := s.d.engine.Push(ctx, ns, r.GetName(), r.GetRemote(), toAuth(r.GetAuth()), s.d.progressSender(stream.Send))
 	if err != nil {
-		return toStatus(err)
+		return err
 	}
-	remote := r.GetRemote()
-	if remote == "" {
-		remote = img.Name
-	}
-	ref, err := distribution.ParseReference(remote)
-	if err != nil {
-		return toStatus(err)
-	}
-	send := s.d.progressSender(stream.Send)
-	mountFrom := ""
-	if src, err := distribution.ParseReference(img.Name); err == nil && src.Domain == ref.Domain {
-		mountFrom = src.Path
-	}
-	if err := s.d.client(r.GetAuth()).PushFrom(ctx, s.d.cs(ns), ref, img.Target, mountFrom, send); err != nil {
-		return toStatus(fmt.Errorf("push %s: %w", ref, err))
-	}
-	s.d.events.publish(ns, "/images/push", map[string]string{"name": img.Name, "remote": ref.String()})
-	return stream.Send(&apiv1.PullEvent{Event: &apiv1.PullEvent_Image{Image: s.d.imageInfo(ctx, ns, img, nil)}})
+	return stream.Send(&apiv1.PullEvent{Event: &apiv1.PullEvent_Image{Image: toImageInfo(s.d.engine.Describe(ctx, ns, img, nil))}})
 }
 
 // Login serves the Transfer.Login RPC.
 func (s *transferService) Login(ctx context.Context, r *apiv1.RegistryAuth) (*emptypb.Empty, error) {
-	host := r.GetHost()
-	if host == "" {
-		host = distribution.DefaultDomain
-	}
-	r.Host = host
-	if err := s.d.client([]*apiv1.RegistryAuth{r}).Ping(ctx, host); err != nil {
-		return nil, toStatus(err)
+	if err := s.d.engine.Login(ctx, r.GetHost(), toCredentials(r)); err != nil {
+		return nil, err
 	}
 	return &emptypb.Empty{}, nil
-}
-
-// readAhead converts the configured read-ahead to Unpacker.ReadAhead.
-func (d *Daemon) readAhead() int {
-	if d.cfg.Unpack.ReadAheadMB == 0 {
-		return -1
-	}
-	return d.cfg.Unpack.ReadAheadMB << 20
 }

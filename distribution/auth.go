@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/berth-dev/berth/credentials"
 )
 
 // challenge is one parsed WWW-Authenticate header.
@@ -83,7 +85,7 @@ func (c *Client) setToken(r request, v string) {
 	c.mu.Unlock()
 }
 
-func (c *Client) fetchToken(ctx context.Context, r request, ch challenge, creds Credentials) (string, error) {
+func (c *Client) fetchToken(ctx context.Context, r request, ch challenge, creds credentials.Credentials) (string, error) {
 	realm := ch.params["realm"]
 	u, err := url.Parse(realm)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
@@ -136,7 +138,7 @@ func (c *Client) fetchToken(ctx context.Context, r request, ch challenge, creds 
 // tokenRequest builds the token request: an identity token is exchanged as
 // an OAuth2 refresh token (POST grant_type=refresh_token, as the Docker
 // CLI does); otherwise a GET, with basic credentials when there are any.
-func tokenRequest(ctx context.Context, u *url.URL, q url.Values, scopes []string, creds Credentials) (*http.Request, error) {
+func tokenRequest(ctx context.Context, u *url.URL, q url.Values, scopes []string, creds credentials.Credentials) (*http.Request, error) {
 	if creds.IdentityToken == "" {
 		u.RawQuery = q.Encode()
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)

@@ -13,12 +13,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/credentials"
+	"github.com/berth-dev/berth/manifest"
+	"github.com/berth-dev/berth/reference"
 	"github.com/opencontainers/go-digest"
 )
 
 // fakeRegistry answers manifests only with a bearer token that its token
 // endpoint hands out (anonymously for pulls of "public/", with basic
 // credentials otherwise), and fails the first `flaky` requests with 503.
+// testManifest is a small Docker schema2 manifest registries serve.
+const testManifest = `{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":3},"layers":[]}`
+
 func fakeRegistry(t *testing.T, flaky int32) (*httptest.Server, *atomic.Int32) {
 	t.Helper()
 	body := []byte(testManifest)
@@ -50,7 +56,7 @@ func fakeRegistry(t *testing.T, flaky int32) (*httptest.Server, *atomic.Int32) {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
-		w.Header().Set("Content-Type", MediaTypeDockerManifest)
+		w.Header().Set("Content-Type", manifest.MediaTypeDockerManifest)
 		w.Header().Set("Docker-Content-Digest", dg.String())
 		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
 		if r.Method == http.MethodGet {
@@ -66,12 +72,12 @@ func TestBearerTokenFlowAndRetries(t *testing.T) {
 	host := strings.TrimPrefix(srv.URL, "http://")
 	ctx := context.Background()
 	c := NewClient(ClientOptions{Hosts: HostOptions{CertsDir: t.TempDir()}, Backoff: time.Millisecond})
-	ref, _ := ParseReference(host + "/public/app:v1")
+	ref, _ := reference.Parse(host + "/public/app:v1")
 	d, err := c.Resolve(ctx, ref)
 	if err != nil {
 		t.Fatalf("anonymous token after 503s: %v", err)
 	}
-	if d.MediaType != MediaTypeDockerManifest || d.Digest != digest.FromBytes([]byte(testManifest)) {
+	if d.MediaType != manifest.MediaTypeDockerManifest || d.Digest != digest.FromBytes([]byte(testManifest)) {
 		t.Fatalf("descriptor %+v", d)
 	}
 	// The token is cached: a second resolve asks for no new one.
@@ -79,17 +85,17 @@ func TestBearerTokenFlowAndRetries(t *testing.T) {
 	if _, err := c.Resolve(ctx, ref); err != nil || tokens.Load() != n {
 		t.Fatalf("token not reused: %v (%d → %d)", err, n, tokens.Load())
 	}
-	private, _ := ParseReference(host + "/private/app:v1")
+	private, _ := reference.Parse(host + "/private/app:v1")
 	if _, err := c.Resolve(ctx, private); !errors.Is(err, ErrUnauthorized) {
 		t.Fatalf("private without credentials: want unauthorized, got %v", err)
 	}
-	c = NewClient(ClientOptions{Hosts: HostOptions{CertsDir: t.TempDir()}, Credentials: StaticCredentials(host, Credentials{Username: "alice", Password: "pw"})})
+	c = NewClient(ClientOptions{Hosts: HostOptions{CertsDir: t.TempDir()}, Credentials: credentials.StaticCredentials(host, credentials.Credentials{Username: "alice", Password: "pw"})})
 	if _, err := c.Resolve(ctx, private); err != nil {
 		t.Fatalf("private with credentials: %v", err)
 	}
 	// Retries give up with the last error.
 	srv2, _ := fakeRegistry(t, 100)
-	ref2, _ := ParseReference(strings.TrimPrefix(srv2.URL, "http://") + "/public/app:v1")
+	ref2, _ := reference.Parse(strings.TrimPrefix(srv2.URL, "http://") + "/public/app:v1")
 	c = NewClient(ClientOptions{Hosts: HostOptions{CertsDir: t.TempDir()}, Retries: 2, Backoff: time.Millisecond})
 	var se *StatusError
 	if _, err := c.Resolve(ctx, ref2); !errors.As(err, &se) || se.Status != 503 {
@@ -106,14 +112,14 @@ func TestParseChallenges(t *testing.T) {
 
 func TestSchema1Refused(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", MediaTypeDockerSchema1Signed)
+		w.Header().Set("Content-Type", manifest.MediaTypeDockerSchema1Signed)
 		_, _ = w.Write([]byte(`{"schemaVersion":1,"name":"old","tag":"v1","fsLayers":[]}`))
 	}))
 	defer srv.Close()
-	ref, _ := ParseReference(strings.TrimPrefix(srv.URL, "http://") + "/old/app:v1")
+	ref, _ := reference.Parse(strings.TrimPrefix(srv.URL, "http://") + "/old/app:v1")
 	c := NewClient(ClientOptions{Hosts: HostOptions{CertsDir: t.TempDir()}, Retries: -1})
-	if _, err := c.Resolve(context.Background(), ref); !errors.Is(err, ErrSchema1) {
-		t.Fatalf("want ErrSchema1, got %v", err)
+	if _, err := c.Resolve(context.Background(), ref); !errors.Is(err, manifest.ErrSchema1) {
+		t.Fatalf("want manifest.ErrSchema1, got %v", err)
 	}
 }
 
@@ -142,7 +148,7 @@ func TestIdentityTokenRefreshGrant(t *testing.T) {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
-		w.Header().Set("Content-Type", MediaTypeDockerManifest)
+		w.Header().Set("Content-Type", manifest.MediaTypeDockerManifest)
 		w.Header().Set("Docker-Content-Digest", digest.FromBytes(body).String())
 		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
 		if r.Method == http.MethodGet {
@@ -155,8 +161,8 @@ func TestIdentityTokenRefreshGrant(t *testing.T) {
 	if err := os.WriteFile(conf, []byte(`{"auths":{"`+host+`":{"auth":"","identitytoken":"id-token"}}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c := NewClient(ClientOptions{Hosts: HostOptions{CertsDir: t.TempDir()}, Retries: -1, Credentials: FileCredentials(conf)})
-	ref, _ := ParseReference(host + "/private/app:v1")
+	c := NewClient(ClientOptions{Hosts: HostOptions{CertsDir: t.TempDir()}, Retries: -1, Credentials: credentials.FileCredentials(conf)})
+	ref, _ := reference.Parse(host + "/private/app:v1")
 	if _, err := c.Resolve(context.Background(), ref); err != nil {
 		t.Fatalf("resolve with an identity token: %v", err)
 	}

@@ -11,19 +11,21 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/berth-dev/berth/credentials"
 )
 
 // ClientOptions configures a Client.
 type ClientOptions struct {
 	Hosts       HostOptions
-	Credentials CredentialFunc
+	Credentials credentials.CredentialFunc
 	// Retries is how often a request is retried after a 5xx, 429 or
 	// connection error (default 4; negative means none).
 	Retries int
 	// Backoff is the first retry delay, doubled each time (default 200ms).
 	Backoff time.Duration
 	// MaxLayerSize caps the declared size of any blob other than a
-	// manifest, index or config (MaxDocumentSize caps those); 0 means
+	// manifest, index or config (manifest.MaxSize caps those); 0 means
 	// DefaultMaxLayerSize.
 	MaxLayerSize int64
 	UserAgent    string
@@ -60,7 +62,7 @@ func NewClient(o ClientOptions) *Client {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Credentials == nil {
-		o.Credentials = func(string) (Credentials, error) { return Credentials{}, nil }
+		o.Credentials = func(string) (credentials.Credentials, error) { return credentials.Credentials{}, nil }
 	}
 	return &Client{o: o, hosts: map[string][]*Host{}, tokens: map[string]string{}}
 }

@@ -1,41 +1,20 @@
 package distribution
 
 import (
-	"errors"
 	"fmt"
-	"strings"
+
+	"github.com/berth-dev/berth/errdefs"
 )
 
-// Errors callers branch on; test with errors.Is.
+// Errors callers branch on; test with errors.Is. Errors about references,
+// platforms and manifests come from the reference, platforms and manifest
+// packages.
 var (
-	ErrInvalidReference   = errors.New("invalid reference")
-	ErrUnauthorized       = errors.New("unauthorized")
-	ErrNotFound           = errors.New("not found")
-	ErrUnreachable        = errors.New("registry unreachable")
-	ErrSchema1            = errors.New("docker schema1 manifests are not supported")
-	ErrUnsupportedMedia   = errors.New("unsupported media type")
-	ErrNoMatchingPlatform = errors.New("no matching platform")
-	ErrCorruptBlob        = errors.New("blob does not match its digest")
-	ErrForeignLayer       = errors.New("foreign (non-distributable) layer")
-	// ErrBadSize means a descriptor's size was refused (not positive, or
-	// over the limit) or a server sent more than it declared.
-	ErrBadSize = errors.New("unacceptable blob size")
+	ErrUnauthorized = errdefs.New(errdefs.ErrUnauthenticated, "unauthorized")
+	ErrUnreachable  = errdefs.New(errdefs.ErrUnavailable, "registry unreachable")
+	ErrCorruptBlob  = errdefs.New(errdefs.ErrDataLoss, "blob does not match its digest")
+	ErrForeignLayer = errdefs.New(errdefs.ErrFailedPrecondition, "foreign (non-distributable) layer")
 )
-
-// PlatformError reports that an index holds no manifest for the wanted
-// platform; it lists what is available. It matches ErrNoMatchingPlatform.
-type PlatformError struct {
-	Wanted    string
-	Available []string
-}
-
-// Error implements error.
-func (e *PlatformError) Error() string {
-	return fmt.Sprintf("no matching platform for %s (available: %s)", e.Wanted, strings.Join(e.Available, ", "))
-}
-
-// Is makes errors.Is(err, ErrNoMatchingPlatform) true.
-func (e *PlatformError) Is(target error) bool { return target == ErrNoMatchingPlatform }
 
 // StatusError is an unexpected HTTP answer from a registry.
 type StatusError struct {
@@ -60,9 +39,9 @@ func (e *StatusError) Error() string {
 // Is maps HTTP statuses to the sentinel errors.
 func (e *StatusError) Is(target error) bool {
 	switch target {
-	case ErrUnauthorized:
+	case ErrUnauthorized, errdefs.ErrUnauthenticated:
 		return e.Status == 401 || e.Status == 403
-	case ErrNotFound:
+	case errdefs.ErrNotFound:
 		return e.Status == 404
 	}
 	return false

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/berth-dev/berth/manifest"
+	"github.com/berth-dev/berth/reference"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -18,7 +20,7 @@ import (
 // first. A descriptor whose size is not positive or over its limit is
 // refused with ErrBadSize before any request; the reader fails with
 // ErrBadSize once the body goes past the declared size.
-func (c *Client) Fetch(ctx context.Context, ref Reference, desc ocispec.Descriptor, offset int64) (io.ReadCloser, int64, error) {
+func (c *Client) Fetch(ctx context.Context, ref reference.Reference, desc ocispec.Descriptor, offset int64) (io.ReadCloser, int64, error) {
 	if err := c.checkSize(desc); err != nil {
 		return nil, 0, err
 	}
@@ -27,7 +29,7 @@ func (c *Client) Fetch(ctx context.Context, ref Reference, desc ocispec.Descript
 		return nil, 0, err
 	}
 	kind := "blobs"
-	if IsIndex(desc.MediaType) || IsManifest(desc.MediaType) {
+	if manifest.IsIndex(desc.MediaType) || manifest.IsManifest(desc.MediaType) {
 		kind = "manifests"
 	}
 	op := "fetch " + desc.Digest.String()
@@ -50,7 +52,7 @@ func (c *Client) Fetch(ctx context.Context, ref Reference, desc ocispec.Descript
 					return nil, err
 				}
 				if kind == "manifests" {
-					req.Header.Set("Accept", strings.Join(append([]string{desc.MediaType}, ManifestAccept...), ", "))
+					req.Header.Set("Accept", strings.Join(append([]string{desc.MediaType}, manifest.Accept...), ", "))
 				}
 				if offset > 0 {
 					req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")

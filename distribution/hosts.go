@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/berth-dev/berth/reference"
 )
 
 // Capability is what a host may be used for.
@@ -127,7 +128,7 @@ func ConfigureHosts(domain string, o HostOptions) ([]*Host, error) {
 		o.Timeout = 30 * time.Second
 	}
 	serverURL := "https://" + domain
-	if domain == DefaultDomain {
+	if domain == reference.DefaultDomain {
 		serverURL = "https://registry-1.docker.io"
 	}
 	var f hostsFile

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/content"
+	"github.com/berth-dev/berth/manifest"
+	"github.com/berth-dev/berth/reference"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -26,7 +28,7 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }
 // positive or over its limit is refused before anything is fetched, and a
 // server sending more than the declared size fails with ErrBadSize, its
 // ingest discarded. report may be nil.
-func (c *Client) FetchToStore(ctx context.Context, store content.Store, ref Reference, desc ocispec.Descriptor, labels map[string]string, report func(State, int64)) error {
+func (c *Client) FetchToStore(ctx context.Context, store content.Store, ref reference.Reference, desc ocispec.Descriptor, labels map[string]string, report func(State, int64)) error {
 	if err := c.checkSize(desc); err != nil {
 		return err
 	}
@@ -76,7 +78,7 @@ func (c *Client) FetchToStore(ctx context.Context, store content.Store, ref Refe
 			report(StateDownloading, offset)
 			rc, start, err := c.Fetch(ctx, ref, desc, offset)
 			if err != nil {
-				if errors.Is(err, ErrBadSize) {
+				if errors.Is(err, manifest.ErrBadSize) {
 					return refuse(err)
 				}
 				if ctx.Err() != nil || !errors.Is(err, ErrUnreachable) {
@@ -98,7 +100,7 @@ func (c *Client) FetchToStore(ctx context.Context, store content.Store, ref Refe
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
-				if errors.Is(err, ErrBadSize) {
+				if errors.Is(err, manifest.ErrBadSize) {
 					return refuse(err)
 				}
 				var we *writeError

@@ -5,34 +5,27 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/berth-dev/berth/manifest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
-
-// MaxDocumentSize caps manifests, indexes and image configs: a descriptor
-// of one of them declaring more is refused before anything is fetched.
-const MaxDocumentSize = 8 << 20
 
 // DefaultMaxLayerSize is ClientOptions.MaxLayerSize when left at 0.
 const DefaultMaxLayerSize = 64 << 30
 
-// isDocument reports whether mt is a manifest, index or image config.
-func isDocument(mt string) bool {
-	return IsIndex(mt) || IsManifest(mt) || mt == ocispec.MediaTypeImageConfig || mt == MediaTypeDockerConfig
-}
-
 // checkSize refuses, before any byte is fetched, a descriptor whose size
-// is not positive or exceeds the cap of its kind: without a trustworthy
+// is not positive or exceeds the cap of its kind (manifest.MaxSize for
+// manifests, indexes and configs): without a trustworthy
 // size nothing bounds what a registry may send.
 func (c *Client) checkSize(desc ocispec.Descriptor) error {
 	limit, kind := c.o.MaxLayerSize, "layer"
-	if isDocument(desc.MediaType) {
-		limit, kind = MaxDocumentSize, "manifest, index or config"
+	if manifest.IsDocument(desc.MediaType) {
+		limit, kind = manifest.MaxSize, "manifest, index or config"
 	}
 	if desc.Size <= 0 {
-		return fmt.Errorf("fetch %s: %w: declared size %d is not positive", desc.Digest, ErrBadSize, desc.Size)
+		return fmt.Errorf("fetch %s: %w: declared size %d is not positive", desc.Digest, manifest.ErrBadSize, desc.Size)
 	}
 	if desc.Size > limit {
-		return fmt.Errorf("fetch %s: %w: declared size %d exceeds the %d-byte limit for a %s", desc.Digest, ErrBadSize, desc.Size, limit, kind)
+		return fmt.Errorf("fetch %s: %w: declared size %d exceeds the %d-byte limit for a %s", desc.Digest, manifest.ErrBadSize, desc.Size, limit, kind)
 	}
 	return nil
 }
@@ -44,7 +37,7 @@ func (c *Client) checkSize(desc ocispec.Descriptor) error {
 func capBody(resp *http.Response, desc ocispec.Descriptor, want int64) (io.ReadCloser, error) {
 	if resp.ContentLength > want {
 		drain(resp)
-		return nil, fmt.Errorf("fetch %s: %w (%w): server announces %d bytes, %d expected", desc.Digest, ErrCorruptBlob, ErrBadSize, resp.ContentLength, want)
+		return nil, fmt.Errorf("fetch %s: %w (%w): server announces %d bytes, %d expected", desc.Digest, ErrCorruptBlob, manifest.ErrBadSize, resp.ContentLength, want)
 	}
 	return &capReader{ReadCloser: resp.Body, left: want, dgst: desc.Digest.String()}, nil
 }
@@ -63,7 +56,7 @@ func (r *capReader) Read(p []byte) (int, error) {
 		if n, err := io.ReadFull(r.ReadCloser, one[:]); n == 0 {
 			return 0, err // io.EOF at the declared end, or a broken transfer
 		}
-		return 0, fmt.Errorf("fetch %s: %w (%w): server sent more than the declared size", r.dgst, ErrCorruptBlob, ErrBadSize)
+		return 0, fmt.Errorf("fetch %s: %w (%w): server sent more than the declared size", r.dgst, ErrCorruptBlob, manifest.ErrBadSize)
 	}
 	if int64(len(p)) > r.left {
 		p = p[:r.left]

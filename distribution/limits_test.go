@@ -12,6 +12,8 @@ import (
 
 	"github.com/berth-dev/berth/content"
 	"github.com/berth-dev/berth/distribution"
+	"github.com/berth-dev/berth/manifest"
+	"github.com/berth-dev/berth/reference"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -76,20 +78,20 @@ func TestFetchRefusesUnusableSizes(t *testing.T) {
 		{"config size 0", ocispec.MediaTypeImageConfig, 0},
 		{"manifest size 0", ocispec.MediaTypeImageManifest, 0},
 		{"index negative size", ocispec.MediaTypeImageIndex, -5},
-		{"docker list size 0", distribution.MediaTypeDockerManifestList, 0},
-		{"manifest over the document limit", ocispec.MediaTypeImageManifest, distribution.MaxDocumentSize + 1},
-		{"config over the document limit", distribution.MediaTypeDockerConfig, distribution.MaxDocumentSize + 1},
+		{"docker list size 0", manifest.MediaTypeDockerManifestList, 0},
+		{"manifest over the document limit", ocispec.MediaTypeImageManifest, manifest.MaxSize + 1},
+		{"config over the document limit", manifest.MediaTypeDockerConfig, manifest.MaxSize + 1},
 		{"layer over the configured limit", ocispec.MediaTypeImageLayer, 2048},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			reg, host := startLying(t, body, false)
 			c := distribution.NewClient(distribution.ClientOptions{Hosts: distribution.HostOptions{CertsDir: t.TempDir()}, Retries: -1, MaxLayerSize: 1024})
-			ref, _ := distribution.ParseReference(host + "/test/lie:v1")
+			ref, _ := reference.Parse(host + "/test/lie:v1")
 			s := newStore(t)
 			desc := ocispec.Descriptor{MediaType: tc.mediaType, Digest: dg, Size: tc.size}
 			err := c.FetchToStore(context.Background(), s, ref, desc, nil, nil)
-			if !errors.Is(err, distribution.ErrBadSize) {
-				t.Fatalf("want ErrBadSize, got %v", err)
+			if !errors.Is(err, manifest.ErrBadSize) {
+				t.Fatalf("want manifest.ErrBadSize, got %v", err)
 			}
 			if n := reg.requests.Load(); n != 0 {
 				t.Errorf("%d requests for content reached the registry", n)
@@ -122,16 +124,16 @@ func TestFetchDeclaredSizeIsHardCap(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			reg, host := startLying(t, body, tc.contentLength)
 			c := distribution.NewClient(distribution.ClientOptions{Hosts: distribution.HostOptions{CertsDir: t.TempDir()}, Retries: -1})
-			ref, _ := distribution.ParseReference(host + "/test/lie:v1")
+			ref, _ := reference.Parse(host + "/test/lie:v1")
 			s := newStore(t)
 			desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayer, Digest: digest.FromBytes(body[:declared]), Size: declared}
 			if tc.foreign {
-				desc.MediaType = distribution.MediaTypeDockerForeignLayer
+				desc.MediaType = manifest.MediaTypeDockerForeignLayer
 				desc.URLs = []string{"http://" + host + "/foreign/layer"}
 			}
 			err := c.FetchToStore(context.Background(), s, ref, desc, nil, nil)
-			if !errors.Is(err, distribution.ErrBadSize) {
-				t.Fatalf("want ErrBadSize, got %v", err)
+			if !errors.Is(err, manifest.ErrBadSize) {
+				t.Fatalf("want manifest.ErrBadSize, got %v", err)
 			}
 			if reg.requests.Load() == 0 {
 				t.Fatal("the registry was never asked")

@@ -10,6 +10,9 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/content"
+	"github.com/berth-dev/berth/errdefs"
+	"github.com/berth-dev/berth/manifest"
+	"github.com/berth-dev/berth/reference"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -18,14 +21,14 @@ import (
 // then manifests, then the index, tagged with ref's tag. Children of an
 // index that are not in the store are skipped if the registry has them,
 // and are an error otherwise.
-func (c *Client) Push(ctx context.Context, store content.Store, ref Reference, root ocispec.Descriptor, progress ProgressFunc) error {
+func (c *Client) Push(ctx context.Context, store content.Store, ref reference.Reference, root ocispec.Descriptor, progress ProgressFunc) error {
 	return c.PushFrom(ctx, store, ref, root, "", progress)
 }
 
 // PushFrom is Push that first asks the registry to mount missing blobs from
 // repository mountFrom of the same registry (cross-repo mount), uploading
 // only what the mount did not provide. mountFrom "" disables mounting.
-func (c *Client) PushFrom(ctx context.Context, store content.Store, ref Reference, root ocispec.Descriptor, mountFrom string, progress ProgressFunc) error {
+func (c *Client) PushFrom(ctx context.Context, store content.Store, ref reference.Reference, root ocispec.Descriptor, mountFrom string, progress ProgressFunc) error {
 	if progress == nil {
 		progress = func(Progress) {}
 	}
@@ -50,7 +53,7 @@ type pusher struct {
 	c         *Client
 	h         *Host
 	store     content.Store
-	ref       Reference
+	ref       reference.Reference
 	mountFrom string
 	progress  ProgressFunc
 }
@@ -61,7 +64,7 @@ func (ps *pusher) tree(ctx context.Context, desc ocispec.Descriptor, tag string)
 	if err != nil {
 		return err
 	}
-	p, err := ParseManifest(desc.MediaType, b)
+	p, err := manifest.Parse(desc.MediaType, b)
 	if err != nil {
 		return fmt.Errorf("push %s: %w", desc.Digest, err)
 	}
@@ -84,7 +87,7 @@ func (ps *pusher) tree(ctx context.Context, desc ocispec.Descriptor, tag string)
 			if i == 0 {
 				kind = "config"
 			}
-			if IsForeignLayer(d.MediaType) {
+			if manifest.IsForeignLayer(d.MediaType) {
 				continue
 			}
 			if err := c.pushBlob(ctx, h, store, ref, d, kind, ps.mountFrom, progress); err != nil {
@@ -111,20 +114,20 @@ func readBlob(ctx context.Context, store content.Store, desc ocispec.Descriptor)
 	return b, nil
 }
 
-func (c *Client) exists(ctx context.Context, h *Host, ref Reference, d ocispec.Descriptor) (bool, error) {
+func (c *Client) exists(ctx context.Context, h *Host, ref reference.Reference, d ocispec.Descriptor) (bool, error) {
 	kind := "blobs"
-	if IsIndex(d.MediaType) || IsManifest(d.MediaType) {
+	if manifest.IsIndex(d.MediaType) || manifest.IsManifest(d.MediaType) {
 		kind = "manifests"
 	}
 	resp, err := c.do(ctx, request{host: h, domain: ref.Domain, scope: pushScope(ref), op: "check " + d.Digest.String(),
 		build: func(ctx context.Context, base string) (*http.Request, error) {
 			req, err := http.NewRequestWithContext(ctx, http.MethodHead, base+"/"+ref.Path+"/"+kind+"/"+d.Digest.String(), nil)
 			if err == nil && kind == "manifests" {
-				req.Header.Set("Accept", strings.Join(ManifestAccept, ", "))
+				req.Header.Set("Accept", strings.Join(manifest.Accept, ", "))
 			}
 			return req, err
 		}})
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, errdefs.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
@@ -134,7 +137,7 @@ func (c *Client) exists(ctx context.Context, h *Host, ref Reference, d ocispec.D
 	return true, nil
 }
 
-func (c *Client) pushBlob(ctx context.Context, h *Host, store content.Store, ref Reference, d ocispec.Descriptor, kind, mountFrom string, progress ProgressFunc) error {
+func (c *Client) pushBlob(ctx context.Context, h *Host, store content.Store, ref reference.Reference, d ocispec.Descriptor, kind, mountFrom string, progress ProgressFunc) error {
 	ev := Progress{Digest: d.Digest.String(), MediaType: d.MediaType, Kind: kind, Total: d.Size}
 	ok, err := c.exists(ctx, h, ref, d)
 	if err != nil {
@@ -198,7 +201,7 @@ func (c *Client) pushBlob(ctx context.Context, h *Host, store content.Store, ref
 	return nil
 }
 
-func (c *Client) putManifest(ctx context.Context, h *Host, ref Reference, d ocispec.Descriptor, b []byte, tag string) error {
+func (c *Client) putManifest(ctx context.Context, h *Host, ref reference.Reference, d ocispec.Descriptor, b []byte, tag string) error {
 	resp, err := c.do(ctx, request{host: h, domain: ref.Domain, scope: pushScope(ref), op: "put manifest " + ref.Path + ":" + tag,
 		build: func(ctx context.Context, base string) (*http.Request, error) {
 			req, err := http.NewRequestWithContext(ctx, http.MethodPut, base+"/"+ref.Path+"/manifests/"+url.PathEscape(tag), strings.NewReader(string(b)))

@@ -18,9 +18,14 @@ import (
 
 	"github.com/berth-dev/berth/content"
 	"github.com/berth-dev/berth/content/local"
+	"github.com/berth-dev/berth/credentials"
 	"github.com/berth-dev/berth/distribution"
+	"github.com/berth-dev/berth/errdefs"
 	"github.com/berth-dev/berth/internal/registrytest"
 	"github.com/berth-dev/berth/internal/testutil"
+	"github.com/berth-dev/berth/manifest"
+	"github.com/berth-dev/berth/platforms"
+	"github.com/berth-dev/berth/reference"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -45,7 +50,7 @@ func countBlobs(t *testing.T, s content.Store) int {
 // fetchImage resolves ref, fetches the root, selects the platform and
 // fetches manifest, config and layers.
 func fetchImage(ctx context.Context, c *distribution.Client, s content.Store, ref string, plat ocispec.Platform) (ocispec.Descriptor, error) {
-	r, err := distribution.ParseReference(ref)
+	r, err := reference.Parse(ref)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
@@ -64,12 +69,12 @@ func fetchImage(ctx context.Context, c *distribution.Client, s content.Store, re
 		}
 		b, _ := io.ReadAll(io.NewSectionReader(ra, 0, ra.Size()))
 		ra.Close()
-		p, err := distribution.ParseManifest(desc.MediaType, b)
+		p, err := manifest.Parse(desc.MediaType, b)
 		if err != nil {
 			return ocispec.Descriptor{}, err
 		}
 		if p.Index != nil {
-			if desc, err = distribution.SelectManifest(p.Index, plat); err != nil {
+			if desc, err = platforms.Select(p.Index, plat); err != nil {
 				return ocispec.Descriptor{}, err
 			}
 			continue
@@ -115,7 +120,7 @@ func TestPullPlainMultiPlatformAndCompressions(t *testing.T) {
 		t.Fatalf("arm64 config not fetched: %v", err)
 	}
 	_, err = fetchImage(ctx, c, s, reg.Host+"/test/multi", ocispec.Platform{OS: "linux", Architecture: "s390x"})
-	if !errors.Is(err, distribution.ErrNoMatchingPlatform) || !strings.Contains(err.Error(), "linux/arm64/v8") {
+	if !errors.Is(err, platforms.ErrNoMatch) || !strings.Contains(err.Error(), "linux/arm64/v8") {
 		t.Fatalf("want no matching platform listing arm64, got %v", err)
 	}
 	for _, comp := range []string{"gzip", "zstd", "uncompressed"} {
@@ -128,7 +133,7 @@ func TestPullPlainMultiPlatformAndCompressions(t *testing.T) {
 		t.Fatalf("by digest: %v", err)
 	}
 	_, err = fetchImage(ctx, c, s, reg.Host+"/test/nothere:v1", amd64)
-	if !errors.Is(err, distribution.ErrNotFound) {
+	if !errors.Is(err, errdefs.ErrNotFound) {
 		t.Fatalf("want not found, got %v", err)
 	}
 }
@@ -163,17 +168,17 @@ func TestAuthTLSAndPush(t *testing.T) {
 		t.Fatalf("want unauthorized without credentials, got %v", err)
 	}
 	authFile := filepath.Join(t.TempDir(), "auth.json")
-	if err := distribution.SaveCredentials(authFile, reg.Host, distribution.Credentials{Username: "berth", Password: "secret"}); err != nil {
+	if err := credentials.SaveCredentials(authFile, reg.Host, credentials.Credentials{Username: "berth", Password: "secret"}); err != nil {
 		t.Fatal(err)
 	}
-	c = distribution.NewClient(distribution.ClientOptions{Hosts: distribution.HostOptions{CertsDir: certs}, Credentials: distribution.FileCredentials(authFile)})
+	c = distribution.NewClient(distribution.ClientOptions{Hosts: distribution.HostOptions{CertsDir: certs}, Credentials: credentials.FileCredentials(authFile)})
 	s := newStore(t)
 	root, err := fetchImage(ctx, c, s, reg.Host+"/test/ml:v1", amd64)
 	if err != nil {
 		t.Fatalf("with credentials: %v", err)
 	}
 	// Push it back under another name and pull that.
-	ref, _ := distribution.ParseReference(reg.Host + "/test/pushed:v2")
+	ref, _ := reference.Parse(reg.Host + "/test/pushed:v2")
 	var events int
 	if err := c.Push(ctx, s, ref, root, func(distribution.Progress) { events++ }); err != nil {
 		t.Fatalf("push: %v", err)
@@ -242,11 +247,7 @@ func TestMirrorCorruptBlobAndResume(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.CheckLeaks(t)
 	reg := registrytest.Start(t, registrytest.Options{})
-	img, err := registrytest.BusyboxImage(registrytest.Uncompressed, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg.PushImage(t, "test/bb", "v1", img)
+	img := reg.PushBusybox(t, "test/bb", "v1", registrytest.Uncompressed, false)
 	mirror := startProxy(t, reg.URL(), "/mirror/v2")
 	ctx := context.Background()
 
@@ -273,7 +274,7 @@ func TestMirrorCorruptBlobAndResume(t *testing.T) {
 	// Corrupt blobs are rejected and nothing of them is stored.
 	mirror.corrupt.Store(true)
 	s = newStore(t)
-	_, err = fetchImage(ctx, c, s, domain+"/test/bb:v1", amd64)
+	_, err := fetchImage(ctx, c, s, domain+"/test/bb:v1", amd64)
 	if !errors.Is(err, distribution.ErrCorruptBlob) {
 		t.Fatalf("want corrupt blob error, got %v", err)
 	}
@@ -297,7 +298,7 @@ func TestMirrorCorruptBlobAndResume(t *testing.T) {
 	}
 	w.Close()
 	before := mirror.ranges.Load()
-	ref, _ := distribution.ParseReference(domain + "/test/bb:v1")
+	ref, _ := reference.Parse(domain + "/test/bb:v1")
 	if err := c.FetchToStore(ctx, s, ref, layer.Descriptor(), nil, nil); err != nil {
 		t.Fatalf("resume: %v", err)
 	}

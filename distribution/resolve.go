@@ -9,16 +9,18 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/berth-dev/berth/manifest"
+	"github.com/berth-dev/berth/reference"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-func pullScope(ref Reference) string { return "repository:" + ref.Path + ":pull" }
-func pushScope(ref Reference) string { return "repository:" + ref.Path + ":pull,push" }
+func pullScope(ref reference.Reference) string { return "repository:" + ref.Path + ":pull" }
+func pushScope(ref reference.Reference) string { return "repository:" + ref.Path + ":pull,push" }
 
 // Resolve finds the descriptor (media type, digest, size) of the manifest
 // or index ref names, trying mirrors before the server.
-func (c *Client) Resolve(ctx context.Context, ref Reference) (ocispec.Descriptor, error) {
+func (c *Client) Resolve(ctx context.Context, ref reference.Reference) (ocispec.Descriptor, error) {
 	hosts, err := c.Hosts(ref.Domain, CapResolve)
 	if err != nil {
 		return ocispec.Descriptor{}, err
@@ -29,7 +31,7 @@ func (c *Client) Resolve(ctx context.Context, ref Reference) (ocispec.Descriptor
 		if err == nil {
 			return d, nil
 		}
-		if ctx.Err() != nil || errors.Is(err, ErrSchema1) {
+		if ctx.Err() != nil || errors.Is(err, manifest.ErrSchema1) {
 			return ocispec.Descriptor{}, err
 		}
 		c.o.Logger.Debug("resolve failed on host", "host", h.Host, "err", err)
@@ -40,14 +42,14 @@ func (c *Client) Resolve(ctx context.Context, ref Reference) (ocispec.Descriptor
 	return ocispec.Descriptor{}, firstErr
 }
 
-func (c *Client) resolveOn(ctx context.Context, h *Host, ref Reference) (ocispec.Descriptor, error) {
+func (c *Client) resolveOn(ctx context.Context, h *Host, ref reference.Reference) (ocispec.Descriptor, error) {
 	op := "resolve " + ref.String()
 	for _, method := range []string{http.MethodHead, http.MethodGet} {
 		resp, err := c.do(ctx, request{host: h, domain: ref.Domain, scope: pullScope(ref), op: op,
 			build: func(ctx context.Context, base string) (*http.Request, error) {
 				req, err := http.NewRequestWithContext(ctx, method, base+"/"+ref.Path+"/manifests/"+ref.Object(), nil)
 				if err == nil {
-					req.Header.Set("Accept", strings.Join(ManifestAccept, ", "))
+					req.Header.Set("Accept", strings.Join(manifest.Accept, ", "))
 				}
 				return req, err
 			}})
@@ -55,28 +57,28 @@ func (c *Client) resolveOn(ctx context.Context, h *Host, ref Reference) (ocispec
 			return ocispec.Descriptor{}, err
 		}
 		mt := strings.TrimSpace(strings.Split(resp.Header.Get("Content-Type"), ";")[0])
-		if mt == MediaTypeDockerSchema1 || mt == MediaTypeDockerSchema1Signed {
+		if mt == manifest.MediaTypeDockerSchema1 || mt == manifest.MediaTypeDockerSchema1Signed {
 			drain(resp)
-			return ocispec.Descriptor{}, fmt.Errorf("%s: %w", op, ErrSchema1)
+			return ocispec.Descriptor{}, fmt.Errorf("%s: %w", op, manifest.ErrSchema1)
 		}
 		dg := digest.Digest(resp.Header.Get("Docker-Content-Digest"))
 		size, _ := strconv.ParseInt(resp.Header.Get("Content-Length"), 10, 64)
 		if method == http.MethodHead {
 			drain(resp)
-			if dg.Validate() != nil || size <= 0 || (ref.Digest != "" && dg != ref.Digest) || (!IsIndex(mt) && !IsManifest(mt)) {
+			if dg.Validate() != nil || size <= 0 || (ref.Digest != "" && dg != ref.Digest) || (!manifest.IsIndex(mt) && !manifest.IsManifest(mt)) {
 				continue // ask with GET and look at the body
 			}
 			return ocispec.Descriptor{MediaType: mt, Digest: dg, Size: size}, nil
 		}
-		b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20+1))
+		b, err := io.ReadAll(io.LimitReader(resp.Body, manifest.MaxSize+1))
 		resp.Body.Close()
 		if err != nil {
 			return ocispec.Descriptor{}, fmt.Errorf("%s: %w: %v", op, ErrUnreachable, err)
 		}
-		if len(b) > 4<<20 {
-			return ocispec.Descriptor{}, fmt.Errorf("%s: manifest larger than 4 MiB", op)
+		if len(b) > manifest.MaxSize {
+			return ocispec.Descriptor{}, fmt.Errorf("%s: %w: manifest larger than %d bytes", op, manifest.ErrBadSize, manifest.MaxSize)
 		}
-		p, err := ParseManifest(mt, b)
+		p, err := manifest.Parse(mt, b)
 		if err != nil {
 			return ocispec.Descriptor{}, fmt.Errorf("%s: %w", op, err)
 		}

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/berth-dev/berth/errdefs"
+
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berth-dev/berth/metadata"
@@ -126,7 +128,7 @@ func sweepContent(ctx context.Context, db *metadata.DB, keep map[digest.Digest]b
 	}
 	n := 0
 	for _, d := range doomed {
-		if err := db.ContentStore().Delete(ctx, d); err != nil && !isNotFound(err) {
+		if err := db.ContentStore().Delete(ctx, d); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 			return n, fmt.Errorf("gc: delete blob %s: %w", d, err)
 		}
 		n++
@@ -162,7 +164,7 @@ func sweepSnapshots(ctx context.Context, sn snapshot.Snapshotter, keep map[strin
 	n := 0
 	for _, k := range doomed {
 		if err := sn.Remove(ctx, k); err != nil {
-			if isNotFound(err) {
+			if errors.Is(err, errdefs.ErrNotFound) {
 				continue
 			}
 			if errors.Is(err, snapshot.ErrInvalid) {

@@ -2,12 +2,13 @@ package gc
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/berth-dev/berth/errdefs"
+	"github.com/berth-dev/berth/manifest"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -18,16 +19,6 @@ import (
 )
 
 type contentInfo = content.Info
-
-// Docker media types the collector understands besides OCI's.
-const (
-	dockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
-	dockerManifest     = "application/vnd.docker.distribution.manifest.v2+json"
-)
-
-// maxManifestSize bounds how much of a blob is parsed looking for
-// references.
-const maxManifestSize = 8 << 20
 
 // marker marks what one namespace references.
 type marker struct {
@@ -155,63 +146,21 @@ func (m *marker) markSnapshot(name, key string) {
 	}
 }
 
-// manifestish holds the fields of indexes and manifests (OCI and Docker)
-// that reference other blobs.
-type manifestish struct {
-	MediaType string               `json:"mediaType"`
-	Manifests []ocispec.Descriptor `json:"manifests"`
-	Config    *ocispec.Descriptor  `json:"config"`
-	Layers    []ocispec.Descriptor `json:"layers"`
-	Subject   *ocispec.Descriptor  `json:"subject"`
-	Blobs     []ocispec.Descriptor `json:"blobs"`
-}
-
-// children reads a manifest or index and returns what it references.
-// Layers and configs (by media type) are not read; blobs of unknown type
-// are read only when small and JSON.
+// children reads a manifest or index (or a blob of unknown type, as a
+// lease's resources are) and returns what it references. Layers and
+// configs (by media type) are not read, nor blobs over manifest.MaxSize.
 func (m *marker) children(desc ocispec.Descriptor) ([]ocispec.Descriptor, error) {
-	switch desc.MediaType {
-	case ocispec.MediaTypeImageIndex, ocispec.MediaTypeImageManifest, dockerManifestList, dockerManifest, "":
-	default:
+	if desc.MediaType != "" && !manifest.IsIndex(desc.MediaType) && !manifest.IsManifest(desc.MediaType) {
 		return nil, nil
 	}
-	ra, err := m.db.ContentStore().ReaderAt(m.ctx, desc.Digest)
-	if err != nil {
-		if isNotFound(err) {
-			return nil, nil
-		}
+	b, err := content.ReadBlob(m.ctx, m.db.ContentStore(), desc, manifest.MaxSize)
+	switch {
+	case errors.Is(err, errdefs.ErrNotFound), errors.Is(err, content.ErrTooLarge):
+		return nil, nil
+	case err != nil:
 		return nil, err
 	}
-	defer func() { _ = ra.Close() }()
-	if ra.Size() > maxManifestSize || ra.Size() == 0 {
-		return nil, nil
-	}
-	var first [1]byte
-	if _, err := ra.ReadAt(first[:], 0); err != nil || first[0] != '{' {
-		return nil, nil
-	}
-	data, err := io.ReadAll(io.NewSectionReader(ra, 0, ra.Size()))
-	if err != nil {
-		return nil, err
-	}
-	var mf manifestish
-	if err := json.Unmarshal(data, &mf); err != nil {
-		return nil, nil // not a manifest; nothing to follow
-	}
-	out := append([]ocispec.Descriptor{}, mf.Manifests...)
-	out = append(out, mf.Layers...)
-	out = append(out, mf.Blobs...)
-	if mf.Config != nil {
-		out = append(out, *mf.Config)
-	}
-	if mf.Subject != nil {
-		out = append(out, *mf.Subject)
-	}
-	return out, nil
-}
-
-func isNotFound(err error) bool {
-	return errors.Is(err, content.ErrNotFound) || errors.Is(err, snapshot.ErrNotFound) || errors.Is(err, metadata.ErrNotFound)
+	return manifest.References(b), nil
 }
 
 func sortByDepth(keys []string, depth func(string) int) {

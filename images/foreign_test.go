@@ -13,6 +13,8 @@ import (
 	"github.com/berth-dev/berth/images"
 	"github.com/berth-dev/berth/internal/registrytest"
 	"github.com/berth-dev/berth/internal/testutil"
+	"github.com/berth-dev/berth/manifest"
+	"github.com/berth-dev/berth/reference"
 )
 
 // foreignImage is a busybox image whose one layer is non-distributable,
@@ -29,7 +31,7 @@ func foreignImage(t *testing.T, url, extra string) *registrytest.Image {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img.Layers[0].MediaType = distribution.MediaTypeDockerForeignLayer
+	img.Layers[0].MediaType = manifest.MediaTypeDockerForeignLayer
 	img.Layers[0].URLs = []string{url}
 	if img, err = registrytest.RebuildManifest(img); err != nil {
 		t.Fatal(err)
@@ -104,7 +106,7 @@ func TestForeignLayers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dst, err := distribution.ParseReference(reg.Host + "/test/copy:good")
+	dst, err := reference.Parse(reg.Host + "/test/copy:good")
 	if err != nil {
 		t.Fatal(err)
 	}

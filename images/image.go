@@ -2,18 +2,19 @@ package images
 
 import (
 	"context"
-	"errors"
 	"time"
+
+	"github.com/berth-dev/berth/errdefs"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // Errors callers branch on; test with errors.Is.
 var (
-	ErrNotFound       = errors.New("image not found")
-	ErrAlreadyExists  = errors.New("image already exists")
-	ErrDiffIDMismatch = errors.New("layer does not match the config's diff_id")
-	ErrInvalid        = errors.New("invalid image")
+	ErrNotFound       = errdefs.New(errdefs.ErrNotFound, "image not found")
+	ErrAlreadyExists  = errdefs.New(errdefs.ErrAlreadyExists, "image already exists")
+	ErrDiffIDMismatch = errdefs.New(errdefs.ErrDataLoss, "layer does not match the config's diff_id")
+	ErrInvalid        = errdefs.New(errdefs.ErrInvalidArgument, "invalid image")
 )
 
 // Image is a named reference to a manifest or index in the content store.

@@ -2,13 +2,15 @@ package images
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
 	"github.com/berth-dev/berth/content"
 	"github.com/berth-dev/berth/distribution"
 	"github.com/berth-dev/berth/gc"
+	"github.com/berth-dev/berth/manifest"
+	"github.com/berth-dev/berth/platforms"
+	"github.com/berth-dev/berth/reference"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -53,7 +55,7 @@ type PullResult struct {
 // it and every layer below it are ready, and records the image. Nothing is
 // recorded unless every step succeeds.
 func (p *Puller) Pull(ctx context.Context, refStr string, o PullOptions) (*PullResult, error) {
-	ref, err := distribution.ParseReference(refStr)
+	ref, err := reference.Parse(refStr)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +66,7 @@ func (p *Puller) Pull(ctx context.Context, refStr string, o PullOptions) (*PullR
 	if progress == nil {
 		progress = func(distribution.Progress) {}
 	}
-	platform := distribution.HostPlatform()
+	platform := platforms.Default()
 	if o.Platform != nil {
 		platform = *o.Platform
 	}
@@ -73,7 +75,7 @@ func (p *Puller) Pull(ctx context.Context, refStr string, o PullOptions) (*PullR
 		return nil, err
 	}
 	fetchSmall := func(d ocispec.Descriptor, kind string) error {
-		if d.Size > maxDocument {
+		if d.Size > manifest.MaxSize {
 			return fmt.Errorf("%s %s: %w: %d bytes is too large for a %s", ref, d.Digest, ErrInvalid, d.Size, kind)
 		}
 		ev := distribution.Progress{Digest: d.Digest.String(), MediaType: d.MediaType, Kind: kind, Total: d.Size}
@@ -90,7 +92,7 @@ func (p *Puller) Pull(ctx context.Context, refStr string, o PullOptions) (*PullR
 	var res *Resolved
 	for depth := 0; res == nil; depth++ {
 		kind := "manifest"
-		if distribution.IsIndex(desc.MediaType) {
+		if manifest.IsIndex(desc.MediaType) {
 			kind = "index"
 		}
 		if depth > 4 {
@@ -99,16 +101,12 @@ func (p *Puller) Pull(ctx context.Context, refStr string, o PullOptions) (*PullR
 		if err := fetchSmall(desc, kind); err != nil {
 			return nil, err
 		}
-		b, err := ReadBlob(ctx, p.Content, desc)
-		if err != nil {
-			return nil, err
-		}
-		parsed, err := distribution.ParseManifest(desc.MediaType, b)
+		parsed, err := readManifest(ctx, p.Content, desc)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", ref, err)
 		}
 		if parsed.Index != nil {
-			if desc, err = distribution.SelectManifest(parsed.Index, platform); err != nil {
+			if desc, err = platforms.Select(parsed.Index, platform); err != nil {
 				return nil, fmt.Errorf("%s: %w", ref, err)
 			}
 			continue
@@ -144,7 +142,7 @@ func (p *Puller) Pull(ctx context.Context, refStr string, o PullOptions) (*PullR
 
 // fetchAndUnpack downloads layers with bounded parallelism and unpacks them
 // bottom-up as they arrive.
-func (p *Puller) fetchAndUnpack(ctx context.Context, ref distribution.Reference, res *Resolved, o PullOptions, progress distribution.ProgressFunc) (digest.Digest, error) {
+func (p *Puller) fetchAndUnpack(ctx context.Context, ref reference.Reference, res *Resolved, o PullOptions, progress distribution.ProgressFunc) (digest.Digest, error) {
 	layers := res.ManifestBody.Layers
 	conc := p.Concurrency
 	if conc <= 0 {
@@ -178,7 +176,7 @@ func (p *Puller) fetchAndUnpack(ctx context.Context, ref distribution.Reference,
 				return
 			}
 			defer func() { <-sem }()
-			if distribution.IsForeignLayer(l.MediaType) && !o.AllowForeign {
+			if manifest.IsForeignLayer(l.MediaType) && !o.AllowForeign {
 				return
 			}
 			ev := distribution.Progress{Digest: l.Digest.String(), MediaType: l.MediaType, Kind: "layer", Total: l.Size}
@@ -282,11 +280,6 @@ func (p *Puller) fetchAndUnpack(ctx context.Context, ref distribution.Reference,
 		return "", nil
 	}
 	return parent, nil
-}
-
-// IsNotFound reports whether err means a missing image, manifest or blob.
-func IsNotFound(err error) bool {
-	return errors.Is(err, ErrNotFound) || errors.Is(err, distribution.ErrNotFound) || errors.Is(err, content.ErrNotFound)
 }
 
 // LabelConfigSnapshot labels an image config with the top snapshot its

@@ -15,6 +15,7 @@ import (
 	"github.com/berth-dev/berth/internal/registrytest"
 	"github.com/berth-dev/berth/internal/testutil"
 	"github.com/berth-dev/berth/metadata"
+	"github.com/berth-dev/berth/platforms"
 	"github.com/berth-dev/berth/snapshot"
 	"github.com/berth-dev/berth/snapshot/native"
 	"github.com/berth-dev/berth/snapshot/overlay"
@@ -127,7 +128,7 @@ func TestPullUnpackWhiteouts(t *testing.T) {
 			t.Fatalf("GC with live images: %+v %v", r, err)
 		}
 		last, _ := e.imgs.Get(ctx, "default", reg.Host+"/test/ml:zstd")
-		res, err := images.ResolveManifest(ctx, e.puller.Content, last.Target, distribution.HostPlatform())
+		res, err := images.ResolveManifest(ctx, e.puller.Content, last.Target, platforms.Default())
 		if err != nil {
 			t.Fatal(err)
 		}

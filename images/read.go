@@ -4,33 +4,32 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 
 	"github.com/berth-dev/berth/content"
-	"github.com/berth-dev/berth/distribution"
+	"github.com/berth-dev/berth/manifest"
+	"github.com/berth-dev/berth/platforms"
 	"github.com/berth-dev/berth/snapshot"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// maxDocument bounds manifests, indexes and configs read into memory.
-const maxDocument = 8 << 20
-
-// ReadBlob reads a small blob (manifest, index, config) from the store.
+// ReadBlob reads a manifest, index or config from the store, capped at
+// manifest.MaxSize.
 func ReadBlob(ctx context.Context, cs content.Store, desc ocispec.Descriptor) ([]byte, error) {
-	ra, err := cs.ReaderAt(ctx, desc.Digest)
+	return content.ReadBlob(ctx, cs, desc, manifest.MaxSize)
+}
+
+// readManifest reads and parses a manifest or index from the store.
+func readManifest(ctx context.Context, cs content.Store, desc ocispec.Descriptor) (*manifest.Parsed, error) {
+	b, err := ReadBlob(ctx, cs, desc)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", desc.Digest, err)
+		return nil, err
 	}
-	defer ra.Close()
-	if ra.Size() > maxDocument {
-		return nil, fmt.Errorf("read %s: %w: %d bytes is too large for a manifest or config", desc.Digest, ErrInvalid, ra.Size())
-	}
-	b, err := io.ReadAll(io.NewSectionReader(ra, 0, ra.Size()))
+	p, err := manifest.Parse(desc.MediaType, b)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", desc.Digest, err)
+		return nil, fmt.Errorf("%s: %w", desc.Digest, err)
 	}
-	return b, nil
+	return p, nil
 }
 
 // Resolved is an image's platform manifest and config.
@@ -51,19 +50,15 @@ func ResolveManifest(ctx context.Context, cs content.Store, target ocispec.Descr
 		if depth > 4 {
 			return nil, fmt.Errorf("%w: indexes nested too deep", ErrInvalid)
 		}
-		b, err := ReadBlob(ctx, cs, desc)
+		p, err := readManifest(ctx, cs, desc)
 		if err != nil {
 			return nil, err
-		}
-		p, err := distribution.ParseManifest(desc.MediaType, b)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", desc.Digest, err)
 		}
 		if p.Index != nil {
 			if res.Index == nil {
 				res.Index = p.Index
 			}
-			d, err := distribution.SelectManifest(p.Index, platform)
+			d, err := platforms.Select(p.Index, platform)
 			if err != nil {
 				return nil, err
 			}
@@ -113,21 +108,14 @@ func ChainIDs(diffIDs []digest.Digest) []digest.Digest { return snapshot.ChainID
 // Children lists the descriptors a manifest or index refers to (for GC,
 // push and save); other blobs have none.
 func Children(ctx context.Context, cs content.Store, desc ocispec.Descriptor) ([]ocispec.Descriptor, error) {
-	if !distribution.IsIndex(desc.MediaType) && !distribution.IsManifest(desc.MediaType) {
+	if !manifest.IsIndex(desc.MediaType) && !manifest.IsManifest(desc.MediaType) {
 		return nil, nil
 	}
-	b, err := ReadBlob(ctx, cs, desc)
+	p, err := readManifest(ctx, cs, desc)
 	if err != nil {
 		return nil, err
 	}
-	p, err := distribution.ParseManifest(desc.MediaType, b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", desc.Digest, err)
-	}
-	if p.Index != nil {
-		return p.Index.Manifests, nil
-	}
-	return append([]ocispec.Descriptor{p.Manifest.Config}, p.Manifest.Layers...), nil
+	return p.Children(), nil
 }
 
 // Walk visits desc and everything below it that is present in the store.

@@ -13,6 +13,7 @@ import (
 	"github.com/berth-dev/berth/archive"
 	"github.com/berth-dev/berth/content"
 	"github.com/berth-dev/berth/distribution"
+	"github.com/berth-dev/berth/manifest"
 	"github.com/berth-dev/berth/snapshot"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -46,7 +47,7 @@ func (u *Unpacker) UnpackLayer(ctx context.Context, layer ocispec.Descriptor, di
 // prefetch starts decompressing layer ahead of its unpack, unless its
 // snapshot exists or read-ahead is off; it returns nil then.
 func (u *Unpacker) prefetch(ctx context.Context, layer ocispec.Descriptor, diffID, chainID digest.Digest, b *aheadBudget) *aheadReader {
-	if b == nil || distribution.IsForeignLayer(layer.MediaType) {
+	if b == nil || manifest.IsForeignLayer(layer.MediaType) {
 		return nil
 	}
 	if _, err := u.Snapshotter.Stat(ctx, chainID.String()); err == nil {
@@ -80,7 +81,7 @@ func (u *Unpacker) unpackLayer(ctx context.Context, layer ocispec.Descriptor, di
 	if _, err := u.Snapshotter.Stat(ctx, chainID.String()); err == nil {
 		return nil
 	}
-	if distribution.IsForeignLayer(layer.MediaType) {
+	if manifest.IsForeignLayer(layer.MediaType) {
 		if _, err := u.Content.Info(ctx, layer.Digest); errors.Is(err, content.ErrNotFound) {
 			return fmt.Errorf("layer %s: %w: not downloaded: allow foreign layers to pull it (berth pull --allow-foreign-layers, or allow_foreign_layers in berthd's config)", layer.Digest, distribution.ErrForeignLayer)
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-dev/berth/internal/labels"
+
 	"github.com/opencontainers/go-digest"
 	bolt "go.etcd.io/bbolt"
 
@@ -83,7 +85,7 @@ func (c *nsContent) Update(ctx context.Context, info content.Info, fieldpaths ..
 		if !ok {
 			return fmt.Errorf("blob %s in namespace %q: %w", info.Digest, c.ns, content.ErrNotFound)
 		}
-		if r.Labels, err = content.ApplyLabelUpdate(r.Labels, info.Labels, fieldpaths); err != nil {
+		if r.Labels, err = labels.Apply(r.Labels, info.Labels, fieldpaths); err != nil {
 			return err
 		}
 		r.UpdatedAt = time.Now().UTC()

@@ -7,10 +7,11 @@
 package metadata
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/berth-dev/berth/errdefs"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -20,11 +21,11 @@ import (
 
 // Errors callers branch on; test with errors.Is.
 var (
-	ErrNotFound        = errors.New("metadata: not found")
-	ErrAlreadyExists   = errors.New("metadata: already exists")
-	ErrInvalidArgument = errors.New("metadata: invalid argument")
+	ErrNotFound        = errdefs.New(errdefs.ErrNotFound, "metadata: not found")
+	ErrAlreadyExists   = errdefs.New(errdefs.ErrAlreadyExists, "metadata: already exists")
+	ErrInvalidArgument = errdefs.New(errdefs.ErrInvalidArgument, "metadata: invalid argument")
 	// ErrNotEmpty means a namespace still holds objects.
-	ErrNotEmpty = errors.New("metadata: namespace not empty")
+	ErrNotEmpty = errdefs.New(errdefs.ErrFailedPrecondition, "metadata: namespace not empty")
 )
 
 // Bucket names. Layout: v1/<namespace>/{labels,images,content,ingests,

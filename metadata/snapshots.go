@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/berth-dev/berth/internal/labels"
+
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/berth-dev/berth/snapshot"
@@ -88,7 +90,7 @@ func (s *nsSnapshotter) Update(ctx context.Context, info snapshot.Info, fieldpat
 		if err != nil {
 			return err
 		}
-		if r.Labels, err = snapshot.ApplyLabelUpdate(r.Labels, info.Labels, fieldpaths); err != nil {
+		if r.Labels, err = labels.Apply(r.Labels, info.Labels, fieldpaths); err != nil {
 			return err
 		}
 		r.Updated = time.Now().UTC()

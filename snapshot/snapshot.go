@@ -5,15 +5,16 @@ package snapshot
 
 import (
 	"context"
-	"errors"
 	"time"
+
+	"github.com/berth-dev/berth/errdefs"
 )
 
 // Errors callers branch on; test with errors.Is.
 var (
-	ErrNotFound      = errors.New("snapshot: not found")
-	ErrAlreadyExists = errors.New("snapshot: already exists")
-	ErrInvalid       = errors.New("snapshot: invalid argument")
+	ErrNotFound      = errdefs.New(errdefs.ErrNotFound, "snapshot: not found")
+	ErrAlreadyExists = errdefs.New(errdefs.ErrAlreadyExists, "snapshot: already exists")
+	ErrInvalid       = errdefs.New(errdefs.ErrInvalidArgument, "snapshot: invalid argument")
 )
 
 // Kind is the kind of a snapshot.
@@ -68,4 +69,18 @@ type Snapshotter interface {
 	Remove(ctx context.Context, key string) error
 	Walk(ctx context.Context, fn func(Info) error) error
 	Close() error
+}
+
+// String names a kind.
+func (k Kind) String() string {
+	switch k {
+	case KindView:
+		return "view"
+	case KindActive:
+		return "active"
+	case KindCommitted:
+		return "committed"
+	default:
+		return "unknown"
+	}
 }

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/berth-dev/berth/internal/labels"
+
 	"github.com/berth-dev/berth/content"
 	"github.com/opencontainers/go-digest"
 )
@@ -102,11 +104,11 @@ func (s *Store) Update(ctx context.Context, info content.Info, fieldpaths ...str
 	if err != nil {
 		return content.Info{}, err
 	}
-	labels, err := content.ApplyLabelUpdate(cur.Labels, info.Labels, fieldpaths)
+	lbls, err := labels.Apply(cur.Labels, info.Labels, fieldpaths)
 	if err != nil {
 		return content.Info{}, err
 	}
-	if err := writeLabels(s.labelPath(info.Digest), labels); err != nil {
+	if err := writeLabels(s.labelPath(info.Digest), lbls); err != nil {
 		return content.Info{}, fmt.Errorf("update labels of %s: %w", info.Digest, err)
 	}
 	return s.Info(ctx, info.Digest)

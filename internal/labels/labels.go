@@ -3,15 +3,16 @@
 package labels
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"strings"
+
+	"github.com/berth-dev/berth/errdefs"
 )
 
 // ErrNotLabel is wrapped when a fieldpath names something other than
-// labels; stores wrap it in their own invalid-argument error too.
-var ErrNotLabel = errors.New("only labels can be updated")
+// labels; it matches errdefs.ErrInvalidArgument.
+var ErrNotLabel = errdefs.New(errdefs.ErrInvalidArgument, "only labels can be updated")
 
 // Apply computes the labels after an update: with no fieldpaths (or
 // "labels") the update's labels replace the current ones; with

@@ -95,3 +95,15 @@ func (r *Registry) PushIndex(t testing.TB, repo, tag string, idx *Index) {
 		t.Fatalf("registrytest: %v", err)
 	}
 }
+
+// PushBusybox builds a one-layer busybox image (Docker media types when
+// docker is set) and pushes it as repo:tag; it fails the test on error.
+func (r *Registry) PushBusybox(t testing.TB, repo, tag string, c Compression, docker bool) *Image {
+	t.Helper()
+	img, err := BusyboxImage(c, docker)
+	if err != nil {
+		t.Fatalf("registrytest: %v", err)
+	}
+	r.PushImage(t, repo, tag, img)
+	return img
+}

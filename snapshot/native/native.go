@@ -5,9 +5,10 @@
 package native
 
 import (
+	"path/filepath"
+
 	"github.com/berth-dev/berth/snapshot"
 	"github.com/berth-dev/berth/snapshot/internal/base"
-	"path/filepath"
 )
 
 // New opens (creating) a native snapshotter rooted at root.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/berth-dev/berth/errdefs"
 	"github.com/berth-dev/berth/internal/testutil"
 	"github.com/berth-dev/berth/snapshot"
 )
@@ -158,7 +159,7 @@ func testLabels(t *testing.T, root string, f Factory) {
 	if err != nil || info.Labels["z"] != "3" || info.Labels["y"] != "2" || info.Labels["x"] != "" {
 		t.Fatalf("update: %+v %v", info.Labels, err)
 	}
-	if _, err := sn.Update(ctx, snapshot.Info{Name: "a"}, "parent"); !errors.Is(err, snapshot.ErrInvalid) {
+	if _, err := sn.Update(ctx, snapshot.Info{Name: "a"}, "parent"); !errors.Is(err, errdefs.ErrInvalidArgument) {
 		t.Fatalf("update parent: %v", err)
 	}
 	if _, err := sn.Update(ctx, snapshot.Info{Name: "nope"}); !errors.Is(err, snapshot.ErrNotFound) {

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/berth-dev/berth/internal/labels"
+
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/berth-dev/berth/snapshot"
@@ -225,11 +227,9 @@ func (t *Tx) UpdateLabels(info snapshot.Info, fieldpaths []string) (Record, erro
 	if err != nil {
 		return Record{}, err
 	}
-	labels, err := snapshot.ApplyLabelUpdate(r.Labels, info.Labels, fieldpaths)
-	if err != nil {
+	if r.Labels, err = labels.Apply(r.Labels, info.Labels, fieldpaths); err != nil {
 		return Record{}, err
 	}
-	r.Labels = labels
 	r.Updated = time.Now().UTC()
 	return r, t.Put(info.Name, r)
 }

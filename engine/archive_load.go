@@ -1,4 +1,4 @@
-package daemon
+package engine
 
 import (
 	"archive/tar"
@@ -10,25 +10,27 @@ import (
 	"path"
 	"strings"
 
+	"github.com/berth-dev/berth/errdefs"
+	"github.com/berth-dev/berth/manifest"
+	"github.com/berth-dev/berth/platforms"
+	"github.com/berth-dev/berth/reference"
+	"github.com/berth-dev/berth/snapshot"
+
 	"github.com/berth-dev/berth/archive"
 	"github.com/berth-dev/berth/content"
-	"github.com/berth-dev/berth/distribution"
 	"github.com/berth-dev/berth/images"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // errBadArchive marks a malformed or unsafe image archive.
-var errBadArchive = errors.New("invalid image archive")
+var errBadArchive = errdefs.New(errdefs.ErrInvalidArgument, "invalid image archive")
 
 // Annotations naming images in OCI archives.
 const (
 	annotationImageName = "io.containerd.image.name"
 	annotationRefName   = ocispec.AnnotationRefName
 )
-
-// maxArchiveJSON bounds the JSON documents of an archive kept in memory.
-const maxArchiveJSON = 8 << 20
 
 // dockerManifestEntry is one image of a docker save manifest.json.
 type dockerManifestEntry struct {
@@ -39,7 +41,6 @@ type dockerManifestEntry struct {
 
 // importer reads an OCI or Docker archive into the content store.
 type importer struct {
-	d       *Daemon
 	cs      content.Store                 // the namespace's view
 	files   map[string]ocispec.Descriptor // archive path → stored blob
 	links   map[string]string             // symlink path → target path
@@ -61,14 +62,14 @@ func cleanEntryName(name string) (string, error) {
 	return path.Clean(name), nil
 }
 
-// importArchive loads images from r; on error every blob it added is
+// load loads images from r; on error every blob it added is
 // removed again and no image is recorded.
-func (d *Daemon) importArchive(ctx context.Context, ns string, r io.Reader, defaultName string) (imgs []images.Image, retErr error) {
-	sn, err := d.snap(ns)
+func (e *Engine) load(ctx context.Context, ns string, r io.Reader, defaultName string) (imgs []images.Image, retErr error) {
+	sn, err := e.Snapshotter(ns)
 	if err != nil {
 		return nil, err
 	}
-	im := &importer{d: d, cs: d.cs(ns), files: map[string]ocispec.Descriptor{}, links: map[string]string{}, json: map[string][]byte{}}
+	im := &importer{cs: e.Content(ns), files: map[string]ocispec.Descriptor{}, links: map[string]string{}, json: map[string][]byte{}}
 	defer func() {
 		if retErr != nil {
 			for _, dg := range im.created {
@@ -76,49 +77,14 @@ func (d *Daemon) importArchive(ctx context.Context, ns string, r io.Reader, defa
 			}
 			if len(im.created) > 0 {
 				// Nothing may stay behind: collect the dropped blobs now.
-				if _, err := d.gc(context.WithoutCancel(ctx)); err != nil {
-					d.log.Warn("collect after a failed import", "err", err)
+				if _, err := e.GC(context.WithoutCancel(ctx)); err != nil {
+					e.log.Warn("collect after a failed import", "err", err)
 				}
 			}
 		}
 	}()
-	dr, _, err := archive.Decompress(r)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errBadArchive, err)
-	}
-	defer dr.Close()
-	tr := tar.NewReader(dr)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: read tar: %v", errBadArchive, err)
-		}
-		name, err := cleanEntryName(h.Name)
-		if err != nil {
-			return nil, err
-		}
-		switch h.Typeflag {
-		case tar.TypeDir:
-		case tar.TypeSymlink, tar.TypeLink:
-			target := h.Linkname
-			if h.Typeflag == tar.TypeSymlink && !strings.HasPrefix(target, "/") {
-				target = path.Join(path.Dir(name), target)
-			}
-			t, err := cleanEntryName(target)
-			if err != nil || strings.HasPrefix(t, "../") {
-				return nil, fmt.Errorf("%w: %w: link %q → %q", errBadArchive, archive.ErrUnsafePath, h.Name, h.Linkname)
-			}
-			im.links[name] = t
-		case tar.TypeReg:
-			if err := im.storeFile(ctx, name, h.Size, tr); err != nil {
-				return nil, err
-			}
-		default:
-			return nil, fmt.Errorf("%w: unsupported entry %q (type %c)", errBadArchive, h.Name, h.Typeflag)
-		}
+	if err := im.readAll(ctx, r); err != nil {
+		return nil, err
 	}
 	var named []images.Image
 	switch {
@@ -132,38 +98,90 @@ func (d *Daemon) importArchive(ctx context.Context, ns string, r io.Reader, defa
 	if err != nil {
 		return nil, err
 	}
-	u := &images.Unpacker{Content: im.cs, Snapshotter: sn}
-	for i, img := range named {
-		res, err := images.ResolveManifest(ctx, im.cs, img.Target, distribution.HostPlatform())
-		if err != nil {
-			return nil, fmt.Errorf("%w: image %s: %v", errBadArchive, img.Name, err)
-		}
-		if err := res.ValidateLayers(); err != nil {
-			return nil, fmt.Errorf("image %s: %w", img.Name, err)
-		}
-		chains := images.ChainIDs(res.Config.RootFS.DiffIDs)
-		var parent digest.Digest
-		for j, l := range res.ManifestBody.Layers {
-			if err := u.UnpackLayer(ctx, l, res.Config.RootFS.DiffIDs[j], parent, chains[j]); err != nil {
-				return nil, fmt.Errorf("image %s: %w", img.Name, err)
-			}
-			parent = chains[j]
-		}
-		if parent != "" {
-			if err := images.LabelConfigSnapshot(ctx, im.cs, res.ManifestBody.Config.Digest, d.cfg.Snapshotter, parent); err != nil {
-				return nil, err
-			}
-		}
-		named[i] = img
+	if err := e.unpackAll(ctx, im.cs, sn, named); err != nil {
+		return nil, err
 	}
 	for _, img := range named {
-		rec, err := d.imgs.Put(ctx, ns, img)
+		rec, err := e.imgs.Put(ctx, ns, img)
 		if err != nil {
 			return nil, err
 		}
 		imgs = append(imgs, rec)
 	}
 	return imgs, nil
+}
+
+// readAll stores every file of the (possibly compressed) tar archive r
+// and records its links.
+func (im *importer) readAll(ctx context.Context, r io.Reader) error {
+	dr, _, err := archive.Decompress(r)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errBadArchive, err)
+	}
+	defer dr.Close()
+	tr := tar.NewReader(dr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%w: read tar: %v", errBadArchive, err)
+		}
+		name, err := cleanEntryName(h.Name)
+		if err != nil {
+			return err
+		}
+		switch h.Typeflag {
+		case tar.TypeDir:
+		case tar.TypeSymlink, tar.TypeLink:
+			target := h.Linkname
+			if h.Typeflag == tar.TypeSymlink && !strings.HasPrefix(target, "/") {
+				target = path.Join(path.Dir(name), target)
+			}
+			t, err := cleanEntryName(target)
+			if err != nil || strings.HasPrefix(t, "../") {
+				return fmt.Errorf("%w: %w: link %q → %q", errBadArchive, archive.ErrUnsafePath, h.Name, h.Linkname)
+			}
+			im.links[name] = t
+		case tar.TypeReg:
+			if err := im.storeFile(ctx, name, h.Size, tr); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("%w: unsupported entry %q (type %c)", errBadArchive, h.Name, h.Typeflag)
+		}
+	}
+	return nil
+}
+
+// unpackAll unpacks the layers of each image for the host's platform and
+// labels its config with the top snapshot.
+func (e *Engine) unpackAll(ctx context.Context, cs content.Store, sn snapshot.Snapshotter, named []images.Image) error {
+	u := &images.Unpacker{Content: cs, Snapshotter: sn}
+	for _, img := range named {
+		res, err := images.ResolveManifest(ctx, cs, img.Target, platforms.Default())
+		if err != nil {
+			return fmt.Errorf("%w: image %s: %v", errBadArchive, img.Name, err)
+		}
+		if err := res.ValidateLayers(); err != nil {
+			return fmt.Errorf("image %s: %w", img.Name, err)
+		}
+		chains := images.ChainIDs(res.Config.RootFS.DiffIDs)
+		var parent digest.Digest
+		for j, l := range res.ManifestBody.Layers {
+			if err := u.UnpackLayer(ctx, l, res.Config.RootFS.DiffIDs[j], parent, chains[j]); err != nil {
+				return fmt.Errorf("image %s: %w", img.Name, err)
+			}
+			parent = chains[j]
+		}
+		if parent != "" {
+			if err := images.LabelConfigSnapshot(ctx, cs, res.ManifestBody.Config.Digest, e.cfg.Snapshotter, parent); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // storeFile writes one archive file into the content store, verifying
@@ -179,7 +197,7 @@ func (im *importer) storeFile(ctx context.Context, name string, size int64, r io
 	keepJSON := strings.HasSuffix(name, ".json") || name == "oci-layout" || name == "repositories"
 
 	if keepJSON {
-		if size > maxArchiveJSON {
+		if size > manifest.MaxSize { // JSON documents are kept in memory
 			return fmt.Errorf("%w: %s is too large (%d bytes)", errBadArchive, name, size)
 		}
 		b, err := io.ReadAll(io.LimitReader(r, size))
@@ -258,7 +276,7 @@ func (im *importer) ociImages(defaultName string) ([]images.Image, error) {
 			name = m.Annotations[annotationRefName]
 			if name != "" && !strings.ContainsAny(name, "/:") && defaultName != "" {
 				// A bare tag: combine it with the given name.
-				if ref, err := distribution.ParseReference(defaultName); err == nil {
+				if ref, err := reference.Parse(defaultName); err == nil {
 					name = ref.Name() + ":" + name
 				}
 			}
@@ -269,7 +287,7 @@ func (im *importer) ociImages(defaultName string) ([]images.Image, error) {
 		if name == "" {
 			return nil, fmt.Errorf("%w: manifest %s carries no image name; give one with --name", errBadArchive, m.Digest)
 		}
-		ref, err := distribution.ParseReference(name)
+		ref, err := reference.Parse(name)
 		if err != nil {
 			return nil, err
 		}
@@ -297,8 +315,8 @@ func (im *importer) dockerImages(ctx context.Context) ([]images.Image, error) {
 		if err != nil {
 			return nil, err
 		}
-		m := ocispec.Manifest{MediaType: distribution.MediaTypeDockerManifest,
-			Config: ocispec.Descriptor{MediaType: distribution.MediaTypeDockerConfig, Digest: cfg.Digest, Size: cfg.Size}}
+		m := ocispec.Manifest{MediaType: manifest.MediaTypeDockerManifest,
+			Config: ocispec.Descriptor{MediaType: manifest.MediaTypeDockerConfig, Digest: cfg.Digest, Size: cfg.Size}}
 		m.SchemaVersion = 2
 		for _, l := range e.Layers {
 			ln, err := cleanEntryName(l)
@@ -323,13 +341,13 @@ func (im *importer) dockerImages(ctx context.Context) ([]images.Image, error) {
 			return nil, err
 		}
 		target := im.files["berth-generated/manifest.json"]
-		target.MediaType = distribution.MediaTypeDockerManifest
+		target.MediaType = manifest.MediaTypeDockerManifest
 		delete(im.files, "berth-generated/manifest.json")
 		if len(e.RepoTags) == 0 {
 			return nil, fmt.Errorf("%w: image %s has no RepoTags", errBadArchive, cfg.Digest)
 		}
 		for _, tag := range e.RepoTags {
-			ref, err := distribution.ParseReference(tag)
+			ref, err := reference.Parse(tag)
 			if err != nil {
 				return nil, err
 			}
@@ -350,9 +368,9 @@ func (im *importer) layerMediaType(ctx context.Context, d ocispec.Descriptor) (s
 	n, _ := ra.ReadAt(head, 0)
 	switch archive.DetectCompression(head[:n]) {
 	case archive.Gzip:
-		return distribution.MediaTypeDockerLayerGzip, nil
+		return manifest.MediaTypeDockerLayerGzip, nil
 	case archive.Zstd:
 		return ocispec.MediaTypeImageLayerZstd, nil
 	}
-	return distribution.MediaTypeDockerLayer, nil
+	return manifest.MediaTypeDockerLayer, nil
 }

@@ -1,11 +1,30 @@
-package distribution
+// Package manifest knows the image formats: OCI and Docker schema2 media
+// types, manifest and index parsing, the descriptors a document refers
+// to, and the size cap for documents read into memory.
+package manifest
 
 import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/berth-dev/berth/errdefs"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
+
+// Errors callers branch on; test with errors.Is.
+var (
+	ErrSchema1          = errdefs.New(errdefs.ErrInvalidArgument, "docker schema1 manifests are not supported")
+	ErrUnsupportedMedia = errdefs.New(errdefs.ErrInvalidArgument, "unsupported media type")
+	// ErrBadSize means a descriptor's size was refused (negative, not
+	// positive where one is required, or over a limit) or more bytes
+	// arrived than declared.
+	ErrBadSize = errdefs.New(errdefs.ErrInvalidArgument, "unacceptable blob size")
+)
+
+// MaxSize caps manifests, indexes and image configs wherever one is read
+// into memory: from a registry (a descriptor declaring more is refused
+// before anything is fetched), from the content store, or from an archive.
+const MaxSize = 8 << 20
 
 // Docker schema2 and schema1 media types.
 const (
@@ -19,9 +38,9 @@ const (
 	MediaTypeDockerSchema1Signed = "application/vnd.docker.distribution.manifest.v1+prettyjws"
 )
 
-// ManifestAccept is the Accept header for manifest requests, most
+// Accept is the Accept header for manifest requests, most
 // preferred first. Schema1 is deliberately absent.
-var ManifestAccept = []string{
+var Accept = []string{
 	ocispec.MediaTypeImageIndex,
 	MediaTypeDockerManifestList,
 	ocispec.MediaTypeImageManifest,
@@ -50,6 +69,11 @@ func IsForeignLayer(mt string) bool {
 	return false
 }
 
+// IsDocument reports whether mt is a manifest, index or image config.
+func IsDocument(mt string) bool {
+	return IsIndex(mt) || IsManifest(mt) || mt == ocispec.MediaTypeImageConfig || mt == MediaTypeDockerConfig
+}
+
 // Parsed is a manifest or an index, whichever the bytes held.
 type Parsed struct {
 	MediaType string
@@ -57,11 +81,11 @@ type Parsed struct {
 	Index     *ocispec.Index    // set for an index
 }
 
-// ParseManifest decodes a manifest or index. mediaType is the
+// Parse decodes a manifest or index. mediaType is the
 // Content-Type or descriptor media type; when empty or generic, the
 // document's own mediaType field (or its shape) decides. Schema1 is refused
 // with ErrSchema1.
-func ParseManifest(mediaType string, b []byte) (*Parsed, error) {
+func Parse(mediaType string, b []byte) (*Parsed, error) {
 	var probe struct {
 		SchemaVersion int                 `json:"schemaVersion"`
 		MediaType     string              `json:"mediaType"`
@@ -131,4 +155,40 @@ func ParseManifest(mediaType string, b []byte) (*Parsed, error) {
 		return nil, fmt.Errorf("parse manifest: %w %q", ErrUnsupportedMedia, mt)
 	}
 	return p, nil
+}
+
+// Children lists the descriptors a parsed manifest (config, then layers)
+// or index (its manifests) refers to.
+func (p *Parsed) Children() []ocispec.Descriptor {
+	if p.Index != nil {
+		return p.Index.Manifests
+	}
+	return append([]ocispec.Descriptor{p.Manifest.Config}, p.Manifest.Layers...)
+}
+
+// References lists every descriptor a JSON document of any manifest-like
+// shape names (manifests, config, layers, blobs, subject), without
+// validating it: what the garbage collector follows. A document that is
+// not a JSON object has none.
+func References(b []byte) []ocispec.Descriptor {
+	var doc struct {
+		Manifests []ocispec.Descriptor `json:"manifests"`
+		Config    *ocispec.Descriptor  `json:"config"`
+		Layers    []ocispec.Descriptor `json:"layers"`
+		Subject   *ocispec.Descriptor  `json:"subject"`
+		Blobs     []ocispec.Descriptor `json:"blobs"`
+	}
+	if len(b) == 0 || b[0] != '{' || json.Unmarshal(b, &doc) != nil {
+		return nil
+	}
+	out := append([]ocispec.Descriptor{}, doc.Manifests...)
+	out = append(out, doc.Layers...)
+	out = append(out, doc.Blobs...)
+	if doc.Config != nil {
+		out = append(out, *doc.Config)
+	}
+	if doc.Subject != nil {
+		out = append(out, *doc.Subject)
+	}
+	return out
 }

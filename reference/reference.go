@@ -1,12 +1,18 @@
-package distribution
+// Package reference parses and normalises image references
+// ("busybox" is docker.io/library/busybox:latest).
+package reference
 
 import (
 	"fmt"
 	"regexp"
 	"strings"
 
+	"github.com/berth-dev/berth/errdefs"
 	"github.com/opencontainers/go-digest"
 )
+
+// ErrInvalid means a reference that cannot be parsed.
+var ErrInvalid = errdefs.New(errdefs.ErrInvalidArgument, "invalid reference")
 
 // DefaultDomain is the registry of names without a host part.
 const DefaultDomain = "docker.io"
@@ -26,33 +32,33 @@ var (
 	domainRe      = regexp.MustCompile(`^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?$|^\[[0-9a-fA-F:]+\](?::[0-9]+)?$`)
 )
 
-// ParseReference parses and normalises a reference: "busybox" becomes
+// Parse parses and normalises a reference: "busybox" becomes
 // docker.io/library/busybox:latest; a tag defaults to "latest" unless a
 // digest is given.
-func ParseReference(s string) (Reference, error) {
+func Parse(s string) (Reference, error) {
 	if s == "" || len(s) > 4096 {
-		return Reference{}, fmt.Errorf("%w: %q", ErrInvalidReference, s)
+		return Reference{}, fmt.Errorf("%w: %q", ErrInvalid, s)
 	}
 	var r Reference
 	rest := s
 	if i := strings.IndexByte(rest, '@'); i >= 0 {
 		d, err := digest.Parse(rest[i+1:])
 		if err != nil {
-			return Reference{}, fmt.Errorf("%w: %q: bad digest: %v", ErrInvalidReference, s, err)
+			return Reference{}, fmt.Errorf("%w: %q: bad digest: %v", ErrInvalid, s, err)
 		}
 		r.Digest, rest = d, rest[:i]
 	}
 	if i := strings.LastIndexByte(rest, ':'); i >= 0 && !strings.Contains(rest[i+1:], "/") {
 		r.Tag, rest = rest[i+1:], rest[:i]
 		if !tagRe.MatchString(r.Tag) {
-			return Reference{}, fmt.Errorf("%w: %q: bad tag %q", ErrInvalidReference, s, r.Tag)
+			return Reference{}, fmt.Errorf("%w: %q: bad tag %q", ErrInvalid, s, r.Tag)
 		}
 	}
 	name := rest
 	if i := strings.IndexByte(name, '/'); i >= 0 && (strings.ContainsAny(name[:i], ".:") || name[:i] == "localhost" || name[:i] != strings.ToLower(name[:i])) {
 		r.Domain, r.Path = name[:i], name[i+1:]
 		if !domainRe.MatchString(r.Domain) {
-			return Reference{}, fmt.Errorf("%w: %q: bad registry host %q", ErrInvalidReference, s, r.Domain)
+			return Reference{}, fmt.Errorf("%w: %q: bad registry host %q", ErrInvalid, s, r.Domain)
 		}
 	} else {
 		r.Domain, r.Path = DefaultDomain, name
@@ -64,11 +70,11 @@ func ParseReference(s string) (Reference, error) {
 		r.Path = "library/" + r.Path
 	}
 	if r.Path == "" {
-		return Reference{}, fmt.Errorf("%w: %q: empty repository", ErrInvalidReference, s)
+		return Reference{}, fmt.Errorf("%w: %q: empty repository", ErrInvalid, s)
 	}
 	for _, c := range strings.Split(r.Path, "/") {
 		if !pathComponent.MatchString(c) {
-			return Reference{}, fmt.Errorf("%w: %q: bad repository component %q (lower-case letters, digits and separators only)", ErrInvalidReference, s, c)
+			return Reference{}, fmt.Errorf("%w: %q: bad repository component %q (lower-case letters, digits and separators only)", ErrInvalid, s, c)
 		}
 	}
 	if r.Tag == "" && r.Digest == "" {

@@ -1,4 +1,4 @@
-package distribution
+package credentials
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+
+	"github.com/berth-dev/berth/reference"
 )
 
 // helperNotFound is what docker-credential-* helpers print when they hold
@@ -27,7 +29,7 @@ func HelperCredentials(name, host string) (Credentials, error) {
 		return Credentials{}, nil
 	}
 	server := host
-	if host == DefaultDomain || host == "registry-1.docker.io" {
+	if host == reference.DefaultDomain || host == "registry-1.docker.io" {
 		server = "https://index.docker.io/v1/"
 	}
 	cmd := exec.Command(bin, "get")

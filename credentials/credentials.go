@@ -1,4 +1,7 @@
-package distribution
+// Package credentials reads and writes registry credentials: Berth's
+// auth file, Docker's config.json and docker-credential-* helpers. It is
+// a leaf so the CLI can look credentials up without the registry client.
+package credentials
 
 import (
 	"encoding/base64"
@@ -9,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/berth-dev/berth/reference"
 )
 
 // Credentials are a username and password, or an identity token, for one
@@ -93,7 +98,7 @@ func readAuthFile(path string) (*authFile, error) {
 // lookupKeys are the keys a host may be stored under.
 func lookupKeys(host string) []string {
 	keys := []string{host, "https://" + host, "http://" + host}
-	if host == DefaultDomain || host == "registry-1.docker.io" {
+	if host == reference.DefaultDomain || host == "registry-1.docker.io" {
 		keys = append(keys, "https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io")
 	}
 	return keys

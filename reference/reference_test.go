@@ -1,11 +1,11 @@
-package distribution
+package reference
 
 import (
 	"errors"
 	"testing"
 )
 
-func TestParseReference(t *testing.T) {
+func TestParse(t *testing.T) {
 	const d = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 	good := map[string]string{
 		"busybox":                         "docker.io/library/busybox:latest",
@@ -19,7 +19,7 @@ func TestParseReference(t *testing.T) {
 		"quay.io/some_org/x-y.z:1.0-rc.1": "quay.io/some_org/x-y.z:1.0-rc.1",
 	}
 	for in, want := range good {
-		r, err := ParseReference(in)
+		r, err := Parse(in)
 		if err != nil {
 			t.Errorf("%q: %v", in, err)
 			continue
@@ -29,8 +29,8 @@ func TestParseReference(t *testing.T) {
 		}
 	}
 	for _, in := range []string{"", "UPPER", "a//b", "busybox:", "busybox@sha256:zz", "a:b:c", "-x", "host:99999999999999999999a/x"} {
-		if _, err := ParseReference(in); !errors.Is(err, ErrInvalidReference) {
-			t.Errorf("%q: want ErrInvalidReference, got %v", in, err)
+		if _, err := Parse(in); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%q: want ErrInvalid, got %v", in, err)
 		}
 	}
 	if Familiar("docker.io/library/busybox") != "busybox" || Familiar("docker.io/u/a") != "u/a" || Familiar("q.io/a") != "q.io/a" {
