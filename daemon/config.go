@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/berth-dev/berth/credentials"
 	"github.com/berth-dev/berth/engine"
@@ -38,6 +39,14 @@ type Config struct {
 	Debug     DebugConfig    `toml:"debug"`
 	Registry  RegistryConfig `toml:"registry"`
 	Unpack    UnpackConfig   `toml:"unpack"`
+	GC        GCConfig       `toml:"gc"`
+}
+
+// GCConfig schedules garbage collection.
+type GCConfig struct {
+	// DelayMS is how long after an image deletion (without sync) berthd
+	// collects what it freed; 0 means one second, negative only on demand.
+	DelayMS int `toml:"delay_ms"`
 }
 
 // UnpackConfig tunes layer unpacking.
@@ -107,6 +116,7 @@ func (c Config) engineConfig(log *slog.Logger) engine.Config {
 		Root:        c.Root,
 		State:       c.State,
 		Snapshotter: c.Snapshotter,
+		GCDelay:     time.Duration(c.GC.DelayMS) * time.Millisecond,
 		Registry: engine.RegistryConfig{
 			CertsDir:               c.Registry.ConfigPath,
 			Insecure:               c.Registry.Insecure,

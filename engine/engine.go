@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/berth-dev/berth/content"
 	"github.com/berth-dev/berth/content/local"
@@ -50,6 +51,10 @@ type Config struct {
 	Events *events.Broker
 	// Logger defaults to discarding.
 	Logger *slog.Logger
+	// GCDelay is how long after a deletion that left garbage the engine
+	// collects it: 0 means DefaultGCDelay, negative never (collections
+	// then run only on demand).
+	GCDelay time.Duration
 }
 
 // Engine is an open set of stores and the operations over them. Its
@@ -67,6 +72,7 @@ type Engine struct {
 	// gcLock serialises collections with each other and with Close
 	// (transfers are protected from the collector by leases).
 	gcLock sync.Mutex
+	sched  *gcScheduler
 }
 
 // New takes the state directory's lock and opens the stores under
@@ -113,6 +119,7 @@ func New(ctx context.Context, cfg Config) (_ *Engine, retErr error) {
 		return nil, fmt.Errorf("create the default namespace: %w", err)
 	}
 	e.removeStaleExtracts(ctx)
+	e.startGCScheduler(cfg.GCDelay)
 	return e, nil
 }
 
@@ -157,6 +164,7 @@ func (e *Engine) takeLock() error {
 // Close waits for a running collection and closes the stores and the
 // lock.
 func (e *Engine) Close() error {
+	e.stopGCScheduler()
 	e.gcLock.Lock()
 	defer e.gcLock.Unlock()
 	var errs []error

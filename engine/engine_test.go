@@ -6,6 +6,7 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/berth-dev/berth/content"
 	"github.com/berth-dev/berth/engine"
@@ -106,5 +107,58 @@ func deleteAll(ctx context.Context, t *testing.T, e *engine.Engine, ns string, n
 	}
 	if n, _, err := e.ContentUsage(ctx); err != nil || n != 0 || len(blobs) != 0 || len(snaps) != 0 {
 		t.Fatalf("left after delete: %d blobs in the store, namespace blobs %v, snapshots %v (%v)", n, blobs, snaps, err)
+	}
+}
+
+// TestScheduledGC checks that deleting an image without sync leaves its
+// blobs and snapshots to the scheduler, which collects them on its own,
+// and that with a negative delay nothing is collected until asked.
+func TestScheduledGC(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.CheckLeaks(t)
+	reg := registrytest.Start(t, registrytest.Options{})
+	reg.PushBusybox(t, "test/busybox", "v1", registrytest.Gzip, false)
+	ref := reg.Host + "/test/busybox:v1"
+	const ns = "default"
+	for _, tc := range []struct {
+		name      string
+		delay     time.Duration
+		scheduled bool
+	}{{"scheduled", time.Millisecond, true}, {"on demand", -1, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			ctx := t.Context()
+			e, err := engine.New(ctx, engine.Config{Root: filepath.Join(dir, "root"), State: filepath.Join(dir, "state"), GCDelay: tc.delay,
+				Registry: engine.RegistryConfig{CertsDir: filepath.Join(dir, "certs.d")}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				if err := e.Close(); err != nil {
+					t.Error(err)
+				}
+			}()
+			gcs := e.Events().Subscribe(ctx, events.Filter{Topics: []string{string(events.TopicGC)}})
+			if _, err := e.Pull(ctx, ns, ref, engine.PullOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Delete(ctx, ns, ref, false); err != nil {
+				t.Fatal(err)
+			}
+			if !tc.scheduled {
+				if n, _, err := e.ContentUsage(ctx); err != nil || n == 0 {
+					t.Fatalf("blobs collected without a schedule or a request: %d (%v)", n, err)
+				}
+				if _, err := e.GC(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			select {
+			case <-gcs:
+			case <-time.After(time.Minute):
+				t.Fatal("no collection")
+			}
+			deleteAll(ctx, t, e, ns)
+		})
 	}
 }

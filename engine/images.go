@@ -174,7 +174,8 @@ func (e *Engine) Tag(ctx context.Context, ns, source, target string) (ImageInfo,
 }
 
 // Delete removes an image record; with sync it then collects garbage so
-// the image's blobs and snapshots are gone on return.
+// the image's blobs and snapshots are gone on return, otherwise the
+// engine's scheduler collects them shortly after.
 func (e *Engine) Delete(ctx context.Context, ns, name string, sync bool) error {
 	img, err := e.Lookup(ctx, ns, name)
 	if err != nil {
@@ -186,8 +187,10 @@ func (e *Engine) Delete(ctx context.Context, ns, name string, sync bool) error {
 	e.events.Publish(ns, events.TopicImages, "delete", map[string]string{"name": img.Name})
 	if sync {
 		_, err = e.GC(ctx)
+		return err
 	}
-	return err
+	e.scheduleGC()
+	return nil
 }
 
 // Resolve asks ref's registry for the descriptor ref names.
