@@ -260,7 +260,7 @@ func Launch(ctx context.Context, binary string, c Config) (*Client, error) {
 		if msg == "" {
 			msg = err.Error()
 		}
-		return nil, errors.New(msg)
+		return nil, errors.New(strings.TrimPrefix(msg, "berth-shim: "))
 	}
 	return NewClient(strings.TrimSpace(string(out)), c.ID), nil
 }

@@ -125,10 +125,18 @@ func (p *process) copyOutput(lw *logs.Writer) {
 
 func (p *process) broadcast(kind byte, b []byte) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	subs := make([]*attached, 0, len(p.subs))
 	for a := range p.subs {
+		subs = append(subs, a)
+	}
+	p.mu.Unlock()
+	// Sent without p.mu: a client just subscribed is held until its
+	// reply is out, and State must not wait for that.
+	for _, a := range subs {
 		if err := a.send(kind, b); err != nil {
+			p.mu.Lock()
 			delete(p.subs, a)
+			p.mu.Unlock()
 			a.conn.Close()
 		}
 	}
