@@ -44,7 +44,7 @@ func (c *Client) call(ctx context.Context, req *Request) (*Response, error) {
 }
 
 func roundTrip(ctx context.Context, conn net.Conn, req *Request) (*Response, error) {
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	if err := writeMsg(conn, req); err != nil {
 		return nil, fmt.Errorf("shim %s: %w", req.Method, err)

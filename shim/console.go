@@ -30,7 +30,9 @@ const consoleWait = 10 * time.Second
 
 // receive returns the pty master the runtime sent.
 func (c *consoleSocket) receive() (*os.File, error) {
-	c.ln.SetDeadline(time.Now().Add(consoleWait))
+	if err := c.ln.SetDeadline(time.Now().Add(consoleWait)); err != nil {
+		return nil, fmt.Errorf("console socket: %w", err)
+	}
 	conn, err := c.ln.AcceptUnix()
 	if err != nil {
 		return nil, fmt.Errorf("console socket: %w", err)
@@ -55,7 +57,10 @@ func (c *consoleSocket) receive() (*os.File, error) {
 	}
 	unix.CloseOnExec(fds[0])
 	// Non-blocking, Go's poller reads it without holding a thread.
-	unix.SetNonblock(fds[0], true)
+	if err := unix.SetNonblock(fds[0], true); err != nil {
+		unix.Close(fds[0])
+		return nil, fmt.Errorf("console socket: %w", err)
+	}
 	return os.NewFile(uintptr(fds[0]), "pty-master"), nil
 }
 

@@ -108,7 +108,8 @@ func (p *process) copyOutput(lw *logs.Writer) {
 				n, err := f.Read(buf)
 				if n > 0 {
 					if sw != nil {
-						sw.Write(buf[:n])
+						// A full disk loses log lines, not the container.
+						_, _ = sw.Write(buf[:n])
 					}
 					p.broadcast(kind, buf[:n])
 				}
@@ -117,7 +118,7 @@ func (p *process) copyOutput(lw *logs.Writer) {
 				}
 			}
 			if sw != nil {
-				sw.Flush()
+				_ = sw.Flush()
 			}
 		}()
 	}
@@ -158,7 +159,7 @@ func (p *process) finish(ws unix.WaitStatus, stateDir string) {
 		e.Code = ws.ExitStatus()
 	}
 	if p.id == "" && stateDir != "" {
-		writeExit(stateDir, e) // best effort: Wait still answers
+		_ = writeExit(stateDir, e) // best effort: Wait still answers
 	}
 	drained := make(chan struct{})
 	go func() { p.io.Wait(); close(drained) }()
@@ -176,7 +177,7 @@ func (p *process) finish(ws unix.WaitStatus, stateDir string) {
 	p.exit, p.status = e, StatusStopped
 	b, _ := json.Marshal(e)
 	for a := range p.subs {
-		a.send(FrameExit, b)
+		_ = a.send(FrameExit, b) // a gone client misses nothing else
 		a.conn.Close()
 	}
 	p.subs = map[*attached]struct{}{}
@@ -231,7 +232,9 @@ const sendTimeout = 10 * time.Second
 func (a *attached) send(kind byte, b []byte) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.conn.SetWriteDeadline(time.Now().Add(sendTimeout))
+	if err := a.conn.SetWriteDeadline(time.Now().Add(sendTimeout)); err != nil {
+		return err
+	}
 	return writeFrame(a.conn, kind, b)
 }
 
@@ -264,7 +267,8 @@ func (p *process) feed(a *attached) {
 		case FrameStdin:
 			p.inMu.Lock()
 			if p.stdin != nil {
-				p.stdin.Write(b)
+				// A process that closed its stdin does not want the rest.
+				_, _ = p.stdin.Write(b)
 			}
 			p.inMu.Unlock()
 		case FrameStdinEOF:
@@ -294,7 +298,7 @@ func (p *process) closeStdin() {
 		return
 	}
 	if p.pty != nil {
-		p.pty.Write([]byte{4})
+		_, _ = p.pty.Write([]byte{4})
 		return
 	}
 	p.stdin.Close()

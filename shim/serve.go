@@ -153,7 +153,7 @@ func (c *Config) Args() []string {
 // ("ok ADDR" or "error MSG") and serves until the task is deleted.
 func Serve(c Config, ready io.WriteCloser) error {
 	report := func(msg string) {
-		io.WriteString(ready, msg)
+		_, _ = io.WriteString(ready, msg) // start reports a shim gone silent
 		ready.Close()
 	}
 	if err := c.check(); err != nil {
@@ -218,7 +218,7 @@ func (s *server) undo() {
 	if s.ln != nil {
 		s.ln.Close()
 	}
-	s.rt.run([3]*os.File{}, "delete", "--force", s.cfg.ID)
+	_, _ = s.rt.run([3]*os.File{}, "delete", "--force", s.cfg.ID) // it may not exist
 	for _, t := range s.tasks {
 		if t.init.pid != 0 {
 			<-t.init.exited // its exit.json is written before the removal

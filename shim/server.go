@@ -83,7 +83,7 @@ func (s *server) handle(conn *net.UnixConn) {
 		a.mu.Unlock()
 		p.feed(a) // a write error ends it at once
 	case p != nil && err == nil: // attached to an ended process
-		writeFrame(conn, FrameExit, p.exitFrame())
+		_ = writeFrame(conn, FrameExit, p.exitFrame())
 		conn.Close()
 	default:
 		conn.Close()
@@ -101,8 +101,8 @@ func (s *server) trusted(conn *net.UnixConn) bool {
 		return false
 	}
 	var cred *unix.Ucred
-	raw.Control(func(fd uintptr) { cred, err = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED) })
-	return err == nil && cred != nil && int(cred.Uid) == os.Geteuid()
+	cerr := raw.Control(func(fd uintptr) { cred, err = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED) })
+	return cerr == nil && err == nil && cred != nil && int(cred.Uid) == os.Geteuid()
 }
 
 // dispatch runs req. For Attach and an attached Exec it returns the

@@ -141,7 +141,8 @@ func (w *Writer) rotate() error {
 	last := w.opts.MaxFiles - 1
 	os.Remove(w.path + "." + strconv.Itoa(last))
 	for i := last - 1; i >= 1; i-- {
-		os.Rename(w.path+"."+strconv.Itoa(i), w.path+"."+strconv.Itoa(i+1))
+		// A missing file (fewer rotations so far) is nothing to move.
+		_ = os.Rename(w.path+"."+strconv.Itoa(i), w.path+"."+strconv.Itoa(i+1))
 	}
 	if err := os.Rename(w.path, w.path+".1"); err != nil {
 		return fmt.Errorf("rotate log: %w", err)
