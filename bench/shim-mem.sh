@@ -47,6 +47,10 @@ go build -o "$WORK/lifecycle" "$REPO/bench/lifecycle"
 jq '.process.args = ["sleep", "1000000"] | del(.linux.cgroupsPath)' "$WORK/bundle/config.json" >"$WORK/config.json"
 mv "$WORK/config.json" "$WORK/bundle/config.json"
 
+# running PID: the process exists and is no zombie (this VM's init reaps
+# orphans slowly; a zombie holds no memory).
+running() { [[ -e /proc/$1 ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+
 # pss PID... : the summed PSS of the PIDs in kB.
 pss() {
 	local sum=0 p v
@@ -79,7 +83,7 @@ berth_down() {
 		pid=$(jq -r .shim_pid "$d/shim.json")
 		"$RUNTIME" --root "$WORK/berth/root" delete --force "$(jq -r .id "$d/shim.json")" 2>/dev/null
 		kill "$pid" 2>/dev/null
-		for ((i = 0; i < 100 && -e /proc/$pid; i++)); do sleep 0.1; done
+		for ((i = 0; i < 100; i++)); do running "$pid" || break; sleep 0.1; done
 	done
 	rm -rf "$WORK/berth"
 }
@@ -171,7 +175,7 @@ containerd_down() {
 	done
 	# The shims exit on their own once their task is deleted.
 	for p in $shims; do
-		for ((i = 0; i < 100 && -e /proc/$p; i++)); do sleep 0.1; done
+		for ((i = 0; i < 100; i++)); do running "$p" || break; sleep 0.1; done
 	done
 	return 0
 }
@@ -182,6 +186,8 @@ containerd_final() {
 	CTRD_PID=""
 	umount -R "$CTRD/state" 2>/dev/null || true
 	rm -rf "$CTRD"
+	# ctr puts containers in /NAMESPACE/ID: the namespace's cgroups stay.
+	rmdir /sys/fs/cgroup/*/"$TAG" /sys/fs/cgroup/"$TAG" 2>/dev/null || true
 }
 
 have() {
