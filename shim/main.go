@@ -1,0 +1,71 @@
+package shim
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+)
+
+const usage = `usage: berth-shim start|serve --id ID --bundle DIR --runtime PATH --state DIR --log FILE
+	[--runtime-root DIR] [--log-max-size N] [--log-max-files N] [--terminal] [--stdin] [--start]
+
+start starts a shim for one container and prints its socket's path once
+it serves; serve is the shim itself (start runs it).
+`
+
+// Main runs berth-shim with args and returns its exit code.
+func Main(args []string) int {
+	if len(args) == 0 || (args[0] != "start" && args[0] != "serve") {
+		fmt.Fprint(os.Stderr, usage)
+		return 2
+	}
+	fs := flag.NewFlagSet("berth-shim "+args[0], flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var c Config
+	fs.StringVar(&c.ID, "id", "", "container ID")
+	fs.StringVar(&c.Bundle, "bundle", "", "OCI bundle directory")
+	fs.StringVar(&c.Runtime, "runtime", "", "runc-compatible runtime binary")
+	fs.StringVar(&c.RuntimeRoot, "runtime-root", "", "the runtime's --root")
+	fs.StringVar(&c.StateDir, "state", "", "the shim's state directory (created)")
+	fs.StringVar(&c.Log, "log", "", "the container's log file")
+	fs.Int64Var(&c.LogMaxSize, "log-max-size", 0, "rotate the log at this size in bytes")
+	fs.IntVar(&c.LogMaxFiles, "log-max-files", 0, "log files kept")
+	fs.BoolVar(&c.Terminal, "terminal", false, "give the container a pty")
+	fs.BoolVar(&c.Stdin, "stdin", false, "give the container a stdin pipe")
+	fs.BoolVar(&c.StartNow, "start", false, "start the container at once")
+	if err := fs.Parse(args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "berth-shim: %v\n%s", err, usage)
+		return 2
+	}
+	if args[0] == "serve" {
+		return serveMain(c)
+	}
+	exe, err := os.Executable()
+	if err == nil {
+		var addr string
+		if addr, err = Start(c, exe); err == nil {
+			fmt.Println(addr)
+			return 0
+		}
+	}
+	fmt.Fprintln(os.Stderr, "berth-shim:", oneLine(err.Error()))
+	return 1
+}
+
+// serveMain runs the shim, reporting readiness on descriptor 3.
+func serveMain(c Config) int {
+	// The shim idles almost always: a small heap matters more than
+	// collection speed.
+	debug.SetMemoryLimit(8 << 20)
+	ready := os.NewFile(3, "ready")
+	if ready == nil {
+		fmt.Fprintln(os.Stderr, "berth-shim: serve runs only under start")
+		return 2
+	}
+	if err := Serve(c, ready); err != nil {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,284 @@
+package shim
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/shim/logs"
+)
+
+// Files in a shim's state directory.
+const (
+	SocketFile     = "shim.sock"    // the RPC socket, mode 0600
+	ConfigFile     = "shim.json"    // the Config and the shim's pid
+	PidFile        = "init.pid"     // the container's init pid, from the runtime
+	RuntimeLogFile = "runtime.log"  // the runtime binary's JSON log
+	consoleFile    = "console.sock" // while the runtime creates a terminal
+)
+
+// Config is what a shim is started with.
+type Config struct {
+	ID          string `json:"id"`
+	Bundle      string `json:"bundle"`
+	Runtime     string `json:"runtime"` // a runc-compatible binary
+	RuntimeRoot string `json:"runtime_root,omitempty"`
+	StateDir    string `json:"state_dir"` // created by Start, removed by Delete
+	Log         string `json:"log"`       // the container's CRI log file
+	LogMaxSize  int64  `json:"log_max_size,omitempty"`
+	LogMaxFiles int    `json:"log_max_files,omitempty"`
+	Terminal    bool   `json:"terminal,omitempty"`
+	Stdin       bool   `json:"stdin,omitempty"` // a stdin pipe for attach; else /dev/null
+	StartNow    bool   `json:"start,omitempty"` // start at once instead of at Start
+	ShimPid     int    `json:"shim_pid,omitempty"`
+}
+
+// ErrBadConfig is returned for a Config missing a field or with a bad one.
+var ErrBadConfig = errors.New("bad shim config")
+
+// check validates c and makes its paths absolute.
+func (c *Config) check() error {
+	if !validID(c.ID) {
+		return fmt.Errorf("%w: invalid id %q", ErrBadConfig, c.ID)
+	}
+	for name, p := range map[string]*string{"bundle": &c.Bundle, "runtime": &c.Runtime, "state": &c.StateDir, "log": &c.Log} {
+		if *p == "" {
+			return fmt.Errorf("%w: no %s", ErrBadConfig, name)
+		}
+		if name == "runtime" && !strings.Contains(*p, "/") {
+			lp, err := exec.LookPath(*p)
+			if err != nil {
+				return fmt.Errorf("%w: runtime %s: %w", ErrBadConfig, *p, err)
+			}
+			*p = lp
+		}
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrBadConfig, name, err)
+		}
+		*p = abs
+	}
+	if c.RuntimeRoot != "" {
+		abs, err := filepath.Abs(c.RuntimeRoot)
+		if err != nil {
+			return fmt.Errorf("%w: runtime root: %w", ErrBadConfig, err)
+		}
+		c.RuntimeRoot = abs
+	}
+	return nil
+}
+
+// Start starts a shim for c from the berth-shim binary and returns its
+// socket's path once it serves. The shim runs in its own session with
+// its stdio on /dev/null and its state directory as working directory.
+// On failure it returns the runtime's own error line and leaves nothing:
+// no state directory, socket, log or container. The shim stays a child
+// of the caller until the caller exits: long-lived callers run the
+// binary's start command instead (Launch), which exits at once.
+func Start(c Config, binary string) (string, error) {
+	if err := c.check(); err != nil {
+		return "", err
+	}
+	if err := os.Mkdir(c.StateDir, 0o700); err != nil {
+		return "", fmt.Errorf("shim state dir: %w", err)
+	}
+	addr, err := spawn(c, binary)
+	if err != nil {
+		os.RemoveAll(c.StateDir)
+		return "", err
+	}
+	return addr, nil
+}
+
+func spawn(c Config, binary string) (string, error) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return "", fmt.Errorf("start shim: %w", err)
+	}
+	defer pr.Close()
+	cmd := exec.Command(binary, append([]string{"serve"}, c.Args()...)...)
+	cmd.Dir = c.StateDir
+	cmd.ExtraFiles = []*os.File{pw}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	// A small, quiet Go runtime: one P, frequent collections.
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1", "GOGC=50")
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
+		return "", fmt.Errorf("start shim: %w", err)
+	}
+	b, _ := io.ReadAll(io.LimitReader(pr, 64<<10))
+	msg := strings.TrimSpace(string(b))
+	if addr, ok := strings.CutPrefix(msg, "ok "); ok {
+		cmd.Process.Release()
+		return addr, nil
+	}
+	werr := cmd.Wait()
+	if m, ok := strings.CutPrefix(msg, "error "); ok {
+		return "", errors.New(m)
+	}
+	return "", fmt.Errorf("shim exited before serving: %v", werr)
+}
+
+// Args returns c as berth-shim's command line flags.
+func (c *Config) Args() []string {
+	a := []string{"--id", c.ID, "--bundle", c.Bundle, "--runtime", c.Runtime, "--state", c.StateDir, "--log", c.Log}
+	if c.RuntimeRoot != "" {
+		a = append(a, "--runtime-root", c.RuntimeRoot)
+	}
+	if c.LogMaxSize > 0 {
+		a = append(a, "--log-max-size", fmt.Sprint(c.LogMaxSize))
+	}
+	if c.LogMaxFiles > 0 {
+		a = append(a, "--log-max-files", fmt.Sprint(c.LogMaxFiles))
+	}
+	for flag, on := range map[string]bool{"--terminal": c.Terminal, "--stdin": c.Stdin, "--start": c.StartNow} {
+		if on {
+			a = append(a, flag)
+		}
+	}
+	return a
+}
+
+// Serve is the shim itself: it creates the container, reports on ready
+// ("ok ADDR" or "error MSG") and serves until the task is deleted.
+func Serve(c Config, ready io.WriteCloser) error {
+	report := func(msg string) {
+		_, _ = io.WriteString(ready, msg) // start reports a shim gone silent
+		ready.Close()
+	}
+	if err := c.check(); err != nil {
+		report("error " + err.Error())
+		return err
+	}
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		report("error subreaper: " + err.Error())
+		return err
+	}
+	c.ShimPid = os.Getpid()
+	s := &server{cfg: c, reaper: newReaper(), tasks: map[string]*task{}, done: make(chan struct{})}
+	s.rt = &runtimeBin{path: c.Runtime, root: c.RuntimeRoot, log: filepath.Join(c.StateDir, RuntimeLogFile), reaper: s.reaper}
+	addr := filepath.Join(c.StateDir, SocketFile)
+	err := s.listen(addr)
+	if err == nil {
+		err = s.create()
+	}
+	if err == nil {
+		err = writeConfig(c)
+	}
+	if err != nil {
+		s.undo()
+		report("error " + oneLine(err.Error()))
+		return err
+	}
+	report("ok " + addr)
+	s.serve()
+	return nil
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func writeConfig(c Config) error {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("encode config: %w", err)
+	}
+	return writeFileAtomic(filepath.Join(c.StateDir, ConfigFile), b)
+}
+
+// listen makes the 0600 socket: created under a 0077 umask so that it is
+// never reachable by others, even for an instant.
+func (s *server) listen(addr string) error {
+	old := unix.Umask(0o077)
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: addr, Net: "unix"})
+	unix.Umask(old)
+	if err != nil {
+		return fmt.Errorf("shim socket: %w", err)
+	}
+	if err := os.Chmod(addr, 0o600); err != nil {
+		ln.Close()
+		return fmt.Errorf("shim socket: %w", err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// undo removes what a failed start made: the container, its log and the
+// state directory.
+func (s *server) undo() {
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	_, _ = s.rt.run([3]*os.File{}, "delete", "--force", s.cfg.ID) // it may not exist
+	for _, t := range s.tasks {
+		if t.init.pid != 0 {
+			<-t.init.exited // its exit.json is written before the removal
+		}
+		if t.log != nil {
+			t.log.Close()
+		}
+		if s.logCreated {
+			os.Remove(s.cfg.Log)
+		}
+	}
+	os.RemoveAll(s.cfg.StateDir)
+}
+
+// create creates the container through the runtime and starts holding
+// its stdio and waiting for its init.
+func (s *server) create() (err error) {
+	c := s.cfg
+	_, statErr := os.Stat(c.Log)
+	s.logCreated = errors.Is(statErr, os.ErrNotExist)
+	lw, err := logs.NewWriter(c.Log, logs.Options{MaxSize: c.LogMaxSize, MaxFiles: c.LogMaxFiles})
+	if err != nil {
+		return err
+	}
+	p := newProcess("", c.Terminal)
+	t := &task{id: c.ID, bundle: c.Bundle, init: p, log: lw, execs: map[string]*process{}}
+	s.tasks[c.ID] = t
+	child, err := p.stdio(c.Stdin)
+	if err != nil {
+		return err
+	}
+	pidFile := filepath.Join(c.StateDir, PidFile)
+	args := []string{"create", "--bundle", c.Bundle, "--pid-file", pidFile}
+	var cs *consoleSocket
+	if c.Terminal {
+		if cs, err = newConsoleSocket(filepath.Join(c.StateDir, consoleFile)); err != nil {
+			return err
+		}
+		defer cs.close()
+		args = append(args, "--console-socket", cs.path)
+	}
+	_, err = s.rt.run(child, append(args, c.ID)...)
+	closeAll(child[:])
+	if err == nil && cs != nil {
+		var master *os.File
+		if master, err = cs.receive(); err == nil {
+			p.setTerminal(master)
+		}
+	}
+	if err == nil {
+		p.pid, err = readPid(pidFile)
+	}
+	if err != nil {
+		p.closeIO()
+		return err
+	}
+	p.copyOutput(lw)
+	go func() { p.finish(<-s.reaper.watch(p.pid), c.StateDir) }()
+	if c.StartNow {
+		return s.start(t, p)
+	}
+	return nil
+}

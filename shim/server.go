@@ -1,0 +1,329 @@
+package shim
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/shim/logs"
+)
+
+// Errors the server returns; the client sees their text.
+var (
+	ErrNotFound = errors.New("no such task or process")
+	ErrRunning  = errors.New("process is running")
+	ErrState    = errors.New("process is not in a state for this")
+)
+
+// task is one container the shim holds.
+type task struct {
+	id, bundle string
+	init       *process
+	log        *logs.Writer
+	execs      map[string]*process
+}
+
+// server is a running shim.
+type server struct {
+	cfg    Config
+	rt     *runtimeBin
+	reaper *reaper
+	ln     *net.UnixListener
+	done   chan struct{}
+	once   sync.Once
+	// logCreated is set when the shim made the log file (removed again if
+	// the start fails).
+	logCreated bool
+
+	mu    sync.Mutex
+	tasks map[string]*task
+}
+
+// serve answers connections until the shim is told to exit.
+func (s *server) serve() {
+	go func() {
+		for {
+			conn, err := s.ln.AcceptUnix()
+			if err != nil {
+				s.exit()
+				return
+			}
+			go s.handle(conn)
+		}
+	}()
+	<-s.done
+	s.ln.Close()
+}
+
+func (s *server) exit() { s.once.Do(func() { close(s.done) }) }
+
+// handle serves one request on conn; Attach and an attached Exec then
+// stream stdio on it.
+func (s *server) handle(conn *net.UnixConn) {
+	if !s.trusted(conn) {
+		conn.Close()
+		return
+	}
+	var req Request
+	if err := readMsg(conn, &req); err != nil {
+		conn.Close()
+		return
+	}
+	resp, p, a, after := s.dispatch(conn, &req)
+	err := writeMsg(conn, resp)
+	switch {
+	case a != nil:
+		a.mu.Unlock()
+		p.feed(a) // a write error ends it at once
+	case p != nil && err == nil: // attached to an ended process
+		_ = writeFrame(conn, FrameExit, p.exitFrame())
+		conn.Close()
+	default:
+		conn.Close()
+	}
+	if after != nil {
+		after()
+	}
+}
+
+// trusted admits only clients with the shim's own effective uid (root):
+// the socket's mode already says so, this holds if it is ever loosened.
+func (s *server) trusted(conn *net.UnixConn) bool {
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var cred *unix.Ucred
+	cerr := raw.Control(func(fd uintptr) { cred, err = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED) })
+	return cerr == nil && err == nil && cred != nil && int(cred.Uid) == os.Geteuid()
+}
+
+// dispatch runs req. For Attach and an attached Exec it returns the
+// process and conn subscribed to it (nil once the process has ended); it
+// also returns what to do once the reply is sent.
+func (s *server) dispatch(conn *net.UnixConn, req *Request) (resp *Response, p *process, a *attached, after func()) {
+	fail := func(err error) (*Response, *process, *attached, func()) {
+		return &Response{Error: err.Error()}, nil, nil, nil
+	}
+	s.mu.Lock()
+	t := s.tasks[req.ID]
+	s.mu.Unlock()
+	if req.Method == MethodShutdown {
+		if t != nil && !req.Force {
+			return fail(fmt.Errorf("shutdown: %w: task %s is not deleted", ErrState, req.ID))
+		}
+		return &Response{}, nil, nil, s.exit
+	}
+	if t == nil {
+		return fail(fmt.Errorf("%s %s: %w", req.Method, req.ID, ErrNotFound))
+	}
+	if req.Method == MethodExec {
+		var c *net.UnixConn
+		if req.Attach {
+			c = conn
+		}
+		p, a, err := s.exec(t, req, c)
+		if err != nil {
+			return fail(err)
+		}
+		return &Response{State: s.procState(t, req.ExecID)}, p, a, nil
+	}
+	p = t.init
+	if req.ExecID != "" {
+		s.mu.Lock()
+		p = t.execs[req.ExecID]
+		s.mu.Unlock()
+		if p == nil {
+			return fail(fmt.Errorf("%s %s/%s: %w", req.Method, req.ID, req.ExecID, ErrNotFound))
+		}
+	}
+	var err error
+	resp = &Response{}
+	switch req.Method {
+	case MethodState:
+	case MethodAttach:
+		a = p.subscribe(conn)
+	case MethodStart:
+		err = s.start(t, p)
+	case MethodKill:
+		err = s.kill(t, p, req)
+	case MethodResizePty:
+		err = p.resize(req.Width, req.Height)
+	case MethodCloseStdin:
+		p.closeStdin()
+	case MethodWait:
+		<-p.exited
+		resp.Exit = p.state(t.id, t.bundle, 0).Exit
+	case MethodPids:
+		resp.Pids, err = s.pids(t)
+	case MethodPause, MethodResume:
+		err = s.pause(t, req.Method == MethodPause)
+	case MethodDelete:
+		resp.State = s.procState(t, req.ExecID)
+		after, err = s.delete(t, p, req.Force)
+	default:
+		err = fmt.Errorf("unknown method %q", req.Method)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if resp.State == nil {
+		resp.State = s.procState(t, req.ExecID)
+	}
+	if req.Method != MethodAttach {
+		p = nil
+	}
+	return resp, p, a, after
+}
+
+func (s *server) procState(t *task, execID string) *State {
+	p := t.init
+	if execID != "" {
+		s.mu.Lock()
+		p = t.execs[execID]
+		s.mu.Unlock()
+		if p == nil {
+			return nil
+		}
+	}
+	return p.state(t.id, t.bundle, os.Getpid())
+}
+
+func (s *server) start(t *task, p *process) error {
+	if p != t.init {
+		return fmt.Errorf("start %s/%s: %w: exec'd processes start at Exec", t.id, p.id, ErrState)
+	}
+	p.mu.Lock()
+	st := p.status
+	p.mu.Unlock()
+	if st != StatusCreated {
+		return fmt.Errorf("start %s: %w: %s", t.id, ErrState, st)
+	}
+	if _, err := s.rt.run([3]*os.File{}, "start", t.id); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	if p.status == StatusCreated {
+		p.status = StatusRunning
+	}
+	p.mu.Unlock()
+	return nil
+}
+
+func (s *server) kill(t *task, p *process, req *Request) error {
+	sig := syscall.Signal(req.Signal)
+	if sig == 0 {
+		sig = syscall.SIGTERM
+	}
+	if p == t.init {
+		args := []string{"kill"}
+		if req.All {
+			args = append(args, "--all")
+		}
+		_, err := s.rt.run([3]*os.File{}, append(args, t.id, strconv.Itoa(int(sig)))...)
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.exit != nil {
+		return fmt.Errorf("kill %s/%s: %w: stopped", t.id, p.id, ErrState)
+	}
+	if err := unix.Kill(p.pid, sig); err != nil {
+		return fmt.Errorf("kill %s/%s: %w", t.id, p.id, err)
+	}
+	return nil
+}
+
+func (p *process) resize(w, h uint16) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pty == nil {
+		return fmt.Errorf("resize: %w: no terminal", ErrState)
+	}
+	ws := &unix.Winsize{Col: w, Row: h}
+	if err := unix.IoctlSetWinsize(int(p.pty.Fd()), unix.TIOCSWINSZ, ws); err != nil {
+		return fmt.Errorf("resize: %w", err)
+	}
+	return nil
+}
+
+func (s *server) pids(t *task) ([]int, error) {
+	out, err := s.rt.run([3]*os.File{}, "ps", "--format", "json", t.id)
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	if err := json.Unmarshal(out, &pids); err != nil {
+		return nil, fmt.Errorf("pids %s: %w", t.id, err)
+	}
+	return pids, nil
+}
+
+func (s *server) pause(t *task, pause bool) error {
+	verb, want, to := "resume", StatusPaused, StatusRunning
+	if pause {
+		verb, want, to = "pause", StatusRunning, StatusPaused
+	}
+	p := t.init
+	p.mu.Lock()
+	st := p.status
+	p.mu.Unlock()
+	if st != want {
+		return fmt.Errorf("%s %s: %w: %s", verb, t.id, ErrState, st)
+	}
+	if _, err := s.rt.run([3]*os.File{}, verb, t.id); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	if p.status == want {
+		p.status = to
+	}
+	p.mu.Unlock()
+	return nil
+}
+
+// delete removes an exec'd process's record, or the whole task: the
+// runtime's container, the state directory, and then the shim.
+func (s *server) delete(t *task, p *process, force bool) (func(), error) {
+	p.mu.Lock()
+	st := p.status
+	p.mu.Unlock()
+	if p != t.init {
+		if st != StatusStopped {
+			return nil, fmt.Errorf("delete %s/%s: %w", t.id, p.id, ErrRunning)
+		}
+		s.mu.Lock()
+		delete(t.execs, p.id)
+		s.mu.Unlock()
+		return nil, nil
+	}
+	if st != StatusStopped && st != StatusCreated && !force {
+		return nil, fmt.Errorf("delete %s: %w", t.id, ErrRunning)
+	}
+	args := []string{"delete"}
+	if force || st == StatusCreated {
+		args = append(args, "--force")
+	}
+	if _, err := s.rt.run([3]*os.File{}, append(args, t.id)...); err != nil {
+		return nil, err
+	}
+	<-p.exited // the runtime killed it: the reaper has its status
+	t.log.Close()
+	s.mu.Lock()
+	delete(s.tasks, t.id)
+	s.mu.Unlock()
+	s.removeState()
+	return s.exit, nil
+}
+
+// removeState removes the state directory the shim owns.
+func (s *server) removeState() {
+	os.RemoveAll(s.cfg.StateDir)
+}

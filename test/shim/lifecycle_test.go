@@ -1,0 +1,257 @@
+package shim_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/berth-dev/berth/shim"
+)
+
+var ctx = context.Background()
+
+func TestEchoLogsInCRIFormat(t *testing.T) {
+	sideBySide(t, func(t *testing.T, e *env) {
+		e.cfg.StartNow = true
+		e.run([]string{"sh", "-c", "echo hello; echo oops >&2"})
+		if ex := e.wait(""); ex.Code != 0 || ex.Reason != shim.ReasonExited {
+			t.Fatalf("exit %+v, want code 0", ex)
+		}
+		raw, err := os.ReadFile(e.cfg.Log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		re := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d) (stdout|stderr) [FP] .*$`)
+		for _, l := range strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n") {
+			if !re.MatchString(l) {
+				t.Errorf("log line %q is not a CRI record", l)
+			}
+		}
+		got := strings.Join(e.logLines(), "|")
+		if !strings.Contains(got, "stdout:hello") || !strings.Contains(got, "stderr:oops") {
+			t.Fatalf("log %q lacks stdout:hello and stderr:oops", got)
+		}
+	})
+}
+
+func TestExitCodePropagates(t *testing.T) {
+	sideBySide(t, func(t *testing.T, e *env) {
+		c := e.run([]string{"sh", "-c", "exit 3"})
+		if st, err := c.State(ctx, ""); err != nil || st.Status != shim.StatusCreated {
+			t.Fatalf("state before start: %+v %v, want created", st, err)
+		}
+		if err := c.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if ex := e.wait(""); ex.Code != 3 {
+			t.Fatalf("exit %+v, want code 3", ex)
+		}
+		if st, err := c.State(ctx, ""); err != nil || st.Status != shim.StatusStopped || st.Exit == nil || st.Exit.Code != 3 {
+			t.Fatalf("state after exit: %+v %v", st, err)
+		}
+	})
+}
+
+func TestExecExitCodeAndOutput(t *testing.T) {
+	sideBySide(t, func(t *testing.T, e *env) {
+		e.cfg.StartNow = true
+		c := e.run([]string{"sleep", "1000"})
+		s, _, err := c.ExecAttach(ctx, shim.ExecOptions{ID: "e1", Spec: processSpec(t, []string{"sh", "-c", "echo in-exec; echo err-exec >&2; exit 5"}, false)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		var out, errb bytes.Buffer
+		ex, err := s.Copy(&out, &errb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ex.Code != 5 || out.String() != "in-exec\n" || errb.String() != "err-exec\n" {
+			t.Fatalf("exec exit %+v stdout %q stderr %q, want 5, in-exec, err-exec", ex, out.String(), errb.String())
+		}
+		if ex := e.wait("e1"); ex.Code != 5 {
+			t.Fatalf("wait e1: %+v", ex)
+		}
+		if _, err := c.Delete(ctx, "e1", false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.State(ctx, "e1"); err == nil {
+			t.Fatal("e1 still known after delete")
+		}
+		if strings.Contains(strings.Join(e.logLines(), "|"), "in-exec") {
+			t.Fatal("an exec's output went to the container's log")
+		}
+	})
+}
+
+func TestKillWait(t *testing.T) {
+	sideBySide(t, func(t *testing.T, e *env) {
+		e.cfg.StartNow = true
+		c := e.run([]string{"sleep", "1000"})
+		if err := c.Kill(ctx, "", int(syscall.SIGKILL), false); err != nil {
+			t.Fatal(err)
+		}
+		ex := e.wait("")
+		if ex.Signal != int(syscall.SIGKILL) || ex.Code != 137 || ex.Reason != shim.ReasonSignaled {
+			t.Fatalf("exit %+v, want SIGKILL, 137, signaled", ex)
+		}
+	})
+}
+
+func TestPauseResumePids(t *testing.T) {
+	sideBySide(t, func(t *testing.T, e *env) {
+		e.cfg.StartNow = true
+		c := e.run([]string{"sleep", "1000"})
+		st, _ := c.State(ctx, "")
+		pids, err := c.Pids(ctx)
+		if err != nil || len(pids) != 1 || pids[0] != st.Pid {
+			t.Fatalf("pids %v %v, want [%d]", pids, err, st.Pid)
+		}
+		if err := c.Pause(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := c.State(ctx, ""); st.Status != shim.StatusPaused {
+			t.Fatalf("status %s after pause", st.Status)
+		}
+		if err := c.Resume(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := c.State(ctx, ""); st.Status != shim.StatusRunning {
+			t.Fatalf("status %s after resume", st.Status)
+		}
+	})
+}
+
+func TestTerminal(t *testing.T) {
+	sideBySide(t, func(t *testing.T, e *env) {
+		e.cfg.Terminal, e.cfg.StartNow = true, true
+		e.run([]string{"tty"})
+		if ex := e.wait(""); ex.Code != 0 {
+			t.Fatalf("tty exited %+v", ex)
+		}
+		got := strings.Join(e.logLines(), "|")
+		if !regexp.MustCompile(`stdout:/dev/pts/\d+`).MatchString(got) {
+			t.Fatalf("log %q, want stdout:/dev/pts/N", got)
+		}
+	})
+}
+
+func TestExecTerminalResize(t *testing.T) {
+	sideBySide(t, func(t *testing.T, e *env) {
+		e.cfg.StartNow = true
+		c := e.run([]string{"sleep", "1000"})
+		s, _, err := c.ExecAttach(ctx, shim.ExecOptions{ID: "t1", Terminal: true, Stdin: true, Spec: processSpec(t, []string{"sh", "-c", "read x; stty size; tty"}, true)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := c.ResizePty(ctx, "t1", 77, 33); err != nil {
+			t.Fatal(err)
+		}
+		s.Write([]byte("go\n"))
+		var out bytes.Buffer
+		ex, err := s.Copy(&out, &out)
+		if err != nil || ex.Code != 0 {
+			t.Fatalf("exec: %+v %v, output %q", ex, err, out.String())
+		}
+		if !strings.Contains(out.String(), "33 77") || !strings.Contains(out.String(), "/dev/pts/") {
+			t.Fatalf("output %q, want 33 77 and /dev/pts/", out.String())
+		}
+	})
+}
+
+func TestStdinAttach(t *testing.T) {
+	sideBySide(t, func(t *testing.T, e *env) {
+		e.cfg.Stdin = true
+		c := e.run([]string{"cat"})
+		s, _, err := c.Attach(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := c.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		s.Write([]byte("ping\n"))
+		if err := s.CloseStdin(); err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		ex, err := s.Copy(&out, &out)
+		if err != nil || ex.Code != 0 || out.String() != "ping\n" {
+			t.Fatalf("cat: exit %+v %v, output %q, want 0 and ping", ex, err, out.String())
+		}
+		if got := strings.Join(e.logLines(), "|"); got != "stdout:ping" {
+			t.Fatalf("log %q, want stdout:ping", got)
+		}
+	})
+}
+
+func TestDeleteLeavesNothing(t *testing.T) {
+	sideBySide(t, func(t *testing.T, e *env) {
+		e.cfg.StartNow = true
+		c := e.run([]string{"sleep", "1000"})
+		if _, err := c.Delete(ctx, "", false); err == nil {
+			t.Fatal("delete of a running container without force succeeded")
+		}
+		st, err := c.Delete(ctx, "", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitGone(t, e.shimPid)
+		if alive(st.Pid) {
+			t.Errorf("container init %d still runs", st.Pid)
+		}
+		if _, err := os.Stat(e.cfg.StateDir); !os.IsNotExist(err) {
+			t.Errorf("state dir %s left: %v", e.cfg.StateDir, err)
+		}
+		if e.runtimeKnows() {
+			t.Errorf("%s still has container %s", e.runtime, e.cfg.ID)
+		}
+		if _, err := c.State(ctx, ""); err == nil {
+			t.Error("the shim still answers after delete")
+		}
+	})
+}
+
+func TestBadBundleLeavesNothing(t *testing.T) {
+	sideBySide(t, func(t *testing.T, e *env) {
+		e.bundle([]string{"/no/such/binary"}, nil)
+		e.cfg.StartNow = true
+		_, err := shim.Launch(ctx, shimBin, e.cfg)
+		if err == nil {
+			t.Fatal("a container whose binary is missing started")
+		}
+		if msg := err.Error(); msg == "" || strings.Contains(msg, "\n") {
+			t.Fatalf("error %q is not one line", msg)
+		}
+		t.Logf("error: %v", err)
+		e.noTrace(t, true)
+		os.RemoveAll(e.cfg.Bundle + "/rootfs")
+		if _, err := shim.Launch(ctx, shimBin, e.cfg); err == nil || strings.Contains(err.Error(), "\n") {
+			t.Fatalf("a bundle without rootfs: error %v, want one line", err)
+		}
+		e.noTrace(t, true)
+	})
+}
+
+// noTrace checks that no state dir (nor, with noLog, log) or container is left.
+func (e *env) noTrace(t *testing.T, noLog bool) {
+	t.Helper()
+	paths := []string{e.cfg.StateDir}
+	if noLog {
+		paths = append(paths, e.cfg.Log)
+	}
+	for _, p := range paths {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s left behind: %v", p, err)
+		}
+	}
+	if e.runtimeKnows() {
+		t.Errorf("%s still has container %s", e.runtime, e.cfg.ID)
+	}
+}
