@@ -1,0 +1,155 @@
+package engine
+
+import (
+	"io"
+	"time"
+)
+
+// ContainerConfig is what a container is made from: an image and the
+// options a user gives `berth run` or `berth create`. Zero values mean
+// "what the image says" or Docker's default. It is stored with the
+// container and is everything needed to recreate its OCI spec.
+type ContainerConfig struct {
+	// Name is unique in a namespace; empty picks a generated one.
+	Name string `json:"name,omitempty"`
+	// Image is the reference the user gave; the container keeps the
+	// image's ID (its config digest) so retagging does not change it.
+	Image string `json:"image"`
+	// Entrypoint replaces the image's when non-nil; an empty, non-nil
+	// slice clears it (`--entrypoint ""`).
+	Entrypoint []string `json:"entrypoint,omitempty"`
+	// Cmd replaces the image's command when non-empty.
+	Cmd        []string `json:"cmd,omitempty"`
+	Env        []string `json:"env,omitempty"`
+	WorkingDir string   `json:"workingDir,omitempty"`
+	// User is "name", "uid", "name:group" or "uid:gid", resolved through
+	// the image's /etc/passwd and /etc/group.
+	User     string            `json:"user,omitempty"`
+	Hostname string            `json:"hostname,omitempty"`
+	Labels   map[string]string `json:"labels,omitempty"`
+	// Tty gives the process a terminal; OpenStdin keeps its stdin open
+	// for attach (`-i`).
+	Tty       bool `json:"tty,omitempty"`
+	OpenStdin bool `json:"openStdin,omitempty"`
+	// ReadOnly mounts the root filesystem read-only.
+	ReadOnly bool    `json:"readOnly,omitempty"`
+	Mounts   []Mount `json:"mounts,omitempty"`
+	// Resources are cgroup limits; zero is unlimited.
+	Resources Resources `json:"resources,omitempty"`
+	Ulimits   []Ulimit  `json:"ulimits,omitempty"`
+	CapAdd    []string  `json:"capAdd,omitempty"`
+	CapDrop   []string  `json:"capDrop,omitempty"`
+	// Privileged gives every capability and device and no seccomp
+	// filter, masked or read-only path, as Docker does.
+	Privileged bool     `json:"privileged,omitempty"`
+	Devices    []Device `json:"devices,omitempty"`
+	// Seccomp is "" (the default profile), "unconfined" or a path to a
+	// profile in Docker's JSON format, read when the container is created.
+	Seccomp         string `json:"seccomp,omitempty"`
+	NoNewPrivileges bool   `json:"noNewPrivileges,omitempty"`
+	// Restart is the restart policy.
+	Restart RestartPolicy `json:"restart,omitempty"`
+	// Runtime names a runtime from the engine's configuration; "" is the
+	// default (berth-runtime).
+	Runtime string `json:"runtime,omitempty"`
+	// Init runs a small reaper as PID 1 with the command as its child.
+	Init bool `json:"init,omitempty"`
+	// NetworkMode is "none" (the default until bridge networking
+	// exists) or "host".
+	NetworkMode string `json:"networkMode,omitempty"`
+	// Log bounds the container's log files.
+	Log LogConfig `json:"log,omitempty"`
+	// StopSignal replaces the image's stop signal (default SIGTERM).
+	StopSignal string `json:"stopSignal,omitempty"`
+	// StopTimeout is how long stop waits before SIGKILL; nil is 10 s.
+	StopTimeout *time.Duration `json:"stopTimeout,omitempty"`
+	// AutoRemove removes the container when it exits (`--rm`).
+	AutoRemove bool `json:"autoRemove,omitempty"`
+}
+
+// Mount is a bind mount, a volume or a tmpfs in a container.
+type Mount struct {
+	// Type is "bind", "volume" or "tmpfs".
+	Type string `json:"type"`
+	// Source is a host path (bind) or a volume name ("" for an anonymous
+	// volume); unused for tmpfs.
+	Source string `json:"source,omitempty"`
+	// Target is the absolute path in the container.
+	Target   string `json:"target"`
+	ReadOnly bool   `json:"readOnly,omitempty"`
+	// Options are extra mount options (tmpfs size=, mode=; bind
+	// propagation).
+	Options []string `json:"options,omitempty"`
+}
+
+// Resources are a container's cgroup limits.
+type Resources struct {
+	// Memory is the memory limit in bytes.
+	Memory int64 `json:"memory,omitempty"`
+	// NanoCPUs is the CPU quota in billionths of a CPU (`--cpus 1.5` is
+	// 1.5e9).
+	NanoCPUs int64 `json:"nanoCPUs,omitempty"`
+	// PidsLimit bounds the number of tasks; 0 is unlimited.
+	PidsLimit int64 `json:"pidsLimit,omitempty"`
+	// CPUShares is the relative CPU weight (`--cpu-shares`).
+	CPUShares uint64 `json:"cpuShares,omitempty"`
+}
+
+// Ulimit is one rlimit (`--ulimit nofile=1024:2048`).
+type Ulimit struct {
+	Name string `json:"name"`
+	Soft uint64 `json:"soft"`
+	Hard uint64 `json:"hard"`
+}
+
+// Device is a host device made available in a container (`--device`).
+type Device struct {
+	PathOnHost      string `json:"pathOnHost"`
+	PathInContainer string `json:"pathInContainer"`
+	// Permissions is a subset of "rwm".
+	Permissions string `json:"permissions"`
+}
+
+// RestartPolicy says when the engine restarts a container that exited.
+type RestartPolicy struct {
+	// Name is "" or "no", "on-failure", "always" or "unless-stopped".
+	Name string `json:"name,omitempty"`
+	// MaxRetries bounds on-failure restarts; 0 is unbounded.
+	MaxRetries int `json:"maxRetries,omitempty"`
+}
+
+// LogConfig bounds a container's log files (`--log-opt`).
+type LogConfig struct {
+	// MaxSize is a log file's size before it is rotated; 0 is the
+	// engine's default.
+	MaxSize int64 `json:"maxSize,omitempty"`
+	// MaxFiles is how many files are kept, the current one included.
+	MaxFiles int `json:"maxFiles,omitempty"`
+}
+
+// ExecConfig is a process to run in a running container (`berth exec`).
+type ExecConfig struct {
+	Cmd        []string `json:"cmd"`
+	Env        []string `json:"env,omitempty"`
+	User       string   `json:"user,omitempty"`
+	WorkingDir string   `json:"workingDir,omitempty"`
+	Tty        bool     `json:"tty,omitempty"`
+	Privileged bool     `json:"privileged,omitempty"`
+}
+
+// Stdio is where a process's streams go. A nil reader or writer means
+// none; with a terminal, Stderr is unused (the terminal merges them).
+type Stdio struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// LogOptions select the lines `berth logs` prints.
+type LogOptions struct {
+	Follow     bool
+	Since      time.Time
+	Until      time.Time
+	Tail       int // lines from the end; negative is all
+	Timestamps bool
+}
