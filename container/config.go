@@ -1,15 +1,19 @@
-package engine
+// Package container holds the plain types a container is described by:
+// what `berth run` parses its flags into, what the engine stores with a
+// container and what the API carries. It is a leaf: the CLI imports it
+// without pulling in the engine.
+package container
 
 import (
 	"io"
 	"time"
 )
 
-// ContainerConfig is what a container is made from: an image and the
+// Config is what a container is made from: an image and the
 // options a user gives `berth run` or `berth create`. Zero values mean
 // "what the image says" or Docker's default. It is stored with the
 // container and is everything needed to recreate its OCI spec.
-type ContainerConfig struct {
+type Config struct {
 	// Name is unique in a namespace; empty picks a generated one.
 	Name string `json:"name,omitempty"`
 	// Image is the reference the user gave; the container keeps the
