@@ -36,6 +36,8 @@ type CreateOpts struct {
 	// Foreground keeps the init as our child (run): it dies with us and
 	// a terminal's master comes back to the caller instead of a socket.
 	Foreground bool
+	// Stdio are the init's standard streams (none: /dev/null).
+	Stdio Stdio
 }
 
 // Container is a container that Create set up.
@@ -167,7 +169,7 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 
 	so := prep.spawn
 	so.exe = exe
-	so.stdin, so.stdout, so.stderr = os.Stdin, os.Stdout, os.Stderr
+	so.stdio = o.Stdio
 	so.preserveFDs = o.ListenFDs + o.PreserveFDs
 	so.fifo = fifo
 	so.cgroupFD = cgFD

@@ -20,6 +20,8 @@ type ExecOpts struct {
 	// IgnorePaused allows exec into a paused container; the process
 	// starts once the container is resumed.
 	IgnorePaused bool
+	// Stdio are the process's standard streams (none: /dev/null).
+	Stdio Stdio
 }
 
 // Execed is a process started in a running container.
@@ -82,7 +84,7 @@ func (r *Runtime) Exec(id string, o ExecOpts) (*Execed, error) {
 		so.join[t] = path
 	}
 	so.uidMap, so.gidMap = spec.Linux.UIDMappings, spec.Linux.GIDMappings
-	so.stdin, so.stdout, so.stderr = os.Stdin, os.Stdout, os.Stderr
+	so.stdio = o.Stdio
 	so.preserveFDs = o.PreserveFDs
 	if !o.Detach {
 		so.pdeathsig = syscall.SIGKILL

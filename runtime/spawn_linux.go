@@ -38,9 +38,7 @@ type spawnOpts struct {
 	join  map[specs.LinuxNamespaceType]string
 	// uid/gid mappings for a new user namespace.
 	uidMap, gidMap []specs.LinuxIDMapping
-	stdin          *os.File
-	stdout         *os.File
-	stderr         *os.File
+	stdio          Stdio
 	preserveFDs    int
 	fifo           *os.File // O_PATH descriptor of the exec fifo, or nil
 	cgroupFD       *os.File // cgroup2 directory for CLONE_INTO_CGROUP, or nil
@@ -169,9 +167,9 @@ func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
 		Path:       "/proc/self/fd/" + strconv.Itoa(exeFD),
 		Args:       []string{"berth-init"},
 		Env:        env,
-		Stdin:      o.stdin,
-		Stdout:     o.stdout,
-		Stderr:     o.stderr,
+		Stdin:      o.stdio.Stdin,
+		Stdout:     o.stdio.Stdout,
+		Stderr:     o.stdio.Stderr,
 		ExtraFiles: extra,
 		SysProcAttr: &syscall.SysProcAttr{
 			Cloneflags: flags,

@@ -111,6 +111,7 @@ func execCmd(rt rtFunc) *cobra.Command {
 				p.SelinuxLabel = label
 			}
 			o.Process = p
+			o.Stdio = runtime.OwnStdio()
 			e, err := r.Exec(id, o)
 			if err != nil {
 				return err

@@ -34,6 +34,7 @@ func createCmd(rt rtFunc) *cobra.Command {
 				return err
 			}
 			o.ListenFDs = listenFDs()
+			o.Stdio = runtime.OwnStdio()
 			_, err = r.Create(args[0], o)
 			return err
 		},

@@ -28,6 +28,7 @@ func runCmd(rt rtFunc) *cobra.Command {
 			id := args[0]
 			o.Foreground = !detach
 			o.ListenFDs = listenFDs()
+			o.Stdio = runtime.OwnStdio()
 			c, err := r.Create(id, o)
 			if err != nil {
 				return err
