@@ -44,15 +44,17 @@ func (e *Execed) Signal(sig os.Signal) error { return e.proc.Signal(sig) }
 func (r *Runtime) Exec(id string, o ExecOpts) (*Execed, error) {
 	exe := r.sealInit() // in the background, while the state is read
 	defer exe.close()
-	st, err := r.store().load(id)
+	st, _, err := r.checkedState(id, func(_ string, s Status) error {
+		switch {
+		case s == Paused && !o.IgnorePaused:
+			return fmt.Errorf("%w: cannot exec in a paused container (use --ignore-paused to override)", ErrWrongState)
+		case s != Running && s != Created && s != Paused:
+			return fmt.Errorf("%w: cannot exec in a %s container", ErrWrongState, s)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	switch s := r.status(st); {
-	case s == Paused && !o.IgnorePaused:
-		return nil, fmt.Errorf("%w: cannot exec in a paused container (use --ignore-paused to override)", ErrWrongState)
-	case s != Running && s != Created && s != Paused:
-		return nil, fmt.Errorf("%w: cannot exec in a %s container", ErrWrongState, s)
 	}
 	p := o.Process
 	if p == nil {
