@@ -5,6 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	berth "github.com/berth-dev/berth/runtime"
 )
@@ -48,6 +51,17 @@ func closeContainerEnds(s berth.Stdio) {
 	s.Stdin.Close()
 	s.Stdout.Close()
 	s.Stderr.Close()
+}
+
+// keepSubreaper restores whether this process is a child subreaper when
+// t ends: exec into a container's pid namespace makes the caller one, and
+// the processes later tests orphan must not become ours.
+func keepSubreaper(t *testing.T) {
+	var was int32
+	if err := unix.Prctl(unix.PR_GET_CHILD_SUBREAPER, uintptr(unsafe.Pointer(&was)), 0, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, uintptr(was), 0, 0, 0) })
 }
 
 // readPipe reads r to its end.
@@ -94,6 +108,7 @@ func TestLibraryExecStdioReachesProcess(t *testing.T) {
 	r := e.library()
 	id := e.id()
 	e.must("run", "--detach", "--bundle", e.bundle([]string{"sleep", "1000"}, nil), id)
+	keepSubreaper(t)
 	p, err := r.ProcessOf(id)
 	if err != nil {
 		t.Fatal(err)
