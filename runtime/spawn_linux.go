@@ -210,15 +210,23 @@ func newInitLaunch(o *spawnOpts, exe, child *os.File) (*initLaunch, error) {
 		Path:       "/proc/self/fd/" + strconv.Itoa(exeFD),
 		Args:       []string{"berth-init"},
 		Env:        env,
-		Stdin:      o.stdio.Stdin,
-		Stdout:     o.stdio.Stdout,
-		Stderr:     o.stdio.Stderr,
 		ExtraFiles: extra,
 		SysProcAttr: &syscall.SysProcAttr{
 			Cloneflags: flags,
 			Setsid:     true,
 			Pdeathsig:  o.pdeathsig,
 		},
+	}
+	// A nil *os.File in the command's io interfaces would close the
+	// descriptor instead of giving /dev/null: set only the files given.
+	if f := o.stdio.Stdin; f != nil {
+		l.cmd.Stdin = f
+	}
+	if f := o.stdio.Stdout; f != nil {
+		l.cmd.Stdout = f
+	}
+	if f := o.stdio.Stderr; f != nil {
+		l.cmd.Stderr = f
 	}
 	if o.cgroupFD != nil {
 		l.cmd.SysProcAttr.UseCgroupFD = true

@@ -1,6 +1,7 @@
 package runtime_test
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -137,4 +138,26 @@ func TestLibraryExecStdioReachesProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.noState(id)
+}
+
+func TestLibraryNoStdioIsDevNull(t *testing.T) {
+	e := newEnv(t)
+	r := e.library()
+	id := e.id()
+	c, err := r.Create(id, berth.CreateOpts{Bundle: e.bundle([]string{"sleep", "1000"}, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(id); err != nil {
+		t.Fatal(err)
+	}
+	for fd := range 3 {
+		link, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%d", c.State.Pid, fd))
+		if err != nil || link != "/dev/null" {
+			t.Errorf("container's fd %d is %q, %v; want /dev/null", fd, link, err)
+		}
+	}
+	if err := r.Delete(id, true); err != nil {
+		t.Fatal(err)
+	}
 }
