@@ -10,7 +10,7 @@ import (
 
 	"github.com/berth-dev/berth/archive"
 	"github.com/berth-dev/berth/internal/testutil"
-	"github.com/berth-dev/berth/snapshot"
+	"github.com/berth-dev/berth/mount"
 )
 
 // tree describes a directory: path → type and content.
@@ -117,13 +117,13 @@ func TestWriteOverlayDiffRoundTrip(t *testing.T) {
 		_ = os.Mkdir(d, 0o755)
 	}
 	populateLower(t, lower)
-	m := snapshot.Mount{Type: "overlay", Source: "overlay", Options: []string{"lowerdir=" + lower, "upperdir=" + upper, "workdir=" + work}}
-	if err := snapshot.MountAll([]snapshot.Mount{m}, merged); err != nil {
+	m := mount.Mount{Type: "overlay", Source: "overlay", Options: []string{"lowerdir=" + lower, "upperdir=" + upper, "workdir=" + work}}
+	if err := mount.All([]mount.Mount{m}, merged); err != nil {
 		t.Fatal(err)
 	}
 	changeUpper(t, merged)
 	want := tree(t, merged)
-	if err := snapshot.UnmountAll(merged); err != nil {
+	if err := mount.UnmountAll(merged); err != nil {
 		t.Fatal(err)
 	}
 	var layer bytes.Buffer

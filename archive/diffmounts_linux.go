@@ -5,14 +5,14 @@ import (
 	"io"
 	"strings"
 
-	"github.com/berth-dev/berth/snapshot"
+	"github.com/berth-dev/berth/mount"
 )
 
 // DiffMounts writes the layer tar of the changes upper makes over lower,
 // both given as snapshot mounts (lower may be empty, for a base layer).
 // An overlay upper is read straight from its upper directory; anything
 // else is mounted read-only and compared tree to tree.
-func DiffMounts(ctx context.Context, w io.Writer, lower, upper []snapshot.Mount) error {
+func DiffMounts(ctx context.Context, w io.Writer, lower, upper []mount.Mount) error {
 	if len(upper) == 1 && upper[0].Type == "overlay" {
 		for _, o := range upper[0].Options {
 			if dir, ok := strings.CutPrefix(o, "upperdir="); ok {
@@ -20,19 +20,19 @@ func DiffMounts(ctx context.Context, w io.Writer, lower, upper []snapshot.Mount)
 			}
 		}
 	}
-	return snapshot.WithTempMount(readOnly(upper), func(upperDir string) error {
+	return mount.WithTempMount(readOnly(upper), func(upperDir string) error {
 		if len(lower) == 0 {
 			return WriteDiff(ctx, w, "", upperDir)
 		}
-		return snapshot.WithTempMount(readOnly(lower), func(lowerDir string) error {
+		return mount.WithTempMount(readOnly(lower), func(lowerDir string) error {
 			return WriteDiff(ctx, w, lowerDir, upperDir)
 		})
 	})
 }
 
 // readOnly returns the mounts with "ro" added.
-func readOnly(mounts []snapshot.Mount) []snapshot.Mount {
-	out := make([]snapshot.Mount, len(mounts))
+func readOnly(mounts []mount.Mount) []mount.Mount {
+	out := make([]mount.Mount, len(mounts))
 	for i, m := range mounts {
 		m.Options = append(append([]string{}, m.Options...), "ro")
 		out[i] = m

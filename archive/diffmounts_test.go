@@ -9,6 +9,7 @@ import (
 
 	"github.com/berth-dev/berth/archive"
 	"github.com/berth-dev/berth/internal/testutil"
+	"github.com/berth-dev/berth/mount"
 	"github.com/berth-dev/berth/snapshot"
 )
 
@@ -23,7 +24,7 @@ func TestDiffMounts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = snapshot.WithTempMount(mounts, func(root string) error {
+		err = mount.WithTempMount(mounts, func(root string) error {
 			populateLower(t, root)
 			return nil
 		})
@@ -38,7 +39,7 @@ func TestDiffMounts(t *testing.T) {
 			t.Fatal(err)
 		}
 		var want []string
-		if err := snapshot.WithTempMount(upper, func(root string) error {
+		if err := mount.WithTempMount(upper, func(root string) error {
 			changeUpper(t, root)
 			want = tree(t, root)
 			return nil

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/berth-dev/berth/snapshot"
+	"github.com/berth-dev/berth/mount"
 )
 
 // ApplyToMounts unpacks a layer into the active snapshot described by
@@ -16,7 +16,7 @@ import (
 // directory with overlay whiteouts, straight into a read-write bind
 // mount's source with whiteouts applied by deletion, or otherwise through
 // a temporary mount. opts.Whiteouts is chosen here.
-func ApplyToMounts(ctx context.Context, mounts []snapshot.Mount, r io.Reader, opts ApplyOptions) (int64, error) {
+func ApplyToMounts(ctx context.Context, mounts []mount.Mount, r io.Reader, opts ApplyOptions) (int64, error) {
 	if len(mounts) == 1 {
 		m := mounts[0]
 		if m.Type == "overlay" {
@@ -38,12 +38,12 @@ func ApplyToMounts(ctx context.Context, mounts []snapshot.Mount, r io.Reader, op
 		return 0, fmt.Errorf("apply layer: %w", err)
 	}
 	defer func() { _ = os.Remove(dir) }()
-	if err := snapshot.MountAll(mounts, dir); err != nil {
+	if err := mount.All(mounts, dir); err != nil {
 		return 0, fmt.Errorf("apply layer: %w", err)
 	}
 	opts.Whiteouts = WhiteoutDelete
 	n, err := Apply(ctx, dir, r, opts)
-	if uerr := snapshot.UnmountAll(dir); uerr != nil && err == nil {
+	if uerr := mount.UnmountAll(dir); uerr != nil && err == nil {
 		err = fmt.Errorf("apply layer: %w", uerr)
 	}
 	return n, err

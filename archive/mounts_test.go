@@ -12,6 +12,7 @@ import (
 
 	"github.com/berth-dev/berth/archive"
 	"github.com/berth-dev/berth/internal/testutil"
+	"github.com/berth-dev/berth/mount"
 	"github.com/berth-dev/berth/snapshot"
 	"github.com/berth-dev/berth/snapshot/native"
 	"github.com/berth-dev/berth/snapshot/overlay"
@@ -68,10 +69,10 @@ func TestApplyToSnapshots(t *testing.T) {
 			t.Fatal(err)
 		}
 		dir := t.TempDir()
-		if err := snapshot.MountAll(mounts, dir); err != nil {
+		if err := mount.All(mounts, dir); err != nil {
 			t.Fatal(err)
 		}
-		defer func() { _ = snapshot.UnmountAll(dir) }()
+		defer func() { _ = mount.UnmountAll(dir) }()
 		for p, want := range map[string]string{"etc/a": "a2", "opq/new": "new", "added": "x"} {
 			if b, err := os.ReadFile(filepath.Join(dir, p)); err != nil || string(b) != want {
 				t.Errorf("%s = %q %v, want %q", p, b, err, want)

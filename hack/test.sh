@@ -19,7 +19,8 @@ echo "== fuzz (short)"
 go test -run '^$' -fuzz '^FuzzApply$' -fuzztime "${FUZZTIME:-15s}" ./archive || status=1
 go test -run '^$' -fuzz '^FuzzParseManifest$' -fuzztime "${FUZZTIME:-15s}" ./manifest || status=1
 go test -run '^$' -fuzz '^FuzzValidateSpec$' -fuzztime "${FUZZTIME:-5s}" ./runtime || status=1
-go test -run '^$' -fuzz '^FuzzExecFlags$' -fuzztime "${FUZZTIME:-5s}" ./runtime/cli || status=1
+go test -run '^$' -fuzz '^FuzzNew$' -fuzztime "${FUZZTIME:-5s}" ./specgen || status=1
+go test -run '^$' -fuzz '^FuzzExecFlags$' -fuzztime "${FUZZTIME:-5s}" ./runtime/command || status=1
 if [ "$(id -u)" = 0 ] && [ -x conformance/run.sh ]; then
 	echo "== OCI runtime conformance"
 	conformance/run.sh || status=1

@@ -15,6 +15,7 @@ import (
 	"github.com/berth-dev/berth/internal/registrytest"
 	"github.com/berth-dev/berth/internal/testutil"
 	"github.com/berth-dev/berth/metadata"
+	"github.com/berth-dev/berth/mount"
 	"github.com/berth-dev/berth/platforms"
 	"github.com/berth-dev/berth/snapshot"
 	"github.com/berth-dev/berth/snapshot/native"
@@ -72,10 +73,10 @@ func checkTree(t *testing.T, sn snapshot.Snapshotter, chain string) {
 	}
 	defer sn.Remove(ctx, key)
 	target := t.TempDir()
-	if err := snapshot.MountAll(mounts, target); err != nil {
+	if err := mount.All(mounts, target); err != nil {
 		t.Fatal(err)
 	}
-	defer snapshot.UnmountAll(target)
+	defer mount.UnmountAll(target)
 	for _, p := range []string{"bin/busybox", "etc/keep", "etc/dir/new", "data/b"} {
 		if _, err := os.Lstat(filepath.Join(target, p)); err != nil {
 			t.Errorf("%s missing: %v", p, err)
@@ -219,11 +220,11 @@ func TestHardlinkToLowerLayer(t *testing.T) {
 			t.Fatal(err)
 		}
 		target := t.TempDir()
-		if err := snapshot.MountAll(mounts, target); err != nil {
+		if err := mount.All(mounts, target); err != nil {
 			t.Fatal(err)
 		}
 		b, err := os.ReadFile(filepath.Join(target, "etc/hostname-link"))
-		_ = snapshot.UnmountAll(target)
+		_ = mount.UnmountAll(target)
 		_ = e.sn.Remove(ctx, key)
 		if err != nil || string(b) != "berth\n" {
 			t.Fatalf("%s: link content %q %v", sname, b, err)

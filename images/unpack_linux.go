@@ -14,6 +14,7 @@ import (
 	"github.com/berth-dev/berth/content"
 	"github.com/berth-dev/berth/distribution"
 	"github.com/berth-dev/berth/manifest"
+	"github.com/berth-dev/berth/mount"
 	"github.com/berth-dev/berth/snapshot"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -114,9 +115,9 @@ func (u *Unpacker) unpackLayer(ctx context.Context, layer ocispec.Descriptor, di
 var errNeedsMount = errors.New("layer needs its lower layers visible")
 
 // extract unpacks src into a new snapshot on parent and commits it as
-// chainID; on failure the snapshot is removed. With mount, it extracts
+// chainID; on failure the snapshot is removed. With viaMount, it extracts
 // through the snapshot's mounts instead of into its directory.
-func (u *Unpacker) extract(ctx context.Context, layer ocispec.Descriptor, diffID, parent, chainID digest.Digest, src *aheadReader, mount bool) (retErr error) {
+func (u *Unpacker) extract(ctx context.Context, layer ocispec.Descriptor, diffID, parent, chainID digest.Digest, src *aheadReader, viaMount bool) (retErr error) {
 	key := "extract-" + randomID() + "-" + chainID.String()
 	parentKey := ""
 	if parent != "" {
@@ -137,16 +138,16 @@ func (u *Unpacker) extract(ctx context.Context, layer ocispec.Descriptor, diffID
 		dir  string
 		opts archive.ApplyOptions
 	)
-	if mount {
+	if viaMount {
 		if dir, err = os.MkdirTemp("", "berth-unpack-"); err != nil {
 			return fmt.Errorf("layer %s: %w", layer.Digest, err)
 		}
 		defer os.Remove(dir)
-		if err := snapshot.MountAll(mounts, dir); err != nil {
+		if err := mount.All(mounts, dir); err != nil {
 			return fmt.Errorf("layer %s: %w", layer.Digest, err)
 		}
 		defer func() {
-			if err := snapshot.UnmountAll(dir); err != nil && retErr == nil {
+			if err := mount.UnmountAll(dir); err != nil && retErr == nil {
 				retErr = fmt.Errorf("layer %s: %w", layer.Digest, err)
 			}
 		}()
@@ -156,7 +157,7 @@ func (u *Unpacker) extract(ctx context.Context, layer ocispec.Descriptor, diffID
 		return fmt.Errorf("layer %s: %w: %v", layer.Digest, errNeedsMount, err)
 	}
 	if _, err := archive.Apply(ctx, dir, src, opts); err != nil {
-		if !mount && opts.Whiteouts == archive.WhiteoutOverlay {
+		if !viaMount && opts.Whiteouts == archive.WhiteoutOverlay {
 			err = fmt.Errorf("%w: %w", errNeedsMount, err)
 		}
 		return fmt.Errorf("unpack layer %s: %w", layer.Digest, err)
@@ -168,8 +169,8 @@ func (u *Unpacker) extract(ctx context.Context, layer ocispec.Descriptor, diffID
 	if got := src.DiffID(); got != diffID {
 		return fmt.Errorf("layer %s: %w: uncompressed digest is %s, config says %s", layer.Digest, ErrDiffIDMismatch, got, diffID)
 	}
-	if mount {
-		if err := snapshot.UnmountAll(dir); err != nil {
+	if viaMount {
+		if err := mount.UnmountAll(dir); err != nil {
 			return fmt.Errorf("layer %s: %w", layer.Digest, err)
 		}
 	}

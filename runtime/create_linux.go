@@ -36,6 +36,8 @@ type CreateOpts struct {
 	// Foreground keeps the init as our child (run): it dies with us and
 	// a terminal's master comes back to the caller instead of a socket.
 	Foreground bool
+	// Stdio are the init's standard streams (none: /dev/null).
+	Stdio Stdio
 }
 
 // Container is a container that Create set up.
@@ -66,201 +68,355 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 	}
 	exe := r.sealInit() // in the background, while the config is read
 	defer exe.close()
-	spec, bundle, rawSpec, err := loadBundle(o.Bundle)
-	if err != nil {
+	c := &creation{r: r, id: id, o: o}
+	if err := c.loadBundle(); err != nil {
 		return nil, err
-	}
-	if spec.Process == nil {
-		return nil, fmt.Errorf("%w: process is missing", ErrInvalidConfig)
-	}
-	if o.ListenFDs > 0 {
-		spec.Process.Env = append(spec.Process.Env, "LISTEN_FDS="+strconv.Itoa(o.ListenFDs), "LISTEN_PID=1")
-	}
-	if spec.Process.Terminal && o.ConsoleSocket == "" && !o.Foreground {
-		return nil, fmt.Errorf("%w: process.terminal is set: --console-socket is required", ErrInvalidConfig)
-	}
-	if !spec.Process.Terminal && o.ConsoleSocket != "" {
-		return nil, fmt.Errorf("%w: --console-socket given but process.terminal is false", ErrInvalidConfig)
 	}
 	phase.Mark("bundle loaded")
-	prep, err := r.prepare(spec)
-	if err != nil {
+	if c.prep, err = r.prepare(c.spec); err != nil {
 		return nil, err
 	}
-
 	phase.Mark("prepared")
-	st := r.store()
-	if err := os.MkdirAll(st.root, 0o700); err != nil {
-		return nil, fmt.Errorf("state root %s: %w", st.root, err)
+	if err := c.makeStateDir(); err != nil {
+		return nil, err
 	}
-	dir := st.dir(id)
-	if err := os.Mkdir(dir, 0o711); err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return nil, fmt.Errorf("%w: %s", ErrExist, id)
-		}
-		return nil, fmt.Errorf("create state directory: %w", err)
-	}
-	var cg cgroups.Manager
-	var ip *initProc
-	waitPlaced := func() error { return nil }
 	defer func() {
-		if err == nil {
-			return
+		if err != nil {
+			c.abort()
 		}
-		if ip != nil {
-			ip.kill()
-			_ = waitPlaced() // the error being returned is the one that matters
-		}
-		if cg != nil {
-			_ = cg.Destroy() // best effort on the way out of a failed create
-		}
-		os.RemoveAll(dir)
 	}()
 	unlock, err := r.lockState(id, true)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
+	defer c.closeFiles()
+	for _, stage := range []func() error{
+		c.makeExecFifo, c.makeCgroup, func() error { return c.startInit(exe) },
+		c.configureInit, c.awaitReady, c.record,
+	} {
+		if err = stage(); err != nil {
+			return nil, err
+		}
+	}
+	return c.container(), nil
+}
 
-	fifoPath := filepath.Join(dir, fifoName)
+// creation is one create in progress: the stages of Create fill it in
+// turn, and abort undoes what they made.
+type creation struct {
+	r  *Runtime
+	id string
+	o  CreateOpts
+
+	spec    *specs.Spec
+	bundle  string
+	rawSpec []byte
+	prep    *prepared
+
+	dir   string
+	files []*os.File // closed once create returns
+	fifo  *os.File   // O_PATH descriptor of the exec fifo
+	cg    cgroups.Manager
+	cgFD  *os.File // the cgroup2 directory the init is born in, or nil
+	ip    *initProc
+	// waitPlaced waits until the init is in its cgroup.
+	waitPlaced func() error
+	state      *State
+	hookState  []byte
+	created    *Container
+}
+
+// loadBundle reads the bundle's config and checks it against the options.
+func (c *creation) loadBundle() (err error) {
+	c.spec, c.bundle, c.rawSpec, err = loadBundle(c.o.Bundle)
+	if err != nil {
+		return err
+	}
+	p := c.spec.Process
+	if p == nil {
+		return fmt.Errorf("%w: process is missing", ErrInvalidConfig)
+	}
+	if c.o.ListenFDs > 0 {
+		p.Env = append(p.Env, "LISTEN_FDS="+strconv.Itoa(c.o.ListenFDs), "LISTEN_PID=1")
+	}
+	if p.Terminal && c.o.ConsoleSocket == "" && !c.o.Foreground {
+		return fmt.Errorf("%w: process.terminal is set: --console-socket is required", ErrInvalidConfig)
+	}
+	if !p.Terminal && c.o.ConsoleSocket != "" {
+		return fmt.Errorf("%w: --console-socket given but process.terminal is false", ErrInvalidConfig)
+	}
+	return nil
+}
+
+// makeStateDir makes the container's state directory; an existing one
+// means the ID is taken.
+func (c *creation) makeStateDir() error {
+	st := c.r.store()
+	if err := os.MkdirAll(st.root, 0o700); err != nil {
+		return fmt.Errorf("state root %s: %w", st.root, err)
+	}
+	dir := st.dir(c.id)
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("%w: %s", ErrExist, c.id)
+		}
+		return fmt.Errorf("create state directory: %w", err)
+	}
+	c.dir = dir
+	return nil
+}
+
+// abort undoes a failed create: the init, the cgroup and the state go.
+func (c *creation) abort() {
+	if c.ip != nil {
+		c.ip.kill()
+		if c.waitPlaced != nil {
+			_ = c.waitPlaced() // the error being returned is the one that matters
+		}
+	}
+	if c.cg != nil {
+		_ = c.cg.Destroy() // best effort on the way out of a failed create
+	}
+	os.RemoveAll(c.dir)
+}
+
+// keep records a descriptor to close once create returns.
+func (c *creation) keep(f *os.File) { c.files = append(c.files, f) }
+
+func (c *creation) closeFiles() {
+	for _, f := range c.files {
+		f.Close()
+	}
+}
+
+// makeExecFifo makes the fifo the init blocks on until start.
+func (c *creation) makeExecFifo() error {
+	fifoPath := filepath.Join(c.dir, fifoName)
 	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {
-		return nil, fmt.Errorf("create exec fifo: %w", err)
+		return fmt.Errorf("create exec fifo: %w", err)
 	}
 	// The umask must not take the write bit from the container's root,
 	// which in a user namespace is not ours.
 	if err := os.Chmod(fifoPath, 0o622); err != nil {
-		return nil, fmt.Errorf("create exec fifo: %w", err)
+		return fmt.Errorf("create exec fifo: %w", err)
 	}
 	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("open exec fifo: %w", err)
+		return fmt.Errorf("open exec fifo: %w", err)
 	}
-	defer fifo.Close()
+	c.keep(fifo)
+	c.fifo = fifo
+	return nil
+}
 
-	cg, err = cgroups.New(cgroups.Config{Path: spec.Linux.CgroupsPath, ID: id, Resources: withDefaultDevices(spec.Linux.Resources), Systemd: r.SystemdCgroup})
+// makeCgroup makes and configures the container's cgroup before the init
+// exists; the init joins it by clone3 on cgroup v2, else it is moved in
+// while it starts. A first state, without an init yet, is saved: should
+// this process die before create finishes, `delete` still finds the
+// cgroup to remove.
+func (c *creation) makeCgroup() (err error) {
+	spec := c.spec
+	c.cg, err = cgroups.New(cgroups.Config{Path: spec.Linux.CgroupsPath, ID: c.id, Resources: withDefaultDevices(spec.Linux.Resources), Systemd: c.r.SystemdCgroup})
 	if err != nil {
-		return nil, fmt.Errorf("cgroup: %w", err)
+		return fmt.Errorf("cgroup: %w", err)
 	}
-	// The cgroup is made and configured before the init exists; the init
-	// joins it by clone3 on cgroup v2, else it is moved in while it starts.
-	if err = cg.Apply(-1); err != nil {
-		return nil, fmt.Errorf("cgroup: %w", err)
+	if err := c.cg.Apply(-1); err != nil {
+		return fmt.Errorf("cgroup: %w", err)
 	}
 	// In a frozen cgroup (one that existed, or under a frozen parent) the
 	// init would stop before it reports ready and create would wait for
 	// ever: refuse it, as runc does.
-	if fs, ferr := cg.FreezerState(); ferr == nil && fs != cgroups.Thawed {
-		return nil, fmt.Errorf("cgroup: container's cgroup is %s: thaw it first", fs)
+	if fs, ferr := c.cg.FreezerState(); ferr == nil && fs != cgroups.Thawed {
+		return fmt.Errorf("cgroup: container's cgroup is %s: thaw it first", fs)
 	}
 	phase.Mark("cgroup made")
-	// A first state, without an init yet: should this process die before
-	// create finishes, `delete` still finds the cgroup to remove.
-	early := cg.State()
-	if err = st.save(&State{ID: id, Bundle: bundle, Rootfs: spec.Root.Path, Created: time.Now().UTC(), Cgroup: &early, Annotations: spec.Annotations}); err != nil {
-		return nil, err
+	early := c.cg.State()
+	if err := c.r.store().save(&State{ID: c.id, Bundle: c.bundle, Rootfs: spec.Root.Path, Created: time.Now().UTC(), Cgroup: &early, Annotations: spec.Annotations}); err != nil {
+		return err
 	}
-	var cgFD *os.File
-	if f, ferr := cg.OpenUnified(); ferr == nil {
-		cgFD = f
-		defer cgFD.Close()
+	if f, ferr := c.cg.OpenUnified(); ferr == nil {
+		c.keep(f)
+		c.cgFD = f
 	}
+	return nil
+}
 
-	so := prep.spawn
+// startInit starts berth-init in the container's new namespaces and
+// records the state it will run under.
+func (c *creation) startInit(exe *sealedInit) (err error) {
+	so := c.prep.spawn
 	so.exe = exe
-	so.stdin, so.stdout, so.stderr = os.Stdin, os.Stdout, os.Stderr
-	so.preserveFDs = o.ListenFDs + o.PreserveFDs
-	so.fifo = fifo
-	so.cgroupFD = cgFD
-	if o.Foreground {
+	so.stdio = c.o.Stdio
+	so.preserveFDs = c.o.ListenFDs + c.o.PreserveFDs
+	so.fifo = c.fifo
+	so.cgroupFD = c.cgFD
+	if c.o.Foreground {
 		so.pdeathsig = syscall.SIGKILL
 	}
-	ip, err = r.spawn(so)
-	if err != nil {
-		return nil, err
+	if c.ip, err = c.r.spawn(so); err != nil {
+		return err
 	}
 	phase.Mark("init spawned")
-	pid := ip.pid()
-	cgroupNS := prep.spawn.newNS[specs.CgroupNamespace]
-	state := &State{
-		ID:          id,
-		Bundle:      bundle,
+	spec, pid := c.spec, c.ip.pid()
+	cgState := c.cg.State()
+	c.state = &State{
+		ID:          c.id,
+		Bundle:      c.bundle,
 		Rootfs:      spec.Root.Path,
 		Pid:         pid,
 		Created:     time.Now().UTC(),
-		Owner:       "",
 		Annotations: spec.Annotations,
 		Hooks:       spec.Hooks,
 		UIDMappings: spec.Linux.UIDMappings,
 		GIDMappings: spec.Linux.GIDMappings,
+		Cgroup:      &cgState,
+		Namespaces:  namespacePaths(spec, pid),
 	}
-	cgState := cg.State()
-	state.Cgroup = &cgState
-	state.StartTime, _, err = processStartTime(pid)
-	if err != nil {
-		return nil, fmt.Errorf("read init start time: %w", err)
+	if c.state.StartTime, _, err = processStartTime(pid); err != nil {
+		return fmt.Errorf("read init start time: %w", err)
 	}
-	state.Namespaces = namespacePaths(spec, pid)
-	hookState := state.hookState(Creating)
+	c.hookState = c.state.hookState(Creating)
+	return nil
+}
+
+// configureInit sends the init its config, with the descriptors it
+// cannot open itself, and moves it into its cgroup unless it was born
+// there.
+func (c *creation) configureInit() error {
+	spec, newNS := c.spec, c.prep.spawn.newNS
+	cgroupNS := newNS[specs.CgroupNamespace]
 	cfg := proto.Config{
-		ID: id, Spec: spec, Bundle: bundle, Rootfs: spec.Root.Path, Process: spec.Process,
+		ID: c.id, Spec: spec, Bundle: c.bundle, Rootfs: spec.Root.Path, Process: spec.Process,
 		SetupRootfs:  hasNS(spec, specs.MountNamespace),
-		SetHostname:  prep.spawn.newNS[specs.UTSNamespace],
-		NoPivot:      o.NoPivot,
-		NoNewKeyring: o.NoNewKeyring,
-		Debug:        r.Debug != nil,
+		SetHostname:  newNS[specs.UTSNamespace],
+		NoPivot:      c.o.NoPivot,
+		NoNewKeyring: c.o.NoNewKeyring,
+		Debug:        c.r.Debug != nil,
 		Console:      spec.Process.Terminal,
-		NoONLCR:      spec.Process.Terminal && o.ConsoleSocket == "",
-		PreserveFDs:  o.ListenFDs + o.PreserveFDs,
-		CgroupPaths:  cgState.Paths,
+		NoONLCR:      spec.Process.Terminal && c.o.ConsoleSocket == "",
+		PreserveFDs:  c.o.ListenFDs + c.o.PreserveFDs,
+		CgroupPaths:  c.state.Cgroup.Paths,
 		CgroupNS:     cgroupNS,
-		WaitCgroup:   cgroupNS && cgFD == nil,
-		UserNS:       prep.spawn.newNS[specs.UserNamespace],
-		TimeNS:       prep.spawn.newNS[specs.TimeNamespace],
-		Seccomp:      prep.seccomp,
-		StateJSON:    hookState,
+		WaitCgroup:   cgroupNS && c.cgFD == nil,
+		UserNS:       newNS[specs.UserNamespace],
+		TimeNS:       newNS[specs.TimeNamespace],
+		Seccomp:      c.prep.seccomp,
+		StateJSON:    c.hookState,
 	}
-	// Inside a user namespace init may not make idmapped mounts: the
-	// runtime makes their trees here and hands them over.
-	var idFDs []int
-	if prep.spawn.newNS[specs.UserNamespace] {
-		for i, m := range spec.Mounts {
-			if !isIDMapped(m) {
-				continue
-			}
-			f, ierr := rootfs.OpenIDMapped(m, bundle, spec.Linux)
-			if ierr != nil {
-				err = fmt.Errorf("idmapped mount %s: %w", m.Destination, ierr)
-				return nil, err
-			}
-			defer f.Close()
-			cfg.IDMapped = append(cfg.IDMapped, i)
-			idFDs = append(idFDs, int(f.Fd()))
-		}
-		if prep.spawn.newNS[specs.MountNamespace] && os.Geteuid() == 0 {
-			idx, files, berr := openBindSources(pid, spec, bundle, proto.MaxFDs-len(idFDs), ip.exited)
-			if berr != nil {
-				err = fmt.Errorf("open bind sources: %w", berr)
-				return nil, err
-			}
-			for _, f := range files {
-				defer f.Close()
-				idFDs = append(idFDs, int(f.Fd()))
-			}
-			cfg.BindSources = idx
+	var fds []int
+	if newNS[specs.UserNamespace] {
+		var err error
+		if fds, err = c.userNSFiles(&cfg); err != nil {
+			return err
 		}
 	}
-	if err = ip.conn.Send(cfg, idFDs...); err != nil {
-		return nil, err
+	if err := c.ip.conn.Send(cfg, fds...); err != nil {
+		return err
 	}
 	// Only now may the cgroup goroutine talk to init: the config must be
 	// the first message it reads.
+	var move cgroups.Manager
+	if c.cgFD == nil {
+		move = c.cg
+	}
+	c.waitPlaced = placeInit(c.ip, move, cgroupNS)
+	phase.Mark("config sent")
+	return nil
+}
+
+// userNSFiles opens what an init in a new user namespace may not open
+// itself: the trees of idmapped mounts and, as root, the sources of bind
+// mounts. It records them in cfg and returns their descriptors.
+func (c *creation) userNSFiles(cfg *proto.Config) ([]int, error) {
+	spec := c.spec
+	var fds []int
+	for i, m := range spec.Mounts {
+		if !isIDMapped(m) {
+			continue
+		}
+		f, err := rootfs.OpenIDMapped(m, c.bundle, spec.Linux)
+		if err != nil {
+			return nil, fmt.Errorf("idmapped mount %s: %w", m.Destination, err)
+		}
+		c.keep(f)
+		cfg.IDMapped = append(cfg.IDMapped, i)
+		fds = append(fds, int(f.Fd()))
+	}
+	if !c.prep.spawn.newNS[specs.MountNamespace] || os.Geteuid() != 0 {
+		return fds, nil
+	}
+	idx, files, err := openBindSources(c.ip.pid(), spec, c.bundle, proto.MaxFDs-len(fds), c.ip.exited)
+	if err != nil {
+		return nil, fmt.Errorf("open bind sources: %w", err)
+	}
+	for _, f := range files {
+		c.keep(f)
+		fds = append(fds, int(f.Fd()))
+	}
+	cfg.BindSources = idx
+	return fds, nil
+}
+
+// awaitReady answers the init until it is ready to exec the user's
+// program, and waits until it is in its cgroup.
+func (c *creation) awaitReady() error {
+	c.created = &Container{State: c.state}
+	err := c.r.converse(c.ip, c.spec, c.prep.seccomp, c.hookState, c.o, c.created)
+	phase.Mark("init ready")
+	if perr := c.waitPlaced(); perr != nil && (err == nil || !initGone(perr)) {
+		err = fmt.Errorf("cgroup: %w", perr)
+	}
+	return err
+}
+
+// record saves what later commands read: the spec, the compiled seccomp
+// filter, the process (for exec), the state and the pid file.
+func (c *creation) record() error {
+	st := c.r.store()
+	if err := st.saveSpec(c.id, c.rawSpec); err != nil {
+		return err
+	}
+	if err := st.saveSeccomp(c.id, c.prep.seccomp); err != nil {
+		return err
+	}
+	if pb, perr := json.Marshal(c.spec.Process); perr == nil {
+		if err := writeFileAtomic(filepath.Join(c.dir, processFile), pb, 0o600); err != nil {
+			return err
+		}
+	}
+	if err := st.save(c.state); err != nil {
+		return err
+	}
+	if c.o.PidFile != "" {
+		return writePidFile(c.o.PidFile, c.state.Pid)
+	}
+	return nil
+}
+
+// container hands the created container over: in the foreground the init
+// stays ours to wait for, else its socket is closed.
+func (c *creation) container() *Container {
+	if c.o.Foreground {
+		c.created.Process = c.ip.proc
+		c.created.wait = c.ip.wait
+	} else {
+		c.ip.conn.Close()
+	}
+	return c.created
+}
+
+// placeInit moves a starting init into cgroup cg, unless it was born
+// there (cg is nil), and with notify then tells the init, which waits for
+// it. The function returned waits for the move and reports its error.
+func placeInit(ip *initProc, cg cgroups.Manager, notify bool) func() error {
 	placed := make(chan error, 1)
-	if cgFD != nil {
+	if cg == nil {
 		placed <- nil
 	} else {
 		go func() {
-			err := cg.AddProc(pid)
-			if err == nil && cgroupNS {
+			err := cg.AddProc(ip.pid())
+			if err == nil && notify {
 				err = ip.conn.Send(proto.Message{Kind: proto.MsgCgroupReady})
 			}
 			if err != nil {
@@ -270,43 +426,7 @@ func (r *Runtime) Create(id string, o CreateOpts) (_ *Container, err error) {
 			placed <- err
 		}()
 	}
-	waitPlaced = sync.OnceValue(func() error { return <-placed })
-	created := &Container{State: state}
-	phase.Mark("config sent")
-	err = r.converse(ip, spec, prep.seccomp, hookState, o, created)
-	phase.Mark("init ready")
-	if perr := waitPlaced(); perr != nil && (err == nil || !initGone(perr)) {
-		err = fmt.Errorf("cgroup: %w", perr)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if err = st.saveSpec(id, rawSpec); err != nil {
-		return nil, err
-	}
-	if err = st.saveSeccomp(id, prep.seccomp); err != nil {
-		return nil, err
-	}
-	if pb, perr := json.Marshal(spec.Process); perr == nil {
-		if err = writeFileAtomic(filepath.Join(dir, processFile), pb, 0o600); err != nil {
-			return nil, err
-		}
-	}
-	if err = st.save(state); err != nil {
-		return nil, err
-	}
-	if o.PidFile != "" {
-		if err = writePidFile(o.PidFile, pid); err != nil {
-			return nil, err
-		}
-	}
-	if o.Foreground {
-		created.Process = ip.proc
-		created.wait = ip.wait
-	} else {
-		ip.conn.Close()
-	}
-	return created, nil
+	return sync.OnceValue(func() error { return <-placed })
 }
 
 // converse answers berth-init until it reports it is ready and has closed

@@ -44,12 +44,8 @@ const oomPoll = 100 * time.Millisecond
 
 // StatsEvent emits one stats event of a container that has not stopped.
 func (r *Runtime) StatsEvent(id string, emit func(Event) error) error {
-	st, err := r.store().load(id)
-	if err != nil {
+	if _, _, err := r.checkedState(id, notStopped); err != nil {
 		return err
-	}
-	if r.status(st) == Stopped {
-		return fmt.Errorf("%w: container %s is not running", ErrWrongState, id)
 	}
 	s, err := r.Stats(id)
 	if err != nil {
@@ -67,12 +63,9 @@ func (r *Runtime) Events(ctx context.Context, id string, interval time.Duration,
 	if interval <= 0 {
 		return fmt.Errorf("%w: events interval %v must be positive", ErrInvalidConfig, interval)
 	}
-	st, err := r.store().load(id)
+	st, _, err := r.checkedState(id, notStopped)
 	if err != nil {
 		return err
-	}
-	if r.status(st) == Stopped {
-		return fmt.Errorf("%w: container %s is not running", ErrWrongState, id)
 	}
 	m, err := r.cgroupOf(st)
 	if err != nil {

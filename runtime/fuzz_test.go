@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"testing"
+
+	"github.com/berth-dev/berth/specgen"
 )
 
 // FuzzValidateSpec feeds config.json parsing and every check create makes
@@ -12,7 +14,7 @@ import (
 // an error, never a panic.
 func FuzzValidateSpec(f *testing.F) {
 	for _, rootless := range []bool{false, true} {
-		b, err := json.Marshal(DefaultSpec(rootless))
+		b, err := json.Marshal(specgen.Default(rootless))
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -41,11 +41,7 @@ func (r *Runtime) ProcessOf(id string) (*specs.Process, error) {
 
 // StateOf returns a container's recorded state and current status.
 func (r *Runtime) StateOf(id string) (*State, Status, error) {
-	st, err := r.store().load(id)
-	if err != nil {
-		return nil, "", err
-	}
-	return st, r.status(st), nil
+	return r.checkedState(id, nil)
 }
 
 // OCIState returns the runtime spec's state of a container.
@@ -60,22 +56,11 @@ func (r *Runtime) OCIState(id string) (specs.State, error) {
 // Start releases a created container's init to exec the user's program,
 // then runs the poststart hooks.
 func (r *Runtime) Start(id string) error {
-	st, err := r.store().load(id)
-	if err != nil {
-		return err
-	}
-	unlock, err := r.lock(id)
+	st, _, unlock, err := r.lockedState(id, startable)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	switch s := r.status(st); s {
-	case Created:
-	case Stopped:
-		return fmt.Errorf("%w: cannot start a container that has stopped", ErrWrongState)
-	default:
-		return fmt.Errorf("%w: cannot start an already %s container", ErrWrongState, s)
-	}
 	phase.Mark("start: state loaded")
 	fifoPath := filepath.Join(r.store().dir(id), fifoName)
 	if err := releaseInit(fifoPath, st); err != nil {
@@ -95,6 +80,18 @@ func (r *Runtime) Start(id string) error {
 		}
 	}
 	return nil
+}
+
+// startable allows start of a created container only.
+func startable(_ string, s Status) error {
+	switch s {
+	case Created:
+		return nil
+	case Stopped:
+		return fmt.Errorf("%w: cannot start a container that has stopped", ErrWrongState)
+	default:
+		return fmt.Errorf("%w: cannot start an already %s container", ErrWrongState, s)
+	}
 }
 
 // releaseInit opens the exec fifo for reading, which lets the blocked init
@@ -145,13 +142,13 @@ func releaseInit(fifoPath string, st *State) error {
 // Kill sends sig to the container's init, or with all to every process in
 // its cgroup.
 func (r *Runtime) Kill(id string, sig unix.Signal, all bool) error {
-	st, err := r.store().load(id)
+	check := notStopped
+	if all {
+		check = nil
+	}
+	st, _, err := r.checkedState(id, check)
 	if err != nil {
 		return err
-	}
-	status := r.status(st)
-	if status == Stopped && !all {
-		return fmt.Errorf("%w: container %s is not running", ErrWrongState, id)
 	}
 	if all {
 		m, err := r.cgroupOf(st)
@@ -199,35 +196,16 @@ func (r *Runtime) cgroupOf(st *State) (cgroups.Manager, error) {
 // cgroup and state, then runs the poststop hooks. A running container is
 // refused unless force is set, and then killed first.
 func (r *Runtime) Delete(id string, force bool) error {
-	if _, err := r.store().load(id); err != nil {
-		if force && errors.Is(err, ErrNotExist) {
-			// runc's delete --force of a missing container succeeds,
-			// containerd relies on it; still refuse a bad ID.
-			if verr := ValidateID(id); verr != nil {
-				return verr
-			}
-			return nil
-		}
-		return err
-	}
-	unlock, err := r.lock(id)
+	st, status, unlock, err := r.lockedState(id, nil)
 	if err != nil {
 		if force && errors.Is(err, ErrNotExist) {
-			return nil // another delete took it meanwhile
+			// runc's delete --force of a missing container succeeds,
+			// containerd relies on it (a bad ID is still refused).
+			return nil
 		}
 		return err
 	}
 	defer unlock()
-	// Read the state again under the lock: a create or another delete
-	// may have finished meanwhile.
-	st, err := r.store().load(id)
-	if err != nil {
-		if force && errors.Is(err, ErrNotExist) {
-			return nil
-		}
-		return err
-	}
-	status := r.status(st)
 	switch status {
 	case Stopped:
 	case Created:

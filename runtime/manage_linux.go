@@ -120,33 +120,26 @@ func (r *Runtime) Resume(id string) error {
 }
 
 func (r *Runtime) freeze(id string, on bool) error {
-	st, err := r.store().load(id)
-	if err != nil {
-		return err
+	// A created container is not paused either: its frozen init could not
+	// take the start signal, and start would wait for it forever.
+	check := onlyIn("resume", Paused)
+	if on {
+		check = onlyIn("pause", Running)
 	}
-	unlock, err := r.lock(id)
+	st, _, unlock, err := r.lockedState(id, check)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	status := r.status(st)
 	m, err := r.cgroupOf(st)
 	if err != nil {
 		return err
 	}
 	if on {
-		// A created container is not paused either: its frozen init could
-		// not take the start signal, and start would wait for it forever.
-		if status != Running {
-			return fmt.Errorf("%w: cannot pause a %s container", ErrWrongState, status)
-		}
 		if err := m.Freeze(); err != nil {
 			return fmt.Errorf("pause %s: %w", id, err)
 		}
 		return nil
-	}
-	if status != Paused {
-		return fmt.Errorf("%w: cannot resume a %s container", ErrWrongState, status)
 	}
 	if err := m.Thaw(); err != nil {
 		return fmt.Errorf("resume %s: %w", id, err)

@@ -44,6 +44,18 @@ func (r *Runtime) lockState(id string, fresh bool) (unlock func(), err error) {
 	return func() { delete(r.held, id); u() }, nil
 }
 
+// Stdio are the standard streams a container's process starts with. They
+// are files because the init inherits them as descriptors 0, 1 and 2; a
+// nil one is /dev/null. A caller that wants to read or write them in
+// process passes one end of a pipe (os.Pipe).
+type Stdio struct {
+	Stdin, Stdout, Stderr *os.File
+}
+
+// OwnStdio returns this process's own standard streams, which is what the
+// runtime's command line hands the container, as runc does.
+func OwnStdio() Stdio { return Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr} }
+
 // New returns a Runtime with its state under root (DefaultRoot if empty).
 func New(root string) (*Runtime, error) {
 	if root == "" {

@@ -38,9 +38,7 @@ type spawnOpts struct {
 	join  map[specs.LinuxNamespaceType]string
 	// uid/gid mappings for a new user namespace.
 	uidMap, gidMap []specs.LinuxIDMapping
-	stdin          *os.File
-	stdout         *os.File
-	stderr         *os.File
+	stdio          Stdio
 	preserveFDs    int
 	fifo           *os.File // O_PATH descriptor of the exec fifo, or nil
 	cgroupFD       *os.File // cgroup2 directory for CLONE_INTO_CGROUP, or nil
@@ -123,7 +121,51 @@ func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
 		return nil, err
 	}
 	defer child.Close()
+	l, err := newInitLaunch(&o, exe, child)
+	if err != nil {
+		parent.Close()
+		return nil, err
+	}
+	defer l.close()
+	ip := &initProc{cmd: l.cmd, conn: proto.NewConn(parent), exited: make(chan struct{})}
+	if err := ip.start(l, o, child); err != nil {
+		parent.Close()
+		return nil, fmt.Errorf("start berth-init: %w", err)
+	}
+	if l.helperMaps {
+		if err := writeIDMaps(ip.pid(), o.uidMap, o.gidMap); err != nil {
+			ip.kill()
+			return nil, err
+		}
+		if err := ip.conn.Send(proto.Message{Kind: proto.MsgMapsReady}); err != nil {
+			ip.kill()
+			return nil, err
+		}
+	}
+	return ip, nil
+}
 
+// initLaunch is how one berth-init is started.
+type initLaunch struct {
+	cmd *exec.Cmd
+	// hop is set when berth-init joins namespaces itself and hands the
+	// copy it starts there over to us.
+	hop bool
+	// helperMaps is set when newuidmap and newgidmap write its id maps
+	// once it exists.
+	helperMaps bool
+	files      []*os.File // ours to close once it has started
+}
+
+func (l *initLaunch) close() {
+	for _, f := range l.files {
+		f.Close()
+	}
+}
+
+// newInitLaunch builds the command that starts berth-init from exe, with
+// the sync socket's child end and the descriptors o passes on.
+func newInitLaunch(o *spawnOpts, exe, child *os.File) (*initLaunch, error) {
 	var extra []*os.File
 	for i := 0; i < o.preserveFDs; i++ {
 		extra = append(extra, os.NewFile(uintptr(3+i), "preserved-"+strconv.Itoa(i)))
@@ -136,6 +178,7 @@ func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
 		env = append(env, name+"="+strconv.Itoa(3+len(extra)))
 		extra = append(extra, f)
 	}
+	l := &initLaunch{}
 	add(proto.EnvSyncFD, child)
 	exeFD := 3 + len(extra)
 	add(proto.EnvExeFD, exe)
@@ -145,13 +188,11 @@ func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
 	if p, ok := o.join[specs.MountNamespace]; ok {
 		f, err := os.Open(p)
 		if err != nil {
-			parent.Close()
 			return nil, fmt.Errorf("open mount namespace %s: %w", p, err)
 		}
-		defer f.Close()
+		l.files = append(l.files, f)
 		add(proto.EnvMntFD, f)
 	}
-
 	var flags uintptr
 	for t, on := range o.newNS {
 		// cgroup and time namespaces are made later: the cgroup one once
@@ -165,13 +206,10 @@ func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
 		// 0), which Go's parent-death check takes for a dead parent.
 		o.pdeathsig = 0
 	}
-	cmd := &exec.Cmd{
+	l.cmd = &exec.Cmd{
 		Path:       "/proc/self/fd/" + strconv.Itoa(exeFD),
 		Args:       []string{"berth-init"},
 		Env:        env,
-		Stdin:      o.stdin,
-		Stdout:     o.stdout,
-		Stderr:     o.stderr,
 		ExtraFiles: extra,
 		SysProcAttr: &syscall.SysProcAttr{
 			Cloneflags: flags,
@@ -179,115 +217,126 @@ func (r *Runtime) spawn(o spawnOpts) (*initProc, error) {
 			Pdeathsig:  o.pdeathsig,
 		},
 	}
-	helperMaps := false
-	if o.newNS[specs.UserNamespace] {
-		rootless := os.Geteuid() != 0
-		if rootless && needsIDMapHelpers(o.uidMap, o.gidMap) {
-			// Only newuidmap/newgidmap may write these maps for us, after
-			// the child exists: it waits for them, then re-executes itself
-			// to gain the namespace root's capabilities.
-			helperMaps = true
-			env = append(env, proto.EnvWaitMaps+"=1")
-		} else {
-			cmd.SysProcAttr.UidMappings = idMaps(o.uidMap)
-			cmd.SysProcAttr.GidMappings = idMaps(o.gidMap)
-			// An unprivileged writer of gid_map must deny setgroups.
-			cmd.SysProcAttr.GidMappingsEnableSetgroups = !rootless
-			// Become the namespace's root (or the first mapped id), so
-			// init keeps its capabilities in the namespace across execve.
-			cmd.SysProcAttr.Credential = &syscall.Credential{Uid: nsRoot(o.uidMap), Gid: nsRoot(o.gidMap), NoSetGroups: rootless}
-		}
-		cmd.Env = env
+	// A nil *os.File in the command's io interfaces would close the
+	// descriptor instead of giving /dev/null: set only the files given.
+	if f := o.stdio.Stdin; f != nil {
+		l.cmd.Stdin = f
 	}
-	hop := false
+	if f := o.stdio.Stdout; f != nil {
+		l.cmd.Stdout = f
+	}
+	if f := o.stdio.Stderr; f != nil {
+		l.cmd.Stderr = f
+	}
+	if o.cgroupFD != nil {
+		l.cmd.SysProcAttr.UseCgroupFD = true
+		l.cmd.SysProcAttr.CgroupFD = int(o.cgroupFD.Fd())
+	}
+	if o.newNS[specs.UserNamespace] {
+		l.mapIDs(o)
+	}
+	if err := l.joinNamespaces(o); err != nil {
+		l.close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// mapIDs gives the init's new user namespace its id maps.
+func (l *initLaunch) mapIDs(o *spawnOpts) {
+	rootless := os.Geteuid() != 0
+	if rootless && needsIDMapHelpers(o.uidMap, o.gidMap) {
+		// Only newuidmap/newgidmap may write these maps for us, after
+		// the child exists: it waits for them, then re-executes itself
+		// to gain the namespace root's capabilities.
+		l.helperMaps = true
+		l.cmd.Env = append(l.cmd.Env, proto.EnvWaitMaps+"=1")
+		return
+	}
+	a := l.cmd.SysProcAttr
+	a.UidMappings = idMaps(o.uidMap)
+	a.GidMappings = idMaps(o.gidMap)
+	// An unprivileged writer of gid_map must deny setgroups.
+	a.GidMappingsEnableSetgroups = !rootless
+	// Become the namespace's root (or the first mapped id), so init keeps
+	// its capabilities in the namespace across execve.
+	a.Credential = &syscall.Credential{Uid: nsRoot(o.uidMap), Gid: nsRoot(o.gidMap), NoSetGroups: rootless}
+}
+
+// joinNamespaces arranges for the namespaces the spawning thread cannot
+// enter: berth-init hops into some itself, and nsenter enters a user
+// namespace. It takes those out of o.join.
+func (l *initLaunch) joinNamespaces(o *spawnOpts) error {
 	if hops := hopNamespaces(o.join); len(hops) > 0 {
 		// berth-init joins these and starts itself once more; it hands
 		// that copy over to us, its subreaper.
 		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-			parent.Close()
-			return nil, fmt.Errorf("become a subreaper: %w", err)
+			return fmt.Errorf("become a subreaper: %w", err)
 		}
-		hop = true
-		env = append(env, proto.EnvHopNS+"="+strings.Join(hops, ","))
-		cmd.Env = env
+		l.hop = true
+		l.cmd.Env = append(l.cmd.Env, proto.EnvHopNS+"="+strings.Join(hops, ","))
 	}
-	if userns, ok := o.join[specs.UserNamespace]; ok {
-		// A Go process cannot join a user namespace (it has threads):
-		// nsenter joins it, becomes its root and execs berth-init.
-		nsenter, err := exec.LookPath("nsenter")
-		if err != nil {
-			parent.Close()
-			return nil, fmt.Errorf("joining user namespace %s needs nsenter (util-linux): %w", userns, err)
-		}
-		creds := []string{"--setuid", strconv.Itoa(int(nsRoot(o.uidMap))), "--setgid", strconv.Itoa(int(nsRoot(o.gidMap)))}
-		if os.Geteuid() != 0 {
-			// Our own ids are the mapped ones (setgroups may be denied).
-			creds = []string{"--preserve-credentials"}
-		}
-		cmd.Args = append(append([]string{"nsenter", "--user=" + userns}, creds...), "--", cmd.Path)
-		cmd.Path = nsenter
+	userns, ok := o.join[specs.UserNamespace]
+	if !ok {
+		return nil
 	}
-	if o.cgroupFD != nil {
-		cmd.SysProcAttr.UseCgroupFD = true
-		cmd.SysProcAttr.CgroupFD = int(o.cgroupFD.Fd())
+	// A Go process cannot join a user namespace (it has threads): nsenter
+	// joins it, becomes its root and execs berth-init.
+	nsenter, err := exec.LookPath("nsenter")
+	if err != nil {
+		return fmt.Errorf("joining user namespace %s needs nsenter (util-linux): %w", userns, err)
 	}
+	creds := []string{"--setuid", strconv.Itoa(int(nsRoot(o.uidMap))), "--setgid", strconv.Itoa(int(nsRoot(o.gidMap)))}
+	if os.Geteuid() != 0 {
+		// Our own ids are the mapped ones (setgroups may be denied).
+		creds = []string{"--preserve-credentials"}
+	}
+	l.cmd.Args = append(append([]string{"nsenter", "--user=" + userns}, creds...), "--", l.cmd.Path)
+	l.cmd.Path = nsenter
+	return nil
+}
 
-	ip := &initProc{cmd: cmd, conn: proto.NewConn(parent), exited: make(chan struct{})}
-	// start starts berth-init, or the hop that hands one over.
-	start := func() error {
-		if err := cmd.Start(); err != nil {
+// start starts berth-init, or the hop that hands one over, from a thread
+// in the namespaces to join when there are any.
+func (p *initProc) start(l *initLaunch, o spawnOpts, child *os.File) error {
+	run := func() error {
+		if err := p.cmd.Start(); err != nil {
 			return err
 		}
-		if hop {
+		if l.hop {
 			// Only the hop may hold the other end, or its exit would go
 			// unnoticed.
 			child.Close()
-			return ip.handOver()
+			return p.handOver()
 		}
-		ip.proc = cmd.Process
+		p.proc = p.cmd.Process
 		return nil
 	}
-	var startErr error
 	if len(o.join) == 0 {
-		startErr = start()
-		if startErr == nil && !hop {
-			go ip.watch()
+		err := run()
+		if err == nil && !l.hop {
+			go p.watch()
 		}
-	} else {
-		started := make(chan error, 1)
-		go func() {
-			// This thread is left in the container's namespaces: never
-			// unlock it, so that it exits with the goroutine. The parent
-			// death signal fires when the forking thread exits, so the
-			// thread lives, watching the child (or until the hop has
-			// handed its copy over), until the child is gone.
-			runtime.LockOSThread()
-			err := enterNamespaces(o)
-			if err == nil {
-				err = start()
-			}
-			started <- err
-			if err == nil && !hop {
-				ip.watch()
-			}
-		}()
-		startErr = <-started
+		return err
 	}
-	if startErr != nil {
-		parent.Close()
-		return nil, fmt.Errorf("start berth-init: %w", startErr)
-	}
-	if helperMaps {
-		if err := writeIDMaps(ip.pid(), o.uidMap, o.gidMap); err != nil {
-			ip.kill()
-			return nil, err
+	started := make(chan error, 1)
+	go func() {
+		// This thread is left in the container's namespaces: never unlock
+		// it, so that it exits with the goroutine. The parent death
+		// signal fires when the forking thread exits, so the thread lives,
+		// watching the child (or until the hop has handed its copy over),
+		// until the child is gone.
+		runtime.LockOSThread()
+		err := enterNamespaces(o)
+		if err == nil {
+			err = run()
 		}
-		if err := ip.conn.Send(proto.Message{Kind: proto.MsgMapsReady}); err != nil {
-			ip.kill()
-			return nil, err
+		started <- err
+		if err == nil && !l.hop {
+			p.watch()
 		}
-	}
-	return ip, nil
+	}()
+	return <-started
 }
 
 // hopNamespaces takes out of join the namespaces berth-init must join

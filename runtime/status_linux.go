@@ -2,8 +2,10 @@ package runtime
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"golang.org/x/sys/unix"
 
@@ -67,4 +69,62 @@ func (s *State) pidfd() (int, error) {
 		return -1, os.ErrProcessDone
 	}
 	return fd, nil
+}
+
+// A stateCheck refuses an operation in a container's current status with
+// an ErrWrongState error; a nil one allows every status.
+type stateCheck func(id string, s Status) error
+
+// onlyIn allows an operation in the statuses given and refuses it in any
+// other as "cannot VERB a STATUS container".
+func onlyIn(verb string, allowed ...Status) stateCheck {
+	return func(_ string, s Status) error {
+		if slices.Contains(allowed, s) {
+			return nil
+		}
+		return fmt.Errorf("%w: cannot %s a %s container", ErrWrongState, verb, s)
+	}
+}
+
+// notStopped refuses an operation on a stopped container.
+func notStopped(id string, s Status) error {
+	if s == Stopped {
+		return fmt.Errorf("%w: container %s is not running", ErrWrongState, id)
+	}
+	return nil
+}
+
+// checkedState loads container id's state, works out its status and lets
+// check refuse it.
+func (r *Runtime) checkedState(id string, check stateCheck) (*State, Status, error) {
+	st, err := r.store().load(id)
+	if err != nil {
+		return nil, "", err
+	}
+	s := r.status(st)
+	if check != nil {
+		if err := check(id, s); err != nil {
+			return nil, "", err
+		}
+	}
+	return st, s, nil
+}
+
+// lockedState takes container id's lock, then loads and checks its state
+// as checkedState does: no other command changes the container until the
+// caller calls unlock. On error nothing is held.
+func (r *Runtime) lockedState(id string, check stateCheck) (_ *State, _ Status, unlock func(), err error) {
+	if err := ValidateID(id); err != nil {
+		return nil, "", nil, err
+	}
+	unlock, err = r.lock(id)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	st, s, err := r.checkedState(id, check)
+	if err != nil {
+		unlock()
+		return nil, "", nil, err
+	}
+	return st, s, unlock, nil
 }

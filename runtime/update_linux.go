@@ -12,18 +12,11 @@ import (
 // container and records them in its saved spec. Invalid values change
 // nothing; a memory limit the kernel refuses (below usage) is rolled back.
 func (r *Runtime) Update(id string, res *specs.LinuxResources) error {
-	st, err := r.store().load(id)
-	if err != nil {
-		return err
-	}
-	unlock, err := r.lock(id)
+	st, _, unlock, err := r.lockedState(id, onlyIn("update", Creating, Created, Running, Paused))
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if status := r.status(st); status == Stopped {
-		return fmt.Errorf("%w: cannot update a stopped container", ErrWrongState)
-	}
 	m, err := r.cgroupOf(st)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/errdefs"
+	"github.com/berth-dev/berth/mount"
 )
 
 // Errors callers branch on; test with errors.Is.
@@ -44,13 +45,9 @@ type Usage struct {
 	Size   int64
 }
 
-// Mount is one mount to perform, as mount(8) would take it.
-type Mount struct {
-	Type    string
-	Source  string
-	Target  string
-	Options []string
-}
+// Mount is one mount to perform. It is package mount's type, named here
+// too because every snapshotter's method set speaks of it.
+type Mount = mount.Mount
 
 // Snapshotter manages snapshots. Names are the caller's keys (image layers
 // are committed under their chain ID).

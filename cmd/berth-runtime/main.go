@@ -1,6 +1,6 @@
 // Command berth-runtime is Berth's OCI runtime, with runc's command line.
 package main
 
-import "github.com/berth-dev/berth/runtime/cli"
+import "github.com/berth-dev/berth/runtime/command"
 
-func main() { cli.Main() }
+func main() { command.Main() }

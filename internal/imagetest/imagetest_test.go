@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/berth-dev/berth/specgen"
 )
 
 func TestNormalizeRef(t *testing.T) {
@@ -51,7 +53,7 @@ func TestSpecDefaults(t *testing.T) {
 	// Callers may change the result without touching package defaults.
 	s.Process.Capabilities.Bounding[0] = "CAP_SYS_ADMIN"
 	s.Linux.MaskedPaths[0] = "/x"
-	if DefaultCapabilities[0] == "CAP_SYS_ADMIN" || MaskedPaths[0] == "/x" {
+	if specgen.HardenedCapabilities[0] == "CAP_SYS_ADMIN" || specgen.HardenedMaskedPaths[0] == "/x" {
 		t.Fatal("Spec result aliases package defaults")
 	}
 }

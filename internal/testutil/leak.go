@@ -1,5 +1,6 @@
-// Package testutil holds helpers shared by Berth's tests: root checks and
-// the leak check every integration test runs afterwards.
+// Package testutil holds helpers shared by Berth's tests: root checks, the
+// leak check every integration test runs afterwards, unique names and
+// processes and cleanups that undo what a test made.
 package testutil
 
 import (

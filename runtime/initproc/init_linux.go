@@ -66,6 +66,8 @@ func openSync() (*proto.Conn, error) {
 	return proto.NewConn(os.NewFile(uintptr(fd), "sync")), nil
 }
 
+// run sets the container (or an exec'd process) up stage by stage and
+// execs the user's program; it returns only on failure.
 func run(conn *proto.Conn) error {
 	name := []byte("berth-init\x00")
 	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&name[0])), 0, 0, 0) // cosmetic
@@ -74,13 +76,67 @@ func run(conn *proto.Conn) error {
 	}
 	phase.SetName("init")
 	phase.Mark("started")
+	cfg, err := readConfig(conn)
+	if err != nil {
+		return err
+	}
+	if err := enterContainer(conn, cfg); err != nil {
+		return err
+	}
+	path, env, err := prepareProcess(cfg.Process)
+	if err != nil {
+		return err
+	}
+	if err := reportReady(conn, cfg); err != nil {
+		return err
+	}
+	prog, err := decodeSeccomp(cfg.Seccomp)
+	if err != nil {
+		return err
+	}
+	// Without no_new_privs installing a filter needs CAP_SYS_ADMIN, so it
+	// goes in before the capabilities are dropped; a notify filter's
+	// listener must reach the runtime before create returns. Otherwise
+	// the filter goes in as late as possible.
+	seccompLate := prog != nil && cfg.Process.NoNewPrivileges && !prog.NeedsNotify
+	if prog != nil && !seccompLate {
+		if err := loadSeccomp(conn, prog); err != nil {
+			return err
+		}
+	}
+	if !cfg.Exec {
+		if err := awaitStart(conn, cfg, env); err != nil {
+			return err
+		}
+	}
+	if err := applyIdentity(cfg.Process, env); err != nil {
+		return err
+	}
+	if seccompLate {
+		if err := loadSeccomp(conn, prog); err != nil {
+			return err
+		}
+	}
+	if cfg.Exec {
+		conn.Close()
+	}
+	closeExtraFDs(cfg.PreserveFDs)
+	phase.Mark("exec")
+	if err := unix.Exec(path, cfg.Process.Args, env); err != nil {
+		return fmt.Errorf("exec %s: %w", cfg.Process.Args[0], err)
+	}
+	return nil
+}
+
+// readConfig reads the runtime's config and the descriptors sent with it.
+func readConfig(conn *proto.Conn) (*proto.Config, error) {
 	var cfg proto.Config
 	fds, err := conn.Recv(&cfg)
 	if err != nil {
-		return fmt.Errorf("read config: %w", err)
+		return nil, fmt.Errorf("read config: %w", err)
 	}
 	if len(fds) != len(cfg.IDMapped)+len(cfg.BindSources) {
-		return fmt.Errorf("config came with %d descriptors for %d idmapped mounts and %d bind sources", len(fds), len(cfg.IDMapped), len(cfg.BindSources))
+		return nil, fmt.Errorf("config came with %d descriptors for %d idmapped mounts and %d bind sources", len(fds), len(cfg.IDMapped), len(cfg.BindSources))
 	}
 	idMapped, bindSources = map[int]*os.File{}, map[int]*os.File{}
 	for i, idx := range cfg.IDMapped {
@@ -94,8 +150,15 @@ func run(conn *proto.Conn) error {
 	}
 	phase.Mark("config read")
 	if cfg.Spec == nil || cfg.Process == nil {
-		return errors.New("config without spec or process")
+		return nil, errors.New("config without spec or process")
 	}
+	return &cfg, nil
+}
+
+// enterContainer joins the container's mount namespace and, for its first
+// process, sets the container up: rootfs, console, sysctls, OOM score and
+// session keyring.
+func enterContainer(conn *proto.Conn, cfg *proto.Config) error {
 	if cfg.Exec {
 		// Processes of the container already run: none may reach into
 		// ours through /proc (our executable is a sealed memfd anyway).
@@ -109,7 +172,7 @@ func run(conn *proto.Conn) error {
 		}
 	}
 	if !cfg.Exec {
-		if err := setupContainer(conn, &cfg); err != nil {
+		if err := setupContainer(conn, cfg); err != nil {
 			return err
 		}
 	}
@@ -119,42 +182,55 @@ func run(conn *proto.Conn) error {
 			return err
 		}
 	}
-	if !cfg.Exec {
-		if err := sysctl.Apply(cfg.Spec.Linux.Sysctl, sysctl.FromSpec(cfg.Spec.Linux)); err != nil {
-			return err
-		}
-		if err := setOOMScoreAdj(p.OOMScoreAdj); err != nil {
-			return err
-		}
-		if !cfg.NoNewKeyring {
-			joinSessionKeyring(cfg.ID)
-		}
+	if cfg.Exec {
+		return nil
 	}
-	if err := setRlimits(p.Rlimits); err != nil {
+	if err := sysctl.Apply(cfg.Spec.Linux.Sysctl, sysctl.FromSpec(cfg.Spec.Linux)); err != nil {
 		return err
 	}
-	env := processEnv(p)
+	if err := setOOMScoreAdj(p.OOMScoreAdj); err != nil {
+		return err
+	}
+	if !cfg.NoNewKeyring {
+		joinSessionKeyring(cfg.ID)
+	}
+	return nil
+}
+
+// prepareProcess sets the process's limits, working directory, LSM
+// labels and umask, and finds its program. It returns the program's path
+// and environment.
+func prepareProcess(p *specs.Process) (path string, env []string, err error) {
+	if err := setRlimits(p.Rlimits); err != nil {
+		return "", nil, err
+	}
+	env = processEnv(p)
 	if p.Cwd != "" {
 		if err := unix.Chdir(p.Cwd); err != nil {
-			return fmt.Errorf("chdir to cwd %q set in config.json: %w", p.Cwd, err)
+			return "", nil, fmt.Errorf("chdir to cwd %q set in config.json: %w", p.Cwd, err)
 		}
 	}
 	if err := checkCwd(); err != nil {
-		return err
+		return "", nil, err
 	}
 	if len(p.Args) == 0 {
-		return errors.New("process.args must not be empty")
+		return "", nil, errors.New("process.args must not be empty")
 	}
-	path, err := lookPath(p.Args[0], env)
-	if err != nil {
-		return err
+	if path, err = lookPath(p.Args[0], env); err != nil {
+		return "", nil, err
 	}
 	if err := applyLSM(p); err != nil {
-		return err
+		return "", nil, err
 	}
 	if p.User.Umask != nil {
 		unix.Umask(int(*p.User.Umask))
 	}
+	return path, env, nil
+}
+
+// reportReady tells the runtime the process is ready to run, once an
+// exec'd process is in the container's cgroup.
+func reportReady(conn *proto.Conn, cfg *proto.Config) error {
 	if cfg.Exec && cfg.WaitCgroup {
 		// The runtime is moving us into the container's cgroup; nothing
 		// of the user's may run before that is done.
@@ -163,60 +239,29 @@ func run(conn *proto.Conn) error {
 		}
 	}
 	phase.Mark("ready")
-	if err := conn.Send(proto.Message{Kind: proto.MsgReady}); err != nil {
+	return conn.Send(proto.Message{Kind: proto.MsgReady})
+}
+
+// awaitStart ends create and waits for start, then runs the
+// startContainer hooks.
+func awaitStart(conn *proto.Conn, cfg *proto.Config, env []string) error {
+	// Closing the socket tells the runtime that create succeeded. The
+	// fifo is reopened through /proc/self/fd, which a non-dumpable
+	// process can do only before it leaves root: wait for start first,
+	// then switch identity.
+	conn.Close()
+	if err := waitStart(); err != nil {
 		return err
 	}
-	prog, err := decodeSeccomp(cfg.Seccomp)
-	if err != nil {
+	phase.Mark("started by start")
+	// Until now only we ran in the container, holding every capability,
+	// which no container process could ptrace. From here on we give them
+	// up: no process may reach into ours.
+	if err := setNonDumpable(); err != nil {
 		return err
 	}
-	// Without no_new_privs installing a filter needs CAP_SYS_ADMIN, so it
-	// goes in before the capabilities are dropped; a notify filter's
-	// listener must reach the runtime before create returns. Otherwise
-	// the filter goes in as late as possible.
-	seccompLate := prog != nil && p.NoNewPrivileges && !prog.NeedsNotify
-	if prog != nil && !seccompLate {
-		if err := loadSeccomp(conn, prog); err != nil {
-			return err
-		}
-	}
-	if !cfg.Exec {
-		// Closing the socket tells the runtime that create succeeded. The
-		// fifo is reopened through /proc/self/fd, which a non-dumpable
-		// process can do only before it leaves root: wait for start first,
-		// then switch identity.
-		conn.Close()
-		if err := waitStart(); err != nil {
-			return err
-		}
-		phase.Mark("started by start")
-		// Until now only we ran in the container, holding every
-		// capability, which no container process could ptrace. From here
-		// on we give them up: no process may reach into ours.
-		if err := setNonDumpable(); err != nil {
-			return err
-		}
-		if h := cfg.Spec.Hooks; h != nil && len(h.StartContainer) > 0 {
-			if err := hooks.RunWithEnv("startContainer", h.StartContainer, startedState(cfg.StateJSON), env); err != nil {
-				return err
-			}
-		}
-	}
-	if err := applyIdentity(p, env); err != nil {
-		return err
-	}
-	if seccompLate {
-		if err := loadSeccomp(conn, prog); err != nil {
-			return err
-		}
-	}
-	if cfg.Exec {
-		conn.Close()
-	}
-	closeExtraFDs(cfg.PreserveFDs)
-	phase.Mark("exec")
-	if err := unix.Exec(path, p.Args, env); err != nil {
-		return fmt.Errorf("exec %s: %w", p.Args[0], err)
+	if h := cfg.Spec.Hooks; h != nil && len(h.StartContainer) > 0 {
+		return hooks.RunWithEnv("startContainer", h.StartContainer, startedState(cfg.StateJSON), env)
 	}
 	return nil
 }

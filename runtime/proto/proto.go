@@ -190,6 +190,12 @@ func (c *Conn) Recv(v any) (fds []int, err error) {
 	var rerr error
 	err = rc.Read(func(fd uintptr) bool {
 		n, oobn, _, _, rerr = unix.Recvmsg(int(fd), buf, oob, unix.MSG_CMSG_CLOEXEC)
+		if rerr == unix.ECONNRESET {
+			// A peer that exits with messages of ours unread resets the
+			// connection; the kernel reports that once, ahead of the
+			// messages the peer sent before (its error, say): read on.
+			n, oobn, _, _, rerr = unix.Recvmsg(int(fd), buf, oob, unix.MSG_CMSG_CLOEXEC)
+		}
 		return rerr != unix.EAGAIN
 	})
 	if err == nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/berth-dev/berth/errdefs"
 	"github.com/berth-dev/berth/internal/testutil"
+	"github.com/berth-dev/berth/mount"
 	"github.com/berth-dev/berth/snapshot"
 )
 
@@ -217,15 +218,15 @@ func testUsage(t *testing.T, root string, f Factory) {
 	}
 }
 
-// mount mounts a snapshot on a fresh directory, unmounted at cleanup.
-func mount(t *testing.T, mounts []snapshot.Mount) string {
+// mountTemp mounts a snapshot on a fresh directory, unmounted at cleanup.
+func mountTemp(t *testing.T, mounts []snapshot.Mount) string {
 	t.Helper()
 	target := t.TempDir()
-	if err := snapshot.MountAll(mounts, target); err != nil {
+	if err := mount.All(mounts, target); err != nil {
 		t.Fatalf("mount %+v: %v", mounts, err)
 	}
 	t.Cleanup(func() {
-		if err := snapshot.UnmountAll(target); err != nil {
+		if err := mount.UnmountAll(target); err != nil {
 			t.Errorf("unmount: %v", err)
 		}
 	})
@@ -234,7 +235,7 @@ func mount(t *testing.T, mounts []snapshot.Mount) string {
 
 func unmount(t *testing.T, target string) {
 	t.Helper()
-	if err := snapshot.UnmountAll(target); err != nil {
+	if err := mount.UnmountAll(target); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -248,7 +249,7 @@ func writeLayer(t *testing.T, sn snapshot.Snapshotter, name, parent string, fn f
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := mount(t, mounts)
+	dir := mountTemp(t, mounts)
 	fn(dir)
 	unmount(t, dir)
 	if err := sn.Commit(ctx, name, name+"-active", nil); err != nil {
@@ -313,16 +314,16 @@ func testLayerChain(t *testing.T, root string, f Factory) {
 	}
 	mounts, err := sn.View(ctx, "view", "l3", nil)
 	must(t, err)
-	check(mount(t, mounts))
+	check(mountTemp(t, mounts))
 	mounts, err = sn.Prepare(ctx, "container", "l3", nil)
 	must(t, err)
-	dir := mount(t, mounts)
+	dir := mountTemp(t, mounts)
 	check(dir)
 	must(t, os.WriteFile(filepath.Join(dir, "a/2"), []byte("changed"), 0o644))
 	// The committed layers below are unchanged.
 	mounts, err = sn.View(ctx, "view2", "l3", nil)
 	must(t, err)
-	check(mount(t, mounts))
+	check(mountTemp(t, mounts))
 }
 
 func testViewReadOnly(t *testing.T, root string, f Factory) {
@@ -339,7 +340,7 @@ func testViewReadOnly(t *testing.T, root string, f Factory) {
 	for _, parent := range []string{"", "l1", "l2"} {
 		mounts, err := sn.View(ctx, "v-"+parent, parent, nil)
 		must(t, err)
-		dir := mount(t, mounts)
+		dir := mountTemp(t, mounts)
 		if err := os.WriteFile(filepath.Join(dir, "new"), nil, 0o644); err == nil {
 			t.Errorf("view on %q is writable", parent)
 		}

@@ -1,4 +1,4 @@
-package snapshot
+package mount
 
 import (
 	"fmt"
@@ -17,7 +17,7 @@ func WithTempMount(mounts []Mount, fn func(root string) error) (err error) {
 			err = fmt.Errorf("remove temporary mount point: %w", rerr)
 		}
 	}()
-	if err := MountAll(mounts, dir); err != nil {
+	if err := All(mounts, dir); err != nil {
 		return err
 	}
 	defer func() {

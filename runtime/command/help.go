@@ -1,4 +1,4 @@
-package cli
+package command
 
 import (
 	"fmt"
@@ -25,6 +25,7 @@ type codeError struct {
 }
 
 func (e codeError) Error() string { return e.err.Error() }
+
 func (e codeError) Unwrap() error { return e.err }
 
 // unknownTopic is runc's error for a command or help topic it lacks.

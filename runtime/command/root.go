@@ -1,6 +1,7 @@
-// Package cli is berth-runtime's command line: runc's commands and flags,
-// so containerd, Podman and Docker can use berth-runtime in runc's place.
-package cli
+// Package command is berth-runtime's command line: runc's commands and
+// flags, one file per command as crun has them, so containerd, Podman and
+// Docker can use berth-runtime in runc's place.
+package command
 
 import (
 	"encoding/json"
@@ -18,6 +19,8 @@ import (
 	"github.com/berth-dev/berth/runtime"
 	"github.com/berth-dev/berth/version"
 )
+
+type rtFunc func() (*runtime.Runtime, error)
 
 // globals are runc's global flags.
 type globals struct {
@@ -204,3 +207,13 @@ func idArg(cmd *cobra.Command, args []string) error {
 	}
 	return runtime.ValidateID(args[0])
 }
+
+func printJSON(v any) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// printJSONLine prints v as one line of JSON, as runc's list and ps
+// --format json do: scripts read them line by line.
+func printJSONLine(v any) error { return json.NewEncoder(os.Stdout).Encode(v) }

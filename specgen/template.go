@@ -1,4 +1,4 @@
-package runtime
+package specgen
 
 import (
 	"os"
@@ -14,8 +14,7 @@ import (
 var DefaultCapabilities = []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
 
 // HardenedCapabilities are Docker's default capabilities: those of the
-// hardened template (`spec --hardened`) and of the bundles tests and
-// benchmarks make (internal/imagetest).
+// hardened template (`spec --hardened`) and of the specs New makes.
 var HardenedCapabilities = []string{
 	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
 	"CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
@@ -38,7 +37,7 @@ var DefaultReadonlyPaths = []string{
 	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 }
 
-// DefaultSpec returns the config.json `spec` writes: runc's template, so
+// Default returns the config.json `berth-runtime spec` writes: runc's template, so
 // that scripts written to edit runc's edit it the same way. A container
 // running sh on a terminal with runc's three capabilities, no seccomp
 // profile, new pid, network, ipc, uts and mount namespaces, and a cgroup
@@ -47,7 +46,7 @@ var DefaultReadonlyPaths = []string{
 // 1.1 silently fails to, later runc versions leave it out too). rootless
 // adapts it for an unprivileged user (a user namespace mapping the
 // caller, no network namespace, no cgroup limits).
-func DefaultSpec(rootless bool) *specs.Spec {
+func Default(rootless bool) *specs.Spec {
 	caps := append([]string(nil), DefaultCapabilities...)
 	s := &specs.Spec{
 		Version: specs.Version,
@@ -56,7 +55,7 @@ func DefaultSpec(rootless bool) *specs.Spec {
 			Terminal: true,
 			User:     specs.User{UID: 0, GID: 0},
 			Args:     []string{"sh"},
-			Env:      []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"},
+			Env:      []string{DefaultPath, "TERM=xterm"},
 			Cwd:      "/",
 			Capabilities: &specs.LinuxCapabilities{
 				Bounding: caps, Effective: caps, Permitted: caps,
@@ -65,15 +64,7 @@ func DefaultSpec(rootless bool) *specs.Spec {
 			NoNewPrivileges: true,
 		},
 		Hostname: "berth",
-		Mounts: []specs.Mount{
-			{Destination: "/proc", Type: "proc", Source: "proc"},
-			{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
-			{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
-			{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
-			{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
-			{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
-			{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}},
-		},
+		Mounts:   defaultMounts(),
 		Linux: &specs.Linux{
 			Resources: &specs.LinuxResources{
 				Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
@@ -95,11 +86,11 @@ func DefaultSpec(rootless bool) *specs.Spec {
 	return s
 }
 
-// HardenedSpec returns the template of `spec --hardened`: the default one
+// Hardened returns the template of `spec --hardened`: the default one
 // with Docker's defaults, namely its capabilities, its masked paths, a
 // cgroup namespace on every host and Docker's default seccomp profile.
-func HardenedSpec(rootless bool) *specs.Spec {
-	s := DefaultSpec(rootless)
+func Hardened(rootless bool) *specs.Spec {
+	s := Default(rootless)
 	caps := append([]string(nil), HardenedCapabilities...)
 	s.Process.Capabilities = &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps}
 	s.Linux.MaskedPaths = append([]string(nil), HardenedMaskedPaths...)
@@ -154,4 +145,18 @@ func makeRootless(s *specs.Spec) {
 	}
 	s.Mounts = mounts
 	s.Linux.Resources = nil
+}
+
+// defaultMounts are the mounts of every template: /proc, /dev, /dev/pts,
+// /dev/shm, /dev/mqueue, /sys and /sys/fs/cgroup.
+func defaultMounts() []specs.Mount {
+	return []specs.Mount{
+		{Destination: "/proc", Type: "proc", Source: "proc"},
+		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+		{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
+		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+		{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
+		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
+		{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}},
+	}
 }

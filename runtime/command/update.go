@@ -1,4 +1,4 @@
-package cli
+package command
 
 import (
 	"bytes"
@@ -9,7 +9,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/spf13/cobra"
@@ -17,30 +16,49 @@ import (
 	"github.com/berth-dev/berth/runtime"
 )
 
-func pauseCmd(rt rtFunc) *cobra.Command {
-	return &cobra.Command{
-		Use: "pause CONTAINER_ID", Short: "freeze every process of a container", Args: idArg,
+func updateCmd(rt rtFunc) *cobra.Command {
+	var resFile string
+	vals := make([]string, len(updateFlags))
+	cmd := &cobra.Command{
+		Use:   "update [flags] CONTAINER_ID",
+		Short: "change the resource limits of a container",
+		Long: "Change the resource limits of a created, running or paused container.\n" +
+			"-r FILE (or -r - for stdin) reads a linux.resources JSON object of the\n" +
+			"runtime spec; unknown fields are refused. Flags are applied over it.\n" +
+			"Nothing is changed when any value is invalid.",
+		Args: idArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			res, err := readResources(resFile)
+			if err != nil {
+				return err
+			}
+			for i, f := range updateFlags {
+				if !cmd.Flags().Changed(f.name) {
+					continue
+				}
+				if err := f.set(res, vals[i]); err != nil {
+					if errors.Is(err, runtime.ErrNotSupported) {
+						return fmt.Errorf("--%s: %w", f.name, err)
+					}
+					return fmt.Errorf("%w: --%s %q: %w", runtime.ErrInvalidConfig, f.name, vals[i], err)
+				}
+			}
 			r, err := rt()
 			if err != nil {
 				return err
 			}
-			return r.Pause(args[0])
+			return r.Update(args[0], res)
 		},
 	}
-}
-
-func resumeCmd(rt rtFunc) *cobra.Command {
-	return &cobra.Command{
-		Use: "resume CONTAINER_ID", Short: "thaw a paused container", Args: idArg,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := rt()
-			if err != nil {
-				return err
-			}
-			return r.Resume(args[0])
-		},
+	fl := cmd.Flags()
+	fl.StringVarP(&resFile, "resources", "r", "", "file with the resources to set as JSON, or - for stdin")
+	for i, f := range updateFlags {
+		fl.StringVar(&vals[i], f.name, "", f.usage)
 	}
+	for _, n := range []string{"kernel-memory", "kernel-memory-tcp", "l3-cache-schema", "mem-bw-schema"} {
+		_ = fl.MarkHidden(n)
+	}
+	return cmd
 }
 
 // updateFlag is one of runc's update flags: how it is parsed and where in
@@ -123,51 +141,6 @@ var updateFlags = []updateFlag{
 	{"mem-bw-schema", "Intel RDT memory bandwidth schema (not supported)", func(*specs.LinuxResources, string) error {
 		return fmt.Errorf("%w: Intel RDT (resctrl) is not supported by berth-runtime", runtime.ErrNotSupported)
 	}},
-}
-
-func updateCmd(rt rtFunc) *cobra.Command {
-	var resFile string
-	vals := make([]string, len(updateFlags))
-	cmd := &cobra.Command{
-		Use:   "update [flags] CONTAINER_ID",
-		Short: "change the resource limits of a container",
-		Long: "Change the resource limits of a created, running or paused container.\n" +
-			"-r FILE (or -r - for stdin) reads a linux.resources JSON object of the\n" +
-			"runtime spec; unknown fields are refused. Flags are applied over it.\n" +
-			"Nothing is changed when any value is invalid.",
-		Args: idArg,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			res, err := readResources(resFile)
-			if err != nil {
-				return err
-			}
-			for i, f := range updateFlags {
-				if !cmd.Flags().Changed(f.name) {
-					continue
-				}
-				if err := f.set(res, vals[i]); err != nil {
-					if errors.Is(err, runtime.ErrNotSupported) {
-						return fmt.Errorf("--%s: %w", f.name, err)
-					}
-					return fmt.Errorf("%w: --%s %q: %w", runtime.ErrInvalidConfig, f.name, vals[i], err)
-				}
-			}
-			r, err := rt()
-			if err != nil {
-				return err
-			}
-			return r.Update(args[0], res)
-		},
-	}
-	fl := cmd.Flags()
-	fl.StringVarP(&resFile, "resources", "r", "", "file with the resources to set as JSON, or - for stdin")
-	for i, f := range updateFlags {
-		fl.StringVar(&vals[i], f.name, "", f.usage)
-	}
-	for _, n := range []string{"kernel-memory", "kernel-memory-tcp", "l3-cache-schema", "mem-bw-schema"} {
-		_ = fl.MarkHidden(n)
-	}
-	return cmd
 }
 
 // readResources reads the -r file (stdin for "-"): exactly one JSON
@@ -285,35 +258,4 @@ func parseSize(s string) (int64, error) {
 		return 0, errors.New("size too large")
 	}
 	return n << shift, nil
-}
-
-func eventsCmd(rt rtFunc) *cobra.Command {
-	var stats bool
-	var interval time.Duration
-	cmd := &cobra.Command{
-		Use:   "events [--stats] [--interval D] CONTAINER_ID",
-		Short: "print a container's events (stats, oom) as JSON lines",
-		Long: "Without --stats, print a stats event every --interval and an oom event\n" +
-			"whenever the OOM killer kills a process of the container, until the\n" +
-			"container stops. With --stats, print one stats event and exit.",
-		Args: idArg,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if interval <= 0 {
-				return fmt.Errorf("--interval must be positive, not %v", interval)
-			}
-			r, err := rt()
-			if err != nil {
-				return err
-			}
-			enc := json.NewEncoder(os.Stdout)
-			emit := func(ev runtime.Event) error { return enc.Encode(ev) }
-			if stats {
-				return r.StatsEvent(args[0], emit)
-			}
-			return r.Events(cmd.Context(), args[0], interval, emit)
-		},
-	}
-	cmd.Flags().BoolVar(&stats, "stats", false, "print the container's stats once and exit")
-	cmd.Flags().DurationVar(&interval, "interval", 5*time.Second, "how often to print stats")
-	return cmd
 }

@@ -1,4 +1,4 @@
-package cli
+package command
 
 import (
 	"encoding/json"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/berth-dev/berth/runtime"
+	"github.com/berth-dev/berth/specgen"
 )
 
 func specCmd() *cobra.Command {
@@ -20,9 +20,9 @@ func specCmd() *cobra.Command {
 		Short: "write a default config.json: runc's template, or Docker's defaults with --hardened",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s := runtime.DefaultSpec(rootless)
+			s := specgen.Default(rootless)
 			if hardened {
-				s = runtime.HardenedSpec(rootless)
+				s = specgen.Hardened(rootless)
 			}
 			path := filepath.Join(bundle, "config.json")
 			if _, err := os.Stat(path); err == nil {

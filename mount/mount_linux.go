@@ -1,4 +1,4 @@
-package snapshot
+package mount
 
 import (
 	"errors"
@@ -71,9 +71,9 @@ func (m Mount) Mount(target string) error {
 	return nil
 }
 
-// MountAll mounts every mount on target in order; on failure the ones
+// All mounts every mount on target in order; on failure the ones
 // already made are undone.
-func MountAll(mounts []Mount, target string) error {
+func All(mounts []Mount, target string) error {
 	if len(mounts) == 0 {
 		return fmt.Errorf("mount on %s: no mounts: %w", target, ErrInvalid)
 	}

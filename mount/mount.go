@@ -1,0 +1,17 @@
+// Package mount performs mounts described as mount(8) takes them: the
+// mounts a snapshotter returns, applied by archive, images, the shim and
+// the builder. Linux only, apart from the Mount type.
+package mount
+
+import "errors"
+
+// ErrInvalid is returned for mounts that cannot be performed as given.
+var ErrInvalid = errors.New("mount: invalid argument")
+
+// Mount is one mount to perform, as mount(8) would take it.
+type Mount struct {
+	Type    string
+	Source  string
+	Target  string
+	Options []string
+}
