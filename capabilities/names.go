@@ -1,18 +1,19 @@
 package capabilities
 
 import (
-	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/berth-dev/berth/errdefs"
 )
 
 // ErrUnknown is returned (wrapped) for a capability name the kernel does
 // not define.
-var ErrUnknown = errors.New("unknown capability")
+var ErrUnknown = errdefs.New(errdefs.ErrInvalidArgument, "unknown capability")
 
 // ErrNotHeld marks capabilities a process asks for that the runtime itself
 // does not hold, so it cannot pass them on.
-var ErrNotHeld = errors.New("capabilities not held by the runtime")
+var ErrNotHeld = errdefs.New(errdefs.ErrPermissionDenied, "capabilities not held by the runtime")
 
 // Cap is a capability number as the kernel numbers them (CAP_CHOWN = 0).
 type Cap uint

@@ -1,8 +1,9 @@
 package cgroups
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/berth-dev/berth/errdefs"
 )
 
 // Errors callers can branch on with errors.Is.
@@ -11,14 +12,14 @@ var (
 	// applied: negative or impossible numbers, CPUs or memory nodes the host
 	// does not have, a memory limit below current usage, unknown or unsafe
 	// unified keys.
-	ErrInvalid = errors.New("invalid cgroup configuration")
+	ErrInvalid = errdefs.New(errdefs.ErrInvalidArgument, "invalid cgroup configuration")
 	// ErrNotSupported marks a request the host's cgroup hierarchy cannot
 	// serve, such as a controller that is not mounted or enabled.
-	ErrNotSupported = errors.New("not supported by the cgroup hierarchy")
+	ErrNotSupported = errdefs.New(errdefs.ErrNotImplemented, "not supported by the cgroup hierarchy")
 	// ErrSystemdUnavailable is returned for systemd-style cgroup paths
 	// ("slice:prefix:name") and for Config.Systemd: Berth has no systemd
 	// cgroup driver.
-	ErrSystemdUnavailable = errors.New("systemd cgroup driver is not available")
+	ErrSystemdUnavailable = errdefs.New(errdefs.ErrUnavailable, "systemd cgroup driver is not available")
 )
 
 // invalidf returns an error wrapping ErrInvalid with a message that names

@@ -6,16 +6,18 @@
 // could otherwise swallow the write and escape its profile).
 package lsm
 
-import "errors"
+import (
+	"github.com/berth-dev/berth/errdefs"
+)
 
 // ErrNotSupported is returned (wrapped) when a configuration asks for an
 // AppArmor profile or SELinux label the host cannot give: the LSM is not
 // enabled, or the profile is not loaded, or the label is not valid.
-var ErrNotSupported = errors.New("not supported by the host's security modules")
+var ErrNotSupported = errdefs.New(errdefs.ErrNotImplemented, "not supported by the host's security modules")
 
 // ErrNotProcfs is returned (wrapped) when /proc, or a file under it, is
 // not the real procfs.
-var ErrNotProcfs = errors.New("not a procfs file")
+var ErrNotProcfs = errdefs.New(errdefs.ErrFailedPrecondition, "not a procfs file")
 
 // ErrInvalid is returned (wrapped) for a malformed profile name or label.
-var ErrInvalid = errors.New("invalid security label")
+var ErrInvalid = errdefs.New(errdefs.ErrInvalidArgument, "invalid security label")

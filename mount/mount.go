@@ -3,10 +3,12 @@
 // the builder. Linux only, apart from the Mount type.
 package mount
 
-import "errors"
+import (
+	"github.com/berth-dev/berth/errdefs"
+)
 
 // ErrInvalid is returned for mounts that cannot be performed as given.
-var ErrInvalid = errors.New("mount: invalid argument")
+var ErrInvalid = errdefs.New(errdefs.ErrInvalidArgument, "mount: invalid argument")
 
 // Mount is one mount to perform, as mount(8) would take it.
 type Mount struct {

@@ -1,12 +1,14 @@
 package rootfs
 
-import "errors"
+import (
+	"github.com/berth-dev/berth/errdefs"
+)
 
 // ErrInvalidMount marks a malformed entry in the spec (a relative
 // destination, an unknown mount type for a cgroup, a bad device...).
-var ErrInvalidMount = errors.New("invalid mount configuration")
+var ErrInvalidMount = errdefs.New(errdefs.ErrInvalidArgument, "invalid mount configuration")
 
 // ErrUnsafe marks a refused attempt to trick the runtime: a mount over
 // /proc or /sys that is not procfs/sysfs, a /dev/null or /dev/console that
 // is not what it claims to be, a target that changed under us.
-var ErrUnsafe = errors.New("unsafe rootfs operation refused")
+var ErrUnsafe = errdefs.New(errdefs.ErrPermissionDenied, "unsafe rootfs operation refused")

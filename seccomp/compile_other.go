@@ -3,13 +3,13 @@
 package seccomp
 
 import (
-	"errors"
+	"github.com/berth-dev/berth/errdefs"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // ErrNotSupported is returned by Compile in builds without libseccomp.
-var ErrNotSupported = errors.New("seccomp compilation needs cgo and libseccomp on linux")
+var ErrNotSupported = errdefs.New(errdefs.ErrNotImplemented, "seccomp compilation needs cgo and libseccomp on linux")
 
 // Compile is unavailable without cgo; see the linux cgo build.
 func Compile(s *specs.LinuxSeccomp) (*Program, error) {

@@ -1,11 +1,12 @@
 package specgen
 
 import (
-	"errors"
 	"fmt"
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/berth-dev/berth/errdefs"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -20,7 +21,7 @@ const AnnotationStopSignal = "org.opencontainers.image.stopSignal"
 
 // ErrInvalid is matched (errors.Is) by every error about an image config
 // or an option that cannot make a valid spec.
-var ErrInvalid = errors.New("invalid image config")
+var ErrInvalid = errdefs.New(errdefs.ErrInvalidArgument, "invalid image config")
 
 // Limits on what an image config may hold; beyond them it is refused.
 const (

@@ -1,27 +1,28 @@
 package sysctl
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/berth-dev/berth/errdefs"
 )
 
 // ErrInvalidKey marks a malformed sysctl name (empty components, "..").
-var ErrInvalidKey = errors.New("invalid sysctl name")
+var ErrInvalidKey = errdefs.New(errdefs.ErrInvalidArgument, "invalid sysctl name")
 
 // ErrInvalidValue marks a value that could smuggle a second setting (a
 // newline or NUL byte, or a "key=value" pair as in CVE-2022-0811).
-var ErrInvalidValue = errors.New("invalid sysctl value")
+var ErrInvalidValue = errdefs.New(errdefs.ErrInvalidArgument, "invalid sysctl value")
 
 // ErrNotNamespaced marks a sysctl that is not namespaced and would change
 // the host (kernel.core_pattern, vm.*, ...).
-var ErrNotNamespaced = errors.New("sysctl is not namespaced")
+var ErrNotNamespaced = errdefs.New(errdefs.ErrInvalidArgument, "sysctl is not namespaced")
 
 // ErrNamespaceRequired marks a namespaced sysctl whose namespace the
 // container does not have of its own (net.* while sharing the host's
 // network namespace, ...).
-var ErrNamespaceRequired = errors.New("sysctl needs a namespace the container does not own")
+var ErrNamespaceRequired = errdefs.New(errdefs.ErrInvalidArgument, "sysctl needs a namespace the container does not own")
 
 // Namespaces says which namespaces the container has of its own (new or
 // joined, but not the host's).

@@ -15,14 +15,15 @@ package load
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
+
+	"github.com/berth-dev/berth/errdefs"
 )
 
 // ErrInvalid marks a seccomp configuration or program that cannot be
 // used: an unknown action, operator, architecture or flag, or a malformed
 // filter. Package seccomp returns the same sentinel.
-var ErrInvalid = errors.New("invalid seccomp configuration")
+var ErrInvalid = errdefs.New(errdefs.ErrInvalidArgument, "invalid seccomp configuration")
 
 // Flags for seccomp(SECCOMP_SET_MODE_FILTER), as in linux/seccomp.h.
 const (

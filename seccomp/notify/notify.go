@@ -7,9 +7,10 @@ package notify
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
+
+	"github.com/berth-dev/berth/errdefs"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -20,7 +21,7 @@ const FdName = "seccompFd"
 
 // ErrNoListener is returned when there is nothing to send to: an empty
 // listener path or no fd.
-var ErrNoListener = errors.New("no seccomp listener")
+var ErrNoListener = errdefs.New(errdefs.ErrFailedPrecondition, "no seccomp listener")
 
 // NewState returns the container process state to send with the fd of
 // the container's process pid.
