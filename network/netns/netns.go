@@ -33,8 +33,8 @@ func Path(dir, name string) (string, error) {
 	return filepath.Join(dir, name), nil
 }
 
-// Create makes a new network namespace held by a bind mount at dir/name
-// and returns that path. The namespace lives until [Remove] unmounts it.
+// Create makes a new network namespace, with its loopback interface up,
+// held by a bind mount at dir/name and returns that path. The namespace lives until [Remove] unmounts it.
 // If the file exists already, Create fails.
 func Create(dir, name string) (string, error) {
 	p, err := Path(dir, name)
@@ -57,7 +57,7 @@ func Create(dir, name string) (string, error) {
 		if err := unix.Mount(src, p, "none", unix.MS_BIND, ""); err != nil {
 			return fmt.Errorf("bind mount: %w", err)
 		}
-		return nil
+		return loopbackUp()
 	}); err != nil {
 		os.Remove(p)
 		return "", fmt.Errorf("create netns %s: %w", name, err)
@@ -134,4 +134,25 @@ func onNewThread(fn func() error) error {
 		errc <- err
 	}()
 	return <-errc
+}
+
+// loopbackUp sets "lo" up in the calling thread's network namespace.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("loopback up: %w", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return fmt.Errorf("loopback up: %w", err)
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("loopback flags: %w", err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("loopback up: %w", err)
+	}
+	return nil
 }

@@ -30,6 +30,9 @@ func TestCreateDoRemove(t *testing.T) {
 		ifs, err := net.Interfaces()
 		for _, i := range ifs {
 			names = append(names, i.Name)
+			if i.Flags&net.FlagUp == 0 {
+				t.Errorf("%s is down", i.Name)
+			}
 		}
 		return err
 	}); err != nil {
