@@ -13,8 +13,8 @@ import (
 
 func TestCreateDoRemove(t *testing.T) {
 	testutil.RequireRoot(t)
-	testutil.CheckLeaks(t)
 	dir := t.TempDir()
+	testutil.CheckNetLeaks(t, dir)
 	p, err := netns.Create(dir, "n1")
 	if err != nil {
 		t.Fatal(err)
