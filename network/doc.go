@@ -1,6 +1,6 @@
 // Package network connects containers' network namespaces to networks
 // through CNI plugins (libcni with the standard bridge, host-local,
-// portmap, firewall and tuning plugins).
+// portmap and firewall plugins).
 //
 // A [Manager] owns the conflists of the networks Berth creates (written
 // into its conflist directory, next to any an operator drops in), runs

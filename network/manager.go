@@ -7,8 +7,10 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/containernetworking/cni/libcni"
@@ -30,7 +32,7 @@ type Options struct {
 }
 
 // Plugins a Manager needs in its plugin directories.
-var requiredPlugins = []string{"bridge", "host-local", "portmap", "firewall", "tuning"}
+var requiredPlugins = []string{"bridge", "host-local", "portmap", "firewall"}
 
 // A Manager creates networks and attaches network namespaces to them.
 // Its methods are safe for concurrent use, also by several processes
@@ -141,7 +143,7 @@ func (m *Manager) create(_ context.Context, c NetworkConfig, bridge string) (*Ne
 	if err := m.plan(n, all); err != nil {
 		return nil, fmt.Errorf("create network %q: %w", c.Name, err)
 	}
-	b, err := conflist(n, m.ipamDir())
+	b, err := conflist(n, m.ipamDir(), forwardAccepts())
 	if err != nil {
 		return nil, err
 	}
@@ -298,13 +300,23 @@ func (m *Manager) Remove(ctx context.Context, name string) error {
 			return fmt.Errorf("remove network %q: delete bridge %s: %w", name, n.Bridge, err)
 		}
 	}
-	if err := removeIsolation(n.Bridge); err != nil {
-		return fmt.Errorf("remove network %q: %w", name, err)
+	if n.Isolate {
+		if err := removeIsolation(n.Bridge); err != nil {
+			return fmt.Errorf("remove network %q: %w", name, err)
+		}
 	}
 	if err := os.RemoveAll(filepath.Join(m.ipamDir(), name)); err != nil {
 		return fmt.Errorf("remove network %q: %w", name, err)
 	}
 	return nil
+}
+
+// forwardAccepts reports whether the host's filter FORWARD chain accepts
+// by default, so containers' routed traffic needs no rule of its own.
+func forwardAccepts() bool {
+	out, err := exec.Command("iptables", "-w", "-S", "FORWARD").Output()
+	first, _, _ := strings.Cut(string(out), "\n")
+	return err == nil && first == "-P FORWARD ACCEPT"
 }
 
 // writeFileAtomic writes b to path through a temporary file and rename.

@@ -351,3 +351,26 @@ func TestDefaultNetwork(t *testing.T) {
 		t.Errorf("second EnsureDefault = %+v, %v", again, err)
 	}
 }
+
+func TestFixedIPAndMAC(t *testing.T) {
+	m, _ := setup(t)
+	createNet(t, m, network.NetworkConfig{Name: "bt-fixed", Subnet: "10.201.16.0/24"})
+	p, a := container(t, m, "bt-a", "bt-fixed", network.AttachOptions{IP: "10.201.16.77", MAC: "02:42:0a:c9:10:4d", Aliases: []string{"web"}})
+	if len(a.IPs) != 1 || a.IPs[0].String() != "10.201.16.77/24" {
+		t.Errorf("IPs = %v, want [10.201.16.77/24]", a.IPs)
+	}
+	var mac string
+	if err := netns.Do(p, func() error {
+		i, err := net.InterfaceByName("eth0")
+		if err == nil {
+			mac = i.HardwareAddr.String()
+		}
+		return err
+	}); err != nil || mac != "02:42:0a:c9:10:4d" || a.MAC != mac {
+		t.Errorf("eth0 MAC = %q (result %q), %v; want 02:42:0a:c9:10:4d", mac, a.MAC, err)
+	}
+	atts, err := m.Attachments(context.Background(), "bt-fixed")
+	if err != nil || len(atts) != 1 || len(atts[0].Aliases) != 1 || atts[0].Aliases[0] != "web" {
+		t.Errorf("Attachments = %+v, %v; want one with alias web", atts, err)
+	}
+}
