@@ -147,8 +147,12 @@ func (m *Manager) create(_ context.Context, c NetworkConfig, bridge string) (*Ne
 	if err != nil {
 		return nil, err
 	}
+	if err := addLocalnetGuard(n.Bridge); err != nil {
+		return nil, fmt.Errorf("create network %q: %w", c.Name, err)
+	}
 	n.ConfPath = filepath.Join(m.opts.ConfDir, n.Name+".conflist")
 	if err := writeFileAtomic(n.ConfPath, b); err != nil {
+		_ = removeLocalnetGuard(n.Bridge)
 		return nil, fmt.Errorf("create network %q: %w", c.Name, err)
 	}
 	return n, nil
@@ -299,6 +303,9 @@ func (m *Manager) Remove(ctx context.Context, name string) error {
 		if err := netlink.LinkDel(l); err != nil {
 			return fmt.Errorf("remove network %q: delete bridge %s: %w", name, n.Bridge, err)
 		}
+	}
+	if err := removeLocalnetGuard(n.Bridge); err != nil {
+		return fmt.Errorf("remove network %q: %w", name, err)
 	}
 	if n.Isolate {
 		if err := removeIsolation(n.Bridge); err != nil {

@@ -8,10 +8,12 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/berth-dev/berth/internal/testutil"
 	"github.com/berth-dev/berth/network"
@@ -174,7 +176,7 @@ func TestInternalNetworkHasNoRouteOut(t *testing.T) {
 
 func TestPublishedPortOnLoopback(t *testing.T) {
 	m, _ := setup(t)
-	createNet(t, m, network.NetworkConfig{Name: "bt-ports", Subnet: "10.201.5.0/24"})
+	n := createNet(t, m, network.NetworkConfig{Name: "bt-ports", Subnet: "10.201.5.0/24"})
 	p, err := netns.Create(m.NetnsDir(), "bt-web")
 	if err != nil {
 		t.Fatal(err)
@@ -193,6 +195,14 @@ func TestPublishedPortOnLoopback(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", a.Ports[0].HostPort)
 	if got, err := dialFrom("", "tcp", addr); err != nil || got != "hello from web\n" {
 		t.Fatalf("dial %s = %q, %v", addr, got, err)
+	}
+	// The loopback path is portmap's route_localnet, guarded by Berth's rule.
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/conf/" + n.Bridge + "/route_localnet"); err != nil || string(b) != "1\n" {
+		t.Errorf("route_localnet on %s = %q, %v; want 1", n.Bridge, b, err)
+	}
+	if err := exec.Command("iptables", "-w", "-C", "INPUT", "-i", n.Bridge, "-d", "127.0.0.0/8", "-m", "conntrack",
+		"!", "--ctstate", "RELATED,ESTABLISHED", "-m", "comment", "--comment", "berth: no route_localnet from "+n.Bridge, "-j", "DROP").Run(); err != nil {
+		t.Errorf("no guard rule for %s: %v", n.Bridge, err)
 	}
 }
 
@@ -372,5 +382,53 @@ func TestFixedIPAndMAC(t *testing.T) {
 	atts, err := m.Attachments(context.Background(), "bt-fixed")
 	if err != nil || len(atts) != 1 || len(atts[0].Aliases) != 1 || atts[0].Aliases[0] != "web" {
 		t.Errorf("Attachments = %+v, %v; want one with alias web", atts, err)
+	}
+}
+
+// TestLoopbackGuard checks a container cannot reach a service bound to
+// the host's loopback through the bridge, whose route_localnet portmap
+// sets: the container routes 127.1.2.3 to its gateway and dials it.
+func TestLoopbackGuard(t *testing.T) {
+	m, _ := setup(t)
+	n := createNet(t, m, network.NetworkConfig{Name: "bt-guard", Subnet: "10.201.17.0/24"})
+	p, _ := container(t, m, "bt-a", "bt-guard", network.AttachOptions{
+		Ports: []ports.Mapping{{HostIP: "127.0.0.1", ContainerPort: 80, Protocol: "tcp"}}})
+	l, err := net.Listen("tcp", "127.1.2.3:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			fmt.Fprintln(c, "host loopback")
+			c.Close()
+		}
+	}()
+	if err := netns.Do(p, func() error {
+		for _, args := range [][]string{
+			{"sysctl", "-qw", "net.ipv4.conf.eth0.route_localnet=1"},
+			{"ip", "route", "del", "local", "127.0.0.0/8", "dev", "lo", "table", "local"},
+			{"ip", "route", "add", "127.1.2.3/32", "via", "10.201.17.1", "dev", "eth0"},
+		} {
+			if b, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+				return fmt.Errorf("%v: %w: %s", args, err, b)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Skipf("cannot route loopback out of the netns here: %v", err)
+	}
+	var c net.Conn
+	_ = netns.Do(p, func() (err error) {
+		c, err = net.DialTimeout("tcp", l.Addr().String(), 500*time.Millisecond)
+		return err
+	})
+	if c != nil {
+		c.Close()
+		t.Fatalf("container reached the host's %s through %s", l.Addr(), n.Bridge)
 	}
 }

@@ -7,6 +7,39 @@ import (
 	"strings"
 )
 
+// localnetGuard returns the rule that drops new connections from a
+// bridge to 127.0.0.0/8: portmap sets route_localnet on the bridge so
+// that published ports answer on the host's loopback, which would also
+// let containers reach services bound to the host's 127.0.0.1. Replies
+// of the loopback connections portmap forwards are ESTABLISHED and pass.
+func localnetGuard(bridge string) []string {
+	return []string{"INPUT", "-i", bridge, "-d", "127.0.0.0/8", "-m", "conntrack", "!", "--ctstate", "RELATED,ESTABLISHED",
+		"-m", "comment", "--comment", "berth: no route_localnet from " + bridge, "-j", "DROP"}
+}
+
+// addLocalnetGuard inserts bridge's guard rule unless it is there.
+func addLocalnetGuard(bridge string) error {
+	rule := localnetGuard(bridge)
+	if exec.Command("iptables", append([]string{"-w", "-C"}, rule...)...).Run() == nil {
+		return nil
+	}
+	if b, err := exec.Command("iptables", append([]string{"-w", "-I"}, rule...)...).CombinedOutput(); err != nil {
+		return fmt.Errorf("iptables -I %s: %w: %s", strings.Join(rule, " "), err, strings.TrimSpace(string(b)))
+	}
+	return nil
+}
+
+// removeLocalnetGuard deletes bridge's guard rule if it is there.
+func removeLocalnetGuard(bridge string) error {
+	rule := localnetGuard(bridge)
+	for exec.Command("iptables", append([]string{"-w", "-C"}, rule...)...).Run() == nil {
+		if b, err := exec.Command("iptables", append([]string{"-w", "-D"}, rule...)...).CombinedOutput(); err != nil {
+			return fmt.Errorf("iptables -D %s: %w: %s", strings.Join(rule, " "), err, strings.TrimSpace(string(b)))
+		}
+	}
+	return nil
+}
+
 // isolationChains hold the firewall plugin's ingressPolicy=same-bridge
 // rules. The plugin adds a bridge's rules on its first ADD and never
 // removes them, so Remove does, by the bridge's exact name.
