@@ -432,3 +432,85 @@ func TestLoopbackGuard(t *testing.T) {
 		t.Fatalf("container reached the host's %s through %s", l.Addr(), n.Bridge)
 	}
 }
+
+func TestCancelledAttachLeavesNothing(t *testing.T) {
+	m, _ := setup(t)
+	createNet(t, m, network.NetworkConfig{Name: "bt-cancel", Subnet: "10.201.18.0/24"})
+	p, err := netns.Create(m.NetnsDir(), "bt-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer netns.Remove(p)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := m.Attach(ctx, p, "bt-a", "bt-cancel", network.AttachOptions{
+		Ports: []ports.Mapping{{HostIP: "127.0.0.1", ContainerPort: 80, Protocol: "tcp"}}}); err == nil {
+		t.Fatal("Attach with a cancelled context succeeded")
+	}
+	if atts, _ := m.Attachments(context.Background(), ""); len(atts) != 0 {
+		t.Errorf("attachments left: %+v", atts)
+	}
+}
+
+// TestKilledDuringSetupLeavesNothing cancels an ADD while its second
+// plugin runs, after bridge made the veth and host-local the reservation.
+func TestKilledDuringSetupLeavesNothing(t *testing.T) {
+	_, dir := setup(t)
+	plugins := filepath.Join(dir, "plugins")
+	marker := filepath.Join(dir, "hang-started")
+	script := "#!/bin/sh\nif [ \"$CNI_COMMAND\" = ADD ]; then : > " + marker + "; exec sleep 600; fi\n"
+	if err := os.MkdirAll(plugins, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(plugins, "hang"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(filepath.Join(plugins, "hang"))
+	defer os.Remove(marker)
+	m, err := network.New(network.Options{StateDir: dir, PluginDirs: []string{plugins, "/usr/lib/cni"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := `{"cniVersion":"1.0.0","name":"bt-hang","plugins":[
+		{"type":"bridge","bridge":"bt-hang0","isGateway":true,"ipMasq":false,
+		 "ipam":{"type":"host-local","ranges":[[{"subnet":"10.201.19.0/24"}]],"dataDir":"` + filepath.Join(dir, "ipam") + `"}},
+		{"type":"hang"}]}`
+	confPath := filepath.Join(dir, "net.d", "50-hang.conflist")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		os.Remove(confPath)
+		os.RemoveAll(filepath.Join(dir, "ipam", "bt-hang"))
+		deleteLink(t, "bt-hang0")
+	}()
+	p, err := netns.Create(m.NetnsDir(), "bt-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer netns.Remove(p)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := m.Attach(ctx, p, "bt-a", "bt-hang", network.AttachOptions{})
+		errc <- err
+	}()
+	for {
+		if _, err := os.Stat(marker); err == nil {
+			break
+		}
+		select {
+		case err := <-errc:
+			t.Fatalf("Attach ended before the hanging plugin ran: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	cancel()
+	if err := <-errc; err == nil {
+		t.Fatal("Attach killed during setup succeeded")
+	}
+	if atts, _ := m.Attachments(context.Background(), ""); len(atts) != 0 {
+		t.Errorf("attachments left: %+v", atts)
+	}
+}

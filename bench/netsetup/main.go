@@ -75,7 +75,7 @@ func once(ctx context.Context, m *network.Manager, id, net string, port uint16) 
 	if err != nil {
 		return err
 	}
-	defer netns.Remove(p)
+	defer func() { _ = netns.Remove(p) }() // idempotent; the error that matters is the last Remove
 	if _, err := m.Attach(ctx, p, id, net, network.AttachOptions{
 		Ports: []ports.Mapping{{HostPort: port, ContainerPort: 80, Protocol: "tcp"}}}); err != nil {
 		return err
