@@ -13,6 +13,7 @@ import (
 	"github.com/containernetworking/cni/pkg/types"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
 
+	"github.com/berth-dev/berth/network/etcfiles"
 	"github.com/berth-dev/berth/network/ports"
 )
 
@@ -259,4 +260,26 @@ func cachedPorts(caps map[string]any) []ports.Mapping {
 		_ = json.Unmarshal(b, &out)
 	}
 	return out
+}
+
+// Peers returns the /etc/hosts entries of the containers attached to
+// network other than containerID: each one's aliases (the engine passes
+// the container's name as its first alias) and addresses.
+func (m *Manager) Peers(ctx context.Context, network, containerID string) ([]etcfiles.Host, error) {
+	atts, err := m.Attachments(ctx, network)
+	if err != nil {
+		return nil, err
+	}
+	var out []etcfiles.Host
+	for _, a := range atts {
+		if a.ContainerID == containerID || len(a.Aliases) == 0 {
+			continue
+		}
+		h := etcfiles.Host{Names: a.Aliases}
+		for _, p := range a.IPs {
+			h.IPs = append(h.IPs, p.Addr())
+		}
+		out = append(out, h)
+	}
+	return out, nil
 }

@@ -139,12 +139,17 @@ func firstIP(t *testing.T, a *network.Attachment, v6 bool) netip.Addr {
 func TestSameNetworkReachEachOther(t *testing.T) {
 	m, _ := setup(t)
 	createNet(t, m, network.NetworkConfig{Name: "bt-same", Subnet: "10.201.1.0/24"})
-	a, _ := container(t, m, "bt-a", "bt-same", network.AttachOptions{})
-	b, bAtt := container(t, m, "bt-b", "bt-same", network.AttachOptions{})
+	a, _ := container(t, m, "bt-a", "bt-same", network.AttachOptions{Aliases: []string{"alpha"}})
+	b, bAtt := container(t, m, "bt-b", "bt-same", network.AttachOptions{Aliases: []string{"beta", "db"}})
 	serve(t, b, "tcp", ":8080", "b")
 	got, err := dialFrom(a, "tcp", net.JoinHostPort(firstIP(t, bAtt, false).String(), "8080"))
 	if err != nil || got != "hello from b\n" {
 		t.Fatalf("a → b = %q, %v", got, err)
+	}
+	peers, err := m.Peers(context.Background(), "bt-same", "bt-a")
+	if err != nil || len(peers) != 1 || strings.Join(peers[0].Names, ",") != "beta,db" ||
+		len(peers[0].IPs) != 1 || peers[0].IPs[0] != firstIP(t, bAtt, false) {
+		t.Errorf("Peers of bt-a = %+v, %v; want beta,db at %v", peers, err, bAtt.IPs)
 	}
 }
 
