@@ -58,30 +58,11 @@ func (m *Manager) Attach(ctx context.Context, netnsPath, containerID, network st
 	if o.IfName == "" {
 		o.IfName = "eth0"
 	}
-	unlock, err := m.lock()
+	list, rt, release, err := m.reserve(netnsPath, containerID, network, o)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	list, err := m.confList(network)
-	if err != nil {
-		return nil, err
-	}
-	all, err := m.cni.GetCachedAttachments("")
-	if err != nil {
-		return nil, fmt.Errorf("attach %s to %s: %w", containerID, network, err)
-	}
-	var taken []ports.Mapping
-	for _, a := range all {
-		if a.ContainerID == containerID && a.Network == network {
-			return nil, fmt.Errorf("attach %s to %s: %w", containerID, network, ErrAlreadyExists)
-		}
-		taken = append(taken, cachedPorts(a.CapabilityArgs)...)
-	}
-	rt, err := runtimeConf(netnsPath, containerID, o, taken)
-	if err != nil {
-		return nil, fmt.Errorf("attach %s to %s: %w", containerID, network, err)
-	}
+	defer release()
 	res, err := m.cni.AddNetworkList(ctx, list, rt)
 	if err != nil {
 		// A fresh context: the caller's may be what ended the ADD.
@@ -91,6 +72,56 @@ func (m *Manager) Attach(ctx context.Context, netnsPath, containerID, network st
 		return nil, fmt.Errorf("attach %s to %s: %w", containerID, network, err)
 	}
 	return attachment(res, rt, network)
+}
+
+// reserve checks the attachment is new, resolves its host ports against
+// the listeners, the cached attachments and those being set up now, and
+// marks it in flight until release. Only this runs under the Manager's
+// lock: ADDs of different containers run in parallel.
+func (m *Manager) reserve(netnsPath, containerID, network string, o AttachOptions) (*libcni.NetworkConfigList, *libcni.RuntimeConf, func(), error) {
+	unlock, err := m.lock()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer unlock()
+	list, err := m.confList(network)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	all, err := m.cni.GetCachedAttachments("")
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("attach %s to %s: %w", containerID, network, err)
+	}
+	key := network + "\x00" + containerID
+	var taken []ports.Mapping
+	for _, a := range all {
+		if a.ContainerID == containerID && a.Network == network {
+			return nil, nil, nil, fmt.Errorf("attach %s to %s: %w", containerID, network, ErrAlreadyExists)
+		}
+		taken = append(taken, cachedPorts(a.CapabilityArgs)...)
+	}
+	for k, f := range m.inflight {
+		if k == key {
+			return nil, nil, nil, fmt.Errorf("attach %s to %s: %w (being attached)", containerID, network, ErrAlreadyExists)
+		}
+		taken = append(taken, f.ports...)
+	}
+	rt, err := runtimeConf(netnsPath, containerID, o, taken)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("attach %s to %s: %w", containerID, network, err)
+	}
+	m.inflight[key] = inflight{network: network, ports: cachedPorts(rt.CapabilityArgs)}
+	return list, rt, func() {
+		m.mu.Lock()
+		delete(m.inflight, key)
+		m.mu.Unlock()
+	}, nil
+}
+
+// inflight is an attachment whose ADD is running.
+type inflight struct {
+	network string
+	ports   []ports.Mapping
 }
 
 // undo runs every plugin's DEL after a failed ADD, last plugin first,
@@ -183,11 +214,6 @@ func cachedStrings(v any) []string {
 // when the conflist was changed or removed since. An attachment that does
 // not exist is ErrNotFound.
 func (m *Manager) Detach(ctx context.Context, containerID, network string) error {
-	unlock, err := m.lock()
-	if err != nil {
-		return err
-	}
-	defer unlock()
 	atts, err := m.cni.GetCachedAttachments(containerID)
 	if err != nil {
 		return fmt.Errorf("detach %s from %s: %w", containerID, network, err)

@@ -35,12 +35,15 @@ type Options struct {
 var requiredPlugins = []string{"bridge", "host-local", "portmap", "firewall"}
 
 // A Manager creates networks and attaches network namespaces to them.
-// Its methods are safe for concurrent use, also by several processes
-// sharing one state directory.
+// Its methods are safe for concurrent use; ADDs and DELs run in parallel.
+// Several processes may share one state directory (changes to networks
+// are serialised with an flock), but a host port is only known to be
+// taken by another process's attachment once that one's ADD finished.
 type Manager struct {
-	opts Options
-	cni  *libcni.CNIConfig
-	mu   sync.Mutex
+	opts     Options
+	cni      *libcni.CNIConfig
+	mu       sync.Mutex
+	inflight map[string]inflight // by network and container ID, under mu
 }
 
 // New checks the plugin directories hold every plugin Berth's conflists
@@ -75,8 +78,9 @@ func New(opts Options) (*Manager, error) {
 		}
 	}
 	return &Manager{
-		opts: opts,
-		cni:  libcni.NewCNIConfigWithCacheDir(opts.PluginDirs, filepath.Join(opts.StateDir, "cache"), nil),
+		opts:     opts,
+		inflight: map[string]inflight{},
+		cni:      libcni.NewCNIConfigWithCacheDir(opts.PluginDirs, filepath.Join(opts.StateDir, "cache"), nil),
 	}, nil
 }
 
@@ -292,6 +296,11 @@ func (m *Manager) Remove(ctx context.Context, name string) error {
 	atts, err := m.Attachments(ctx, name)
 	if err != nil {
 		return err
+	}
+	for _, f := range m.inflight {
+		if f.network == name {
+			atts = append(atts, nil)
+		}
 	}
 	if len(atts) > 0 {
 		return fmt.Errorf("remove network %q: %w: in use by %d container(s)", name, ErrConflict, len(atts))

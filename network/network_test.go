@@ -519,3 +519,52 @@ func TestKilledDuringSetupLeavesNothing(t *testing.T) {
 		t.Errorf("attachments left: %+v", atts)
 	}
 }
+
+// TestConcurrentAttachesGetDistinctPorts attaches ten containers at once,
+// each publishing a port the Manager picks, and dials every one.
+func TestConcurrentAttachesGetDistinctPorts(t *testing.T) {
+	m, _ := setup(t)
+	createNet(t, m, network.NetworkConfig{Name: "bt-many", Subnet: "10.201.21.0/24"})
+	const n = 10
+	paths := make([]string, n)
+	for i := range paths {
+		id := fmt.Sprintf("bt-c%d", i)
+		p, err := netns.Create(m.NetnsDir(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { netns.Remove(p) })
+		serve(t, p, "tcp", ":80", id)
+		paths[i] = p
+	}
+	atts := make([]*network.Attachment, n)
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			var err error
+			atts[i], err = m.Attach(context.Background(), paths[i], fmt.Sprintf("bt-c%d", i), "bt-many", network.AttachOptions{
+				Ports: []ports.Mapping{{HostIP: "127.0.0.1", ContainerPort: 80, Protocol: "tcp"}}})
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	for i, a := range atts {
+		if a == nil {
+			continue
+		}
+		id := fmt.Sprintf("bt-c%d", i)
+		t.Cleanup(func() {
+			if err := m.Detach(context.Background(), id, "bt-many"); err != nil {
+				t.Error(err)
+			}
+		})
+		addr := fmt.Sprintf("127.0.0.1:%d", a.Ports[0].HostPort)
+		if got, err := dialFrom("", "tcp", addr); err != nil || got != "hello from "+id+"\n" {
+			t.Errorf("dial %s = %q, %v; want %s", addr, got, err, id)
+		}
+	}
+}

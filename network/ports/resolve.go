@@ -28,7 +28,12 @@ func Resolve(ms []Mapping, taken []Mapping) ([]Mapping, error) {
 		if err != nil {
 			return nil, err
 		}
-		if m.HostPort == 0 {
+		// The kernel's pick can be a port another container published:
+		// a DNAT rule holds no socket.
+		for try := 0; m.HostPort == 0 || (lo == 0 && check(m, taken, out) != nil); try++ {
+			if try == 10 {
+				return nil, fmt.Errorf("%w: no free host port for %d/%s", ErrInUse, m.ContainerPort, m.Protocol)
+			}
 			if m.HostPort, err = freePort(m); err != nil {
 				return nil, err
 			}
