@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"regexp"
 	"strings"
 
 	"github.com/containernetworking/cni/libcni"
@@ -52,11 +53,11 @@ const (
 // returns the result. If a plugin fails, DEL runs so that nothing of the
 // half-made attachment stays.
 func (m *Manager) Attach(ctx context.Context, netnsPath, containerID, network string, o AttachOptions) (*Attachment, error) {
-	if containerID == "" || netnsPath == "" {
-		return nil, fmt.Errorf("attach: %w: container ID and netns path are required", ErrInvalidArgument)
-	}
 	if o.IfName == "" {
 		o.IfName = "eth0"
+	}
+	if err := validIDs(containerID, o.IfName); err != nil || netnsPath == "" {
+		return nil, fmt.Errorf("attach %q: %w: bad container ID, interface name or empty netns path", containerID, ErrInvalidArgument)
 	}
 	list, rt, release, err := m.reserve(netnsPath, containerID, network, o)
 	if err != nil {
@@ -73,6 +74,20 @@ func (m *Manager) Attach(ctx context.Context, netnsPath, containerID, network st
 	}
 	return attachment(res, rt, network)
 }
+
+// validIDs checks what becomes part of libcni's cache file names: a
+// container ID as the CNI spec allows it and a Linux interface name.
+func validIDs(containerID, ifName string) error {
+	if !validContainerID.MatchString(containerID) {
+		return fmt.Errorf("%w: container ID %q", ErrInvalidArgument, containerID)
+	}
+	if ifName == "" || len(ifName) > 15 || ifName == "." || ifName == ".." || strings.ContainsAny(ifName, "/: \t\n\x00") {
+		return fmt.Errorf("%w: interface name %q", ErrInvalidArgument, ifName)
+	}
+	return nil
+}
+
+var validContainerID = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.\-]{0,252}$`)
 
 // reserve checks the attachment is new, resolves its host ports against
 // the listeners, the cached attachments and those being set up now, and
@@ -214,6 +229,9 @@ func cachedStrings(v any) []string {
 // when the conflist was changed or removed since. An attachment that does
 // not exist is ErrNotFound.
 func (m *Manager) Detach(ctx context.Context, containerID, network string) error {
+	if err := validIDs(containerID, "eth0"); err != nil {
+		return fmt.Errorf("detach: %w", err)
+	}
 	atts, err := m.cni.GetCachedAttachments(containerID)
 	if err != nil {
 		return fmt.Errorf("detach %s from %s: %w", containerID, network, err)

@@ -58,3 +58,14 @@ func TestConflistWithoutIsolationSkipsFirewall(t *testing.T) {
 		}
 	}
 }
+
+func TestValidIDs(t *testing.T) {
+	for _, c := range [][2]string{{"../x", "eth0"}, {"", "eth0"}, {"a/b", "eth0"}, {"ok", "../x"}, {"ok", "averyveryverylongname"}, {"ok", ""}} {
+		if err := validIDs(c[0], c[1]); err == nil {
+			t.Errorf("validIDs(%q, %q) accepted", c[0], c[1])
+		}
+	}
+	if err := validIDs("0123abc_d.e-f", "eth1"); err != nil {
+		t.Errorf("validIDs refused a good pair: %v", err)
+	}
+}
