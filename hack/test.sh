@@ -21,6 +21,7 @@ go test -run '^$' -fuzz '^FuzzParseManifest$' -fuzztime "${FUZZTIME:-15s}" ./man
 go test -run '^$' -fuzz '^FuzzValidateSpec$' -fuzztime "${FUZZTIME:-5s}" ./runtime || status=1
 go test -run '^$' -fuzz '^FuzzNew$' -fuzztime "${FUZZTIME:-5s}" ./specgen || status=1
 go test -run '^$' -fuzz '^FuzzExecFlags$' -fuzztime "${FUZZTIME:-5s}" ./runtime/command || status=1
+go test -run '^$' -fuzz '^FuzzParsePorts$' -fuzztime "${FUZZTIME:-5s}" ./network/ports || status=1
 if [ "$(id -u)" = 0 ] && [ -x conformance/run.sh ]; then
 	echo "== OCI runtime conformance"
 	conformance/run.sh || status=1

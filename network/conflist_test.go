@@ -1,0 +1,71 @@
+package network
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/containernetworking/cni/libcni"
+)
+
+func TestConflistRoundTrip(t *testing.T) {
+	n := &Network{NetworkConfig: NetworkConfig{Name: "n1", Subnet: "10.9.0.0/24", Gateway: "10.9.0.1",
+		Internal: true, IPv6: true, Subnet6: "fd00:1::/64", Isolate: true, Labels: map[string]string{"a": "b"}},
+		Bridge: "berth-x", Gateway6: "fd00:1::1"}
+	b, err := conflist(n, "/state/ipam", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := libcni.ConfListFromBytes(b)
+	if err != nil {
+		t.Fatalf("libcni refuses the conflist: %v\n%s", err, b)
+	}
+	var types []string
+	for _, p := range list.Plugins {
+		types = append(types, p.Network.Type)
+	}
+	if got := strings.Join(types, ","); got != "bridge,portmap,firewall" {
+		t.Errorf("plugins = %s, want bridge,portmap,firewall", got)
+	}
+	s := string(b)
+	for _, want := range []string{`"ipMasq": false`, `"routes": []`, `"ingressPolicy": "same-bridge"`, `"dataDir": "/state/ipam"`} {
+		if !strings.Contains(s, want) {
+			t.Errorf("conflist lacks %s:\n%s", want, s)
+		}
+	}
+	back, err := parseConflist(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back.ConfPath = ""
+	if back.Subnet != n.Subnet || back.Gateway != n.Gateway || back.Subnet6 != n.Subnet6 || back.Gateway6 != n.Gateway6 ||
+		back.Bridge != n.Bridge || !back.Internal || !back.IPv6 || !back.Isolate || back.Labels["a"] != "b" || !back.Owned {
+		t.Errorf("parsed back %+v, want %+v", back, n)
+	}
+}
+
+func TestConflistWithoutIsolationSkipsFirewall(t *testing.T) {
+	n := &Network{NetworkConfig: NetworkConfig{Name: "n1", Subnet: "10.9.0.0/24", Gateway: "10.9.0.1"}, Bridge: "b"}
+	for _, accepts := range []bool{true, false} {
+		b, err := conflist(n, "/i", accepts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if has := strings.Contains(string(b), `"firewall"`); has == accepts {
+			t.Errorf("FORWARD accepts=%v: firewall plugin present=%v", accepts, has)
+		}
+		if !strings.Contains(string(b), `"dst": "0.0.0.0/0"`) {
+			t.Errorf("non-internal network without a default route:\n%s", b)
+		}
+	}
+}
+
+func TestValidIDs(t *testing.T) {
+	for _, c := range [][2]string{{"../x", "eth0"}, {"", "eth0"}, {"a/b", "eth0"}, {"ok", "../x"}, {"ok", "averyveryverylongname"}, {"ok", ""}} {
+		if err := validIDs(c[0], c[1]); err == nil {
+			t.Errorf("validIDs(%q, %q) accepted", c[0], c[1])
+		}
+	}
+	if err := validIDs("0123abc_d.e-f", "eth1"); err != nil {
+		t.Errorf("validIDs refused a good pair: %v", err)
+	}
+}
