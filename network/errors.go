@@ -1,12 +1,13 @@
 package network
 
-import "errors"
+import "github.com/berth-dev/berth/errdefs"
 
 // Sentinel errors; the errors this package returns wrap one of them
-// where a caller may branch.
+// where a caller may branch. They are errdefs' kinds themselves, so a
+// front end maps them like any other package's.
 var (
-	ErrNotFound        = errors.New("not found")
-	ErrAlreadyExists   = errors.New("already exists")
-	ErrInvalidArgument = errors.New("invalid argument")
-	ErrConflict        = errors.New("conflict")
+	ErrNotFound        = errdefs.ErrNotFound
+	ErrAlreadyExists   = errdefs.ErrAlreadyExists
+	ErrInvalidArgument = errdefs.ErrInvalidArgument
+	ErrConflict        = errdefs.ErrConflict
 )

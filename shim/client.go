@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/berth-dev/berth/errdefs"
 )
 
 // Client calls one task's shim. Each call is one connection, so a Client
@@ -218,7 +220,7 @@ func (s *Stream) CloseStdin() error {
 
 // ErrDetached is returned by Copy when the stream ended before the
 // process did.
-var ErrDetached = errors.New("shim: stream ended before the process")
+var ErrDetached = errdefs.New(errdefs.ErrUnavailable, "shim: stream ended before the process")
 
 // Copy writes the process's output to stdout and stderr (a terminal's
 // all goes to stdout) until it ends and returns how it ended.

@@ -8,17 +8,18 @@ package etcfiles
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/berth-dev/berth/errdefs"
 )
 
 // ErrInvalid reports a name, address or option that cannot go in a file.
-var ErrInvalid = errors.New("invalid network file entry")
+var ErrInvalid = errdefs.New(errdefs.ErrInvalidArgument, "invalid network file entry")
 
 // Host is one name-to-address entry of /etc/hosts.
 type Host struct {

@@ -16,14 +16,16 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/berth-dev/berth/errdefs"
+
 	"golang.org/x/sys/unix"
 )
 
 // ErrNotFound reports a namespace path that holds no network namespace.
-var ErrNotFound = errors.New("network namespace not found")
+var ErrNotFound = errdefs.New(errdefs.ErrNotFound, "network namespace not found")
 
 // ErrInvalidName reports a name that is not a single plain path element.
-var ErrInvalidName = errors.New("invalid network namespace name")
+var ErrInvalidName = errdefs.New(errdefs.ErrInvalidArgument, "invalid network namespace name")
 
 // Path returns where the namespace called name is held under dir.
 func Path(dir, name string) (string, error) {

@@ -11,13 +11,15 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/berth-dev/berth/errdefs"
 )
 
 // ErrInvalid reports a -p value that cannot be parsed.
-var ErrInvalid = errors.New("invalid port mapping")
+var ErrInvalid = errdefs.New(errdefs.ErrInvalidArgument, "invalid port mapping")
 
 // ErrInUse reports a host port that something already listens on.
-var ErrInUse = errors.New("host port already in use")
+var ErrInUse = errdefs.New(errdefs.ErrConflict, "host port already in use")
 
 // A Mapping publishes one container port on one host port.
 type Mapping struct {
