@@ -20,6 +20,7 @@ go test -run '^$' -fuzz '^FuzzApply$' -fuzztime "${FUZZTIME:-15s}" ./archive || 
 go test -run '^$' -fuzz '^FuzzParseManifest$' -fuzztime "${FUZZTIME:-15s}" ./manifest || status=1
 go test -run '^$' -fuzz '^FuzzValidateSpec$' -fuzztime "${FUZZTIME:-5s}" ./runtime || status=1
 go test -run '^$' -fuzz '^FuzzExecFlags$' -fuzztime "${FUZZTIME:-5s}" ./runtime/cli || status=1
+go test -run '^$' -fuzz '^FuzzParseRunFlags$' -fuzztime "${FUZZTIME:-5s}" ./cli/runopts || status=1
 if [ "$(id -u)" = 0 ] && [ -x conformance/run.sh ]; then
 	echo "== OCI runtime conformance"
 	conformance/run.sh || status=1
