@@ -166,6 +166,9 @@ var ErrCannotCopyDir = errdefs.New(errdefs.ErrInvalidArgument, "cannot copy a di
 // is replaced, not written through. Entries named like whiteouts
 // (".wh.*") are refused: they would delete files.
 func CopyIn(ctx context.Context, rootfs, dst string, r io.Reader, opts CopyInOptions) error {
+	if _, err := cleanName(opts.SrcName); err != nil || strings.Contains(opts.SrcName, "/") && opts.SrcName != "." {
+		return fmt.Errorf("copy to %s: source name %q is not a base name: %w", dst, opts.SrcName, errdefs.ErrInvalidArgument)
+	}
 	root, err := os.Open(rootfs)
 	if err != nil {
 		return fmt.Errorf("copy to container: %w", err)

@@ -166,6 +166,7 @@ func TestCopyInRefused(t *testing.T) {
 		{"climbing entry", "/dir", mkTar("f/../../../x", "x"), CopyInOptions{SrcName: "f"}, ErrUnsafePath, "escapes"},
 		{"entry outside source", "/dir", mkTar("other", "x"), CopyInOptions{SrcName: "f"}, ErrUnsafePath, "not under the source"},
 		{"whiteout name", "/dir", mkTar("f/", "", "f/.wh.a", ""), CopyInOptions{SrcName: "f", SrcIsDir: true}, ErrUnsupportedEntry, ".wh."},
+		{"source name climbs", "/dir", mkTar("f", "x"), CopyInOptions{SrcName: "../f"}, errdefs.ErrInvalidArgument, "not a base name"},
 		{"loop", "/loop/x", mkTar("f", "x"), CopyInOptions{SrcName: "f"}, errdefs.ErrInvalidArgument, ""},
 	} {
 		rootfs, host := cpRootfs(t)

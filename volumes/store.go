@@ -68,15 +68,20 @@ func New(root string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o711); err != nil {
 		return nil, fmt.Errorf("volumes: %w", err)
 	}
+	// Mount points are compared with mountinfo's resolved paths.
+	dir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, fmt.Errorf("volumes: %w", err)
+	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("volumes: %w", err)
 	}
 	for _, e := range ents {
 		if strings.HasPrefix(e.Name(), ".") {
-			if err := removeTree(dir, e.Name()); err != nil {
-				return nil, fmt.Errorf("volumes: clean %s: %w", e.Name(), err)
-			}
+			// Best effort: what cannot go (a mount inside) stays
+			// hidden and harmless.
+			_ = removeTree(dir, e.Name())
 		}
 	}
 	return &Store{dir: dir}, nil
@@ -102,11 +107,11 @@ func (s *Store) Create(ctx context.Context, name string, labels map[string]strin
 	}
 	tmp := filepath.Join(s.dir, ".new-"+randomHex(8))
 	if err := s.build(tmp, v); err != nil {
-		removeTree(s.dir, filepath.Base(tmp))
+		_ = removeTree(s.dir, filepath.Base(tmp)) // New removes it otherwise
 		return Volume{}, fmt.Errorf("create volume %s: %w", v.Name, err)
 	}
 	if err := os.Rename(tmp, s.path(v.Name)); err != nil {
-		removeTree(s.dir, filepath.Base(tmp))
+		_ = removeTree(s.dir, filepath.Base(tmp)) // New removes it otherwise
 		return Volume{}, fmt.Errorf("create volume %s: %w", v.Name, err)
 	}
 	syncDir(s.dir)
@@ -218,6 +223,14 @@ func (s *Store) Remove(ctx context.Context, name string, force bool) error {
 func (s *Store) remove(v Volume) error {
 	if len(v.Users) > 0 {
 		return fmt.Errorf("remove volume %s: %w by %s", v.Name, ErrInUse, strings.Join(v.Users, ", "))
+	}
+	// A bind mount of the same filesystem cannot be told by its device:
+	// refuse any mount inside the volume before removing anything.
+	if m, err := mountUnder(s.path(v.Name)); err != nil || m != "" {
+		if err == nil {
+			err = fmt.Errorf("%w: %s is mounted", ErrInUse, m)
+		}
+		return fmt.Errorf("remove volume %s: %w", v.Name, err)
 	}
 	trash := ".del-" + randomHex(8)
 	if err := os.Rename(s.path(v.Name), filepath.Join(s.dir, trash)); err != nil {

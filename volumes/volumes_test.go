@@ -268,3 +268,38 @@ func TestCopyUpHostileSymlinks(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoveKeepsMounts checks that a volume with a filesystem mounted
+// inside it (even a bind mount of the same filesystem, which has the
+// same device) is not removed and the mounted files stay; once
+// unmounted it is removed.
+func TestRemoveKeepsMounts(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting needs root")
+	}
+	s, _ := newStore(t)
+	v, _ := s.Create(ctx, "mnt", nil)
+	host := t.TempDir()
+	os.WriteFile(filepath.Join(host, "keep"), []byte("x"), 0o644)
+	mnt := filepath.Join(v.Mountpoint, "m")
+	os.Mkdir(mnt, 0o755)
+	if err := unix.Mount(host, mnt, "", unix.MS_BIND, ""); err != nil {
+		t.Skipf("bind mount: %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(mnt, unix.MNT_DETACH) })
+	if err := s.Remove(ctx, "mnt", false); !errors.Is(err, ErrInUse) {
+		t.Fatalf("remove over a mount: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(host, "keep")); err != nil {
+		t.Fatalf("mounted file removed: %v", err)
+	}
+	if _, err := s.Get(ctx, "mnt"); err != nil {
+		t.Fatalf("volume gone after a refused removal: %v", err)
+	}
+	if err := unix.Unmount(mnt, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remove(ctx, "mnt", false); err != nil {
+		t.Fatalf("remove after unmounting: %v", err)
+	}
+}

@@ -111,10 +111,10 @@ func securityOpt(c *container.Config, s string) error {
 	}
 	switch k {
 	case "seccomp":
-		switch {
-		case v == "unconfined":
+		switch v {
+		case "unconfined":
 			c.Seccomp = v
-		case v == "":
+		case "":
 			return flagError("security-opt", s, "seccomp needs a profile file or unconfined")
 		default:
 			abs, err := filepath.Abs(v)
