@@ -22,6 +22,7 @@ go test -run '^$' -fuzz '^FuzzValidateSpec$' -fuzztime "${FUZZTIME:-5s}" ./runti
 go test -run '^$' -fuzz '^FuzzNew$' -fuzztime "${FUZZTIME:-5s}" ./specgen || status=1
 go test -run '^$' -fuzz '^FuzzExecFlags$' -fuzztime "${FUZZTIME:-5s}" ./runtime/command || status=1
 go test -run '^$' -fuzz '^FuzzParsePorts$' -fuzztime "${FUZZTIME:-5s}" ./network/ports || status=1
+go test -run '^$' -fuzz '^FuzzParseRunFlags$' -fuzztime "${FUZZTIME:-5s}" ./cli/runopts || status=1
 if [ "$(id -u)" = 0 ] && [ -x conformance/run.sh ]; then
 	echo "== OCI runtime conformance"
 	conformance/run.sh || status=1
