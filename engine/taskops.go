@@ -277,6 +277,24 @@ func (e *Engine) CloseStdin(ctx context.Context, ns, ref, execID string) error {
 // Logs writes a container's log lines to stdout and stderr by stream;
 // with Follow it goes on until the container exits or ctx ends.
 func (e *Engine) Logs(ctx context.Context, ns, ref string, o container.LogOptions, stdout, stderr io.Writer) error {
+	return e.LogEntries(ctx, ns, ref, o, func(t time.Time, stream string, line []byte) error {
+		w := stdout
+		if stream == logs.Stderr {
+			w = stderr
+		}
+		line = append(line, '\n')
+		if o.Timestamps {
+			line = append([]byte(t.Format(time.RFC3339Nano)+" "), line...)
+		}
+		_, err := w.Write(line)
+		return err
+	})
+}
+
+// LogEntries calls fn for each of a container's log lines (stream is
+// "stdout" or "stderr"; line has no newline); with Follow it goes on
+// until the container exits or ctx ends.
+func (e *Engine) LogEntries(ctx context.Context, ns, ref string, o container.LogOptions, fn func(t time.Time, stream string, line []byte) error) error {
 	c, err := e.Container(ctx, ns, ref)
 	if err != nil {
 		return err
@@ -292,18 +310,7 @@ func (e *Engine) Logs(ctx context.Context, ns, ref string, o container.LogOption
 	} else {
 		ro.Follow = false
 	}
-	err = logs.Read(ctx, e.logPath(ns, c.ID), ro, func(en logs.Entry) error {
-		w := stdout
-		if en.Stream == logs.Stderr {
-			w = stderr
-		}
-		line := append(en.Line, '\n')
-		if o.Timestamps {
-			line = append([]byte(en.Time.Format(time.RFC3339Nano)+" "), line...)
-		}
-		_, err := w.Write(line)
-		return err
-	})
+	err = logs.Read(ctx, e.logPath(ns, c.ID), ro, func(en logs.Entry) error { return fn(en.Time, en.Stream, en.Line) })
 	if os.IsNotExist(err) {
 		return nil // nothing logged yet
 	}
