@@ -32,7 +32,7 @@ func toContainerInfo(c engine.Container) *apiv1.ContainerInfo {
 		Created: ts(c.CreatedAt), State: c.Status.State, Pid: int64(c.Status.Pid),
 		ExitCode: int32(c.Status.ExitCode), Reason: c.Status.Reason, StartedAt: ts(c.Status.StartedAt),
 		FinishedAt: ts(c.Status.FinishedAt), RestartCount: int32(c.Status.RestartCount),
-		Runtime: c.Runtime, SnapshotKey: c.SnapshotKey, Labels: c.Labels,
+		Runtime: c.Runtime, SnapshotKey: c.SnapshotKey, Labels: c.Labels, Command: c.Command,
 	}
 }
 

@@ -102,7 +102,7 @@ func (e *Engine) CreateContainer(ctx context.Context, ns string, cfg container.C
 		if _, err := sn.Prepare(lctx, c.SnapshotKey, chain[len(chain)-1].String(), nil); err != nil {
 			return fmt.Errorf("prepare the container's snapshot: %w", err)
 		}
-		if err := e.writeBundle(ctx, ns, c, cfg); err != nil {
+		if c.Command, err = e.writeBundle(ctx, ns, c, cfg); err != nil {
 			return err
 		}
 		if err := os.MkdirAll(e.logDir(ns, id), 0o700); err != nil {
@@ -143,43 +143,43 @@ func (e *Engine) checkConfig(cfg *container.Config) error {
 }
 
 // writeBundle mounts c's snapshot on the bundle's rootfs and writes its
-// spec.
-func (e *Engine) writeBundle(ctx context.Context, ns string, c Container, cfg container.Config) error {
+// spec, unless there is one; it returns the spec's command line.
+func (e *Engine) writeBundle(ctx context.Context, ns string, c Container, cfg container.Config) ([]string, error) {
 	sn, err := e.Snapshotter(ns)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	dir := e.bundleDir(ns, c.ID)
 	rootfs := filepath.Join(dir, "rootfs")
 	if err := os.MkdirAll(rootfs, 0o711); err != nil {
-		return fmt.Errorf("create bundle: %w", err)
+		return nil, fmt.Errorf("create bundle: %w", err)
 	}
 	if !isMountpoint(rootfs) {
 		mounts, err := sn.Mounts(ctx, c.SnapshotKey)
 		if err != nil {
-			return fmt.Errorf("container snapshot: %w", err)
+			return nil, fmt.Errorf("container snapshot: %w", err)
 		}
 		if err := mount.All(mounts, rootfs); err != nil {
-			return fmt.Errorf("mount the container's root: %w", err)
+			return nil, fmt.Errorf("mount the container's root: %w", err)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "config.json")); err == nil {
-		return nil
+		return nil, nil
 	}
 	res, err := images.ResolveManifest(ctx, e.Content(ns), c.ImageManifest, platforms.Default())
 	if err != nil {
-		return fmt.Errorf("image of container %.12s: %w", c.ID, err)
+		return nil, fmt.Errorf("image of container %.12s: %w", c.ID, err)
 	}
 	spec, err := containerSpec(c.ID, res.Config.Config, cfg, rootfs)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	spec.Root.Path = "rootfs"
 	b, err := json.Marshal(spec)
 	if err != nil {
-		return fmt.Errorf("encode spec: %w", err)
+		return nil, fmt.Errorf("encode spec: %w", err)
 	}
-	return writeFileAtomic(filepath.Join(dir, "config.json"), b)
+	return spec.Process.Args, writeFileAtomic(filepath.Join(dir, "config.json"), b)
 }
 
 func writeFileAtomic(path string, b []byte) error {

@@ -107,7 +107,7 @@ func (e *Engine) launch(ctx context.Context, ns string, c Container, startNow bo
 	if err != nil {
 		return nil, err
 	}
-	if err := e.writeBundle(ctx, ns, c, cfg); err != nil {
+	if _, err := e.writeBundle(ctx, ns, c, cfg); err != nil {
 		return nil, err
 	}
 	e.clearShim(ctx, c) // a leftover of a crash

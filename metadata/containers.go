@@ -24,6 +24,8 @@ type Container struct {
 	Image         string             `json:"image"`
 	ImageID       string             `json:"imageID"`
 	ImageManifest ocispec.Descriptor `json:"imageManifest"`
+	// Command is its process's command line, as the spec has it.
+	Command []string `json:"command,omitempty"`
 	// Config is the container.Config it was created with, as JSON.
 	Config json.RawMessage `json:"config,omitempty"`
 	// Snapshotter and SnapshotKey name its active snapshot (its root),

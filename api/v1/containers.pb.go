@@ -430,6 +430,7 @@ type ContainerInfo struct {
 	Runtime       string                 `protobuf:"bytes,14,opt,name=runtime,proto3" json:"runtime,omitempty"`
 	SnapshotKey   string                 `protobuf:"bytes,15,opt,name=snapshot_key,json=snapshotKey,proto3" json:"snapshot_key,omitempty"`
 	Labels        map[string]string      `protobuf:"bytes,16,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Command       []string               `protobuf:"bytes,17,rep,name=command,proto3" json:"command,omitempty"` // the process's command line
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -572,6 +573,13 @@ func (x *ContainerInfo) GetSnapshotKey() string {
 func (x *ContainerInfo) GetLabels() map[string]string {
 	if x != nil {
 		return x.Labels
+	}
+	return nil
+}
+
+func (x *ContainerInfo) GetCommand() []string {
+	if x != nil {
+		return x.Command
 	}
 	return nil
 }
@@ -1195,7 +1203,7 @@ const file_containers_proto_rawDesc = "" +
 	"containers\"<\n" +
 	"\x16RenameContainerRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\"\xe1\x04\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"\xfb\x04\n" +
 	"\rContainerInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
@@ -1215,7 +1223,8 @@ const file_containers_proto_rawDesc = "" +
 	"\rrestart_count\x18\r \x01(\x05R\frestartCount\x12\x18\n" +
 	"\aruntime\x18\x0e \x01(\tR\aruntime\x12!\n" +
 	"\fsnapshot_key\x18\x0f \x01(\tR\vsnapshotKey\x12;\n" +
-	"\x06labels\x18\x10 \x03(\v2#.berth.v1.ContainerInfo.LabelsEntryR\x06labels\x1a9\n" +
+	"\x06labels\x18\x10 \x03(\v2#.berth.v1.ContainerInfo.LabelsEntryR\x06labels\x12\x18\n" +
+	"\acommand\x18\x11 \x03(\tR\acommand\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xad\x01\n" +
