@@ -323,7 +323,7 @@ func newLogs(g *globals) *cobra.Command {
 	cmd.Flags().BoolVarP(&timestamps, "timestamps", "t", false, "show each line's time")
 	cmd.Flags().StringVar(&since, "since", "", "lines since a time (RFC 3339, Unix seconds, or a duration like 10m)")
 	cmd.Flags().StringVar(&until, "until", "", "lines until a time (as --since)")
-	cmd.Flags().StringVarP(&tail, "tail", "n", "all", "lines from the end")
+	cmd.Flags().StringVar(&tail, "tail", "all", "lines from the end")
 	return cmd
 }
 
