@@ -143,6 +143,7 @@ func (e *env) ok(args ...string) string {
 func (e *env) fails(code int, want string, args ...string) {
 	e.t.Helper()
 	_, errs, got := e.berth(args...)
+	e.t.Logf("berth %s: exit %d: %s", strings.Join(args, " "), got, errs)
 	if got != code || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, want) {
 		e.t.Errorf("berth %v: exit %d, stderr %q; want exit %d and one line with %q", args, got, errs, code, want)
 	}
