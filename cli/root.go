@@ -65,7 +65,7 @@ func (g *globals) dial() (*grpc.ClientConn, error) {
 		return g.conn, nil
 	}
 	if _, err := os.Stat(g.address); err != nil {
-		return nil, fmt.Errorf("%w at %s: is berthd running? (%v)", errNoDaemon, g.address, err)
+		return nil, fmt.Errorf("%w at %s: is berthd running? start it as root with `berthd` (or point --address or BERTH_ADDRESS at its socket) (%v)", errNoDaemon, g.address, err)
 	}
 	conn, err := grpc.NewClient("unix://"+g.address,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),

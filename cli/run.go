@@ -115,11 +115,11 @@ func newCreate(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := f.config(cmd, args)
 			if err != nil {
-				return err
+				return engineExit(err)
 			}
 			c, err := g.clients()
 			if err != nil {
-				return err
+				return engineExit(err)
 			}
 			info, err := g.createContainer(cmd, c, cfg)
 			if err != nil {
@@ -143,11 +143,11 @@ func newRun(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := f.config(cmd, args)
 			if err != nil {
-				return err
+				return engineExit(err)
 			}
 			c, err := g.clients()
 			if err != nil {
-				return err
+				return engineExit(err)
 			}
 			info, err := g.createContainer(cmd, c, cfg)
 			if err != nil {

@@ -32,8 +32,9 @@ func (e *ExitError) Error() string {
 // engineExit is Docker's exit code for a failure of the engine's own
 // (125), or of the container's command: 127 not found, 126 not runnable.
 func engineExit(err error) error {
-	if err == nil {
-		return nil
+	var exit *ExitError
+	if err == nil || errors.As(err, &exit) {
+		return err
 	}
 	code := 125
 	msg := Explain(err)
