@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
@@ -16,7 +17,7 @@ import (
 
 // createFlags are the flags `run` and `create` share.
 type createFlags struct {
-	name, workdir, user, entrypoint, hostname, network, runtime string
+	name, workdir, user, entrypoint, hostname, network, runtime, restart string
 	env, volumes                                                []string
 	interactive, tty, readOnly, autoRemove                      bool
 }
@@ -37,6 +38,7 @@ func (f *createFlags) add(cmd *cobra.Command) {
 	fl.BoolVarP(&f.interactive, "interactive", "i", false, "keep stdin open")
 	fl.BoolVarP(&f.tty, "tty", "t", false, "allocate a terminal")
 	fl.BoolVar(&f.autoRemove, "rm", false, "remove the container when it exits")
+	fl.StringVar(&f.restart, "restart", "no", "restart policy: no, on-failure[:N], always or unless-stopped")
 }
 
 // config turns the flags and IMAGE [CMD...] into a container.Config.
@@ -45,6 +47,15 @@ func (f *createFlags) config(cmd *cobra.Command, args []string) (container.Confi
 		Name: f.name, Image: args[0], Cmd: args[1:], WorkingDir: f.workdir, User: f.user, Hostname: f.hostname,
 		ReadOnly: f.readOnly, NetworkMode: f.network, Runtime: f.runtime, Tty: f.tty, OpenStdin: f.interactive,
 		AutoRemove: f.autoRemove,
+	}
+	name, max, hasMax := strings.Cut(f.restart, ":")
+	cfg.Restart.Name = name
+	if hasMax {
+		n, err := strconv.Atoi(max)
+		if err != nil || n < 0 {
+			return cfg, usageError("--restart %q: want on-failure:N with N a count", f.restart)
+		}
+		cfg.Restart.MaxRetries = n
 	}
 	if cmd.Flags().Changed("entrypoint") {
 		cfg.Entrypoint = []string{}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -127,8 +128,10 @@ func (e *Engine) checkConfig(cfg *container.Config) error {
 		return fmt.Errorf("%w: no image", ErrInvalidConfig)
 	case cfg.Init:
 		return fmt.Errorf("%w: --init is not supported yet", ErrInvalidConfig)
-	case cfg.Restart.Name != "" && cfg.Restart.Name != "no":
-		return fmt.Errorf("%w: restart policy %q: restart policies are not supported yet", ErrInvalidConfig, cfg.Restart.Name)
+	case !slices.Contains([]string{"", "no", "on-failure", "always", "unless-stopped"}, cfg.Restart.Name):
+		return fmt.Errorf("%w: restart policy %q (want no, on-failure[:N], always or unless-stopped)", ErrInvalidConfig, cfg.Restart.Name)
+	case cfg.Restart.MaxRetries < 0 || cfg.Restart.MaxRetries > 0 && cfg.Restart.Name != "on-failure":
+		return fmt.Errorf("%w: a maximum retry count goes only with on-failure", ErrInvalidConfig)
 	case cfg.AutoRemove && cfg.Restart.Name != "" && cfg.Restart.Name != "no":
 		return fmt.Errorf("%w: --rm and a restart policy conflict", ErrInvalidConfig)
 	}
@@ -238,6 +241,9 @@ func (e *Engine) RemoveContainer(ctx context.Context, ns, ref string, force bool
 		if !force {
 			return fmt.Errorf("%w: %s: stop it first or remove it with force", ErrContainerRunning, c.Name)
 		}
+		unlock()
+		e.markStopped(ctx, ns, c.ID) // no restart policy brings it back
+		unlock = e.lockContainer(ns, c.ID)
 		if err := t.kill(ctx, unix.SIGKILL); err != nil {
 			return fmt.Errorf("kill container %.12s: %w", c.ID, err)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/berth-dev/berth/container"
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/errdefs"
+	"github.com/berth-dev/berth/events"
 	"github.com/berth-dev/berth/internal/registrytest"
 	"github.com/berth-dev/berth/internal/testutil"
 	"github.com/berth-dev/berth/shim"
@@ -236,4 +237,64 @@ func TestContainersSurviveRestart(t *testing.T) {
 		}
 	}
 	env.leavesNothing(t, b)
+}
+
+// TestRestartPolicy checks on-failure:2 restarts a failing container
+// twice, then leaves it exited with its restart count, and that a
+// stopped always-container stays stopped.
+func TestRestartPolicy(t *testing.T) {
+	env := newCtrEnv(t)
+	e := env.open(t)
+	ctx := t.Context()
+	if _, err := e.Pull(ctx, "default", env.ref, engine.PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	evs := e.Events().Subscribe(ctx, events.Filter{Namespace: "default", Topics: []string{string(events.TopicTasks)}})
+	_, err := e.CreateContainer(ctx, "default", container.Config{Image: env.ref, Name: "flaky",
+		Restart: container.RestartPolicy{Name: "on-failure", MaxRetries: 2}, Cmd: []string{"sh", "-c", "echo run; exit 1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.StartContainer(ctx, "default", "flaky"); err != nil {
+		t.Fatal(err)
+	}
+	for exits := 0; exits < 3; {
+		if ev := <-evs; ev.Topic == "/tasks/exit" {
+			exits++
+		}
+	}
+	c, err := e.Container(ctx, "default", "flaky")
+	if err != nil || c.Status.State != engine.StateExited || c.Status.RestartCount != 2 || c.Status.ExitCode != 1 {
+		t.Fatalf("after on-failure:2: %+v %v", c.Status, err)
+	}
+	var logs bytes.Buffer
+	if err := e.Logs(ctx, "default", "flaky", container.LogOptions{Tail: -1}, &logs, &logs); err != nil || logs.String() != "run\nrun\nrun\n" {
+		t.Fatalf("logs: %q %v", logs.String(), err)
+	}
+
+	if _, err := e.CreateContainer(ctx, "default", container.Config{Image: env.ref, Name: "always",
+		Restart: container.RestartPolicy{Name: "always"}, Cmd: []string{"true"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.StartContainer(ctx, "default", "always"); err != nil {
+		t.Fatal(err)
+	}
+	for starts := 0; starts < 2; {
+		if ev := <-evs; ev.Topic == "/tasks/start" && ev.Attributes["id"] != c.ID {
+			starts++
+		}
+	}
+	if err := e.StopContainer(ctx, "default", "always", nil); err != nil {
+		t.Fatal(err)
+	}
+	a, err := e.Container(ctx, "default", "always")
+	if err != nil || !a.Status.ManuallyStopped || a.Status.RestartCount < 1 {
+		t.Fatalf("always after stop: %+v %v", a.Status, err)
+	}
+	for _, name := range []string{"flaky", "always"} {
+		if err := e.RemoveContainer(ctx, "default", name, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env.leavesNothing(t, e)
 }

@@ -54,6 +54,9 @@ func (e *Engine) recoverContainer(ctx context.Context, ns string, c Container) {
 			if _, err := e.meta.Containers().Update(ctx, ns, c); err != nil {
 				e.log.Warn("recover container", "id", c.ID, "err", err)
 			}
+			if cfg, err := ContainerConfig(c); err == nil && restarts(cfg.Restart, c.Status) {
+				e.scheduleRestart(ns, c)
+			}
 		}
 		return
 	}

@@ -42,6 +42,7 @@ func (e *Engine) StopContainer(ctx context.Context, ns, ref string, timeout *tim
 	if err != nil {
 		return err
 	}
+	e.markStopped(ctx, ns, c.ID)
 	t := e.task(ns, c.ID)
 	if t == nil {
 		return nil

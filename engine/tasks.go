@@ -224,6 +224,7 @@ func (e *Engine) StartContainer(ctx context.Context, ns, ref string) error {
 	if e.task(ns, c.ID) != nil {
 		return nil
 	}
+	c.Status.RestartCount = 0
 	t, err := e.launch(ctx, ns, c, true)
 	if err != nil {
 		return e.failedStart(ctx, ns, c, nil, err)
@@ -360,9 +361,14 @@ func (e *Engine) finish(ns, id string, t *task, ex *shim.Exit) {
 		e.log.Warn("record an exit", "id", id, "err", err)
 	}
 	e.publishTask(ns, "exit", id, map[string]string{"exitCode": strconv.Itoa(ex.Code), "reason": ex.Reason})
-	if cfg, err := ContainerConfig(c); err == nil && cfg.AutoRemove {
+	cfg, err := ContainerConfig(c)
+	switch {
+	case err != nil:
+	case cfg.AutoRemove:
 		e.removeParts(ctx, ns, c)
 		e.publishContainer(ns, "delete", c, nil)
+	case restarts(cfg.Restart, c.Status):
+		e.scheduleRestart(ns, c)
 	}
 }
 

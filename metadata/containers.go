@@ -50,6 +50,9 @@ type ContainerStatus struct {
 	StartedAt    time.Time `json:"startedAt"`
 	FinishedAt   time.Time `json:"finishedAt"`
 	RestartCount int       `json:"restartCount,omitempty"`
+	// ManuallyStopped is set by a stop and cleared by a start: restart
+	// policies leave such a container alone.
+	ManuallyStopped bool `json:"manuallyStopped,omitempty"`
 }
 
 // ContainerStore keeps container records per namespace. Names are unique
