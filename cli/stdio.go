@@ -72,6 +72,16 @@ func (s stdioSession) run(ctx context.Context, open func(context.Context, ...grp
 		defer mu.Unlock()
 		return stream.Send(f)
 	}
+	if s.tty {
+		if w, h, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
+			size := &apiv1.Resize{Width: uint32(w), Height: uint32(h)}
+			if first.GetAttach() != nil {
+				first.Attach.Size = size
+			} else if first.GetExec() != nil {
+				first.Exec.Size = size
+			}
+		}
+	}
 	if err := send(first); err != nil {
 		return 0, err
 	}

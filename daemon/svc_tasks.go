@@ -96,7 +96,8 @@ func (s *tasksService) Attach(stream stdioStream) error {
 	stdin := serveStdio(stream, a.GetStdin(), func(w, h uint16) {
 		_ = s.d.engine.ResizeContainer(context.WithoutCancel(ctx), ns, a.GetId(), "", w, h)
 	})
-	code, err := s.d.engine.AttachContainer(ctx, ns, a.GetId(), stdioFor(stream, stdin), a.GetStart())
+	o := engine.AttachOptions{Start: a.GetStart(), Width: uint16(a.GetSize().GetWidth()), Height: uint16(a.GetSize().GetHeight())}
+	code, err := s.d.engine.AttachContainer(ctx, ns, a.GetId(), stdioFor(stream, stdin), o)
 	if err != nil {
 		return err
 	}
@@ -127,7 +128,7 @@ func (s *tasksService) Exec(stream stdioStream) error {
 	stdin := serveStdio(stream, x.GetStdin() && !x.GetDetach(), func(w, h uint16) {
 		_ = s.d.engine.ResizeContainer(context.WithoutCancel(ctx), ns, x.GetId(), execID, w, h)
 	})
-	o := engine.ExecOptions{ID: execID, Detach: x.GetDetach(), ExecConfig: container.ExecConfig{
+	o := engine.ExecOptions{ID: execID, Detach: x.GetDetach(), Width: uint16(x.GetSize().GetWidth()), Height: uint16(x.GetSize().GetHeight()), ExecConfig: container.ExecConfig{
 		Cmd: x.GetCmd(), Env: x.GetEnv(), User: x.GetUser(), WorkingDir: x.GetWorkingDir(), Tty: x.GetTty(), Privileged: x.GetPrivileged(),
 	}}
 	code, err := s.d.engine.Exec(ctx, ns, x.GetId(), o, stdioFor(stream, stdin))

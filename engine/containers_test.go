@@ -108,7 +108,7 @@ func TestContainerRunAttached(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errb bytes.Buffer
-	code, err := e.AttachContainer(ctx, "default", "first", container.Stdio{Stdout: &out, Stderr: &errb}, true)
+	code, err := e.AttachContainer(ctx, "default", "first", container.Stdio{Stdout: &out, Stderr: &errb}, engine.AttachOptions{Start: true})
 	if err != nil || code != 3 || out.String() != "hi\n" || errb.String() != "oops\n" {
 		t.Fatalf("run: code %d, %v, stdout %q, stderr %q", code, err, out.String(), errb.String())
 	}
@@ -162,7 +162,7 @@ func TestContainerBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.AttachContainer(ctx, "default", "nocmd", container.Stdio{}, true); !errors.Is(err, engine.ErrCommandNotFound) {
+	if _, err := e.AttachContainer(ctx, "default", "nocmd", container.Stdio{}, engine.AttachOptions{Start: true}); !errors.Is(err, engine.ErrCommandNotFound) {
 		t.Fatalf("start a missing command: %v", err)
 	}
 	if err := e.RemoveContainer(ctx, "default", "taken", false); err != nil {

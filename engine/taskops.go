@@ -180,8 +180,10 @@ type ExecOptions struct {
 	container.ExecConfig
 	// Detach starts the process and returns at once.
 	Detach bool
-	// ID names the process for ResizeExec; empty picks one.
+	// ID names the process for ResizeContainer; empty picks one.
 	ID string
+	// Width and Height, when set, size its terminal.
+	Width, Height uint16
 }
 
 // Exec runs a process in a running container with stdio and returns its
@@ -194,6 +196,9 @@ func (e *Engine) Exec(ctx context.Context, ns, ref string, o ExecOptions, stdio 
 	p, err := e.execProcess(ns, c, o.ExecConfig)
 	if err != nil {
 		return 0, err
+	}
+	if o.Tty && o.Width > 0 && o.Height > 0 {
+		p.ConsoleSize = &specs.Box{Width: uint(o.Width), Height: uint(o.Height)}
 	}
 	spec, err := json.Marshal(p)
 	if err != nil {

@@ -235,19 +235,26 @@ func (e *Engine) StartContainer(ctx context.Context, ns, ref string) error {
 	return nil
 }
 
+// AttachOptions say how AttachContainer attaches.
+type AttachOptions struct {
+	// Start starts the container first, attached before it can print
+	// anything, as `berth run` and `start -a` do.
+	Start bool
+	// Width and Height, when set, size its terminal before it starts.
+	Width, Height uint16
+}
+
 // AttachContainer connects stdio to a container's process until it
-// exits and returns its exit code; with start it starts the container
-// first (attached before it can print anything), as `berth run` and
-// `start -a` do. Ending ctx detaches.
-func (e *Engine) AttachContainer(ctx context.Context, ns, ref string, stdio container.Stdio, start bool) (int, error) {
+// exits and returns its exit code. Ending ctx detaches.
+func (e *Engine) AttachContainer(ctx context.Context, ns, ref string, stdio container.Stdio, o AttachOptions) (int, error) {
 	c, err := e.Container(ctx, ns, ref)
 	if err != nil {
 		return 0, err
 	}
 	var t *task
 	var s *shim.Stream
-	if start {
-		t, s, err = e.startAttached(ctx, ns, c)
+	if o.Start {
+		t, s, err = e.startAttached(ctx, ns, c, o)
 	} else if t = e.task(ns, c.ID); t == nil {
 		err = fmt.Errorf("%w: %s", ErrNotRunning, c.Name)
 	} else {
@@ -268,7 +275,7 @@ func (e *Engine) AttachContainer(ctx context.Context, ns, ref string, stdio cont
 	return ex.Code, nil
 }
 
-func (e *Engine) startAttached(ctx context.Context, ns string, c Container) (*task, *shim.Stream, error) {
+func (e *Engine) startAttached(ctx context.Context, ns string, c Container, o AttachOptions) (*task, *shim.Stream, error) {
 	unlock := e.lockContainer(ns, c.ID)
 	defer unlock()
 	if e.task(ns, c.ID) != nil {
@@ -279,6 +286,9 @@ func (e *Engine) startAttached(ctx context.Context, ns string, c Container) (*ta
 		return nil, nil, e.failedStart(ctx, ns, c, nil, err)
 	}
 	s, _, err := t.client.Attach(ctx, "")
+	if err == nil && o.Width > 0 && o.Height > 0 {
+		_ = t.client.ResizePty(ctx, "", o.Width, o.Height) // no terminal: nothing to size
+	}
 	if err == nil {
 		if err = t.client.Start(ctx); err != nil {
 			s.Close()

@@ -725,6 +725,7 @@ type AttachStart struct {
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	Start         bool                   `protobuf:"varint,2,opt,name=start,proto3" json:"start,omitempty"` // start the container first (run, start -a)
 	Stdin         bool                   `protobuf:"varint,3,opt,name=stdin,proto3" json:"stdin,omitempty"` // the client sends stdin
+	Size          *Resize                `protobuf:"bytes,4,opt,name=size,proto3" json:"size,omitempty"`    // the terminal's size, set before the process starts
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -780,6 +781,13 @@ func (x *AttachStart) GetStdin() bool {
 	return false
 }
 
+func (x *AttachStart) GetSize() *Resize {
+	if x != nil {
+		return x.Size
+	}
+	return nil
+}
+
 type ExecStart struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -791,6 +799,7 @@ type ExecStart struct {
 	Privileged    bool                   `protobuf:"varint,7,opt,name=privileged,proto3" json:"privileged,omitempty"`
 	Detach        bool                   `protobuf:"varint,8,opt,name=detach,proto3" json:"detach,omitempty"`
 	Stdin         bool                   `protobuf:"varint,9,opt,name=stdin,proto3" json:"stdin,omitempty"`
+	Size          *Resize                `protobuf:"bytes,10,opt,name=size,proto3" json:"size,omitempty"` // the terminal's size
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -886,6 +895,13 @@ func (x *ExecStart) GetStdin() bool {
 		return x.Stdin
 	}
 	return false
+}
+
+func (x *ExecStart) GetSize() *Resize {
+	if x != nil {
+		return x.Size
+	}
+	return nil
 }
 
 type Resize struct {
@@ -1237,11 +1253,12 @@ const file_containers_proto_rawDesc = "" +
 	"\aLogLine\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x16\n" +
 	"\x06stream\x18\x02 \x01(\tR\x06stream\x12\x12\n" +
-	"\x04line\x18\x03 \x01(\fR\x04line\"I\n" +
+	"\x04line\x18\x03 \x01(\fR\x04line\"o\n" +
 	"\vAttachStart\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05start\x18\x02 \x01(\bR\x05start\x12\x14\n" +
-	"\x05stdin\x18\x03 \x01(\bR\x05stdin\"\xd4\x01\n" +
+	"\x05stdin\x18\x03 \x01(\bR\x05stdin\x12$\n" +
+	"\x04size\x18\x04 \x01(\v2\x10.berth.v1.ResizeR\x04size\"\xfa\x01\n" +
 	"\tExecStart\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03cmd\x18\x02 \x03(\tR\x03cmd\x12\x10\n" +
@@ -1254,7 +1271,9 @@ const file_containers_proto_rawDesc = "" +
 	"privileged\x18\a \x01(\bR\n" +
 	"privileged\x12\x16\n" +
 	"\x06detach\x18\b \x01(\bR\x06detach\x12\x14\n" +
-	"\x05stdin\x18\t \x01(\bR\x05stdin\"6\n" +
+	"\x05stdin\x18\t \x01(\bR\x05stdin\x12$\n" +
+	"\x04size\x18\n" +
+	" \x01(\v2\x10.berth.v1.ResizeR\x04size\"6\n" +
 	"\x06Resize\x12\x14\n" +
 	"\x05width\x18\x01 \x01(\rR\x05width\x12\x16\n" +
 	"\x06height\x18\x02 \x01(\rR\x06height\"\xbf\x02\n" +
@@ -1344,46 +1363,48 @@ var file_containers_proto_depIdxs = []int32{
 	18, // 5: berth.v1.LogsRequest.since:type_name -> google.protobuf.Timestamp
 	18, // 6: berth.v1.LogsRequest.until:type_name -> google.protobuf.Timestamp
 	18, // 7: berth.v1.LogLine.time:type_name -> google.protobuf.Timestamp
-	11, // 8: berth.v1.StdioFrame.attach:type_name -> berth.v1.AttachStart
-	12, // 9: berth.v1.StdioFrame.exec:type_name -> berth.v1.ExecStart
-	13, // 10: berth.v1.StdioFrame.resize:type_name -> berth.v1.Resize
-	0,  // 11: berth.v1.Containers.Create:input_type -> berth.v1.CreateContainerRequest
-	1,  // 12: berth.v1.Containers.Start:input_type -> berth.v1.ContainerRequest
-	2,  // 13: berth.v1.Containers.Stop:input_type -> berth.v1.StopContainerRequest
-	3,  // 14: berth.v1.Containers.Kill:input_type -> berth.v1.KillContainerRequest
-	4,  // 15: berth.v1.Containers.Delete:input_type -> berth.v1.DeleteContainerRequest
-	5,  // 16: berth.v1.Containers.List:input_type -> berth.v1.ListContainersRequest
-	1,  // 17: berth.v1.Containers.Get:input_type -> berth.v1.ContainerRequest
-	1,  // 18: berth.v1.Containers.Wait:input_type -> berth.v1.ContainerRequest
-	7,  // 19: berth.v1.Containers.Rename:input_type -> berth.v1.RenameContainerRequest
-	9,  // 20: berth.v1.Containers.Logs:input_type -> berth.v1.LogsRequest
-	14, // 21: berth.v1.Tasks.Attach:input_type -> berth.v1.StdioFrame
-	14, // 22: berth.v1.Tasks.Exec:input_type -> berth.v1.StdioFrame
-	15, // 23: berth.v1.Tasks.Resize:input_type -> berth.v1.ResizeRequest
-	16, // 24: berth.v1.Tasks.CloseStdin:input_type -> berth.v1.CloseStdinRequest
-	1,  // 25: berth.v1.Tasks.Pause:input_type -> berth.v1.ContainerRequest
-	1,  // 26: berth.v1.Tasks.Resume:input_type -> berth.v1.ContainerRequest
-	8,  // 27: berth.v1.Containers.Create:output_type -> berth.v1.ContainerInfo
-	19, // 28: berth.v1.Containers.Start:output_type -> google.protobuf.Empty
-	19, // 29: berth.v1.Containers.Stop:output_type -> google.protobuf.Empty
-	19, // 30: berth.v1.Containers.Kill:output_type -> google.protobuf.Empty
-	19, // 31: berth.v1.Containers.Delete:output_type -> google.protobuf.Empty
-	6,  // 32: berth.v1.Containers.List:output_type -> berth.v1.ListContainersResponse
-	8,  // 33: berth.v1.Containers.Get:output_type -> berth.v1.ContainerInfo
-	8,  // 34: berth.v1.Containers.Wait:output_type -> berth.v1.ContainerInfo
-	19, // 35: berth.v1.Containers.Rename:output_type -> google.protobuf.Empty
-	10, // 36: berth.v1.Containers.Logs:output_type -> berth.v1.LogLine
-	14, // 37: berth.v1.Tasks.Attach:output_type -> berth.v1.StdioFrame
-	14, // 38: berth.v1.Tasks.Exec:output_type -> berth.v1.StdioFrame
-	19, // 39: berth.v1.Tasks.Resize:output_type -> google.protobuf.Empty
-	19, // 40: berth.v1.Tasks.CloseStdin:output_type -> google.protobuf.Empty
-	19, // 41: berth.v1.Tasks.Pause:output_type -> google.protobuf.Empty
-	19, // 42: berth.v1.Tasks.Resume:output_type -> google.protobuf.Empty
-	27, // [27:43] is the sub-list for method output_type
-	11, // [11:27] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	13, // 8: berth.v1.AttachStart.size:type_name -> berth.v1.Resize
+	13, // 9: berth.v1.ExecStart.size:type_name -> berth.v1.Resize
+	11, // 10: berth.v1.StdioFrame.attach:type_name -> berth.v1.AttachStart
+	12, // 11: berth.v1.StdioFrame.exec:type_name -> berth.v1.ExecStart
+	13, // 12: berth.v1.StdioFrame.resize:type_name -> berth.v1.Resize
+	0,  // 13: berth.v1.Containers.Create:input_type -> berth.v1.CreateContainerRequest
+	1,  // 14: berth.v1.Containers.Start:input_type -> berth.v1.ContainerRequest
+	2,  // 15: berth.v1.Containers.Stop:input_type -> berth.v1.StopContainerRequest
+	3,  // 16: berth.v1.Containers.Kill:input_type -> berth.v1.KillContainerRequest
+	4,  // 17: berth.v1.Containers.Delete:input_type -> berth.v1.DeleteContainerRequest
+	5,  // 18: berth.v1.Containers.List:input_type -> berth.v1.ListContainersRequest
+	1,  // 19: berth.v1.Containers.Get:input_type -> berth.v1.ContainerRequest
+	1,  // 20: berth.v1.Containers.Wait:input_type -> berth.v1.ContainerRequest
+	7,  // 21: berth.v1.Containers.Rename:input_type -> berth.v1.RenameContainerRequest
+	9,  // 22: berth.v1.Containers.Logs:input_type -> berth.v1.LogsRequest
+	14, // 23: berth.v1.Tasks.Attach:input_type -> berth.v1.StdioFrame
+	14, // 24: berth.v1.Tasks.Exec:input_type -> berth.v1.StdioFrame
+	15, // 25: berth.v1.Tasks.Resize:input_type -> berth.v1.ResizeRequest
+	16, // 26: berth.v1.Tasks.CloseStdin:input_type -> berth.v1.CloseStdinRequest
+	1,  // 27: berth.v1.Tasks.Pause:input_type -> berth.v1.ContainerRequest
+	1,  // 28: berth.v1.Tasks.Resume:input_type -> berth.v1.ContainerRequest
+	8,  // 29: berth.v1.Containers.Create:output_type -> berth.v1.ContainerInfo
+	19, // 30: berth.v1.Containers.Start:output_type -> google.protobuf.Empty
+	19, // 31: berth.v1.Containers.Stop:output_type -> google.protobuf.Empty
+	19, // 32: berth.v1.Containers.Kill:output_type -> google.protobuf.Empty
+	19, // 33: berth.v1.Containers.Delete:output_type -> google.protobuf.Empty
+	6,  // 34: berth.v1.Containers.List:output_type -> berth.v1.ListContainersResponse
+	8,  // 35: berth.v1.Containers.Get:output_type -> berth.v1.ContainerInfo
+	8,  // 36: berth.v1.Containers.Wait:output_type -> berth.v1.ContainerInfo
+	19, // 37: berth.v1.Containers.Rename:output_type -> google.protobuf.Empty
+	10, // 38: berth.v1.Containers.Logs:output_type -> berth.v1.LogLine
+	14, // 39: berth.v1.Tasks.Attach:output_type -> berth.v1.StdioFrame
+	14, // 40: berth.v1.Tasks.Exec:output_type -> berth.v1.StdioFrame
+	19, // 41: berth.v1.Tasks.Resize:output_type -> google.protobuf.Empty
+	19, // 42: berth.v1.Tasks.CloseStdin:output_type -> google.protobuf.Empty
+	19, // 43: berth.v1.Tasks.Pause:output_type -> google.protobuf.Empty
+	19, // 44: berth.v1.Tasks.Resume:output_type -> google.protobuf.Empty
+	29, // [29:45] is the sub-list for method output_type
+	13, // [13:29] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_containers_proto_init() }
