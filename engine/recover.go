@@ -19,7 +19,8 @@ const ReasonShimGone = "shim gone (host rebooted?)"
 // is watched again; an exit the shim recorded while the engine was down
 // is recorded; a container whose shim died is reported exited with
 // shim.ReasonShimDied, and one whose shim's state is gone with
-// ReasonShimGone (its root unmounted, its snapshot kept).
+// ReasonShimGone (its root unmounted, its snapshot kept). Restart
+// policies then apply; every exited always-container is restarted.
 func (e *Engine) recoverContainers(ctx context.Context) {
 	nss, err := e.meta.Namespaces().List(ctx)
 	if err != nil {
@@ -57,6 +58,16 @@ func (e *Engine) recoverContainer(ctx context.Context, ns string, c Container) {
 			if cfg, err := ContainerConfig(c); err == nil && restarts(cfg.Restart, c.Status) {
 				e.scheduleRestart(ns, c)
 			}
+		} else if cfg, err := ContainerConfig(c); err == nil && c.Status.State == StateExited && cfg.Restart.Name == "always" {
+			// As Docker: a new engine restarts every always-container,
+			// stopped by hand or not (unless-stopped ones stay stopped).
+			if c.Status.ManuallyStopped {
+				c.Status.ManuallyStopped = false
+				if _, err := e.meta.Containers().Update(ctx, ns, c); err != nil {
+					return
+				}
+			}
+			e.scheduleRestart(ns, c)
 		}
 		return
 	}

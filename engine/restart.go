@@ -57,8 +57,8 @@ func (e *Engine) scheduleRestart(ns string, c Container) {
 		unlock := e.lockContainer(ns, c.ID)
 		defer unlock()
 		cur, err := e.meta.Containers().Get(e.ctx, ns, c.ID)
-		if err != nil || cur.Status.State != StateExited || cur.Status.ManuallyStopped || e.task(ns, c.ID) != nil {
-			return
+		if err != nil || cur.Status.State != StateExited || cur.Status.ManuallyStopped != c.Status.ManuallyStopped || e.task(ns, c.ID) != nil {
+			return // started, stopped or removed meanwhile
 		}
 		cur.Status.RestartCount++
 		t, err := e.launch(e.ctx, ns, cur, true)
