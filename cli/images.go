@@ -176,8 +176,8 @@ func newTag(g *globals) *cobra.Command {
 func newInspect(g *globals) *cobra.Command {
 	var platform string
 	cmd := &cobra.Command{
-		Use:   "inspect [flags] IMAGE...",
-		Short: "Show images as JSON: record, manifest and config",
+		Use:   "inspect [flags] CONTAINER|IMAGE...",
+		Short: "Show containers or images as JSON (an image: record, manifest and config)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.clients()
@@ -194,6 +194,10 @@ func newInspect(g *globals) *cobra.Command {
 			}
 			var out []map[string]any
 			for _, a := range args {
+				if ct, err := c.containers.Get(g.ctx(cmd), &apiv1.ContainerRequest{Id: a}); err == nil {
+					out = append(out, containerDoc(ct))
+					continue
+				}
 				req.Name = a
 				resp, err := c.images.Get(g.ctx(cmd), req)
 				if err != nil {

@@ -42,35 +42,9 @@ func newPull(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			stream, err := c.transfer.Pull(g.ctx(cmd), req)
+			img, err := g.pullStream(cmd, c, req, quiet)
 			if err != nil {
 				return err
-			}
-			var view *progressView
-			if !quiet {
-				view = newProgressView(os.Stderr)
-			}
-			var img *apiv1.ImageInfo
-			for {
-				ev, err := stream.Recv()
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					if view != nil {
-						view.wait(true)
-					}
-					return err
-				}
-				if p := ev.GetProgress(); p != nil && view != nil {
-					view.update(p)
-				}
-				if i := ev.GetImage(); i != nil {
-					img = i
-				}
-			}
-			if view != nil {
-				view.wait(false)
 			}
 			if img == nil {
 				return fmt.Errorf("pull %s: berthd ended the stream without a result", args[0])
@@ -88,4 +62,40 @@ func newPull(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&noUnpack, "no-unpack", false, "only download, do not unpack")
 	cmd.Flags().BoolVar(&foreign, "allow-foreign-layers", false, "download non-distributable layers too, from the URLs their manifest gives")
 	return cmd
+}
+
+// pullStream runs a pull, showing progress on stderr unless quiet, and
+// returns the image berthd recorded.
+func (g *globals) pullStream(cmd *cobra.Command, c *clients, req *apiv1.PullRequest, quiet bool) (*apiv1.ImageInfo, error) {
+	stream, err := c.transfer.Pull(g.ctx(cmd), req)
+	if err != nil {
+		return nil, err
+	}
+	var view *progressView
+	if !quiet {
+		view = newProgressView(os.Stderr)
+	}
+	var img *apiv1.ImageInfo
+	for {
+		ev, err := stream.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if view != nil {
+				view.wait(true)
+			}
+			return nil, err
+		}
+		if p := ev.GetProgress(); p != nil && view != nil {
+			view.update(p)
+		}
+		if i := ev.GetImage(); i != nil {
+			img = i
+		}
+	}
+	if view != nil {
+		view.wait(false)
+	}
+	return img, nil
 }

@@ -29,7 +29,7 @@ func NewRoot() *cobra.Command {
 	g := &globals{}
 	root := &cobra.Command{
 		Use:           "berth",
-		Short:         "Berth: pull, store, push and inspect container images",
+		Short:         "Berth: run containers; pull, store, push and inspect images",
 		Version:       version.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -53,6 +53,8 @@ func NewRoot() *cobra.Command {
 		newPull(g), newImages(g), newImageCmd(g), newRmi(g), newTag(g), newInspect(g), newPush(g),
 		newSave(g), newLoad(g), newLogin(g), newLogout(g), newNamespace(g), newVersion(g), newInfo(g),
 		newGC(g), newSnapshot(g),
+		newRun(g), newCreate(g), newStart(g), newStop(g), newKill(g), newRm(g), newPs(g), newLogs(g),
+		newExec(g), newWait(g), newPause(g, true), newPause(g, false), newRename(g),
 	)
 	return root
 }
@@ -63,7 +65,7 @@ func (g *globals) dial() (*grpc.ClientConn, error) {
 		return g.conn, nil
 	}
 	if _, err := os.Stat(g.address); err != nil {
-		return nil, fmt.Errorf("%w at %s: is berthd running? (%v)", errNoDaemon, g.address, err)
+		return nil, fmt.Errorf("%w at %s: is berthd running? start it as root with `berthd` (or point --address or BERTH_ADDRESS at its socket) (%v)", errNoDaemon, g.address, err)
 	}
 	conn, err := grpc.NewClient("unix://"+g.address,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
@@ -84,13 +86,15 @@ func (g *globals) ctx(cmd *cobra.Command) context.Context {
 
 // clients bundles the service clients.
 type clients struct {
-	images    apiv1.ImagesClient
-	transfer  apiv1.TransferClient
-	ns        apiv1.NamespacesClient
-	version   apiv1.VersionClient
-	intro     apiv1.IntrospectionClient
-	content   apiv1.ContentClient
-	snapshots apiv1.SnapshotsClient
+	images     apiv1.ImagesClient
+	transfer   apiv1.TransferClient
+	ns         apiv1.NamespacesClient
+	version    apiv1.VersionClient
+	intro      apiv1.IntrospectionClient
+	content    apiv1.ContentClient
+	snapshots  apiv1.SnapshotsClient
+	containers apiv1.ContainersClient
+	tasks      apiv1.TasksClient
 }
 
 func (g *globals) clients() (*clients, error) {
@@ -102,7 +106,8 @@ func (g *globals) clients() (*clients, error) {
 		images: apiv1.NewImagesClient(conn), transfer: apiv1.NewTransferClient(conn),
 		ns: apiv1.NewNamespacesClient(conn), version: apiv1.NewVersionClient(conn),
 		intro: apiv1.NewIntrospectionClient(conn), content: apiv1.NewContentClient(conn),
-		snapshots: apiv1.NewSnapshotsClient(conn),
+		snapshots: apiv1.NewSnapshotsClient(conn), containers: apiv1.NewContainersClient(conn),
+		tasks: apiv1.NewTasksClient(conn),
 	}, nil
 }
 

@@ -40,6 +40,13 @@ type Config struct {
 	Registry  RegistryConfig `toml:"registry"`
 	Unpack    UnpackConfig   `toml:"unpack"`
 	GC        GCConfig       `toml:"gc"`
+	// Runtimes maps names `berth run --runtime NAME` accepts to
+	// runc-compatible binaries: runc = "/usr/sbin/runc". berth-runtime,
+	// the default, is found next to berthd or in PATH unless mapped.
+	Runtimes map[string]string `toml:"runtimes"`
+	// ShimBinary is berth-shim's path; empty looks next to berthd, then
+	// in PATH.
+	ShimBinary string `toml:"shim_binary"`
 }
 
 // GCConfig schedules garbage collection.
@@ -117,6 +124,8 @@ func (c Config) engineConfig(log *slog.Logger) engine.Config {
 		State:       c.State,
 		Snapshotter: c.Snapshotter,
 		GCDelay:     time.Duration(c.GC.DelayMS) * time.Millisecond,
+		Runtimes:    c.Runtimes,
+		ShimBinary:  c.ShimBinary,
 		Registry: engine.RegistryConfig{
 			CertsDir:               c.Registry.ConfigPath,
 			Insecure:               c.Registry.Insecure,

@@ -123,6 +123,8 @@ func (d *Daemon) register() {
 	apiv1.RegisterSnapshotsServer(d.grpc, &snapshotsService{d: d})
 	apiv1.RegisterEventsServer(d.grpc, &eventsService{d: d})
 	apiv1.RegisterIntrospectionServer(d.grpc, &introspectionService{d: d})
+	apiv1.RegisterContainersServer(d.grpc, &containersService{d: d})
+	apiv1.RegisterTasksServer(d.grpc, &tasksService{d: d})
 }
 
 // Serve answers requests until Stop; it returns nil after a clean stop.

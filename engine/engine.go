@@ -55,6 +55,13 @@ type Config struct {
 	// collects it: 0 means DefaultGCDelay, negative never (collections
 	// then run only on demand).
 	GCDelay time.Duration
+	// ShimBinary is berth-shim; empty looks next to the running binary,
+	// then in PATH.
+	ShimBinary string
+	// Runtimes maps runtime names to runc-compatible binaries (runc,
+	// crun). DefaultRuntime, unless mapped, is found next to the running
+	// binary or in PATH.
+	Runtimes map[string]string
 }
 
 // Engine is an open set of stores and the operations over them. Its
@@ -73,6 +80,19 @@ type Engine struct {
 	// (transfers are protected from the collector by leases).
 	gcLock sync.Mutex
 	sched  *gcScheduler
+
+	// ctx ends when the engine closes; container watchers (wg) stop then.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	// ctrMu guards ctrLocks (one per container, serialising its
+	// lifecycle) and tasks (containers whose shim serves).
+	ctrMu    sync.Mutex
+	ctrLocks map[string]*ctrLock
+	tasks    map[string]*task
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // New takes the state directory's lock and opens the stores under
@@ -84,7 +104,9 @@ func New(ctx context.Context, cfg Config) (_ *Engine, retErr error) {
 	if cfg.Snapshotter == "" {
 		cfg.Snapshotter = "overlay"
 	}
-	e := &Engine{cfg: cfg, log: cfg.Logger, events: cfg.Events, leases: leaseUsers{n: map[string]int{}}}
+	e := &Engine{cfg: cfg, log: cfg.Logger, events: cfg.Events, leases: leaseUsers{n: map[string]int{}},
+		ctrLocks: map[string]*ctrLock{}, tasks: map[string]*task{}}
+	e.ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -119,6 +141,7 @@ func New(ctx context.Context, cfg Config) (_ *Engine, retErr error) {
 		return nil, fmt.Errorf("create the default namespace: %w", err)
 	}
 	e.removeStaleExtracts(ctx)
+	e.recoverContainers(ctx)
 	e.startGCScheduler(cfg.GCDelay)
 	return e, nil
 }
@@ -163,7 +186,15 @@ func (e *Engine) takeLock() error {
 
 // Close waits for a running collection and closes the stores and the
 // lock.
+// Containers run on: their shims outlive the engine.
 func (e *Engine) Close() error {
+	e.closeOnce.Do(func() { e.closeErr = e.close() })
+	return e.closeErr
+}
+
+func (e *Engine) close() error {
+	e.cancel()
+	e.wg.Wait()
 	e.stopGCScheduler()
 	e.gcLock.Lock()
 	defer e.gcLock.Unlock()

@@ -1,5 +1,6 @@
 // Package gc is Berth's mark-and-sweep garbage collector over the
-// metadata database: everything reachable from images, unexpired leases,
+// metadata database: everything reachable from images, containers (their
+// image manifest and snapshot), unexpired leases,
 // roots labelled berth.io/gc.root and active snapshots is kept; other
 // records are dropped and the blobs and snapshots no namespace references
 // any more are deleted from the backing stores.

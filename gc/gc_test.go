@@ -245,3 +245,39 @@ func TestCollectConcurrentWithWrites(t *testing.T) {
 		_ = r.Close()
 	}
 }
+
+// TestContainerKeepsImageAndSnapshot checks a container record is a root:
+// its image's manifest, config and layers and its active snapshot (with
+// the image's chain) survive the image's deletion until the container
+// goes.
+func TestContainerKeepsImageAndSnapshot(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.image(t, ctx, "default", "img", "layer-a")
+	img, err := e.db.Images("default").Get(ctx, "img")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sn, _ := e.db.NamespacedSnapshotter("default", "overlay")
+	chain := snapshot.ChainID([]digest.Digest{digest.FromString("layer-a")}).String()
+	if _, err := sn.Prepare(ctx, "ctr-1", chain, nil); err != nil {
+		t.Fatal(err)
+	}
+	ctr := metadata.Container{ID: "c1", Name: "c1", ImageManifest: img.Target, Snapshotter: "overlay", SnapshotKey: "ctr-1"}
+	if _, err := e.db.Containers().Create(ctx, "default", ctr); err != nil {
+		t.Fatal(err)
+	}
+	_ = e.db.Images("default").Delete(ctx, "img")
+	if st, err := gc.Collect(ctx, e.db); err != nil || st.BlobsDeleted != 0 || st.SnapshotsRemoved != 0 {
+		t.Fatalf("gc with a container removed its image: %+v %v", st, err)
+	}
+	if err := sn.Remove(ctx, "ctr-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.Containers().Delete(ctx, "default", "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := gc.Collect(ctx, e.db); err != nil || st.BlobsDeleted != 3 || st.SnapshotsRemoved != 1 {
+		t.Fatalf("gc after the container went: %+v %v, want 3 blobs and 1 snapshot", st, err)
+	}
+}

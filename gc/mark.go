@@ -42,6 +42,12 @@ func (m *marker) run() error {
 	for _, img := range m.refs.Images {
 		m.queue = append(m.queue, img.Target)
 	}
+	for _, c := range m.refs.Containers {
+		if c.ImageManifest.Digest != "" {
+			m.queue = append(m.queue, c.ImageManifest)
+		}
+		m.markSnapshot(c.Snapshotter, c.SnapshotKey)
+	}
 	for _, l := range m.refs.Leases {
 		if l.Expired(m.now) {
 			m.expired = append(m.expired, l.ID)

@@ -2,8 +2,9 @@
 # Berth's main job, offline, on a fresh Debian machine (as root):
 # installs what is needed, builds, makes a small busybox image from the
 # host's busybox-static, serves it from a local registry, pulls and unpacks
-# it with berthd and the berth CLI, and runs a container with
-# berth-runtime. Everything it starts is stopped and removed at the end.
+# it with berthd and the berth CLI, runs a container with berth-runtime,
+# and ends with `berth run --rm` of that image, through berthd and its
+# shim. Everything it starts is stopped and removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin
@@ -13,6 +14,8 @@ make build >/dev/null
 work=$(mktemp -d /tmp/berth-demo.XXXXXX)
 pids=()
 cleanup() {
+	ids=$(BERTH_ADDRESS=$work/berthd.sock bin/berth ps -a -q 2>/dev/null || true)
+	[ -z "$ids" ] || BERTH_ADDRESS=$work/berthd.sock bin/berth rm -f $ids >/dev/null 2>&1 || true
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	bin/berth-runtime --root "$work/runtime" delete --force berth-demo >/dev/null 2>&1 || true
@@ -50,4 +53,7 @@ bin/berth images
 
 echo "== 5. a container run by berth-runtime"
 bin/berth-runtime --root "$work/runtime" run --bundle "$work/bundle" berth-demo
+
+echo "== 6. berth run --rm: a container from the image, through berthd and berth-shim"
+bin/berth run --rm "127.0.0.1:$port/demo/busybox:1.0" echo "hello from a berth container"
 echo "== done"

@@ -29,7 +29,8 @@ var (
 )
 
 // Bucket names. Layout: v1/<namespace>/{labels,images,content,ingests,
-// snapshots/<snapshotter>,leases/<id>/{meta,resources}}.
+// snapshots/<snapshotter>,leases/<id>/{meta,resources},containers,
+// containernames}.
 var (
 	bucketV1        = []byte("v1")
 	bucketLabels    = []byte("labels")

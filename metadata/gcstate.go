@@ -27,6 +27,8 @@ type NamespaceRefs struct {
 	Content   map[digest.Digest]map[string]string // digest → labels
 	Snapshots map[string]map[string]SnapshotRef   // snapshotter → key → record
 	Leases    []LeaseRefs
+	// Containers keep their image manifest and snapshot.
+	Containers []Container
 }
 
 // GCState reads every namespace's references in one transaction. The
@@ -40,6 +42,9 @@ func (db *DB) GCState(ctx context.Context) (map[string]*NamespaceRefs, error) {
 			out[ns] = refs
 			var err error
 			if refs.Images, err = listImages(tx, ns); err != nil {
+				return err
+			}
+			if refs.Containers, err = listContainers(tx, ns); err != nil {
 				return err
 			}
 			if b := subBucket(tx, ns, bucketContent); b != nil {

@@ -102,7 +102,7 @@ func (n *Namespaces) Delete(ctx context.Context, ns string) error {
 		if b == nil {
 			return fmt.Errorf("namespace %q: %w", ns, ErrNotFound)
 		}
-		for _, name := range [][]byte{bucketImages, bucketContent, bucketIngests, bucketLeases} {
+		for _, name := range [][]byte{bucketImages, bucketContent, bucketIngests, bucketLeases, bucketContainers} {
 			if sb := b.Bucket(name); sb != nil {
 				if k, _ := sb.Cursor().First(); k != nil {
 					return fmt.Errorf("delete namespace %q: it still has %s: %w", ns, name, ErrNotEmpty)

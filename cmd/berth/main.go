@@ -2,6 +2,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -10,6 +11,13 @@ import (
 
 func main() {
 	if err := cli.NewRoot().Execute(); err != nil {
+		var exit *cli.ExitError
+		if errors.As(err, &exit) {
+			if exit.Msg != "" {
+				fmt.Fprintln(os.Stderr, "berth:", exit.Msg)
+			}
+			os.Exit(exit.Code)
+		}
 		fmt.Fprintln(os.Stderr, "berth:", cli.Explain(err))
 		os.Exit(1)
 	}

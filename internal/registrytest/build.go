@@ -103,8 +103,14 @@ func BusyboxEntries() ([]Entry, error) {
 		{Name: "bin/sh", Type: tar.TypeSymlink, Linkname: "busybox"},
 		{Name: "bin/true", Type: tar.TypeSymlink, Linkname: "busybox"},
 		{Name: "bin/ls", Type: tar.TypeSymlink, Linkname: "busybox"},
+		{Name: "bin/echo", Type: tar.TypeSymlink, Linkname: "busybox"},
+		{Name: "bin/sleep", Type: tar.TypeSymlink, Linkname: "busybox"},
+		{Name: "bin/cat", Type: tar.TypeSymlink, Linkname: "busybox"},
+		{Name: "bin/id", Type: tar.TypeSymlink, Linkname: "busybox"},
 		{Name: "etc/", Type: tar.TypeDir, Mode: 0o755},
 		{Name: "etc/hostname", Mode: 0o644, Data: []byte("berth\n")},
+		{Name: "etc/passwd", Mode: 0o644, Data: []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n")},
+		{Name: "etc/group", Mode: 0o644, Data: []byte("root:x:0:\nnogroup:x:65534:\n")},
 		{Name: "tmp/", Type: tar.TypeDir, Mode: 0o1777},
 	}, nil
 }

@@ -33,6 +33,9 @@ type ReadOptions struct {
 	Follow bool
 	// Poll is how often a followed file is checked; zero is 100ms.
 	Poll time.Duration
+	// Stop, when closed, ends a Follow once what the file holds is read
+	// (the writer is done: its process exited).
+	Stop <-chan struct{}
 }
 
 // ErrBadRecord is returned for a line that is not a CRI record.
@@ -228,6 +231,8 @@ func (r *reader) follow(ctx context.Context, path string, f *os.File) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-r.opts.Stop:
+			return r.drain(r.br)
 		case <-t.C:
 		}
 	}

@@ -1,0 +1,161 @@
+package daemon
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"sync"
+
+	apiv1 "github.com/berth-dev/berth/api/v1"
+	"github.com/berth-dev/berth/container"
+	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/errdefs"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/emptypb"
+)
+
+type tasksService struct {
+	apiv1.UnimplementedTasksServer
+	d *Daemon
+}
+
+type stdioStream = grpc.BidiStreamingServer[apiv1.StdioFrame, apiv1.StdioFrame]
+
+// frameOut writes a process's output as frames; out and err share a
+// lock, as the stream allows one sender at a time.
+type frameOut struct {
+	mu     *sync.Mutex
+	stream stdioStream
+	stderr bool
+}
+
+func (w frameOut) Write(p []byte) (int, error) {
+	f := &apiv1.StdioFrame{Stdout: p}
+	if w.stderr {
+		f = &apiv1.StdioFrame{Stderr: p}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.stream.Send(f); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// serveStdio reads the client's frames after the first: stdin into the
+// returned reader (nil unless withStdin), resizes to resize. It ends
+// with the stream.
+func serveStdio(stream stdioStream, withStdin bool, resize func(w, h uint16)) io.Reader {
+	pr, pw := io.Pipe()
+	go func() {
+		for {
+			f, err := stream.Recv()
+			if err != nil {
+				pw.CloseWithError(io.EOF)
+				return
+			}
+			if r := f.GetResize(); r != nil {
+				resize(uint16(r.GetWidth()), uint16(r.GetHeight()))
+			}
+			if len(f.GetStdin()) > 0 && withStdin {
+				_, _ = pw.Write(f.GetStdin())
+			}
+			if f.GetStdinEof() {
+				pw.Close()
+			}
+		}
+	}()
+	if !withStdin {
+		return nil
+	}
+	return pr
+}
+
+func stdioFor(stream stdioStream, stdin io.Reader) container.Stdio {
+	mu := &sync.Mutex{}
+	return container.Stdio{Stdin: stdin, Stdout: frameOut{mu: mu, stream: stream}, Stderr: frameOut{mu: mu, stream: stream, stderr: true}}
+}
+
+// Attach serves the Tasks.Attach RPC.
+func (s *tasksService) Attach(stream stdioStream) error {
+	ctx := stream.Context()
+	ns, err := namespace(ctx)
+	if err != nil {
+		return err
+	}
+	first, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	a := first.GetAttach()
+	if a == nil {
+		return fmt.Errorf("%w: attach: the first frame must say what to attach to", errdefs.ErrInvalidArgument)
+	}
+	stdin := serveStdio(stream, a.GetStdin(), func(w, h uint16) {
+		_ = s.d.engine.ResizeContainer(context.WithoutCancel(ctx), ns, a.GetId(), "", w, h)
+	})
+	o := engine.AttachOptions{Start: a.GetStart(), Width: uint16(a.GetSize().GetWidth()), Height: uint16(a.GetSize().GetHeight())}
+	code, err := s.d.engine.AttachContainer(ctx, ns, a.GetId(), stdioFor(stream, stdin), o)
+	if err != nil {
+		return err
+	}
+	return stream.Send(&apiv1.StdioFrame{Exited: true, ExitCode: int32(code)})
+}
+
+// Exec serves the Tasks.Exec RPC.
+func (s *tasksService) Exec(stream stdioStream) error {
+	ctx := stream.Context()
+	ns, err := namespace(ctx)
+	if err != nil {
+		return err
+	}
+	first, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	x := first.GetExec()
+	if x == nil {
+		return fmt.Errorf("%w: exec: the first frame must describe the process", errdefs.ErrInvalidArgument)
+	}
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	execID := hex.EncodeToString(b)
+	if err := stream.Send(&apiv1.StdioFrame{ExecId: execID}); err != nil {
+		return err
+	}
+	stdin := serveStdio(stream, x.GetStdin() && !x.GetDetach(), func(w, h uint16) {
+		_ = s.d.engine.ResizeContainer(context.WithoutCancel(ctx), ns, x.GetId(), execID, w, h)
+	})
+	o := engine.ExecOptions{ID: execID, Detach: x.GetDetach(), Width: uint16(x.GetSize().GetWidth()), Height: uint16(x.GetSize().GetHeight()), ExecConfig: container.ExecConfig{
+		Cmd: x.GetCmd(), Env: x.GetEnv(), User: x.GetUser(), WorkingDir: x.GetWorkingDir(), Tty: x.GetTty(), Privileged: x.GetPrivileged(),
+	}}
+	code, err := s.d.engine.Exec(ctx, ns, x.GetId(), o, stdioFor(stream, stdin))
+	if err != nil {
+		return err
+	}
+	return stream.Send(&apiv1.StdioFrame{Exited: true, ExitCode: int32(code)})
+}
+
+// Resize serves the Tasks.Resize RPC.
+func (s *tasksService) Resize(ctx context.Context, r *apiv1.ResizeRequest) (*emptypb.Empty, error) {
+	return nsDo(ctx, func(ns string) error {
+		return s.d.engine.ResizeContainer(ctx, ns, r.GetId(), r.GetExecId(), uint16(r.GetWidth()), uint16(r.GetHeight()))
+	})
+}
+
+// CloseStdin serves the Tasks.CloseStdin RPC.
+func (s *tasksService) CloseStdin(ctx context.Context, r *apiv1.CloseStdinRequest) (*emptypb.Empty, error) {
+	return nsDo(ctx, func(ns string) error { return s.d.engine.CloseStdin(ctx, ns, r.GetId(), r.GetExecId()) })
+}
+
+// Pause serves the Tasks.Pause RPC.
+func (s *tasksService) Pause(ctx context.Context, r *apiv1.ContainerRequest) (*emptypb.Empty, error) {
+	return nsDo(ctx, func(ns string) error { return s.d.engine.PauseContainer(ctx, ns, r.GetId()) })
+}
+
+// Resume serves the Tasks.Resume RPC.
+func (s *tasksService) Resume(ctx context.Context, r *apiv1.ContainerRequest) (*emptypb.Empty, error) {
+	return nsDo(ctx, func(ns string) error { return s.d.engine.UnpauseContainer(ctx, ns, r.GetId()) })
+}

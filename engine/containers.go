@@ -1,0 +1,404 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/berth-dev/berth/container"
+	"github.com/berth-dev/berth/errdefs"
+	"github.com/berth-dev/berth/events"
+	"github.com/berth-dev/berth/images"
+	"github.com/berth-dev/berth/metadata"
+	"github.com/berth-dev/berth/mount"
+	"github.com/berth-dev/berth/platforms"
+	"golang.org/x/sys/unix"
+)
+
+// Container is a container's record.
+type Container = metadata.Container
+
+// Container states.
+const (
+	StateCreated = "created"
+	StateRunning = "running"
+	StatePaused  = "paused"
+	StateExited  = "exited"
+)
+
+// Errors callers branch on.
+var (
+	ErrContainerNotFound = errdefs.New(errdefs.ErrNotFound, "no such container")
+	// ErrContainerRunning refuses what needs a stopped container.
+	ErrContainerRunning = errdefs.New(errdefs.ErrFailedPrecondition, "container is running")
+	// ErrNotRunning refuses what needs a running container.
+	ErrNotRunning = errdefs.New(errdefs.ErrFailedPrecondition, "container is not running")
+)
+
+// paths of a container's parts.
+func (e *Engine) bundleDir(ns, id string) string {
+	return filepath.Join(e.cfg.State, "containers", ns, id)
+}
+func (e *Engine) logDir(ns, id string) string { return filepath.Join(e.cfg.Root, "containers", ns, id) }
+func (e *Engine) logPath(ns, id string) string {
+	return filepath.Join(e.logDir(ns, id), "container.log")
+}
+
+// shimDir is short: its socket's path must fit in a sockaddr_un.
+func (e *Engine) shimDir(id string) string { return filepath.Join(e.cfg.State, "s", id[:16]) }
+
+// CreateContainer makes a container of cfg.Image, which must be present
+// and unpacked: an active snapshot of the image's layers, mounted as the
+// root of a bundle whose spec comes from the image's config and cfg. A
+// failure leaves nothing behind.
+func (e *Engine) CreateContainer(ctx context.Context, ns string, cfg container.Config) (Container, error) {
+	if err := e.checkConfig(&cfg); err != nil {
+		return Container{}, err
+	}
+	img, err := e.Lookup(ctx, ns, cfg.Image)
+	if err != nil {
+		return Container{}, err
+	}
+	res, err := images.ResolveManifest(ctx, e.Content(ns), img.Target, platforms.Default())
+	if err != nil {
+		return Container{}, fmt.Errorf("image %s: %w", cfg.Image, err)
+	}
+	if len(res.Config.RootFS.DiffIDs) == 0 {
+		return Container{}, fmt.Errorf("%w: image %s has no layers", images.ErrInvalid, cfg.Image)
+	}
+	chain := images.ChainIDs(res.Config.RootFS.DiffIDs)
+	id := newID()
+	if cfg.Name == "" {
+		cfg.Name = e.freeName(ctx, ns, id)
+	}
+	rawCfg, err := json.Marshal(cfg)
+	if err != nil {
+		return Container{}, fmt.Errorf("encode container config: %w", err)
+	}
+	c := Container{
+		ID: id, Name: cfg.Name, Image: img.Name, ImageID: res.ManifestBody.Config.Digest.String(),
+		ImageManifest: res.Manifest, Config: rawCfg, Snapshotter: e.cfg.Snapshotter,
+		SnapshotKey: "container-" + id, Runtime: cfg.Runtime, Labels: cfg.Labels,
+		StateDir: e.shimDir(id), Status: metadata.ContainerStatus{State: StateCreated},
+	}
+	if err := metadata.ValidateContainerName(c.Name); err != nil {
+		return Container{}, err
+	}
+	if other, err := e.containerByName(ctx, ns, c.Name); err == nil {
+		return Container{}, fmt.Errorf("%w: the container name %q is already in use by container %.12s", errdefs.ErrAlreadyExists, c.Name, other.ID)
+	}
+	err = e.WithLease(ctx, ns, "container "+id, func(lctx context.Context) error {
+		sn, err := e.Snapshotter(ns)
+		if err != nil {
+			return err
+		}
+		if _, err := sn.Prepare(lctx, c.SnapshotKey, chain[len(chain)-1].String(), nil); err != nil {
+			return fmt.Errorf("prepare the container's snapshot: %w", err)
+		}
+		if c.Command, err = e.writeBundle(ctx, ns, c, cfg); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(e.logDir(ns, id), 0o700); err != nil {
+			return fmt.Errorf("create log directory: %w", err)
+		}
+		c, err = e.meta.Containers().Create(ctx, ns, c)
+		return err
+	})
+	if err != nil {
+		e.removeParts(context.WithoutCancel(ctx), ns, c)
+		return Container{}, err
+	}
+	e.publishContainer(ns, "create", c, nil)
+	return c, nil
+}
+
+// checkConfig refuses what the engine does not do (yet) and unknown
+// runtimes.
+func (e *Engine) checkConfig(cfg *container.Config) error {
+	switch {
+	case cfg.Image == "":
+		return fmt.Errorf("%w: no image", ErrInvalidConfig)
+	case cfg.Init:
+		return fmt.Errorf("%w: --init is not supported yet", ErrInvalidConfig)
+	case !slices.Contains([]string{"", "no", "on-failure", "always", "unless-stopped"}, cfg.Restart.Name):
+		return fmt.Errorf("%w: restart policy %q (want no, on-failure[:N], always or unless-stopped)", ErrInvalidConfig, cfg.Restart.Name)
+	case cfg.Restart.MaxRetries < 0 || cfg.Restart.MaxRetries > 0 && cfg.Restart.Name != "on-failure":
+		return fmt.Errorf("%w: a maximum retry count goes only with on-failure", ErrInvalidConfig)
+	case cfg.AutoRemove && cfg.Restart.Name != "" && cfg.Restart.Name != "no":
+		return fmt.Errorf("%w: --rm and a restart policy conflict", ErrInvalidConfig)
+	}
+	if cfg.Name != "" {
+		if err := metadata.ValidateContainerName(strings.TrimPrefix(cfg.Name, "/")); err != nil {
+			return err
+		}
+		cfg.Name = strings.TrimPrefix(cfg.Name, "/")
+	}
+	_, err := e.runtimePath(cfg.Runtime)
+	return err
+}
+
+// writeBundle mounts c's snapshot on the bundle's rootfs and writes its
+// spec, unless there is one; it returns the spec's command line.
+func (e *Engine) writeBundle(ctx context.Context, ns string, c Container, cfg container.Config) ([]string, error) {
+	sn, err := e.Snapshotter(ns)
+	if err != nil {
+		return nil, err
+	}
+	dir := e.bundleDir(ns, c.ID)
+	rootfs := filepath.Join(dir, "rootfs")
+	if err := os.MkdirAll(rootfs, 0o711); err != nil {
+		return nil, fmt.Errorf("create bundle: %w", err)
+	}
+	if !isMountpoint(rootfs) {
+		mounts, err := sn.Mounts(ctx, c.SnapshotKey)
+		if err != nil {
+			return nil, fmt.Errorf("container snapshot: %w", err)
+		}
+		if err := mount.All(mounts, rootfs); err != nil {
+			return nil, fmt.Errorf("mount the container's root: %w", err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "config.json")); err == nil {
+		return nil, nil
+	}
+	res, err := images.ResolveManifest(ctx, e.Content(ns), c.ImageManifest, platforms.Default())
+	if err != nil {
+		return nil, fmt.Errorf("image of container %.12s: %w", c.ID, err)
+	}
+	spec, err := containerSpec(c.ID, res.Config.Config, cfg, rootfs)
+	if err != nil {
+		return nil, err
+	}
+	spec.Root.Path = "rootfs"
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return nil, fmt.Errorf("encode spec: %w", err)
+	}
+	return spec.Process.Args, writeFileAtomic(filepath.Join(dir, "config.json"), b)
+}
+
+func writeFileAtomic(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// isMountpoint says whether something is mounted on dir (its device
+// differs from its parent's).
+func isMountpoint(dir string) bool {
+	var a, b unix.Stat_t
+	if unix.Lstat(dir, &a) != nil || unix.Lstat(filepath.Dir(dir), &b) != nil {
+		return false
+	}
+	return a.Dev != b.Dev
+}
+
+// removeParts unmounts and removes a container's bundle, snapshot, logs
+// and record, whichever exist.
+func (e *Engine) removeParts(ctx context.Context, ns string, c Container) {
+	dir := e.bundleDir(ns, c.ID)
+	if err := mount.UnmountAll(filepath.Join(dir, "rootfs")); err != nil {
+		e.log.Warn("unmount container root", "id", c.ID, "err", err)
+	}
+	if sn, err := e.Snapshotter(ns); err == nil && c.SnapshotKey != "" {
+		if err := sn.Remove(ctx, c.SnapshotKey); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+			e.log.Warn("remove container snapshot", "id", c.ID, "err", err)
+		}
+	}
+	for _, d := range []string{dir, e.logDir(ns, c.ID)} {
+		if err := os.RemoveAll(d); err != nil {
+			e.log.Warn("remove container directory", "dir", d, "err", err)
+		}
+	}
+	if err := e.meta.Containers().Delete(ctx, ns, c.ID); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+		e.log.Warn("remove container record", "id", c.ID, "err", err)
+	}
+}
+
+// RemoveContainer removes a container and everything it holds; a running
+// one only with force (it is killed first).
+func (e *Engine) RemoveContainer(ctx context.Context, ns, ref string, force bool) error {
+	c, err := e.Container(ctx, ns, ref)
+	if err != nil {
+		return err
+	}
+	unlock := e.lockContainer(ns, c.ID)
+	defer func() { unlock() }()
+	if t := e.task(ns, c.ID); t != nil {
+		if !force {
+			return fmt.Errorf("%w: %s: stop it first or remove it with force", ErrContainerRunning, c.Name)
+		}
+		unlock()
+		e.markStopped(ctx, ns, c.ID) // no restart policy brings it back
+		unlock = e.lockContainer(ns, c.ID)
+		if err := t.kill(ctx, unix.SIGKILL); err != nil {
+			return fmt.Errorf("kill container %.12s: %w", c.ID, err)
+		}
+		unlock()
+		<-t.done // the watcher records the exit (and may auto-remove)
+		unlock = e.lockContainer(ns, c.ID)
+		if _, err := e.meta.Containers().Get(ctx, ns, c.ID); errors.Is(err, errdefs.ErrNotFound) {
+			return nil
+		}
+	}
+	e.removeParts(context.WithoutCancel(ctx), ns, c)
+	e.publishContainer(ns, "delete", c, nil)
+	return nil
+}
+
+// Containers lists ns's containers, only those running unless all.
+func (e *Engine) Containers(ctx context.Context, ns string, all bool) ([]Container, error) {
+	list, err := e.meta.Containers().List(ctx, ns)
+	if err != nil {
+		return nil, err
+	}
+	out := list[:0]
+	for _, c := range list {
+		if all || c.Status.State == StateRunning || c.Status.State == StatePaused {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// Container finds a container by ID, name or unique ID prefix.
+func (e *Engine) Container(ctx context.Context, ns, ref string) (Container, error) {
+	ref = strings.TrimPrefix(ref, "/")
+	if c, err := e.meta.Containers().Get(ctx, ns, ref); err == nil {
+		return c, nil
+	}
+	list, err := e.meta.Containers().List(ctx, ns)
+	if err != nil {
+		return Container{}, err
+	}
+	var found []Container
+	for _, c := range list {
+		if c.Name == ref {
+			return c, nil
+		}
+		if ref != "" && strings.HasPrefix(c.ID, ref) {
+			found = append(found, c)
+		}
+	}
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return Container{}, fmt.Errorf("%w: %s", ErrContainerNotFound, ref)
+	}
+	return Container{}, fmt.Errorf("%w: %s matches %d containers; give more of the ID", errdefs.ErrInvalidArgument, ref, len(found))
+}
+
+func (e *Engine) containerByName(ctx context.Context, ns, name string) (Container, error) {
+	list, err := e.meta.Containers().List(ctx, ns)
+	if err != nil {
+		return Container{}, err
+	}
+	for _, c := range list {
+		if c.Name == name {
+			return c, nil
+		}
+	}
+	return Container{}, ErrContainerNotFound
+}
+
+// ContainerConfig decodes the configuration c was created with.
+func ContainerConfig(c Container) (container.Config, error) {
+	var cfg container.Config
+	if err := json.Unmarshal(c.Config, &cfg); err != nil {
+		return cfg, fmt.Errorf("container %.12s: decode config: %w", c.ID, err)
+	}
+	return cfg, nil
+}
+
+// Rename gives a container a new name.
+func (e *Engine) Rename(ctx context.Context, ns, ref, name string) error {
+	name = strings.TrimPrefix(name, "/")
+	if err := metadata.ValidateContainerName(name); err != nil {
+		return err
+	}
+	c, err := e.Container(ctx, ns, ref)
+	if err != nil {
+		return err
+	}
+	unlock := e.lockContainer(ns, c.ID)
+	defer unlock()
+	if c, err = e.meta.Containers().Get(ctx, ns, c.ID); err != nil {
+		return err
+	}
+	old := c.Name
+	c.Name = name
+	if c, err = e.meta.Containers().Update(ctx, ns, c); err != nil {
+		return err
+	}
+	e.publishContainer(ns, "rename", c, map[string]string{"oldName": old})
+	return nil
+}
+
+func (e *Engine) publishContainer(ns, action string, c Container, extra map[string]string) {
+	attrs := map[string]string{"id": c.ID, "name": c.Name, "image": c.Image}
+	for k, v := range extra {
+		attrs[k] = v
+	}
+	e.events.Publish(ns, events.TopicContainers, action, attrs)
+}
+
+func newID() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+var (
+	nameLeft  = []string{"brave", "calm", "eager", "fond", "keen", "lucid", "merry", "nimble", "quiet", "sharp", "swift", "wise"}
+	nameRight = []string{"anchor", "beacon", "cove", "dock", "harbor", "jetty", "keel", "mast", "pier", "quay", "sail", "wharf"}
+)
+
+// freeName picks a "adjective_noun" name not in use, or falls back to a
+// prefix of the ID.
+func (e *Engine) freeName(ctx context.Context, ns, id string) string {
+	b := make([]byte, 2)
+	for range 8 {
+		_, _ = rand.Read(b)
+		name := nameLeft[int(b[0])%len(nameLeft)] + "_" + nameRight[int(b[1])%len(nameRight)]
+		if _, err := e.containerByName(ctx, ns, name); err != nil {
+			return name
+		}
+	}
+	return "berth_" + id[:12]
+}
+
+// lockContainer serialises lifecycle changes of one container.
+func (e *Engine) lockContainer(ns, id string) (unlock func()) {
+	e.ctrMu.Lock()
+	l, ok := e.ctrLocks[ns+"/"+id]
+	if !ok {
+		l = &ctrLock{}
+		e.ctrLocks[ns+"/"+id] = l
+	}
+	e.ctrMu.Unlock()
+	l.Lock()
+	once := false
+	return func() {
+		if !once {
+			once = true
+			l.Unlock()
+		}
+	}
+}
+
+// timeNow is the time records are stamped with.
+func timeNow() time.Time { return time.Now().UTC() }

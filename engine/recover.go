@@ -1,0 +1,106 @@
+package engine
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/berth-dev/berth/mount"
+	"github.com/berth-dev/berth/shim"
+)
+
+// ReasonShimGone is the exit reason of a container whose shim state
+// vanished with the engine down (a reboot empties the state directory).
+const ReasonShimGone = "shim gone (host rebooted?)"
+
+// recoverContainers reconciles every container record with its shim,
+// all shims probed in parallel: a running container stays running and
+// is watched again; an exit the shim recorded while the engine was down
+// is recorded; a container whose shim died is reported exited with
+// shim.ReasonShimDied, and one whose shim's state is gone with
+// ReasonShimGone (its root unmounted, its snapshot kept). Restart
+// policies then apply; every exited always-container is restarted.
+func (e *Engine) recoverContainers(ctx context.Context) {
+	nss, err := e.meta.Namespaces().List(ctx)
+	if err != nil {
+		e.log.Warn("recover containers: list namespaces", "err", err)
+		return
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 64)
+	for _, ns := range nss {
+		list, err := e.meta.Containers().List(ctx, ns)
+		if err != nil {
+			e.log.Warn("recover containers", "namespace", ns, "err", err)
+			continue
+		}
+		for _, c := range list {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				e.recoverContainer(ctx, ns, c)
+			}()
+		}
+	}
+	wg.Wait()
+}
+
+func (e *Engine) recoverContainer(ctx context.Context, ns string, c Container) {
+	if _, err := os.Stat(c.StateDir); err != nil {
+		if c.Status.State == StateRunning || c.Status.State == StatePaused {
+			_ = mount.UnmountAll(filepath.Join(e.bundleDir(ns, c.ID), "rootfs"))
+			c.Status.State, c.Status.Pid, c.Status.ExitCode, c.Status.Reason, c.Status.FinishedAt = StateExited, 0, 255, ReasonShimGone, timeNow()
+			if _, err := e.meta.Containers().Update(ctx, ns, c); err != nil {
+				e.log.Warn("recover container", "id", c.ID, "err", err)
+			}
+			if cfg, err := ContainerConfig(c); err == nil && restarts(cfg.Restart, c.Status) {
+				e.scheduleRestart(ns, c)
+			}
+		} else if cfg, err := ContainerConfig(c); err == nil && c.Status.State == StateExited && cfg.Restart.Name == "always" {
+			// As Docker: a new engine restarts every always-container,
+			// stopped by hand or not (unless-stopped ones stay stopped).
+			if c.Status.ManuallyStopped {
+				c.Status.ManuallyStopped = false
+				if _, err := e.meta.Containers().Update(ctx, ns, c); err != nil {
+					return
+				}
+			}
+			e.scheduleRestart(ns, c)
+		}
+		return
+	}
+	r, err := shim.Load(ctx, c.StateDir)
+	if err != nil {
+		e.log.Warn("recover container: load its shim", "id", c.ID, "err", err)
+		return
+	}
+	client := r.Client
+	if client == nil {
+		client = shim.NewClient(filepath.Join(c.StateDir, shim.SocketFile), c.ID)
+	}
+	t := &task{client: client, done: make(chan struct{})}
+	e.ctrMu.Lock()
+	e.tasks[ns+"/"+c.ID] = t
+	e.ctrMu.Unlock()
+	if r.Exit != nil {
+		e.finish(ns, c.ID, t, r.Exit)
+		return
+	}
+	st, err := client.State(ctx, "")
+	if err == nil && st.Status == shim.StatusCreated { // never started: undo
+		_, _ = client.Delete(ctx, "", true)
+		e.ctrMu.Lock()
+		delete(e.tasks, ns+"/"+c.ID)
+		e.ctrMu.Unlock()
+		_ = mount.UnmountAll(filepath.Join(e.bundleDir(ns, c.ID), "rootfs"))
+		return
+	}
+	if err == nil && st.Status == shim.StatusPaused && c.Status.State != StatePaused {
+		c.Status.State = StatePaused
+		_, _ = e.meta.Containers().Update(ctx, ns, c)
+	}
+	e.wg.Add(1)
+	go e.watch(ns, c.ID, t)
+}

@@ -1,0 +1,324 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/berth-dev/berth/capabilities"
+	"github.com/berth-dev/berth/container"
+	"github.com/berth-dev/berth/shim"
+	"github.com/berth-dev/berth/shim/logs"
+	"github.com/berth-dev/berth/specgen"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// running returns a running container's record and task.
+func (e *Engine) running(ctx context.Context, ns, ref string) (Container, *task, error) {
+	c, err := e.Container(ctx, ns, ref)
+	if err != nil {
+		return c, nil, err
+	}
+	t := e.task(ns, c.ID)
+	if t == nil {
+		return c, nil, fmt.Errorf("%w: %s", ErrNotRunning, c.Name)
+	}
+	return c, t, nil
+}
+
+// StopContainer sends the container's stop signal, waits up to timeout
+// (nil: the container's, else DefaultStopTimeout) and then kills it. A
+// container that does not run is left as it is.
+func (e *Engine) StopContainer(ctx context.Context, ns, ref string, timeout *time.Duration) error {
+	c, err := e.Container(ctx, ns, ref)
+	if err != nil {
+		return err
+	}
+	e.markStopped(ctx, ns, c.ID)
+	t := e.task(ns, c.ID)
+	if t == nil {
+		return nil
+	}
+	cfg, err := ContainerConfig(c)
+	if err != nil {
+		return err
+	}
+	wait := DefaultStopTimeout
+	switch {
+	case timeout != nil:
+		wait = *timeout
+	case cfg.StopTimeout != nil:
+		wait = *cfg.StopTimeout
+	}
+	if c.Status.State == StatePaused {
+		_ = e.setPaused(ctx, ns, c, t, false)
+	}
+	sig := e.stopSignal(ns, c)
+	if err := t.kill(ctx, sig); err != nil && sig != unix.SIGKILL {
+		e.log.Warn("stop signal", "id", c.ID, "err", err)
+	}
+	timer := time.NewTimer(max(wait, 0))
+	defer timer.Stop()
+	select {
+	case <-t.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+	}
+	if err := t.kill(ctx, unix.SIGKILL); err != nil {
+		select {
+		case <-t.done:
+			return nil
+		default:
+			return fmt.Errorf("kill container %.12s: %w", c.ID, err)
+		}
+	}
+	select {
+	case <-t.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// stopSignal is the one the bundle's spec names (the container's or its
+// image's), SIGTERM by default.
+func (e *Engine) stopSignal(ns string, c Container) unix.Signal {
+	var s specs.Spec
+	if b, err := os.ReadFile(filepath.Join(e.bundleDir(ns, c.ID), "config.json")); err == nil && json.Unmarshal(b, &s) == nil {
+		if sig, err := parseSignal(s.Annotations[specgen.AnnotationStopSignal]); err == nil {
+			return sig
+		}
+	}
+	return unix.SIGTERM
+}
+
+// KillContainer sends sig ("SIGKILL", "KILL", "9"; "" is SIGKILL).
+func (e *Engine) KillContainer(ctx context.Context, ns, ref, sig string) error {
+	if sig == "" {
+		sig = "SIGKILL"
+	}
+	s, err := parseSignal(sig)
+	if err != nil {
+		return err
+	}
+	_, t, err := e.running(ctx, ns, ref)
+	if err != nil {
+		return err
+	}
+	return t.kill(ctx, s)
+}
+
+// WaitContainer waits until a running container exits and returns its
+// record; one that does not run is returned at once.
+func (e *Engine) WaitContainer(ctx context.Context, ns, ref string) (Container, error) {
+	c, err := e.Container(ctx, ns, ref)
+	if err != nil {
+		return c, err
+	}
+	if t := e.task(ns, c.ID); t != nil {
+		select {
+		case <-t.done:
+		case <-ctx.Done():
+			return c, ctx.Err()
+		}
+	}
+	got, err := e.meta.Containers().Get(ctx, ns, c.ID)
+	if err != nil { // auto-removed: what was last known
+		return c, nil
+	}
+	return got, nil
+}
+
+// PauseContainer freezes a running container; UnpauseContainer thaws it.
+func (e *Engine) PauseContainer(ctx context.Context, ns, ref string) error {
+	c, t, err := e.running(ctx, ns, ref)
+	if err != nil {
+		return err
+	}
+	return e.setPaused(ctx, ns, c, t, true)
+}
+
+// UnpauseContainer thaws a paused container.
+func (e *Engine) UnpauseContainer(ctx context.Context, ns, ref string) error {
+	c, t, err := e.running(ctx, ns, ref)
+	if err != nil {
+		return err
+	}
+	return e.setPaused(ctx, ns, c, t, false)
+}
+
+func (e *Engine) setPaused(ctx context.Context, ns string, c Container, t *task, pause bool) error {
+	unlock := e.lockContainer(ns, c.ID)
+	defer unlock()
+	state, action, call := StatePaused, "paused", t.client.Pause
+	if !pause {
+		state, action, call = StateRunning, "resumed", t.client.Resume
+	}
+	if err := call(ctx); err != nil {
+		return fmt.Errorf("%s container %.12s: %w", strings.TrimSuffix(action, "d"), c.ID, err)
+	}
+	if cur, err := e.meta.Containers().Get(ctx, ns, c.ID); err == nil {
+		cur.Status.State = state
+		_, _ = e.meta.Containers().Update(ctx, ns, cur)
+	}
+	e.publishTask(ns, action, c.ID, nil)
+	return nil
+}
+
+// ExecOptions say how an exec'd process is run.
+type ExecOptions struct {
+	container.ExecConfig
+	// Detach starts the process and returns at once.
+	Detach bool
+	// ID names the process for ResizeContainer; empty picks one.
+	ID string
+	// Width and Height, when set, size its terminal.
+	Width, Height uint16
+}
+
+// Exec runs a process in a running container with stdio and returns its
+// exit code (0 at once when detached).
+func (e *Engine) Exec(ctx context.Context, ns, ref string, o ExecOptions, stdio container.Stdio) (int, error) {
+	c, t, err := e.running(ctx, ns, ref)
+	if err != nil {
+		return 0, err
+	}
+	p, err := e.execProcess(ns, c, o.ExecConfig)
+	if err != nil {
+		return 0, err
+	}
+	if o.Tty && o.Width > 0 && o.Height > 0 {
+		p.ConsoleSize = &specs.Box{Width: uint(o.Width), Height: uint(o.Height)}
+	}
+	spec, err := json.Marshal(p)
+	if err != nil {
+		return 0, fmt.Errorf("encode process: %w", err)
+	}
+	if o.ID == "" {
+		o.ID = newID()[:16]
+	}
+	so := shim.ExecOptions{ID: o.ID, Spec: spec, Stdin: stdio.Stdin != nil && !o.Detach, Terminal: o.Tty}
+	if o.Detach {
+		_, err := t.client.Exec(ctx, so)
+		return 0, classifyStartError(err)
+	}
+	s, _, err := t.client.ExecAttach(ctx, so)
+	if err != nil {
+		return 0, classifyStartError(err)
+	}
+	e.publishTask(ns, "exec-started", c.ID, map[string]string{"execID": o.ID})
+	ex, err := copyStream(ctx, s, stdio)
+	_, _ = t.client.Delete(context.WithoutCancel(ctx), o.ID, false)
+	if err != nil {
+		return 0, err
+	}
+	return ex.Code, nil
+}
+
+// execProcess is the container's process with ec's command, terminal,
+// environment, working directory and user.
+func (e *Engine) execProcess(ns string, c Container, ec container.ExecConfig) (*specs.Process, error) {
+	if len(ec.Cmd) == 0 {
+		return nil, fmt.Errorf("%w: exec needs a command", ErrInvalidConfig)
+	}
+	dir := e.bundleDir(ns, c.ID)
+	var s specs.Spec
+	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err == nil {
+		err = json.Unmarshal(b, &s)
+	}
+	if err != nil || s.Process == nil {
+		return nil, fmt.Errorf("container %.12s's spec: %v", c.ID, err)
+	}
+	p := *s.Process
+	p.Args, p.Terminal, p.ConsoleSize = slices.Clone(ec.Cmd), ec.Tty, nil
+	if ec.WorkingDir != "" {
+		p.Cwd = ec.WorkingDir
+	}
+	user := ec.User
+	gen, err := specgen.New(ocispec.ImageConfig{Env: p.Env, User: user}, specgen.WithArgs(ec.Cmd...), specgen.WithEnv(ec.Env...), specgen.WithRootfs(filepath.Join(dir, "rootfs")))
+	if err != nil {
+		return nil, err
+	}
+	p.Env = gen.Process.Env
+	if user != "" {
+		p.User = gen.Process.User
+	}
+	if ec.Privileged {
+		p.Capabilities = &specs.LinuxCapabilities{Bounding: capabilities.Names(), Effective: capabilities.Names(), Permitted: capabilities.Names()}
+	}
+	return &p, nil
+}
+
+// ResizeContainer sets the terminal size of a container's process (or
+// of exec execID's).
+func (e *Engine) ResizeContainer(ctx context.Context, ns, ref, execID string, width, height uint16) error {
+	_, t, err := e.running(ctx, ns, ref)
+	if err != nil {
+		return err
+	}
+	return t.client.ResizePty(ctx, execID, width, height)
+}
+
+// CloseStdin closes the stdin of a container's process (or exec
+// execID's).
+func (e *Engine) CloseStdin(ctx context.Context, ns, ref, execID string) error {
+	_, t, err := e.running(ctx, ns, ref)
+	if err != nil {
+		return err
+	}
+	return t.client.CloseStdin(ctx, execID)
+}
+
+// Logs writes a container's log lines to stdout and stderr by stream;
+// with Follow it goes on until the container exits or ctx ends.
+func (e *Engine) Logs(ctx context.Context, ns, ref string, o container.LogOptions, stdout, stderr io.Writer) error {
+	return e.LogEntries(ctx, ns, ref, o, func(t time.Time, stream string, line []byte) error {
+		w := stdout
+		if stream == logs.Stderr {
+			w = stderr
+		}
+		line = append(line, '\n')
+		if o.Timestamps {
+			line = append([]byte(t.Format(time.RFC3339Nano)+" "), line...)
+		}
+		_, err := w.Write(line)
+		return err
+	})
+}
+
+// LogEntries calls fn for each of a container's log lines (stream is
+// "stdout" or "stderr"; line has no newline); with Follow it goes on
+// until the container exits or ctx ends.
+func (e *Engine) LogEntries(ctx context.Context, ns, ref string, o container.LogOptions, fn func(t time.Time, stream string, line []byte) error) error {
+	c, err := e.Container(ctx, ns, ref)
+	if err != nil {
+		return err
+	}
+	ro := logs.ReadOptions{Since: o.Since, Until: o.Until, Tail: o.Tail, Follow: o.Follow}
+	if o.Tail < 0 {
+		ro.Tail = 0
+	} else if o.Tail == 0 {
+		ro.Tail = -1
+	}
+	if t := e.task(ns, c.ID); t != nil {
+		ro.Stop = t.done
+	} else {
+		ro.Follow = false
+	}
+	err = logs.Read(ctx, e.logPath(ns, c.ID), ro, func(en logs.Entry) error { return fn(en.Time, en.Stream, en.Line) })
+	if os.IsNotExist(err) {
+		return nil // nothing logged yet
+	}
+	return err
+}

@@ -1,0 +1,391 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berth-dev/berth/container"
+	"github.com/berth-dev/berth/errdefs"
+	"github.com/berth-dev/berth/events"
+	"github.com/berth-dev/berth/metadata"
+	"github.com/berth-dev/berth/mount"
+	"github.com/berth-dev/berth/shim"
+	"golang.org/x/sys/unix"
+)
+
+// Errors a start or exec returns when the container's command cannot be
+// run; front ends map them to exit codes 127 and 126, as Docker does.
+var (
+	ErrCommandNotFound      = errdefs.New(errdefs.ErrFailedPrecondition, "command not found")
+	ErrCommandNotExecutable = errdefs.New(errdefs.ErrFailedPrecondition, "command cannot be run")
+)
+
+// DefaultStopTimeout is how long Stop waits before SIGKILL.
+const DefaultStopTimeout = 10 * time.Second
+
+// DefaultRuntime is the runtime a container gets when it names none.
+const DefaultRuntime = "berth-runtime"
+
+type ctrLock struct{ sync.Mutex }
+
+// task is a container whose shim serves: a process that runs (or is
+// about to).
+type task struct {
+	client *shim.Client
+	// done is closed once its exit is recorded (and an auto-remove done).
+	done chan struct{}
+}
+
+func (t *task) kill(ctx context.Context, sig unix.Signal) error {
+	return t.client.Kill(ctx, "", int(sig), false)
+}
+
+func (e *Engine) task(ns, id string) *task {
+	e.ctrMu.Lock()
+	defer e.ctrMu.Unlock()
+	return e.tasks[ns+"/"+id]
+}
+
+// runtimePath finds a runtime by name in the configuration; the default
+// one next to the running binary or in PATH.
+func (e *Engine) runtimePath(name string) (string, error) {
+	if name == "" {
+		name = DefaultRuntime
+	}
+	if p, ok := e.cfg.Runtimes[name]; ok {
+		return p, nil
+	}
+	if name != DefaultRuntime {
+		return "", fmt.Errorf("%w: unknown runtime %q (configure it in runtimes)", errdefs.ErrInvalidArgument, name)
+	}
+	return findBinary(DefaultRuntime)
+}
+
+func (e *Engine) shimBinary() (string, error) {
+	if e.cfg.ShimBinary != "" {
+		return e.cfg.ShimBinary, nil
+	}
+	return findBinary("berth-shim")
+}
+
+// findBinary looks next to the running binary, then in PATH.
+func findBinary(name string) (string, error) {
+	if self, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(self), name)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s is neither next to this binary nor in PATH", errdefs.ErrFailedPrecondition, name)
+	}
+	return p, nil
+}
+
+// launch starts c's shim, which creates the container (and starts it if
+// startNow), and records it as a task watched for its exit.
+func (e *Engine) launch(ctx context.Context, ns string, c Container, startNow bool) (*task, error) {
+	cfg, err := ContainerConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := e.runtimePath(c.Runtime)
+	if err != nil {
+		return nil, err
+	}
+	bin, err := e.shimBinary()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := e.writeBundle(ctx, ns, c, cfg); err != nil {
+		return nil, err
+	}
+	e.clearShim(ctx, c) // a leftover of a crash
+	if err := os.MkdirAll(filepath.Dir(c.StateDir), 0o700); err != nil {
+		return nil, fmt.Errorf("create shim directory: %w", err)
+	}
+	name := c.Runtime
+	if name == "" {
+		name = DefaultRuntime
+	}
+	client, err := shim.Launch(ctx, bin, shim.Config{
+		ID: c.ID, Bundle: e.bundleDir(ns, c.ID), Runtime: rt,
+		RuntimeRoot: filepath.Join(e.cfg.State, "runtime", name), StateDir: c.StateDir,
+		Log: e.logPath(ns, c.ID), LogMaxSize: cfg.Log.MaxSize, LogMaxFiles: cfg.Log.MaxFiles,
+		Terminal: cfg.Tty, Stdin: cfg.OpenStdin, StartNow: startNow,
+	})
+	if err != nil {
+		_ = mount.UnmountAll(filepath.Join(e.bundleDir(ns, c.ID), "rootfs"))
+		return nil, classifyStartError(err)
+	}
+	t := &task{client: client, done: make(chan struct{})}
+	e.ctrMu.Lock()
+	e.tasks[ns+"/"+c.ID] = t
+	e.ctrMu.Unlock()
+	return t, nil
+}
+
+// classifyStartError marks a runtime's complaint about the command.
+func classifyStartError(err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "executable file not found"), strings.Contains(msg, "no such file or directory"):
+		return fmt.Errorf("%w: %s", ErrCommandNotFound, msg)
+	case strings.Contains(msg, "permission denied"), strings.Contains(msg, "exec format error"):
+		return fmt.Errorf("%w: %s", ErrCommandNotExecutable, msg)
+	}
+	return err
+}
+
+// clearShim removes a shim state directory a crashed engine left.
+func (e *Engine) clearShim(ctx context.Context, c Container) {
+	if _, err := os.Stat(c.StateDir); err != nil {
+		return
+	}
+	r, err := shim.Load(ctx, c.StateDir)
+	if err != nil {
+		_ = os.RemoveAll(c.StateDir)
+		return
+	}
+	if r.Client != nil {
+		_, _ = r.Client.Delete(ctx, "", true)
+		return
+	}
+	if err := shim.Cleanup(ctx, r); err != nil {
+		e.log.Warn("clean up a dead shim", "id", c.ID, "err", err)
+	}
+}
+
+// started records that t runs and starts watching it.
+func (e *Engine) started(ctx context.Context, ns string, c Container, t *task) error {
+	st, err := t.client.State(ctx, "")
+	if err != nil {
+		return fmt.Errorf("container %.12s: %w", c.ID, err)
+	}
+	c.Status = metadata.ContainerStatus{State: StateRunning, Pid: st.Pid, StartedAt: timeNow(), RestartCount: c.Status.RestartCount}
+	if _, err := e.meta.Containers().Update(ctx, ns, c); err != nil {
+		return err
+	}
+	e.publishTask(ns, "start", c.ID, map[string]string{"pid": strconv.Itoa(st.Pid)})
+	e.wg.Add(1)
+	go e.watch(ns, c.ID, t)
+	return nil
+}
+
+// failedStart records a start that did not happen (an auto-removed
+// container goes).
+func (e *Engine) failedStart(ctx context.Context, ns string, c Container, t *task, cause error) error {
+	ctx = context.WithoutCancel(ctx)
+	if t != nil {
+		_, _ = t.client.Delete(ctx, "", true)
+		e.ctrMu.Lock()
+		delete(e.tasks, ns+"/"+c.ID)
+		e.ctrMu.Unlock()
+		close(t.done)
+	}
+	cfg, _ := ContainerConfig(c)
+	if cfg.AutoRemove {
+		e.removeParts(ctx, ns, c)
+		e.publishContainer(ns, "delete", c, nil)
+		return cause
+	}
+	_ = mount.UnmountAll(filepath.Join(e.bundleDir(ns, c.ID), "rootfs"))
+	code := 128
+	switch {
+	case errors.Is(cause, ErrCommandNotFound):
+		code = 127
+	case errors.Is(cause, ErrCommandNotExecutable):
+		code = 126
+	}
+	c.Status.State, c.Status.ExitCode, c.Status.Reason, c.Status.FinishedAt = StateExited, code, cause.Error(), timeNow()
+	_, _ = e.meta.Containers().Update(ctx, ns, c)
+	return cause
+}
+
+// StartContainer starts a created or exited container; one that runs is
+// left as it is.
+func (e *Engine) StartContainer(ctx context.Context, ns, ref string) error {
+	c, err := e.Container(ctx, ns, ref)
+	if err != nil {
+		return err
+	}
+	unlock := e.lockContainer(ns, c.ID)
+	defer unlock()
+	if e.task(ns, c.ID) != nil {
+		return nil
+	}
+	c.Status.RestartCount = 0
+	t, err := e.launch(ctx, ns, c, true)
+	if err != nil {
+		return e.failedStart(ctx, ns, c, nil, err)
+	}
+	if err := e.started(ctx, ns, c, t); err != nil {
+		return e.failedStart(ctx, ns, c, t, err)
+	}
+	return nil
+}
+
+// AttachOptions say how AttachContainer attaches.
+type AttachOptions struct {
+	// Start starts the container first, attached before it can print
+	// anything, as `berth run` and `start -a` do.
+	Start bool
+	// Width and Height, when set, size its terminal before it starts.
+	Width, Height uint16
+}
+
+// AttachContainer connects stdio to a container's process until it
+// exits and returns its exit code. Ending ctx detaches.
+func (e *Engine) AttachContainer(ctx context.Context, ns, ref string, stdio container.Stdio, o AttachOptions) (int, error) {
+	c, err := e.Container(ctx, ns, ref)
+	if err != nil {
+		return 0, err
+	}
+	var t *task
+	var s *shim.Stream
+	if o.Start {
+		t, s, err = e.startAttached(ctx, ns, c, o)
+	} else if t = e.task(ns, c.ID); t == nil {
+		err = fmt.Errorf("%w: %s", ErrNotRunning, c.Name)
+	} else {
+		s, _, err = t.client.Attach(ctx, "")
+	}
+	if err != nil {
+		return 0, err
+	}
+	ex, err := copyStream(ctx, s, stdio)
+	if err != nil {
+		return 0, err
+	}
+	select { // the exit is recorded (and an auto-remove done)
+	case <-t.done:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	return ex.Code, nil
+}
+
+func (e *Engine) startAttached(ctx context.Context, ns string, c Container, o AttachOptions) (*task, *shim.Stream, error) {
+	unlock := e.lockContainer(ns, c.ID)
+	defer unlock()
+	if e.task(ns, c.ID) != nil {
+		return nil, nil, fmt.Errorf("%w: %s", ErrContainerRunning, c.Name)
+	}
+	t, err := e.launch(ctx, ns, c, false)
+	if err != nil {
+		return nil, nil, e.failedStart(ctx, ns, c, nil, err)
+	}
+	s, _, err := t.client.Attach(ctx, "")
+	if err == nil && o.Width > 0 && o.Height > 0 {
+		_ = t.client.ResizePty(ctx, "", o.Width, o.Height) // no terminal: nothing to size
+	}
+	if err == nil {
+		if err = t.client.Start(ctx); err != nil {
+			s.Close()
+			err = classifyStartError(err)
+		}
+	}
+	if err == nil {
+		err = e.started(ctx, ns, c, t)
+	}
+	if err != nil {
+		return nil, nil, e.failedStart(ctx, ns, c, t, err)
+	}
+	return t, s, nil
+}
+
+// copyStream feeds stdin to s and its output to stdout and stderr until
+// the process exits.
+func copyStream(ctx context.Context, s *shim.Stream, stdio container.Stdio) (*shim.Exit, error) {
+	defer s.Close()
+	stop := context.AfterFunc(ctx, func() { s.Close() })
+	defer stop()
+	if stdio.Stdin != nil {
+		go func() {
+			_, _ = io.Copy(s, stdio.Stdin)
+			_ = s.CloseStdin()
+		}()
+	}
+	out, errw := stdio.Stdout, stdio.Stderr
+	if out == nil {
+		out = io.Discard
+	}
+	if errw == nil {
+		errw = io.Discard
+	}
+	ex, err := s.Copy(out, errw)
+	if err != nil && ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return ex, err
+}
+
+// watch waits for t's exit and records it; it returns early when the
+// engine closes (the container runs on, a later engine reconnects).
+func (e *Engine) watch(ns, id string, t *task) {
+	defer e.wg.Done()
+	ex, err := t.client.Wait(e.ctx, "")
+	if e.ctx.Err() != nil {
+		return
+	}
+	if err != nil {
+		ex = &shim.Exit{Code: 255, Time: timeNow(), Reason: shim.ReasonShimDied}
+	}
+	e.finish(ns, id, t, ex)
+}
+
+// finish records a task's exit: the shim is told to delete the container
+// and go (or, dead, cleaned up after), the root unmounted, the record
+// updated, an auto-remove container removed.
+func (e *Engine) finish(ns, id string, t *task, ex *shim.Exit) {
+	defer close(t.done)
+	unlock := e.lockContainer(ns, id)
+	defer unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	e.ctrMu.Lock()
+	delete(e.tasks, ns+"/"+id)
+	e.ctrMu.Unlock()
+	c, err := e.meta.Containers().Get(ctx, ns, id)
+	if err != nil {
+		e.log.Warn("record an exit", "id", id, "err", err)
+		return
+	}
+	if _, err := t.client.Delete(ctx, "", true); err != nil {
+		e.clearShim(ctx, c)
+	}
+	_ = mount.UnmountAll(filepath.Join(e.bundleDir(ns, id), "rootfs"))
+	c.Status.State, c.Status.Pid, c.Status.ExitCode, c.Status.Reason = StateExited, 0, ex.Code, ex.Reason
+	c.Status.FinishedAt = ex.Time
+	if _, err := e.meta.Containers().Update(ctx, ns, c); err != nil {
+		e.log.Warn("record an exit", "id", id, "err", err)
+	}
+	e.publishTask(ns, "exit", id, map[string]string{"exitCode": strconv.Itoa(ex.Code), "reason": ex.Reason})
+	cfg, err := ContainerConfig(c)
+	switch {
+	case err != nil:
+	case cfg.AutoRemove:
+		e.removeParts(ctx, ns, c)
+		e.publishContainer(ns, "delete", c, nil)
+	case restarts(cfg.Restart, c.Status):
+		e.scheduleRestart(ns, c)
+	}
+}
+
+func (e *Engine) publishTask(ns, action, id string, extra map[string]string) {
+	attrs := map[string]string{"id": id}
+	for k, v := range extra {
+		attrs[k] = v
+	}
+	e.events.Publish(ns, events.TopicTasks, action, attrs)
+}
