@@ -4,95 +4,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
+	"github.com/berth-dev/berth/cli/runopts"
 	"github.com/berth-dev/berth/container"
 	"github.com/berth-dev/berth/errdefs"
 	"github.com/spf13/cobra"
 )
 
-// createFlags are the flags `run` and `create` share.
-type createFlags struct {
-	name, workdir, user, entrypoint, hostname, network, runtime, restart string
-	env, volumes                                                []string
-	interactive, tty, readOnly, autoRemove                      bool
-}
-
-func (f *createFlags) add(cmd *cobra.Command) {
-	fl := cmd.Flags()
-	fl.SetInterspersed(false) // flags after IMAGE belong to the command
-	fl.StringVar(&f.name, "name", "", "name the container")
-	fl.StringArrayVarP(&f.env, "env", "e", nil, "set an environment variable KEY=VALUE (or KEY, from this environment)")
-	fl.StringVarP(&f.workdir, "workdir", "w", "", "working directory inside the container")
-	fl.StringVarP(&f.user, "user", "u", "", "user (name|uid[:group|gid])")
-	fl.StringVar(&f.entrypoint, "entrypoint", "", "replace the image's entrypoint")
-	fl.StringArrayVarP(&f.volumes, "volume", "v", nil, "bind mount HOST-PATH:CONTAINER-PATH[:ro]")
-	fl.BoolVar(&f.readOnly, "read-only", false, "mount the root filesystem read-only")
-	fl.StringVar(&f.hostname, "hostname", "", "the container's hostname")
-	fl.StringVar(&f.network, "network", "none", "network: none or host")
-	fl.StringVar(&f.runtime, "runtime", "", "runtime name from berthd's configuration (default berth-runtime)")
-	fl.BoolVarP(&f.interactive, "interactive", "i", false, "keep stdin open")
-	fl.BoolVarP(&f.tty, "tty", "t", false, "allocate a terminal")
-	fl.BoolVar(&f.autoRemove, "rm", false, "remove the container when it exits")
-	fl.StringVar(&f.restart, "restart", "no", "restart policy: no, on-failure[:N], always or unless-stopped")
-}
-
-// config turns the flags and IMAGE [CMD...] into a container.Config.
-func (f *createFlags) config(cmd *cobra.Command, args []string) (container.Config, error) {
-	cfg := container.Config{
-		Name: f.name, Image: args[0], Cmd: args[1:], WorkingDir: f.workdir, User: f.user, Hostname: f.hostname,
-		ReadOnly: f.readOnly, NetworkMode: f.network, Runtime: f.runtime, Tty: f.tty, OpenStdin: f.interactive,
-		AutoRemove: f.autoRemove,
-	}
-	name, max, hasMax := strings.Cut(f.restart, ":")
-	cfg.Restart.Name = name
-	if hasMax {
-		n, err := strconv.Atoi(max)
-		if err != nil || n < 0 {
-			return cfg, usageError("--restart %q: want on-failure:N with N a count", f.restart)
-		}
-		cfg.Restart.MaxRetries = n
-	}
-	if cmd.Flags().Changed("entrypoint") {
-		cfg.Entrypoint = []string{}
-		if f.entrypoint != "" {
-			cfg.Entrypoint = []string{f.entrypoint}
-		}
-	}
-	for _, e := range f.env {
-		if !strings.Contains(e, "=") {
-			v, ok := os.LookupEnv(e)
-			if !ok {
-				continue
-			}
-			e += "=" + v
-		}
-		cfg.Env = append(cfg.Env, e)
-	}
-	for _, v := range f.volumes {
-		parts := strings.Split(v, ":")
-		if len(parts) < 2 || len(parts) > 3 || (len(parts) == 3 && parts[2] != "ro" && parts[2] != "rw") {
-			return cfg, usageError("invalid volume %q: want HOST-PATH:CONTAINER-PATH[:ro]", v)
-		}
-		m := container.Mount{Type: "bind", Source: parts[0], Target: parts[1], ReadOnly: len(parts) == 3 && parts[2] == "ro"}
-		if !strings.HasPrefix(parts[0], "/") {
-			if strings.HasPrefix(parts[0], ".") {
-				abs, err := filepath.Abs(parts[0])
-				if err != nil {
-					return cfg, err
-				}
-				m.Source = abs
-			} else {
-				m.Type = "volume"
-			}
-		}
-		cfg.Mounts = append(cfg.Mounts, m)
-	}
-	return cfg, nil
+// addCreateFlags defines the flags `run` and `create` share (Docker's,
+// parsed by runopts); flags after IMAGE belong to the command.
+func addCreateFlags(cmd *cobra.Command) *runopts.Options {
+	cmd.Flags().SetInterspersed(false)
+	return runopts.AddFlags(cmd.Flags())
 }
 
 // createContainer creates cfg's container, pulling its image first when
@@ -118,13 +43,13 @@ func (g *globals) createContainer(cmd *cobra.Command, c *clients, cfg container.
 }
 
 func newCreate(g *globals) *cobra.Command {
-	var f createFlags
+	var o *runopts.Options
 	cmd := &cobra.Command{
 		Use:   "create [flags] IMAGE [COMMAND] [ARG...]",
 		Short: "Create a container from an image (pulled if missing)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := f.config(cmd, args)
+			cfg, err := o.Config(args[0], args[1:])
 			if err != nil {
 				return engineExit(err)
 			}
@@ -140,19 +65,19 @@ func newCreate(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	f.add(cmd)
+	o = addCreateFlags(cmd)
+	_ = cmd.Flags().MarkHidden("detach") // create never attaches
 	return cmd
 }
 
 func newRun(g *globals) *cobra.Command {
-	var f createFlags
-	var detach bool
+	var o *runopts.Options
 	cmd := &cobra.Command{
 		Use:   "run [flags] IMAGE [COMMAND] [ARG...]",
 		Short: "Run a command in a new container (its exit code is berth's)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := f.config(cmd, args)
+			cfg, err := o.Config(args[0], args[1:])
 			if err != nil {
 				return engineExit(err)
 			}
@@ -164,18 +89,17 @@ func newRun(g *globals) *cobra.Command {
 			if err != nil {
 				return engineExit(err)
 			}
-			if detach {
+			if o.Detach {
 				if _, err := c.containers.Start(g.ctx(cmd), &apiv1.ContainerRequest{Id: info.GetId()}); err != nil {
 					return engineExit(err)
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), info.GetId())
 				return nil
 			}
-			return g.attach(cmd, c, info.GetId(), true, f.interactive, f.tty)
+			return g.attach(cmd, c, info.GetId(), true, cfg.OpenStdin, cfg.Tty)
 		},
 	}
-	f.add(cmd)
-	cmd.Flags().BoolVarP(&detach, "detach", "d", false, "run in the background and print the container's ID")
+	o = addCreateFlags(cmd)
 	return cmd
 }
 

@@ -33,7 +33,8 @@ func containerSpec(id string, img ocispec.ImageConfig, cfg container.Config, roo
 		specgen.WithReadonlyRootfs(cfg.ReadOnly),
 		specgen.WithTerminal(cfg.Tty),
 		specgen.WithCgroupsPath("/berth-" + id),
-		specgen.WithNoNewPrivileges(cfg.NoNewPrivileges || !cfg.Privileged),
+		specgen.WithWorkingDir(cfg.WorkingDir),
+		specgen.WithNoNewPrivileges(cfg.NoNewPrivileges),
 	}
 	switch {
 	case cfg.Entrypoint != nil: // as Docker: the image's command goes too

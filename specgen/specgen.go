@@ -42,6 +42,7 @@ type config struct {
 	cmdSet    bool
 	env       []string
 	user      *string
+	workdir   string // replaces the image's when set
 	rootfs    string // host directory to resolve user names in
 	edits     []func(*specs.Spec)
 }
@@ -60,6 +61,20 @@ func WithCmd(cmd ...string) Option {
 // WithEnv adds KEY=VALUE entries; one for a key the image sets replaces it.
 func WithEnv(env ...string) Option {
 	return func(c *config) error { c.env = append(c.env, env...); return nil }
+}
+
+// WithWorkingDir replaces the image's working directory (absolute).
+func WithWorkingDir(dir string) Option {
+	return func(c *config) error {
+		if dir == "" {
+			return nil
+		}
+		if _, err := workingDir(dir); err != nil {
+			return err
+		}
+		c.workdir = dir
+		return nil
+	}
 }
 
 // WithUser replaces the image's user: uid, name, uid:gid, name:group...
@@ -177,7 +192,11 @@ func New(img ocispec.ImageConfig, opts ...Option) (*specs.Spec, error) {
 	if s.Process.Env, err = environment(img.Env, c.env); err != nil {
 		return nil, err
 	}
-	if s.Process.Cwd, err = workingDir(img.WorkingDir); err != nil {
+	wd := img.WorkingDir
+	if c.workdir != "" {
+		wd = c.workdir
+	}
+	if s.Process.Cwd, err = workingDir(wd); err != nil {
 		return nil, err
 	}
 	if _, err := Volumes(img); err != nil {

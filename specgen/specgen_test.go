@@ -62,6 +62,8 @@ func TestNew(t *testing.T) {
 			args: []string{"sh"}, env: []string{DefaultPath}, cwd: "/", user: specs.User{UID: 1000, GID: 10}},
 		{name: "option user replaces image's", img: ocispec.ImageConfig{Cmd: []string{"sh"}, User: "app"}, opts: []Option{WithUser("7")},
 			args: []string{"sh"}, env: []string{DefaultPath}, cwd: "/", user: specs.User{UID: 7}},
+		{name: "option workdir replaces image's", img: ocispec.ImageConfig{Cmd: []string{"sh"}, WorkingDir: "/srv"}, opts: []Option{WithWorkingDir("/tmp/../work")},
+			args: []string{"sh"}, env: []string{DefaultPath}, cwd: "/work"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,6 +94,7 @@ func TestNewRefusesHostileImageConfig(t *testing.T) {
 		{"no command", ocispec.ImageConfig{}, nil, "no command"},
 		{"NUL in argument", ocispec.ImageConfig{Cmd: []string{"sh", "a\x00b"}}, nil, "NUL"},
 		{"relative workdir", ocispec.ImageConfig{Cmd: sh, WorkingDir: "srv"}, nil, "not an absolute path"},
+		{"relative workdir option", ocispec.ImageConfig{Cmd: sh}, []Option{WithWorkingDir("srv")}, "not an absolute path"},
 		{"env without =", ocispec.ImageConfig{Cmd: sh, Env: []string{"JUSTAKEY"}}, nil, "not KEY=VALUE"},
 		{"env with empty key", ocispec.ImageConfig{Cmd: sh, Env: []string{"=x"}}, nil, "not KEY=VALUE"},
 		{"absurd env", ocispec.ImageConfig{Cmd: sh, Env: []string{"A=" + strings.Repeat("x", 2<<20)}}, nil, "over the limit"},
