@@ -23,6 +23,15 @@ import (
 // flags do not reach) and returns its ID.
 func (e *env) create(cfg container.Config) string {
 	e.t.Helper()
+	id, err := e.tryCreate(cfg)
+	if err != nil {
+		e.t.Fatalf("create %+v: %v", cfg, err)
+	}
+	return id
+}
+
+func (e *env) tryCreate(cfg container.Config) (string, error) {
+	e.t.Helper()
 	conn, err := grpc.NewClient("unix://"+e.sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		e.t.Fatal(err)
@@ -31,10 +40,7 @@ func (e *env) create(cfg container.Config) string {
 	raw, _ := json.Marshal(cfg)
 	ctx := api.WithNamespace(context.Background(), api.DefaultNamespace)
 	info, err := apiv1.NewContainersClient(conn).Create(ctx, &apiv1.CreateContainerRequest{Config: raw})
-	if err != nil {
-		e.t.Fatalf("create %+v: %v", cfg, err)
-	}
-	return info.GetId()
+	return info.GetId(), err
 }
 
 // noVolumes checks berthd holds no volume.
@@ -140,4 +146,33 @@ func TestInitIsPID1(t *testing.T) {
 	}
 	e.ok("rm", id)
 	e.nothingLeft()
+}
+
+// TestFailedCreateLeavesNoVolume: a create that fails after making its
+// volumes (a bad mount target) removes them; a volume that existed stays.
+func TestFailedCreateLeavesNoVolume(t *testing.T) {
+	e := newEnv(t)
+	e.ok("pull", e.ref)
+	e.ok("volume", "create", "--label", "a=b", "old")
+	_, err := e.tryCreate(container.Config{Image: e.ref, Cmd: []string{"true"}, Mounts: []container.Mount{
+		{Type: "volume", Source: "fresh", Target: "/a"}, {Type: "volume", Source: "old", Target: "/b"},
+		{Type: "volume", Target: "/c"}, {Type: "tmpfs", Target: "relative"},
+	}})
+	if err == nil || !strings.Contains(err.Error(), "relative") {
+		t.Fatalf("create: %v, want an error about the relative target", err)
+	}
+	if out := e.ok("volume", "ls", "-q"); out != "old\n" {
+		t.Fatalf("volume ls -q: %q, want only old", out)
+	}
+	var info []map[string]any
+	if err := json.Unmarshal([]byte(e.ok("volume", "inspect", "old")), &info); err != nil || len(info) != 1 || info[0]["UsedBy"] != nil {
+		t.Fatalf("inspect old: %v, %v; want unused", info, err)
+	}
+	e.ok("volume", "create")
+	if out := e.ok("volume", "prune", "-f"); !strings.HasPrefix(out, "Deleted Volumes:\n") {
+		t.Fatalf("prune: %q", out)
+	}
+	e.ok("volume", "prune", "-f", "-a")
+	e.nothingLeft()
+	e.noVolumes()
 }
