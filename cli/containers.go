@@ -110,19 +110,32 @@ func newKill(g *globals) *cobra.Command {
 }
 
 func newRm(g *globals) *cobra.Command {
-	var force bool
+	var force, volumes bool
 	cmd := &cobra.Command{
 		Use:   "rm [flags] CONTAINER...",
 		Short: "Remove containers",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.eachContainer(cmd, args, func(c *clients, id string) error {
-				_, err := c.containers.Delete(g.ctx(cmd), &apiv1.DeleteContainerRequest{Id: id, Force: force})
-				return err
+				var anon []string
+				if volumes {
+					info, err := c.containers.Get(g.ctx(cmd), &apiv1.ContainerRequest{Id: id})
+					if err != nil {
+						return err
+					}
+					if anon, err = anonymousVolumes(cmd, g, info.GetId()); err != nil {
+						return err
+					}
+				}
+				if _, err := c.containers.Delete(g.ctx(cmd), &apiv1.DeleteContainerRequest{Id: id, Force: force}); err != nil {
+					return err
+				}
+				return removeVolumes(cmd, g, anon)
 			})
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "kill a running container first")
+	cmd.Flags().BoolVarP(&volumes, "volumes", "v", false, "remove the container's anonymous volumes")
 	return cmd
 }
 

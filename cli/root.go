@@ -56,6 +56,7 @@ func NewRoot() *cobra.Command {
 		newRun(g), newCreate(g), newStart(g), newStop(g), newKill(g), newRm(g), newPs(g), newLogs(g),
 		newExec(g), newWait(g), newPause(g, true), newPause(g, false), newRename(g),
 	)
+	root.AddCommand(newVolumeCmd(g))
 	return root
 }
 

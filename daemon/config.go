@@ -47,6 +47,9 @@ type Config struct {
 	// ShimBinary is berth-shim's path; empty looks next to berthd, then
 	// in PATH.
 	ShimBinary string `toml:"shim_binary"`
+	// ReaperBinary is berth-reaper's path (PID 1 of containers run with
+	// --init); empty looks next to berthd, then in PATH.
+	ReaperBinary string `toml:"reaper_binary"`
 }
 
 // GCConfig schedules garbage collection.
@@ -120,12 +123,13 @@ func (c Config) engineConfig(log *slog.Logger) engine.Config {
 		readAhead = -1
 	}
 	return engine.Config{
-		Root:        c.Root,
-		State:       c.State,
-		Snapshotter: c.Snapshotter,
-		GCDelay:     time.Duration(c.GC.DelayMS) * time.Millisecond,
-		Runtimes:    c.Runtimes,
-		ShimBinary:  c.ShimBinary,
+		Root:         c.Root,
+		State:        c.State,
+		Snapshotter:  c.Snapshotter,
+		GCDelay:      time.Duration(c.GC.DelayMS) * time.Millisecond,
+		Runtimes:     c.Runtimes,
+		ShimBinary:   c.ShimBinary,
+		ReaperBinary: c.ReaperBinary,
 		Registry: engine.RegistryConfig{
 			CertsDir:               c.Registry.ConfigPath,
 			Insecure:               c.Registry.Insecure,

@@ -20,6 +20,8 @@ import (
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/mount"
 	"github.com/berth-dev/berth/platforms"
+	"github.com/berth-dev/berth/volumes"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -79,8 +81,19 @@ func (e *Engine) CreateContainer(ctx context.Context, ns string, cfg container.C
 	if cfg.Name == "" {
 		cfg.Name = e.freeName(ctx, ns, id)
 	}
+	if err := metadata.ValidateContainerName(cfg.Name); err != nil {
+		return Container{}, err
+	}
+	if other, err := e.containerByName(ctx, ns, cfg.Name); err == nil {
+		return Container{}, fmt.Errorf("%w: the container name %q is already in use by container %.12s", errdefs.ErrAlreadyExists, cfg.Name, other.ID)
+	}
+	createdVols, err := e.attachVolumes(ctx, id, res.Config.Config, &cfg)
+	if err != nil {
+		return Container{}, err
+	}
 	rawCfg, err := json.Marshal(cfg)
 	if err != nil {
+		e.detachVolumes(context.WithoutCancel(ctx), id, volumeNames(cfg.Mounts), createdVols)
 		return Container{}, fmt.Errorf("encode container config: %w", err)
 	}
 	c := Container{
@@ -88,12 +101,6 @@ func (e *Engine) CreateContainer(ctx context.Context, ns string, cfg container.C
 		ImageManifest: res.Manifest, Config: rawCfg, Snapshotter: e.cfg.Snapshotter,
 		SnapshotKey: "container-" + id, Runtime: cfg.Runtime, Labels: cfg.Labels,
 		StateDir: e.shimDir(id), Status: metadata.ContainerStatus{State: StateCreated},
-	}
-	if err := metadata.ValidateContainerName(c.Name); err != nil {
-		return Container{}, err
-	}
-	if other, err := e.containerByName(ctx, ns, c.Name); err == nil {
-		return Container{}, fmt.Errorf("%w: the container name %q is already in use by container %.12s", errdefs.ErrAlreadyExists, c.Name, other.ID)
 	}
 	err = e.WithLease(ctx, ns, "container "+id, func(lctx context.Context) error {
 		sn, err := e.Snapshotter(ns)
@@ -113,7 +120,8 @@ func (e *Engine) CreateContainer(ctx context.Context, ns string, cfg container.C
 		return err
 	})
 	if err != nil {
-		e.removeParts(context.WithoutCancel(ctx), ns, c)
+		e.removeParts(context.WithoutCancel(ctx), ns, c, false)
+		e.detachVolumes(context.WithoutCancel(ctx), id, nil, createdVols)
 		return Container{}, err
 	}
 	e.publishContainer(ns, "create", c, nil)
@@ -126,8 +134,6 @@ func (e *Engine) checkConfig(cfg *container.Config) error {
 	switch {
 	case cfg.Image == "":
 		return fmt.Errorf("%w: no image", ErrInvalidConfig)
-	case cfg.Init:
-		return fmt.Errorf("%w: --init is not supported yet", ErrInvalidConfig)
 	case !slices.Contains([]string{"", "no", "on-failure", "always", "unless-stopped"}, cfg.Restart.Name):
 		return fmt.Errorf("%w: restart policy %q (want no, on-failure[:N], always or unless-stopped)", ErrInvalidConfig, cfg.Restart.Name)
 	case cfg.Restart.MaxRetries < 0 || cfg.Restart.MaxRetries > 0 && cfg.Restart.Name != "on-failure":
@@ -140,6 +146,11 @@ func (e *Engine) checkConfig(cfg *container.Config) error {
 			return err
 		}
 		cfg.Name = strings.TrimPrefix(cfg.Name, "/")
+	}
+	if cfg.Init {
+		if _, err := e.reaperBinary(); err != nil {
+			return fmt.Errorf("%w: --init: %w", ErrInvalidConfig, err)
+		}
 	}
 	_, err := e.runtimePath(cfg.Runtime)
 	return err
@@ -173,9 +184,24 @@ func (e *Engine) writeBundle(ctx context.Context, ns string, c Container, cfg co
 	if err != nil {
 		return nil, fmt.Errorf("image of container %.12s: %w", c.ID, err)
 	}
-	spec, err := containerSpec(c.ID, res.Config.Config, cfg, rootfs)
+	specCfg := cfg
+	var copyUp map[string]string
+	if specCfg.Mounts, copyUp, err = e.volumeBinds(ctx, cfg.Mounts); err != nil {
+		return nil, err
+	}
+	for target, data := range copyUp {
+		if err := volumes.CopyUp(ctx, data, rootfs, target); err != nil {
+			return nil, err
+		}
+	}
+	spec, err := containerSpec(c.ID, res.Config.Config, specCfg, rootfs)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Init {
+		if err := e.withReaper(spec); err != nil {
+			return nil, err
+		}
 	}
 	spec.Root.Path = "rootfs"
 	b, err := json.Marshal(spec)
@@ -207,8 +233,9 @@ func isMountpoint(dir string) bool {
 }
 
 // removeParts unmounts and removes a container's bundle, snapshot, logs
-// and record, whichever exist.
-func (e *Engine) removeParts(ctx context.Context, ns string, c Container) {
+// and record, whichever exist, and releases its volumes, removing its
+// anonymous ones if anonVolumes.
+func (e *Engine) removeParts(ctx context.Context, ns string, c Container, anonVolumes bool) {
 	dir := e.bundleDir(ns, c.ID)
 	if err := mount.UnmountAll(filepath.Join(dir, "rootfs")); err != nil {
 		e.log.Warn("unmount container root", "id", c.ID, "err", err)
@@ -226,11 +253,22 @@ func (e *Engine) removeParts(ctx context.Context, ns string, c Container) {
 	if err := e.meta.Containers().Delete(ctx, ns, c.ID); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		e.log.Warn("remove container record", "id", c.ID, "err", err)
 	}
+	e.releaseVolumes(ctx, c, anonVolumes)
+}
+
+// RemoveOptions say how RemoveContainer removes a container.
+type RemoveOptions struct {
+	// Force kills a running container first.
+	Force bool
+	// Volumes removes the container's anonymous volumes (`rm -v`).
+	Volumes bool
 }
 
 // RemoveContainer removes a container and everything it holds; a running
-// one only with force (it is killed first).
-func (e *Engine) RemoveContainer(ctx context.Context, ns, ref string, force bool) error {
+// one only with opts.Force (it is killed first). Its volumes are
+// released; its anonymous ones removed with opts.Volumes.
+func (e *Engine) RemoveContainer(ctx context.Context, ns, ref string, opts RemoveOptions) error {
+	force := opts.Force
 	c, err := e.Container(ctx, ns, ref)
 	if err != nil {
 		return err
@@ -254,7 +292,7 @@ func (e *Engine) RemoveContainer(ctx context.Context, ns, ref string, force bool
 			return nil
 		}
 	}
-	e.removeParts(context.WithoutCancel(ctx), ns, c)
+	e.removeParts(context.WithoutCancel(ctx), ns, c, opts.Volumes)
 	e.publishContainer(ns, "delete", c, nil)
 	return nil
 }
@@ -402,3 +440,19 @@ func (e *Engine) lockContainer(ns, id string) (unlock func()) {
 
 // timeNow is the time records are stamped with.
 func timeNow() time.Time { return time.Now().UTC() }
+
+// ReaperPath is where a container run with init finds berth-reaper, its
+// PID 1 (Docker's is /sbin/docker-init).
+const ReaperPath = "/sbin/berth-reaper"
+
+// withReaper bind-mounts berth-reaper read-only into spec's container and
+// makes it PID 1, running the command as its child.
+func (e *Engine) withReaper(spec *specs.Spec) error {
+	bin, err := e.reaperBinary()
+	if err != nil {
+		return fmt.Errorf("%w: --init: %w", ErrInvalidConfig, err)
+	}
+	spec.Mounts = append(spec.Mounts, specs.Mount{Type: "bind", Source: bin, Destination: ReaperPath, Options: []string{"bind", "ro", "nosuid", "nodev"}})
+	spec.Process.Args = append([]string{ReaperPath, "--"}, spec.Process.Args...)
+	return nil
+}

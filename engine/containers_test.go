@@ -120,7 +120,7 @@ func TestContainerRunAttached(t *testing.T) {
 	if err := e.Logs(ctx, "default", "first", container.LogOptions{Tail: -1}, &logs, &logs); err != nil || logs.String() != "hi\noops\n" && logs.String() != "oops\nhi\n" {
 		t.Fatalf("logs: %q %v", logs.String(), err)
 	}
-	if err := e.RemoveContainer(ctx, "default", "first", false); err != nil {
+	if err := e.RemoveContainer(ctx, "default", "first", engine.RemoveOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	env.leavesNothing(t, e)
@@ -165,7 +165,7 @@ func TestContainerBadInput(t *testing.T) {
 	if _, err := e.AttachContainer(ctx, "default", "nocmd", container.Stdio{}, engine.AttachOptions{Start: true}); !errors.Is(err, engine.ErrCommandNotFound) {
 		t.Fatalf("start a missing command: %v", err)
 	}
-	if err := e.RemoveContainer(ctx, "default", "taken", false); err != nil {
+	if err := e.RemoveContainer(ctx, "default", "taken", engine.RemoveOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	env.leavesNothing(t, e)
@@ -232,7 +232,7 @@ func TestContainersSurviveRestart(t *testing.T) {
 		t.Fatalf("after its shim was killed: %+v %v", s.Status, err)
 	}
 	for _, name := range []string{"keeps", "shimless"} {
-		if err := b.RemoveContainer(ctx, "default", name, false); err != nil {
+		if err := b.RemoveContainer(ctx, "default", name, engine.RemoveOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -292,7 +292,7 @@ func TestRestartPolicy(t *testing.T) {
 		t.Fatalf("always after stop: %+v %v", a.Status, err)
 	}
 	for _, name := range []string{"flaky", "always"} {
-		if err := e.RemoveContainer(ctx, "default", name, true); err != nil {
+		if err := e.RemoveContainer(ctx, "default", name, engine.RemoveOptions{Force: true}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,6 +1,7 @@
 // Package engine owns Berth's operations as plain Go APIs: images
 // (resolve, pull, push, tag, delete, list, inspect), image archives (save
-// and load), leases, garbage collection and namespaces. Every front end
+// and load), containers and their tasks, volumes, leases, garbage
+// collection and namespaces. Every front end
 // (berthd's gRPC services today; later a CRI server, a Docker API and a
 // daemonless berth) is a thin adapter over an Engine, which owns the
 // stores below it. The engine knows no wire format: it imports no api
@@ -26,6 +27,7 @@ import (
 	"github.com/berth-dev/berth/snapshot"
 	"github.com/berth-dev/berth/snapshot/native"
 	"github.com/berth-dev/berth/snapshot/overlay"
+	"github.com/berth-dev/berth/volumes"
 	"golang.org/x/sys/unix"
 )
 
@@ -58,6 +60,9 @@ type Config struct {
 	// ShimBinary is berth-shim; empty looks next to the running binary,
 	// then in PATH.
 	ShimBinary string
+	// ReaperBinary is berth-reaper, PID 1 of containers run with init;
+	// empty looks next to the running binary, then in PATH.
+	ReaperBinary string
 	// Runtimes maps runtime names to runc-compatible binaries (runc,
 	// crun). DefaultRuntime, unless mapped, is found next to the running
 	// binary or in PATH.
@@ -74,6 +79,7 @@ type Engine struct {
 	sn      snapshot.Snapshotter
 	meta    *metadata.DB
 	imgs    images.Store
+	vols    *volumes.Store
 	events  *events.Broker
 	leases  leaseUsers
 	// gcLock serialises collections with each other and with Close
@@ -137,6 +143,9 @@ func New(ctx context.Context, cfg Config) (_ *Engine, retErr error) {
 		return nil, fmt.Errorf("open metadata: %w", err)
 	}
 	e.imgs = images.MetadataStore(e.meta)
+	if e.vols, err = volumes.New(cfg.Root); err != nil {
+		return nil, err
+	}
 	if err := e.meta.Namespaces().Create(ctx, "default", nil); err != nil && !errors.Is(err, errdefs.ErrAlreadyExists) {
 		return nil, fmt.Errorf("create the default namespace: %w", err)
 	}

@@ -77,6 +77,16 @@ func (e *Engine) shimBinary() (string, error) {
 	return findBinary("berth-shim")
 }
 
+func (e *Engine) reaperBinary() (string, error) {
+	if e.cfg.ReaperBinary != "" {
+		if _, err := os.Stat(e.cfg.ReaperBinary); err != nil {
+			return "", fmt.Errorf("%w: reaper: %w", errdefs.ErrFailedPrecondition, err)
+		}
+		return e.cfg.ReaperBinary, nil
+	}
+	return findBinary("berth-reaper")
+}
+
 // findBinary looks next to the running binary, then in PATH.
 func findBinary(name string) (string, error) {
 	if self, err := os.Executable(); err == nil {
@@ -195,7 +205,7 @@ func (e *Engine) failedStart(ctx context.Context, ns string, c Container, t *tas
 	}
 	cfg, _ := ContainerConfig(c)
 	if cfg.AutoRemove {
-		e.removeParts(ctx, ns, c)
+		e.removeParts(ctx, ns, c, true) // as Docker's --rm, anonymous volumes go too
 		e.publishContainer(ns, "delete", c, nil)
 		return cause
 	}
@@ -375,7 +385,7 @@ func (e *Engine) finish(ns, id string, t *task, ex *shim.Exit) {
 	switch {
 	case err != nil:
 	case cfg.AutoRemove:
-		e.removeParts(ctx, ns, c)
+		e.removeParts(ctx, ns, c, true) // as Docker's --rm, anonymous volumes go too
 		e.publishContainer(ns, "delete", c, nil)
 	case restarts(cfg.Restart, c.Status):
 		e.scheduleRestart(ns, c)

@@ -39,6 +39,7 @@ type env struct {
 	berthd *exec.Cmd
 	ref    string
 	nocmd  string
+	reg    *registrytest.Registry
 }
 
 func newEnv(t *testing.T) *env {
@@ -68,7 +69,7 @@ func newEnv(t *testing.T) *env {
 	}
 	reg.PushImage(t, "test/nocmd", "v1", img)
 	dir := t.TempDir()
-	e := &env{t: t, dir: dir, sock: filepath.Join(dir, "berthd.sock"), ref: reg.Host + "/test/busybox:v1", nocmd: reg.Host + "/test/nocmd:v1"}
+	e := &env{t: t, dir: dir, sock: filepath.Join(dir, "berthd.sock"), ref: reg.Host + "/test/busybox:v1", nocmd: reg.Host + "/test/nocmd:v1", reg: reg}
 	e.start()
 	t.Cleanup(e.cleanup)
 	return e
