@@ -125,6 +125,7 @@ func (d *Daemon) register() {
 	apiv1.RegisterIntrospectionServer(d.grpc, &introspectionService{d: d})
 	apiv1.RegisterContainersServer(d.grpc, &containersService{d: d})
 	apiv1.RegisterTasksServer(d.grpc, &tasksService{d: d})
+	apiv1.RegisterContainerFilesServer(d.grpc, &filesService{d: d})
 }
 
 // Serve answers requests until Stop; it returns nil after a clean stop.
