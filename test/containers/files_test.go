@@ -3,6 +3,7 @@ package containers_test
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
@@ -123,4 +124,27 @@ func tarNames(t *testing.T, s string) []string {
 		}
 		names = append(names, h.Name)
 	}
+}
+
+// TestPsFilterFormat: ps --filter picks containers by status, name and exit code
+// (stopped ones without -a) and --format prints a template or JSON.
+func TestPsFilterFormat(t *testing.T) {
+	e := newEnv(t)
+	e.ok("run", "-d", "--name", "up", e.ref, "sh", "-c", "while :; do sleep 0.1; done")
+	if _, _, code := e.berth("run", "--name", "done", e.ref, "sh", "-c", "exit 2"); code != 2 {
+		t.Fatalf("run: exit %d, want 2", code)
+	}
+	if out := e.ok("ps", "-a", "--filter", "status=running", "--format", "{{.Names}} {{.State}}"); out != "up running\n" {
+		t.Errorf("ps --filter status: %q", out)
+	}
+	if out := e.ok("ps", "--filter", "exited=2", "--format", "{{.Names}}"); out != "done\n" {
+		t.Errorf("ps --filter exited: %q", out)
+	}
+	out := e.ok("ps", "-a", "--filter", "name=^do", "--format", "json")
+	var row map[string]string
+	if err := json.Unmarshal([]byte(out), &row); err != nil || row["Names"] != "done" || !strings.HasPrefix(row["Status"], "Exited (2)") {
+		t.Errorf("ps --format json: %q, %v", out, err)
+	}
+	e.ok("rm", "-f", "up", "done")
+	e.nothingLeft()
 }
