@@ -2,6 +2,7 @@ package containers_test
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCopy: berth cp in both directions, for a file, a directory's
@@ -146,5 +148,61 @@ func TestPsFilterFormat(t *testing.T) {
 		t.Errorf("ps --format json: %q, %v", out, err)
 	}
 	e.ok("rm", "-f", "up", "done")
+	e.nothingLeft()
+}
+
+// TestEvents: `berth events` streams a container's create, start, die
+// and destroy, in that order.
+func TestEvents(t *testing.T) {
+	e := newEnv(t)
+	e.ok("pull", e.ref)
+	cmd := exec.Command(filepath.Join(bin, "berth"), "--address", e.sock, "events", "--filter", "type=container")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	// Until a probe's line arrives the subscription may not be in place.
+	// A probe is retried until its line arrives (the wait is no assertion).
+	for ready := false; !ready; {
+		e.ok("create", "--name", "probe", e.ref, "true")
+		e.ok("rm", "probe")
+		for waiting := true; waiting && !ready; {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatal("berth events ended")
+				}
+				ready = strings.Contains(l, " destroy ")
+			case <-time.After(200 * time.Millisecond):
+				waiting = false
+			}
+		}
+	}
+	id := strings.TrimSpace(e.ok("run", "-d", "--rm", e.ref, "true"))
+	var got []string
+	for l := range lines {
+		f := strings.Fields(l)
+		if len(f) >= 4 && f[1] == "container" && f[3] == id {
+			got = append(got, f[2])
+		}
+		if strings.Contains(l, " destroy "+id) {
+			break
+		}
+	}
+	if !slices.Equal(got, []string{"create", "start", "die", "destroy"}) {
+		t.Errorf("events of %.12s: %v", id, got)
+	}
 	e.nothingLeft()
 }
