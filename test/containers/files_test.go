@@ -206,3 +206,23 @@ func TestEvents(t *testing.T) {
 	}
 	e.nothingLeft()
 }
+
+// TestContainerPrune: `container prune -f` removes the created and
+// exited containers, prints their IDs and leaves the running one.
+func TestContainerPrune(t *testing.T) {
+	e := newEnv(t)
+	up := strings.TrimSpace(e.ok("run", "-d", e.ref, "sh", "-c", "while :; do sleep 0.1; done"))
+	created := strings.TrimSpace(e.ok("create", e.ref, "true"))
+	e.ok("run", "--name", "done", e.ref, "true")
+	exited := strings.TrimSpace(e.ok("ps", "-a", "--filter", "name=^done$", "--format", "{{.ID}}"))
+	out := e.ok("container", "prune", "-f")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || lines[0] != "Deleted Containers:" || !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, exited) }) || !slices.Contains(lines, created) {
+		t.Errorf("prune printed:\n%s", out)
+	}
+	if left := strings.Fields(e.ok("ps", "-a", "-q")); len(left) != 1 || !strings.HasPrefix(up, left[0]) {
+		t.Errorf("left after prune: %v, want only %.12s", left, up)
+	}
+	e.ok("rm", "-f", up)
+	e.nothingLeft()
+}
