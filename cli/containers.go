@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
@@ -196,38 +196,39 @@ func newRename(g *globals) *cobra.Command {
 }
 
 func newPs(g *globals) *cobra.Command {
-	var all, quiet bool
+	var (
+		all, quiet bool
+		filters    []string
+		format     string
+	)
 	cmd := &cobra.Command{
 		Use:   "ps [flags]",
 		Short: "List containers (running ones unless -a)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := parsePsFilter(filters)
+			if err != nil {
+				return err
+			}
 			c, err := g.clients()
 			if err != nil {
 				return err
 			}
-			resp, err := c.containers.List(g.ctx(cmd), &apiv1.ListContainersRequest{All: all})
+			resp, err := c.containers.List(g.ctx(cmd), &apiv1.ListContainersRequest{All: all || f.listsAll()})
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
+			list := slices.DeleteFunc(resp.GetContainers(), func(c *apiv1.ContainerInfo) bool { return !f.match(c) })
 			if quiet {
-				for _, ct := range resp.GetContainers() {
-					fmt.Fprintln(out, ct.GetId()[:12])
-				}
-				return nil
+				format = "{{.ID}}"
 			}
-			tw := tabwriter.NewWriter(out, 0, 8, 3, ' ', 0)
-			fmt.Fprintln(tw, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
-			for _, ct := range resp.GetContainers() {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\t%s\n", ct.GetId()[:12], ct.GetImage(), quoteCommand(ct.GetCommand()),
-					humanDuration(ct.GetCreated().AsTime()), statusColumn(ct), ct.GetName())
-			}
-			return tw.Flush()
+			return writePs(cmd.OutOrStdout(), format, list)
 		},
 	}
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "show every container")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only IDs")
+	cmd.Flags().StringArrayVarP(&filters, "filter", "f", nil, "filter by id, name, label, status, ancestor or exited (KEY=VALUE)")
+	cmd.Flags().StringVar(&format, "format", "", "table (default), json, or a Go template such as '{{.ID}} {{.Names}}'")
 	return cmd
 }
 

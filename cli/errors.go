@@ -33,6 +33,10 @@ func Explain(err error) string {
 		return "cannot reach berthd: " + msg + ": is berthd running? (see --address)"
 	case errors.Is(err, errdefs.ErrUnauthenticated):
 		return msg + ": run berth login " + hostOf(msg)
+	case errors.Is(err, errdefs.ErrNotFound) && strings.Contains(msg, "no such container"):
+		return msg + ": berth ps -a lists the containers"
+	case errors.Is(err, errdefs.ErrNotFound) && strings.HasPrefix(msg, "copy "):
+		return msg
 	case errors.Is(err, errdefs.ErrNotFound):
 		if strings.Contains(msg, "MANIFEST_UNKNOWN") || strings.Contains(msg, "resolve") {
 			return "manifest unknown: " + msg + ": check the repository and tag"

@@ -126,6 +126,7 @@ func (d *Daemon) register() {
 	apiv1.RegisterContainersServer(d.grpc, &containersService{d: d})
 	apiv1.RegisterTasksServer(d.grpc, &tasksService{d: d})
 	apiv1.RegisterVolumesServer(d.grpc, &volumesService{d: d})
+	apiv1.RegisterContainerFilesServer(d.grpc, &filesService{d: d})
 }
 
 // Serve answers requests until Stop; it returns nil after a clean stop.

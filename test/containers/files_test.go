@@ -1,0 +1,228 @@
+package containers_test
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCopy: berth cp in both directions, for a file, a directory's
+// content ("/."), a tar on stdout, through symlinks resolved inside the
+// container, on a running and on a stopped container.
+func TestCopy(t *testing.T) {
+	e := newEnv(t)
+	passwd, err := os.ReadFile("/etc/passwd")
+	if err != nil {
+		t.Skipf("host has no /etc/passwd to watch: %v", err)
+	}
+	host := t.TempDir()
+	e.ok("run", "-d", "--name", "c", e.ref, "sh", "-c", "while :; do sleep 0.1; done")
+	e.ok("exec", "c", "sh", "-c", "mkdir -p /d/sub /etc && echo a > /d/f && echo b > /d/sub/g && echo ctr > /etc/passwd && ln -s /etc/passwd /link && ln -s /etc /etcdir")
+
+	e.ok("cp", "c:/d/f", filepath.Join(host, "f"))
+	readIs(t, filepath.Join(host, "f"), "a\n")
+	e.ok("cp", "c:/d/.", filepath.Join(host, "out"))
+	readIs(t, filepath.Join(host, "out", "sub", "g"), "b\n")
+	e.ok("cp", "c:/etcdir/passwd", filepath.Join(host, "p"))
+	readIs(t, filepath.Join(host, "p"), "ctr\n")
+	e.ok("cp", "c:/link", filepath.Join(host, "link"))
+	if l, err := os.Readlink(filepath.Join(host, "link")); err != nil || l != "/etc/passwd" {
+		t.Errorf("copied link: %q, %v; want the link itself", l, err)
+	}
+
+	out := e.ok("cp", "c:/d", "-")
+	if names := tarNames(t, out); !slices.Equal(names, []string{"d/", "d/f", "d/sub/", "d/sub/g"}) {
+		t.Errorf("tar on stdout: %v", names)
+	}
+
+	writeFile(t, filepath.Join(host, "in"), "in\n")
+	e.ok("cp", filepath.Join(host, "in"), "c:/etcdir/passwd")
+	e.ok("cp", filepath.Join(host, "in"), "c:/link") // replaces the link
+	if got := e.ok("exec", "c", "sh", "-c", "cat /etc/passwd; readlink /link || cat /link"); got != "in\nin\n" {
+		t.Errorf("container after copying in: %q", got)
+	}
+	writeFile(t, filepath.Join(host, "dir", "x"), "x\n")
+	e.ok("cp", filepath.Join(host, "dir")+"/.", "c:/newdir")
+	if got := e.ok("exec", "c", "cat", "/newdir/x"); got != "x\n" {
+		t.Errorf("directory content copied in: %q", got)
+	}
+	e.fails(1, "no such file", "cp", "c:/nope", filepath.Join(host, "nope"))
+	e.fails(1, "no such container", "cp", "nosuch:/d", host)
+
+	e.ok("stop", "-t", "1", "c")
+	e.ok("cp", filepath.Join(host, "in"), "c:/d/stopped")
+	e.ok("cp", "c:/d/stopped", filepath.Join(host, "stopped"))
+	readIs(t, filepath.Join(host, "stopped"), "in\n")
+
+	if now, _ := os.ReadFile("/etc/passwd"); !bytes.Equal(now, passwd) {
+		t.Errorf("the host's /etc/passwd changed")
+	}
+	e.ok("rm", "c")
+	e.nothingLeft()
+	if m, _ := filepath.Glob(filepath.Join(os.TempDir(), "berth-mount-*")); len(m) > 0 {
+		t.Errorf("temporary mounts left: %v", m)
+	}
+}
+
+// TestCopyStdin: `berth cp - c:/dir` unpacks a tar from stdin.
+func TestCopyStdin(t *testing.T) {
+	e := newEnv(t)
+	e.ok("create", "--name", "c", e.ref, "true")
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	_ = tw.WriteHeader(&tar.Header{Name: "t.txt", Mode: 0o644, Size: 3, Typeflag: tar.TypeReg})
+	_, _ = tw.Write([]byte("tar"))
+	_ = tw.Close()
+	cmd := exec.Command(filepath.Join(bin, "berth"), "--address", e.sock, "cp", "-", "c:/")
+	cmd.Stdin = &buf
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("cp -: %v: %s", err, out)
+	}
+	host := t.TempDir()
+	e.ok("cp", "c:/t.txt", host)
+	readIs(t, filepath.Join(host, "t.txt"), "tar")
+	e.ok("rm", "c")
+	e.nothingLeft()
+}
+
+func readIs(t *testing.T, path, want string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil || string(b) != want {
+		t.Errorf("%s: %q, %v; want %q", path, b, err, want)
+	}
+}
+
+func writeFile(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func tarNames(t *testing.T, s string) []string {
+	t.Helper()
+	var names []string
+	tr := tar.NewReader(strings.NewReader(s))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return names
+		}
+		if err != nil {
+			t.Fatalf("tar: %v", err)
+		}
+		names = append(names, h.Name)
+	}
+}
+
+// TestPsFilterFormat: ps --filter picks containers by status, name and exit code
+// (stopped ones without -a) and --format prints a template or JSON.
+func TestPsFilterFormat(t *testing.T) {
+	e := newEnv(t)
+	e.ok("run", "-d", "--name", "up", e.ref, "sh", "-c", "while :; do sleep 0.1; done")
+	if _, _, code := e.berth("run", "--name", "done", e.ref, "sh", "-c", "exit 2"); code != 2 {
+		t.Fatalf("run: exit %d, want 2", code)
+	}
+	if out := e.ok("ps", "-a", "--filter", "status=running", "--format", "{{.Names}} {{.State}}"); out != "up running\n" {
+		t.Errorf("ps --filter status: %q", out)
+	}
+	if out := e.ok("ps", "--filter", "exited=2", "--format", "{{.Names}}"); out != "done\n" {
+		t.Errorf("ps --filter exited: %q", out)
+	}
+	out := e.ok("ps", "-a", "--filter", "name=^do", "--format", "json")
+	var row map[string]string
+	if err := json.Unmarshal([]byte(out), &row); err != nil || row["Names"] != "done" || !strings.HasPrefix(row["Status"], "Exited (2)") {
+		t.Errorf("ps --format json: %q, %v", out, err)
+	}
+	e.ok("rm", "-f", "up", "done")
+	e.nothingLeft()
+}
+
+// TestEvents: `berth events` streams a container's create, start, die
+// and destroy, in that order.
+func TestEvents(t *testing.T) {
+	e := newEnv(t)
+	e.ok("pull", e.ref)
+	cmd := exec.Command(filepath.Join(bin, "berth"), "--address", e.sock, "events", "--filter", "type=container")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	// Until a probe's line arrives the subscription may not be in place.
+	// A probe is retried until its line arrives (the wait is no assertion).
+	for ready := false; !ready; {
+		e.ok("create", "--name", "probe", e.ref, "true")
+		e.ok("rm", "probe")
+		for waiting := true; waiting && !ready; {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatal("berth events ended")
+				}
+				ready = strings.Contains(l, " destroy ")
+			case <-time.After(200 * time.Millisecond):
+				waiting = false
+			}
+		}
+	}
+	id := strings.TrimSpace(e.ok("run", "-d", "--rm", e.ref, "true"))
+	var got []string
+	for l := range lines {
+		f := strings.Fields(l)
+		if len(f) >= 4 && f[1] == "container" && f[3] == id {
+			got = append(got, f[2])
+		}
+		if strings.Contains(l, " destroy "+id) {
+			break
+		}
+	}
+	if !slices.Equal(got, []string{"create", "start", "die", "destroy"}) {
+		t.Errorf("events of %.12s: %v", id, got)
+	}
+	e.nothingLeft()
+}
+
+// TestContainerPrune: `container prune -f` removes the created and
+// exited containers, prints their IDs and leaves the running one.
+func TestContainerPrune(t *testing.T) {
+	e := newEnv(t)
+	up := strings.TrimSpace(e.ok("run", "-d", e.ref, "sh", "-c", "while :; do sleep 0.1; done"))
+	created := strings.TrimSpace(e.ok("create", e.ref, "true"))
+	e.ok("run", "--name", "done", e.ref, "true")
+	exited := strings.TrimSpace(e.ok("ps", "-a", "--filter", "name=^done$", "--format", "{{.ID}}"))
+	out := e.ok("container", "prune", "-f")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || lines[0] != "Deleted Containers:" || !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, exited) }) || !slices.Contains(lines, created) {
+		t.Errorf("prune printed:\n%s", out)
+	}
+	if left := strings.Fields(e.ok("ps", "-a", "-q")); len(left) != 1 || !strings.HasPrefix(up, left[0]) {
+		t.Errorf("left after prune: %v, want only %.12s", left, up)
+	}
+	e.ok("rm", "-f", up)
+	e.nothingLeft()
+}
