@@ -117,20 +117,8 @@ func newRm(g *globals) *cobra.Command {
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.eachContainer(cmd, args, func(c *clients, id string) error {
-				var anon []string
-				if volumes {
-					info, err := c.containers.Get(g.ctx(cmd), &apiv1.ContainerRequest{Id: id})
-					if err != nil {
-						return err
-					}
-					if anon, err = anonymousVolumes(cmd, g, info.GetId()); err != nil {
-						return err
-					}
-				}
-				if _, err := c.containers.Delete(g.ctx(cmd), &apiv1.DeleteContainerRequest{Id: id, Force: force}); err != nil {
-					return err
-				}
-				return removeVolumes(cmd, g, anon)
+				_, err := c.containers.Delete(g.ctx(cmd), &apiv1.DeleteContainerRequest{Id: id, Force: force, Volumes: volumes})
+				return err
 			})
 		},
 	}

@@ -87,7 +87,9 @@ func (s *containersService) Kill(ctx context.Context, r *apiv1.KillContainerRequ
 
 // Delete serves the Containers.Delete RPC.
 func (s *containersService) Delete(ctx context.Context, r *apiv1.DeleteContainerRequest) (*emptypb.Empty, error) {
-	return nsDo(ctx, func(ns string) error { return s.d.engine.RemoveContainer(ctx, ns, r.GetId(), engine.RemoveOptions{Force: r.GetForce()}) })
+	return nsDo(ctx, func(ns string) error {
+		return s.d.engine.RemoveContainer(ctx, ns, r.GetId(), engine.RemoveOptions{Force: r.GetForce(), Volumes: r.GetVolumes()})
+	})
 }
 
 // Rename serves the Containers.Rename RPC.

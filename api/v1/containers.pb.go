@@ -223,6 +223,7 @@ type DeleteContainerRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	Force         bool                   `protobuf:"varint,2,opt,name=force,proto3" json:"force,omitempty"`
+	Volumes       bool                   `protobuf:"varint,3,opt,name=volumes,proto3" json:"volumes,omitempty"` // remove its anonymous volumes too (rm -v)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -267,6 +268,13 @@ func (x *DeleteContainerRequest) GetId() string {
 func (x *DeleteContainerRequest) GetForce() bool {
 	if x != nil {
 		return x.Force
+	}
+	return false
+}
+
+func (x *DeleteContainerRequest) GetVolumes() bool {
+	if x != nil {
+		return x.Volumes
 	}
 	return false
 }
@@ -1207,10 +1215,11 @@ const file_containers_proto_rawDesc = "" +
 	"\x10_timeout_seconds\">\n" +
 	"\x14KillContainerRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
-	"\x06signal\x18\x02 \x01(\tR\x06signal\">\n" +
+	"\x06signal\x18\x02 \x01(\tR\x06signal\"X\n" +
 	"\x16DeleteContainerRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
-	"\x05force\x18\x02 \x01(\bR\x05force\")\n" +
+	"\x05force\x18\x02 \x01(\bR\x05force\x12\x18\n" +
+	"\avolumes\x18\x03 \x01(\bR\avolumes\")\n" +
 	"\x15ListContainersRequest\x12\x10\n" +
 	"\x03all\x18\x01 \x01(\bR\x03all\"Q\n" +
 	"\x16ListContainersResponse\x127\n" +

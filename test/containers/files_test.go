@@ -25,72 +25,72 @@ func TestCopy(t *testing.T) {
 		t.Skipf("host has no /etc/passwd to watch: %v", err)
 	}
 	host := t.TempDir()
-	e.ok("run", "-d", "--name", "c", e.ref, "sh", "-c", "while :; do sleep 0.1; done")
-	e.ok("exec", "c", "sh", "-c", "mkdir -p /d/sub /etc && echo a > /d/f && echo b > /d/sub/g && echo ctr > /etc/passwd && ln -s /etc/passwd /link && ln -s /etc /etcdir")
+	e.ok("run", "-d", "--name", "cp1", e.ref, "sh", "-c", "while :; do sleep 0.1; done")
+	e.ok("exec", "cp1", "sh", "-c", "mkdir -p /d/sub /etc && echo a > /d/f && echo b > /d/sub/g && echo ctr > /etc/passwd && ln -s /etc/passwd /link && ln -s /etc /etcdir")
 
-	e.ok("cp", "c:/d/f", filepath.Join(host, "f"))
+	e.ok("cp", "cp1:/d/f", filepath.Join(host, "f"))
 	readIs(t, filepath.Join(host, "f"), "a\n")
-	e.ok("cp", "c:/d/.", filepath.Join(host, "out"))
+	e.ok("cp", "cp1:/d/.", filepath.Join(host, "out"))
 	readIs(t, filepath.Join(host, "out", "sub", "g"), "b\n")
-	e.ok("cp", "c:/etcdir/passwd", filepath.Join(host, "p"))
+	e.ok("cp", "cp1:/etcdir/passwd", filepath.Join(host, "p"))
 	readIs(t, filepath.Join(host, "p"), "ctr\n")
-	e.ok("cp", "c:/link", filepath.Join(host, "link"))
+	e.ok("cp", "cp1:/link", filepath.Join(host, "link"))
 	if l, err := os.Readlink(filepath.Join(host, "link")); err != nil || l != "/etc/passwd" {
 		t.Errorf("copied link: %q, %v; want the link itself", l, err)
 	}
 
-	out := e.ok("cp", "c:/d", "-")
+	out := e.ok("cp", "cp1:/d", "-")
 	if names := tarNames(t, out); !slices.Equal(names, []string{"d/", "d/f", "d/sub/", "d/sub/g"}) {
 		t.Errorf("tar on stdout: %v", names)
 	}
 
 	writeFile(t, filepath.Join(host, "in"), "in\n")
-	e.ok("cp", filepath.Join(host, "in"), "c:/etcdir/passwd")
-	e.ok("cp", filepath.Join(host, "in"), "c:/link") // replaces the link
-	if got := e.ok("exec", "c", "sh", "-c", "cat /etc/passwd; readlink /link || cat /link"); got != "in\nin\n" {
+	e.ok("cp", filepath.Join(host, "in"), "cp1:/etcdir/passwd")
+	e.ok("cp", filepath.Join(host, "in"), "cp1:/link") // replaces the link
+	if got := e.ok("exec", "cp1", "sh", "-c", "cat /etc/passwd; readlink /link || cat /link"); got != "in\nin\n" {
 		t.Errorf("container after copying in: %q", got)
 	}
 	writeFile(t, filepath.Join(host, "dir", "x"), "x\n")
-	e.ok("cp", filepath.Join(host, "dir")+"/.", "c:/newdir")
-	if got := e.ok("exec", "c", "cat", "/newdir/x"); got != "x\n" {
+	e.ok("cp", filepath.Join(host, "dir")+"/.", "cp1:/newdir")
+	if got := e.ok("exec", "cp1", "cat", "/newdir/x"); got != "x\n" {
 		t.Errorf("directory content copied in: %q", got)
 	}
-	e.fails(1, "no such file", "cp", "c:/nope", filepath.Join(host, "nope"))
+	e.fails(1, "no such file", "cp", "cp1:/nope", filepath.Join(host, "nope"))
 	e.fails(1, "no such container", "cp", "nosuch:/d", host)
 
-	e.ok("stop", "-t", "1", "c")
-	e.ok("cp", filepath.Join(host, "in"), "c:/d/stopped")
-	e.ok("cp", "c:/d/stopped", filepath.Join(host, "stopped"))
+	e.ok("stop", "-t", "1", "cp1")
+	e.ok("cp", filepath.Join(host, "in"), "cp1:/d/stopped")
+	e.ok("cp", "cp1:/d/stopped", filepath.Join(host, "stopped"))
 	readIs(t, filepath.Join(host, "stopped"), "in\n")
 
 	if now, _ := os.ReadFile("/etc/passwd"); !bytes.Equal(now, passwd) {
 		t.Errorf("the host's /etc/passwd changed")
 	}
-	e.ok("rm", "c")
+	e.ok("rm", "cp1")
 	e.nothingLeft()
 	if m, _ := filepath.Glob(filepath.Join(os.TempDir(), "berth-mount-*")); len(m) > 0 {
 		t.Errorf("temporary mounts left: %v", m)
 	}
 }
 
-// TestCopyStdin: `berth cp - c:/dir` unpacks a tar from stdin.
+// TestCopyStdin: `berth cp - cp1:/dir` unpacks a tar from stdin.
 func TestCopyStdin(t *testing.T) {
 	e := newEnv(t)
-	e.ok("create", "--name", "c", e.ref, "true")
+	e.ok("create", "--name", "cp1", e.ref, "true")
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	_ = tw.WriteHeader(&tar.Header{Name: "t.txt", Mode: 0o644, Size: 3, Typeflag: tar.TypeReg})
 	_, _ = tw.Write([]byte("tar"))
 	_ = tw.Close()
-	cmd := exec.Command(filepath.Join(bin, "berth"), "--address", e.sock, "cp", "-", "c:/")
+	cmd := exec.Command(filepath.Join(bin, "berth"), "--address", e.sock, "cp", "-", "cp1:/")
 	cmd.Stdin = &buf
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("cp -: %v: %s", err, out)
 	}
 	host := t.TempDir()
-	e.ok("cp", "c:/t.txt", host)
+	e.ok("cp", "cp1:/t.txt", host)
 	readIs(t, filepath.Join(host, "t.txt"), "tar")
-	e.ok("rm", "c")
+	e.ok("rm", "cp1")
 	e.nothingLeft()
 }
 

@@ -177,7 +177,6 @@ func alive(pid int) bool {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-
 // wait waits for the init (or execID) and returns its exit.
 func (e *env) wait(execID string) *shim.Exit {
 	e.t.Helper()
