@@ -30,5 +30,5 @@ fi
 echo "== go test"
 # Packages run one at a time: integration tests check that the whole host
 # is left as they found it, which only holds when nothing else runs.
-go test -p 1 -count=1 -timeout 25m -json ./... | go run ./hack/summary || status=1
+go test -p 1 -count=1 -timeout 10m -json ./... | go run ./hack/summary || status=1
 exit $status

@@ -2,6 +2,7 @@ package containers_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +23,9 @@ import (
 )
 
 var bin string // the repository's bin/
+
+// cliTimeout bounds one berth command in these tests.
+const cliTimeout = 2 * time.Minute
 
 func TestMain(m *testing.M) {
 	_, file, _, _ := runtime.Caller(0)
@@ -113,12 +117,20 @@ func (e *env) cleanup() {
 }
 
 // berth runs the CLI and returns its stdout, stderr and exit code.
+// A command that runs longer than cliTimeout is a hang: the test fails
+// naming it instead of stalling the suite.
 func (e *env) berth(args ...string) (string, string, int) {
-	cmd := exec.Command(filepath.Join(bin, "berth"), append([]string{"--address", e.sock}, args...)...)
+	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "berth"), append([]string{"--address", e.sock}, args...)...)
+	cmd.WaitDelay = time.Second
 	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(e.dir, "cfg"), "DOCKER_CONFIG="+filepath.Join(e.dir, "docker"))
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
+	if ctx.Err() != nil {
+		e.t.Fatalf("berth %v hung (killed after %s); stdout %q, stderr %q", args, cliTimeout, out.String(), errb.String())
+	}
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):
