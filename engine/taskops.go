@@ -13,6 +13,7 @@ import (
 
 	"github.com/berth-dev/berth/capabilities"
 	"github.com/berth-dev/berth/container"
+	"github.com/berth-dev/berth/errdefs"
 	"github.com/berth-dev/berth/shim"
 	"github.com/berth-dev/berth/shim/logs"
 	"github.com/berth-dev/berth/specgen"
@@ -82,13 +83,22 @@ func (e *Engine) StopContainer(ctx context.Context, ns, ref string, timeout *tim
 			return fmt.Errorf("kill container %.12s: %w", c.ID, err)
 		}
 	}
+	killed := time.NewTimer(killWait)
+	defer killed.Stop()
 	select {
 	case <-t.done:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-killed.C:
+		return fmt.Errorf("%w: container %.12s did not exit within %s of SIGKILL", errdefs.ErrUnavailable, c.ID, killWait)
 	}
 }
+
+// killWait bounds how long Stop waits for a container after SIGKILL: a
+// process in uninterruptible sleep, or a shim that no longer reports,
+// must not hang the caller.
+const killWait = 30 * time.Second
 
 // stopSignal is the one the bundle's spec names (the container's or its
 // image's), SIGTERM by default.
