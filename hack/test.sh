@@ -16,13 +16,16 @@ make build || exit 1
 echo "== go vet"
 go vet ./... || status=1
 echo "== fuzz (short)"
-go test -run '^$' -fuzz '^FuzzApply$' -fuzztime "${FUZZTIME:-15s}" ./archive || status=1
-go test -run '^$' -fuzz '^FuzzParseManifest$' -fuzztime "${FUZZTIME:-15s}" ./manifest || status=1
-go test -run '^$' -fuzz '^FuzzValidateSpec$' -fuzztime "${FUZZTIME:-5s}" ./runtime || status=1
-go test -run '^$' -fuzz '^FuzzNew$' -fuzztime "${FUZZTIME:-5s}" ./specgen || status=1
-go test -run '^$' -fuzz '^FuzzExecFlags$' -fuzztime "${FUZZTIME:-5s}" ./runtime/command || status=1
-go test -run '^$' -fuzz '^FuzzParsePorts$' -fuzztime "${FUZZTIME:-5s}" ./network/ports || status=1
-go test -run '^$' -fuzz '^FuzzParseRunFlags$' -fuzztime "${FUZZTIME:-5s}" ./cli/runopts || status=1
+# Counted runs (-fuzztime Nx), not timed ones: with a duration, Go's
+# fuzzing coordinator can fail a target with "context deadline exceeded"
+# when a busy worker misses the deadline (golang/go#75804).
+go test -run '^$' -fuzz '^FuzzApply$' -fuzztime "${FUZZCOUNT:-2000x}" ./archive || status=1
+go test -run '^$' -fuzz '^FuzzParseManifest$' -fuzztime "${FUZZCOUNT:-600000x}" ./manifest || status=1
+go test -run '^$' -fuzz '^FuzzValidateSpec$' -fuzztime "${FUZZCOUNT:-150000x}" ./runtime || status=1
+go test -run '^$' -fuzz '^FuzzNew$' -fuzztime "${FUZZCOUNT:-150000x}" ./specgen || status=1
+go test -run '^$' -fuzz '^FuzzExecFlags$' -fuzztime "${FUZZCOUNT:-60000x}" ./runtime/command || status=1
+go test -run '^$' -fuzz '^FuzzParsePorts$' -fuzztime "${FUZZCOUNT:-300000x}" ./network/ports || status=1
+go test -run '^$' -fuzz '^FuzzParseRunFlags$' -fuzztime "${FUZZCOUNT:-200000x}" ./cli/runopts || status=1
 if [ "$(id -u)" = 0 ] && [ -x conformance/run.sh ]; then
 	echo "== OCI runtime conformance"
 	conformance/run.sh || status=1
