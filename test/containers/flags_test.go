@@ -58,3 +58,36 @@ func TestRunFlagErrors(t *testing.T) {
 	e.fails(125, "--network", "run", "--rm", "--network", "bridge", e.ref, "true")
 	e.nothingLeft()
 }
+
+// TestLogOptRotates: --log-opt max-size and max-file reach the shim: the
+// container's log is rotated at the size and only max-file files are
+// kept, and `logs` still ends with the last line.
+func TestLogOptRotates(t *testing.T) {
+	e := newEnv(t)
+	id := strings.TrimSpace(e.ok("run", "-d", "--log-opt", "max-size=4k", "--log-opt", "max-file=2", e.ref,
+		"sh", "-c", "i=0; while [ $i -lt 2000 ]; do echo line-$i; i=$((i+1)); done"))
+	if out := e.ok("wait", id); out != "0\n" {
+		t.Fatalf("wait: %q", out)
+	}
+	files, err := filepath.Glob(filepath.Join(e.dir, "root", "containers", "default", id, "container.log*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 2 {
+		t.Fatalf("log files %v, want container.log and one rotated file", files)
+	}
+	for _, f := range files {
+		st, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Size() > 8<<10 {
+			t.Errorf("%s: %d bytes, over twice max-size", f, st.Size())
+		}
+	}
+	if out := e.ok("logs", "--tail", "1", id); out != "line-1999\n" {
+		t.Errorf("logs --tail 1: %q", out)
+	}
+	e.ok("rm", id)
+	e.nothingLeft()
+}
