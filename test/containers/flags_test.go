@@ -1,10 +1,13 @@
 package containers_test
 
 import (
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestRunFlagsReachContainer: what `run`'s flags ask for is what the
@@ -89,5 +92,40 @@ func TestLogOptRotates(t *testing.T) {
 		t.Errorf("logs --tail 1: %q", out)
 	}
 	e.ok("rm", id)
+	e.nothingLeft()
+}
+
+// TestAttachAndRestart: attach feeds a -i container's stdin and ends with
+// its exit code; restart stops and starts a container, whose log then
+// holds both runs.
+func TestAttachAndRestart(t *testing.T) {
+	e := newEnv(t)
+	id := strings.TrimSpace(e.ok("run", "-d", "-i", e.ref, "sh", "-c", "read l; echo got $l; exit 5"))
+	cmd := exec.Command(filepath.Join(bin, "berth"), "--address", e.sock, "attach", id)
+	cmd.Stdin = strings.NewReader("hello\n")
+	out, err := cmd.Output()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 5 || string(out) != "got hello\n" {
+		t.Fatalf("attach: %q, %v; want \"got hello\" and exit 5", out, err)
+	}
+	e.ok("rm", id)
+
+	id = strings.TrimSpace(e.ok("run", "-d", e.ref, "sh", "-c", "echo boot; while :; do sleep 0.1; done"))
+	e.ok("restart", "-t", "1", id)
+	if ps := e.ok("ps", "-q"); !strings.Contains(ps, id[:12]) {
+		t.Fatalf("not running after restart: %q", ps)
+	}
+	// The second run writes its line soon after start returns.
+	logs := ""
+	for range 100 {
+		if logs = e.ok("logs", id); logs == "boot\nboot\n" {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if logs != "boot\nboot\n" {
+		t.Errorf("logs after restart: %q, want two boots", logs)
+	}
+	e.ok("rm", "-f", id)
 	e.nothingLeft()
 }
