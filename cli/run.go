@@ -109,12 +109,16 @@ func (g *globals) attach(cmd *cobra.Command, c *clients, id string, start, stdin
 	s := stdioSession{stdout: cmd.OutOrStdout(), stderr: cmd.ErrOrStderr(), tty: tty}
 	if stdin {
 		s.stdin = cmd.InOrStdin()
+		s.detachKeys = defaultDetachKeys
 	}
 	ctx := g.ctx(cmd)
 	s.sigProxy = func(sig string) {
 		_, _ = c.containers.Kill(ctx, &apiv1.KillContainerRequest{Id: id, Signal: sig})
 	}
 	code, err := s.run(ctx, c.tasks.Attach, &apiv1.StdioFrame{Attach: &apiv1.AttachStart{Id: id, Start: start, Stdin: stdin}})
+	if errors.Is(err, errDetached) {
+		return nil // the container runs on
+	}
 	if err != nil {
 		return engineExit(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
@@ -57,7 +58,16 @@ type stdioSession struct {
 	tty            bool
 	// sigProxy forwards SIGINT and SIGTERM (no tty) with kill.
 	sigProxy func(sig string)
+	// detachKeys, typed on stdin, end the session and leave the
+	// process running (Docker's ctrl-p ctrl-q); nil: none.
+	detachKeys []byte
 }
+
+// defaultDetachKeys are Docker's: ctrl-p, ctrl-q.
+var defaultDetachKeys = []byte{0x10, 0x11}
+
+// errDetached ends a session whose user typed the detach keys.
+var errDetached = errors.New("detached")
 
 func (s stdioSession) run(ctx context.Context, open func(context.Context, ...grpc.CallOption) (apiv1.Tasks_AttachClient, error), first *apiv1.StdioFrame) (int, error) {
 	ctx, cancel := context.WithCancel(ctx)
@@ -113,12 +123,21 @@ func (s stdioSession) run(ctx context.Context, open func(context.Context, ...grp
 			}
 		}()
 	}
+	var detached atomic.Bool
 	if s.stdin != nil {
 		go func() {
+			keys := detachScanner{keys: s.detachKeys}
 			buf := make([]byte, 32*1024)
 			for {
 				n, err := s.stdin.Read(buf)
-				if n > 0 && send(&apiv1.StdioFrame{Stdin: append([]byte(nil), buf[:n]...)}) != nil {
+				data, detach := keys.scan(buf[:n])
+				if len(data) > 0 && send(&apiv1.StdioFrame{Stdin: data}) != nil {
+					return
+				}
+				if detach {
+					// berthd relays what came before, then ends the stream.
+					detached.Store(true)
+					_ = send(&apiv1.StdioFrame{Detach: true})
 					return
 				}
 				if err != nil {
@@ -131,6 +150,9 @@ func (s stdioSession) run(ctx context.Context, open func(context.Context, ...grp
 	for {
 		f, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
+			if detached.Load() {
+				return 0, errDetached
+			}
 			return 0, errors.New("berthd ended the stream before the process exited")
 		}
 		if err != nil {
@@ -167,4 +189,38 @@ func rawTerminal() func() {
 		return nil
 	}
 	return func() { _ = term.Restore(fd, old) }
+}
+
+// detachScanner finds the detach keys in stdin's stream, also split
+// across reads; bytes that only began the sequence are passed on once it
+// turns out not to be one.
+type detachScanner struct {
+	keys []byte
+	held int // how many of keys the last read ended with
+}
+
+// scan returns what of b (after anything held back) is stdin for the
+// process, and whether the keys were typed.
+func (d *detachScanner) scan(b []byte) ([]byte, bool) {
+	if len(d.keys) == 0 {
+		return append([]byte(nil), b...), false
+	}
+	out := make([]byte, 0, len(b)+d.held)
+	for _, c := range b {
+		if c == d.keys[d.held] {
+			d.held++
+			if d.held == len(d.keys) {
+				return out, true
+			}
+			continue
+		}
+		out = append(out, d.keys[:d.held]...)
+		d.held = 0
+		if c == d.keys[0] {
+			d.held = 1
+			continue
+		}
+		out = append(out, c)
+	}
+	return out, false
 }

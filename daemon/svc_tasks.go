@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -47,13 +48,16 @@ func (w frameOut) Write(p []byte) (int, error) {
 // serveStdio reads the client's frames after the first: stdin into the
 // returned reader (nil unless withStdin), resizes to resize. It ends
 // with the stream.
-func serveStdio(stream stdioStream, withStdin bool, resize func(w, h uint16)) io.Reader {
+func serveStdio(stream stdioStream, withStdin bool, resize func(w, h uint16)) (io.Reader, <-chan struct{}) {
 	pr, pw := io.Pipe()
+	detached := make(chan struct{})
 	go func() {
 		for {
 			f, err := stream.Recv()
 			if err != nil {
-				pw.CloseWithError(io.EOF)
+				// A client gone is not the end of the process's input:
+				// only a stdin_eof frame closes its stdin.
+				pw.CloseWithError(errClientGone)
 				return
 			}
 			if r := f.GetResize(); r != nil {
@@ -65,13 +69,22 @@ func serveStdio(stream stdioStream, withStdin bool, resize func(w, h uint16)) io
 			if f.GetStdinEof() {
 				pw.Close()
 			}
+			if f.GetDetach() {
+				pw.CloseWithError(errClientGone)
+				close(detached)
+				return
+			}
 		}
 	}()
 	if !withStdin {
-		return nil
+		return nil, detached
 	}
-	return pr
+	return pr, detached
 }
+
+// errClientGone ends the relay of a client's stdin without closing the
+// process's: the client detached or went away.
+var errClientGone = errors.New("attach client gone")
 
 func stdioFor(stream stdioStream, stdin io.Reader) container.Stdio {
 	mu := &sync.Mutex{}
@@ -93,11 +106,17 @@ func (s *tasksService) Attach(stream stdioStream) error {
 	if a == nil {
 		return fmt.Errorf("%w: attach: the first frame must say what to attach to", errdefs.ErrInvalidArgument)
 	}
-	stdin := serveStdio(stream, a.GetStdin(), func(w, h uint16) {
+	stdin, detached := serveStdio(stream, a.GetStdin(), func(w, h uint16) {
 		_ = s.d.engine.ResizeContainer(context.WithoutCancel(ctx), ns, a.GetId(), "", w, h)
 	})
 	o := engine.AttachOptions{Start: a.GetStart(), Width: uint16(a.GetSize().GetWidth()), Height: uint16(a.GetSize().GetHeight())}
+	// A detach ends the engine's relay of stdin, which ends the attach.
 	code, err := s.d.engine.AttachContainer(ctx, ns, a.GetId(), stdioFor(stream, stdin), o)
+	select {
+	case <-detached:
+		return nil // the client detached; the process runs on
+	default:
+	}
 	if err != nil {
 		return err
 	}
@@ -125,7 +144,7 @@ func (s *tasksService) Exec(stream stdioStream) error {
 	if err := stream.Send(&apiv1.StdioFrame{ExecId: execID}); err != nil {
 		return err
 	}
-	stdin := serveStdio(stream, x.GetStdin() && !x.GetDetach(), func(w, h uint16) {
+	stdin, _ := serveStdio(stream, x.GetStdin() && !x.GetDetach(), func(w, h uint16) {
 		_ = s.d.engine.ResizeContainer(context.WithoutCancel(ctx), ns, x.GetId(), execID, w, h)
 	})
 	o := engine.ExecOptions{ID: execID, Detach: x.GetDetach(), Width: uint16(x.GetSize().GetWidth()), Height: uint16(x.GetSize().GetHeight()), ExecConfig: container.ExecConfig{

@@ -322,8 +322,14 @@ func copyStream(ctx context.Context, s *shim.Stream, stdio container.Stdio) (*sh
 	defer stop()
 	if stdio.Stdin != nil {
 		go func() {
-			_, _ = io.Copy(s, stdio.Stdin)
-			_ = s.CloseStdin()
+			// Only the end of the client's input closes the process's
+			// stdin. A client that detached or went away leaves it open
+			// and ends the relay, once what it sent has been written.
+			if _, err := io.Copy(s, stdio.Stdin); err == nil {
+				_ = s.CloseStdin()
+			} else {
+				s.Close()
+			}
 		}()
 	}
 	out, errw := stdio.Stdout, stdio.Stderr

@@ -965,17 +965,20 @@ func (x *Resize) GetHeight() uint32 {
 }
 
 type StdioFrame struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Attach        *AttachStart           `protobuf:"bytes,1,opt,name=attach,proto3" json:"attach,omitempty"`
-	Exec          *ExecStart             `protobuf:"bytes,2,opt,name=exec,proto3" json:"exec,omitempty"`
-	Stdin         []byte                 `protobuf:"bytes,3,opt,name=stdin,proto3" json:"stdin,omitempty"`
-	StdinEof      bool                   `protobuf:"varint,4,opt,name=stdin_eof,json=stdinEof,proto3" json:"stdin_eof,omitempty"`
-	Resize        *Resize                `protobuf:"bytes,5,opt,name=resize,proto3" json:"resize,omitempty"`
-	Stdout        []byte                 `protobuf:"bytes,6,opt,name=stdout,proto3" json:"stdout,omitempty"`
-	Stderr        []byte                 `protobuf:"bytes,7,opt,name=stderr,proto3" json:"stderr,omitempty"`
-	Exited        bool                   `protobuf:"varint,8,opt,name=exited,proto3" json:"exited,omitempty"`
-	ExitCode      int32                  `protobuf:"varint,9,opt,name=exit_code,json=exitCode,proto3" json:"exit_code,omitempty"`
-	ExecId        string                 `protobuf:"bytes,10,opt,name=exec_id,json=execId,proto3" json:"exec_id,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Attach   *AttachStart           `protobuf:"bytes,1,opt,name=attach,proto3" json:"attach,omitempty"`
+	Exec     *ExecStart             `protobuf:"bytes,2,opt,name=exec,proto3" json:"exec,omitempty"`
+	Stdin    []byte                 `protobuf:"bytes,3,opt,name=stdin,proto3" json:"stdin,omitempty"`
+	StdinEof bool                   `protobuf:"varint,4,opt,name=stdin_eof,json=stdinEof,proto3" json:"stdin_eof,omitempty"`
+	Resize   *Resize                `protobuf:"bytes,5,opt,name=resize,proto3" json:"resize,omitempty"`
+	Stdout   []byte                 `protobuf:"bytes,6,opt,name=stdout,proto3" json:"stdout,omitempty"`
+	Stderr   []byte                 `protobuf:"bytes,7,opt,name=stderr,proto3" json:"stderr,omitempty"`
+	Exited   bool                   `protobuf:"varint,8,opt,name=exited,proto3" json:"exited,omitempty"`
+	ExitCode int32                  `protobuf:"varint,9,opt,name=exit_code,json=exitCode,proto3" json:"exit_code,omitempty"`
+	ExecId   string                 `protobuf:"bytes,10,opt,name=exec_id,json=execId,proto3" json:"exec_id,omitempty"`
+	// Client to server: stop relaying, leave the process running with its
+	// stdin open; the server then ends the stream without an exit frame.
+	Detach        bool `protobuf:"varint,11,opt,name=detach,proto3" json:"detach,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1078,6 +1081,13 @@ func (x *StdioFrame) GetExecId() string {
 		return x.ExecId
 	}
 	return ""
+}
+
+func (x *StdioFrame) GetDetach() bool {
+	if x != nil {
+		return x.Detach
+	}
+	return false
 }
 
 type ResizeRequest struct {
@@ -1285,7 +1295,7 @@ const file_containers_proto_rawDesc = "" +
 	" \x01(\v2\x10.berth.v1.ResizeR\x04size\"6\n" +
 	"\x06Resize\x12\x14\n" +
 	"\x05width\x18\x01 \x01(\rR\x05width\x12\x16\n" +
-	"\x06height\x18\x02 \x01(\rR\x06height\"\xbf\x02\n" +
+	"\x06height\x18\x02 \x01(\rR\x06height\"\xd7\x02\n" +
 	"\n" +
 	"StdioFrame\x12-\n" +
 	"\x06attach\x18\x01 \x01(\v2\x15.berth.v1.AttachStartR\x06attach\x12'\n" +
@@ -1298,7 +1308,8 @@ const file_containers_proto_rawDesc = "" +
 	"\x06exited\x18\b \x01(\bR\x06exited\x12\x1b\n" +
 	"\texit_code\x18\t \x01(\x05R\bexitCode\x12\x17\n" +
 	"\aexec_id\x18\n" +
-	" \x01(\tR\x06execId\"f\n" +
+	" \x01(\tR\x06execId\x12\x16\n" +
+	"\x06detach\x18\v \x01(\bR\x06detach\"f\n" +
 	"\rResizeRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\aexec_id\x18\x02 \x01(\tR\x06execId\x12\x14\n" +

@@ -96,7 +96,7 @@ func TestLogOptRotates(t *testing.T) {
 }
 
 // TestAttachAndRestart: attach feeds a -i container's stdin and ends with
-// its exit code; restart stops and starts a container, whose log then
+// its exit code; ctrl-p ctrl-q detaches and leaves it running, stdin open; restart stops and starts a container, whose log then
 // holds both runs.
 func TestAttachAndRestart(t *testing.T) {
 	e := newEnv(t)
@@ -110,13 +110,40 @@ func TestAttachAndRestart(t *testing.T) {
 	}
 	e.ok("rm", id)
 
+	// ctrl-p ctrl-q detaches: attach exits 0, what came before the keys
+	// reaches the process, and the container runs on with stdin open.
+	id = strings.TrimSpace(e.ok("run", "-d", "-i", e.ref, "sh", "-c", "while read l; do echo got $l; done; echo eof"))
+	cmd = exec.Command(filepath.Join(bin, "berth"), "--address", e.sock, "attach", id)
+	cmd.Stdin = strings.NewReader("one\n\x10\x11two\n")
+	if out, err := cmd.Output(); err != nil || strings.Contains(string(out), "two") {
+		t.Fatalf("attach, detach: %q, %v; want exit 0 and nothing after the keys", out, err)
+	}
+	cmd = exec.Command(filepath.Join(bin, "berth"), "--address", e.sock, "attach", id)
+	cmd.Stdin = strings.NewReader("three\n\x10\x11")
+	if _, err := cmd.Output(); err != nil {
+		t.Fatalf("second attach: %v", err)
+	}
+	if ps := e.ok("ps", "-q"); !strings.Contains(ps, id[:12]) {
+		t.Fatalf("not running after detach: %q", ps)
+	}
+	logs := ""
+	for range 100 {
+		if logs = e.ok("logs", id); logs == "got one\ngot three\n" {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if logs != "got one\ngot three\n" {
+		t.Errorf("logs after two detaches: %q, want \"got one\", \"got three\"", logs)
+	}
+	e.ok("rm", "-f", id)
+
 	id = strings.TrimSpace(e.ok("run", "-d", e.ref, "sh", "-c", "echo boot; while :; do sleep 0.1; done"))
 	e.ok("restart", "-t", "1", id)
 	if ps := e.ok("ps", "-q"); !strings.Contains(ps, id[:12]) {
 		t.Fatalf("not running after restart: %q", ps)
 	}
 	// The second run writes its line soon after start returns.
-	logs := ""
 	for range 100 {
 		if logs = e.ok("logs", id); logs == "boot\nboot\n" {
 			break
