@@ -11,27 +11,32 @@ export GOFLAGS=${GOFLAGS:-}
 # Bundles the tests write must be readable by the ids a container maps to
 # (user namespaces, rootless runs), whatever umask the caller has.
 umask 022
-status=0
+# Steps that fail before go test are named in its closing summary
+# (BERTH_FAILED_STEPS), so the last lines of a run say what failed.
+failed_steps=""
+fail() { failed_steps+="$1"$'\n'; echo "== FAILED: $1"; }
+fuzz() { # target package count
+	go test -run '^$' -fuzz "^$1\$" -fuzztime "${FUZZCOUNT:-$3}" "$2" || fail "fuzz $1 ($2)"
+}
 make build || exit 1
 echo "== go vet"
-go vet ./... || status=1
+go vet ./... || fail "go vet"
 echo "== fuzz (short)"
 # Counted runs (-fuzztime Nx), not timed ones: with a duration, Go's
 # fuzzing coordinator can fail a target with "context deadline exceeded"
 # when a busy worker misses the deadline (golang/go#75804).
-go test -run '^$' -fuzz '^FuzzApply$' -fuzztime "${FUZZCOUNT:-2000x}" ./archive || status=1
-go test -run '^$' -fuzz '^FuzzParseManifest$' -fuzztime "${FUZZCOUNT:-600000x}" ./manifest || status=1
-go test -run '^$' -fuzz '^FuzzValidateSpec$' -fuzztime "${FUZZCOUNT:-150000x}" ./runtime || status=1
-go test -run '^$' -fuzz '^FuzzNew$' -fuzztime "${FUZZCOUNT:-150000x}" ./specgen || status=1
-go test -run '^$' -fuzz '^FuzzExecFlags$' -fuzztime "${FUZZCOUNT:-60000x}" ./runtime/command || status=1
-go test -run '^$' -fuzz '^FuzzParsePorts$' -fuzztime "${FUZZCOUNT:-300000x}" ./network/ports || status=1
-go test -run '^$' -fuzz '^FuzzParseRunFlags$' -fuzztime "${FUZZCOUNT:-200000x}" ./cli/runopts || status=1
+fuzz FuzzApply ./archive 2000x
+fuzz FuzzParseManifest ./manifest 600000x
+fuzz FuzzValidateSpec ./runtime 150000x
+fuzz FuzzNew ./specgen 150000x
+fuzz FuzzExecFlags ./runtime/command 60000x
+fuzz FuzzParsePorts ./network/ports 300000x
+fuzz FuzzParseRunFlags ./cli/runopts 200000x
 if [ "$(id -u)" = 0 ] && [ -x conformance/run.sh ]; then
 	echo "== OCI runtime conformance"
-	conformance/run.sh || status=1
+	conformance/run.sh || fail "OCI runtime conformance (conformance/run.sh)"
 fi
 echo "== go test"
 # Packages run one at a time: integration tests check that the whole host
 # is left as they found it, which only holds when nothing else runs.
-go test -p 1 -count=1 -timeout 10m -json ./... | go run ./hack/summary || status=1
-exit $status
+go test -p 1 -count=1 -timeout 10m -json ./... | BERTH_FAILED_STEPS=$failed_steps go run ./hack/summary
