@@ -33,16 +33,16 @@ func (g *globals) statsClient() (apiv1.ContainerStatsClient, error) {
 }
 
 func newTop(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "top CONTAINER",
-		Short: "Show the processes of a running container",
-		Args:  cobra.ExactArgs(1),
+	cmd := &cobra.Command{
+		Use:   "top CONTAINER [ps OPTIONS]",
+		Short: "Show the processes of a running container (with ps options: the host's ps, filtered)",
+		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.statsClient()
 			if err != nil {
 				return err
 			}
-			resp, err := c.Top(g.ctx(cmd), &apiv1.TopRequest{Id: args[0]})
+			resp, err := c.Top(g.ctx(cmd), &apiv1.TopRequest{Id: args[0], PsArgs: args[1:]})
 			if err != nil {
 				return err
 			}
@@ -54,6 +54,9 @@ func newTop(g *globals) *cobra.Command {
 			return tw.Flush()
 		},
 	}
+	// ps options after the container, such as -o pid,args, are not berth's.
+	cmd.Flags().SetInterspersed(false)
+	return cmd
 }
 
 func newStats(g *globals) *cobra.Command {

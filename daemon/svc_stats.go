@@ -20,11 +20,11 @@ func (s *statsService) Top(ctx context.Context, r *apiv1.TopRequest) (*apiv1.Top
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.d.engine.TopContainer(ctx, ns, r.GetId())
+	titles, rows, err := s.d.engine.TopContainer(ctx, ns, r.GetId(), r.GetPsArgs())
 	if err != nil {
 		return nil, err
 	}
-	resp := &apiv1.TopResponse{Titles: engine.TopTitles}
+	resp := &apiv1.TopResponse{Titles: titles}
 	for _, row := range rows {
 		resp.Processes = append(resp.Processes, &apiv1.TopRow{Fields: row})
 	}

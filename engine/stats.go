@@ -12,6 +12,7 @@ import (
 	"os/user"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,24 +30,55 @@ const clockTicks = 100
 // TopTitles are the columns of TopContainer's rows.
 var TopTitles = []string{"UID", "PID", "PPID", "STIME", "TIME", "CMD"}
 
-// TopContainer lists a running container's processes, one row per host
-// pid read from /proc, in the columns of TopTitles.
-func (e *Engine) TopContainer(ctx context.Context, ns, ref string) ([][]string, error) {
+// TopContainer lists a running container's processes: without psArgs,
+// one row per host pid read from /proc under TopTitles; with them, the
+// host's ps output (titles first) restricted to the container's pids.
+func (e *Engine) TopContainer(ctx context.Context, ns, ref string, psArgs []string) (titles []string, rows [][]string, err error) {
 	_, t, err := e.running(ctx, ns, ref)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	pids, err := t.client.Pids(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("processes of %s: %w", ref, err)
+		return nil, nil, fmt.Errorf("processes of %s: %w", ref, err)
 	}
-	var rows [][]string
+	if len(psArgs) > 0 {
+		return psRows(ctx, psArgs, pids)
+	}
 	for _, pid := range pids {
 		if row, err := procRow(pid); err == nil { // gone meanwhile: skipped
 			rows = append(rows, row)
 		}
 	}
-	return rows, nil
+	return TopTitles, rows, nil
+}
+
+// psRows runs the host's ps with args and keeps the rows whose PID
+// column is one of pids. The last column (the command) may hold spaces.
+func psRows(ctx context.Context, args []string, pids []int) ([]string, [][]string, error) {
+	out, err := exec.CommandContext(ctx, "ps", args...).Output()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: ps %s: %w", errdefs.ErrInvalidArgument, strings.Join(args, " "), err)
+	}
+	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	titles := strings.Fields(lines[0])
+	col := slices.Index(titles, "PID")
+	if col < 0 {
+		return nil, nil, fmt.Errorf("%w: ps %s prints no PID column", errdefs.ErrInvalidArgument, strings.Join(args, " "))
+	}
+	var rows [][]string
+	for _, l := range lines[1:] {
+		f := strings.Fields(l)
+		if len(f) < len(titles) {
+			continue
+		}
+		if pid, err := strconv.Atoi(f[col]); err != nil || !slices.Contains(pids, pid) {
+			continue
+		}
+		last := len(titles) - 1
+		rows = append(rows, append(f[:last:last], strings.Join(f[last:], " ")))
+	}
+	return titles, rows, nil
 }
 
 // procRow reads one process's TopTitles columns from /proc.

@@ -26,6 +26,7 @@ const (
 type TopRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	PsArgs        []string               `protobuf:"bytes,2,rep,name=ps_args,json=psArgs,proto3" json:"ps_args,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -65,6 +66,13 @@ func (x *TopRequest) GetId() string {
 		return x.Id
 	}
 	return ""
+}
+
+func (x *TopRequest) GetPsArgs() []string {
+	if x != nil {
+		return x.PsArgs
+	}
+	return nil
 }
 
 type TopResponse struct {
@@ -590,10 +598,11 @@ var File_stats_proto protoreflect.FileDescriptor
 
 const file_stats_proto_rawDesc = "" +
 	"\n" +
-	"\vstats.proto\x12\bberth.v1\x1a\x1bgoogle/protobuf/empty.proto\"\x1c\n" +
+	"\vstats.proto\x12\bberth.v1\x1a\x1bgoogle/protobuf/empty.proto\"5\n" +
 	"\n" +
 	"TopRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"U\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
+	"\aps_args\x18\x02 \x03(\tR\x06psArgs\"U\n" +
 	"\vTopResponse\x12\x16\n" +
 	"\x06titles\x18\x01 \x03(\tR\x06titles\x12.\n" +
 	"\tprocesses\x18\x02 \x03(\v2\x10.berth.v1.TopRowR\tprocesses\" \n" +

@@ -34,8 +34,9 @@ const (
 // ContainerStats reports what containers use (processes, resources, disk)
 // and changes the limits of running ones.
 type ContainerStatsClient interface {
-	// Top lists a running container's processes as a table read from the
-	// host's /proc.
+	// Top lists a running container's processes: a table read from the
+	// host's /proc, or the host's ps run with ps_args, keeping the
+	// container's rows.
 	Top(ctx context.Context, in *TopRequest, opts ...grpc.CallOption) (*TopResponse, error)
 	// Stats samples the usage of the named containers, or of every running
 	// one when none is named.
@@ -102,8 +103,9 @@ func (c *containerStatsClient) DiskUsage(ctx context.Context, in *emptypb.Empty,
 // ContainerStats reports what containers use (processes, resources, disk)
 // and changes the limits of running ones.
 type ContainerStatsServer interface {
-	// Top lists a running container's processes as a table read from the
-	// host's /proc.
+	// Top lists a running container's processes: a table read from the
+	// host's /proc, or the host's ps run with ps_args, keeping the
+	// container's rows.
 	Top(context.Context, *TopRequest) (*TopResponse, error)
 	// Stats samples the usage of the named containers, or of every running
 	// one when none is named.

@@ -28,6 +28,18 @@ func TestTopListsSleep(t *testing.T) {
 	e.nothingLeft()
 }
 
+func TestTopPsOptionsFilterHostPs(t *testing.T) {
+	e := newEnv(t)
+	e.ok("run", "-d", "--name", "sleeper", e.ref, "sleep", "1000")
+	out := e.ok("top", "sleeper", "-eo", "pid,args")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || strings.Fields(lines[0])[0] != "PID" || !strings.HasSuffix(lines[1], "sleep 1000") {
+		t.Fatalf("top -eo pid,args is not the sleep alone:\n%s", out)
+	}
+	e.ok("rm", "-f", "sleeper")
+	e.nothingLeft()
+}
+
 func TestStatsShowsLimitAndPids(t *testing.T) {
 	e := newEnv(t)
 	e.ok("run", "-d", "--name", "limited", "--memory", "64m", e.ref, "sleep", "1000")
