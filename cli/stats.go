@@ -176,7 +176,7 @@ func newUpdate(g *globals) *cobra.Command {
 	var shares uint64
 	cmd := &cobra.Command{
 		Use:   "update [flags] CONTAINER...",
-		Short: "Change the resource limits of running containers",
+		Short: "Change the resource limits of containers (at once when they run)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req := &apiv1.UpdateRequest{}

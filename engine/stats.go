@@ -251,10 +251,10 @@ type ResourceUpdate struct {
 	CPUShares                   *uint64
 }
 
-// UpdateContainer changes a running container's limits through its
-// runtime's `update`, then records them in its configuration.
+// UpdateContainer records new limits in a container's configuration,
+// first applying them through its runtime's `update` when it runs.
 func (e *Engine) UpdateContainer(ctx context.Context, ns, ref string, u ResourceUpdate) error {
-	c, _, err := e.running(ctx, ns, ref)
+	c, err := e.Container(ctx, ns, ref)
 	if err != nil {
 		return err
 	}
@@ -291,14 +291,62 @@ func (e *Engine) UpdateContainer(ctx context.Context, ns, ref string, u Resource
 	if err != nil {
 		return err
 	}
-	if _, err := e.runtimeCmd(ctx, c, data, "update", "-r", "-", c.ID); err != nil {
-		return fmt.Errorf("%w: %w", errdefs.ErrFailedPrecondition, err)
+	if e.task(ns, c.ID) != nil {
+		if _, err := e.runtimeCmd(ctx, c, data, "update", "-r", "-", c.ID); err != nil {
+			return fmt.Errorf("%w: %w", errdefs.ErrFailedPrecondition, err)
+		}
+	}
+	if err := e.updateBundleSpec(ns, c.ID, res); err != nil {
+		return err
 	}
 	if c.Config, err = json.Marshal(cfg); err != nil {
 		return err
 	}
 	_, err = e.meta.Containers().Update(ctx, ns, c)
 	return err
+}
+
+// updateBundleSpec sets res's limits in the container's bundle spec, when
+// it has one: the next start (or restart) reuses it.
+func (e *Engine) updateBundleSpec(ns, id string, res specs.LinuxResources) error {
+	path := filepath.Join(e.bundleDir(ns, id), "config.json")
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read bundle spec: %w", err)
+	}
+	var spec specs.Spec
+	if err := json.Unmarshal(b, &spec); err != nil {
+		return fmt.Errorf("bundle spec %s: %w", path, err)
+	}
+	if spec.Linux == nil {
+		spec.Linux = &specs.Linux{}
+	}
+	if spec.Linux.Resources == nil {
+		spec.Linux.Resources = &specs.LinuxResources{}
+	}
+	r := spec.Linux.Resources
+	if res.Memory != nil {
+		if r.Memory == nil {
+			r.Memory = &specs.LinuxMemory{}
+		}
+		r.Memory.Limit = res.Memory.Limit
+	}
+	if res.CPU != nil {
+		if r.CPU == nil {
+			r.CPU = &specs.LinuxCPU{}
+		}
+		r.CPU.Shares, r.CPU.Quota, r.CPU.Period = res.CPU.Shares, res.CPU.Quota, res.CPU.Period
+	}
+	if res.Pids != nil {
+		r.Pids = res.Pids
+	}
+	if b, err = json.Marshal(&spec); err != nil {
+		return err
+	}
+	return writeFileAtomic(path, b)
 }
 
 // DiskUsage is one line of `system df`: how many there are, how many are

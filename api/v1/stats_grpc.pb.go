@@ -41,8 +41,8 @@ type ContainerStatsClient interface {
 	// Stats samples the usage of the named containers, or of every running
 	// one when none is named.
 	Stats(ctx context.Context, in *StatsRequest, opts ...grpc.CallOption) (*StatsResponse, error)
-	// Update changes a running container's resource limits and records
-	// them in its configuration.
+	// Update records new resource limits in a container's configuration,
+	// applying them first when it runs.
 	Update(ctx context.Context, in *UpdateRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 	// DiskUsage sums the space images, containers and volumes take.
 	DiskUsage(ctx context.Context, in *emptypb.Empty, opts ...grpc.CallOption) (*DiskUsageResponse, error)
@@ -110,8 +110,8 @@ type ContainerStatsServer interface {
 	// Stats samples the usage of the named containers, or of every running
 	// one when none is named.
 	Stats(context.Context, *StatsRequest) (*StatsResponse, error)
-	// Update changes a running container's resource limits and records
-	// them in its configuration.
+	// Update records new resource limits in a container's configuration,
+	// applying them first when it runs.
 	Update(context.Context, *UpdateRequest) (*emptypb.Empty, error)
 	// DiskUsage sums the space images, containers and volumes take.
 	DiskUsage(context.Context, *emptypb.Empty) (*DiskUsageResponse, error)

@@ -56,13 +56,13 @@ func TestStatsShowsLimitAndPids(t *testing.T) {
 	e.nothingLeft()
 }
 
-func TestUpdatePidsLimit(t *testing.T) {
-	e := newEnv(t)
-	e.ok("run", "-d", "--name", "upd", e.ref, "sleep", "1000")
-	e.ok("update", "--pids-limit", "42", "upd")
-	cg, err := os.ReadFile(filepath.Join("/proc", e.topPid("upd"), "cgroup"))
+// pidsMax reads the pids.max of the cgroup the first process of a
+// container is in (the pids hierarchy on v1, else the cgroup2 one).
+func (e *env) pidsMax(name string) string {
+	e.t.Helper()
+	cg, err := os.ReadFile(filepath.Join("/proc", e.topPid(name), "cgroup"))
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
 	var file string
 	for _, l := range strings.Split(strings.TrimSpace(string(cg)), "\n") {
@@ -76,12 +76,31 @@ func TestUpdatePidsLimit(t *testing.T) {
 	}
 	got, err := os.ReadFile(file)
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
-	if strings.TrimSpace(string(got)) != "42" {
-		t.Fatalf("%s is %q, want 42", file, got)
+	return strings.TrimSpace(string(got))
+}
+
+func TestUpdatePidsLimit(t *testing.T) {
+	e := newEnv(t)
+	e.ok("run", "-d", "--name", "upd", e.ref, "sleep", "1000")
+	e.ok("update", "--pids-limit", "42", "upd")
+	if got := e.pidsMax("upd"); got != "42" {
+		t.Fatalf("pids.max is %q, want 42", got)
 	}
 	e.ok("rm", "-f", "upd")
+	e.nothingLeft()
+}
+
+func TestUpdateStoppedAppliesAtStart(t *testing.T) {
+	e := newEnv(t)
+	e.ok("create", "--name", "later", e.ref, "sleep", "1000")
+	e.ok("update", "--pids-limit", "7", "later")
+	e.ok("start", "later")
+	if got := e.pidsMax("later"); got != "7" {
+		t.Fatalf("pids.max is %q, want 7", got)
+	}
+	e.ok("rm", "-f", "later")
 	e.nothingLeft()
 }
 
