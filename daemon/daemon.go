@@ -127,6 +127,7 @@ func (d *Daemon) register() {
 	apiv1.RegisterTasksServer(d.grpc, &tasksService{d: d})
 	apiv1.RegisterVolumesServer(d.grpc, &volumesService{d: d})
 	apiv1.RegisterContainerFilesServer(d.grpc, &filesService{d: d})
+	apiv1.RegisterContainerStatsServer(d.grpc, &statsService{d: d})
 }
 
 // Serve answers requests until Stop; it returns nil after a clean stop.
