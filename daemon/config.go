@@ -49,7 +49,23 @@ type Config struct {
 	ShimBinary string `toml:"shim_binary"`
 	// ReaperBinary is berth-reaper's path (PID 1 of containers run with
 	// --init); empty looks next to berthd, then in PATH.
-	ReaperBinary string `toml:"reaper_binary"`
+	ReaperBinary string        `toml:"reaper_binary"`
+	Network      NetworkConfig `toml:"network"`
+}
+
+// NetworkConfig configures container networking through CNI.
+type NetworkConfig struct {
+	// ConfDir holds the networks' conflists (Berth writes and owns the
+	// ones of networks it creates; an operator may drop in others);
+	// default <state>/network/net.d.
+	ConfDir string `toml:"conf_dir"`
+	// PluginDirs are searched for CNI plugins; default /usr/lib/cni and
+	// /opt/cni/bin.
+	PluginDirs []string `toml:"plugin_dirs"`
+	// DefaultSubnet and DefaultBridge shape the default "bridge" network
+	// (default 10.66.0.0/16 on berth0).
+	DefaultSubnet string `toml:"default_subnet"`
+	DefaultBridge string `toml:"default_bridge"`
 }
 
 // GCConfig schedules garbage collection.
@@ -130,6 +146,10 @@ func (c Config) engineConfig(log *slog.Logger) engine.Config {
 		Runtimes:     c.Runtimes,
 		ShimBinary:   c.ShimBinary,
 		ReaperBinary: c.ReaperBinary,
+		Network: engine.NetworkConfig{
+			ConfDir: c.Network.ConfDir, PluginDirs: c.Network.PluginDirs,
+			DefaultSubnet: c.Network.DefaultSubnet, DefaultBridge: c.Network.DefaultBridge,
+		},
 		Registry: engine.RegistryConfig{
 			CertsDir:               c.Registry.ConfigPath,
 			Insecure:               c.Registry.Insecure,

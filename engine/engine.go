@@ -24,6 +24,7 @@ import (
 	"github.com/berth-dev/berth/events"
 	"github.com/berth-dev/berth/images"
 	"github.com/berth-dev/berth/metadata"
+	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/snapshot"
 	"github.com/berth-dev/berth/snapshot/native"
 	"github.com/berth-dev/berth/snapshot/overlay"
@@ -67,6 +68,8 @@ type Config struct {
 	// crun). DefaultRuntime, unless mapped, is found next to the running
 	// binary or in PATH.
 	Runtimes map[string]string
+	// Network configures container networking.
+	Network NetworkConfig
 }
 
 // Engine is an open set of stores and the operations over them. Its
@@ -96,6 +99,11 @@ type Engine struct {
 	ctrMu    sync.Mutex
 	ctrLocks map[string]*ctrLock
 	tasks    map[string]*task
+
+	// net is opened on first use (networks).
+	netOnce sync.Once
+	net     *network.Manager
+	netErr  error
 
 	closeOnce sync.Once
 	closeErr  error
