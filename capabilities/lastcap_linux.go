@@ -5,15 +5,29 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
 
+// lastCap caches HostLastCap's answer: the kernel's does not change.
+var lastCap struct {
+	once sync.Once
+	cap  Cap
+	err  error
+}
+
 // HostLastCap returns the highest capability the running kernel knows,
 // from /proc/sys/kernel/cap_last_cap, or, where that file cannot be read
 // (a container whose /proc is not mounted yet or is masked), by asking
-// the kernel which bounding-set entries exist.
+// the kernel which bounding-set entries exist. The answer is cached, so
+// a container's init can ask before its rlimits apply and not again.
 func HostLastCap() (Cap, error) {
+	lastCap.once.Do(func() { lastCap.cap, lastCap.err = hostLastCap() })
+	return lastCap.cap, lastCap.err
+}
+
+func hostLastCap() (Cap, error) {
 	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
 	if err == nil {
 		n, perr := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 8)

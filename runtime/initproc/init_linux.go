@@ -8,16 +8,19 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/berth-dev/berth/capabilities"
 	"github.com/berth-dev/berth/internal/fds"
 	"github.com/berth-dev/berth/internal/phase"
 	"github.com/berth-dev/berth/rootfs"
 	"github.com/berth-dev/berth/runtime/hooks"
 	"github.com/berth-dev/berth/runtime/proto"
+	"github.com/berth-dev/berth/seccomp/load"
 	"github.com/berth-dev/berth/sysctl"
 )
 
@@ -94,13 +97,19 @@ func run(conn *proto.Conn) error {
 	if err != nil {
 		return err
 	}
-	// Without no_new_privs installing a filter needs CAP_SYS_ADMIN, so it
-	// goes in before the capabilities are dropped; a notify filter's
-	// listener must reach the runtime before create returns. Otherwise
-	// the filter goes in as late as possible.
-	seccompLate := prog != nil && cfg.Process.NoNewPrivileges && !prog.NeedsNotify
-	if prog != nil && !seccompLate {
-		if err := loadSeccomp(conn, prog); err != nil {
+	// A notify filter's listener must reach the runtime before create
+	// returns, so that filter goes in before the start wait; without
+	// no_new_privs installing a filter needs CAP_SYS_ADMIN, so it goes in
+	// before the capabilities are dropped; otherwise as late as possible.
+	// The soft rlimits go in after the last of init's own work that could
+	// trip them (allocations, opens: see setRlimits), which is after the
+	// identity switch, unless the filter may deny prlimit64 and comes
+	// first: then just before the filter.
+	notify := prog != nil && prog.NeedsNotify
+	late := prog != nil && !notify && cfg.Process.NoNewPrivileges
+	softLast := prog == nil || late || filterAllows(cfg.Spec.Linux.Seccomp, "prlimit64")
+	if notify {
+		if err := loadFilter(conn, cfg, prog, !softLast); err != nil {
 			return err
 		}
 	}
@@ -109,10 +118,26 @@ func run(conn *proto.Conn) error {
 			return err
 		}
 	}
+	if prog != nil && !notify && !late {
+		if err := loadFilter(conn, cfg, prog, !softLast); err != nil {
+			return err
+		}
+	}
 	if err := applyIdentity(cfg.Process, env); err != nil {
 		return err
 	}
-	if seccompLate {
+	execve, err := prepareExec(path, cfg.Process.Args, env)
+	if err != nil {
+		return err
+	}
+	closeExtraFDs(cfg.PreserveFDs)
+	phase.Mark("exec")
+	if softLast {
+		if err := lowerSoftRlimits(cfg.Process.Rlimits); err != nil {
+			return err
+		}
+	}
+	if late {
 		if err := loadSeccomp(conn, prog); err != nil {
 			return err
 		}
@@ -120,12 +145,30 @@ func run(conn *proto.Conn) error {
 	if cfg.Exec {
 		conn.Close()
 	}
-	closeExtraFDs(cfg.PreserveFDs)
-	phase.Mark("exec")
-	if err := unix.Exec(path, cfg.Process.Args, env); err != nil {
-		return fmt.Errorf("exec %s: %w", cfg.Process.Args[0], err)
+	return fmt.Errorf("exec %s: %w", cfg.Process.Args[0], execve())
+}
+
+// prepareExec builds execve's arguments now, so that the exec itself
+// allocates nothing: it runs under the process's soft rlimits, which a
+// Go program's address space may already exceed (see setRlimits).
+func prepareExec(path string, args, env []string) (func() error, error) {
+	p, err := syscall.BytePtrFromString(path)
+	if err != nil {
+		return nil, fmt.Errorf("exec %s: %w", path, err)
 	}
-	return nil
+	argv, err := syscall.SlicePtrFromStrings(args)
+	if err != nil {
+		return nil, fmt.Errorf("exec %s: arguments: %w", path, err)
+	}
+	envv, err := syscall.SlicePtrFromStrings(env)
+	if err != nil {
+		return nil, fmt.Errorf("exec %s: environment: %w", path, err)
+	}
+	return func() error {
+		_, _, errno := unix.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(p)),
+			uintptr(unsafe.Pointer(&argv[0])), uintptr(unsafe.Pointer(&envv[0])))
+		return errno
+	}, nil
 }
 
 // readConfig reads the runtime's config and the descriptors sent with it.
@@ -197,10 +240,24 @@ func enterContainer(conn *proto.Conn, cfg *proto.Config) error {
 	return nil
 }
 
+// loadFilter installs prog, setting the process's soft rlimits first
+// when soft says so.
+func loadFilter(conn *proto.Conn, cfg *proto.Config, prog *load.Program, soft bool) error {
+	if soft {
+		if err := lowerSoftRlimits(cfg.Process.Rlimits); err != nil {
+			return err
+		}
+	}
+	return loadSeccomp(conn, prog)
+}
+
 // prepareProcess sets the process's limits, working directory, LSM
 // labels and umask, and finds its program. It returns the program's path
 // and environment.
 func prepareProcess(p *specs.Process) (path string, env []string, err error) {
+	// Read now what switching identity needs, while /proc is reachable
+	// and before the soft rlimits apply.
+	_, _ = capabilities.HostLastCap()
 	if err := setRlimits(p.Rlimits); err != nil {
 		return "", nil, err
 	}

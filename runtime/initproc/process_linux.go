@@ -16,14 +16,18 @@ import (
 	"github.com/berth-dev/berth/runtime/proto"
 )
 
+// setRlimits sets each limit's hard value now, while init still holds
+// CAP_SYS_RESOURCE if it has it, with the soft value at the hard one.
+// The soft values, which a container may set low (RLIMIT_AS, NOFILE,
+// NPROC), go in with lowerSoftRlimits as late as possible: init is a Go
+// program, and under a 1 GiB RLIMIT_AS or a 3-file RLIMIT_NOFILE its own
+// allocations and opens could fail before the process is exec'd.
 func setRlimits(rl []specs.POSIXRlimit) error {
 	for _, r := range rl {
-		res, ok := proto.RlimitResource(r.Type)
-		if !ok {
-			return fmt.Errorf("unknown rlimit %q", r.Type)
+		if r.Soft > r.Hard {
+			return fmt.Errorf("set %s: soft limit %d above hard limit %d", r.Type, r.Soft, r.Hard)
 		}
-		lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
-		if err := unix.Prlimit(0, res, &lim, nil); err != nil {
+		if err := prlimit(r, r.Hard); err != nil {
 			if errors.Is(err, unix.EPERM) {
 				return fmt.Errorf("set %s to soft %d hard %d: raising a hard limit needs CAP_SYS_RESOURCE, which this runtime lacks; ask for a hard limit at or below the current one: %w", r.Type, r.Soft, r.Hard, err)
 			}
@@ -31,6 +35,30 @@ func setRlimits(rl []specs.POSIXRlimit) error {
 		}
 	}
 	return nil
+}
+
+// lowerSoftRlimits sets the soft values setRlimits held back. Lowering a
+// soft limit needs no privilege, so this works after the switch to the
+// process's user; it must come before a seccomp filter that may deny
+// prlimit64.
+func lowerSoftRlimits(rl []specs.POSIXRlimit) error {
+	for _, r := range rl {
+		if r.Soft == r.Hard {
+			continue
+		}
+		if err := prlimit(r, r.Soft); err != nil {
+			return fmt.Errorf("set %s to soft %d hard %d: %w", r.Type, r.Soft, r.Hard, err)
+		}
+	}
+	return nil
+}
+
+func prlimit(r specs.POSIXRlimit, soft uint64) error {
+	res, ok := proto.RlimitResource(r.Type)
+	if !ok {
+		return fmt.Errorf("unknown rlimit %q", r.Type)
+	}
+	return unix.Prlimit(0, res, &unix.Rlimit{Cur: soft, Max: r.Hard}, nil)
 }
 
 func setOOMScoreAdj(adj *int) error {

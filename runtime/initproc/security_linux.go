@@ -3,6 +3,7 @@ package initproc
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -43,4 +44,25 @@ func decodeSeccomp(raw json.RawMessage) (*load.Program, error) {
 // at execve.
 func applyLSM(p *specs.Process) error {
 	return setLSM(p.ApparmorProfile, p.SelinuxLabel)
+}
+
+// filterAllows reports whether the profile s lets every call of syscall
+// name through: no rule names it with another action, and a rule allows
+// it without conditions or the default action does.
+func filterAllows(s *specs.LinuxSeccomp, name string) bool {
+	if s == nil {
+		return true
+	}
+	allows := func(a specs.LinuxSeccompAction) bool { return a == specs.ActAllow || a == specs.ActLog }
+	allowed := allows(s.DefaultAction)
+	for _, r := range s.Syscalls {
+		if !slices.Contains(r.Names, name) {
+			continue
+		}
+		if !allows(r.Action) {
+			return false
+		}
+		allowed = allowed || len(r.Args) == 0
+	}
+	return allowed
 }

@@ -266,3 +266,46 @@ func TestPrivilegeTheRuntimeLacks(t *testing.T) {
 	}
 	e.noState(id2)
 }
+
+// TestRlimitsTighterThanInit: soft limits too tight for the runtime's own
+// init (4 open files, 64 MiB of address space) reach the process, with
+// and without a seccomp filter, with no_new_privs (filter after the user
+// switch) and without (filter before it), and with a filter that denies
+// prlimit64 (limits before the filter).
+func TestRlimitsTighterThanInit(t *testing.T) {
+	e := newEnv(t)
+	allowAll := &specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
+		Syscalls: []specs.LinuxSyscall{{Names: []string{"kexec_load"}, Action: specs.ActErrno}}}
+	noPrlimit := &specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
+		Syscalls: []specs.LinuxSyscall{{Names: []string{"prlimit64", "setrlimit"}, Action: specs.ActErrno}}}
+	for _, tc := range []struct {
+		name    string
+		seccomp *specs.LinuxSeccomp
+		nnp     bool
+	}{{"no-seccomp", nil, false}, {"seccomp-early", allowAll, false}, {"seccomp-late", allowAll, true}, {"seccomp-denies-prlimit", noPrlimit, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := e.bundle([]string{"cat", "/proc/self/limits"}, func(s *specs.Spec) {
+				s.Process.User = specs.User{UID: 1000, GID: 1000}
+				s.Process.NoNewPrivileges = tc.nnp
+				s.Linux.Seccomp = tc.seccomp
+				s.Process.Rlimits = []specs.POSIXRlimit{
+					{Type: "RLIMIT_NOFILE", Soft: 4, Hard: 1024},
+					{Type: "RLIMIT_AS", Soft: 64 << 20, Hard: 1 << 40},
+				}
+			})
+			r := e.run("run", "--bundle", b, e.id())
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.err)
+			}
+			soft := map[string]string{}
+			for _, l := range strings.Split(r.out, "\n") {
+				if f := strings.Fields(l); len(f) > 3 && (strings.HasPrefix(l, "Max open files") || strings.HasPrefix(l, "Max address space")) {
+					soft[f[1]] = f[3]
+				}
+			}
+			if soft["open"] != "4" || soft["address"] != "67108864" {
+				t.Fatalf("soft limits open files %q, address space %q; want 4 and 67108864:\n%s", soft["open"], soft["address"], r.out)
+			}
+		})
+	}
+}
