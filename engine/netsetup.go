@@ -91,10 +91,30 @@ func (e *Engine) checkNetwork(ctx context.Context, ns string, img ocispec.ImageC
 		}
 		slices.Sort(cfg.Publish)
 	}
-	if _, err := ports.ParseAll(cfg.Publish); err != nil {
+	pm, err := ports.ParseAll(cfg.Publish)
+	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
-	return nil
+	return hostPortsFree(ctx, m, pm)
+}
+
+// hostPortsFree refuses, at create time already, fixed host ports that
+// are in use or published by another container; the start checks again.
+func hostPortsFree(ctx context.Context, m *network.Manager, pm []ports.Mapping) error {
+	pm = slices.DeleteFunc(slices.Clone(pm), func(p ports.Mapping) bool { return p.HostPort == 0 || p.HostPortEnd != 0 })
+	if len(pm) == 0 {
+		return nil
+	}
+	atts, err := m.Attachments(ctx, "")
+	if err != nil {
+		return err
+	}
+	var taken []ports.Mapping
+	for _, a := range atts {
+		taken = append(taken, a.Ports...)
+	}
+	_, err = ports.Resolve(pm, taken)
+	return err
 }
 
 func mustConfig(c Container) container.Config {

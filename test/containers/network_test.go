@@ -2,6 +2,10 @@ package containers_test
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -110,4 +114,86 @@ func (e *env) stopBerthd() {
 	e.t.Helper()
 	_ = e.berthd.Process.Signal(syscall.SIGTERM)
 	_ = e.berthd.Wait()
+}
+
+// TestPublishedPort: -p 127.0.0.1::80 publishes busybox httpd's port on
+// a free loopback port that `berth port`, ps and inspect show, and the
+// test's own HTTP GET there gets the file; a host port in use is a
+// one-line error, exit 125, and leaves nothing.
+func TestPublishedPort(t *testing.T) {
+	e := newNetEnv(t)
+	www := t.TempDir()
+	if err := os.WriteFile(filepath.Join(www, "index.html"), []byte("hello from berth\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.ok("run", "-d", "--name", "web", "-p", "127.0.0.1::80", "-v", www+":/www:ro", e.ref, "busybox", "httpd", "-f", "-p", "80", "-h", "/www")
+	line := strings.TrimSpace(e.ok("port", "web"))
+	hostPort, ok := strings.CutPrefix(line, "80/tcp -> 127.0.0.1:")
+	if !ok || strings.Contains(line, "\n") {
+		t.Fatalf("berth port web: %q", line)
+	}
+	if got := strings.TrimSpace(e.ok("port", "web", "80/tcp")); got != "127.0.0.1:"+hostPort {
+		t.Errorf("berth port web 80/tcp: %q", got)
+	}
+	if ps := e.ok("ps"); !strings.Contains(ps, "127.0.0.1:"+hostPort+"->80/tcp") {
+		t.Errorf("ps does not show the port:\n%s", ps)
+	}
+	ports, _ := e.inspectNet("web")["Ports"].(map[string]any)
+	if b, _ := json.Marshal(ports); !strings.Contains(string(b), `"80/tcp":[{"HostIp":"127.0.0.1","HostPort":"`+hostPort+`"}]`) {
+		t.Errorf("inspect Ports: %s", b)
+	}
+	body := httpGet(t, "http://127.0.0.1:"+hostPort+"/index.html")
+	if body != "hello from berth\n" {
+		t.Errorf("GET: %q", body)
+	}
+
+	// The same host port again, and one a listener holds.
+	e.fails(125, "in use", "run", "-d", "-p", "127.0.0.1:"+hostPort+":80", e.ref, "true")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, held, _ := net.SplitHostPort(l.Addr().String())
+	e.fails(125, "in use", "run", "--rm", "-p", "127.0.0.1:"+held+":80", e.ref, "true")
+	if out := e.ok("ps", "-a", "-q"); len(strings.Fields(out)) != 1 {
+		t.Errorf("containers after the failures: %q", out)
+	}
+	// Taken between create and start: the start fails and leaves no
+	// namespace or attachment.
+	l.Close()
+	late := strings.TrimSpace(e.ok("create", "--name", "late", "-p", "127.0.0.1:"+held+":80", e.ref, "true"))
+	if l, err = net.Listen("tcp", "127.0.0.1:"+held); err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	e.fails(1, "in use", "start", "late")
+	if m, _ := filepath.Glob(filepath.Join(e.netState(), "*", "*"+late+"*")); len(m) > 0 {
+		t.Errorf("the failed start left: %v", m)
+	}
+	e.ok("rm", "late")
+	e.ok("rm", "-f", "web")
+	e.noNetns()
+	e.nothingLeft()
+}
+
+// httpGet fetches url, retrying while the server in the container is
+// not yet listening (a refused connection), and returns the body.
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	for i := 0; ; i++ {
+		resp, err := http.Get(url)
+		if err == nil {
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			if err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET %s: %s %v", url, resp.Status, err)
+			}
+			return string(b)
+		}
+		if i == 500 || !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
