@@ -163,7 +163,7 @@ func (e *Engine) setupNetwork(ctx context.Context, ns string, c Container, cfg c
 	switch kind {
 	case modeContainer:
 		if e.task(ns, name) == nil {
-			return nil, fmt.Errorf("%w: --network container:%.12s: that container is not running", ErrNotRunning, name)
+			return nil, fmt.Errorf("--network container:%.12s: %w", name, ErrNotRunning)
 		}
 		return nil, nil
 	case modeCNI:

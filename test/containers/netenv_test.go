@@ -32,19 +32,44 @@ func (e *env) config() string {
 // netState is the env's berthd's network state directory.
 func (e *env) netState() string { return filepath.Join(e.dir, "state", "network") }
 
-// removeDefaultNetwork removes the default network berthd made for the
-// env's containers, by its exact name, with its bridge, once berthd is
-// gone.
+// createNetwork makes an internal user network for the env's berthd
+// (as `berth network create` would) and returns its name and subnet;
+// the env removes it when it ends.
+func (e *env) createNetwork() (string, string) {
+	e.t.Helper()
+	m, err := network.New(network.Options{StateDir: e.netState()})
+	if err != nil {
+		e.t.Skipf("no container networking: %v", err)
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	name := fmt.Sprintf("tnet%x", b)
+	n, err := m.Create(context.Background(), network.NetworkConfig{Name: name, Internal: true})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.networks = append(e.networks, name)
+	return name, n.Subnet
+}
+
+// removeDefaultNetwork removes the networks berthd and the test made
+// for the env's containers, by their exact names, with their bridges,
+// once berthd is gone.
 func (e *env) removeDefaultNetwork() {
-	if _, err := os.Stat(filepath.Join(e.netState(), "net.d", "bridge.conflist")); err != nil {
+	if _, err := os.Stat(filepath.Join(e.netState(), "net.d", "bridge.conflist")); err == nil {
+		e.networks = append(e.networks, "bridge")
+	}
+	if len(e.networks) == 0 {
 		return
 	}
 	m, err := network.New(network.Options{StateDir: e.netState(), DefaultBridge: e.bridge})
 	if err != nil {
-		e.t.Errorf("remove the default network: %v", err)
+		e.t.Errorf("remove the env's networks: %v", err)
 		return
 	}
-	if err := m.Remove(context.Background(), "bridge"); err != nil && !errors.Is(err, network.ErrNotFound) {
-		e.t.Errorf("remove the default network: %v", err)
+	for _, n := range e.networks {
+		if err := m.Remove(context.Background(), n); err != nil && !errors.Is(err, network.ErrNotFound) {
+			e.t.Errorf("remove network %s: %v", n, err)
+		}
 	}
 }

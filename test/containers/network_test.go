@@ -197,3 +197,40 @@ func httpGet(t *testing.T, url string) string {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestEtcFlags: --hostname, --dns, --dns-search, --dns-option,
+// --add-host and --mac-address reach the container's files and
+// interface; --ip fixes its address on a user network; --network
+// container:NAME shares that container's interface and is refused when
+// NAME does not run.
+func TestEtcFlags(t *testing.T) {
+	e := newNetEnv(t)
+	out := e.ok("run", "--rm", "--hostname", "flagged", "--dns", "127.0.0.53", "--dns-search", "example.test",
+		"--dns-option", "ndots:2", "--add-host", "db:10.1.2.3", "--mac-address", "02:42:ac:11:00:42", e.ref,
+		"sh", "-c", "cat /etc/hostname /etc/hosts /etc/resolv.conf /sys/class/net/eth0/address")
+	for _, want := range []string{"flagged\n", "10.1.2.3\tdb\n", "\tflagged\n", "nameserver 127.0.0.53\nsearch example.test\noptions ndots:2\n", "02:42:ac:11:00:42\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the container's files lack %q:\n%s", want, out)
+		}
+	}
+
+	name, subnet := e.createNetwork()
+	ip := netip.MustParsePrefix(subnet).Addr().Next().Next().Next().Next().String() // .4
+	e.ok("run", "-d", "--name", "owner", "--network", name, "--ip", ip, e.ref, "sleep", "1000")
+	addrs := func(args ...string) string {
+		return strings.TrimSpace(e.ok(append(append([]string{"run", "--rm"}, args...), e.ref, "sh", "-c", "ip -4 -o addr show eth0 | awk '{print $4}'; cat /sys/class/net/eth0/address")...))
+	}
+	owner := strings.TrimSpace(e.ok("exec", "owner", "sh", "-c", "ip -4 -o addr show eth0 | awk '{print $4}'; cat /sys/class/net/eth0/address"))
+	if !strings.HasPrefix(owner, ip+"/") {
+		t.Errorf("--ip %s: the container has %q", ip, owner)
+	}
+	if got := addrs("--network", "container:owner"); got != owner {
+		t.Errorf("container:owner sees %q, owner has %q", got, owner)
+	}
+	e.ok("create", "--name", "guest", "--network", "container:owner", e.ref, "true")
+	e.ok("stop", "-t", "0", "owner")
+	e.fails(1, "not running", "start", "guest")
+	e.ok("rm", "guest", "owner")
+	e.noNetns()
+	e.nothingLeft()
+}

@@ -37,14 +37,15 @@ func TestMain(m *testing.M) {
 // env is a berthd process on a temporary root and a registry holding
 // busybox (REF) and busybox without a command (NOCMD).
 type env struct {
-	t      *testing.T
-	dir    string
-	sock   string
-	berthd *exec.Cmd
-	ref    string
-	nocmd  string
-	reg    *registrytest.Registry
-	bridge string // the default network's bridge
+	t        *testing.T
+	dir      string
+	sock     string
+	berthd   *exec.Cmd
+	ref      string
+	nocmd    string
+	reg      *registrytest.Registry
+	bridge   string   // the default network's bridge
+	networks []string // user networks the test made
 }
 
 func newEnv(t *testing.T) *env {
