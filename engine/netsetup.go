@@ -16,6 +16,7 @@ import (
 	"github.com/berth-dev/berth/network/ports"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // defaultNetwork is the network NetworkMode "" and "bridge" name.
@@ -212,6 +213,8 @@ func (e *Engine) writeEtc(ctx context.Context, m *network.Manager, ns string, c 
 		ec.Self.IPs = append(ec.Self.IPs, p.Addr())
 	}
 	if name != defaultNetwork { // as Docker: names resolve on user networks only
+		e.hostsMu.Lock()
+		defer e.hostsMu.Unlock()
 		peers, err := m.Peers(ctx, name, c.ID)
 		if err != nil {
 			return err
@@ -225,6 +228,9 @@ func (e *Engine) writeEtc(ctx context.Context, m *network.Manager, ns string, c 
 	ec.HostResolvConf = b
 	if err := etcfiles.Write(e.etcDir(ns, c.ID), ec); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	if name != defaultNetwork {
+		e.refreshPeers(ctx, m, name, c.ID)
 	}
 	return nil
 }
@@ -271,10 +277,79 @@ func (e *Engine) teardownNetwork(ctx context.Context, ns string, c Container) {
 	ctx = context.WithoutCancel(ctx)
 	if err := m.Detach(ctx, c.ID, name); err != nil && !errors.Is(err, network.ErrNotFound) {
 		e.log.Warn("detach container from its network", "id", c.ID, "network", name, "err", err)
+	} else if err == nil && name != defaultNetwork {
+		e.hostsMu.Lock()
+		e.refreshPeers(ctx, m, name, c.ID)
+		e.hostsMu.Unlock()
 	}
 	if path, err := netns.Path(m.NetnsDir(), c.ID); err == nil {
 		if err := netns.Remove(path); err != nil {
 			e.log.Warn("remove container network namespace", "id", c.ID, "err", err)
 		}
 	}
+}
+
+// refreshPeers rewrites the hosts file of every container attached to
+// the user network name but except, so that each resolves the others by
+// name and alias. It runs under hostsMu. The files are rewritten in
+// place: a running container's bind mount holds the file's inode.
+func (e *Engine) refreshPeers(ctx context.Context, m *network.Manager, name, except string) {
+	atts, err := m.Attachments(ctx, name)
+	if err != nil {
+		e.log.Warn("update peers' hosts files", "network", name, "err", err)
+		return
+	}
+	for _, a := range atts {
+		if a.ContainerID == except {
+			continue
+		}
+		if err := e.rewriteHosts(ctx, m, a); err != nil {
+			e.log.Warn("update a peer's hosts file", "id", a.ContainerID, "err", err)
+		}
+	}
+}
+
+func (e *Engine) rewriteHosts(ctx context.Context, m *network.Manager, a *network.Attachment) error {
+	ns, c, err := e.containerByID(ctx, a.ContainerID)
+	if err != nil {
+		return err
+	}
+	cfg, err := ContainerConfig(c)
+	if err != nil {
+		return err
+	}
+	ec := etcfiles.Config{Hostname: hostname(c.ID, cfg), ExtraHosts: cfg.ExtraHosts}
+	for _, p := range a.IPs {
+		ec.Self.IPs = append(ec.Self.IPs, p.Addr())
+	}
+	if ec.Peers, err = m.Peers(ctx, a.Network, c.ID); err != nil {
+		return err
+	}
+	b, err := etcfiles.Hosts(ec)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(e.etcDir(ns, c.ID), etcfiles.HostsFile), os.O_WRONLY|os.O_TRUNC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// containerByID finds a container's record in any namespace.
+func (e *Engine) containerByID(ctx context.Context, id string) (string, Container, error) {
+	nss, err := e.meta.Namespaces().List(ctx)
+	if err != nil {
+		return "", Container{}, err
+	}
+	for _, ns := range nss {
+		if c, err := e.meta.Containers().Get(ctx, ns, id); err == nil {
+			return ns, c, nil
+		}
+	}
+	return "", Container{}, fmt.Errorf("%w: %s", ErrContainerNotFound, id)
 }

@@ -234,3 +234,34 @@ func TestEtcFlags(t *testing.T) {
 	e.noNetns()
 	e.nothingLeft()
 }
+
+// TestNameResolution: containers on one user network reach each other by
+// name and --network-alias through their hosts files, which follow
+// containers joining and leaving; on the default bridge names do not
+// resolve, as with Docker.
+func TestNameResolution(t *testing.T) {
+	e := newNetEnv(t)
+	name, _ := e.createNetwork()
+	e.ok("run", "-d", "--name", "alpha", "--network", name, "--network-alias", "db", e.ref, "sleep", "1000")
+	e.ok("run", "-d", "--name", "beta", "--network", name, e.ref, "sleep", "1000")
+	ping := func(from, to string) int {
+		_, _, code := e.berth("exec", from, "busybox", "ping", "-c1", "-W2", to)
+		return code
+	}
+	for _, p := range [][2]string{{"alpha", "beta"}, {"beta", "alpha"}, {"beta", "db"}} {
+		if code := ping(p[0], p[1]); code != 0 {
+			t.Errorf("%s cannot ping %s (exit %d); hosts:\n%s", p[0], p[1], code, e.ok("exec", p[0], "cat", "/etc/hosts"))
+		}
+	}
+	e.ok("rm", "-f", "beta")
+	if hosts := e.ok("exec", "alpha", "cat", "/etc/hosts"); strings.Contains(hosts, "beta") {
+		t.Errorf("alpha's hosts still names beta:\n%s", hosts)
+	}
+	e.ok("run", "-d", "--name", "gamma", e.ref, "sleep", "1000")
+	if hosts := e.ok("exec", "gamma", "cat", "/etc/hosts"); strings.Contains(hosts, "alpha") {
+		t.Errorf("a container on the default bridge resolves alpha:\n%s", hosts)
+	}
+	e.ok("rm", "-f", "alpha", "gamma")
+	e.noNetns()
+	e.nothingLeft()
+}
