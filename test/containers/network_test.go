@@ -14,7 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/internal/registrytest"
 	"github.com/berth-dev/berth/internal/testutil"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // newNetEnv is newEnv with the network leak check registered first, so
@@ -262,6 +265,40 @@ func TestNameResolution(t *testing.T) {
 		t.Errorf("a container on the default bridge resolves alpha:\n%s", hosts)
 	}
 	e.ok("rm", "-f", "alpha", "gamma")
+	e.noNetns()
+	e.nothingLeft()
+}
+
+// TestPublishAll: -P publishes each of the image's exposed ports on a
+// free host port, next to the -p ones.
+func TestPublishAll(t *testing.T) {
+	e := newNetEnv(t)
+	img, err := registrytest.BusyboxImage(registrytest.Gzip, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg ocispec.Image
+	if err := json.Unmarshal(img.Config.Data, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Config.ExposedPorts = map[string]struct{}{"80/tcp": {}, "53/udp": {}}
+	data, _ := json.Marshal(cfg)
+	img.Config = registrytest.Blob{MediaType: img.Config.MediaType, Digest: digest.FromBytes(data), Size: int64(len(data)), Data: data}
+	if img, err = registrytest.RebuildManifest(img); err != nil {
+		t.Fatal(err)
+	}
+	e.reg.PushImage(t, "test/exposed", "v1", img)
+	e.ok("run", "-d", "--name", "exposed", "-P", "-p", "127.0.0.1::8080", e.reg.Host+"/test/exposed:v1", "sleep", "1000")
+	lines := strings.Split(strings.TrimSpace(e.ok("port", "exposed")), "\n")
+	var got []string
+	for _, l := range lines {
+		p, _, _ := strings.Cut(l, " -> ")
+		got = append(got, p)
+	}
+	if strings.Join(got, " ") != "8080/tcp 53/udp 80/tcp" {
+		t.Errorf("berth port exposed: %q", lines)
+	}
+	e.ok("rm", "-f", "exposed")
 	e.noNetns()
 	e.nothingLeft()
 }
