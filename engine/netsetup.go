@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/container"
+	"github.com/berth-dev/berth/errdefs"
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/network/etcfiles"
 	"github.com/berth-dev/berth/network/netns"
@@ -73,7 +74,7 @@ func (e *Engine) checkNetwork(ctx context.Context, ns string, img ocispec.ImageC
 	default:
 		return nil
 	}
-	m, err := e.networks()
+	m, err := e.cni()
 	if err != nil {
 		return err
 	}
@@ -123,6 +124,17 @@ func mustConfig(c Container) container.Config {
 	return cfg
 }
 
+// cni is the network manager for a container that needs a network: a
+// host without CNI plugins is a failed precondition of that container,
+// not an unavailable berthd.
+func (e *Engine) cni() (*network.Manager, error) {
+	m, err := e.networks()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v (--network none or host need none)", errdefs.ErrFailedPrecondition, err)
+	}
+	return m, nil
+}
+
 // networkSpec points spec at the container's network namespace and
 // bind-mounts its /etc files, for the modes that have them.
 func (e *Engine) networkSpec(ns, id string, cfg container.Config, spec *specs.Spec) error {
@@ -135,7 +147,7 @@ func (e *Engine) networkSpec(ns, id string, cfg container.Config, spec *specs.Sp
 	default:
 		return nil
 	}
-	m, err := e.networks()
+	m, err := e.cni()
 	if err != nil {
 		return err
 	}
@@ -171,7 +183,7 @@ func (e *Engine) setupNetwork(ctx context.Context, ns string, c Container, cfg c
 	default:
 		return nil, nil
 	}
-	m, err := e.networks()
+	m, err := e.cni()
 	if err != nil {
 		return nil, err
 	}
