@@ -188,7 +188,8 @@ func (e *Engine) setupNetwork(ctx context.Context, ns string, c Container, cfg c
 		return nil, err
 	}
 	if name == defaultNetwork {
-		if _, err := m.EnsureDefault(ctx); err != nil {
+		// Concurrent first starts race to make it: one wins.
+		if _, err := m.EnsureDefault(ctx); err != nil && !errors.Is(err, network.ErrAlreadyExists) {
 			return nil, fmt.Errorf("default network: %w", err)
 		}
 	}
