@@ -65,7 +65,7 @@ func (e *Engine) checkNetwork(ctx context.Context, ns string, img ocispec.ImageC
 		if err != nil {
 			return fmt.Errorf("%w: --network container:%s: %w", ErrInvalidConfig, name, err)
 		}
-		if k, _ := netMode(mustConfig(other)); k != modeCNI {
+		if k, _ := netMode(configOf(other)); k != modeCNI {
 			return fmt.Errorf("%w: --network container:%s: that container has no network namespace of its own", ErrInvalidConfig, name)
 		}
 		cfg.NetworkMode = "container:" + other.ID
@@ -85,17 +85,12 @@ func (e *Engine) checkNetwork(ctx context.Context, ns string, img ocispec.ImageC
 	} else if cfg.IPAddress != "" {
 		return fmt.Errorf("%w: --ip is only for user-defined networks", ErrInvalidConfig)
 	}
-	if cfg.PublishAll {
-		for p := range img.ExposedPorts {
-			if !slices.Contains(cfg.Publish, p) {
-				cfg.Publish = append(cfg.Publish, p)
-			}
-		}
-		slices.Sort(cfg.Publish)
-	}
 	pm, err := ports.ParseAll(cfg.Publish)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	if cfg.PublishAll {
+		cfg.Publish = append(cfg.Publish, unpublished(img.ExposedPorts, pm)...)
 	}
 	return hostPortsFree(ctx, m, pm)
 }
@@ -119,7 +114,26 @@ func hostPortsFree(ctx context.Context, m *network.Manager, pm []ports.Mapping) 
 	return err
 }
 
-func mustConfig(c Container) container.Config {
+// unpublished returns the exposed ports, sorted, that no -p publishes.
+func unpublished(exposed map[string]struct{}, pm []ports.Mapping) []string {
+	var out []string
+	for p := range exposed {
+		ms, err := ports.Parse(p)
+		if err != nil || len(ms) != 1 {
+			continue // not a port an image should expose: ignored, as Docker
+		}
+		if !slices.ContainsFunc(pm, func(m ports.Mapping) bool {
+			return m.ContainerPort == ms[0].ContainerPort && m.Protocol == ms[0].Protocol
+		}) {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// configOf is c's configuration, zero if it cannot be decoded.
+func configOf(c Container) container.Config {
 	cfg, _ := ContainerConfig(c)
 	return cfg
 }

@@ -270,7 +270,7 @@ func TestNameResolution(t *testing.T) {
 }
 
 // TestPublishAll: -P publishes each of the image's exposed ports on a
-// free host port, next to the -p ones.
+// free host port, except those a -p publishes already.
 func TestPublishAll(t *testing.T) {
 	e := newNetEnv(t)
 	img, err := registrytest.BusyboxImage(registrytest.Gzip, false)
@@ -288,14 +288,15 @@ func TestPublishAll(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.reg.PushImage(t, "test/exposed", "v1", img)
-	e.ok("run", "-d", "--name", "exposed", "-P", "-p", "127.0.0.1::8080", e.reg.Host+"/test/exposed:v1", "sleep", "1000")
+	e.ok("run", "-d", "--name", "exposed", "-P", "-p", "127.0.0.1::80", e.reg.Host+"/test/exposed:v1", "sleep", "1000")
 	lines := strings.Split(strings.TrimSpace(e.ok("port", "exposed")), "\n")
 	var got []string
 	for _, l := range lines {
-		p, _, _ := strings.Cut(l, " -> ")
-		got = append(got, p)
+		p, host, _ := strings.Cut(l, " -> ")
+		ip, _, _ := net.SplitHostPort(host)
+		got = append(got, p+"@"+ip)
 	}
-	if strings.Join(got, " ") != "8080/tcp 53/udp 80/tcp" {
+	if strings.Join(got, " ") != "80/tcp@127.0.0.1 53/udp@0.0.0.0" {
 		t.Errorf("berth port exposed: %q", lines)
 	}
 	e.ok("rm", "-f", "exposed")
