@@ -3,6 +3,7 @@ package containers_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -240,8 +241,8 @@ func TestEtcFlags(t *testing.T) {
 
 // TestNameResolution: containers on one user network reach each other by
 // name and --network-alias through their hosts files, which follow
-// containers joining and leaving; on the default bridge names do not
-// resolve, as with Docker.
+// containers joining and leaving and stay in place while berthd is
+// down; on the default bridge names do not resolve, as with Docker.
 func TestNameResolution(t *testing.T) {
 	e := newNetEnv(t)
 	name, _ := e.createNetwork()
@@ -256,6 +257,18 @@ func TestNameResolution(t *testing.T) {
 			t.Errorf("%s cannot ping %s (exit %d); hosts:\n%s", p[0], p[1], code, e.ok("exec", p[0], "cat", "/etc/hosts"))
 		}
 	}
+	// berthd down: alpha's hosts file, seen through its root, still
+	// names beta.
+	var docs []struct{ State struct{ Pid int } }
+	if err := json.Unmarshal([]byte(e.ok("inspect", "alpha")), &docs); err != nil || len(docs) != 1 {
+		t.Fatalf("inspect alpha: %v", err)
+	}
+	e.stopBerthd()
+	hosts, err := os.ReadFile(fmt.Sprintf("/proc/%d/root/etc/hosts", docs[0].State.Pid))
+	if err != nil || !strings.Contains(string(hosts), "\tbeta\n") {
+		t.Errorf("alpha's hosts with berthd down: %v\n%s", err, hosts)
+	}
+	e.start()
 	e.ok("rm", "-f", "beta")
 	if hosts := e.ok("exec", "alpha", "cat", "/etc/hosts"); strings.Contains(hosts, "beta") {
 		t.Errorf("alpha's hosts still names beta:\n%s", hosts)
