@@ -78,7 +78,9 @@ echo "== loading the image into each"
 mkdir -p "$WORK/podman"
 podman_cmd load -i "$WORK/busybox.tar" >/dev/null 2>&1
 
-run_berth() { "${B[@]}" run --rm "$IMAGE" true; }
+# --network none: berth's default is the bridge network now, and ctr run
+# (and podman here) set up no network; this compares container starts.
+run_berth() { "${B[@]}" run --rm --network none "$IMAGE" true; }
 run_ctr() { "${C[@]}" run --rm "$IMAGE" "bench-$1" true; }
 run_podman() {
 	podman_cmd run --rm --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 "$IMAGE" true

@@ -395,7 +395,7 @@ func containerDoc(c *apiv1.ContainerInfo) map[string]any {
 		"Id": c.GetId(), "Name": "/" + c.GetName(), "Image": c.GetImageId(), "ImageName": c.GetImage(),
 		"Created": at(c.GetCreated()), "Path": first(c.GetCommand()), "Args": rest(c.GetCommand()),
 		"Config": json.RawMessage(c.GetConfig()), "RestartCount": c.GetRestartCount(), "Runtime": c.GetRuntime(),
-		"Labels": c.GetLabels(),
+		"Labels": c.GetLabels(), "NetworkSettings": networkDoc(c),
 		"State": map[string]any{
 			"Status": c.GetState(), "Running": c.GetState() == "running" || c.GetState() == "paused",
 			"Paused": c.GetState() == "paused", "Pid": c.GetPid(), "ExitCode": c.GetExitCode(),

@@ -127,7 +127,7 @@ func toPsRow(c *apiv1.ContainerInfo) psRow {
 		ID: c.GetId()[:min(12, len(c.GetId()))], Image: c.GetImage(), Command: quoteCommand(c.GetCommand()),
 		CreatedAt:  c.GetCreated().AsTime().Local().Format("2006-01-02 15:04:05 -0700 MST"),
 		RunningFor: humanDuration(c.GetCreated().AsTime()), State: c.GetState(), Status: statusColumn(c),
-		Names: c.GetName(), Labels: strings.Join(labels, ","), labels: c.GetLabels(),
+		Names: c.GetName(), Labels: strings.Join(labels, ","), labels: c.GetLabels(), Ports: portsColumn(c),
 	}
 }
 

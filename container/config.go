@@ -58,9 +58,30 @@ type Config struct {
 	Runtime string `json:"runtime,omitempty"`
 	// Init runs a small reaper as PID 1 with the command as its child.
 	Init bool `json:"init,omitempty"`
-	// NetworkMode is "none" (the default until bridge networking
-	// exists) or "host".
+	// NetworkMode is "bridge" (the default network; "" means it too),
+	// "none", "host", "container:ID" (share that running container's
+	// network namespace; the engine resolves a name to the ID) or the
+	// name of a network.
 	NetworkMode string `json:"networkMode,omitempty"`
+	// Publish holds -p values ([ip:][hostport:]ctrport[/proto]);
+	// PublishAll (-P) publishes the image's exposed ports too, each on a
+	// free host port.
+	Publish    []string `json:"publish,omitempty"`
+	PublishAll bool     `json:"publishAll,omitempty"`
+	// DNS, DNSSearch and DNSOptions replace the host's resolver
+	// settings in the container's /etc/resolv.conf.
+	DNS        []string `json:"dns,omitempty"`
+	DNSSearch  []string `json:"dnsSearch,omitempty"`
+	DNSOptions []string `json:"dnsOptions,omitempty"`
+	// ExtraHosts are /etc/hosts entries, "name:ip" (--add-host).
+	ExtraHosts []string `json:"extraHosts,omitempty"`
+	// MacAddress and IPAddress fix the container's interface's
+	// addresses on its network.
+	MacAddress string `json:"macAddress,omitempty"`
+	IPAddress  string `json:"ipAddress,omitempty"`
+	// NetworkAliases are names other containers on its network resolve
+	// to it, besides its name.
+	NetworkAliases []string `json:"networkAliases,omitempty"`
 	// Log bounds the container's log files.
 	Log LogConfig `json:"log,omitempty"`
 	// StopSignal replaces the image's stop signal (default SIGTERM).
@@ -156,4 +177,23 @@ type LogOptions struct {
 	Until      time.Time
 	Tail       int // lines from the end; negative is all
 	Timestamps bool
+}
+
+// NetworkSettings is the network of a container that runs: what inspect
+// shows and `berth port` reads.
+type NetworkSettings struct {
+	Network  string        `json:"network"`
+	NetNS    string        `json:"netns,omitempty"`
+	IPs      []string      `json:"ips,omitempty"` // CIDR notation
+	Gateways []string      `json:"gateways,omitempty"`
+	MAC      string        `json:"mac,omitempty"`
+	Ports    []PortBinding `json:"ports,omitempty"`
+}
+
+// PortBinding is one published port.
+type PortBinding struct {
+	HostIP        string `json:"hostIP,omitempty"` // empty: every host address
+	HostPort      uint16 `json:"hostPort"`
+	ContainerPort uint16 `json:"containerPort"`
+	Protocol      string `json:"protocol"`
 }

@@ -33,7 +33,17 @@ func toContainerInfo(c engine.Container) *apiv1.ContainerInfo {
 		ExitCode: int32(c.Status.ExitCode), Reason: c.Status.Reason, StartedAt: ts(c.Status.StartedAt),
 		FinishedAt: ts(c.Status.FinishedAt), RestartCount: int32(c.Status.RestartCount),
 		Runtime: c.Runtime, SnapshotKey: c.SnapshotKey, Labels: c.Labels, Command: c.Command,
+		Network: networkJSON(c.Status.Network),
 	}
+}
+
+// networkJSON encodes a container's network settings, nil without.
+func networkJSON(s *container.NetworkSettings) []byte {
+	if s == nil {
+		return nil
+	}
+	b, _ := json.Marshal(s)
+	return b
 }
 
 // Create serves the Containers.Create RPC.

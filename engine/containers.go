@@ -87,6 +87,9 @@ func (e *Engine) CreateContainer(ctx context.Context, ns string, cfg container.C
 	if other, err := e.containerByName(ctx, ns, cfg.Name); err == nil {
 		return Container{}, fmt.Errorf("%w: the container name %q is already in use by container %.12s", errdefs.ErrAlreadyExists, cfg.Name, other.ID)
 	}
+	if err := e.checkNetwork(ctx, ns, res.Config.Config, &cfg); err != nil {
+		return Container{}, err
+	}
 	createdVols, err := e.attachVolumes(ctx, id, res.Config.Config, &cfg)
 	if err != nil {
 		return Container{}, err
@@ -198,6 +201,9 @@ func (e *Engine) writeBundle(ctx context.Context, ns string, c Container, cfg co
 	if err != nil {
 		return nil, err
 	}
+	if err := e.networkSpec(ns, c.ID, cfg, spec); err != nil {
+		return nil, err
+	}
 	if cfg.Init {
 		if err := e.withReaper(spec); err != nil {
 			return nil, err
@@ -237,6 +243,7 @@ func isMountpoint(dir string) bool {
 // anonymous ones if anonVolumes.
 func (e *Engine) removeParts(ctx context.Context, ns string, c Container, anonVolumes bool) {
 	dir := e.bundleDir(ns, c.ID)
+	e.teardownNetwork(ctx, ns, c)
 	if err := mount.UnmountAll(filepath.Join(dir, "rootfs")); err != nil {
 		e.log.Warn("unmount container root", "id", c.ID, "err", err)
 	}

@@ -102,7 +102,7 @@ func TestContainerRunAttached(t *testing.T) {
 	if _, err := e.Pull(ctx, "default", env.ref, engine.PullOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := e.CreateContainer(ctx, "default", container.Config{Image: env.ref, Name: "first",
+	c, err := e.CreateContainer(ctx, "default", container.Config{Image: env.ref, NetworkMode: "none", Name: "first",
 		Cmd: []string{"sh", "-c", "echo hi; echo oops >&2; exit 3"}})
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +136,7 @@ func TestContainerBadInput(t *testing.T) {
 	if _, err := e.Pull(ctx, "default", env.ref, engine.PullOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.CreateContainer(ctx, "default", container.Config{Image: env.ref, Name: "taken"}); err != nil {
+	if _, err := e.CreateContainer(ctx, "default", container.Config{Image: env.ref, NetworkMode: "none", Name: "taken"}); err != nil {
 		t.Fatal(err)
 	}
 	for name, c := range map[string]struct {
@@ -158,7 +158,7 @@ func TestContainerBadInput(t *testing.T) {
 		}
 	}
 	// A command that does not exist: the start fails, the --rm container goes.
-	_, err := e.CreateContainer(ctx, "default", container.Config{Image: env.ref, Name: "nocmd", AutoRemove: true, Cmd: []string{"/no/such/cmd"}})
+	_, err := e.CreateContainer(ctx, "default", container.Config{Image: env.ref, NetworkMode: "none", Name: "nocmd", AutoRemove: true, Cmd: []string{"/no/such/cmd"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestContainersSurviveRestart(t *testing.T) {
 	}
 	script := `trap 'echo bye; exit 7' TERM; echo one; while :; do sleep 0.1; done`
 	for _, name := range []string{"keeps", "shimless"} {
-		if _, err := a.CreateContainer(ctx, "default", container.Config{Image: env.ref, Name: name, Cmd: []string{"sh", "-c", script}}); err != nil {
+		if _, err := a.CreateContainer(ctx, "default", container.Config{Image: env.ref, NetworkMode: "none", Name: name, Cmd: []string{"sh", "-c", script}}); err != nil {
 			t.Fatal(err)
 		}
 		if err := a.StartContainer(ctx, "default", name); err != nil {
@@ -250,7 +250,7 @@ func TestRestartPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	evs := e.Events().Subscribe(ctx, events.Filter{Namespace: "default", Topics: []string{string(events.TopicTasks)}})
-	_, err := e.CreateContainer(ctx, "default", container.Config{Image: env.ref, Name: "flaky",
+	_, err := e.CreateContainer(ctx, "default", container.Config{Image: env.ref, NetworkMode: "none", Name: "flaky",
 		Restart: container.RestartPolicy{Name: "on-failure", MaxRetries: 2}, Cmd: []string{"sh", "-c", "echo run; exit 1"}})
 	if err != nil {
 		t.Fatal(err)
@@ -272,7 +272,7 @@ func TestRestartPolicy(t *testing.T) {
 		t.Fatalf("logs: %q %v", logs.String(), err)
 	}
 
-	if _, err := e.CreateContainer(ctx, "default", container.Config{Image: env.ref, Name: "always",
+	if _, err := e.CreateContainer(ctx, "default", container.Config{Image: env.ref, NetworkMode: "none", Name: "always",
 		Restart: container.RestartPolicy{Name: "always"}, Cmd: []string{"true"}}); err != nil {
 		t.Fatal(err)
 	}

@@ -45,11 +45,7 @@ func containerSpec(id string, img ocispec.ImageConfig, cfg container.Config, roo
 	if cfg.User != "" {
 		opts = append(opts, specgen.WithUser(cfg.User))
 	}
-	hostname := cfg.Hostname
-	if hostname == "" {
-		hostname = id[:12]
-	}
-	opts = append(opts, specgen.WithHostname(hostname))
+	opts = append(opts, specgen.WithHostname(hostname(id, cfg)))
 	mounts, err := specMounts(cfg.Mounts)
 	if err != nil {
 		return nil, err
@@ -60,12 +56,10 @@ func containerSpec(id string, img ocispec.ImageConfig, cfg container.Config, roo
 		return nil, err
 	}
 	opts = append(opts, specgen.WithCapabilities(caps...), specgen.WithResources(resources(cfg.Resources)))
-	if cfg.NetworkMode == "host" {
+	if kind, _ := netMode(cfg); kind == modeHost {
 		opts = append(opts, specgen.WithSpec(func(s *specs.Spec) {
 			s.Linux.Namespaces = slices.DeleteFunc(s.Linux.Namespaces, func(n specs.LinuxNamespace) bool { return n.Type == specs.NetworkNamespace })
 		}))
-	} else if cfg.NetworkMode != "" && cfg.NetworkMode != "none" {
-		return nil, fmt.Errorf("%w: network %q: only none and host exist yet", ErrInvalidConfig, cfg.NetworkMode)
 	}
 	rl, err := rlimits(cfg.Ulimits)
 	if err != nil {

@@ -104,6 +104,9 @@ type Engine struct {
 	netOnce sync.Once
 	net     *network.Manager
 	netErr  error
+	// hostsMu serialises writing the hosts files of containers on user
+	// networks, so that the last writer saw every attachment.
+	hostsMu sync.Mutex
 
 	closeOnce sync.Once
 	closeErr  error

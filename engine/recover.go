@@ -50,8 +50,10 @@ func (e *Engine) recoverContainers(ctx context.Context) {
 func (e *Engine) recoverContainer(ctx context.Context, ns string, c Container) {
 	if _, err := os.Stat(c.StateDir); err != nil {
 		if c.Status.State == StateRunning || c.Status.State == StatePaused {
+			e.teardownNetwork(ctx, ns, c)
 			_ = mount.UnmountAll(filepath.Join(e.bundleDir(ns, c.ID), "rootfs"))
 			c.Status.State, c.Status.Pid, c.Status.ExitCode, c.Status.Reason, c.Status.FinishedAt = StateExited, 0, 255, ReasonShimGone, timeNow()
+			c.Status.Network = nil
 			if _, err := e.meta.Containers().Update(ctx, ns, c); err != nil {
 				e.log.Warn("recover container", "id", c.ID, "err", err)
 			}
@@ -94,6 +96,7 @@ func (e *Engine) recoverContainer(ctx context.Context, ns string, c Container) {
 		e.ctrMu.Lock()
 		delete(e.tasks, ns+"/"+c.ID)
 		e.ctrMu.Unlock()
+		e.teardownNetwork(ctx, ns, c)
 		_ = mount.UnmountAll(filepath.Join(e.bundleDir(ns, c.ID), "rootfs"))
 		return
 	}

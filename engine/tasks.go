@@ -43,6 +43,8 @@ type task struct {
 	client *shim.Client
 	// done is closed once its exit is recorded (and an auto-remove done).
 	done chan struct{}
+	// net is the network launch set up, for the record.
+	net *container.NetworkSettings
 }
 
 func (t *task) kill(ctx context.Context, sig unix.Signal) error {
@@ -124,6 +126,10 @@ func (e *Engine) launch(ctx context.Context, ns string, c Container, startNow bo
 	if err := os.MkdirAll(filepath.Dir(c.StateDir), 0o700); err != nil {
 		return nil, fmt.Errorf("create shim directory: %w", err)
 	}
+	netSettings, err := e.setupNetwork(ctx, ns, c, cfg)
+	if err != nil {
+		return nil, err
+	}
 	name := c.Runtime
 	if name == "" {
 		name = DefaultRuntime
@@ -135,10 +141,11 @@ func (e *Engine) launch(ctx context.Context, ns string, c Container, startNow bo
 		Terminal: cfg.Tty, Stdin: cfg.OpenStdin, StartNow: startNow,
 	})
 	if err != nil {
+		e.teardownNetwork(ctx, ns, c)
 		_ = mount.UnmountAll(filepath.Join(e.bundleDir(ns, c.ID), "rootfs"))
 		return nil, classifyStartError(err)
 	}
-	t := &task{client: client, done: make(chan struct{})}
+	t := &task{client: client, done: make(chan struct{}), net: netSettings}
 	e.ctrMu.Lock()
 	e.tasks[ns+"/"+c.ID] = t
 	e.ctrMu.Unlock()
@@ -182,7 +189,7 @@ func (e *Engine) started(ctx context.Context, ns string, c Container, t *task) e
 	if err != nil {
 		return fmt.Errorf("container %.12s: %w", c.ID, err)
 	}
-	c.Status = metadata.ContainerStatus{State: StateRunning, Pid: st.Pid, StartedAt: timeNow(), RestartCount: c.Status.RestartCount}
+	c.Status = metadata.ContainerStatus{State: StateRunning, Pid: st.Pid, StartedAt: timeNow(), RestartCount: c.Status.RestartCount, Network: t.net}
 	if _, err := e.meta.Containers().Update(ctx, ns, c); err != nil {
 		return err
 	}
@@ -203,6 +210,8 @@ func (e *Engine) failedStart(ctx context.Context, ns string, c Container, t *tas
 		e.ctrMu.Unlock()
 		close(t.done)
 	}
+	e.teardownNetwork(ctx, ns, c)
+	c.Status.Network = nil
 	cfg, _ := ContainerConfig(c)
 	if cfg.AutoRemove {
 		e.removeParts(ctx, ns, c, true) // as Docker's --rm, anonymous volumes go too
@@ -380,8 +389,10 @@ func (e *Engine) finish(ns, id string, t *task, ex *shim.Exit) {
 	if _, err := t.client.Delete(ctx, "", true); err != nil {
 		e.clearShim(ctx, c)
 	}
+	e.teardownNetwork(ctx, ns, c)
 	_ = mount.UnmountAll(filepath.Join(e.bundleDir(ns, id), "rootfs"))
 	c.Status.State, c.Status.Pid, c.Status.ExitCode, c.Status.Reason = StateExited, 0, ex.Code, ex.Reason
+	c.Status.Network = nil
 	c.Status.FinishedAt = ex.Time
 	if _, err := e.meta.Containers().Update(ctx, ns, c); err != nil {
 		e.log.Warn("record an exit", "id", id, "err", err)

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/berth-dev/berth/container"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	bolt "go.etcd.io/bbolt"
 )
@@ -53,6 +54,8 @@ type ContainerStatus struct {
 	// ManuallyStopped is set by a stop and cleared by a start: restart
 	// policies leave such a container alone.
 	ManuallyStopped bool `json:"manuallyStopped,omitempty"`
+	// Network is the network of a container that runs on one.
+	Network *container.NetworkSettings `json:"network,omitempty"`
 }
 
 // ContainerStore keeps container records per namespace. Names are unique

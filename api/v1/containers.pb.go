@@ -439,6 +439,7 @@ type ContainerInfo struct {
 	SnapshotKey   string                 `protobuf:"bytes,15,opt,name=snapshot_key,json=snapshotKey,proto3" json:"snapshot_key,omitempty"`
 	Labels        map[string]string      `protobuf:"bytes,16,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	Command       []string               `protobuf:"bytes,17,rep,name=command,proto3" json:"command,omitempty"` // the process's command line
+	Network       []byte                 `protobuf:"bytes,18,opt,name=network,proto3" json:"network,omitempty"` // container.NetworkSettings as JSON, while it runs on a network
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -588,6 +589,13 @@ func (x *ContainerInfo) GetLabels() map[string]string {
 func (x *ContainerInfo) GetCommand() []string {
 	if x != nil {
 		return x.Command
+	}
+	return nil
+}
+
+func (x *ContainerInfo) GetNetwork() []byte {
+	if x != nil {
+		return x.Network
 	}
 	return nil
 }
@@ -1238,7 +1246,7 @@ const file_containers_proto_rawDesc = "" +
 	"containers\"<\n" +
 	"\x16RenameContainerRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\"\xfb\x04\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"\x95\x05\n" +
 	"\rContainerInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
@@ -1259,7 +1267,8 @@ const file_containers_proto_rawDesc = "" +
 	"\aruntime\x18\x0e \x01(\tR\aruntime\x12!\n" +
 	"\fsnapshot_key\x18\x0f \x01(\tR\vsnapshotKey\x12;\n" +
 	"\x06labels\x18\x10 \x03(\v2#.berth.v1.ContainerInfo.LabelsEntryR\x06labels\x12\x18\n" +
-	"\acommand\x18\x11 \x03(\tR\acommand\x1a9\n" +
+	"\acommand\x18\x11 \x03(\tR\acommand\x12\x18\n" +
+	"\anetwork\x18\x12 \x01(\fR\anetwork\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xad\x01\n" +

@@ -19,7 +19,7 @@ type Options struct {
 
 	fs                                *pflag.FlagSet
 	name, workdir, user, entrypoint   string
-	hostname, runtime, network        string
+	hostname, runtime                 string
 	stopSignal, restart, memory, cpus string
 	env, envFiles, labels, labelFiles []string
 	volumes, mounts, tmpfs, ulimits   []string
@@ -30,6 +30,7 @@ type Options struct {
 	cpuShares                         uint64
 	pidsLimit                         int64
 	stopTimeout                       int
+	net                               netOptions
 }
 
 // AddFlags defines the flags of `berth run` and `berth create` on fs and
@@ -66,7 +67,7 @@ func AddFlags(fs *pflag.FlagSet) *Options {
 	fs.StringArrayVarP(&o.labels, "label", "l", nil, "set a label (k=v)")
 	fs.StringArrayVar(&o.labelFiles, "label-file", nil, "read labels from a file")
 	fs.BoolVar(&o.init, "init", false, "run a reaper as PID 1")
-	fs.StringVar(&o.network, "network", "", "network: none|host")
+	o.net.addFlags(fs)
 	fs.StringArrayVar(&o.logOpts, "log-opt", nil, "log option: max-size=10m, max-file=3")
 	fs.StringVar(&o.stopSignal, "stop-signal", "", "signal that stops the container (default: the image's, else SIGTERM)")
 	fs.IntVar(&o.stopTimeout, "stop-timeout", 10, "seconds to wait for the stop signal before SIGKILL")
@@ -89,7 +90,7 @@ func (o *Options) Config(image string, args []string) (container.Config, error) 
 	}
 	for _, step := range []func(*container.Config) error{
 		o.identity, o.environment, o.process, o.storage, o.resources,
-		o.security, o.lifecycle,
+		o.security, o.lifecycle, o.networking,
 	} {
 		if err := step(&c); err != nil {
 			return container.Config{}, err
@@ -175,7 +176,7 @@ func (o *Options) process(c *container.Config) error {
 	return nil
 }
 
-// lifecycle checks the restart policy, runtime, network and logging.
+// lifecycle checks the restart policy, runtime and logging.
 func (o *Options) lifecycle(c *container.Config) error {
 	rp, err := parseRestart(o.restart)
 	if err != nil {
@@ -189,12 +190,6 @@ func (o *Options) lifecycle(c *container.Config) error {
 		return flagError("runtime", o.runtime, "not a runtime name")
 	}
 	c.Runtime = o.runtime
-	switch o.network {
-	case "", "none", "host":
-		c.NetworkMode = o.network
-	default:
-		return flagError("network", o.network, "not supported yet: only none and host; bridge networking is coming")
-	}
 	c.Log, err = parseLogOpts(o.logOpts)
 	return err
 }

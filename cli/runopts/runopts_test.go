@@ -37,7 +37,7 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // base is the configuration of `berth run img` with no flags.
 func base() container.Config {
-	return container.Config{Image: "img", Restart: container.RestartPolicy{Name: "no"}}
+	return container.Config{Image: "img", Restart: container.RestartPolicy{Name: "no"}, NetworkMode: "bridge"}
 }
 
 func dur(d time.Duration) *time.Duration { return &d }
@@ -150,6 +150,17 @@ func TestConfigValid(t *testing.T) {
 		}},
 		{"network", []string{"--network", "host"}, func(c *container.Config) { c.NetworkMode = "host" }},
 		{"network none", []string{"--network=none"}, func(c *container.Config) { c.NetworkMode = "none" }},
+		{"network by name", []string{"--network", "web_net"}, func(c *container.Config) { c.NetworkMode = "web_net" }},
+		{"network container", []string{"--network", "container:web"}, func(c *container.Config) { c.NetworkMode = "container:web" }},
+		{"publish", []string{"-p", "8080:80", "-p", "127.0.0.1::53/udp", "-P"}, func(c *container.Config) {
+			c.Publish, c.PublishAll = []string{"8080:80", "127.0.0.1::53/udp"}, true
+		}},
+		{"etc files", []string{"--dns", "10.0.0.2", "--dns-search", "example.com", "--dns-option", "ndots:2", "--add-host", "db:10.0.0.3", "--add-host", "v6:[::1]"}, func(c *container.Config) {
+			c.DNS, c.DNSSearch, c.DNSOptions, c.ExtraHosts = []string{"10.0.0.2"}, []string{"example.com"}, []string{"ndots:2"}, []string{"db:10.0.0.3", "v6:[::1]"}
+		}},
+		{"addresses and alias", []string{"--mac-address", "02:42:ac:11:00:02", "--ip", "10.89.0.9", "--network-alias", "db"}, func(c *container.Config) {
+			c.MacAddress, c.IPAddress, c.NetworkAliases = "02:42:ac:11:00:02", "10.89.0.9", []string{"db"}
+		}},
 		{"log opts", []string{"--log-opt", "max-size=10m,max-file=3"}, func(c *container.Config) { c.Log = container.LogConfig{MaxSize: 10 << 20, MaxFiles: 3} }},
 		{"log opts apart", []string{"--log-opt", "max-file=2", "--log-opt", "max-size=1k"}, func(c *container.Config) { c.Log = container.LogConfig{MaxSize: 1024, MaxFiles: 2} }},
 		{"stop", []string{"--stop-signal", "int", "--stop-timeout", "3"}, func(c *container.Config) { c.StopSignal = "SIGINT"; c.StopTimeout = dur(3 * time.Second) }},
@@ -265,8 +276,16 @@ func TestConfigInvalid(t *testing.T) {
 		{"runtime", "../../bin/sh"},
 		{"label", "=v"},
 		{"label-file", filepath.Join(dir, "missing")},
-		{"network", "bridge"},
-		{"network", "container:web"},
+		{"network", "container:"},
+		{"network", "a/b"},
+		{"publish", "80:80:80"},
+		{"publish", "[::1]80"},
+		{"dns", "example.com"},
+		{"add-host", "db"},
+		{"add-host", "db:nope"},
+		{"mac-address", "02:42"},
+		{"ip", "10.0.0.300"},
+		{"network-alias", "-x"},
 		{"log-opt", "max-size=big"},
 		{"log-opt", "max-size=0"},
 		{"log-opt", "max-file=0"},

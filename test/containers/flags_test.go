@@ -58,7 +58,7 @@ func TestRunFlagErrors(t *testing.T) {
 	e := newEnv(t)
 	e.fails(125, "--memory", "run", "--rm", "--memory", "lots", e.ref, "true")
 	e.fails(125, "--restart", "run", "--rm", "--restart", "always", e.ref, "true")
-	e.fails(125, "--network", "run", "--rm", "--network", "bridge", e.ref, "true")
+	e.fails(125, "--network", "run", "--rm", "--network", "no/such", e.ref, "true")
 	e.nothingLeft()
 }
 

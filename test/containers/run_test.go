@@ -37,13 +37,15 @@ func TestMain(m *testing.M) {
 // env is a berthd process on a temporary root and a registry holding
 // busybox (REF) and busybox without a command (NOCMD).
 type env struct {
-	t      *testing.T
-	dir    string
-	sock   string
-	berthd *exec.Cmd
-	ref    string
-	nocmd  string
-	reg    *registrytest.Registry
+	t        *testing.T
+	dir      string
+	sock     string
+	berthd   *exec.Cmd
+	ref      string
+	nocmd    string
+	reg      *registrytest.Registry
+	bridge   string   // the default network's bridge
+	networks []string // user networks the test made
 }
 
 func newEnv(t *testing.T) *env {
@@ -82,7 +84,7 @@ func newEnv(t *testing.T) *env {
 // start runs berthd and waits until it answers.
 func (e *env) start() {
 	e.t.Helper()
-	cmd := exec.Command(filepath.Join(bin, "berthd"), "--root", filepath.Join(e.dir, "root"), "--state", filepath.Join(e.dir, "state"), "--address", e.sock)
+	cmd := exec.Command(filepath.Join(bin, "berthd"), "--root", filepath.Join(e.dir, "root"), "--state", filepath.Join(e.dir, "state"), "--address", e.sock, "--config", e.config())
 	logf, err := os.OpenFile(filepath.Join(e.dir, "berthd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		e.t.Fatal(err)
@@ -114,6 +116,7 @@ func (e *env) cleanup() {
 	}
 	_ = e.berthd.Process.Signal(syscall.SIGTERM)
 	_ = e.berthd.Wait()
+	e.removeDefaultNetwork()
 }
 
 // berth runs the CLI and returns its stdout, stderr and exit code.

@@ -1,0 +1,87 @@
+package runopts
+
+import (
+	"net"
+	"net/netip"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/berth-dev/berth/container"
+	"github.com/berth-dev/berth/network/ports"
+)
+
+// netOptions are the raw values of the network flags.
+type netOptions struct {
+	network, mac, ip                    string
+	publish, dns, dnsSearch, dnsOptions []string
+	addHosts, aliases                   []string
+	publishAll                          bool
+}
+
+func (n *netOptions) addFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&n.network, "network", "", "network: bridge (default)|none|host|container:NAME|a network's name")
+	fs.StringVar(&n.network, "net", "", "same as --network")
+	_ = fs.MarkHidden("net")
+	fs.StringArrayVarP(&n.publish, "publish", "p", nil, "publish a container port: [ip:][hostport:]ctrport[/proto]")
+	fs.BoolVarP(&n.publishAll, "publish-all", "P", false, "publish the image's exposed ports on free host ports")
+	fs.StringArrayVar(&n.dns, "dns", nil, "DNS server for the container's resolv.conf")
+	fs.StringArrayVar(&n.dnsSearch, "dns-search", nil, `DNS search domain ("." for none)`)
+	fs.StringArrayVar(&n.dnsOptions, "dns-option", nil, "resolver option (ndots:2)")
+	fs.StringArrayVar(&n.addHosts, "add-host", nil, "add an /etc/hosts entry: name:ip")
+	fs.StringVar(&n.mac, "mac-address", "", "the container's MAC address")
+	fs.StringVar(&n.ip, "ip", "", "the container's IPv4 address on a user-defined network")
+	fs.StringArrayVar(&n.aliases, "network-alias", nil, "another name the container has on its network")
+}
+
+// networking checks the network flags; without --network the container
+// is on the default bridge network, as Docker's.
+func (o *Options) networking(c *container.Config) error {
+	n := o.net
+	switch {
+	case n.network == "" || n.network == "default":
+		c.NetworkMode = "bridge"
+	case strings.HasPrefix(n.network, "container:"):
+		if !validName(strings.TrimPrefix(n.network, "container:")) {
+			return flagError("network", n.network, "want container:NAME")
+		}
+		c.NetworkMode = n.network
+	case validName(n.network) || n.network == "none" || n.network == "host":
+		c.NetworkMode = n.network
+	default:
+		return flagError("network", n.network, "not a network name")
+	}
+	if _, err := ports.ParseAll(n.publish); err != nil {
+		return flagError("publish", strings.Join(n.publish, " "), "%v", err)
+	}
+	c.Publish, c.PublishAll = n.publish, n.publishAll
+	for _, d := range n.dns {
+		if _, err := netip.ParseAddr(d); err != nil {
+			return flagError("dns", d, "not an IP address")
+		}
+	}
+	for _, h := range n.addHosts {
+		name, ip, ok := strings.Cut(h, ":")
+		if _, err := netip.ParseAddr(strings.Trim(ip, "[]")); !ok || err != nil || !validHostname(name) {
+			return flagError("add-host", h, "want name:ip")
+		}
+	}
+	if n.mac != "" {
+		if hw, err := net.ParseMAC(n.mac); err != nil || len(hw) != 6 {
+			return flagError("mac-address", n.mac, "not a MAC address")
+		}
+	}
+	if n.ip != "" {
+		if _, err := netip.ParseAddr(n.ip); err != nil {
+			return flagError("ip", n.ip, "not an IP address")
+		}
+	}
+	for _, a := range n.aliases {
+		if !validHostname(a) {
+			return flagError("network-alias", a, "not a valid host name")
+		}
+	}
+	c.DNS, c.DNSSearch, c.DNSOptions, c.ExtraHosts = n.dns, n.dnsSearch, n.dnsOptions, n.addHosts
+	c.MacAddress, c.IPAddress, c.NetworkAliases = n.mac, n.ip, n.aliases
+	return nil
+}
