@@ -19,6 +19,8 @@ import (
 // it is never removed.
 const DefaultNetwork = "bridge"
 
+var errNoSuchNetwork = errdefs.New(errdefs.ErrNotFound, "no such network")
+
 // NetworkInfo is a network with what the engine adds: an ID, when it was
 // made and the containers attached to it.
 type NetworkInfo struct {
@@ -78,7 +80,7 @@ func (e *Engine) Network(ctx context.Context, name string) (NetworkInfo, error) 
 	}
 	switch len(found) {
 	case 0:
-		return NetworkInfo{}, fmt.Errorf("%w: no such network: %s", errdefs.ErrNotFound, name)
+		return NetworkInfo{}, fmt.Errorf("%w: %s", errNoSuchNetwork, name)
 	case 1:
 	default:
 		return NetworkInfo{}, fmt.Errorf("%w: network ID prefix %q is ambiguous", errdefs.ErrInvalidArgument, name)
@@ -126,10 +128,10 @@ func (e *Engine) RemoveNetwork(ctx context.Context, name string) error {
 		return err
 	}
 	if n.Name == DefaultNetwork {
-		return fmt.Errorf("%w: network %s is the default network and cannot be removed", errdefs.ErrConflict, n.Name)
+		return fmt.Errorf("remove network %q: %w: the default network stays", n.Name, errdefs.ErrConflict)
 	}
 	if len(n.Attachments) > 0 {
-		return fmt.Errorf("%w: network %s is in use by container(s) %s", errdefs.ErrConflict, n.Name, users(n.Attachments))
+		return fmt.Errorf("remove network %q: %w: in use by container(s) %s", n.Name, errdefs.ErrConflict, users(n.Attachments))
 	}
 	m, err := e.networks()
 	if err != nil {
