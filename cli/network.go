@@ -169,7 +169,10 @@ func networkJSON(n *apiv1.NetworkInfo) map[string]any {
 	}
 	containers := map[string]any{}
 	for _, c := range n.GetContainers() {
-		ep := map[string]string{"MacAddress": c.GetMac(), "IPv4Address": "", "IPv6Address": ""}
+		ep := map[string]string{"Name": "", "MacAddress": c.GetMac(), "IPv4Address": "", "IPv6Address": ""}
+		if len(c.GetAliases()) > 0 {
+			ep["Name"] = c.GetAliases()[0]
+		}
 		for _, ip := range c.GetIps() {
 			if strings.Contains(ip, ":") {
 				ep["IPv6Address"] = ip

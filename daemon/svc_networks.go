@@ -30,7 +30,7 @@ func toNetworkInfo(n engine.NetworkInfo) *apiv1.NetworkInfo {
 		info.Options["isolate"] = "true"
 	}
 	for _, a := range n.Attachments {
-		ep := &apiv1.NetworkEndpoint{ContainerId: a.ContainerID, IfName: a.IfName, Mac: a.MAC}
+		ep := &apiv1.NetworkEndpoint{ContainerId: a.ContainerID, IfName: a.IfName, Mac: a.MAC, Aliases: a.Aliases}
 		for _, p := range a.IPs {
 			ep.Ips = append(ep.Ips, p.String())
 		}

@@ -43,7 +43,11 @@ func (e *Engine) netManager(ctx context.Context) (*network.Manager, error) {
 }
 
 // CreateNetwork writes a new network and publishes /networks/create.
+// The names of the predefined network modes host and none are refused.
 func (e *Engine) CreateNetwork(ctx context.Context, c network.NetworkConfig) (NetworkInfo, error) {
+	if c.Name == "host" || c.Name == "none" {
+		return NetworkInfo{}, fmt.Errorf("create network %q: %w: the name of a predefined network mode", c.Name, errdefs.ErrAlreadyExists)
+	}
 	m, err := e.netManager(ctx)
 	if err != nil {
 		return NetworkInfo{}, err

@@ -329,7 +329,9 @@ type NetworkEndpoint struct {
 	IfName      string                 `protobuf:"bytes,2,opt,name=if_name,json=ifName,proto3" json:"if_name,omitempty"`
 	Mac         string                 `protobuf:"bytes,3,opt,name=mac,proto3" json:"mac,omitempty"`
 	// ips are CIDRs, e.g. 10.89.0.2/24.
-	Ips           []string `protobuf:"bytes,4,rep,name=ips,proto3" json:"ips,omitempty"`
+	Ips []string `protobuf:"bytes,4,rep,name=ips,proto3" json:"ips,omitempty"`
+	// aliases are the names peers resolve to the container, its name first.
+	Aliases       []string `protobuf:"bytes,5,rep,name=aliases,proto3" json:"aliases,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -388,6 +390,13 @@ func (x *NetworkEndpoint) GetMac() string {
 func (x *NetworkEndpoint) GetIps() []string {
 	if x != nil {
 		return x.Ips
+	}
+	return nil
+}
+
+func (x *NetworkEndpoint) GetAliases() []string {
+	if x != nil {
+		return x.Aliases
 	}
 	return nil
 }
@@ -597,12 +606,13 @@ const file_networks_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"q\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8b\x01\n" +
 	"\x0fNetworkEndpoint\x12!\n" +
 	"\fcontainer_id\x18\x01 \x01(\tR\vcontainerId\x12\x17\n" +
 	"\aif_name\x18\x02 \x01(\tR\x06ifName\x12\x10\n" +
 	"\x03mac\x18\x03 \x01(\tR\x03mac\x12\x10\n" +
-	"\x03ips\x18\x04 \x03(\tR\x03ips\"\x15\n" +
+	"\x03ips\x18\x04 \x03(\tR\x03ips\x12\x18\n" +
+	"\aaliases\x18\x05 \x03(\tR\aaliases\"\x15\n" +
 	"\x13ListNetworksRequest\"I\n" +
 	"\x14ListNetworksResponse\x121\n" +
 	"\bnetworks\x18\x01 \x03(\v2\x15.berth.v1.NetworkInfoR\bnetworks\"\x16\n" +

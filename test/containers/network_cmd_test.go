@@ -122,13 +122,15 @@ func TestNetworkCreateListInspectRemove(t *testing.T) {
 	e.nothingLeft()
 }
 
-// TestNetworkErrors: a taken name, an overlapping subnet, a bad subnet
-// or gateway, an unknown option, rm of the default network and of a
-// missing one each fail with one line and exit 1, leaving no network.
+// TestNetworkErrors: a taken name (host's included), an overlapping
+// subnet, a bad subnet or gateway, an unknown option, rm of the default
+// network and of a missing one each fail with one line and exit 1,
+// leaving no network.
 func TestNetworkErrors(t *testing.T) {
 	e, _ := netEnv(t)
 	e.ok("network", "create", "--internal", "--subnet", "10.201.7.0/24", "t-net1")
 	e.fails(1, "already exists", "network", "create", "--internal", "t-net1")
+	e.fails(1, "predefined network mode", "network", "create", "--internal", "host")
 	e.fails(1, "overlaps 10.201.7.0/24", "network", "create", "--internal", "--subnet", "10.201.7.128/25", "t-net2")
 	e.fails(1, `bad subnet "10.201.300.0/24"`, "network", "create", "--internal", "--subnet", "10.201.300.0/24", "t-net2")
 	e.fails(1, "gateway", "network", "create", "--internal", "--subnet", "10.201.8.0/24", "--gateway", "10.201.9.1", "t-net2")
@@ -165,7 +167,7 @@ func TestNetworkInUse(t *testing.T) {
 	}
 	e.fails(1, "in use by container(s) web (t-c1)", "network", "rm", "t-net1")
 	ep, _ := json.Marshal(e.inspectNet("t-net1")["Containers"])
-	if !strings.Contains(string(ep), `"t-c1":{"IPv4Address":"10.201.7.`) {
+	if !strings.Contains(string(ep), `"t-c1":{"IPv4Address":"10.201.7.`) || !strings.Contains(string(ep), `"Name":"web"`) {
 		t.Errorf("inspect Containers: %s", ep)
 	}
 	if out := e.ok("network", "prune", "-f"); out != "" {
