@@ -26,6 +26,8 @@ func Explain(err error) string {
 	}
 	msg = oneLine(msg)
 	switch {
+	case errors.Is(err, errdefs.ErrUnavailable) && strings.Contains(msg, "container networking"):
+		return msg + ": install containernetworking-plugins or set [network] plugin_dirs in /etc/berth/config.toml"
 	case errors.Is(err, errdefs.ErrUnavailable):
 		if strings.Contains(msg, "registry unreachable") {
 			return msg + ": is the registry running? for plain HTTP add it to registry.insecure in /etc/berth/config.toml"
@@ -35,6 +37,8 @@ func Explain(err error) string {
 		return msg + ": run berth login " + hostOf(msg)
 	case errors.Is(err, errdefs.ErrNotFound) && strings.Contains(msg, "no such container"):
 		return msg + ": berth ps -a lists the containers"
+	case errors.Is(err, errdefs.ErrNotFound) && strings.Contains(msg, "no such network"):
+		return msg + ": berth network ls lists the networks"
 	case errors.Is(err, errdefs.ErrNotFound) && strings.HasPrefix(msg, "copy "):
 		return msg
 	case errors.Is(err, errdefs.ErrNotFound):

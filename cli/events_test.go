@@ -23,6 +23,9 @@ func TestEventsDockerNames(t *testing.T) {
 	if ev, _ := toEvent(&apiv1.Envelope{Topic: "/images/delete", Attributes: map[string]string{"name": "busybox:1"}}); ev.Type != "image" || ev.Action != "delete" || ev.Actor.ID != "busybox:1" {
 		t.Errorf("image delete: %+v", ev)
 	}
+	if ev, _ := toEvent(&apiv1.Envelope{Topic: "/networks/delete", Attributes: map[string]string{"id": "n1", "name": "net"}}); ev.Type != "network" || ev.Action != "destroy" || ev.Actor.ID != "n1" {
+		t.Errorf("network delete: %+v", ev)
+	}
 	var b bytes.Buffer
 	if err := writeEvent(&b, ev, false); err != nil || b.String() != time.Unix(1, 0).Local().Format(time.RFC3339Nano)+" container die abc (exitCode=3)\n" {
 		t.Errorf("line: %q, %v", b.String(), err)

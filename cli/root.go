@@ -58,6 +58,7 @@ func NewRoot() *cobra.Command {
 		newCp(g), newEvents(g), newContainerCmd(g), newAttach(g), newRestart(g), newPort(g),
 	)
 	root.AddCommand(newVolumeCmd(g))
+	root.AddCommand(newNetworkCmd(g))
 	root.AddCommand(statsCommands(g)...)
 	return root
 }

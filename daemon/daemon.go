@@ -126,6 +126,7 @@ func (d *Daemon) register() {
 	apiv1.RegisterContainersServer(d.grpc, &containersService{d: d})
 	apiv1.RegisterTasksServer(d.grpc, &tasksService{d: d})
 	apiv1.RegisterVolumesServer(d.grpc, &volumesService{d: d})
+	apiv1.RegisterNetworksServer(d.grpc, &networksService{d: d})
 	apiv1.RegisterContainerFilesServer(d.grpc, &filesService{d: d})
 	apiv1.RegisterContainerStatsServer(d.grpc, &statsService{d: d})
 }

@@ -23,6 +23,7 @@ const (
 	TopicSnapshots  Topic = "/snapshots"
 	TopicNamespaces Topic = "/namespaces"
 	TopicGC         Topic = "/gc"
+	TopicNetworks   Topic = "/networks"
 )
 
 // Buffer is how many events a subscriber may fall behind before it skips
