@@ -22,7 +22,7 @@ func (e *env) config() string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	e.bridge = fmt.Sprintf("bt%x", b)
-	cfg := fmt.Sprintf("[network]\ndefault_bridge = %q\ndefault_subnet = \"10.%d.%d.0/24\"\n", e.bridge, 200+int(b[0])%50, b[1])
+	cfg := fmt.Sprintf("[network]\ndefault_bridge = %q\ndefault_subnet = \"10.%d.%d.0/24\"\n", e.bridge, 210+int(b[0])%40, b[1])
 	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
 		e.t.Fatal(err)
 	}

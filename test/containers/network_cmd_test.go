@@ -66,7 +66,7 @@ func (e *env) noNetwork(name string) {
 }
 
 // inspectNet returns `network inspect name`'s one object.
-func (e *env) inspectNet(name string) map[string]any {
+func (e *env) inspectNetwork(name string) map[string]any {
 	e.t.Helper()
 	var out []map[string]any
 	if err := json.Unmarshal([]byte(e.ok("network", "inspect", name)), &out); err != nil || len(out) != 1 {
@@ -101,7 +101,7 @@ func TestNetworkCreateListInspectRemove(t *testing.T) {
 	if line["ID"] != id[:12] || line["Driver"] != "bridge" || line["Internal"] != "true" || line["Labels"] != "team=a" {
 		t.Errorf("ls --format json: %v", line)
 	}
-	n := e.inspectNet("t-net1")
+	n := e.inspectNetwork("t-net1")
 	ipam, _ := json.Marshal(n["IPAM"])
 	opts, _ := n["Options"].(map[string]any)
 	if n["Name"] != "t-net1" || n["Id"] != id || n["Driver"] != "bridge" || n["Internal"] != true || n["EnableIPv6"] != false ||
@@ -109,7 +109,7 @@ func TestNetworkCreateListInspectRemove(t *testing.T) {
 		opts["isolate"] != "true" || n["Labels"].(map[string]any)["team"] != "a" || len(n["Containers"].(map[string]any)) != 0 {
 		t.Errorf("inspect t-net1: %v", n)
 	}
-	n6 := e.inspectNet("t-net6")
+	n6 := e.inspectNetwork("t-net6")
 	ipam, _ = json.Marshal(n6["IPAM"])
 	if n6["EnableIPv6"] != true || !strings.Contains(string(ipam), `{"Gateway":"fd42:b::1","Subnet":"fd42:b::/64"}`) {
 		t.Errorf("inspect t-net6: %v", n6)
@@ -166,7 +166,7 @@ func TestNetworkInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.fails(1, "in use by container(s) web (t-c1)", "network", "rm", "t-net1")
-	ep, _ := json.Marshal(e.inspectNet("t-net1")["Containers"])
+	ep, _ := json.Marshal(e.inspectNetwork("t-net1")["Containers"])
 	if !strings.Contains(string(ep), `"t-c1":{"IPv4Address":"10.201.7.`) || !strings.Contains(string(ep), `"Name":"web"`) {
 		t.Errorf("inspect Containers: %s", ep)
 	}
