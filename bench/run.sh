@@ -17,66 +17,10 @@ set -euo pipefail
 
 ROUNDS=${ROUNDS:-3}
 ITER=${ITER:-15}
-REPO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
-WORK=$(mktemp -d /tmp/berth-bench-run-XXXXXX)
-PIDS=()
-export HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 NO_PROXY=
-
-cleanup() {
-	set +e
-	[ -S "$WORK/berthd.sock" ] && ids=$("$WORK/bin/berth" --address "$WORK/berthd.sock" ps -a -q 2>/dev/null) && [ -n "$ids" ] &&
-		"$WORK/bin/berth" --address "$WORK/berthd.sock" rm -f $ids >/dev/null 2>&1
-	podman_cmd rm -a -f >/dev/null 2>&1
-	podman_cmd rmi -a -f >/dev/null 2>&1
-	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-	for pid in "${PIDS[@]}"; do
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	grep -F " $WORK/" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r m; do umount -l "$m"; done
-	# ctr leaves its namespace's cgroup directory behind.
-	for d in /sys/fs/cgroup/*/berth-bench-run /sys/fs/cgroup/berth-bench-run; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-podman_cmd() {
-	podman --root "$WORK/podman/root" --runroot "$WORK/podman/run" --tmpdir "$WORK/podman/tmp" \
-		--cgroup-manager=cgroupfs --runtime runc --storage-driver overlay "$@"
-}
-now_ns() { date +%s%N; }
-
-echo "== building berth and the image"
-(cd "$REPO_ROOT" && make build >/dev/null && cp -r bin "$WORK/bin")
-(cd "$REPO_ROOT" && go run ./hack/mkimage --oci-archive "$WORK/busybox.tar" --ref localhost/bench/busybox:1)
-IMAGE=localhost/bench/busybox:1
-
-echo "== starting berthd and containerd"
-"$WORK/bin/berthd" --root "$WORK/berth/root" --state "$WORK/berth/state" --address "$WORK/berthd.sock" \
-	--config /dev/null --log-level warn >"$WORK/berthd.log" 2>&1 &
-PIDS+=($!)
-cat >"$WORK/containerd.toml" <<TOML
-version = 2
-root = "$WORK/containerd/root"
-state = "$WORK/containerd/state"
-[grpc]
-  address = "$WORK/containerd.sock"
-[plugins."io.containerd.grpc.v1.cri"]
-  restrict_oom_score_adj = true
-TOML
-containerd --config "$WORK/containerd.toml" >"$WORK/containerd.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do [ -S "$WORK/berthd.sock" ] && [ -S "$WORK/containerd.sock" ] && break; sleep 0.1; done
-B=("$WORK/bin/berth" --address "$WORK/berthd.sock")
-C=(ctr --address "$WORK/containerd.sock" --namespace berth-bench-run)
-
-echo "== loading the image into each"
-"${B[@]}" load -i "$WORK/busybox.tar" >/dev/null
-"${C[@]}" images import "$WORK/busybox.tar" >/dev/null
-"${C[@]}" images ls -q | grep -q bench/busybox || { echo "ctr did not import the image" >&2; exit 1; }
-mkdir -p "$WORK/podman"
-podman_cmd load -i "$WORK/busybox.tar" >/dev/null 2>&1
+BENCH=run
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_setup
 
 run_berth() { "${B[@]}" run --rm "$IMAGE" true; }
 run_ctr() { "${C[@]}" run --rm "$IMAGE" "bench-$1" true; }
