@@ -11,6 +11,12 @@
 # removed, every daemon stopped by PID, every mount under WORK unmounted
 # and WORK, the ctr namespace's cgroup and any cgroup in CGROUPS (exact
 # paths) removed; a caller's bench_cleanup_more runs first.
+#
+# docker_setup, where dockerd is installed, starts a private dockerd too
+# (its own data root, exec root, pidfile, socket and cgroup parent under
+# WORK, no bridge, no iptables) and loads the image into it from a docker
+# save archive `berth save` writes; it sets D (the docker CLI) or, when
+# dockerd is missing, leaves D empty and says Docker is skipped.
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WORK=$(mktemp -d "/tmp/berth-bench-$BENCH-XXXXXX")
@@ -34,12 +40,15 @@ bench_cleanup() {
 		podman_cmd rm -a -f -t 0 >/dev/null 2>&1
 		podman_cmd rmi -a -f >/dev/null 2>&1
 	fi
+	[ -S "$WORK/docker.sock" ] && ids=$("${D[@]}" ps -a -q 2>/dev/null) && [ -n "$ids" ] && "${D[@]}" rm -f $ids >/dev/null 2>&1
+	# dockerd stops the containerd it started when it gets SIGTERM.
 	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
 	for pid in "${PIDS[@]}"; do
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
+	[ -n "${DOCKER_RUNDIR:-}" ] && rmdir "$DOCKER_RUNDIR/plugins" "$DOCKER_RUNDIR" 2>/dev/null
 	grep -F " $WORK/" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r m; do umount -l "$m"; done
 	# ctr leaves its namespace's cgroup directory behind.
 	for d in /sys/fs/cgroup/*/"$CTR_NS" /sys/fs/cgroup/"$CTR_NS" "${CGROUPS[@]}"; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
@@ -91,4 +100,36 @@ TOML
 	"${C[@]}" images ls -q | grep -q bench/busybox || { echo "ctr did not import the image" >&2; exit 1; }
 	mkdir -p "$WORK/podman"
 	podman_cmd load -i "$WORK/busybox.tar" >/dev/null 2>&1
+}
+
+docker_setup() {
+	D=()
+	if ! command -v dockerd >/dev/null; then
+		echo "== dockerd not installed: Docker skipped"
+		return 0
+	fi
+	local cli=/usr/local/bin/docker
+	[ -x "$cli" ] || cli=$(command -v docker)
+	echo "== starting dockerd ($(dockerd --version | cut -d, -f1)), CLI $("$cli" --version | cut -d, -f1 | awk '{print $3}')"
+	local cg=berth-bench-$BENCH-docker-$$
+	for d in /sys/fs/cgroup/*/; do CGROUPS+=("$d$cg"); done
+	mkdir -p "$WORK/docker"
+	# dockerd 20.10 writes its trust key to /etc/docker unless told, and
+	# makes /run/docker/plugins whatever its roots: removed at exit when
+	# this run made them.
+	printf '{"deprecated-key-path": "%s"}\n' "$WORK/docker/key.json" >"$WORK/docker/daemon.json"
+	[ -e /run/docker ] || DOCKER_RUNDIR=/run/docker
+	dockerd --config-file "$WORK/docker/daemon.json" --data-root "$WORK/docker/root" --exec-root "$WORK/docker/exec" \
+		--pidfile "$WORK/docker/dockerd.pid" -H "unix://$WORK/docker.sock" --cgroup-parent "/$cg" \
+		--bridge=none --iptables=false --ip-masq=false --log-level warn >"$WORK/dockerd.log" 2>&1 &
+	PIDS+=($!)
+	D=("$cli" -H "unix://$WORK/docker.sock")
+	local i
+	for i in $(seq 150); do
+		"${D[@]}" version >/dev/null 2>&1 && break
+		[ "$i" = 150 ] && { echo "dockerd did not start:" >&2; tail -5 "$WORK/dockerd.log" >&2; exit 1; }
+		sleep 0.2
+	done
+	"${B[@]}" save --format docker -o "$WORK/busybox-docker.tar" "$IMAGE"
+	"${D[@]}" load -i "$WORK/busybox-docker.tar" >/dev/null
 }
