@@ -86,7 +86,9 @@ type UnpackConfig struct {
 
 // MetricsConfig configures the Prometheus endpoint.
 type MetricsConfig struct {
-	// Address is host:port for /metrics; empty turns metrics off.
+	// Address serves /metrics (berthd's own figures and every running
+	// container's usage): a loopback host:port or unix:///path; empty
+	// turns metrics off.
 	Address string `toml:"address"`
 }
 
@@ -227,6 +229,11 @@ func (c Config) Validate() error {
 		host, _, err := net.SplitHostPort(c.Debug.Address)
 		if err != nil || !distribution.IsLoopback(host) {
 			return fmt.Errorf("%w: debug.address %q must be a loopback host:port", ErrBadConfig, c.Debug.Address)
+		}
+	}
+	if c.Metrics.Address != "" {
+		if _, _, err := metricsListenAddr(c.Metrics.Address); err != nil {
+			return err
 		}
 	}
 	if c.Registry.MaxLayerSizeMB <= 0 || c.Registry.MaxLayerSizeMB > math.MaxInt64>>20 {

@@ -64,7 +64,7 @@ func New(cfg Config, log *slog.Logger) (_ *Daemon, retErr error) {
 		return nil, err
 	}
 	if cfg.Metrics.Address != "" {
-		if err := d.metrics.serve(cfg.Metrics.Address, log); err != nil {
+		if err := d.metrics.serve(cfg.Metrics.Address, d.engine, log); err != nil {
 			d.ln.Close()
 			return nil, err
 		}

@@ -7,9 +7,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
 	"time"
 
+	"github.com/berth-dev/berth/distribution"
+	"github.com/berth-dev/berth/engine"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
@@ -21,6 +28,7 @@ type metrics struct {
 	pulledBytes prometheus.Counter
 	requests    *prometheus.CounterVec
 	srv         *http.Server
+	socket      string // the unix socket serve bound, removed by close
 }
 
 func newMetrics() *metrics {
@@ -33,7 +41,8 @@ func newMetrics() *metrics {
 			Name: "berth_grpc_requests_total", Help: "gRPC requests by method and status code.",
 		}, []string{"method", "code"}),
 	}
-	m.reg.MustRegister(m.pulledBytes, m.requests)
+	m.reg.MustRegister(m.pulledBytes, m.requests,
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
 	return m
 }
 
@@ -49,11 +58,48 @@ func (m *metrics) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerI
 	return err
 }
 
-// serve starts the /metrics endpoint on addr.
-func (m *metrics) serve(addr string, log *slog.Logger) error {
-	l, err := net.Listen("tcp", addr)
+// metricsListenAddr splits a metrics address into a network and an
+// address for net.Listen: unix:///path, or a loopback host:port (the
+// endpoint names every container and image: it is not for other hosts).
+func metricsListenAddr(addr string) (network, address string, err error) {
+	if p, ok := strings.CutPrefix(addr, "unix://"); ok {
+		if !filepath.IsAbs(p) || filepath.Clean(p) != p {
+			return "", "", fmt.Errorf("%w: metrics.address %q: want unix:// and a clean absolute path", ErrBadConfig, addr)
+		}
+		return "unix", p, nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || !distribution.IsLoopback(host) {
+		return "", "", fmt.Errorf("%w: metrics.address %q must be a loopback host:port (127.0.0.1:9323) or unix:///path: "+
+			"the endpoint lists every container, and berthd does not serve it to other hosts", ErrBadConfig, addr)
+	}
+	return "tcp", addr, nil
+}
+
+// serve starts the /metrics endpoint on addr, with every running
+// container of e sampled at each scrape.
+func (m *metrics) serve(addr string, e *engine.Engine, log *slog.Logger) error {
+	network, address, err := metricsListenAddr(addr)
+	if err != nil {
+		return err
+	}
+	if network == "unix" {
+		if fi, err := os.Lstat(address); err == nil && fi.Mode().Type() == os.ModeSocket {
+			_ = os.Remove(address) // stale, from a berthd that died
+		}
+	}
+	old := syscall.Umask(0o177)
+	l, err := net.Listen(network, address)
+	syscall.Umask(old)
 	if err != nil {
 		return fmt.Errorf("metrics listen %s: %w", addr, err)
+	}
+	if network == "unix" {
+		m.socket = address
+	}
+	if err := m.reg.Register(containerCollector{e}); err != nil {
+		l.Close()
+		return fmt.Errorf("register container metrics: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
@@ -69,5 +115,8 @@ func (m *metrics) serve(addr string, log *slog.Logger) error {
 func (m *metrics) close() {
 	if m.srv != nil {
 		_ = m.srv.Close()
+	}
+	if m.socket != "" {
+		_ = os.Remove(m.socket)
 	}
 }

@@ -125,6 +125,11 @@ func TestSecondDaemonRefusedMetricsAndEvents(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	for _, own := range []string{"process_resident_memory_bytes ", "process_cpu_seconds_total ", "go_goroutines "} {
+		if !strings.Contains(string(b), "\n"+own) {
+			t.Errorf("metrics lack berthd's %s", own)
+		}
+	}
 	if !strings.Contains(string(b), "berth_pulled_bytes_total") || !strings.Contains(string(b), `berth_grpc_requests_total{code="OK",method="/berth.v1.Transfer/Pull"}`) {
 		t.Fatalf("metrics:\n%s", b)
 	}

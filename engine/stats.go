@@ -127,7 +127,7 @@ func bootTime() time.Time {
 
 // StatsSample is one reading of a container's usage counters.
 type StatsSample struct {
-	ID, Name string
+	Namespace, ID, Name, Image string
 	// CPUTotal is the container's CPU time, SystemCPU the host's, in
 	// nanoseconds; their changes between two samples give the CPU share.
 	CPUTotal, SystemCPU uint64
@@ -139,25 +139,52 @@ type StatsSample struct {
 	BlockRead, BlockWrite    uint64
 }
 
-// ContainerStats samples a running container's usage through its
-// runtime's `events --stats`, and its network counters from /proc.
+// ContainerStats samples a running container's usage from its cgroup,
+// and its network counters from /proc.
 func (e *Engine) ContainerStats(ctx context.Context, ns, ref string) (StatsSample, error) {
-	c, t, err := e.running(ctx, ns, ref)
+	c, _, err := e.running(ctx, ns, ref)
 	if err != nil {
 		return StatsSample{}, err
 	}
-	out, err := e.runtimeCmd(ctx, c, nil, "events", "--stats", c.ID)
+	return cgroupSample(ns, c)
+}
+
+// RunningStats samples every running container of every namespace, as
+// ContainerStats does one; a container that stops meanwhile is left out.
+func (e *Engine) RunningStats(ctx context.Context) []StatsSample {
+	e.ctrMu.Lock()
+	keys := make([]string, 0, len(e.tasks))
+	for k := range e.tasks {
+		keys = append(keys, k)
+	}
+	e.ctrMu.Unlock()
+	slices.Sort(keys)
+	var out []StatsSample
+	for _, k := range keys {
+		ns, id, _ := strings.Cut(k, "/")
+		c, err := e.meta.Containers().Get(ctx, ns, id)
+		if err != nil {
+			continue
+		}
+		if s, err := cgroupSample(ns, c); err == nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// cgroupSample reads c's counters from the cgroup containerSpec gives
+// it (/berth-<id>), without exec'ing its runtime.
+func cgroupSample(ns string, c Container) (StatsSample, error) {
+	cg, err := cgroups.New(cgroups.Config{Path: "/berth-" + c.ID})
 	if err != nil {
-		return StatsSample{}, err
+		return StatsSample{}, fmt.Errorf("cgroup of %.12s: %w", c.ID, err)
 	}
-	var ev struct {
-		Data cgroups.Stats `json:"data"`
-	}
-	if err := json.Unmarshal(out, &ev); err != nil {
+	s, err := cg.Stats()
+	if err != nil {
 		return StatsSample{}, fmt.Errorf("stats of %.12s: %w", c.ID, err)
 	}
-	s := ev.Data
-	sample := StatsSample{ID: c.ID, Name: c.Name, CPUTotal: s.CPU.Usage.Total, SystemCPU: systemCPU(),
+	sample := StatsSample{Namespace: ns, ID: c.ID, Name: c.Name, Image: c.Image, CPUTotal: s.CPU.Usage.Total, SystemCPU: systemCPU(),
 		OnlineCPUs: uint32(goruntime.NumCPU()), Pids: s.Pids.Current, MemoryUsage: s.Memory.Usage.Usage, MemoryLimit: s.Memory.Usage.Limit}
 	// As Docker does, the inactive page cache is not counted as used.
 	for _, k := range []string{"total_inactive_file", "inactive_file"} {
@@ -180,8 +207,9 @@ func (e *Engine) ContainerStats(ctx context.Context, ns, ref string) (StatsSampl
 			sample.BlockWrite += b.Value
 		}
 	}
-	if st, err := t.client.State(ctx, ""); err == nil && st.Pid > 0 {
-		sample.NetRx, sample.NetTx = netIO(st.Pid)
+	// Every process of the container shares its network namespace.
+	if pids, err := cg.Pids(); err == nil && len(pids) > 0 {
+		sample.NetRx, sample.NetTx = netIO(pids[0])
 	}
 	return sample, nil
 }

@@ -75,14 +75,10 @@ func (e *Engine) StopContainer(ctx context.Context, ns, ref string, timeout *tim
 		return ctx.Err()
 	case <-timer.C:
 	}
-	if err := t.kill(ctx, unix.SIGKILL); err != nil {
-		select {
-		case <-t.done:
-			return nil
-		default:
-			return fmt.Errorf("kill container %.12s: %w", c.ID, err)
-		}
-	}
+	// A kill that fails may still have killed: the shim can close its
+	// connection (EOF) as the container exits, before the engine records
+	// the exit. The exit, when it comes, settles it.
+	killErr := t.kill(ctx, unix.SIGKILL)
 	killed := time.NewTimer(killWait)
 	defer killed.Stop()
 	select {
@@ -91,6 +87,9 @@ func (e *Engine) StopContainer(ctx context.Context, ns, ref string, timeout *tim
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-killed.C:
+		if killErr != nil {
+			return fmt.Errorf("kill container %.12s: %w", c.ID, killErr)
+		}
 		return fmt.Errorf("%w: container %.12s did not exit within %s of SIGKILL", errdefs.ErrUnavailable, c.ID, killWait)
 	}
 }

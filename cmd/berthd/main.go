@@ -35,6 +35,7 @@ func newRoot() *cobra.Command {
 		state      string
 		address    string
 		logLevel   string
+		metrics    string
 	)
 	cmd := &cobra.Command{
 		Use:           "berthd",
@@ -59,6 +60,9 @@ func newRoot() *cobra.Command {
 			}
 			if cmd.Flags().Changed("log-level") {
 				cfg.LogLevel = logLevel
+			}
+			if cmd.Flags().Changed("metrics-address") {
+				cfg.Metrics.Address = metrics
 			}
 			log, err := daemon.NewLogger(os.Stderr, cfg.LogLevel)
 			if err != nil {
@@ -85,6 +89,7 @@ func newRoot() *cobra.Command {
 	f.StringVar(&state, "state", def.State, "directory for runtime state")
 	f.StringVar(&address, "address", def.Address, "unix socket to serve the API on")
 	f.StringVar(&logLevel, "log-level", def.LogLevel, "debug, info, warn or error")
+	f.StringVar(&metrics, "metrics-address", def.Metrics.Address, "serve Prometheus /metrics on a loopback host:port or unix:///path (off when empty)")
 
 	cfgCmd := &cobra.Command{Use: "config", Short: "Configuration helpers"}
 	cfgCmd.AddCommand(&cobra.Command{

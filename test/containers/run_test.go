@@ -46,6 +46,7 @@ type env struct {
 	reg      *registrytest.Registry
 	bridge   string   // the default network's bridge
 	networks []string // user networks the test made
+	args     []string // more berthd flags
 }
 
 func newEnv(t *testing.T) *env {
@@ -85,6 +86,7 @@ func newEnv(t *testing.T) *env {
 func (e *env) start() {
 	e.t.Helper()
 	cmd := exec.Command(filepath.Join(bin, "berthd"), "--root", filepath.Join(e.dir, "root"), "--state", filepath.Join(e.dir, "state"), "--address", e.sock, "--config", e.config())
+	cmd.Args = append(cmd.Args, e.args...)
 	logf, err := os.OpenFile(filepath.Join(e.dir, "berthd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		e.t.Fatal(err)
