@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
+	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/mount"
 	"github.com/berth-dev/berth/shim"
 )
@@ -29,12 +31,19 @@ func (e *Engine) recoverContainers(ctx context.Context) {
 	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 64)
+	all, complete := map[string]bool{}, true
 	for _, ns := range nss {
 		list, err := e.meta.Containers().List(ctx, ns)
 		if err != nil {
 			e.log.Warn("recover containers", "namespace", ns, "err", err)
+			complete = false
 			continue
 		}
+		known := map[string]bool{}
+		for _, c := range list {
+			known[c.ID], all[c.ID] = true, true
+		}
+		e.removeOrphans(ctx, ns, known)
 		for _, c := range list {
 			wg.Add(1)
 			sem <- struct{}{}
@@ -45,6 +54,9 @@ func (e *Engine) recoverContainers(ctx context.Context) {
 		}
 	}
 	wg.Wait()
+	if complete {
+		e.removeOrphanShims(ctx, all)
+	}
 }
 
 func (e *Engine) recoverContainer(ctx context.Context, ns string, c Container) {
@@ -71,9 +83,11 @@ func (e *Engine) recoverContainer(ctx context.Context, ns string, c Container) {
 		}
 		return
 	}
-	r, err := shim.Load(ctx, c.StateDir)
-	if err != nil {
-		e.log.Warn("recover container: load its shim", "id", c.ID, "err", err)
+	r, err := e.loadShim(ctx, c)
+	if r == nil {
+		if err != nil {
+			e.log.Warn("recover container: load its shim", "id", c.ID, "err", err)
+		}
 		return
 	}
 	client := r.Client
@@ -97,10 +111,51 @@ func (e *Engine) recoverContainer(ctx context.Context, ns string, c Container) {
 		_ = mount.UnmountAll(filepath.Join(e.bundleDir(ns, c.ID), "rootfs"))
 		return
 	}
-	if err == nil && st.Status == shim.StatusPaused && c.Status.State != StatePaused {
-		c.Status.State = StatePaused
-		_, _ = e.meta.Containers().Update(ctx, ns, c)
+	if err == nil {
+		old := c.Status
+		if old.State != StateRunning && old.State != StatePaused { // its start was cut short
+			c.Status = metadata.ContainerStatus{State: StateRunning, Pid: st.Pid, StartedAt: timeNow(), RestartCount: old.RestartCount}
+		}
+		if st.Status == shim.StatusPaused {
+			c.Status.State = StatePaused
+		}
+		if c.Status != old {
+			_, _ = e.meta.Containers().Update(ctx, ns, c)
+		}
 	}
 	e.wg.Add(1)
 	go e.watch(ns, c.ID, t)
+}
+
+// shimStartWait bounds how long recovery waits for a shim whose start
+// the engine's end cut short to finish starting (or to undo itself).
+const shimStartWait = 30 * time.Second
+
+// loadShim loads c's shim. A shim that is still starting (no shim.json
+// yet) is waited for; if its directory vanishes meanwhile (its start
+// failed and undid itself) the result is nil, nil, and one that never
+// gets there has its container deleted and its directory removed.
+func (e *Engine) loadShim(ctx context.Context, c Container) (*shim.Record, error) {
+	cfgFile := filepath.Join(c.StateDir, shim.ConfigFile)
+	for deadline := time.Now().Add(shimStartWait); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(c.StateDir); err != nil {
+			return nil, nil
+		}
+		if _, err := os.Stat(cfgFile); err == nil {
+			return shim.Load(ctx, c.StateDir)
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+	}
+	name := c.Runtime
+	if name == "" {
+		name = DefaultRuntime
+	}
+	rt, err := e.runtimePath(c.Runtime)
+	if err != nil {
+		return nil, err
+	}
+	r := &shim.Record{Config: shim.Config{ID: c.ID, Runtime: rt, RuntimeRoot: filepath.Join(e.cfg.State, "runtime", name), StateDir: c.StateDir}}
+	return nil, shim.Cleanup(ctx, r)
 }
