@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -131,20 +132,24 @@ func (e *Engine) recoverContainer(ctx context.Context, ns string, c Container) {
 // the engine's end cut short to finish starting (or to undo itself).
 const shimStartWait = 30 * time.Second
 
-// loadShim loads c's shim. A shim that is still starting (no shim.json
-// yet) is waited for; if its directory vanishes meanwhile (its start
-// failed and undid itself) the result is nil, nil, and one that never
-// gets there has its container deleted and its directory removed.
+// loadShim loads c's shim. A shim still starting (its socket listens,
+// its shim.json is not written yet) is waited for; if its directory
+// vanishes meanwhile (its start failed and undid itself) the result is
+// nil, nil. A directory with neither (a shim that died starting, or a
+// cleanup cut short) has its container deleted and is removed.
 func (e *Engine) loadShim(ctx context.Context, c Container) (*shim.Record, error) {
-	cfgFile := filepath.Join(c.StateDir, shim.ConfigFile)
-	for deadline := time.Now().Add(shimStartWait); ; time.Sleep(20 * time.Millisecond) {
+	cfgFile, sock := filepath.Join(c.StateDir, shim.ConfigFile), filepath.Join(c.StateDir, shim.SocketFile)
+	start := time.Now()
+	for ; time.Since(start) < shimStartWait; time.Sleep(20 * time.Millisecond) {
 		if _, err := os.Stat(c.StateDir); err != nil {
 			return nil, nil
 		}
 		if _, err := os.Stat(cfgFile); err == nil {
 			return shim.Load(ctx, c.StateDir)
 		}
-		if time.Now().After(deadline) {
+		if conn, err := net.DialTimeout("unix", sock, time.Second); err == nil {
+			conn.Close() // it listens: still starting
+		} else if time.Since(start) > time.Second {
 			break
 		}
 	}

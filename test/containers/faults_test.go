@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -205,5 +206,54 @@ func TestBerthdKilledMidLifecycle(t *testing.T) {
 	for _, name := range strings.Fields(out) {
 		e.ok("rm", "-f", name)
 	}
+	e.nothingLeft()
+}
+
+// shimPid reads the pid of container id's shim from its state.
+func (e *env) shimPid(id string) int {
+	e.t.Helper()
+	b, err := os.ReadFile(filepath.Join(e.dir, "state", "s", id[:16], shim.ConfigFile))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var c shim.Config
+	if err := json.Unmarshal(b, &c); err != nil || c.ShimPid <= 0 {
+		e.t.Fatalf("shim.json of %.12s: %v %s", id, err, b)
+	}
+	return c.ShimPid
+}
+
+// TestShimKilled SIGKILLs one container's shim while berthd runs and
+// another's while berthd is down: inspect and ps -a report both exited
+// with the reason, rm removes them and nothing is left.
+func TestShimKilled(t *testing.T) {
+	e := newEnv(t)
+	e.ok("pull", e.ref)
+	live := strings.TrimSpace(e.ok("run", "-d", "--name", "live", e.ref, "sleep", "100000"))
+	down := strings.TrimSpace(e.ok("run", "-d", "--name", "down", e.ref, "sleep", "100000"))
+	if err := syscall.Kill(e.shimPid(live), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if out := e.ok("wait", "live"); out != "255\n" {
+		t.Errorf("wait after the shim was killed: %q", out)
+	}
+	pid := e.shimPid(down)
+	if err := e.berthd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = e.berthd.Wait()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	e.start()
+	for _, name := range []string{"live", "down"} {
+		if st, ok := e.ctrState(name); !ok || st.Status != "exited" || st.Error != shim.ReasonShimDied || st.ExitCode != 255 {
+			t.Errorf("%s after its shim was killed: %+v (found %v)", name, st, ok)
+		}
+	}
+	if ps := e.ok("ps", "-a"); strings.Count(ps, "Exited (255)") != 2 {
+		t.Errorf("ps -a:\n%s", ps)
+	}
+	e.ok("rm", "live", "down")
 	e.nothingLeft()
 }
