@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berth-dev/berth/cgroups"
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/mount"
 	"github.com/berth-dev/berth/shim"
@@ -64,6 +65,7 @@ func (e *Engine) recoverContainer(ctx context.Context, ns string, c Container) {
 	if _, err := os.Stat(c.StateDir); err != nil {
 		if c.Status.State == StateRunning || c.Status.State == StatePaused {
 			_ = mount.UnmountAll(filepath.Join(e.bundleDir(ns, c.ID), "rootfs"))
+			e.removeCgroup(c.ID)
 			c.Status.State, c.Status.Pid, c.Status.ExitCode, c.Status.Reason, c.Status.FinishedAt = StateExited, 0, 255, ReasonShimGone, timeNow()
 			if _, err := e.meta.Containers().Update(ctx, ns, c); err != nil {
 				e.log.Warn("recover container", "id", c.ID, "err", err)
@@ -163,4 +165,19 @@ func (e *Engine) loadShim(ctx context.Context, c Container) (*shim.Record, error
 	}
 	r := &shim.Record{Config: shim.Config{ID: c.ID, Runtime: rt, RuntimeRoot: filepath.Join(e.cfg.State, "runtime", name), StateDir: c.StateDir}}
 	return nil, shim.Cleanup(ctx, r)
+}
+
+// removeCgroup removes the cgroup directories of a container whose shim
+// state is gone: after a reboot there are none, but a state directory
+// emptied without one (a tmpfs remounted) leaves them, and a runtime that
+// finds them at the next start does not remove them at its end. The
+// path is the one containerSpec gives.
+func (e *Engine) removeCgroup(id string) {
+	m, err := cgroups.New(cgroups.Config{Path: "/berth-" + id})
+	if err == nil {
+		err = m.Destroy()
+	}
+	if err != nil {
+		e.log.Warn("remove the cgroup of a container whose shim is gone", "id", id, "err", err)
+	}
 }

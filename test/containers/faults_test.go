@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -256,4 +258,135 @@ func TestShimKilled(t *testing.T) {
 	}
 	e.ok("rm", "live", "down")
 	e.nothingLeft()
+}
+
+// readPid reads a pid file.
+func readPid(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		t.Fatalf("%s: %q", path, b)
+	}
+	return pid
+}
+
+// mountsUnder lists the mount points below dir, deepest first.
+func mountsUnder(t *testing.T, dir string) []string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			out = append(out, f[4])
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	return out
+}
+
+// cgroupsOf lists the cgroup directories of container id.
+func cgroupsOf(id string) []string {
+	a, _ := filepath.Glob("/sys/fs/cgroup/*/berth-" + id)
+	b, _ := filepath.Glob("/sys/fs/cgroup/berth-" + id)
+	return append(a, b...)
+}
+
+// reboot simulates a host reboot under a stopped berthd: every shim and
+// container process of the given containers SIGKILLed by pid, every
+// mount under the test's directory unmounted, the state directory (a
+// tmpfs under /run by default) emptied.
+func (e *env) reboot(ids []string) {
+	e.t.Helper()
+	_ = e.berthd.Process.Signal(syscall.SIGTERM)
+	_ = e.berthd.Wait()
+	var pids []int
+	for _, id := range ids {
+		pids = append(pids, e.shimPid(id), readPid(e.t, filepath.Join(e.dir, "state", "s", id[:16], shim.PidFile)))
+	}
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			e.t.Fatalf("kill %d: %v", pid, err)
+		}
+	}
+	for _, pid := range pids {
+		for i := 0; syscall.Kill(pid, 0) == nil; i++ {
+			if i == 1000 {
+				e.t.Fatalf("pid %d outlives SIGKILL", pid)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	for _, m := range mountsUnder(e.t, e.dir) {
+		if err := syscall.Unmount(m, 0); err != nil {
+			e.t.Fatalf("unmount %s: %v", m, err)
+		}
+	}
+	if err := os.RemoveAll(filepath.Join(e.dir, "state")); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// TestRebootCleanup: after a simulated reboot, berthd reports the
+// containers that ran as exited for the reason, removes their cgroups,
+// starts --restart always ones again as Docker does, starts the others
+// on request, and rm leaves nothing.
+func TestRebootCleanup(t *testing.T) {
+	e := newEnv(t)
+	e.ok("pull", e.ref)
+	plain := strings.TrimSpace(e.ok("run", "-d", "--name", "plain", e.ref, "sleep", "100000"))
+	always := strings.TrimSpace(e.ok("run", "-d", "--name", "always", "--restart", "always", e.ref, "sleep", "100000"))
+	e.ok("create", "--name", "created", e.ref, "sleep", "100000")
+	e.ok("run", "--name", "done", e.ref, "true")
+	e.reboot([]string{plain, always})
+	e.start()
+	if st, _ := e.ctrState("plain"); st.Status != "exited" || !strings.Contains(st.Error, "shim gone") {
+		t.Errorf("plain after the reboot: %+v", st)
+	}
+	if m := mountsUnder(t, e.dir); len(m) > 0 {
+		// always may have been started again: only its root is allowed.
+		for _, p := range m {
+			if !strings.Contains(p, always) {
+				t.Errorf("mount left after the reboot: %s", p)
+			}
+		}
+	}
+	if cg := cgroupsOf(plain); len(cg) > 0 {
+		t.Errorf("cgroups left after the reboot: %v", cg)
+	}
+	for i := 0; ; i++ {
+		st, _ := e.ctrState("always")
+		if st.Status == "running" {
+			break
+		}
+		if i == 500 {
+			t.Fatalf("always is not started again after the reboot: %+v", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st, _ := e.ctrState("created"); st.Status != "created" {
+		t.Errorf("created after the reboot: %+v", st)
+	}
+	if st, _ := e.ctrState("done"); st.Status != "exited" || st.ExitCode != 0 {
+		t.Errorf("done after the reboot: %+v", st)
+	}
+	for _, name := range []string{"plain", "created", "done"} {
+		e.ok("start", name)
+	}
+	for _, name := range []string{"plain", "created", "always"} {
+		if out := e.ok("exec", name, "echo", "up"); out != "up\n" {
+			t.Errorf("exec in %s: %q", name, out)
+		}
+	}
+	e.ok("rm", "-f", "plain", "always", "created", "done")
+	e.nothingLeft()
+	if cg := append(cgroupsOf(plain), cgroupsOf(always)...); len(cg) > 0 {
+		t.Errorf("cgroups left: %v", cg)
+	}
 }
