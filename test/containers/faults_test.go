@@ -390,3 +390,85 @@ func TestRebootCleanup(t *testing.T) {
 		t.Errorf("cgroups left: %v", cg)
 	}
 }
+
+// restart stops berthd and starts it with args.
+func (e *env) restart(args ...string) {
+	e.t.Helper()
+	_ = e.berthd.Process.Signal(syscall.SIGTERM)
+	_ = e.berthd.Wait()
+	e.args = args
+	e.start()
+}
+
+// TestRuntimeFails: a configured runtime binary that fails gives a
+// one-line error and exit 125 (as Docker), and leaves nothing, with --rm
+// or after rm.
+func TestRuntimeFails(t *testing.T) {
+	e := newEnv(t)
+	script := filepath.Join(e.dir, "broken-runtime")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho 'broken runtime says no' >&2\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(e.dir, "config.toml")
+	if err := os.WriteFile(cfg, []byte("[runtimes]\nbroken = \""+script+"\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.restart("--config", cfg)
+	e.ok("pull", e.ref)
+	e.fails(125, "broken runtime says no", "run", "--rm", "--runtime", "broken", e.ref, "true")
+	e.fails(125, "broken runtime says no", "run", "-d", "--name", "kept", "--runtime", "broken", e.ref, "true")
+	if st, ok := e.ctrState("kept"); !ok || st.Status == "running" {
+		t.Errorf("kept after a failed start: %+v", st)
+	}
+	e.fails(1, "broken runtime says no", "start", "kept") // docker start's code
+	e.ok("rm", "kept")
+	e.nothingLeft()
+}
+
+// waitFile polls until file exists in container name.
+func (e *env) waitFile(name, file string) {
+	e.t.Helper()
+	for i := 0; ; i++ {
+		if _, _, code := e.berth("exec", name, "sh", "-c", "[ -e "+file+" ]"); code == 0 {
+			return
+		}
+		if i == 500 {
+			e.t.Fatalf("%s: no %s", name, file)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestStopTimeout: --stop-timeout is recorded and used by stop without
+// -t; -1 waits for the container however long it takes.
+func TestStopTimeout(t *testing.T) {
+	e := newEnv(t)
+	e.ok("pull", e.ref)
+	// The trap exits on SIGTERM only after the test has seen it pending.
+	script := `trap ': >/got-term; while [ ! -e /go ]; do sleep 0.05; done; exit 5' TERM; : >/ready; while :; do sleep 0.05; done`
+	e.ok("run", "-d", "--name", "forever", "--stop-timeout", "-1", e.ref, "sh", "-c", script)
+	e.waitFile("forever", "/ready")
+	e.ok("run", "-d", "--name", "short", "--stop-timeout", "1", e.ref, "sh", "-c", "trap '' TERM; while :; do sleep 0.05; done")
+	var docs []struct{ Config struct{ StopTimeout *int64 } }
+	if err := json.Unmarshal([]byte(e.ok("inspect", "forever")), &docs); err != nil || len(docs) != 1 || docs[0].Config.StopTimeout == nil || *docs[0].Config.StopTimeout != -int64(time.Second) {
+		t.Fatalf("inspect forever: the stop timeout is not recorded: %+v %v", docs, err)
+	}
+	stop := e.bg("stop", "forever")
+	e.waitFile("forever", "/got-term")
+	select {
+	case <-stop.done:
+		t.Fatalf("stop returned before the container exited: exit %d %s", stop.code, stop.errb.String())
+	default:
+	}
+	e.ok("exec", "forever", "sh", "-c", ": >/go")
+	<-stop.done
+	if st, _ := e.ctrState("forever"); stop.code != 0 || st.Status != "exited" || st.ExitCode != 5 {
+		t.Errorf("forever: stop exit %d, %+v", stop.code, st)
+	}
+	e.ok("stop", "short") // SIGTERM ignored: killed after its 1s
+	if st, _ := e.ctrState("short"); st.ExitCode != 137 {
+		t.Errorf("short: %+v", st)
+	}
+	e.ok("rm", "forever", "short")
+	e.nothingLeft()
+}

@@ -44,6 +44,8 @@ type env struct {
 	ref    string
 	nocmd  string
 	reg    *registrytest.Registry
+	// args are more berthd arguments, taken at the next start.
+	args []string
 }
 
 func newEnv(t *testing.T) *env {
@@ -83,6 +85,7 @@ func newEnv(t *testing.T) *env {
 func (e *env) start() {
 	e.t.Helper()
 	cmd := exec.Command(filepath.Join(bin, "berthd"), "--root", filepath.Join(e.dir, "root"), "--state", filepath.Join(e.dir, "state"), "--address", e.sock)
+	cmd.Args = append(cmd.Args, e.args...)
 	logf, err := os.OpenFile(filepath.Join(e.dir, "berthd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		e.t.Fatal(err)
@@ -114,6 +117,7 @@ func (e *env) cleanup() {
 	}
 	_ = e.berthd.Process.Signal(syscall.SIGTERM)
 	_ = e.berthd.Wait()
+	e.berthd = nil
 }
 
 // berth runs the CLI and returns its stdout, stderr and exit code.
