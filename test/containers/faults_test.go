@@ -2,8 +2,10 @@ package containers_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -470,5 +472,60 @@ func TestStopTimeout(t *testing.T) {
 		t.Errorf("short: %+v", st)
 	}
 	e.ok("rm", "forever", "short")
+	e.nothingLeft()
+}
+
+// berthStdin runs the CLI with stdin fed from a pipe that gets in and is
+// then closed, and returns its stdout and exit code; a run longer than
+// cliTimeout is a hang.
+func (e *env) berthStdin(in string, args ...string) (string, int) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "berth"), append([]string{"--address", e.sock}, args...)...)
+	cmd.WaitDelay = time.Second
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(e.dir, "cfg"))
+	w, err := cmd.StdinPipe()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	_, _ = io.WriteString(w, in)
+	w.Close()
+	err = cmd.Wait()
+	if ctx.Err() != nil {
+		e.t.Fatalf("berth %v hung after its stdin closed; stdout %q, stderr %q", args, out.String(), errb.String())
+	}
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		e.t.Fatal(err)
+	}
+	return out.String(), code
+}
+
+// TestStdinClosedMidStream: run -i and exec -i whose stdin pipe closes
+// in the middle of a line: the process sees EOF and exits, nothing
+// hangs, and nothing is left.
+func TestStdinClosedMidStream(t *testing.T) {
+	e := newEnv(t)
+	e.ok("pull", e.ref)
+	if out, code := e.berthStdin("line\npart", "run", "-i", "--rm", e.ref, "cat"); code != 0 || out != "line\npart" {
+		t.Errorf("run -i cat: exit %d, %q", code, out)
+	}
+	if out, code := e.berthStdin("half", "run", "-i", "--rm", e.ref, "sh", "-c", "read x; echo \"got $x\"; exit 3"); code != 3 || out != "got half\n" {
+		t.Errorf("run -i read: exit %d, %q", code, out)
+	}
+	e.ok("run", "-d", "--name", "bg", e.ref, "sleep", "100000")
+	if out, code := e.berthStdin("in exec", "exec", "-i", "bg", "cat"); code != 0 || out != "in exec" {
+		t.Errorf("exec -i cat: exit %d, %q", code, out)
+	}
+	e.fails(127, "not found", "exec", "bg", "/no/such/command")
+	e.ok("rm", "-f", "bg")
 	e.nothingLeft()
 }
