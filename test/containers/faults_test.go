@@ -529,3 +529,88 @@ func TestStdinClosedMidStream(t *testing.T) {
 	e.ok("rm", "-f", "bg")
 	e.nothingLeft()
 }
+
+// TestDiskFull runs berthd on a small tmpfs root: a run whose image
+// does not fit fails with one line and exit 125, a container that writes
+// past the end fails with its own error and exit code, and neither
+// leaves anything.
+func TestDiskFull(t *testing.T) {
+	e := newEnv(t)
+	root := filepath.Join(e.dir, "root")
+	_ = e.berthd.Process.Signal(syscall.SIGTERM)
+	_ = e.berthd.Wait()
+	if err := os.RemoveAll(root); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(root, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("tmpfs", root, "tmpfs", 0, "size=24m"); err != nil {
+		t.Skipf("cannot mount a tmpfs here: %v", err)
+	}
+	t.Cleanup(func() {
+		e.cleanup()
+		if err := syscall.Unmount(root, 0); err != nil {
+			t.Errorf("unmount %s: %v", root, err)
+		}
+	})
+	e.start()
+
+	// The image does not fit: the engine's own failure.
+	filler := filepath.Join(root, "filler")
+	f, err := os.Create(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64<<10)
+	for {
+		if _, err := f.Write(buf); err != nil {
+			break
+		}
+	}
+	// Leave room for the records, not for the layer.
+	if st, err := f.Stat(); err != nil || f.Truncate(st.Size()-512<<10) != nil {
+		t.Fatalf("make room: %v", err)
+	}
+	f.Close()
+	_, errs, code := e.berth("run", "--rm", e.ref, "true")
+	t.Logf("run: exit %d: %s", code, errs)
+	if lines := strings.Split(strings.TrimSpace(errs), "\n"); code != 125 || !strings.Contains(lines[len(lines)-1], "no space left on device") {
+		t.Errorf("run with an image that does not fit: exit %d, stderr %q; want 125 and a last line with \"no space left on device\"", code, errs)
+	}
+	e.nothingLeft()
+	if out := e.ok("images", "-q"); strings.TrimSpace(out) != "" {
+		t.Errorf("images after a pull that did not fit: %s", out)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	if files := filesUnder(t, filepath.Join(root, "content", "ingest")); len(files) > 0 {
+		t.Errorf("a partial download left by a pull that did not fit: %v", files)
+	}
+
+	// A container writing past the end: its own error and exit code.
+	e.ok("pull", e.ref)
+	_, errs, code = e.berth("run", "--rm", e.ref, "sh", "-c", "cat /dev/zero >/big")
+	if code != 1 || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, "No space left on device") {
+		t.Errorf("run writing past the end: exit %d, stderr %q", code, errs)
+	}
+	e.nothingLeft()
+	if out := e.ok("run", "--rm", e.ref, "echo", "room again"); out != "room again\n" {
+		t.Errorf("run after freeing space: %q", out)
+	}
+	e.nothingLeft()
+}
+
+// filesUnder lists the regular files below dir.
+func filesUnder(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out
+}
