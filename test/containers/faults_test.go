@@ -614,3 +614,21 @@ func filesUnder(t *testing.T, dir string) []string {
 	})
 	return out
 }
+
+// TestRmiImageInUse: rmi of an image a container uses is refused with a
+// conflict naming the container unless -f, as Docker's; the container
+// still runs after -f, and nothing is left.
+func TestRmiImageInUse(t *testing.T) {
+	e := newEnv(t)
+	e.ok("pull", e.ref)
+	id := strings.TrimSpace(e.ok("create", "--name", "user", e.ref, "echo", "still here"))
+	e.fails(1, "container "+id[:12]+" is using its referenced image", "rmi", e.ref)
+	e.ok("tag", e.ref, "other/name:1")
+	e.ok("rmi", "other/name:1") // another name: no conflict
+	e.ok("rmi", "-f", e.ref)
+	if out := e.ok("start", "-a", "user"); out != "still here\n" {
+		t.Errorf("start -a after rmi -f: %q", out)
+	}
+	e.ok("rm", "user")
+	e.nothingLeft()
+}
