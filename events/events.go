@@ -23,6 +23,8 @@ const (
 	TopicSnapshots  Topic = "/snapshots"
 	TopicNamespaces Topic = "/namespaces"
 	TopicGC         Topic = "/gc"
+	// TopicVolumes' events concern every namespace (volumes are global).
+	TopicVolumes Topic = "/volumes"
 )
 
 // Buffer is how many events a subscriber may fall behind before it skips

@@ -1,6 +1,7 @@
 package containers_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -630,5 +632,68 @@ func TestRmiImageInUse(t *testing.T) {
 		t.Errorf("start -a after rmi -f: %q", out)
 	}
 	e.ok("rm", "user")
+	e.nothingLeft()
+}
+
+// TestVolumeEvents: `berth events` shows a volume's create and destroy,
+// made by hand or as a --rm container's anonymous volume.
+func TestVolumeEvents(t *testing.T) {
+	e := newEnv(t)
+	e.ok("pull", e.ref)
+	cmd := exec.Command(filepath.Join(bin, "berth"), "--address", e.sock, "events", "--filter", "type=volume")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	lines := make(chan []string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- strings.Fields(sc.Text())
+		}
+	}()
+	// A probe is retried until its line arrives: until then the
+	// subscription may not be in place (the wait is no assertion).
+	for ready := false; !ready; {
+		e.ok("volume", "create", "probe")
+		e.ok("volume", "rm", "probe")
+		for waiting := true; waiting && !ready; {
+			select {
+			case f, ok := <-lines:
+				if !ok {
+					t.Fatal("berth events ended")
+				}
+				ready = len(f) >= 4 && f[2] == "destroy" && f[3] == "probe"
+			case <-time.After(200 * time.Millisecond):
+				waiting = false
+			}
+		}
+	}
+	e.ok("volume", "create", "named")
+	e.ok("run", "--rm", "-v", "/data", e.ref, "true")
+	e.ok("volume", "rm", "named")
+	var got []string
+	for f := range lines {
+		if len(f) < 4 || f[1] != "volume" {
+			continue
+		}
+		name := f[3]
+		if name != "named" {
+			name = "anonymous"
+		}
+		got = append(got, f[2]+" "+name)
+		if f[2] == "destroy" && f[3] == "named" {
+			break
+		}
+	}
+	want := []string{"create named", "create anonymous", "destroy anonymous", "destroy named"}
+	if !slices.Equal(got, want) {
+		t.Errorf("volume events: %v, want %v", got, want)
+	}
 	e.nothingLeft()
 }
