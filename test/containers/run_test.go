@@ -119,6 +119,7 @@ func (e *env) cleanup() {
 	_ = e.berthd.Process.Signal(syscall.SIGTERM)
 	_ = e.berthd.Wait()
 	e.removeDefaultNetwork()
+	e.berthd = nil
 }
 
 // berth runs the CLI and returns its stdout, stderr and exit code.
