@@ -182,6 +182,11 @@ func (m *Manager) plan(n *Network, others []*Network) error {
 			return fmt.Errorf("%w: no free subnet in 10.89.0.0/16", ErrConflict)
 		}
 	}
+	if n.IPv6 {
+		if err := HostIPv6(); err != nil {
+			return err
+		}
+	}
 	if n.IPv6 && n.Subnet6 == "" {
 		n.Subnet6 = ula(n.Name).String()
 	}
@@ -323,6 +328,25 @@ func (m *Manager) Remove(ctx context.Context, name string) error {
 	}
 	if err := os.RemoveAll(filepath.Join(m.ipamDir(), name)); err != nil {
 		return fmt.Errorf("remove network %q: %w", name, err)
+	}
+	return nil
+}
+
+// ipv6Sysctl is the host's switch for IPv6 on every interface.
+const ipv6Sysctl = "/proc/sys/net/ipv6/conf/all/disable_ipv6"
+
+// HostIPv6 reports, as ErrNotSupported, why the host cannot give
+// containers IPv6 addresses: a kernel without IPv6 (or booted with
+// ipv6.disable=1) or IPv6 disabled on all interfaces.
+func HostIPv6() error {
+	b, err := os.ReadFile(ipv6Sysctl)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("%w: IPv6: the kernel has none (no %s)", ErrNotSupported, ipv6Sysctl)
+	case err != nil:
+		return fmt.Errorf("IPv6: %w", err)
+	case strings.TrimSpace(string(b)) != "0":
+		return fmt.Errorf("%w: IPv6: disabled on the host (%s is %s)", ErrNotSupported, ipv6Sysctl, strings.TrimSpace(string(b)))
 	}
 	return nil
 }
