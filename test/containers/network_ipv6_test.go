@@ -125,7 +125,9 @@ func TestIPv6DualStack(t *testing.T) {
 }
 
 // TestIPv6PublishedPort: a port published from a container on a
-// dual-stack network answers on the host's 127.0.0.1.
+// dual-stack network answers on the host's 127.0.0.1; one on the
+// host's ::1, which portmap cannot forward, is refused with one line,
+// exit 125, and leaves no container.
 func TestIPv6PublishedPort(t *testing.T) {
 	e := newIPv6Env(t)
 	e.createIPv6Network("t-v6web")
@@ -141,6 +143,10 @@ func TestIPv6PublishedPort(t *testing.T) {
 	}
 	if body := httpGet(t, "http://"+net.JoinHostPort("127.0.0.1", hostPort)+"/index.html"); body != "hello over dual stack\n" {
 		t.Errorf("GET 127.0.0.1:%s: %q", hostPort, body)
+	}
+	e.fails(125, "::1 cannot be published on", "run", "-d", "--network", "t-v6web", "-p", "[::1]::80", e.ref, "true")
+	if out := e.ok("ps", "-a", "-q"); len(strings.Fields(out)) != 1 {
+		t.Errorf("containers after the refused [::1] port: %q", out)
 	}
 	e.ok("rm", "-f", "web6")
 	e.ok("network", "rm", "t-v6web")
