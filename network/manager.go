@@ -147,7 +147,7 @@ func (m *Manager) create(_ context.Context, c NetworkConfig, bridge string) (*Ne
 	if err := m.plan(n, all); err != nil {
 		return nil, fmt.Errorf("create network %q: %w", c.Name, err)
 	}
-	b, err := conflist(n, m.ipamDir(), forwardAccepts())
+	b, err := conflist(n, m.ipamDir(), forwardAccepts(n.IPv6))
 	if err != nil {
 		return nil, err
 	}
@@ -352,11 +352,20 @@ func HostIPv6() error {
 }
 
 // forwardAccepts reports whether the host's filter FORWARD chain accepts
-// by default, so containers' routed traffic needs no rule of its own.
-func forwardAccepts() bool {
-	out, err := exec.Command("iptables", "-w", "-S", "FORWARD").Output()
-	first, _, _ := strings.Cut(string(out), "\n")
-	return err == nil && first == "-P FORWARD ACCEPT"
+// by default, so containers' routed traffic needs no rule of its own;
+// with ipv6, ip6tables' chain must accept too.
+func forwardAccepts(ipv6 bool) bool {
+	tools := []string{"iptables"}
+	if ipv6 {
+		tools = append(tools, "ip6tables")
+	}
+	for _, tool := range tools {
+		out, err := exec.Command(tool, "-w", "-S", "FORWARD").Output()
+		if first, _, _ := strings.Cut(string(out), "\n"); err != nil || first != "-P FORWARD ACCEPT" {
+			return false
+		}
+	}
+	return true
 }
 
 // writeFileAtomic writes b to path through a temporary file and rename.
