@@ -333,7 +333,7 @@ func (m *Manager) Remove(ctx context.Context, name string) error {
 }
 
 // ipv6Sysctl is the host's switch for IPv6 on every interface.
-const ipv6Sysctl = "/proc/sys/net/ipv6/conf/all/disable_ipv6"
+var ipv6Sysctl = "/proc/sys/net/ipv6/conf/all/disable_ipv6"
 
 // HostIPv6 reports, as ErrNotSupported, why the host cannot give
 // containers IPv6 addresses: a kernel without IPv6 (or booted with
