@@ -93,7 +93,7 @@ func TestRuntimeConfig(t *testing.T) {
 }
 
 func FuzzParsePorts(f *testing.F) {
-	for _, s := range []string{"8080:80", "127.0.0.1::80/udp", "[::1]:1-2:3-4", "8000-8010:80", "80"} {
+	for _, s := range []string{"8080:80", "127.0.0.1::80/udp", "[fd00::1]:1-2:3-4", "8000-8010:80", "80"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
