@@ -1,6 +1,9 @@
 package network
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -67,5 +70,22 @@ func TestValidIDs(t *testing.T) {
 	}
 	if err := validIDs("0123abc_d.e-f", "eth1"); err != nil {
 		t.Errorf("validIDs refused a good pair: %v", err)
+	}
+}
+
+func TestHostIPv6(t *testing.T) {
+	saved := ipv6Sysctl
+	defer func() { ipv6Sysctl = saved }()
+	dir := t.TempDir()
+	for content, ok := range map[string]bool{"0\n": true, "1\n": false, "": false} {
+		ipv6Sysctl = filepath.Join(dir, "disable_ipv6")
+		if content == "" {
+			ipv6Sysctl = filepath.Join(dir, "missing")
+		} else if err := os.WriteFile(ipv6Sysctl, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := HostIPv6(); (err == nil) != ok || (err != nil && !errors.Is(err, ErrNotSupported)) {
+			t.Errorf("disable_ipv6 %q: HostIPv6() = %v", content, err)
+		}
 	}
 }

@@ -10,4 +10,5 @@ var (
 	ErrAlreadyExists   = errdefs.ErrAlreadyExists
 	ErrInvalidArgument = errdefs.ErrInvalidArgument
 	ErrConflict        = errdefs.ErrConflict
+	ErrNotSupported    = errdefs.ErrNotImplemented
 )

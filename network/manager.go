@@ -147,7 +147,7 @@ func (m *Manager) create(_ context.Context, c NetworkConfig, bridge string) (*Ne
 	if err := m.plan(n, all); err != nil {
 		return nil, fmt.Errorf("create network %q: %w", c.Name, err)
 	}
-	b, err := conflist(n, m.ipamDir(), forwardAccepts())
+	b, err := conflist(n, m.ipamDir(), forwardAccepts(n.IPv6))
 	if err != nil {
 		return nil, err
 	}
@@ -180,6 +180,11 @@ func (m *Manager) plan(n *Network, others []*Network) error {
 		n.Subnet = freeSubnet(taken)
 		if n.Subnet == "" {
 			return fmt.Errorf("%w: no free subnet in 10.89.0.0/16", ErrConflict)
+		}
+	}
+	if n.IPv6 {
+		if err := HostIPv6(); err != nil {
+			return err
 		}
 	}
 	if n.IPv6 && n.Subnet6 == "" {
@@ -327,12 +332,40 @@ func (m *Manager) Remove(ctx context.Context, name string) error {
 	return nil
 }
 
+// ipv6Sysctl is the host's switch for IPv6 on every interface.
+var ipv6Sysctl = "/proc/sys/net/ipv6/conf/all/disable_ipv6"
+
+// HostIPv6 reports, as ErrNotSupported, why the host cannot give
+// containers IPv6 addresses: a kernel without IPv6 (or booted with
+// ipv6.disable=1) or IPv6 disabled on all interfaces.
+func HostIPv6() error {
+	b, err := os.ReadFile(ipv6Sysctl)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("%w: IPv6: the kernel has none (no %s)", ErrNotSupported, ipv6Sysctl)
+	case err != nil:
+		return fmt.Errorf("IPv6: %w", err)
+	case strings.TrimSpace(string(b)) != "0":
+		return fmt.Errorf("%w: IPv6: disabled on the host (%s is %s)", ErrNotSupported, ipv6Sysctl, strings.TrimSpace(string(b)))
+	}
+	return nil
+}
+
 // forwardAccepts reports whether the host's filter FORWARD chain accepts
-// by default, so containers' routed traffic needs no rule of its own.
-func forwardAccepts() bool {
-	out, err := exec.Command("iptables", "-w", "-S", "FORWARD").Output()
-	first, _, _ := strings.Cut(string(out), "\n")
-	return err == nil && first == "-P FORWARD ACCEPT"
+// by default, so containers' routed traffic needs no rule of its own;
+// with ipv6, ip6tables' chain must accept too.
+func forwardAccepts(ipv6 bool) bool {
+	tools := []string{"iptables"}
+	if ipv6 {
+		tools = append(tools, "ip6tables")
+	}
+	for _, tool := range tools {
+		out, err := exec.Command(tool, "-w", "-S", "FORWARD").Output()
+		if first, _, _ := strings.Cut(string(out), "\n"); err != nil || first != "-P FORWARD ACCEPT" {
+			return false
+		}
+	}
+	return true
 }
 
 // writeFileAtomic writes b to path through a temporary file and rename.

@@ -44,7 +44,8 @@ func (m Mapping) String() string {
 
 // Parse parses one -p value: [ip:][hostport:]ctrport[/proto], where ports
 // may be ranges (8000-8010:80-90) and an IPv6 address is written in
-// brackets ([::1]:8080:80). A host range with a single container port
+// brackets ([fd00::1]:8080:80); IPv6 loopback is refused, as
+// portmap cannot forward it. A host range with a single container port
 // keeps the whole range as candidates: [Resolve] takes the first free one.
 func Parse(spec string) ([]Mapping, error) {
 	bad := func(format string, a ...any) ([]Mapping, error) {
@@ -134,6 +135,12 @@ func splitIP(s string) (ip, rest string, err error) {
 		a, err := netip.ParseAddr(s[1:end])
 		if err != nil || !a.Is6() || a.Zone() != "" {
 			return "", "", fmt.Errorf("bad IPv6 address %q", s[1:end])
+		}
+		if a.Unmap().IsLoopback() {
+			// portmap's DNAT of ::1 would never answer: IPv6 has no
+			// route_localnet, the kernel drops loopback-sourced packets
+			// routed to another interface.
+			return "", "", fmt.Errorf("%s cannot be published on (IPv6 loopback is not forwarded to containers; use 127.0.0.1 or a host address)", a)
 		}
 		return a.String(), s[end+2:], nil
 	}

@@ -19,7 +19,7 @@ func TestParseForms(t *testing.T) {
 		{"80", []Mapping{{ContainerPort: 80, Protocol: "tcp"}}},
 		{"53/udp", []Mapping{{ContainerPort: 53, Protocol: "udp"}}},
 		{"53:53/TCP", []Mapping{{HostPort: 53, ContainerPort: 53, Protocol: "tcp"}}},
-		{"[::1]:8080:80", []Mapping{{HostIP: "::1", HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}}},
+		{"[fd00::1]:8080:80", []Mapping{{HostIP: "fd00::1", HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}}},
 		{"8000-8001:80-81", []Mapping{
 			{HostPort: 8000, ContainerPort: 80, Protocol: "tcp"},
 			{HostPort: 8001, ContainerPort: 81, Protocol: "tcp"}}},
@@ -35,7 +35,7 @@ func TestParseForms(t *testing.T) {
 
 func TestParseRefusesBadInput(t *testing.T) {
 	for _, in := range []string{"", "0", "65536", "80/icmp", "a:80", "::1:80:80", "1.2.3:80:80",
-		"8000-8010:80-81", "90-80", "[::1]80", "[1.2.3.4]:80:80", "1:2:3:4", "-1", "80-", "+80"} {
+		"8000-8010:80-81", "90-80", "[::1]80", "[1.2.3.4]:80:80", "[::1]:8080:80", "[::ffff:127.0.0.1]::80", "1:2:3:4", "-1", "80-", "+80"} {
 		if got, err := Parse(in); !errors.Is(err, ErrInvalid) {
 			t.Errorf("Parse(%q) = %+v, %v; want ErrInvalid", in, got, err)
 		}
@@ -93,7 +93,7 @@ func TestRuntimeConfig(t *testing.T) {
 }
 
 func FuzzParsePorts(f *testing.F) {
-	for _, s := range []string{"8080:80", "127.0.0.1::80/udp", "[::1]:1-2:3-4", "8000-8010:80", "80"} {
+	for _, s := range []string{"8080:80", "127.0.0.1::80/udp", "[fd00::1]:1-2:3-4", "8000-8010:80", "80"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
