@@ -10,7 +10,10 @@
 # IMAGE, BERTHD_PID and CONTAINERD_PID. At exit every container is
 # removed, every daemon stopped by PID, every mount under WORK unmounted
 # and WORK, the ctr namespace's cgroup and any cgroup in CGROUPS (exact
-# paths) removed; a caller's bench_cleanup_more runs first.
+# paths) removed; a caller's bench_cleanup_more runs first, its
+# bench_cleanup_after once containers and daemons are gone. A caller may
+# set BERTHD_CONFIG (berthd's --config, default /dev/null) and
+# PODMAN_FLAGS (extra podman global flags) before bench_setup.
 #
 # docker_setup, where dockerd is installed, starts a private dockerd too
 # (its own data root, exec root, pidfile, socket and cgroup parent under
@@ -52,13 +55,14 @@ bench_cleanup() {
 	grep -F " $WORK/" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r m; do umount -l "$m"; done
 	# ctr leaves its namespace's cgroup directory behind.
 	for d in /sys/fs/cgroup/*/"$CTR_NS" /sys/fs/cgroup/"$CTR_NS" "${CGROUPS[@]}"; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
+	declare -F bench_cleanup_after >/dev/null && bench_cleanup_after
 	rm -rf "$WORK"
 }
 trap bench_cleanup EXIT
 
 podman_cmd() {
 	podman --root "$WORK/podman/root" --runroot "$WORK/podman/run" --tmpdir "$WORK/podman/tmp" \
-		--cgroup-manager=cgroupfs --runtime runc --storage-driver overlay "$@"
+		--cgroup-manager=cgroupfs --runtime runc --storage-driver overlay ${PODMAN_FLAGS[@]+"${PODMAN_FLAGS[@]}"} "$@"
 }
 now_ns() { date +%s%N; }
 
@@ -75,7 +79,7 @@ bench_setup() {
 
 	echo "== starting berthd and containerd"
 	"$WORK/bin/berthd" --root "$WORK/berth/root" --state "$WORK/berth/state" --address "$WORK/berthd.sock" \
-		--config /dev/null --log-level warn >"$WORK/berthd.log" 2>&1 &
+		--config "${BERTHD_CONFIG:-/dev/null}" --log-level warn >"$WORK/berthd.log" 2>&1 &
 	BERTHD_PID=$!
 	PIDS+=("$BERTHD_PID")
 	cat >"$WORK/containerd.toml" <<TOML

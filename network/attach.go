@@ -125,6 +125,11 @@ func (m *Manager) reserve(netnsPath, containerID, network string, o AttachOption
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("attach %s to %s: %w", containerID, network, err)
 	}
+	if len(o.Ports) == 0 {
+		if list, err = withoutIdlePortmap(list); err != nil {
+			return nil, nil, nil, err
+		}
+	}
 	m.inflight[key] = inflight{network: network, ports: cachedPorts(rt.CapabilityArgs)}
 	return list, rt, func() {
 		m.mu.Lock()

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+
+	"github.com/containernetworking/cni/libcni"
 )
 
 // CNIVersion is the spec version of the conflists Berth writes: the
@@ -164,4 +166,33 @@ func (n *Network) subnets() []netip.Prefix {
 		}
 	}
 	return out
+}
+
+// withoutIdlePortmap returns list without its portmap plugins when an
+// attachment publishes no ports: portmap's ADD then does nothing, but
+// its DEL still runs iptables to clean up chains that were never made.
+// libcni caches the list an ADD ran, so the DEL skips portmap too. A
+// portmap with mappings of its own (a static runtimeConfig) stays.
+func withoutIdlePortmap(list *libcni.NetworkConfigList) (*libcni.NetworkConfigList, error) {
+	var doc map[string]any
+	if err := json.Unmarshal(list.Bytes, &doc); err != nil {
+		return nil, fmt.Errorf("network %q: %w", list.Name, err)
+	}
+	plugins, _ := doc["plugins"].([]any)
+	kept := plugins[:0:0]
+	for _, p := range plugins {
+		if c, ok := p.(map[string]any); ok && c["type"] == "portmap" && c["runtimeConfig"] == nil {
+			continue
+		}
+		kept = append(kept, p)
+	}
+	if len(kept) == len(plugins) {
+		return list, nil
+	}
+	doc["plugins"] = kept
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("network %q: %w", list.Name, err)
+	}
+	return libcni.ConfListFromBytes(b)
 }

@@ -89,3 +89,28 @@ func TestHostIPv6(t *testing.T) {
 		}
 	}
 }
+
+func TestWithoutIdlePortmapDropsOnlyPortmapWithoutMappings(t *testing.T) {
+	list, err := libcni.ConfListFromBytes([]byte(`{"cniVersion": "1.0.0", "name": "n", "plugins": [
+		{"type": "bridge", "bridge": "b0"},
+		{"type": "portmap", "capabilities": {"portMappings": true}},
+		{"type": "portmap", "runtimeConfig": {"portMappings": [{"hostPort": 1, "containerPort": 2, "protocol": "tcp"}]}},
+		{"type": "firewall"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := withoutIdlePortmap(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, p := range got.Plugins {
+		types = append(types, p.Network.Type)
+	}
+	if s := strings.Join(types, ","); s != "bridge,portmap,firewall" || got.Name != "n" || got.CNIVersion != "1.0.0" {
+		t.Errorf("plugins = %s (name %q, version %q), want bridge,portmap,firewall of n 1.0.0", s, got.Name, got.CNIVersion)
+	}
+	if !strings.Contains(string(got.Bytes), `"runtimeConfig"`) {
+		t.Errorf("the portmap with mappings lost its runtimeConfig: %s", got.Bytes)
+	}
+}
