@@ -33,7 +33,7 @@ type eventActor struct {
 var eventTypes = map[string]string{
 	"containers": "container", "tasks": "container", "images": "image",
 	"snapshots": "snapshot", "namespaces": "namespace", "gc": "gc",
-	"networks": "network",
+	"networks": "network", "volumes": "volume",
 }
 
 // dockerActions renames the engine's actions as Docker names them.
@@ -43,7 +43,7 @@ var dockerActions = map[string]string{"exit": "die", "delete": "destroy"}
 func toEvent(env *apiv1.Envelope) (ev event, ok bool) {
 	family, action, _ := strings.Cut(strings.TrimPrefix(env.GetTopic(), "/"), "/")
 	ev.Type, ok = eventTypes[family]
-	if a, renamed := dockerActions[action]; renamed && (ev.Type == "container" || ev.Type == "network") {
+	if a, renamed := dockerActions[action]; renamed && (ev.Type == "container" || ev.Type == "network" || ev.Type == "volume" && action == "delete") {
 		action = a
 	}
 	attrs := env.GetAttributes()

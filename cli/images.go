@@ -133,7 +133,7 @@ func newImageCmd(g *globals) *cobra.Command {
 }
 
 func newRmi(g *globals) *cobra.Command {
-	var noPrune bool
+	var noPrune, force bool
 	cmd := &cobra.Command{
 		Use:   "rmi [flags] IMAGE...",
 		Short: "Remove images (and, unless --no-prune, content and snapshots nothing uses any more)",
@@ -145,7 +145,7 @@ func newRmi(g *globals) *cobra.Command {
 			}
 			for i, a := range args {
 				sync := !noPrune && i == len(args)-1
-				if _, err := c.images.Delete(g.ctx(cmd), &apiv1.DeleteImageRequest{Name: a, Sync: sync}); err != nil {
+				if _, err := c.images.Delete(g.ctx(cmd), &apiv1.DeleteImageRequest{Name: a, Sync: sync, Force: force}); err != nil {
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), "Untagged:", a)
@@ -154,6 +154,7 @@ func newRmi(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&noPrune, "no-prune", false, "keep unreferenced content and snapshots")
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "remove the image's last name even if a container uses it")
 	return cmd
 }
 

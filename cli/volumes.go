@@ -196,4 +196,3 @@ func newVolumePrune(g *globals) *cobra.Command {
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "named volumes too")
 	return cmd
 }
-

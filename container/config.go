@@ -90,7 +90,8 @@ type Config struct {
 	Log LogConfig `json:"log,omitempty"`
 	// StopSignal replaces the image's stop signal (default SIGTERM).
 	StopSignal string `json:"stopSignal,omitempty"`
-	// StopTimeout is how long stop waits before SIGKILL; nil is 10 s.
+	// StopTimeout is how long stop waits before SIGKILL; nil is 10 s,
+	// negative waits for ever.
 	StopTimeout *time.Duration `json:"stopTimeout,omitempty"`
 	// AutoRemove removes the container when it exits (`--rm`).
 	AutoRemove bool `json:"autoRemove,omitempty"`

@@ -57,7 +57,7 @@ type Config struct {
 type NetworkConfig struct {
 	// ConfDir holds the networks' conflists (Berth writes and owns the
 	// ones of networks it creates; an operator may drop in others);
-	// default <state>/network/net.d.
+	// default <root>/network/net.d, so that networks outlive a reboot.
 	ConfDir string `toml:"conf_dir"`
 	// PluginDirs are searched for CNI plugins; default /usr/lib/cni and
 	// /opt/cni/bin.

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
+	"github.com/berth-dev/berth/engine"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
 
@@ -52,7 +53,7 @@ func (s *imagesService) Delete(ctx context.Context, r *apiv1.DeleteImageRequest)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.d.engine.Delete(ctx, ns, r.GetName(), r.GetSync()); err != nil {
+	if err := s.d.engine.Delete(ctx, ns, r.GetName(), engine.DeleteOptions{Sync: r.GetSync(), Force: r.GetForce()}); err != nil {
 		return nil, err
 	}
 	return &emptypb.Empty{}, nil

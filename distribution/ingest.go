@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/berth-dev/berth/content"
@@ -105,6 +106,11 @@ func (c *Client) FetchToStore(ctx context.Context, store content.Store, ref refe
 				}
 				var we *writeError
 				if errors.As(err, &we) {
+					if errors.Is(we.err, syscall.ENOSPC) || errors.Is(we.err, syscall.EDQUOT) {
+						// A full disk: free what the partial download holds.
+						w.Close()
+						_ = store.Abort(ctx, IngestRef(desc))
+					}
 					return fmt.Errorf("write %s to the content store: %w", desc.Digest, we.err)
 				}
 				lastErr = fmt.Errorf("%w: download %s: %v", ErrUnreachable, desc.Digest, err)

@@ -78,12 +78,19 @@ func (e *Engine) CreateContainer(ctx context.Context, ns string, cfg container.C
 	}
 	chain := images.ChainIDs(res.Config.RootFS.DiffIDs)
 	id := newID()
+	var release func()
 	if cfg.Name == "" {
-		cfg.Name = e.freeName(ctx, ns, id)
+		cfg.Name, release = e.freeName(ctx, ns, id)
+	} else {
+		if err := metadata.ValidateContainerName(cfg.Name); err != nil {
+			return Container{}, err
+		}
+		var ok bool
+		if release, ok = e.reserveName(ns, cfg.Name); !ok {
+			return Container{}, fmt.Errorf("%w: the container name %q is already in use by a container being created", errdefs.ErrAlreadyExists, cfg.Name)
+		}
 	}
-	if err := metadata.ValidateContainerName(cfg.Name); err != nil {
-		return Container{}, err
-	}
+	defer release()
 	if other, err := e.containerByName(ctx, ns, cfg.Name); err == nil {
 		return Container{}, fmt.Errorf("%w: the container name %q is already in use by container %.12s", errdefs.ErrAlreadyExists, cfg.Name, other.ID)
 	}
@@ -412,18 +419,42 @@ var (
 	nameRight = []string{"anchor", "beacon", "cove", "dock", "harbor", "jetty", "keel", "mast", "pier", "quay", "sail", "wharf"}
 )
 
-// freeName picks a "adjective_noun" name not in use, or falls back to a
-// prefix of the ID.
-func (e *Engine) freeName(ctx context.Context, ns, id string) string {
+// freeName picks and reserves (see reserveName) an "adjective_noun" name
+// not in use, or falls back to a name made from the container's ID.
+func (e *Engine) freeName(ctx context.Context, ns, id string) (string, func()) {
 	b := make([]byte, 2)
 	for range 8 {
 		_, _ = rand.Read(b)
 		name := nameLeft[int(b[0])%len(nameLeft)] + "_" + nameRight[int(b[1])%len(nameRight)]
-		if _, err := e.containerByName(ctx, ns, name); err != nil {
-			return name
+		if _, err := e.containerByName(ctx, ns, name); err == nil {
+			continue
+		}
+		if release, ok := e.reserveName(ns, name); ok {
+			return name, release
 		}
 	}
-	return "berth_" + id[:12]
+	name := "berth_" + id[:12]
+	if release, ok := e.reserveName(ns, name); ok {
+		return name, release
+	}
+	return name, func() {} // IDs are unique: nothing else holds it
+}
+
+// reserveName holds name in ns for a create in flight, so that two
+// creates cannot both find it free; ok is false when another holds it.
+func (e *Engine) reserveName(ns, name string) (release func(), ok bool) {
+	key := ns + "/" + name
+	e.ctrMu.Lock()
+	defer e.ctrMu.Unlock()
+	if e.creating[key] {
+		return nil, false
+	}
+	e.creating[key] = true
+	return func() {
+		e.ctrMu.Lock()
+		delete(e.creating, key)
+		e.ctrMu.Unlock()
+	}, true
 }
 
 // lockContainer serialises lifecycle changes of one container.

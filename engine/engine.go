@@ -99,6 +99,8 @@ type Engine struct {
 	ctrMu    sync.Mutex
 	ctrLocks map[string]*ctrLock
 	tasks    map[string]*task
+	// creating holds the names of containers being created (ns/name).
+	creating map[string]bool
 
 	// net is opened on first use (networks).
 	netOnce sync.Once
@@ -122,7 +124,7 @@ func New(ctx context.Context, cfg Config) (_ *Engine, retErr error) {
 		cfg.Snapshotter = "overlay"
 	}
 	e := &Engine{cfg: cfg, log: cfg.Logger, events: cfg.Events, leases: leaseUsers{n: map[string]int{}},
-		ctrLocks: map[string]*ctrLock{}, tasks: map[string]*task{}}
+		ctrLocks: map[string]*ctrLock{}, tasks: map[string]*task{}, creating: map[string]bool{}}
 	e.ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)

@@ -86,7 +86,7 @@ func TestEngineInProcess(t *testing.T) {
 func deleteAll(ctx context.Context, t *testing.T, e *engine.Engine, ns string, names ...string) {
 	t.Helper()
 	for _, n := range names {
-		if err := e.Delete(ctx, ns, n, true); err != nil {
+		if err := e.Delete(ctx, ns, n, engine.DeleteOptions{Sync: true}); err != nil {
 			t.Fatalf("delete %s: %v", n, err)
 		}
 	}
@@ -142,7 +142,7 @@ func TestScheduledGC(t *testing.T) {
 			if _, err := e.Pull(ctx, ns, ref, engine.PullOptions{}); err != nil {
 				t.Fatal(err)
 			}
-			if err := e.Delete(ctx, ns, ref, false); err != nil {
+			if err := e.Delete(ctx, ns, ref, engine.DeleteOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			if !tc.scheduled {

@@ -9,6 +9,7 @@ import (
 	"github.com/berth-dev/berth/content"
 	"github.com/berth-dev/berth/credentials"
 	"github.com/berth-dev/berth/distribution"
+	"github.com/berth-dev/berth/errdefs"
 	"github.com/berth-dev/berth/events"
 	"github.com/berth-dev/berth/images"
 	"github.com/berth-dev/berth/manifest"
@@ -173,19 +174,35 @@ func (e *Engine) Tag(ctx context.Context, ns, source, target string) (ImageInfo,
 	return e.Describe(ctx, ns, img, nil), nil
 }
 
-// Delete removes an image record; with sync it then collects garbage so
-// the image's blobs and snapshots are gone on return, otherwise the
-// engine's scheduler collects them shortly after.
-func (e *Engine) Delete(ctx context.Context, ns, name string, sync bool) error {
+// DeleteOptions say how Delete removes an image.
+type DeleteOptions struct {
+	// Sync collects garbage before returning.
+	Sync bool
+	// Force removes the last name of an image a container uses (the
+	// container keeps its content).
+	Force bool
+}
+
+// Delete removes an image record; with o.Sync it then collects garbage
+// so the image's blobs and snapshots are gone on return, otherwise the
+// engine's scheduler collects them shortly after. The last name of an
+// image a container uses is refused with ErrConflict unless o.Force, as
+// Docker does.
+func (e *Engine) Delete(ctx context.Context, ns, name string, o DeleteOptions) error {
 	img, err := e.Lookup(ctx, ns, name)
 	if err != nil {
 		return err
+	}
+	if !o.Force {
+		if err := e.imageInUse(ctx, ns, img); err != nil {
+			return err
+		}
 	}
 	if err := e.imgs.Delete(ctx, ns, img.Name); err != nil {
 		return err
 	}
 	e.events.Publish(ns, events.TopicImages, "delete", map[string]string{"name": img.Name})
-	if sync {
+	if o.Sync {
 		_, err = e.GC(ctx)
 		return err
 	}
@@ -283,4 +300,34 @@ func (e *Engine) Login(ctx context.Context, host string, c credentials.Credentia
 		host = reference.DefaultDomain
 	}
 	return e.client(Auth{host: c}).Ping(ctx, host)
+}
+
+// imageInUse refuses to remove img's name if it is the image's last and
+// a container uses the image.
+func (e *Engine) imageInUse(ctx context.Context, ns string, img images.Image) error {
+	all, err := e.imgs.List(ctx, ns)
+	if err != nil {
+		return err
+	}
+	for _, other := range all {
+		if other.Name != img.Name && other.Target.Digest == img.Target.Digest {
+			return nil // another name keeps it
+		}
+	}
+	res, err := images.ResolveManifest(ctx, e.Content(ns), img.Target, platforms.Default())
+	if err != nil {
+		return nil // not runnable here: no container uses it
+	}
+	id := res.ManifestBody.Config.Digest.String()
+	ctrs, err := e.meta.Containers().List(ctx, ns)
+	if err != nil {
+		return err
+	}
+	for _, c := range ctrs {
+		if c.ImageID == id {
+			return fmt.Errorf("%w: unable to remove repository reference %q (must force) - container %.12s is using its referenced image %.12s",
+				errdefs.ErrConflict, img.Name, c.ID, res.ManifestBody.Config.Digest.Encoded())
+		}
+	}
+	return nil
 }

@@ -26,7 +26,7 @@ type leaseUsers struct {
 // partial download until the retry, which reuses and then drops it, or
 // until it expires after a day.
 func (e *Engine) WithLease(ctx context.Context, ns, key string, fn func(context.Context) error) error {
-	id := "transfer-" + digest.FromString(key).Encoded()[:24]
+	id := leaseID(key)
 	leases := e.meta.Leases(ns)
 	full := ns + "/" + id
 	e.leases.mu.Lock()
@@ -57,3 +57,6 @@ func (e *Engine) WithLease(ctx context.Context, ns, key string, fn func(context.
 	}
 	return err
 }
+
+// leaseID is the ID of the lease WithLease takes for key.
+func leaseID(key string) string { return "transfer-" + digest.FromString(key).Encoded()[:24] }

@@ -10,7 +10,9 @@ import (
 
 // NetworkConfig configures container networking (CNI).
 type NetworkConfig struct {
-	// ConfDir holds the networks' conflists; empty is <State>/network/net.d.
+	// ConfDir holds the networks' conflists; empty is <Root>/network/net.d:
+	// networks outlive a reboot, while what attaches containers to them
+	// (namespaces, CNI's cache, IPAM reservations) is state.
 	ConfDir string
 	// PluginDirs are searched for CNI plugins; empty is /usr/lib/cni and
 	// /opt/cni/bin.
@@ -26,6 +28,9 @@ type NetworkConfig struct {
 func (e *Engine) networks() (*network.Manager, error) {
 	e.netOnce.Do(func() {
 		c := e.cfg.Network
+		if c.ConfDir == "" {
+			c.ConfDir = filepath.Join(e.cfg.Root, "network", "net.d")
+		}
 		e.net, e.netErr = network.New(network.Options{
 			StateDir:      filepath.Join(e.cfg.State, "network"),
 			ConfDir:       c.ConfDir,

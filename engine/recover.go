@@ -2,10 +2,14 @@ package engine
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
+	"github.com/berth-dev/berth/cgroups"
+	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/mount"
 	"github.com/berth-dev/berth/shim"
 )
@@ -29,12 +33,19 @@ func (e *Engine) recoverContainers(ctx context.Context) {
 	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 64)
+	all, complete := map[string]bool{}, true
 	for _, ns := range nss {
 		list, err := e.meta.Containers().List(ctx, ns)
 		if err != nil {
 			e.log.Warn("recover containers", "namespace", ns, "err", err)
+			complete = false
 			continue
 		}
+		known := map[string]bool{}
+		for _, c := range list {
+			known[c.ID], all[c.ID] = true, true
+		}
+		e.removeOrphans(ctx, ns, known)
 		for _, c := range list {
 			wg.Add(1)
 			sem <- struct{}{}
@@ -45,6 +56,9 @@ func (e *Engine) recoverContainers(ctx context.Context) {
 		}
 	}
 	wg.Wait()
+	if complete {
+		e.removeOrphanShims(ctx, all)
+	}
 }
 
 func (e *Engine) recoverContainer(ctx context.Context, ns string, c Container) {
@@ -52,6 +66,7 @@ func (e *Engine) recoverContainer(ctx context.Context, ns string, c Container) {
 		if c.Status.State == StateRunning || c.Status.State == StatePaused {
 			e.teardownNetwork(ctx, ns, c)
 			_ = mount.UnmountAll(filepath.Join(e.bundleDir(ns, c.ID), "rootfs"))
+			e.removeCgroup(c.ID)
 			c.Status.State, c.Status.Pid, c.Status.ExitCode, c.Status.Reason, c.Status.FinishedAt = StateExited, 0, 255, ReasonShimGone, timeNow()
 			c.Status.Network = nil
 			if _, err := e.meta.Containers().Update(ctx, ns, c); err != nil {
@@ -73,9 +88,11 @@ func (e *Engine) recoverContainer(ctx context.Context, ns string, c Container) {
 		}
 		return
 	}
-	r, err := shim.Load(ctx, c.StateDir)
-	if err != nil {
-		e.log.Warn("recover container: load its shim", "id", c.ID, "err", err)
+	r, err := e.loadShim(ctx, c)
+	if r == nil {
+		if err != nil {
+			e.log.Warn("recover container: load its shim", "id", c.ID, "err", err)
+		}
 		return
 	}
 	client := r.Client
@@ -100,10 +117,70 @@ func (e *Engine) recoverContainer(ctx context.Context, ns string, c Container) {
 		_ = mount.UnmountAll(filepath.Join(e.bundleDir(ns, c.ID), "rootfs"))
 		return
 	}
-	if err == nil && st.Status == shim.StatusPaused && c.Status.State != StatePaused {
-		c.Status.State = StatePaused
-		_, _ = e.meta.Containers().Update(ctx, ns, c)
+	if err == nil {
+		old := c.Status
+		if old.State != StateRunning && old.State != StatePaused { // its start was cut short
+			c.Status = metadata.ContainerStatus{State: StateRunning, Pid: st.Pid, StartedAt: timeNow(), RestartCount: old.RestartCount}
+		}
+		if st.Status == shim.StatusPaused {
+			c.Status.State = StatePaused
+		}
+		if c.Status != old {
+			_, _ = e.meta.Containers().Update(ctx, ns, c)
+		}
 	}
 	e.wg.Add(1)
 	go e.watch(ns, c.ID, t)
+}
+
+// shimStartWait bounds how long recovery waits for a shim whose start
+// the engine's end cut short to finish starting (or to undo itself).
+const shimStartWait = 30 * time.Second
+
+// loadShim loads c's shim. A shim still starting (its socket listens,
+// its shim.json is not written yet) is waited for; if its directory
+// vanishes meanwhile (its start failed and undid itself) the result is
+// nil, nil. A directory with neither (a shim that died starting, or a
+// cleanup cut short) has its container deleted and is removed.
+func (e *Engine) loadShim(ctx context.Context, c Container) (*shim.Record, error) {
+	cfgFile, sock := filepath.Join(c.StateDir, shim.ConfigFile), filepath.Join(c.StateDir, shim.SocketFile)
+	start := time.Now()
+	for ; time.Since(start) < shimStartWait; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(c.StateDir); err != nil {
+			return nil, nil
+		}
+		if _, err := os.Stat(cfgFile); err == nil {
+			return shim.Load(ctx, c.StateDir)
+		}
+		if conn, err := net.DialTimeout("unix", sock, time.Second); err == nil {
+			conn.Close() // it listens: still starting
+		} else if time.Since(start) > time.Second {
+			break
+		}
+	}
+	name := c.Runtime
+	if name == "" {
+		name = DefaultRuntime
+	}
+	rt, err := e.runtimePath(c.Runtime)
+	if err != nil {
+		return nil, err
+	}
+	r := &shim.Record{Config: shim.Config{ID: c.ID, Runtime: rt, RuntimeRoot: filepath.Join(e.cfg.State, "runtime", name), StateDir: c.StateDir}}
+	return nil, shim.Cleanup(ctx, r)
+}
+
+// removeCgroup removes the cgroup directories of a container whose shim
+// state is gone: after a reboot there are none, but a state directory
+// emptied without one (a tmpfs remounted) leaves them, and a runtime that
+// finds them at the next start does not remove them at its end. The
+// path is the one containerSpec gives.
+func (e *Engine) removeCgroup(id string) {
+	m, err := cgroups.New(cgroups.Config{Path: "/berth-" + id})
+	if err == nil {
+		err = m.Destroy()
+	}
+	if err != nil {
+		e.log.Warn("remove the cgroup of a container whose shim is gone", "id", id, "err", err)
+	}
 }

@@ -36,8 +36,8 @@ func (e *Engine) running(ctx context.Context, ns, ref string) (Container, *task,
 }
 
 // StopContainer sends the container's stop signal, waits up to timeout
-// (nil: the container's, else DefaultStopTimeout) and then kills it. A
-// container that does not run is left as it is.
+// (nil: the container's, else DefaultStopTimeout; negative: for ever)
+// and then kills it. A container that does not run is left as it is.
 func (e *Engine) StopContainer(ctx context.Context, ns, ref string, timeout *time.Duration) error {
 	c, err := e.Container(ctx, ns, ref)
 	if err != nil {
@@ -66,14 +66,18 @@ func (e *Engine) StopContainer(ctx context.Context, ns, ref string, timeout *tim
 	if err := t.kill(ctx, sig); err != nil && sig != unix.SIGKILL {
 		e.log.Warn("stop signal", "id", c.ID, "err", err)
 	}
-	timer := time.NewTimer(max(wait, 0))
-	defer timer.Stop()
+	var expired <-chan time.Time // nil for a negative wait: no SIGKILL, as Docker's -1
+	if wait >= 0 {
+		timer := time.NewTimer(wait)
+		defer timer.Stop()
+		expired = timer.C
+	}
 	select {
 	case <-t.done:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-timer.C:
+	case <-expired:
 	}
 	// A kill that fails may still have killed: the shim can close its
 	// connection (EOF) as the container exits, before the engine records

@@ -378,9 +378,13 @@ func (e *Engine) finish(ns, id string, t *task, ex *shim.Exit) {
 	defer unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	e.ctrMu.Lock()
-	delete(e.tasks, ns+"/"+id)
-	e.ctrMu.Unlock()
+	// The task stays listed until its exit is recorded, so that no caller
+	// sees a record that says running without a task.
+	defer func() {
+		e.ctrMu.Lock()
+		delete(e.tasks, ns+"/"+id)
+		e.ctrMu.Unlock()
+	}()
 	c, err := e.meta.Containers().Get(ctx, ns, id)
 	if err != nil {
 		e.log.Warn("record an exit", "id", id, "err", err)

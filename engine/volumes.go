@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/berth-dev/berth/container"
+	"github.com/berth-dev/berth/events"
 	"github.com/berth-dev/berth/specgen"
 	"github.com/berth-dev/berth/volumes"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -19,7 +20,17 @@ type Volume = volumes.Volume
 // CreateVolume makes the volume name (an anonymous one if name is
 // empty); an existing volume of that name is returned as it is.
 func (e *Engine) CreateVolume(ctx context.Context, name string, labels map[string]string) (Volume, error) {
-	return e.vols.Create(ctx, name, labels)
+	existed := name != "" && e.volumeExists(ctx, name)
+	v, err := e.vols.Create(ctx, name, labels)
+	if err == nil && !existed {
+		e.publishVolume("create", v.Name)
+	}
+	return v, err
+}
+
+// publishVolume publishes a volume event; volumes are in no namespace.
+func (e *Engine) publishVolume(action, name string) {
+	e.events.Publish("", events.TopicVolumes, action, map[string]string{"name": name, "driver": "local"})
 }
 
 // Volume returns the volume name.
@@ -35,13 +46,22 @@ func (e *Engine) Volumes(ctx context.Context, filters ...string) ([]Volume, erro
 // RemoveVolume removes the volume name; one a container uses is refused
 // even with force, which only makes a missing volume no error.
 func (e *Engine) RemoveVolume(ctx context.Context, name string, force bool) error {
-	return e.vols.Remove(ctx, name, force)
+	existed := e.volumeExists(ctx, name)
+	err := e.vols.Remove(ctx, name, force)
+	if err == nil && existed {
+		e.publishVolume("delete", name)
+	}
+	return err
 }
 
 // PruneVolumes removes the volumes no container uses (only anonymous
 // ones unless all) and returns their names and the bytes freed.
 func (e *Engine) PruneVolumes(ctx context.Context, all bool) ([]string, int64, error) {
-	return e.vols.Prune(ctx, all)
+	names, n, err := e.vols.Prune(ctx, all)
+	for _, name := range names {
+		e.publishVolume("delete", name)
+	}
+	return names, n, err
 }
 
 // attachVolumes gives container id the volumes cfg's volume mounts and
@@ -79,6 +99,7 @@ func (e *Engine) attachVolumes(ctx context.Context, id string, img ocispec.Image
 			}
 			mounts[i].Source = v.Name
 			created = append(created, v.Name)
+			e.publishVolume("create", v.Name)
 		}
 		if err := e.vols.Use(ctx, mounts[i].Source, id); err != nil {
 			return created, err
@@ -105,6 +126,8 @@ func (e *Engine) detachVolumes(ctx context.Context, id string, used, remove []st
 	for _, name := range remove {
 		if err := e.vols.Remove(ctx, name, true); err != nil {
 			e.log.Warn("remove volume", "volume", name, "id", id, "err", err)
+		} else {
+			e.publishVolume("delete", name)
 		}
 	}
 }

@@ -24,6 +24,8 @@ const (
 	TopicNamespaces Topic = "/namespaces"
 	TopicGC         Topic = "/gc"
 	TopicNetworks   Topic = "/networks"
+	// TopicVolumes' events concern every namespace (volumes are global).
+	TopicVolumes Topic = "/volumes"
 )
 
 // Buffer is how many events a subscriber may fall behind before it skips

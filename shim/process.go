@@ -168,20 +168,23 @@ func (p *process) finish(ws unix.WaitStatus, stateDir string) {
 	case <-time.After(ioGrace):
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.closeIO()
 	if p.pty != nil {
 		p.pty.Close()
 		p.pty = nil
 	}
 	p.exit, p.status = e, StatusStopped
+	subs := p.subs
+	p.subs = map[*attached]struct{}{}
+	close(p.exited)
+	p.mu.Unlock()
+	// Sent without p.mu: a client just subscribed holds its own lock
+	// until its reply is out, and that reply reads the process's state.
 	b, _ := json.Marshal(e)
-	for a := range p.subs {
+	for a := range subs {
 		_ = a.send(FrameExit, b) // a gone client misses nothing else
 		a.conn.Close()
 	}
-	p.subs = map[*attached]struct{}{}
-	close(p.exited)
 }
 
 // ExitFile is the name of the init's exit record in the state directory.

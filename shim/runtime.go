@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"time"
 )
 
 // runtimeBin runs a runc-compatible runtime binary. Its errors come from
@@ -25,6 +26,8 @@ type runtimeBin struct {
 type RuntimeError struct {
 	Args []string
 	Msg  string
+	// logless: the runtime logged no error; Msg is only its exit status.
+	logless bool
 }
 
 func (e *RuntimeError) Error() string { return e.Msg }
@@ -73,11 +76,28 @@ func (r *runtimeBin) run(stdio [3]*os.File, args ...string) ([]byte, error) {
 	if ws.Exited() && ws.ExitStatus() == 0 {
 		return out, nil
 	}
-	msg := lastLogError(r.log, logStart)
-	if msg == "" {
-		msg = fmt.Sprintf("%s %s: %s", r.path, args[0], describe(ws.ExitStatus(), ws.Signaled(), int(ws.Signal())))
+	if msg := lastLogError(r.log, logStart); msg != "" {
+		return out, &RuntimeError{Args: args, Msg: msg}
 	}
-	return out, &RuntimeError{Args: args, Msg: msg}
+	msg := fmt.Sprintf("%s %s: %s", r.path, args[0], describe(ws.ExitStatus(), ws.Signaled(), int(ws.Signal())))
+	return out, &RuntimeError{Args: args, Msg: msg, logless: true}
+}
+
+// withStderr puts the last line a runtime that logged nothing printed on
+// stderr (read from the pipe it was handed, what is buffered there) into
+// err's message.
+func withStderr(err error, stderr *os.File) error {
+	var re *RuntimeError
+	if !errors.As(err, &re) || !re.logless || stderr == nil {
+		return err
+	}
+	_ = stderr.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	b, _ := io.ReadAll(io.LimitReader(stderr, 64<<10))
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if last := oneLine(lines[len(lines)-1]); last != "" {
+		re.Msg += ": " + last
+	}
+	return err
 }
 
 func describe(code int, signaled bool, sig int) string {

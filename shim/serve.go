@@ -262,6 +262,9 @@ func (s *server) create() (err error) {
 	}
 	_, err = s.rt.run(child, append(args, c.ID)...)
 	closeAll(child[:])
+	if err != nil && !c.Terminal {
+		err = withStderr(err, p.outs[1])
+	}
 	if err == nil && cs != nil {
 		var master *os.File
 		if master, err = cs.receive(); err == nil {

@@ -7,14 +7,13 @@
 package apiv1
 
 import (
-	reflect "reflect"
-	sync "sync"
-	unsafe "unsafe"
-
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
+	reflect "reflect"
+	sync "sync"
+	unsafe "unsafe"
 )
 
 const (
@@ -421,7 +420,9 @@ type DeleteImageRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// sync runs garbage collection before returning.
-	Sync          bool `protobuf:"varint,2,opt,name=sync,proto3" json:"sync,omitempty"`
+	Sync bool `protobuf:"varint,2,opt,name=sync,proto3" json:"sync,omitempty"`
+	// force removes the name even if a container uses the image.
+	Force         bool `protobuf:"varint,3,opt,name=force,proto3" json:"force,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -466,6 +467,13 @@ func (x *DeleteImageRequest) GetName() string {
 func (x *DeleteImageRequest) GetSync() bool {
 	if x != nil {
 		return x.Sync
+	}
+	return false
+}
+
+func (x *DeleteImageRequest) GetForce() bool {
+	if x != nil {
+		return x.Force
 	}
 	return false
 }
@@ -1949,10 +1957,11 @@ const file_services_proto_rawDesc = "" +
 	"\x05image\x18\x01 \x01(\v2\x13.berth.v1.ImageInfoR\x05image\x12\x1a\n" +
 	"\bmanifest\x18\x02 \x01(\fR\bmanifest\x12\x16\n" +
 	"\x06config\x18\x03 \x01(\fR\x06config\x12E\n" +
-	"\x13manifest_descriptor\x18\x04 \x01(\v2\x14.berth.v1.DescriptorR\x12manifestDescriptor\"<\n" +
+	"\x13manifest_descriptor\x18\x04 \x01(\v2\x14.berth.v1.DescriptorR\x12manifestDescriptor\"R\n" +
 	"\x12DeleteImageRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
-	"\x04sync\x18\x02 \x01(\bR\x04sync\"A\n" +
+	"\x04sync\x18\x02 \x01(\bR\x04sync\x12\x14\n" +
+	"\x05force\x18\x03 \x01(\bR\x05force\"A\n" +
 	"\x0fTagImageRequest\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12\x16\n" +
 	"\x06target\x18\x02 \x01(\tR\x06target\"L\n" +

@@ -70,7 +70,7 @@ func AddFlags(fs *pflag.FlagSet) *Options {
 	o.net.addFlags(fs)
 	fs.StringArrayVar(&o.logOpts, "log-opt", nil, "log option: max-size=10m, max-file=3")
 	fs.StringVar(&o.stopSignal, "stop-signal", "", "signal that stops the container (default: the image's, else SIGTERM)")
-	fs.IntVar(&o.stopTimeout, "stop-timeout", 10, "seconds to wait for the stop signal before SIGKILL")
+	fs.IntVar(&o.stopTimeout, "stop-timeout", 10, "seconds to wait for the stop signal before SIGKILL (-1: for ever)")
 	return o
 }
 
@@ -167,8 +167,8 @@ func (o *Options) process(c *container.Config) error {
 		c.StopSignal = sig
 	}
 	if o.changed("stop-timeout") {
-		if o.stopTimeout < 0 {
-			return flagError("stop-timeout", fmt.Sprint(o.stopTimeout), "must not be negative")
+		if o.stopTimeout < -1 {
+			return flagError("stop-timeout", fmt.Sprint(o.stopTimeout), "want seconds, or -1 to wait for ever")
 		}
 		d := time.Duration(o.stopTimeout) * time.Second
 		c.StopTimeout = &d

@@ -32,12 +32,15 @@ func (e *env) config() string {
 // netState is the env's berthd's network state directory.
 func (e *env) netState() string { return filepath.Join(e.dir, "state", "network") }
 
+// netConf is where the env's berthd keeps its networks' conflists.
+func (e *env) netConf() string { return filepath.Join(e.dir, "root", "network", "net.d") }
+
 // createNetwork makes an internal user network for the env's berthd
 // (as `berth network create` would) and returns its name and subnet;
 // the env removes it when it ends.
 func (e *env) createNetwork() (string, string) {
 	e.t.Helper()
-	m, err := network.New(network.Options{StateDir: e.netState()})
+	m, err := network.New(network.Options{StateDir: e.netState(), ConfDir: e.netConf()})
 	if err != nil {
 		e.t.Skipf("no container networking: %v", err)
 	}
@@ -56,13 +59,13 @@ func (e *env) createNetwork() (string, string) {
 // for the env's containers, by their exact names, with their bridges,
 // once berthd is gone.
 func (e *env) removeDefaultNetwork() {
-	if _, err := os.Stat(filepath.Join(e.netState(), "net.d", "bridge.conflist")); err == nil {
+	if _, err := os.Stat(filepath.Join(e.netConf(), "bridge.conflist")); err == nil {
 		e.networks = append(e.networks, "bridge")
 	}
 	if len(e.networks) == 0 {
 		return
 	}
-	m, err := network.New(network.Options{StateDir: e.netState(), DefaultBridge: e.bridge})
+	m, err := network.New(network.Options{StateDir: e.netState(), ConfDir: e.netConf(), DefaultBridge: e.bridge})
 	if err != nil {
 		e.t.Errorf("remove the env's networks: %v", err)
 		return

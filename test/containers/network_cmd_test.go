@@ -27,7 +27,7 @@ func netEnv(t *testing.T) (*env, *network.Manager) {
 	testutil.RequireRoot(t)
 	testutil.CheckNetLeaks(t)
 	e := newEnv(t)
-	m, err := network.New(network.Options{StateDir: filepath.Join(e.dir, "state", "network")})
+	m, err := network.New(network.Options{StateDir: e.netState(), ConfDir: e.netConf()})
 	if err != nil {
 		t.Skipf("host lacks what the network layer needs: %v", err)
 	}
@@ -58,8 +58,8 @@ func (e *env) noNetwork(name string) {
 	if slices.Contains(e.netNames(), name) {
 		e.t.Errorf("network %s still listed", name)
 	}
-	for _, p := range []string{"net.d/" + name + ".conflist", "ipam/" + name} {
-		if _, err := os.Stat(filepath.Join(e.dir, "state", "network", p)); !errors.Is(err, os.ErrNotExist) {
+	for _, p := range []string{filepath.Join(e.netConf(), name+".conflist"), filepath.Join(e.netState(), "ipam", name)} {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
 			e.t.Errorf("left behind: %s (%v)", p, err)
 		}
 	}

@@ -119,6 +119,7 @@ func (e *env) cleanup() {
 	_ = e.berthd.Process.Signal(syscall.SIGTERM)
 	_ = e.berthd.Wait()
 	e.removeDefaultNetwork()
+	e.berthd = nil
 }
 
 // berth runs the CLI and returns its stdout, stderr and exit code.
@@ -229,6 +230,22 @@ func TestDetachedLifecycle(t *testing.T) {
 		t.Fatalf("wait: %q", out)
 	}
 	e.ok("rm", "web")
+	e.nothingLeft()
+}
+
+// TestQuickExecsReportExitCodes: execs that end at once, racing the
+// shim's reply to the client that started them, each report their own
+// exit code (a lock-order bug once hung one in a few dozen).
+func TestQuickExecsReportExitCodes(t *testing.T) {
+	e := newEnv(t)
+	e.ok("pull", e.ref)
+	e.ok("run", "-d", "--name", "quick", e.ref, "sleep", "1000")
+	for i := range 60 {
+		if _, _, code := e.berth("exec", "quick", "sh", "-c", "exit "+strconv.Itoa(i%7)); code != i%7 {
+			t.Fatalf("exec %d: exit code %d, want %d", i, code, i%7)
+		}
+	}
+	e.ok("rm", "-f", "quick")
 	e.nothingLeft()
 }
 
