@@ -365,7 +365,7 @@ func (e *Engine) teardownNetwork(ctx context.Context, ns string, c Container) {
 		e.log.Warn("list a container's network attachments", "id", c.ID, "err", err)
 	}
 	for _, a := range atts {
-		e.detach(ctx, m, c.ID, a.Network)
+		_ = e.detach(ctx, m, c.ID, a.Network) // logged there
 	}
 	if path, err := netns.Path(m.NetnsDir(), c.ID); err == nil {
 		if err := netns.Remove(path); err != nil {
