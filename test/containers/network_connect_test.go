@@ -99,8 +99,9 @@ func TestNetworkConnect(t *testing.T) {
 	}
 
 	// On two networks, stopped: both attachments go; started again: both
-	// come back.
-	e.ok("network", "connect", net2, "ca")
+	// come back, eth1 with its --ip.
+	fixed := netip.MustParsePrefix(subnet2).Addr().Next().Next().Next().Next().Next().Next().Next().Next().Next().String() // .9
+	e.ok("network", "connect", "--ip", fixed, net2, "ca")
 	id, _ := e.ctrID("ca")
 	if got := e.attachedIn(id); len(got) != 2 {
 		t.Errorf("a's attachments on two networks: %v", got)
@@ -110,6 +111,9 @@ func TestNetworkConnect(t *testing.T) {
 		t.Errorf("a stopped keeps attachments: %v", got)
 	}
 	e.ok("start", "ca")
+	if nets := e.netsOf("ca"); nets[net2]["IPAddress"] != fixed {
+		t.Errorf("ca restarted: --ip %s, inspect's %s entry: %v", fixed, net2, nets[net2])
+	}
 	if !e.pings("ca", "cb") {
 		t.Errorf("ca restarted cannot ping cb; hosts:\n%s", e.ok("exec", "ca", "cat", "/etc/hosts"))
 	}
