@@ -118,6 +118,15 @@ func TestNetworkConnect(t *testing.T) {
 		t.Errorf("ca restarted cannot ping cb; hosts:\n%s", e.ok("exec", "ca", "cat", "/etc/hosts"))
 	}
 
+	// berthd restarted while ca runs: disconnect and connect still work.
+	e.stopBerthd()
+	e.start()
+	e.ok("network", "disconnect", net2, "ca")
+	if e.pings("ca", bIP) {
+		t.Errorf("ca reaches cb (%s) after a disconnect following a berthd restart", bIP)
+	}
+	e.ok("network", "connect", net2, "ca")
+
 	// Dead while berthd is down: the next berthd detaches both.
 	_, pid := e.ctrID("ca")
 	e.stopBerthd()
