@@ -31,7 +31,8 @@ func (e *Engine) ConnectNetwork(ctx context.Context, ns, ref string, ep containe
 	if err := checkEndpoint(ep); err != nil {
 		return err
 	}
-	return e.updateNetworks(ctx, ns, ref, func(c *Container, cfg *container.Config, primary string) error {
+	var undo func() // detaches a new interface the record could not keep
+	err = e.updateNetworks(ctx, ns, ref, func(c *Container, cfg *container.Config, primary string) error {
 		if primary == n.Name || slices.ContainsFunc(cfg.Connected, func(o container.Endpoint) bool { return o.Network == n.Name }) {
 			return fmt.Errorf("%w: container %s is already connected to network %s", errdefs.ErrAlreadyExists, c.Name, n.Name)
 		}
@@ -48,10 +49,20 @@ func (e *Engine) ConnectNetwork(ctx context.Context, ns, ref string, ep containe
 			}
 			s.Connected = append(s.Connected, *settings(a))
 			e.refreshHosts(ctx, m, c.ID, n.Name)
+			id := c.ID
+			undo = func() {
+				ctx := context.WithoutCancel(ctx)
+				_ = e.detach(ctx, m, id, n.Name) // logged there
+				e.refreshHosts(ctx, m, id, "")
+			}
 		}
 		cfg.Connected = append(cfg.Connected, ep)
 		return nil
 	})
+	if err != nil && undo != nil {
+		undo()
+	}
+	return err
 }
 
 // DisconnectNetwork disconnects the container ref from a network it was
