@@ -23,6 +23,8 @@ import (
 // attached at its next start. Containers without a namespace of their
 // own (host, none, container:) cannot be connected.
 func (e *Engine) ConnectNetwork(ctx context.Context, ns, ref string, ep container.Endpoint) error {
+	e.netUse.RLock()
+	defer e.netUse.RUnlock()
 	n, err := e.Network(ctx, ep.Network)
 	if err != nil {
 		return err

@@ -129,6 +129,8 @@ func (e *Engine) Networks(ctx context.Context) ([]NetworkInfo, error) {
 // publishes /networks/delete. The default network and a network with
 // containers attached are a conflict.
 func (e *Engine) RemoveNetwork(ctx context.Context, name string) error {
+	e.netUse.Lock()
+	defer e.netUse.Unlock()
 	n, err := e.Network(ctx, name)
 	if err != nil {
 		return err
