@@ -55,7 +55,8 @@ func (e *env) pings(from, to string) bool {
 // disconnect takes the interface and the names away again. A container
 // on two networks is detached from both when it stops, when it dies
 // while berthd is down (after a SIGKILL), and when it is removed running;
-// connect and disconnect work after a berthd restart.
+// connect, disconnect and the stop's detach work after berthd was
+// killed and restarted.
 func TestNetworkConnect(t *testing.T) {
 	e := newNetEnv(t)
 	net1, _ := e.createNetwork()
@@ -119,14 +120,21 @@ func TestNetworkConnect(t *testing.T) {
 		t.Errorf("ca restarted cannot ping cb; hosts:\n%s", e.ok("exec", "ca", "cat", "/etc/hosts"))
 	}
 
-	// berthd restarted while ca runs: disconnect and connect still work.
-	e.stopBerthd()
+	// berthd killed and restarted while ca runs: disconnect and connect
+	// still work, and a stop detaches both networks.
+	_ = e.berthd.Process.Kill()
+	_ = e.berthd.Wait()
 	e.start()
 	e.ok("network", "disconnect", net2, "ca")
 	if e.pings("ca", bIP) {
 		t.Errorf("ca reaches cb (%s) after a disconnect following a berthd restart", bIP)
 	}
 	e.ok("network", "connect", net2, "ca")
+	e.ok("stop", "-t", "0", "ca")
+	if got := e.attachedIn(id); len(got) != 0 {
+		t.Errorf("ca stopped after a berthd restart keeps attachments: %v", got)
+	}
+	e.ok("start", "ca")
 
 	// berthd killed, then ca killed while berthd is down: the next berthd
 	// detaches both networks.
