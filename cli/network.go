@@ -24,7 +24,8 @@ func (g *globals) networksClient() (apiv1.NetworksClient, error) {
 
 func newNetworkCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "network", Short: "Manage networks"}
-	cmd.AddCommand(newNetworkCreate(g), newNetworkLs(g), newNetworkInspect(g), newNetworkRm(g), newNetworkPrune(g))
+	cmd.AddCommand(newNetworkCreate(g), newNetworkLs(g), newNetworkInspect(g), newNetworkRm(g), newNetworkPrune(g),
+		newNetworkConnect(g), newNetworkDisconnect(g))
 	return cmd
 }
 
@@ -285,5 +286,46 @@ func newNetworkPrune(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "do not ask for confirmation")
+	return cmd
+}
+
+func newNetworkConnect(g *globals) *cobra.Command {
+	req := &apiv1.ConnectNetworkRequest{}
+	cmd := &cobra.Command{
+		Use:   "connect [flags] NETWORK CONTAINER",
+		Short: "Connect a container to a network (a running one at once)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req.Network, req.Container = args[0], args[1]
+			nc, err := g.networksClient()
+			if err != nil {
+				return err
+			}
+			_, err = nc.Connect(g.ctx(cmd), req)
+			return err
+		},
+	}
+	cmd.Flags().StringArrayVar(&req.Aliases, "alias", nil, "a name peers on the network resolve to the container")
+	cmd.Flags().StringVar(&req.Ip, "ip", "", "the container's IPv4 or IPv6 address on the network")
+	return cmd
+}
+
+func newNetworkDisconnect(g *globals) *cobra.Command {
+	req := &apiv1.DisconnectNetworkRequest{}
+	cmd := &cobra.Command{
+		Use:   "disconnect [flags] NETWORK CONTAINER",
+		Short: "Disconnect a container from a network it was connected to",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req.Network, req.Container = args[0], args[1]
+			nc, err := g.networksClient()
+			if err != nil {
+				return err
+			}
+			_, err = nc.Disconnect(g.ctx(cmd), req)
+			return err
+		},
+	}
+	cmd.Flags().BoolVarP(&req.Force, "force", "f", false, "also remove an attachment the record does not list; not connected is no error")
 	return cmd
 }

@@ -90,11 +90,26 @@ func portsColumn(c *apiv1.ContainerInfo) string {
 	return strings.Join(out, ", ")
 }
 
-// networkDoc is inspect's NetworkSettings, in Docker's shape.
+// networkDoc is inspect's NetworkSettings, in Docker's shape: Networks
+// has an entry for each network of the container's configuration,
+// with the interface's addresses while it runs.
 func networkDoc(c *apiv1.ContainerInfo) map[string]any {
+	nets := map[string]any{}
+	var cfg container.Config
+	if json.Unmarshal(c.GetConfig(), &cfg) == nil {
+		if m := cfg.NetworkMode; m != "none" && m != "host" && !strings.HasPrefix(m, "container:") {
+			if m == "" {
+				m = "bridge"
+			}
+			nets[m] = endpointDoc(nil, cfg.NetworkAliases)
+		}
+		for _, ep := range cfg.Connected {
+			nets[ep.Network] = endpointDoc(nil, ep.Aliases)
+		}
+	}
 	s := netSettings(c)
 	if s == nil {
-		return map[string]any{"Ports": map[string]any{}, "Networks": map[string]any{}}
+		return map[string]any{"Ports": map[string]any{}, "Networks": nets}
 	}
 	ports := map[string][]map[string]string{}
 	for _, p := range s.Ports {
@@ -105,7 +120,32 @@ func networkDoc(c *apiv1.ContainerInfo) map[string]any {
 		}
 		ports[k] = append(ports[k], map[string]string{"HostIp": ip, "HostPort": strconv.Itoa(int(p.HostPort))})
 	}
-	ep := map[string]any{"MacAddress": s.MAC}
+	ep := endpointDoc(s, cfg.NetworkAliases)
+	nets[s.Network] = ep
+	for _, o := range s.Connected {
+		var aliases []string
+		if len(o.Aliases) > 1 {
+			aliases = o.Aliases[1:] // the first is the container's name
+		}
+		nets[o.Network] = endpointDoc(&o, aliases)
+	}
+	doc := map[string]any{"SandboxKey": s.NetNS, "Ports": ports, "Networks": nets}
+	for k, v := range ep {
+		if k != "Aliases" {
+			doc[k] = v
+		}
+	}
+	return doc
+}
+
+// endpointDoc is one entry of inspect's Networks; s is nil for a
+// container that does not run.
+func endpointDoc(s *container.NetworkSettings, aliases []string) map[string]any {
+	ep := map[string]any{"Aliases": aliases, "MacAddress": "", "IPAddress": "", "IPPrefixLen": 0, "Gateway": ""}
+	if s == nil {
+		return ep
+	}
+	ep["MacAddress"] = s.MAC
 	for _, a := range s.IPs {
 		if p, err := netip.ParsePrefix(a); err == nil && p.Addr().Is4() {
 			ep["IPAddress"], ep["IPPrefixLen"] = p.Addr().String(), p.Bits()
@@ -120,9 +160,5 @@ func networkDoc(c *apiv1.ContainerInfo) map[string]any {
 			ep["IPv6Gateway"] = g
 		}
 	}
-	doc := map[string]any{"SandboxKey": s.NetNS, "Ports": ports, "Networks": map[string]any{s.Network: ep}}
-	for k, v := range ep {
-		doc[k] = v
-	}
-	return doc
+	return ep
 }

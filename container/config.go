@@ -82,6 +82,10 @@ type Config struct {
 	// NetworkAliases are names other containers on its network resolve
 	// to it, besides its name.
 	NetworkAliases []string `json:"networkAliases,omitempty"`
+	// Connected are the networks `berth network connect` added besides
+	// NetworkMode's, attached in this order (eth1, eth2, ...) at each
+	// start. Create takes none.
+	Connected []Endpoint `json:"connected,omitempty"`
 	// Log bounds the container's log files.
 	Log LogConfig `json:"log,omitempty"`
 	// StopSignal replaces the image's stop signal (default SIGTERM).
@@ -180,15 +184,28 @@ type LogOptions struct {
 	Timestamps bool
 }
 
+// Endpoint is a network a container was connected to, with its wishes
+// for its interface there.
+type Endpoint struct {
+	Network string   `json:"network"`
+	IP      string   `json:"ip,omitempty"`
+	Aliases []string `json:"aliases,omitempty"`
+}
+
 // NetworkSettings is the network of a container that runs: what inspect
-// shows and `berth port` reads.
+// shows and `berth port` reads. Connected holds its interfaces on the
+// networks of Config.Connected, in the same shape (without ports).
 type NetworkSettings struct {
 	Network  string        `json:"network"`
+	IfName   string        `json:"ifName,omitempty"`
+	Aliases  []string      `json:"aliases,omitempty"`
 	NetNS    string        `json:"netns,omitempty"`
 	IPs      []string      `json:"ips,omitempty"` // CIDR notation
 	Gateways []string      `json:"gateways,omitempty"`
 	MAC      string        `json:"mac,omitempty"`
 	Ports    []PortBinding `json:"ports,omitempty"`
+
+	Connected []NetworkSettings `json:"connected,omitempty"`
 }
 
 // PortBinding is one published port.

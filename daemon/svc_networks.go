@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
+	"github.com/berth-dev/berth/container"
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/errdefs"
 	"github.com/berth-dev/berth/network"
@@ -96,4 +97,29 @@ func (s *networksService) Prune(ctx context.Context, _ *apiv1.PruneNetworksReque
 		return nil, err
 	}
 	return &apiv1.PruneNetworksResponse{Removed: removed}, nil
+}
+
+// Connect serves the Networks.Connect RPC.
+func (s *networksService) Connect(ctx context.Context, r *apiv1.ConnectNetworkRequest) (*emptypb.Empty, error) {
+	ns, err := namespace(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ep := container.Endpoint{Network: r.GetNetwork(), IP: r.GetIp(), Aliases: r.GetAliases()}
+	if err := s.d.engine.ConnectNetwork(ctx, ns, r.GetContainer(), ep); err != nil {
+		return nil, err
+	}
+	return &emptypb.Empty{}, nil
+}
+
+// Disconnect serves the Networks.Disconnect RPC.
+func (s *networksService) Disconnect(ctx context.Context, r *apiv1.DisconnectNetworkRequest) (*emptypb.Empty, error) {
+	ns, err := namespace(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.d.engine.DisconnectNetwork(ctx, ns, r.GetContainer(), r.GetNetwork(), r.GetForce()); err != nil {
+		return nil, err
+	}
+	return &emptypb.Empty{}, nil
 }

@@ -109,6 +109,9 @@ type Engine struct {
 	// hostsMu serialises writing the hosts files of containers on user
 	// networks, so that the last writer saw every attachment.
 	hostsMu sync.Mutex
+	// netUse lets RemoveNetwork (writer) find no container connected to
+	// a network and remove it before a connect (reader) records one.
+	netUse sync.RWMutex
 
 	closeOnce sync.Once
 	closeErr  error

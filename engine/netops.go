@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/berth-dev/berth/container"
 	"github.com/berth-dev/berth/errdefs"
 	"github.com/berth-dev/berth/events"
 	"github.com/berth-dev/berth/network"
@@ -127,6 +129,8 @@ func (e *Engine) Networks(ctx context.Context) ([]NetworkInfo, error) {
 // publishes /networks/delete. The default network and a network with
 // containers attached are a conflict.
 func (e *Engine) RemoveNetwork(ctx context.Context, name string) error {
+	e.netUse.Lock()
+	defer e.netUse.Unlock()
 	n, err := e.Network(ctx, name)
 	if err != nil {
 		return err
@@ -136,6 +140,11 @@ func (e *Engine) RemoveNetwork(ctx context.Context, name string) error {
 	}
 	if len(n.Attachments) > 0 {
 		return fmt.Errorf("remove network %q: %w: in use by container(s) %s", n.Name, errdefs.ErrConflict, users(n.Attachments))
+	}
+	if names, err := e.connectedTo(ctx, n.Name); err != nil {
+		return err
+	} else if len(names) > 0 {
+		return fmt.Errorf("remove network %q: %w: container(s) %s connected to it (berth network disconnect)", n.Name, errdefs.ErrConflict, strings.Join(names, ", "))
 	}
 	m, err := e.networks()
 	if err != nil {
@@ -197,4 +206,26 @@ func networkInfo(n *network.Network, atts []*network.Attachment) NetworkInfo {
 func networkID(name string) string {
 	h := sha256.Sum256([]byte(name))
 	return hex.EncodeToString(h[:])
+}
+
+// connectedTo names the containers, running or not, that berth network
+// connect connected to the network name.
+func (e *Engine) connectedTo(ctx context.Context, name string) ([]string, error) {
+	nss, err := e.meta.Namespaces().List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, ns := range nss {
+		list, err := e.meta.Containers().List(ctx, ns)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range list {
+			if slices.ContainsFunc(configOf(c).Connected, func(ep container.Endpoint) bool { return ep.Network == name }) {
+				out = append(out, c.Name)
+			}
+		}
+	}
+	return out, nil
 }

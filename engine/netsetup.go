@@ -54,6 +54,9 @@ func (e *Engine) etcDir(ns, id string) string { return filepath.Join(e.bundleDir
 // container:NAME becomes container:ID, -P adds the image's exposed
 // ports to cfg.Publish.
 func (e *Engine) checkNetwork(ctx context.Context, ns string, img ocispec.ImageConfig, cfg *container.Config) error {
+	if len(cfg.Connected) > 0 {
+		return fmt.Errorf("%w: one network at create (several --network are not supported); add others with berth network connect", ErrInvalidConfig)
+	}
 	kind, name := netMode(*cfg)
 	cniOnly := len(cfg.Publish) > 0 || cfg.PublishAll || cfg.MacAddress != "" || cfg.IPAddress != "" || len(cfg.NetworkAliases) > 0
 	if kind != modeCNI && cniOnly {
@@ -216,38 +219,65 @@ func (e *Engine) setupNetwork(ctx context.Context, ns string, c Container, cfg c
 	if err != nil {
 		return nil, err
 	}
-	a, err := m.Attach(ctx, path, c.ID, name, network.AttachOptions{
-		Ports: pm, IP: cfg.IPAddress, MAC: cfg.MacAddress, Aliases: append([]string{c.Name}, cfg.NetworkAliases...),
-	})
+	atts, err := e.attachAll(ctx, m, path, c, cfg, name, pm)
 	if err == nil {
-		err = e.writeEtc(ctx, m, ns, c, cfg, name, a)
+		err = e.writeEtc(ctx, m, ns, c, cfg, atts)
 		if err != nil {
-			_ = m.Detach(context.WithoutCancel(ctx), c.ID, name)
+			detachAll(ctx, m, c.ID, atts)
 		}
 	}
 	if err != nil {
 		_ = netns.Remove(path)
 		return nil, err
 	}
-	return settings(a), nil
+	s := settings(atts[0])
+	for _, a := range atts[1:] {
+		s.Connected = append(s.Connected, *settings(a))
+	}
+	return s, nil
 }
 
-// writeEtc writes c's hosts, hostname and resolv.conf.
-func (e *Engine) writeEtc(ctx context.Context, m *network.Manager, ns string, c Container, cfg container.Config, name string, a *network.Attachment) error {
-	ec := etcfiles.Config{Hostname: hostname(c.ID, cfg), ExtraHosts: cfg.ExtraHosts,
-		DNS: cfg.DNS, DNSSearch: cfg.DNSSearch, DNSOptions: cfg.DNSOptions}
-	for _, p := range a.IPs {
-		ec.Self.IPs = append(ec.Self.IPs, p.Addr())
+// attachAll attaches the namespace at path to c's network as eth0 and
+// to the networks it was connected to as eth1, eth2, ... in order. A
+// failure detaches what was attached.
+func (e *Engine) attachAll(ctx context.Context, m *network.Manager, path string, c Container, cfg container.Config, name string, pm []ports.Mapping) ([]*network.Attachment, error) {
+	a, err := m.Attach(ctx, path, c.ID, name, network.AttachOptions{
+		Ports: pm, IP: cfg.IPAddress, MAC: cfg.MacAddress, Aliases: append([]string{c.Name}, cfg.NetworkAliases...),
+	})
+	if err != nil {
+		return nil, err
 	}
-	if name != defaultNetwork { // as Docker: names resolve on user networks only
-		e.hostsMu.Lock()
-		defer e.hostsMu.Unlock()
-		peers, err := m.Peers(ctx, name, c.ID)
+	atts := []*network.Attachment{a}
+	for i, ep := range cfg.Connected {
+		a, err := m.Attach(ctx, path, c.ID, ep.Network, network.AttachOptions{
+			IfName: fmt.Sprintf("eth%d", i+1), IP: ep.IP, Aliases: append([]string{c.Name}, ep.Aliases...),
+		})
 		if err != nil {
-			return err
+			detachAll(ctx, m, c.ID, atts)
+			return nil, fmt.Errorf("connected network %s: %w", ep.Network, err)
 		}
-		ec.Peers = peers
+		atts = append(atts, a)
 	}
+	return atts, nil
+}
+
+// detachAll undoes attachAll after a failure.
+func detachAll(ctx context.Context, m *network.Manager, id string, atts []*network.Attachment) {
+	for _, a := range atts {
+		_ = m.Detach(context.WithoutCancel(ctx), id, a.Network)
+	}
+}
+
+// writeEtc writes c's hosts, hostname and resolv.conf and updates the
+// hosts files of its peers on its user networks.
+func (e *Engine) writeEtc(ctx context.Context, m *network.Manager, ns string, c Container, cfg container.Config, atts []*network.Attachment) error {
+	e.hostsMu.Lock()
+	defer e.hostsMu.Unlock()
+	ec, err := hostsConfig(ctx, m, c.ID, cfg, atts)
+	if err != nil {
+		return err
+	}
+	ec.DNS, ec.DNSSearch, ec.DNSOptions = cfg.DNS, cfg.DNSSearch, cfg.DNSOptions
 	b, err := os.ReadFile("/etc/resolv.conf")
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("read the host's resolv.conf: %w", err)
@@ -256,10 +286,38 @@ func (e *Engine) writeEtc(ctx context.Context, m *network.Manager, ns string, c 
 	if err := etcfiles.Write(e.etcDir(ns, c.ID), ec); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
-	if name != defaultNetwork {
-		e.refreshPeers(ctx, m, name, c.ID)
+	for _, a := range atts {
+		if a.Network != defaultNetwork {
+			e.refreshPeers(ctx, m, a.Network, c.ID)
+		}
 	}
 	return nil
+}
+
+// hostsConfig is what c's hosts file is made from: its addresses on its
+// first interface and, as Docker, the peers on its user networks only.
+func hostsConfig(ctx context.Context, m *network.Manager, id string, cfg container.Config, atts []*network.Attachment) (etcfiles.Config, error) {
+	ec := etcfiles.Config{Hostname: hostname(id, cfg), ExtraHosts: cfg.ExtraHosts}
+	self := slices.IndexFunc(atts, func(a *network.Attachment) bool { return a.IfName == "eth0" })
+	if self < 0 && len(atts) > 0 {
+		self = 0
+	}
+	for i, a := range atts {
+		if i == self {
+			for _, p := range a.IPs {
+				ec.Self.IPs = append(ec.Self.IPs, p.Addr())
+			}
+		}
+		if a.Network == defaultNetwork {
+			continue
+		}
+		peers, err := m.Peers(ctx, a.Network, id)
+		if err != nil {
+			return ec, err
+		}
+		ec.Peers = append(ec.Peers, peers...)
+	}
+	return ec, nil
 }
 
 // hostname is the container's host name: its own or its ID's first 12.
@@ -272,7 +330,7 @@ func hostname(id string, cfg container.Config) string {
 
 // settings is what the record keeps of an attachment.
 func settings(a *network.Attachment) *container.NetworkSettings {
-	s := &container.NetworkSettings{Network: a.Network, NetNS: a.NetNS, MAC: a.MAC}
+	s := &container.NetworkSettings{Network: a.Network, IfName: a.IfName, Aliases: a.Aliases, NetNS: a.NetNS, MAC: a.MAC}
 	for _, p := range a.IPs {
 		s.IPs = append(s.IPs, p.String())
 	}
@@ -285,16 +343,16 @@ func settings(a *network.Attachment) *container.NetworkSettings {
 	return s
 }
 
-// teardownNetwork detaches c from its network and removes its
-// namespace, whichever exist: after its task exited, on removal, and
-// after a restart of the engine in between.
+// teardownNetwork detaches c from every network it is attached to (as
+// libcni's cache knows them) and removes its namespace, whichever
+// exist: after its task exited, on removal, and after a restart of the
+// engine in between.
 func (e *Engine) teardownNetwork(ctx context.Context, ns string, c Container) {
 	cfg, err := ContainerConfig(c)
 	if err != nil {
 		return
 	}
-	kind, name := netMode(cfg)
-	if kind != modeCNI {
+	if kind, _ := netMode(cfg); kind != modeCNI {
 		return
 	}
 	m, err := e.networks()
@@ -302,12 +360,12 @@ func (e *Engine) teardownNetwork(ctx context.Context, ns string, c Container) {
 		return // nothing can have been attached
 	}
 	ctx = context.WithoutCancel(ctx)
-	if err := m.Detach(ctx, c.ID, name); err != nil && !errors.Is(err, network.ErrNotFound) {
-		e.log.Warn("detach container from its network", "id", c.ID, "network", name, "err", err)
-	} else if err == nil && name != defaultNetwork {
-		e.hostsMu.Lock()
-		e.refreshPeers(ctx, m, name, c.ID)
-		e.hostsMu.Unlock()
+	atts, err := m.ContainerAttachments(ctx, c.ID)
+	if err != nil {
+		e.log.Warn("list a container's network attachments", "id", c.ID, "err", err)
+	}
+	for _, a := range atts {
+		_ = e.detach(ctx, m, c.ID, a.Network) // logged there
 	}
 	if path, err := netns.Path(m.NetnsDir(), c.ID); err == nil {
 		if err := netns.Remove(path); err != nil {
@@ -316,10 +374,26 @@ func (e *Engine) teardownNetwork(ctx context.Context, ns string, c Container) {
 	}
 }
 
+// detach detaches the container id from the network name and updates
+// the hosts files of its peers there. Not being attached is no error.
+func (e *Engine) detach(ctx context.Context, m *network.Manager, id, name string) error {
+	if err := m.Detach(ctx, id, name); errors.Is(err, network.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		e.log.Warn("detach container from a network", "id", id, "network", name, "err", err)
+		return err
+	}
+	if name != defaultNetwork {
+		e.hostsMu.Lock()
+		e.refreshPeers(ctx, m, name, id)
+		e.hostsMu.Unlock()
+	}
+	return nil
+}
+
 // refreshPeers rewrites the hosts file of every container attached to
 // the user network name but except, so that each resolves the others by
-// name and alias. It runs under hostsMu. The files are rewritten in
-// place: a running container's bind mount holds the file's inode.
+// name and alias. It runs under hostsMu.
 func (e *Engine) refreshPeers(ctx context.Context, m *network.Manager, name, except string) {
 	atts, err := m.Attachments(ctx, name)
 	if err != nil {
@@ -330,14 +404,17 @@ func (e *Engine) refreshPeers(ctx context.Context, m *network.Manager, name, exc
 		if a.ContainerID == except {
 			continue
 		}
-		if err := e.rewriteHosts(ctx, m, a); err != nil {
+		if err := e.rewriteHosts(ctx, m, a.ContainerID); err != nil {
 			e.log.Warn("update a peer's hosts file", "id", a.ContainerID, "err", err)
 		}
 	}
 }
 
-func (e *Engine) rewriteHosts(ctx context.Context, m *network.Manager, a *network.Attachment) error {
-	ns, c, err := e.containerByID(ctx, a.ContainerID)
+// rewriteHosts rewrites the hosts file of the container id from its
+// attachments on every network. It runs under hostsMu. The file is
+// rewritten in place: a running container's bind mount holds its inode.
+func (e *Engine) rewriteHosts(ctx context.Context, m *network.Manager, id string) error {
+	ns, c, err := e.containerByID(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -345,11 +422,12 @@ func (e *Engine) rewriteHosts(ctx context.Context, m *network.Manager, a *networ
 	if err != nil {
 		return err
 	}
-	ec := etcfiles.Config{Hostname: hostname(c.ID, cfg), ExtraHosts: cfg.ExtraHosts}
-	for _, p := range a.IPs {
-		ec.Self.IPs = append(ec.Self.IPs, p.Addr())
+	atts, err := m.ContainerAttachments(ctx, id)
+	if err != nil {
+		return err
 	}
-	if ec.Peers, err = m.Peers(ctx, a.Network, c.ID); err != nil {
+	ec, err := hostsConfig(ctx, m, id, cfg, atts)
+	if err != nil {
 		return err
 	}
 	b, err := etcfiles.Hosts(ec)

@@ -261,7 +261,20 @@ func (m *Manager) Detach(ctx context.Context, containerID, network string) error
 // Attachments lists the containers attached to network (all networks
 // when network is empty), from libcni's cache.
 func (m *Manager) Attachments(_ context.Context, network string) ([]*Attachment, error) {
-	atts, err := m.cni.GetCachedAttachments("")
+	return m.attachments("", network)
+}
+
+// ContainerAttachments lists containerID's attachments, on every
+// network, from libcni's cache.
+func (m *Manager) ContainerAttachments(_ context.Context, containerID string) ([]*Attachment, error) {
+	if err := validIDs(containerID, "eth0"); err != nil {
+		return nil, fmt.Errorf("list attachments: %w", err)
+	}
+	return m.attachments(containerID, "")
+}
+
+func (m *Manager) attachments(containerID, network string) ([]*Attachment, error) {
+	atts, err := m.cni.GetCachedAttachments(containerID)
 	if err != nil {
 		return nil, fmt.Errorf("list attachments: %w", err)
 	}

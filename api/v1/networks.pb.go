@@ -24,6 +24,138 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type ConnectNetworkRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// network is a name or unique ID prefix; container a name or ID.
+	Network   string `protobuf:"bytes,1,opt,name=network,proto3" json:"network,omitempty"`
+	Container string `protobuf:"bytes,2,opt,name=container,proto3" json:"container,omitempty"`
+	// ip is a fixed address on a user network.
+	Ip string `protobuf:"bytes,3,opt,name=ip,proto3" json:"ip,omitempty"`
+	// aliases are names peers resolve besides the container's name.
+	Aliases       []string `protobuf:"bytes,4,rep,name=aliases,proto3" json:"aliases,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConnectNetworkRequest) Reset() {
+	*x = ConnectNetworkRequest{}
+	mi := &file_networks_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConnectNetworkRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConnectNetworkRequest) ProtoMessage() {}
+
+func (x *ConnectNetworkRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_networks_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConnectNetworkRequest.ProtoReflect.Descriptor instead.
+func (*ConnectNetworkRequest) Descriptor() ([]byte, []int) {
+	return file_networks_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ConnectNetworkRequest) GetNetwork() string {
+	if x != nil {
+		return x.Network
+	}
+	return ""
+}
+
+func (x *ConnectNetworkRequest) GetContainer() string {
+	if x != nil {
+		return x.Container
+	}
+	return ""
+}
+
+func (x *ConnectNetworkRequest) GetIp() string {
+	if x != nil {
+		return x.Ip
+	}
+	return ""
+}
+
+func (x *ConnectNetworkRequest) GetAliases() []string {
+	if x != nil {
+		return x.Aliases
+	}
+	return nil
+}
+
+type DisconnectNetworkRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Network   string                 `protobuf:"bytes,1,opt,name=network,proto3" json:"network,omitempty"`
+	Container string                 `protobuf:"bytes,2,opt,name=container,proto3" json:"container,omitempty"`
+	// force also removes an attachment the record does not list.
+	Force         bool `protobuf:"varint,3,opt,name=force,proto3" json:"force,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DisconnectNetworkRequest) Reset() {
+	*x = DisconnectNetworkRequest{}
+	mi := &file_networks_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DisconnectNetworkRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DisconnectNetworkRequest) ProtoMessage() {}
+
+func (x *DisconnectNetworkRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_networks_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DisconnectNetworkRequest.ProtoReflect.Descriptor instead.
+func (*DisconnectNetworkRequest) Descriptor() ([]byte, []int) {
+	return file_networks_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *DisconnectNetworkRequest) GetNetwork() string {
+	if x != nil {
+		return x.Network
+	}
+	return ""
+}
+
+func (x *DisconnectNetworkRequest) GetContainer() string {
+	if x != nil {
+		return x.Container
+	}
+	return ""
+}
+
+func (x *DisconnectNetworkRequest) GetForce() bool {
+	if x != nil {
+		return x.Force
+	}
+	return false
+}
+
 type CreateNetworkRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -43,7 +175,7 @@ type CreateNetworkRequest struct {
 
 func (x *CreateNetworkRequest) Reset() {
 	*x = CreateNetworkRequest{}
-	mi := &file_networks_proto_msgTypes[0]
+	mi := &file_networks_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -55,7 +187,7 @@ func (x *CreateNetworkRequest) String() string {
 func (*CreateNetworkRequest) ProtoMessage() {}
 
 func (x *CreateNetworkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_networks_proto_msgTypes[0]
+	mi := &file_networks_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -68,7 +200,7 @@ func (x *CreateNetworkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateNetworkRequest.ProtoReflect.Descriptor instead.
 func (*CreateNetworkRequest) Descriptor() ([]byte, []int) {
-	return file_networks_proto_rawDescGZIP(), []int{0}
+	return file_networks_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *CreateNetworkRequest) GetName() string {
@@ -136,7 +268,7 @@ type NetworkRequest struct {
 
 func (x *NetworkRequest) Reset() {
 	*x = NetworkRequest{}
-	mi := &file_networks_proto_msgTypes[1]
+	mi := &file_networks_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -148,7 +280,7 @@ func (x *NetworkRequest) String() string {
 func (*NetworkRequest) ProtoMessage() {}
 
 func (x *NetworkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_networks_proto_msgTypes[1]
+	mi := &file_networks_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -161,7 +293,7 @@ func (x *NetworkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkRequest.ProtoReflect.Descriptor instead.
 func (*NetworkRequest) Descriptor() ([]byte, []int) {
-	return file_networks_proto_rawDescGZIP(), []int{1}
+	return file_networks_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *NetworkRequest) GetName() string {
@@ -196,7 +328,7 @@ type NetworkInfo struct {
 
 func (x *NetworkInfo) Reset() {
 	*x = NetworkInfo{}
-	mi := &file_networks_proto_msgTypes[2]
+	mi := &file_networks_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -208,7 +340,7 @@ func (x *NetworkInfo) String() string {
 func (*NetworkInfo) ProtoMessage() {}
 
 func (x *NetworkInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_networks_proto_msgTypes[2]
+	mi := &file_networks_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -221,7 +353,7 @@ func (x *NetworkInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkInfo.ProtoReflect.Descriptor instead.
 func (*NetworkInfo) Descriptor() ([]byte, []int) {
-	return file_networks_proto_rawDescGZIP(), []int{2}
+	return file_networks_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *NetworkInfo) GetId() string {
@@ -338,7 +470,7 @@ type NetworkEndpoint struct {
 
 func (x *NetworkEndpoint) Reset() {
 	*x = NetworkEndpoint{}
-	mi := &file_networks_proto_msgTypes[3]
+	mi := &file_networks_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -350,7 +482,7 @@ func (x *NetworkEndpoint) String() string {
 func (*NetworkEndpoint) ProtoMessage() {}
 
 func (x *NetworkEndpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_networks_proto_msgTypes[3]
+	mi := &file_networks_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -363,7 +495,7 @@ func (x *NetworkEndpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkEndpoint.ProtoReflect.Descriptor instead.
 func (*NetworkEndpoint) Descriptor() ([]byte, []int) {
-	return file_networks_proto_rawDescGZIP(), []int{3}
+	return file_networks_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *NetworkEndpoint) GetContainerId() string {
@@ -409,7 +541,7 @@ type ListNetworksRequest struct {
 
 func (x *ListNetworksRequest) Reset() {
 	*x = ListNetworksRequest{}
-	mi := &file_networks_proto_msgTypes[4]
+	mi := &file_networks_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -421,7 +553,7 @@ func (x *ListNetworksRequest) String() string {
 func (*ListNetworksRequest) ProtoMessage() {}
 
 func (x *ListNetworksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_networks_proto_msgTypes[4]
+	mi := &file_networks_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -434,7 +566,7 @@ func (x *ListNetworksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNetworksRequest.ProtoReflect.Descriptor instead.
 func (*ListNetworksRequest) Descriptor() ([]byte, []int) {
-	return file_networks_proto_rawDescGZIP(), []int{4}
+	return file_networks_proto_rawDescGZIP(), []int{6}
 }
 
 type ListNetworksResponse struct {
@@ -446,7 +578,7 @@ type ListNetworksResponse struct {
 
 func (x *ListNetworksResponse) Reset() {
 	*x = ListNetworksResponse{}
-	mi := &file_networks_proto_msgTypes[5]
+	mi := &file_networks_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -458,7 +590,7 @@ func (x *ListNetworksResponse) String() string {
 func (*ListNetworksResponse) ProtoMessage() {}
 
 func (x *ListNetworksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_networks_proto_msgTypes[5]
+	mi := &file_networks_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -471,7 +603,7 @@ func (x *ListNetworksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNetworksResponse.ProtoReflect.Descriptor instead.
 func (*ListNetworksResponse) Descriptor() ([]byte, []int) {
-	return file_networks_proto_rawDescGZIP(), []int{5}
+	return file_networks_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListNetworksResponse) GetNetworks() []*NetworkInfo {
@@ -489,7 +621,7 @@ type PruneNetworksRequest struct {
 
 func (x *PruneNetworksRequest) Reset() {
 	*x = PruneNetworksRequest{}
-	mi := &file_networks_proto_msgTypes[6]
+	mi := &file_networks_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -501,7 +633,7 @@ func (x *PruneNetworksRequest) String() string {
 func (*PruneNetworksRequest) ProtoMessage() {}
 
 func (x *PruneNetworksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_networks_proto_msgTypes[6]
+	mi := &file_networks_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -514,7 +646,7 @@ func (x *PruneNetworksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PruneNetworksRequest.ProtoReflect.Descriptor instead.
 func (*PruneNetworksRequest) Descriptor() ([]byte, []int) {
-	return file_networks_proto_rawDescGZIP(), []int{6}
+	return file_networks_proto_rawDescGZIP(), []int{8}
 }
 
 type PruneNetworksResponse struct {
@@ -526,7 +658,7 @@ type PruneNetworksResponse struct {
 
 func (x *PruneNetworksResponse) Reset() {
 	*x = PruneNetworksResponse{}
-	mi := &file_networks_proto_msgTypes[7]
+	mi := &file_networks_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -538,7 +670,7 @@ func (x *PruneNetworksResponse) String() string {
 func (*PruneNetworksResponse) ProtoMessage() {}
 
 func (x *PruneNetworksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_networks_proto_msgTypes[7]
+	mi := &file_networks_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -551,7 +683,7 @@ func (x *PruneNetworksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PruneNetworksResponse.ProtoReflect.Descriptor instead.
 func (*PruneNetworksResponse) Descriptor() ([]byte, []int) {
-	return file_networks_proto_rawDescGZIP(), []int{7}
+	return file_networks_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PruneNetworksResponse) GetRemoved() []string {
@@ -565,7 +697,16 @@ var File_networks_proto protoreflect.FileDescriptor
 
 const file_networks_proto_rawDesc = "" +
 	"\n" +
-	"\x0enetworks.proto\x12\bberth.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa8\x03\n" +
+	"\x0enetworks.proto\x12\bberth.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"y\n" +
+	"\x15ConnectNetworkRequest\x12\x18\n" +
+	"\anetwork\x18\x01 \x01(\tR\anetwork\x12\x1c\n" +
+	"\tcontainer\x18\x02 \x01(\tR\tcontainer\x12\x0e\n" +
+	"\x02ip\x18\x03 \x01(\tR\x02ip\x12\x18\n" +
+	"\aaliases\x18\x04 \x03(\tR\aaliases\"h\n" +
+	"\x18DisconnectNetworkRequest\x12\x18\n" +
+	"\anetwork\x18\x01 \x01(\tR\anetwork\x12\x1c\n" +
+	"\tcontainer\x18\x02 \x01(\tR\tcontainer\x12\x14\n" +
+	"\x05force\x18\x03 \x01(\bR\x05force\"\xa8\x03\n" +
 	"\x14CreateNetworkRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06subnet\x18\x02 \x01(\tR\x06subnet\x12\x18\n" +
@@ -618,13 +759,16 @@ const file_networks_proto_rawDesc = "" +
 	"\bnetworks\x18\x01 \x03(\v2\x15.berth.v1.NetworkInfoR\bnetworks\"\x16\n" +
 	"\x14PruneNetworksRequest\"1\n" +
 	"\x15PruneNetworksResponse\x12\x18\n" +
-	"\aremoved\x18\x01 \x03(\tR\aremoved2\xd0\x02\n" +
+	"\aremoved\x18\x01 \x03(\tR\aremoved2\xde\x03\n" +
 	"\bNetworks\x12?\n" +
 	"\x06Create\x12\x1e.berth.v1.CreateNetworkRequest\x1a\x15.berth.v1.NetworkInfo\x126\n" +
 	"\x03Get\x12\x18.berth.v1.NetworkRequest\x1a\x15.berth.v1.NetworkInfo\x12E\n" +
 	"\x04List\x12\x1d.berth.v1.ListNetworksRequest\x1a\x1e.berth.v1.ListNetworksResponse\x12:\n" +
 	"\x06Remove\x12\x18.berth.v1.NetworkRequest\x1a\x16.google.protobuf.Empty\x12H\n" +
-	"\x05Prune\x12\x1e.berth.v1.PruneNetworksRequest\x1a\x1f.berth.v1.PruneNetworksResponseB)Z'github.com/berth-dev/berth/api/v1;apiv1b\x06proto3"
+	"\x05Prune\x12\x1e.berth.v1.PruneNetworksRequest\x1a\x1f.berth.v1.PruneNetworksResponse\x12B\n" +
+	"\aConnect\x12\x1f.berth.v1.ConnectNetworkRequest\x1a\x16.google.protobuf.Empty\x12H\n" +
+	"\n" +
+	"Disconnect\x12\".berth.v1.DisconnectNetworkRequest\x1a\x16.google.protobuf.EmptyB)Z'github.com/berth-dev/berth/api/v1;apiv1b\x06proto3"
 
 var (
 	file_networks_proto_rawDescOnce sync.Once
@@ -638,43 +782,49 @@ func file_networks_proto_rawDescGZIP() []byte {
 	return file_networks_proto_rawDescData
 }
 
-var file_networks_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_networks_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_networks_proto_goTypes = []any{
-	(*CreateNetworkRequest)(nil),  // 0: berth.v1.CreateNetworkRequest
-	(*NetworkRequest)(nil),        // 1: berth.v1.NetworkRequest
-	(*NetworkInfo)(nil),           // 2: berth.v1.NetworkInfo
-	(*NetworkEndpoint)(nil),       // 3: berth.v1.NetworkEndpoint
-	(*ListNetworksRequest)(nil),   // 4: berth.v1.ListNetworksRequest
-	(*ListNetworksResponse)(nil),  // 5: berth.v1.ListNetworksResponse
-	(*PruneNetworksRequest)(nil),  // 6: berth.v1.PruneNetworksRequest
-	(*PruneNetworksResponse)(nil), // 7: berth.v1.PruneNetworksResponse
-	nil,                           // 8: berth.v1.CreateNetworkRequest.OptionsEntry
-	nil,                           // 9: berth.v1.CreateNetworkRequest.LabelsEntry
-	nil,                           // 10: berth.v1.NetworkInfo.OptionsEntry
-	nil,                           // 11: berth.v1.NetworkInfo.LabelsEntry
-	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
-	(*emptypb.Empty)(nil),         // 13: google.protobuf.Empty
+	(*ConnectNetworkRequest)(nil),    // 0: berth.v1.ConnectNetworkRequest
+	(*DisconnectNetworkRequest)(nil), // 1: berth.v1.DisconnectNetworkRequest
+	(*CreateNetworkRequest)(nil),     // 2: berth.v1.CreateNetworkRequest
+	(*NetworkRequest)(nil),           // 3: berth.v1.NetworkRequest
+	(*NetworkInfo)(nil),              // 4: berth.v1.NetworkInfo
+	(*NetworkEndpoint)(nil),          // 5: berth.v1.NetworkEndpoint
+	(*ListNetworksRequest)(nil),      // 6: berth.v1.ListNetworksRequest
+	(*ListNetworksResponse)(nil),     // 7: berth.v1.ListNetworksResponse
+	(*PruneNetworksRequest)(nil),     // 8: berth.v1.PruneNetworksRequest
+	(*PruneNetworksResponse)(nil),    // 9: berth.v1.PruneNetworksResponse
+	nil,                              // 10: berth.v1.CreateNetworkRequest.OptionsEntry
+	nil,                              // 11: berth.v1.CreateNetworkRequest.LabelsEntry
+	nil,                              // 12: berth.v1.NetworkInfo.OptionsEntry
+	nil,                              // 13: berth.v1.NetworkInfo.LabelsEntry
+	(*timestamppb.Timestamp)(nil),    // 14: google.protobuf.Timestamp
+	(*emptypb.Empty)(nil),            // 15: google.protobuf.Empty
 }
 var file_networks_proto_depIdxs = []int32{
-	8,  // 0: berth.v1.CreateNetworkRequest.options:type_name -> berth.v1.CreateNetworkRequest.OptionsEntry
-	9,  // 1: berth.v1.CreateNetworkRequest.labels:type_name -> berth.v1.CreateNetworkRequest.LabelsEntry
-	10, // 2: berth.v1.NetworkInfo.options:type_name -> berth.v1.NetworkInfo.OptionsEntry
-	11, // 3: berth.v1.NetworkInfo.labels:type_name -> berth.v1.NetworkInfo.LabelsEntry
-	12, // 4: berth.v1.NetworkInfo.created:type_name -> google.protobuf.Timestamp
-	3,  // 5: berth.v1.NetworkInfo.containers:type_name -> berth.v1.NetworkEndpoint
-	2,  // 6: berth.v1.ListNetworksResponse.networks:type_name -> berth.v1.NetworkInfo
-	0,  // 7: berth.v1.Networks.Create:input_type -> berth.v1.CreateNetworkRequest
-	1,  // 8: berth.v1.Networks.Get:input_type -> berth.v1.NetworkRequest
-	4,  // 9: berth.v1.Networks.List:input_type -> berth.v1.ListNetworksRequest
-	1,  // 10: berth.v1.Networks.Remove:input_type -> berth.v1.NetworkRequest
-	6,  // 11: berth.v1.Networks.Prune:input_type -> berth.v1.PruneNetworksRequest
-	2,  // 12: berth.v1.Networks.Create:output_type -> berth.v1.NetworkInfo
-	2,  // 13: berth.v1.Networks.Get:output_type -> berth.v1.NetworkInfo
-	5,  // 14: berth.v1.Networks.List:output_type -> berth.v1.ListNetworksResponse
-	13, // 15: berth.v1.Networks.Remove:output_type -> google.protobuf.Empty
-	7,  // 16: berth.v1.Networks.Prune:output_type -> berth.v1.PruneNetworksResponse
-	12, // [12:17] is the sub-list for method output_type
-	7,  // [7:12] is the sub-list for method input_type
+	10, // 0: berth.v1.CreateNetworkRequest.options:type_name -> berth.v1.CreateNetworkRequest.OptionsEntry
+	11, // 1: berth.v1.CreateNetworkRequest.labels:type_name -> berth.v1.CreateNetworkRequest.LabelsEntry
+	12, // 2: berth.v1.NetworkInfo.options:type_name -> berth.v1.NetworkInfo.OptionsEntry
+	13, // 3: berth.v1.NetworkInfo.labels:type_name -> berth.v1.NetworkInfo.LabelsEntry
+	14, // 4: berth.v1.NetworkInfo.created:type_name -> google.protobuf.Timestamp
+	5,  // 5: berth.v1.NetworkInfo.containers:type_name -> berth.v1.NetworkEndpoint
+	4,  // 6: berth.v1.ListNetworksResponse.networks:type_name -> berth.v1.NetworkInfo
+	2,  // 7: berth.v1.Networks.Create:input_type -> berth.v1.CreateNetworkRequest
+	3,  // 8: berth.v1.Networks.Get:input_type -> berth.v1.NetworkRequest
+	6,  // 9: berth.v1.Networks.List:input_type -> berth.v1.ListNetworksRequest
+	3,  // 10: berth.v1.Networks.Remove:input_type -> berth.v1.NetworkRequest
+	8,  // 11: berth.v1.Networks.Prune:input_type -> berth.v1.PruneNetworksRequest
+	0,  // 12: berth.v1.Networks.Connect:input_type -> berth.v1.ConnectNetworkRequest
+	1,  // 13: berth.v1.Networks.Disconnect:input_type -> berth.v1.DisconnectNetworkRequest
+	4,  // 14: berth.v1.Networks.Create:output_type -> berth.v1.NetworkInfo
+	4,  // 15: berth.v1.Networks.Get:output_type -> berth.v1.NetworkInfo
+	7,  // 16: berth.v1.Networks.List:output_type -> berth.v1.ListNetworksResponse
+	15, // 17: berth.v1.Networks.Remove:output_type -> google.protobuf.Empty
+	9,  // 18: berth.v1.Networks.Prune:output_type -> berth.v1.PruneNetworksResponse
+	15, // 19: berth.v1.Networks.Connect:output_type -> google.protobuf.Empty
+	15, // 20: berth.v1.Networks.Disconnect:output_type -> google.protobuf.Empty
+	14, // [14:21] is the sub-list for method output_type
+	7,  // [7:14] is the sub-list for method input_type
 	7,  // [7:7] is the sub-list for extension type_name
 	7,  // [7:7] is the sub-list for extension extendee
 	0,  // [0:7] is the sub-list for field type_name
@@ -691,7 +841,7 @@ func file_networks_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_networks_proto_rawDesc), len(file_networks_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -21,11 +21,13 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Networks_Create_FullMethodName = "/berth.v1.Networks/Create"
-	Networks_Get_FullMethodName    = "/berth.v1.Networks/Get"
-	Networks_List_FullMethodName   = "/berth.v1.Networks/List"
-	Networks_Remove_FullMethodName = "/berth.v1.Networks/Remove"
-	Networks_Prune_FullMethodName  = "/berth.v1.Networks/Prune"
+	Networks_Create_FullMethodName     = "/berth.v1.Networks/Create"
+	Networks_Get_FullMethodName        = "/berth.v1.Networks/Get"
+	Networks_List_FullMethodName       = "/berth.v1.Networks/List"
+	Networks_Remove_FullMethodName     = "/berth.v1.Networks/Remove"
+	Networks_Prune_FullMethodName      = "/berth.v1.Networks/Prune"
+	Networks_Connect_FullMethodName    = "/berth.v1.Networks/Connect"
+	Networks_Disconnect_FullMethodName = "/berth.v1.Networks/Disconnect"
 )
 
 // NetworksClient is the client API for Networks service.
@@ -45,6 +47,12 @@ type NetworksClient interface {
 	Remove(ctx context.Context, in *NetworkRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 	// Prune removes Berth's networks no container uses, never the default.
 	Prune(ctx context.Context, in *PruneNetworksRequest, opts ...grpc.CallOption) (*PruneNetworksResponse, error)
+	// Connect connects a container of the request's namespace to a network
+	// besides its own: a running one at once, a stopped one at its next
+	// start. Already connected is AlreadyExists.
+	Connect(ctx context.Context, in *ConnectNetworkRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Disconnect undoes Connect. Not connected is NotFound unless force.
+	Disconnect(ctx context.Context, in *DisconnectNetworkRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 }
 
 type networksClient struct {
@@ -105,6 +113,26 @@ func (c *networksClient) Prune(ctx context.Context, in *PruneNetworksRequest, op
 	return out, nil
 }
 
+func (c *networksClient) Connect(ctx context.Context, in *ConnectNetworkRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, Networks_Connect_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *networksClient) Disconnect(ctx context.Context, in *DisconnectNetworkRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, Networks_Disconnect_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NetworksServer is the server API for Networks service.
 // All implementations must embed UnimplementedNetworksServer
 // for forward compatibility.
@@ -122,6 +150,12 @@ type NetworksServer interface {
 	Remove(context.Context, *NetworkRequest) (*emptypb.Empty, error)
 	// Prune removes Berth's networks no container uses, never the default.
 	Prune(context.Context, *PruneNetworksRequest) (*PruneNetworksResponse, error)
+	// Connect connects a container of the request's namespace to a network
+	// besides its own: a running one at once, a stopped one at its next
+	// start. Already connected is AlreadyExists.
+	Connect(context.Context, *ConnectNetworkRequest) (*emptypb.Empty, error)
+	// Disconnect undoes Connect. Not connected is NotFound unless force.
+	Disconnect(context.Context, *DisconnectNetworkRequest) (*emptypb.Empty, error)
 	mustEmbedUnimplementedNetworksServer()
 }
 
@@ -146,6 +180,12 @@ func (UnimplementedNetworksServer) Remove(context.Context, *NetworkRequest) (*em
 }
 func (UnimplementedNetworksServer) Prune(context.Context, *PruneNetworksRequest) (*PruneNetworksResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Prune not implemented")
+}
+func (UnimplementedNetworksServer) Connect(context.Context, *ConnectNetworkRequest) (*emptypb.Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Connect not implemented")
+}
+func (UnimplementedNetworksServer) Disconnect(context.Context, *DisconnectNetworkRequest) (*emptypb.Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Disconnect not implemented")
 }
 func (UnimplementedNetworksServer) mustEmbedUnimplementedNetworksServer() {}
 func (UnimplementedNetworksServer) testEmbeddedByValue()                  {}
@@ -258,6 +298,42 @@ func _Networks_Prune_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Networks_Connect_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ConnectNetworkRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NetworksServer).Connect(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Networks_Connect_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NetworksServer).Connect(ctx, req.(*ConnectNetworkRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Networks_Disconnect_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DisconnectNetworkRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NetworksServer).Disconnect(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Networks_Disconnect_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NetworksServer).Disconnect(ctx, req.(*DisconnectNetworkRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Networks_ServiceDesc is the grpc.ServiceDesc for Networks service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -284,6 +360,14 @@ var Networks_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Prune",
 			Handler:    _Networks_Prune_Handler,
+		},
+		{
+			MethodName: "Connect",
+			Handler:    _Networks_Connect_Handler,
+		},
+		{
+			MethodName: "Disconnect",
+			Handler:    _Networks_Disconnect_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -13,15 +13,16 @@ import (
 
 // netOptions are the raw values of the network flags.
 type netOptions struct {
-	network, mac, ip                    string
+	mac, ip                             string
+	networks                            []string // --network, once
 	publish, dns, dnsSearch, dnsOptions []string
 	addHosts, aliases                   []string
 	publishAll                          bool
 }
 
 func (n *netOptions) addFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&n.network, "network", "", "network: bridge (default)|none|host|container:NAME|a network's name")
-	fs.StringVar(&n.network, "net", "", "same as --network")
+	fs.StringArrayVar(&n.networks, "network", nil, "network: bridge (default)|none|host|container:NAME|a network's name")
+	fs.StringArrayVar(&n.networks, "net", nil, "same as --network")
 	_ = fs.MarkHidden("net")
 	fs.StringArrayVarP(&n.publish, "publish", "p", nil, "publish a container port: [ip:][hostport:]ctrport[/proto]")
 	fs.BoolVarP(&n.publishAll, "publish-all", "P", false, "publish the image's exposed ports on free host ports")
@@ -38,18 +39,25 @@ func (n *netOptions) addFlags(fs *pflag.FlagSet) {
 // is on the default bridge network, as Docker's.
 func (o *Options) networking(c *container.Config) error {
 	n := o.net
+	if len(n.networks) > 1 {
+		return flagError("network", strings.Join(n.networks, " "), "one network at create; add others with berth network connect")
+	}
+	network := ""
+	if len(n.networks) == 1 {
+		network = n.networks[0]
+	}
 	switch {
-	case n.network == "" || n.network == "default":
+	case network == "" || network == "default":
 		c.NetworkMode = "bridge"
-	case strings.HasPrefix(n.network, "container:"):
-		if !validName(strings.TrimPrefix(n.network, "container:")) {
-			return flagError("network", n.network, "want container:NAME")
+	case strings.HasPrefix(network, "container:"):
+		if !validName(strings.TrimPrefix(network, "container:")) {
+			return flagError("network", network, "want container:NAME")
 		}
-		c.NetworkMode = n.network
-	case validName(n.network) || n.network == "none" || n.network == "host":
-		c.NetworkMode = n.network
+		c.NetworkMode = network
+	case validName(network) || network == "none" || network == "host":
+		c.NetworkMode = network
 	default:
-		return flagError("network", n.network, "not a network name")
+		return flagError("network", network, "not a network name")
 	}
 	if _, err := ports.ParseAll(n.publish); err != nil {
 		return flagError("publish", strings.Join(n.publish, " "), "%v", err)

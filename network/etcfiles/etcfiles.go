@@ -189,6 +189,15 @@ var nameRE = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,251}[a-zA-Z0-9_])
 
 func validName(s string) bool { return len(s) <= 253 && nameRE.MatchString(s) }
 
+// CheckName reports whether s can be a host name or alias in a hosts
+// file: an error wrapping ErrInvalid if not.
+func CheckName(s string) error {
+	if !validName(s) {
+		return fmt.Errorf("%w: host name %q", ErrInvalid, s)
+	}
+	return nil
+}
+
 func dedupe(in []string) []string {
 	seen := map[string]bool{}
 	var out []string
