@@ -382,15 +382,11 @@ func (e *Engine) Rename(ctx context.Context, ns, ref, name string) error {
 	if err := metadata.ValidateContainerName(name); err != nil {
 		return err
 	}
-	c, err := e.Container(ctx, ns, ref)
+	c, unlock, err := e.lockedContainer(ctx, ns, ref)
 	if err != nil {
 		return err
 	}
-	unlock := e.lockContainer(ns, c.ID)
 	defer unlock()
-	if c, err = e.meta.Containers().Get(ctx, ns, c.ID); err != nil {
-		return err
-	}
 	old := c.Name
 	c.Name = name
 	if c, err = e.meta.Containers().Update(ctx, ns, c); err != nil {
@@ -455,6 +451,22 @@ func (e *Engine) reserveName(ns, name string) (release func(), ok bool) {
 		delete(e.creating, key)
 		e.ctrMu.Unlock()
 	}, true
+}
+
+// lockedContainer resolves ref, takes its container's lock and reads
+// its record again under it, so that what the caller changes and saves
+// is current. The caller unlocks.
+func (e *Engine) lockedContainer(ctx context.Context, ns, ref string) (Container, func(), error) {
+	c, err := e.Container(ctx, ns, ref)
+	if err != nil {
+		return Container{}, nil, err
+	}
+	unlock := e.lockContainer(ns, c.ID)
+	if c, err = e.meta.Containers().Get(ctx, ns, c.ID); err != nil {
+		unlock()
+		return Container{}, nil, err
+	}
+	return c, unlock, nil
 }
 
 // lockContainer serialises lifecycle changes of one container.

@@ -109,15 +109,11 @@ func (e *Engine) DisconnectNetwork(ctx context.Context, ns, ref, name string, fo
 // configuration under its lock and saves both. Containers without a
 // namespace of their own are refused.
 func (e *Engine) updateNetworks(ctx context.Context, ns, ref string, fn func(c *Container, cfg *container.Config, primary string) error) error {
-	c, err := e.Container(ctx, ns, ref)
+	c, unlock, err := e.lockedContainer(ctx, ns, ref)
 	if err != nil {
 		return err
 	}
-	unlock := e.lockContainer(ns, c.ID)
 	defer unlock()
-	if c, err = e.meta.Containers().Get(ctx, ns, c.ID); err != nil {
-		return err
-	}
 	cfg, err := ContainerConfig(c)
 	if err != nil {
 		return err

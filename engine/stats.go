@@ -282,15 +282,11 @@ type ResourceUpdate struct {
 // UpdateContainer records new limits in a container's configuration,
 // first applying them through its runtime's `update` when it runs.
 func (e *Engine) UpdateContainer(ctx context.Context, ns, ref string, u ResourceUpdate) error {
-	c, err := e.Container(ctx, ns, ref)
+	c, unlock, err := e.lockedContainer(ctx, ns, ref)
 	if err != nil {
 		return err
 	}
-	unlock := e.lockContainer(ns, c.ID)
 	defer unlock()
-	if c, err = e.meta.Containers().Get(ctx, ns, c.ID); err != nil {
-		return err
-	}
 	cfg, err := ContainerConfig(c)
 	if err != nil {
 		return err
