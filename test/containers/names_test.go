@@ -44,3 +44,25 @@ func TestConcurrentCreatesGetDistinctNames(t *testing.T) {
 	e.ok(append([]string{"rm"}, strings.Fields(e.ok("ps", "-a", "-q"))...)...)
 	e.nothingLeft()
 }
+
+// TestRename: a running container renamed is found by its new name and
+// no longer by its old one; renaming onto a taken name or to an invalid
+// one fails with one line and changes nothing.
+func TestRename(t *testing.T) {
+	e := newEnv(t)
+	e.ok("pull", e.ref)
+	e.ok("run", "-d", "--name", "before", e.ref, "sleep", "1000")
+	e.ok("create", "--name", "other", e.ref, "true")
+	e.ok("rename", "before", "after")
+	if out := e.ok("exec", "after", "echo", "hi"); out != "hi\n" {
+		t.Fatalf("exec by the new name: %q", out)
+	}
+	e.fails(1, "not found", "inspect", "before")
+	e.fails(1, "already in use", "rename", "after", "other")
+	e.fails(1, "are allowed", "rename", "after", "bad/name")
+	if names := e.ok("ps", "-a", "--format", "{{.Names}}"); names != "after\nother\n" && names != "other\nafter\n" {
+		t.Fatalf("ps names after the failed renames: %q", names)
+	}
+	e.ok("rm", "-f", "after", "other")
+	e.nothingLeft()
+}

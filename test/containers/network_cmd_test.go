@@ -129,6 +129,7 @@ func TestNetworkCreateListInspectRemove(t *testing.T) {
 func TestNetworkErrors(t *testing.T) {
 	e, _ := netEnv(t)
 	e.ok("network", "create", "--internal", "--subnet", "10.201.7.0/24", "t-net1")
+	e.networks = append(e.networks, "t-net2") // removed at the end should a create succeed
 	e.fails(1, "already exists", "network", "create", "--internal", "t-net1")
 	e.fails(1, "predefined network mode", "network", "create", "--internal", "host")
 	e.fails(1, "overlaps 10.201.7.0/24", "network", "create", "--internal", "--subnet", "10.201.7.128/25", "t-net2")
