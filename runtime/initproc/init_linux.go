@@ -118,16 +118,18 @@ func run(conn *proto.Conn) error {
 			return err
 		}
 	}
+	// execve's arguments are built before anything that may run under
+	// the soft rlimits (an early filter takes them along).
+	execve, err := prepareExec(path, cfg.Process.Args, env)
+	if err != nil {
+		return err
+	}
 	if prog != nil && !notify && !late {
 		if err := loadFilter(conn, cfg, prog, !softLast); err != nil {
 			return err
 		}
 	}
 	if err := applyIdentity(cfg.Process, env); err != nil {
-		return err
-	}
-	execve, err := prepareExec(path, cfg.Process.Args, env)
-	if err != nil {
 		return err
 	}
 	closeExtraFDs(cfg.PreserveFDs)
