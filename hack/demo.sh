@@ -12,6 +12,10 @@ export PATH=$PATH:/usr/local/go/bin
 ./hack/install-deps.sh >/dev/null
 make build >/dev/null
 work=$(mktemp -d /tmp/berth-demo.XXXXXX)
+# berthd's default network gets a bridge and subnet of the demo's own.
+rnd=$(od -An -N2 -tu1 /dev/urandom | tr -s ' ' | sed 's/^ //')
+bridge=bdemo$(printf '%02x%02x' $rnd)
+printf '[network]\ndefault_bridge = "%s"\ndefault_subnet = "10.%d.%d.0/24"\n' "$bridge" $((210 + ${rnd% *} % 40)) ${rnd#* } >"$work/berthd.toml"
 pids=()
 cleanup() {
 	ids=$(BERTH_ADDRESS=$work/berthd.sock bin/berth ps -a -q 2>/dev/null || true)
@@ -19,6 +23,10 @@ cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	bin/berth-runtime --root "$work/runtime" delete --force berth-demo >/dev/null 2>&1 || true
+	# The default network's bridge and its loopback guard rule, by exact name.
+	guard=(INPUT -i "$bridge" -d 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED -m comment --comment "berth: no route_localnet from $bridge" -j DROP)
+	while iptables -w -C "${guard[@]}" 2>/dev/null; do iptables -w -D "${guard[@]}"; done
+	ip link del "$bridge" 2>/dev/null || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -38,7 +46,7 @@ docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
 pids+=($!)
 
 echo "== 3. berthd, with its data in $work"
-bin/berthd --root "$work/lib" --state "$work/run" --address "$work/berthd.sock" --config /dev/null --log-level warn >"$work/berthd.log" 2>&1 &
+bin/berthd --root "$work/lib" --state "$work/run" --address "$work/berthd.sock" --config "$work/berthd.toml" --log-level warn >"$work/berthd.log" 2>&1 &
 pids+=($!)
 export BERTH_ADDRESS=$work/berthd.sock
 for _ in $(seq 100); do [ -S "$work/berthd.sock" ] && curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
