@@ -26,11 +26,26 @@ func TestExplain(t *testing.T) {
 		{status.Error(codes.InvalidArgument, "fetch sha256:x: unacceptable blob size: declared size 9 exceeds the 8-byte limit for a layer"), "registry.max_layer_size_mb"},
 		{fmt.Errorf("image x: %w", errdefs.ErrNotFound), "berth images lists"}, // a kind, not a status
 		{errors.New("plain\nmulti line"), "plain multi line"},
+		{status.Error(codes.Unavailable, `connection error: desc = "transport: Error while dialing: dial unix /x.sock: connect: no such file or directory"`), "is berthd running"},
+		{status.Error(codes.Unavailable, "error reading from server: EOF"), "is berthd running"},
 	}
 	for _, c := range cases {
 		got := Explain(c.err)
 		if !strings.Contains(got, c.want) || strings.Contains(got, "\n") {
 			t.Errorf("Explain(%v) = %q, want it to mention %q on one line", c.err, got, c.want)
+		}
+	}
+}
+
+// TestExplainServerUnavailable: berthd's own answers of kind unavailable
+// are not about reaching berthd.
+func TestExplainServerUnavailable(t *testing.T) {
+	for _, err := range []error{
+		status.Error(codes.Unavailable, "container 0123456789ab did not exit within 10s of SIGKILL"),
+		fmt.Errorf("%w: shim: stream ended before the process", errdefs.ErrUnavailable),
+	} {
+		if got := Explain(err); strings.Contains(got, "berthd") {
+			t.Errorf("Explain(%v) = %q, blames the connection to berthd", err, got)
 		}
 	}
 }

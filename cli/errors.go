@@ -32,7 +32,9 @@ func Explain(err error) string {
 		if strings.Contains(msg, "registry unreachable") {
 			return msg + ": is the registry running? for plain HTTP add it to registry.insecure in /etc/berth/config.toml"
 		}
-		return "cannot reach berthd: " + msg + ": is berthd running? (see --address)"
+		if transportFailure(msg) {
+			return "cannot reach berthd: " + msg + ": is berthd running? (see --address)"
+		}
 	case errors.Is(err, errdefs.ErrUnauthenticated):
 		return msg + ": run berth login " + hostOf(msg)
 	case errors.Is(err, errdefs.ErrNotFound) && strings.Contains(msg, "no such container"):
@@ -65,6 +67,18 @@ func Explain(err error) string {
 		return "cancelled: " + msg
 	}
 	return msg
+}
+
+// transportFailure tells gRPC's own failures to reach or keep a connection
+// (the client makes these, with code Unavailable) from berthd's answers of
+// kind unavailable, such as a container that would not die.
+func transportFailure(msg string) bool {
+	for _, s := range []string{"connection error", "transport: ", "transport is closing", "error reading from server", "connection refused"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 func oneLine(s string) string {
