@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,7 +29,7 @@ func (e *Engine) ConnectNetwork(ctx context.Context, ns, ref string, ep containe
 		return err
 	}
 	ep.Network = n.Name
-	if err := checkEndpoint(ep); err != nil {
+	if err := checkEndpoint(&n.Network, ep); err != nil {
 		return err
 	}
 	var undo func() // detaches a new interface the record could not keep
@@ -133,13 +132,13 @@ func (e *Engine) updateNetworks(ctx context.Context, ns, ref string, fn func(c *
 }
 
 // checkEndpoint validates what connect records before any start uses it.
-func checkEndpoint(ep container.Endpoint) error {
+func checkEndpoint(n *network.Network, ep container.Endpoint) error {
 	if ep.IP != "" {
 		if ep.Network == defaultNetwork {
 			return fmt.Errorf("%w: --ip is only for user-defined networks", errdefs.ErrInvalidArgument)
 		}
-		if _, err := netip.ParseAddr(ep.IP); err != nil {
-			return fmt.Errorf("%w: --ip %q", errdefs.ErrInvalidArgument, ep.IP)
+		if err := n.CheckIP(ep.IP); err != nil {
+			return err
 		}
 	}
 	for _, a := range ep.Aliases {

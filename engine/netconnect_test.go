@@ -6,6 +6,7 @@ import (
 
 	"github.com/berth-dev/berth/container"
 	"github.com/berth-dev/berth/errdefs"
+	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/network/etcfiles"
 )
 
@@ -27,18 +28,20 @@ func TestNextIfNameAfterHighest(t *testing.T) {
 // address that does not parse and an alias no hosts file can hold are
 // refused before anything is recorded.
 func TestCheckEndpointRefusesBadInput(t *testing.T) {
+	n1 := &network.Network{NetworkConfig: network.NetworkConfig{Name: "n1", Subnet: "10.1.2.0/24", Gateway: "10.1.2.1", IPv6: true, Subnet6: "fd00::/64"}, Gateway6: "fd00::1"}
 	for _, ep := range []container.Endpoint{
 		{Network: defaultNetwork, IP: "10.1.2.3"},
 		{Network: "n1", IP: "10.1.2"},
+		{Network: "n1", IP: "10.1.3.3"},
 	} {
-		if err := checkEndpoint(ep); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		if err := checkEndpoint(n1, ep); !errors.Is(err, errdefs.ErrInvalidArgument) {
 			t.Errorf("checkEndpoint(%+v) = %v, want invalid argument", ep, err)
 		}
 	}
-	if err := checkEndpoint(container.Endpoint{Network: "n1", Aliases: []string{"a b"}}); !errors.Is(err, etcfiles.ErrInvalid) {
+	if err := checkEndpoint(n1, container.Endpoint{Network: "n1", Aliases: []string{"a b"}}); !errors.Is(err, etcfiles.ErrInvalid) {
 		t.Errorf("alias with a space: %v, want etcfiles.ErrInvalid", err)
 	}
-	if err := checkEndpoint(container.Endpoint{Network: "n1", IP: "fd00::9", Aliases: []string{"web"}}); err != nil {
+	if err := checkEndpoint(n1, container.Endpoint{Network: "n1", IP: "fd00::9", Aliases: []string{"web"}}); err != nil {
 		t.Errorf("a good endpoint: %v", err)
 	}
 }

@@ -82,8 +82,14 @@ func (e *Engine) checkNetwork(ctx context.Context, ns string, img ocispec.ImageC
 		return err
 	}
 	if name != defaultNetwork {
-		if _, err := m.Inspect(ctx, name); err != nil {
+		n, err := m.Inspect(ctx, name)
+		if err != nil {
 			return fmt.Errorf("%w: --network %s: %w", ErrInvalidConfig, name, err)
+		}
+		if cfg.IPAddress != "" {
+			if err := n.CheckIP(cfg.IPAddress); err != nil {
+				return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+			}
 		}
 	} else if cfg.IPAddress != "" {
 		return fmt.Errorf("%w: --ip is only for user-defined networks", ErrInvalidConfig)

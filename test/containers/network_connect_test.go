@@ -214,7 +214,7 @@ func TestNetworkConnectStopped(t *testing.T) {
 // TestNetworkConnectErrors: an unknown network or container, a network
 // the container is on already, a disconnect from a network it is not
 // connected to or from its own, a container without a namespace of its
-// own, and two --network at run each fail with one line, exit 1 (125
+// own, an --ip outside the network's subnet and two --network at run each fail with one line, exit 1 (125
 // for run), and change nothing.
 func TestNetworkConnectErrors(t *testing.T) {
 	e := newNetEnv(t)
@@ -230,6 +230,8 @@ func TestNetworkConnectErrors(t *testing.T) {
 	e.fails(1, "not connected", "network", "disconnect", net2, "ca")
 	e.fails(1, "only networks added with connect", "network", "disconnect", net1, "ca")
 	e.fails(1, "--alias", "network", "connect", "--alias", "bad name", net2, "ca")
+	e.fails(1, "outside network", "network", "connect", "--ip", "192.0.2.10", net2, "ca")
+	e.fails(125, "outside network", "run", "--rm", "--network", net2, "--ip", "192.0.2.10", e.ref, "true")
 	for _, c := range []string{"cn", "ch", "cg"} {
 		e.fails(1, "cannot be connected", "network", "connect", net2, c)
 	}
