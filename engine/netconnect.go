@@ -11,6 +11,7 @@ import (
 
 	"github.com/berth-dev/berth/container"
 	"github.com/berth-dev/berth/errdefs"
+	"github.com/berth-dev/berth/events"
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/network/etcfiles"
 )
@@ -33,7 +34,9 @@ func (e *Engine) ConnectNetwork(ctx context.Context, ns, ref string, ep containe
 		return err
 	}
 	var undo func() // detaches a new interface the record could not keep
+	var id string
 	err = e.updateNetworks(ctx, ns, ref, func(c *Container, cfg *container.Config, primary string) error {
+		id = c.ID
 		if primary == n.Name || slices.ContainsFunc(cfg.Connected, func(o container.Endpoint) bool { return o.Network == n.Name }) {
 			return fmt.Errorf("%w: container %s is already connected to network %s", errdefs.ErrAlreadyExists, c.Name, n.Name)
 		}
@@ -63,7 +66,18 @@ func (e *Engine) ConnectNetwork(ctx context.Context, ns, ref string, ep containe
 	if err != nil && undo != nil {
 		undo()
 	}
+	if err == nil {
+		e.publishAttach("connect", n, id)
+	}
 	return err
+}
+
+// publishAttach publishes /networks/connect or /disconnect as Docker
+// reports them: the network's ID and name, and the container's ID.
+func (e *Engine) publishAttach(action string, n NetworkInfo, containerID string) {
+	e.events.Publish("", events.TopicNetworks, action, map[string]string{
+		"id": n.ID, "name": n.Name, "container": containerID, "type": "bridge",
+	})
 }
 
 // DisconnectNetwork disconnects the container ref from a network it was
@@ -76,7 +90,9 @@ func (e *Engine) DisconnectNetwork(ctx context.Context, ns, ref, name string, fo
 	if err != nil {
 		return err
 	}
-	return e.updateNetworks(ctx, ns, ref, func(c *Container, cfg *container.Config, primary string) error {
+	var id string
+	err = e.updateNetworks(ctx, ns, ref, func(c *Container, cfg *container.Config, primary string) error {
+		id = c.ID
 		if primary == n.Name {
 			return fmt.Errorf("%w: network %s is container %s's own (--network); only networks added with connect can be disconnected", errdefs.ErrInvalidArgument, n.Name, c.Name)
 		}
@@ -102,6 +118,10 @@ func (e *Engine) DisconnectNetwork(ctx context.Context, ns, ref, name string, fo
 		}
 		return nil
 	})
+	if err == nil {
+		e.publishAttach("disconnect", n, id)
+	}
+	return err
 }
 
 // updateNetworks runs fn on the container ref's record and

@@ -199,8 +199,8 @@ func TestNetworkPrune(t *testing.T) {
 	e.nothingLeft()
 }
 
-// TestNetworkEvents: `berth events` shows a network's create and
-// destroy.
+// TestNetworkEvents: `berth events` shows a network's create, a
+// container's connect and disconnect, and the network's destroy.
 func TestNetworkEvents(t *testing.T) {
 	e, _ := netEnv(t)
 	cmd := exec.Command(filepath.Join(bin, "berth"), "--address", e.sock, "events", "--filter", "type=network")
@@ -237,22 +237,31 @@ func TestNetworkEvents(t *testing.T) {
 			}
 		}
 	}
+	e.ok("network", "create", "--internal", "t-ev1")
 	id := strings.TrimSpace(e.ok("network", "create", "--internal", "t-ev"))
-	e.ok("network", "rm", "t-ev")
+	ctr := strings.TrimSpace(e.ok("create", "--name", "t-evc", "--network", "t-ev1", e.ref, "true"))
+	e.ok("network", "connect", "t-ev", "t-evc")
+	e.ok("network", "disconnect", "t-ev", "t-evc")
+	e.ok("rm", "t-evc")
+	e.ok("network", "rm", "t-ev", "t-ev1")
 	var got []string
 	for l := range lines {
 		f := strings.Fields(l)
 		if len(f) >= 4 && f[1] == "network" && f[3] == id {
 			got = append(got, f[2])
+			if (f[2] == "connect" || f[2] == "disconnect") && !strings.Contains(l, "container="+ctr) {
+				t.Errorf("%s names no container %.12s: %s", f[2], ctr, l)
+			}
 		}
 		if strings.Contains(l, " destroy "+id) {
 			break
 		}
 	}
-	if !slices.Equal(got, []string{"create", "destroy"}) {
+	if !slices.Equal(got, []string{"create", "connect", "disconnect", "destroy"}) {
 		t.Errorf("events of network %.12s: %v", id, got)
 	}
 	e.noNetwork("t-probe")
 	e.noNetwork("t-ev")
+	e.noNetwork("t-ev1")
 	e.nothingLeft()
 }
