@@ -50,6 +50,15 @@ func TestExplainServerUnavailable(t *testing.T) {
 	}
 }
 
+// TestExplainNotFoundHints: the hint to list images goes only with what
+// names an image.
+func TestExplainNotFoundHints(t *testing.T) {
+	err := fmt.Errorf("%w: container ca is not connected to network n2", errdefs.ErrNotFound)
+	if got := Explain(err); strings.Contains(got, "berth images") {
+		t.Errorf("Explain(%v) = %q, points at images", err, got)
+	}
+}
+
 func TestHumanFormats(t *testing.T) {
 	for n, want := range map[int64]string{0: "0B", 999: "999B", 1000: "1kB", 4_860_000: "4.86MB", 1_234_567_890: "1.23GB"} {
 		if got := humanSize(n); got != want {

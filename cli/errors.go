@@ -47,7 +47,9 @@ func Explain(err error) string {
 		if strings.Contains(msg, "MANIFEST_UNKNOWN") || strings.Contains(msg, "resolve") {
 			return "manifest unknown: " + msg + ": check the repository and tag"
 		}
-		return msg + ": check the name (berth images lists what is here)"
+		if strings.Contains(msg, "image") {
+			return msg + ": check the name (berth images lists what is here)"
+		}
 	case errors.Is(err, errdefs.ErrFailedPrecondition):
 		if strings.Contains(msg, "no matching platform") {
 			return msg + ": choose one with --platform"

@@ -141,10 +141,15 @@ func (e *Engine) RemoveNetwork(ctx context.Context, name string) error {
 	if len(n.Attachments) > 0 {
 		return fmt.Errorf("remove network %q: %w: in use by container(s) %s", n.Name, errdefs.ErrConflict, users(n.Attachments))
 	}
-	if names, err := e.connectedTo(ctx, n.Name); err != nil {
+	created, connected, err := e.recordedUsers(ctx, n.Name)
+	if err != nil {
 		return err
-	} else if len(names) > 0 {
-		return fmt.Errorf("remove network %q: %w: container(s) %s connected to it (berth network disconnect)", n.Name, errdefs.ErrConflict, strings.Join(names, ", "))
+	}
+	if len(created) > 0 {
+		return fmt.Errorf("remove network %q: %w: container(s) %s were created on it (berth rm them first)", n.Name, errdefs.ErrConflict, strings.Join(created, ", "))
+	}
+	if len(connected) > 0 {
+		return fmt.Errorf("remove network %q: %w: container(s) %s connected to it (berth network disconnect)", n.Name, errdefs.ErrConflict, strings.Join(connected, ", "))
 	}
 	m, err := e.networks()
 	if err != nil {
@@ -208,24 +213,28 @@ func networkID(name string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// connectedTo names the containers, running or not, that berth network
-// connect connected to the network name.
-func (e *Engine) connectedTo(ctx context.Context, name string) ([]string, error) {
+// recordedUsers names the containers whose records name the network,
+// stopped ones included: those created on it (their next start would
+// find it gone) and those connected to it.
+func (e *Engine) recordedUsers(ctx context.Context, name string) (created, connected []string, err error) {
 	nss, err := e.meta.Namespaces().List(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out []string
 	for _, ns := range nss {
 		list, err := e.meta.Containers().List(ctx, ns)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, c := range list {
-			if slices.ContainsFunc(configOf(c).Connected, func(ep container.Endpoint) bool { return ep.Network == name }) {
-				out = append(out, c.Name)
+			cfg := configOf(c)
+			if kind, primary := netMode(cfg); kind == modeCNI && primary == name {
+				created = append(created, c.Name)
+			}
+			if slices.ContainsFunc(cfg.Connected, func(ep container.Endpoint) bool { return ep.Network == name }) {
+				connected = append(connected, c.Name)
 			}
 		}
 	}
-	return out, nil
+	return created, connected, nil
 }

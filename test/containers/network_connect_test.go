@@ -247,3 +247,22 @@ func TestNetworkConnectErrors(t *testing.T) {
 	e.noNetns()
 	e.nothingLeft()
 }
+
+// TestNetworkRmKeepsStoppedUsersNetwork: a network a stopped container
+// was created on is not removed (its next start would find it gone);
+// once the container is removed, the network goes.
+func TestNetworkRmKeepsStoppedUsersNetwork(t *testing.T) {
+	e := newNetEnv(t)
+	net1, _ := e.createNetwork()
+	e.ok("create", "--name", "cs", "--network", net1, e.ref, "true")
+	e.fails(1, "cs were created on it", "network", "rm", net1)
+	if out := e.ok("network", "prune", "-f"); strings.Contains(out, net1) {
+		t.Errorf("prune removed %s: %q", net1, out)
+	}
+	e.ok("start", "-a", "cs")
+	e.ok("rm", "cs")
+	e.ok("network", "rm", net1)
+	e.noNetwork(net1)
+	e.noNetns()
+	e.nothingLeft()
+}
