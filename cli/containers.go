@@ -10,7 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-dev/berth/api"
 	apiv1 "github.com/berth-dev/berth/api/v1"
+	"github.com/berth-dev/berth/errdefs"
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -116,7 +118,11 @@ func newRm(g *globals) *cobra.Command {
 		Short: "Remove containers",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.eachContainer(cmd, args, func(c *clients, id string) error {
+			c, err := g.clients()
+			if err != nil {
+				return err
+			}
+			return removeContainers(cmd, args, func(id string) error {
 				_, err := c.containers.Delete(g.ctx(cmd), &apiv1.DeleteContainerRequest{Id: id, Force: force, Volumes: volumes})
 				return err
 			})
@@ -125,6 +131,42 @@ func newRm(g *globals) *cobra.Command {
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "kill a running container first")
 	cmd.Flags().BoolVarP(&volumes, "volumes", "v", false, "remove the container's anonymous volumes")
 	return cmd
+}
+
+// removeContainers removes ids as eachContainer would, except that what
+// a conflict refused (a container others share a network namespace with)
+// is tried again after the rest while that makes progress.
+func removeContainers(cmd *cobra.Command, ids []string, rm func(id string) error) error {
+	var first error
+	report := func(err error) {
+		if first == nil {
+			first = err
+		} else {
+			fmt.Fprintln(cmd.ErrOrStderr(), "berth:", Explain(err))
+		}
+	}
+	for pending := ids; len(pending) > 0; {
+		var again []string
+		refused := map[string]error{}
+		for _, id := range pending {
+			switch err := rm(id); {
+			case err == nil:
+				fmt.Fprintln(cmd.OutOrStdout(), id)
+			case errors.Is(api.FromStatus(err), errdefs.ErrConflict):
+				again, refused[id] = append(again, id), err
+			default:
+				report(err)
+			}
+		}
+		if len(again) == len(pending) {
+			for _, id := range again {
+				report(refused[id])
+			}
+			break
+		}
+		pending = again
+	}
+	return first
 }
 
 func newWait(g *globals) *cobra.Command {

@@ -287,6 +287,11 @@ func (e *Engine) RemoveContainer(ctx context.Context, ns, ref string, opts Remov
 	if err != nil {
 		return err
 	}
+	if deps, err := e.netnsSharers(ctx, ns, c.ID); err != nil {
+		return err
+	} else if len(deps) > 0 {
+		return fmt.Errorf("%w: %s: container(s) %s share its network namespace (--network container:); remove them first", errdefs.ErrConflict, c.Name, strings.Join(deps, ", "))
+	}
 	unlock := e.lockContainer(ns, c.ID)
 	defer func() { unlock() }()
 	if t := e.task(ns, c.ID); t != nil {
@@ -309,6 +314,22 @@ func (e *Engine) RemoveContainer(ctx context.Context, ns, ref string, opts Remov
 	e.removeParts(context.WithoutCancel(ctx), ns, c, opts.Volumes)
 	e.publishContainer(ns, "delete", c, nil)
 	return nil
+}
+
+// netnsSharers names ns's containers created with --network
+// container:ID.
+func (e *Engine) netnsSharers(ctx context.Context, ns, id string) ([]string, error) {
+	list, err := e.meta.Containers().List(ctx, ns)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, o := range list {
+		if kind, other := netMode(configOf(o)); kind == modeContainer && other == id {
+			out = append(out, o.Name)
+		}
+	}
+	return out, nil
 }
 
 // Containers lists ns's containers, only those running unless all.

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/berth-dev/berth/archive"
+	"github.com/berth-dev/berth/errdefs"
 	"github.com/berth-dev/berth/mount"
 )
 
@@ -93,17 +94,28 @@ func (e *Engine) PruneContainers(ctx context.Context, ns string) ([]string, erro
 		return nil, err
 	}
 	var removed []string
-	for _, c := range list {
-		if c.Status.State == StateRunning || c.Status.State == StatePaused || e.task(ns, c.ID) != nil {
-			continue
-		}
-		if err := e.RemoveContainer(ctx, ns, c.ID, RemoveOptions{}); err != nil {
-			if errors.Is(err, ErrContainerRunning) {
-				continue // started meanwhile
+	// A container others share a network namespace with is refused
+	// until they are gone: another pass takes it while passes remove any.
+	for progress := true; progress; {
+		progress = false
+		var kept []Container
+		for _, c := range list {
+			if c.Status.State == StateRunning || c.Status.State == StatePaused || e.task(ns, c.ID) != nil {
+				continue
 			}
-			return removed, err
+			if err := e.RemoveContainer(ctx, ns, c.ID, RemoveOptions{}); err != nil {
+				if errors.Is(err, ErrContainerRunning) {
+					continue // started meanwhile
+				}
+				if errors.Is(err, errdefs.ErrConflict) {
+					kept = append(kept, c)
+					continue
+				}
+				return removed, err
+			}
+			removed, progress = append(removed, c.ID), true
 		}
-		removed = append(removed, c.ID)
+		list = kept
 	}
 	return removed, nil
 }

@@ -250,7 +250,8 @@ func TestNetworkConnectErrors(t *testing.T) {
 
 // TestNetworkRmKeepsStoppedUsersNetwork: a network a stopped container
 // was created on is not removed (its next start would find it gone);
-// once the container is removed, the network goes.
+// once prune has removed it (after a container sharing its netns, which
+// holds it back), the network goes.
 func TestNetworkRmKeepsStoppedUsersNetwork(t *testing.T) {
 	e := newNetEnv(t)
 	net1, _ := e.createNetwork()
@@ -260,7 +261,11 @@ func TestNetworkRmKeepsStoppedUsersNetwork(t *testing.T) {
 		t.Errorf("prune removed %s: %q", net1, out)
 	}
 	e.ok("start", "-a", "cs")
-	e.ok("rm", "cs")
+	e.ok("create", "--name", "cs2", "--network", "container:cs", e.ref, "true")
+	out := e.ok("container", "prune", "-f")
+	if n := strings.Count(out, "\n"); !strings.Contains(out, "Deleted Containers") || n != 3 {
+		t.Errorf("prune of cs and cs2 (sharing its netns): %q", out)
+	}
 	e.ok("network", "rm", net1)
 	e.noNetwork(net1)
 	e.noNetns()

@@ -237,7 +237,10 @@ func TestEtcFlags(t *testing.T) {
 	e.ok("create", "--name", "guest", "--network", "container:owner", e.ref, "true")
 	e.ok("stop", "-t", "0", "owner")
 	e.fails(1, "not running", "start", "guest")
-	e.ok("rm", "guest", "owner")
+	e.fails(1, "guest share its network namespace", "rm", "-f", "owner")
+	if out := e.ok("rm", "owner", "guest"); strings.Fields(out)[0] != "guest" {
+		t.Errorf("rm owner guest: removed in the order %q, want guest first", out)
+	}
 	e.noNetns()
 	e.nothingLeft()
 }
