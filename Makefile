@@ -7,7 +7,7 @@ LDFLAGS := -s -w -X github.com/berth-dev/berth/version.Version=$(VERSION) \
 	-X github.com/berth-dev/berth/version.Commit=$(COMMIT)
 
 # Every name here is a ./cmd/ directory; a missing one fails the build.
-BINARIES := berth-runtime berth-init berth-shim berth-reaper berthd berth
+BINARIES := berth-runtime berth-init berth-shim berth-reaper berth-pause berthd berth
 
 .PHONY: build install lint test clean $(BINARIES)
 
@@ -16,9 +16,10 @@ build: $(BINARIES)
 # berth-init runs inside containers: static, pure Go, as small as it can be.
 # berth-shim runs once per container: static and small for the same reason.
 # berth-reaper is PID 1 of containers run with --init: the same again.
+# berth-pause is every pod sandbox's process (the CRI): the same again.
 # bin/ and the binaries are 0755 whatever the umask: rootless runs and
 # containers' mapped users execute them too.
-berth-init berth-shim berth-reaper:
+berth-init berth-shim berth-reaper berth-pause:
 	@install -d -m 0755 bin
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/$@ ./cmd/$@
 	@chmod 0755 bin/$@

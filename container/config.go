@@ -95,6 +95,20 @@ type Config struct {
 	StopTimeout *time.Duration `json:"stopTimeout,omitempty"`
 	// AutoRemove removes the container when it exits (`--rm`).
 	AutoRemove bool `json:"autoRemove,omitempty"`
+	// Binary, instead of an Image, makes a container without an image:
+	// its root is a read-only directory in its bundle holding only this
+	// static host executable, bind-mounted read-only at /BASENAME and run
+	// as its command (the CRI's pod sandboxes run berth-pause so).
+	Binary string `json:"binary,omitempty"`
+	// IPCMode, PIDMode and UTSMode are "" (a namespace of its own),
+	// "host" or "container:ID" (join that running container's).
+	IPCMode string `json:"ipcMode,omitempty"`
+	PIDMode string `json:"pidMode,omitempty"`
+	UTSMode string `json:"utsMode,omitempty"`
+	// LogPath, when set, is the absolute path of its log file (the
+	// CRI's log_directory/log_path) instead of one under the engine's
+	// root; its directory is made when missing.
+	LogPath string `json:"logPath,omitempty"`
 }
 
 // Mount is a bind mount, a volume or a tmpfs in a container.

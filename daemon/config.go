@@ -9,6 +9,7 @@ import (
 	"math"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -51,6 +52,30 @@ type Config struct {
 	// --init); empty looks next to berthd, then in PATH.
 	ReaperBinary string        `toml:"reaper_binary"`
 	Network      NetworkConfig `toml:"network"`
+	CRI          CRIConfig     `toml:"cri"`
+}
+
+// CRIConfig configures the Kubernetes CRI server (docs/cri.md).
+type CRIConfig struct {
+	// Address is its unix socket (0600, in a 0700 directory); empty is
+	// cri.sock in the state directory (/run/berth/cri.sock).
+	Address string `toml:"address"`
+	// Disabled turns the CRI server off.
+	Disabled bool `toml:"disabled"`
+	// Network is the network pods are attached to; empty is the default
+	// network (network.default_subnet on network.default_bridge).
+	Network string `toml:"network"`
+	// PauseBinary is berth-pause, every pod sandbox's process; empty
+	// looks next to berthd, then in PATH.
+	PauseBinary string `toml:"pause_binary"`
+}
+
+// criAddress is the CRI socket's path.
+func (c Config) criAddress() string {
+	if c.CRI.Address != "" {
+		return c.CRI.Address
+	}
+	return filepath.Join(c.State, "cri.sock")
 }
 
 // NetworkConfig configures container networking through CNI.
@@ -246,6 +271,9 @@ func (c Config) Validate() error {
 		if (a.Username == "" || a.Password == "") == (a.IdentityToken == "") {
 			return fmt.Errorf("%w: registry.auths.%q needs username and password, or identity_token", ErrBadConfig, host)
 		}
+	}
+	if a := c.CRI.Address; a != "" && (!filepath.IsAbs(a) || filepath.Clean(a) != a) {
+		return fmt.Errorf("%w: cri.address %q must be a clean absolute path", ErrBadConfig, a)
 	}
 	if c.Root == "" || c.State == "" || c.Address == "" {
 		return fmt.Errorf("%w: root, state and address must not be empty", ErrBadConfig)

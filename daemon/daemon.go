@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/cri"
 	apiv1 "github.com/berth-dev/berth/api/v1"
 	"github.com/berth-dev/berth/engine"
 	"google.golang.org/grpc"
@@ -31,6 +32,7 @@ type Daemon struct {
 	grpc    *grpc.Server
 	debug   *http.Server
 	ln      net.Listener
+	cri     *cri.Server // nil when disabled
 	started time.Time
 
 	// ctx is cancelled on Stop; long transfers derive from it.
@@ -71,6 +73,17 @@ func New(cfg Config, log *slog.Logger) (_ *Daemon, retErr error) {
 	}
 	if cfg.Debug.Address != "" {
 		if d.debug, err = serveDebug(cfg.Debug.Address, log); err != nil {
+			d.metrics.close()
+			d.ln.Close()
+			return nil, err
+		}
+	}
+	if !cfg.CRI.Disabled {
+		if d.cri, err = cri.New(cri.Config{Address: cfg.criAddress(), Engine: d.engine, Network: cfg.CRI.Network,
+			PauseBinary: cfg.CRI.PauseBinary, Logger: log}); err != nil {
+			if d.debug != nil {
+				_ = d.debug.Close()
+			}
 			d.metrics.close()
 			d.ln.Close()
 			return nil, err
@@ -134,10 +147,16 @@ func (d *Daemon) register() {
 // Serve answers requests until Stop; it returns nil after a clean stop.
 func (d *Daemon) Serve() error {
 	d.log.Info("berthd serving", "address", d.cfg.Address, "root", d.cfg.Root, "snapshotter", d.cfg.Snapshotter)
+	criDone := make(chan error, 1)
+	if d.cri != nil {
+		go func() { criDone <- d.cri.Serve() }()
+	} else {
+		criDone <- nil
+	}
 	if err := d.grpc.Serve(d.ln); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 		return fmt.Errorf("serve %s: %w", d.cfg.Address, err)
 	}
-	return nil
+	return <-criDone
 }
 
 // Stop stops accepting requests, cancels running transfers (their ingests
@@ -153,6 +172,9 @@ func (d *Daemon) Stop(grace time.Duration) {
 	case <-time.After(grace):
 		d.grpc.Stop()
 		<-done
+	}
+	if d.cri != nil {
+		d.cri.Stop()
 	}
 	d.metrics.close()
 	if d.debug != nil {

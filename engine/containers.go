@@ -65,18 +65,10 @@ func (e *Engine) CreateContainer(ctx context.Context, ns string, cfg container.C
 	if err := e.checkConfig(&cfg); err != nil {
 		return Container{}, err
 	}
-	img, err := e.Lookup(ctx, ns, cfg.Image)
+	src, err := e.imageSource(ctx, ns, cfg)
 	if err != nil {
 		return Container{}, err
 	}
-	res, err := images.ResolveManifest(ctx, e.Content(ns), img.Target, platforms.Default())
-	if err != nil {
-		return Container{}, fmt.Errorf("image %s: %w", cfg.Image, err)
-	}
-	if len(res.Config.RootFS.DiffIDs) == 0 {
-		return Container{}, fmt.Errorf("%w: image %s has no layers", images.ErrInvalid, cfg.Image)
-	}
-	chain := images.ChainIDs(res.Config.RootFS.DiffIDs)
 	id := newID()
 	var release func()
 	if cfg.Name == "" {
@@ -94,10 +86,13 @@ func (e *Engine) CreateContainer(ctx context.Context, ns string, cfg container.C
 	if other, err := e.containerByName(ctx, ns, cfg.Name); err == nil {
 		return Container{}, fmt.Errorf("%w: the container name %q is already in use by container %.12s", errdefs.ErrAlreadyExists, cfg.Name, other.ID)
 	}
-	if err := e.checkNetwork(ctx, ns, res.Config.Config, &cfg); err != nil {
+	if err := e.checkNetwork(ctx, ns, src.config, &cfg); err != nil {
 		return Container{}, err
 	}
-	createdVols, err := e.attachVolumes(ctx, id, res.Config.Config, &cfg)
+	if err := e.checkNamespaces(ctx, ns, &cfg); err != nil {
+		return Container{}, err
+	}
+	createdVols, err := e.attachVolumes(ctx, id, src.config, &cfg)
 	if err != nil {
 		return Container{}, err
 	}
@@ -107,18 +102,23 @@ func (e *Engine) CreateContainer(ctx context.Context, ns string, cfg container.C
 		return Container{}, fmt.Errorf("encode container config: %w", err)
 	}
 	c := Container{
-		ID: id, Name: cfg.Name, Image: img.Name, ImageID: res.ManifestBody.Config.Digest.String(),
-		ImageManifest: res.Manifest, Config: rawCfg, Snapshotter: e.cfg.Snapshotter,
-		SnapshotKey: "container-" + id, Runtime: cfg.Runtime, Labels: cfg.Labels,
+		ID: id, Name: cfg.Name, Image: src.name, ImageID: src.id,
+		ImageManifest: src.manifest, Config: rawCfg, Snapshotter: e.cfg.Snapshotter,
+		Runtime: cfg.Runtime, Labels: cfg.Labels,
 		StateDir: e.shimDir(id), Status: metadata.ContainerStatus{State: StateCreated},
 	}
+	if src.parent != "" {
+		c.SnapshotKey = "container-" + id
+	}
 	err = e.WithLease(ctx, ns, "container "+id, func(lctx context.Context) error {
-		sn, err := e.Snapshotter(ns)
-		if err != nil {
-			return err
-		}
-		if _, err := sn.Prepare(lctx, c.SnapshotKey, chain[len(chain)-1].String(), nil); err != nil {
-			return fmt.Errorf("prepare the container's snapshot: %w", err)
+		if src.parent != "" {
+			sn, err := e.Snapshotter(ns)
+			if err != nil {
+				return err
+			}
+			if _, err := sn.Prepare(lctx, c.SnapshotKey, src.parent, nil); err != nil {
+				return fmt.Errorf("prepare the container's snapshot: %w", err)
+			}
 		}
 		if c.Command, err = e.writeBundle(ctx, ns, c, cfg); err != nil {
 			return err
@@ -142,8 +142,12 @@ func (e *Engine) CreateContainer(ctx context.Context, ns string, cfg container.C
 // runtimes.
 func (e *Engine) checkConfig(cfg *container.Config) error {
 	switch {
-	case cfg.Image == "":
+	case cfg.Image == "" && cfg.Binary == "":
 		return fmt.Errorf("%w: no image", ErrInvalidConfig)
+	case cfg.Image != "" && cfg.Binary != "":
+		return fmt.Errorf("%w: an image or a binary, not both", ErrInvalidConfig)
+	case cfg.LogPath != "" && (!filepath.IsAbs(cfg.LogPath) || filepath.Clean(cfg.LogPath) != cfg.LogPath):
+		return fmt.Errorf("%w: log path %q must be a clean absolute path", ErrInvalidConfig, cfg.LogPath)
 	case !slices.Contains([]string{"", "no", "on-failure", "always", "unless-stopped"}, cfg.Restart.Name):
 		return fmt.Errorf("%w: restart policy %q (want no, on-failure[:N], always or unless-stopped)", ErrInvalidConfig, cfg.Restart.Name)
 	case cfg.Restart.MaxRetries < 0 || cfg.Restart.MaxRetries > 0 && cfg.Restart.Name != "on-failure":
@@ -178,6 +182,9 @@ func (e *Engine) writeBundle(ctx context.Context, ns string, c Container, cfg co
 	if err := os.MkdirAll(rootfs, 0o711); err != nil {
 		return nil, fmt.Errorf("create bundle: %w", err)
 	}
+	if c.SnapshotKey == "" {
+		return e.writeBinaryBundle(ctx, ns, c, cfg)
+	}
 	if !isMountpoint(rootfs) {
 		mounts, err := sn.Mounts(ctx, c.SnapshotKey)
 		if err != nil {
@@ -208,7 +215,16 @@ func (e *Engine) writeBundle(ctx context.Context, ns string, c Container, cfg co
 	if err != nil {
 		return nil, err
 	}
-	if err := e.networkSpec(ns, c.ID, cfg, spec); err != nil {
+	return e.writeSpec(ctx, ns, c.ID, cfg, spec)
+}
+
+// writeSpec completes spec with cfg's network, namespaces and init and
+// writes it as the bundle's config.json; it returns the command line.
+func (e *Engine) writeSpec(ctx context.Context, ns, id string, cfg container.Config, spec *specs.Spec) ([]string, error) {
+	if err := e.networkSpec(ns, id, cfg, spec); err != nil {
+		return nil, err
+	}
+	if err := e.namespaceSpec(ctx, ns, cfg, spec); err != nil {
 		return nil, err
 	}
 	if cfg.Init {
@@ -221,7 +237,7 @@ func (e *Engine) writeBundle(ctx context.Context, ns string, c Container, cfg co
 	if err != nil {
 		return nil, fmt.Errorf("encode spec: %w", err)
 	}
-	return spec.Process.Args, writeFileAtomic(filepath.Join(dir, "config.json"), b)
+	return spec.Process.Args, writeFileAtomic(filepath.Join(e.bundleDir(ns, id), "config.json"), b)
 }
 
 func writeFileAtomic(path string, b []byte) error {

@@ -329,7 +329,7 @@ func (e *Engine) LogEntries(ctx context.Context, ns, ref string, o container.Log
 	} else {
 		ro.Follow = false
 	}
-	err = logs.Read(ctx, e.logPath(ns, c.ID), ro, func(en logs.Entry) error { return fn(en.Time, en.Stream, en.Line) })
+	err = logs.Read(ctx, e.containerLog(ns, c.ID, configOf(c)), ro, func(en logs.Entry) error { return fn(en.Time, en.Stream, en.Line) })
 	if os.IsNotExist(err) {
 		return nil // nothing logged yet
 	}

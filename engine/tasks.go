@@ -126,6 +126,11 @@ func (e *Engine) launch(ctx context.Context, ns string, c Container, startNow bo
 	if err := os.MkdirAll(filepath.Dir(c.StateDir), 0o700); err != nil {
 		return nil, fmt.Errorf("create shim directory: %w", err)
 	}
+	if cfg.LogPath != "" {
+		if err := os.MkdirAll(filepath.Dir(cfg.LogPath), 0o755); err != nil {
+			return nil, fmt.Errorf("create log directory: %w", err)
+		}
+	}
 	netSettings, err := e.setupNetwork(ctx, ns, c, cfg)
 	if err != nil {
 		return nil, err
@@ -137,7 +142,7 @@ func (e *Engine) launch(ctx context.Context, ns string, c Container, startNow bo
 	client, err := shim.Launch(ctx, bin, shim.Config{
 		ID: c.ID, Bundle: e.bundleDir(ns, c.ID), Runtime: rt,
 		RuntimeRoot: filepath.Join(e.cfg.State, "runtime", name), StateDir: c.StateDir,
-		Log: e.logPath(ns, c.ID), LogMaxSize: cfg.Log.MaxSize, LogMaxFiles: cfg.Log.MaxFiles,
+		Log: e.containerLog(ns, c.ID, cfg), LogMaxSize: cfg.Log.MaxSize, LogMaxFiles: cfg.Log.MaxFiles,
 		Terminal: cfg.Tty, Stdin: cfg.OpenStdin, StartNow: startNow,
 	})
 	if err != nil {

@@ -36,6 +36,7 @@ func newRoot() *cobra.Command {
 		address    string
 		logLevel   string
 		metrics    string
+		criAddr    string
 	)
 	cmd := &cobra.Command{
 		Use:           "berthd",
@@ -64,6 +65,9 @@ func newRoot() *cobra.Command {
 			if cmd.Flags().Changed("metrics-address") {
 				cfg.Metrics.Address = metrics
 			}
+			if cmd.Flags().Changed("cri-address") {
+				cfg.CRI.Address = criAddr
+			}
 			log, err := daemon.NewLogger(os.Stderr, cfg.LogLevel)
 			if err != nil {
 				return err
@@ -89,6 +93,7 @@ func newRoot() *cobra.Command {
 	f.StringVar(&state, "state", def.State, "directory for runtime state")
 	f.StringVar(&address, "address", def.Address, "unix socket to serve the API on")
 	f.StringVar(&logLevel, "log-level", def.LogLevel, "debug, info, warn or error")
+	f.StringVar(&criAddr, "cri-address", "", "unix socket to serve the Kubernetes CRI on (default cri.sock in the state directory)")
 	f.StringVar(&metrics, "metrics-address", def.Metrics.Address, "serve Prometheus /metrics on a loopback host:port or unix:///path (off when empty)")
 
 	cfgCmd := &cobra.Command{Use: "config", Short: "Configuration helpers"}

@@ -1,0 +1,209 @@
+package cri
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/berth-dev/berth/container"
+	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/errdefs"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// errSandboxNotReady refuses a container for a sandbox that does not run.
+var errSandboxNotReady = errdefs.New(errdefs.ErrFailedPrecondition, "pod sandbox is not ready")
+
+// CreateContainer serves RuntimeService.CreateContainer: an engine
+// container of the image, in the sandbox's network, IPC and UTS
+// namespaces (and PID, per its namespace options), logging in the CRI
+// format to the sandbox's log directory.
+func (r *runtimeService) CreateContainer(ctx context.Context, req *runtimeapi.CreateContainerRequest) (*runtimeapi.CreateContainerResponse, error) {
+	s := r.s
+	sb, err := s.sandbox(ctx, req.GetPodSandboxId())
+	if err != nil {
+		return nil, err
+	}
+	if sandboxState(sb) != runtimeapi.PodSandboxState_SANDBOX_READY {
+		return nil, fmt.Errorf("%w: %.12s", errSandboxNotReady, sb.ID)
+	}
+	var sm sandboxMeta
+	if err := decodeMeta(sb, &sm); err != nil {
+		return nil, err
+	}
+	cfg, err := s.containerConfig(ctx, sb, sm, req.GetConfig())
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.cfg.Engine.CreateContainer(ctx, Namespace, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", req.GetConfig().GetMetadata().GetName(), err)
+	}
+	return &runtimeapi.CreateContainerResponse{ContainerId: c.ID}, nil
+}
+
+// containerConfig is the engine container of a CRI container config in
+// sandbox sb.
+func (s *Server) containerConfig(ctx context.Context, sb engine.Container, sm sandboxMeta, cc *runtimeapi.ContainerConfig) (container.Config, error) {
+	md := cc.GetMetadata()
+	if md.GetName() == "" {
+		return container.Config{}, fmt.Errorf("%w: container metadata needs a name", errdefs.ErrInvalidArgument)
+	}
+	image := cc.GetImage().GetImage()
+	if image == "" {
+		return container.Config{}, fmt.Errorf("%w: container %s names no image", errdefs.ErrInvalidArgument, md.GetName())
+	}
+	if _, err := s.lookupImage(ctx, image); err != nil {
+		if errors.Is(err, errdefs.ErrNotFound) {
+			return container.Config{}, fmt.Errorf("%w: image %s (pull it first)", errdefs.ErrNotFound, image)
+		}
+		return container.Config{}, err
+	}
+	meta := containerMeta{Name: md.GetName(), Attempt: md.GetAttempt(), Annotations: cc.GetAnnotations(), Image: image}
+	cfg := container.Config{
+		Name:       strings.Join([]string{"k8s", md.GetName(), sm.Name, sm.Namespace, sm.UID, strconv.FormatUint(uint64(md.GetAttempt()), 10)}, "_"),
+		Image:      image,
+		Cmd:        cc.GetArgs(),
+		WorkingDir: cc.GetWorkingDir(),
+		Tty:        cc.GetTty(),
+		OpenStdin:  cc.GetStdin(),
+		Runtime:    sb.Runtime,
+	}
+	if cc.GetCommand() != nil {
+		cfg.Entrypoint = cc.GetCommand()
+	}
+	for _, kv := range cc.GetEnvs() {
+		if kv.GetKey() == "" || strings.Contains(kv.GetKey(), "=") {
+			return container.Config{}, fmt.Errorf("%w: environment variable name %q", errdefs.ErrInvalidArgument, kv.GetKey())
+		}
+		cfg.Env = append(cfg.Env, kv.GetKey()+"="+string(kv.GetValue()))
+	}
+	if sm.LogDirectory != "" && cc.GetLogPath() != "" {
+		cfg.LogPath = filepath.Join(sm.LogDirectory, cc.GetLogPath())
+		meta.LogPath = cfg.LogPath
+	}
+	if err := mounts(&cfg, &meta, cc.GetMounts()); err != nil {
+		return container.Config{}, err
+	}
+	for _, d := range cc.GetDevices() {
+		cfg.Devices = append(cfg.Devices, container.Device{PathOnHost: d.GetHostPath(), PathInContainer: d.GetContainerPath(), Permissions: d.GetPermissions()})
+	}
+	podNamespaces(&cfg, sb.ID, sm)
+	if err := securityContext(&cfg, sb.ID, cc.GetLinux().GetSecurityContext()); err != nil {
+		return container.Config{}, err
+	}
+	cfg.Resources = resources(cc.GetLinux().GetResources())
+	labels, err := labelsWith(cc.GetLabels(), map[string]string{labelKind: kindContainer, labelSandbox: sb.ID}, meta)
+	if err != nil {
+		return container.Config{}, err
+	}
+	cfg.Labels = labels
+	return cfg, nil
+}
+
+// mounts adds the CRI's bind mounts (a missing host path is refused by
+// the engine).
+func mounts(cfg *container.Config, meta *containerMeta, ms []*runtimeapi.Mount) error {
+	for _, m := range ms {
+		var opts []string
+		switch m.GetPropagation() {
+		case runtimeapi.MountPropagation_PROPAGATION_PRIVATE:
+			opts = []string{"rprivate"}
+		case runtimeapi.MountPropagation_PROPAGATION_HOST_TO_CONTAINER:
+			opts = []string{"rslave"}
+		case runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL:
+			opts = []string{"rshared"}
+		default:
+			return fmt.Errorf("%w: mount %s: propagation %v", errdefs.ErrInvalidArgument, m.GetContainerPath(), m.GetPropagation())
+		}
+		cfg.Mounts = append(cfg.Mounts, container.Mount{Type: "bind", Source: m.GetHostPath(), Target: m.GetContainerPath(), ReadOnly: m.GetReadonly(), Options: opts})
+		meta.Mounts = append(meta.Mounts, mountMeta{ContainerPath: m.GetContainerPath(), HostPath: m.GetHostPath(), Readonly: m.GetReadonly(), Propagation: int32(m.GetPropagation())})
+	}
+	return nil
+}
+
+// podNamespaces puts the container in the sandbox's network, IPC and
+// UTS namespaces (the host's where the sandbox uses the host's).
+func podNamespaces(cfg *container.Config, sandboxID string, sm sandboxMeta) {
+	join := "container:" + sandboxID
+	cfg.NetworkMode, cfg.IPCMode, cfg.UTSMode = join, join, join
+	if sm.HostNetwork {
+		cfg.NetworkMode, cfg.UTSMode = "host", "host"
+	}
+	if sm.HostIPC {
+		cfg.IPCMode = "host"
+	}
+}
+
+// securityContext applies the container's Linux security context.
+func securityContext(cfg *container.Config, sandboxID string, sc *runtimeapi.LinuxContainerSecurityContext) error {
+	if sc == nil {
+		cfg.Seccomp = "unconfined"
+		return nil
+	}
+	user := sc.GetRunAsUsername()
+	if sc.GetRunAsUser() != nil {
+		user = strconv.FormatInt(sc.GetRunAsUser().GetValue(), 10)
+	}
+	if sc.GetRunAsGroup() != nil {
+		if user == "" {
+			return fmt.Errorf("%w: run_as_group needs run_as_user or run_as_username", errdefs.ErrInvalidArgument)
+		}
+		user += ":" + strconv.FormatInt(sc.GetRunAsGroup().GetValue(), 10)
+	}
+	cfg.User = user
+	cfg.ReadOnly = sc.GetReadonlyRootfs()
+	cfg.Privileged = sc.GetPrivileged()
+	cfg.NoNewPrivileges = sc.GetNoNewPrivs()
+	cfg.CapAdd = sc.GetCapabilities().GetAddCapabilities()
+	cfg.CapDrop = sc.GetCapabilities().GetDropCapabilities()
+	if len(sc.GetSupplementalGroups()) > 0 {
+		return fmt.Errorf("%w: supplemental groups are not supported yet", errdefs.ErrNotImplemented)
+	}
+	switch p := sc.GetSeccomp(); p.GetProfileType() {
+	case runtimeapi.SecurityProfile_RuntimeDefault:
+		if p == nil {
+			cfg.Seccomp = "unconfined" // the CRI's default when none is given
+		}
+	case runtimeapi.SecurityProfile_Unconfined:
+		cfg.Seccomp = "unconfined"
+	case runtimeapi.SecurityProfile_Localhost:
+		if !filepath.IsAbs(p.GetLocalhostRef()) {
+			return fmt.Errorf("%w: seccomp profile %q must be an absolute path", errdefs.ErrInvalidArgument, p.GetLocalhostRef())
+		}
+		cfg.Seccomp = p.GetLocalhostRef()
+	}
+	switch ns := sc.GetNamespaceOptions(); ns.GetPid() {
+	case runtimeapi.NamespaceMode_POD:
+		cfg.PIDMode = "container:" + sandboxID
+	case runtimeapi.NamespaceMode_CONTAINER:
+		cfg.PIDMode = ""
+	case runtimeapi.NamespaceMode_NODE:
+		cfg.PIDMode = "host"
+	case runtimeapi.NamespaceMode_TARGET:
+		if ns.GetTargetId() == "" {
+			return fmt.Errorf("%w: PID namespace mode TARGET needs a target_id", errdefs.ErrInvalidArgument)
+		}
+		cfg.PIDMode = "container:" + ns.GetTargetId()
+	}
+	return nil
+}
+
+// resources turns CRI limits into the engine's.
+func resources(r *runtimeapi.LinuxContainerResources) container.Resources {
+	var out container.Resources
+	if r == nil {
+		return out
+	}
+	out.Memory = r.GetMemoryLimitInBytes()
+	if r.GetCpuShares() > 0 {
+		out.CPUShares = uint64(r.GetCpuShares())
+	}
+	if r.GetCpuQuota() > 0 && r.GetCpuPeriod() > 0 {
+		out.NanoCPUs = r.GetCpuQuota() * 1e9 / r.GetCpuPeriod()
+	}
+	return out
+}

@@ -1,0 +1,159 @@
+package cri
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/berth-dev/berth/container"
+	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/errdefs"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// RunPodSandbox serves RuntimeService.RunPodSandbox: an engine container
+// running berth-pause, which holds the pod's network (on the pod
+// network), IPC and UTS namespaces. A failure leaves nothing.
+func (r *runtimeService) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandboxRequest) (*runtimeapi.RunPodSandboxResponse, error) {
+	s := r.s
+	cfg, err := s.sandboxConfig(req)
+	if err != nil {
+		return nil, err
+	}
+	e := s.cfg.Engine
+	c, err := e.CreateContainer(ctx, Namespace, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pod sandbox %s: %w", cfg.Name, err)
+	}
+	if err := e.StartContainer(ctx, Namespace, c.ID); err != nil {
+		if rmErr := e.RemoveContainer(context.WithoutCancel(ctx), Namespace, c.ID, engine.RemoveOptions{Force: true}); rmErr != nil {
+			s.log.Warn("remove a sandbox that did not start", "id", c.ID, "err", rmErr)
+		}
+		return nil, fmt.Errorf("start pod sandbox %s: %w", cfg.Name, err)
+	}
+	return &runtimeapi.RunPodSandboxResponse{PodSandboxId: c.ID}, nil
+}
+
+// sandboxConfig is the engine container of a pod sandbox.
+func (s *Server) sandboxConfig(req *runtimeapi.RunPodSandboxRequest) (container.Config, error) {
+	pc := req.GetConfig()
+	md := pc.GetMetadata()
+	if md.GetName() == "" || md.GetUid() == "" || md.GetNamespace() == "" {
+		return container.Config{}, fmt.Errorf("%w: pod sandbox metadata needs a name, a uid and a namespace", errdefs.ErrInvalidArgument)
+	}
+	rt, err := s.runtimeOf(req.GetRuntimeHandler())
+	if err != nil {
+		return container.Config{}, err
+	}
+	pause, err := s.pauseBinary()
+	if err != nil {
+		return container.Config{}, err
+	}
+	nsOpts := pc.GetLinux().GetSecurityContext().GetNamespaceOptions()
+	meta := sandboxMeta{
+		Name: md.GetName(), UID: md.GetUid(), Namespace: md.GetNamespace(), Attempt: md.GetAttempt(),
+		Annotations: pc.GetAnnotations(), Handler: req.GetRuntimeHandler(), LogDirectory: pc.GetLogDirectory(),
+		HostNetwork: nsOpts.GetNetwork() == runtimeapi.NamespaceMode_NODE,
+		HostIPC:     nsOpts.GetIpc() == runtimeapi.NamespaceMode_NODE,
+		HostPID:     nsOpts.GetPid() == runtimeapi.NamespaceMode_NODE,
+	}
+	labels, err := labelsWith(pc.GetLabels(), map[string]string{labelKind: kindSandbox}, meta)
+	if err != nil {
+		return container.Config{}, err
+	}
+	cfg := container.Config{
+		Name:    sandboxName(md),
+		Binary:  pause,
+		Runtime: rt,
+		Labels:  labels,
+		// The pod's DNS replaces the host's.
+		DNS: pc.GetDnsConfig().GetServers(), DNSSearch: pc.GetDnsConfig().GetSearches(), DNSOptions: pc.GetDnsConfig().GetOptions(),
+		NetworkMode: s.cfg.Network,
+	}
+	if cfg.Publish, err = publish(pc.GetPortMappings()); err != nil {
+		return container.Config{}, err
+	}
+	switch {
+	case meta.HostNetwork:
+		cfg.NetworkMode, cfg.Publish, cfg.DNS, cfg.DNSSearch, cfg.DNSOptions = "host", nil, nil, nil, nil
+		cfg.UTSMode = "host"
+	default:
+		cfg.Hostname = pc.GetHostname()
+	}
+	if meta.HostIPC {
+		cfg.IPCMode = "host"
+	}
+	if meta.HostPID {
+		cfg.PIDMode = "host"
+	}
+	if err := checkSysctls(pc.GetLinux().GetSysctls()); err != nil {
+		return container.Config{}, err
+	}
+	return cfg, nil
+}
+
+// sandboxName is the kubelet's naming of a pod's sandbox, unique per
+// attempt.
+func sandboxName(md *runtimeapi.PodSandboxMetadata) string {
+	return strings.Join([]string{"k8s", "POD", md.GetName(), md.GetNamespace(), md.GetUid(), strconv.FormatUint(uint64(md.GetAttempt()), 10)}, "_")
+}
+
+// publish turns port mappings with a host port into the engine's
+// [ip:]hostport:port/proto; those without one publish nothing.
+func publish(pms []*runtimeapi.PortMapping) ([]string, error) {
+	var out []string
+	for _, pm := range pms {
+		if pm.GetHostPort() == 0 {
+			continue
+		}
+		if pm.GetContainerPort() <= 0 || pm.GetContainerPort() > 65535 || pm.GetHostPort() < 0 || pm.GetHostPort() > 65535 {
+			return nil, fmt.Errorf("%w: port mapping %d:%d out of range", errdefs.ErrInvalidArgument, pm.GetHostPort(), pm.GetContainerPort())
+		}
+		proto := strings.ToLower(pm.GetProtocol().String())
+		p := fmt.Sprintf("%d:%d/%s", pm.GetHostPort(), pm.GetContainerPort(), proto)
+		if ip := pm.GetHostIp(); ip != "" {
+			if net.ParseIP(ip) == nil {
+				return nil, fmt.Errorf("%w: port mapping host IP %q", errdefs.ErrInvalidArgument, ip)
+			}
+			if strings.Contains(ip, ":") {
+				ip = "[" + ip + "]"
+			}
+			p = ip + ":" + p
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// checkSysctls refuses pod sysctls: they are not applied yet, and a pod
+// must not run without what it asked for.
+func checkSysctls(sysctls map[string]string) error {
+	for k := range sysctls {
+		return fmt.Errorf("%w: pod sysctls are not supported yet (%s)", errdefs.ErrNotImplemented, k)
+	}
+	return nil
+}
+
+// pauseBinary is berth-pause: the configured path, else next to the
+// running binary, else in PATH.
+func (s *Server) pauseBinary() (string, error) {
+	if s.cfg.PauseBinary != "" {
+		return s.cfg.PauseBinary, nil
+	}
+	if self, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(self), "berth-pause")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	p, err := exec.LookPath("berth-pause")
+	if err != nil {
+		return "", fmt.Errorf("%w: berth-pause is neither next to berthd nor in PATH", errdefs.ErrFailedPrecondition)
+	}
+	return p, nil
+}
