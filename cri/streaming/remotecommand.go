@@ -51,7 +51,7 @@ type rcSession struct {
 	stdout, stderr io.Writer // nil: none
 	resize         io.Reader // JSON termSizes; nil: none
 	errw           io.WriteCloser
-	statusJSON     bool          // the protocol reports a status object (v4, v5)
+	statusJSON     bool            // the protocol reports a status object (v4, v5)
 	gone           <-chan struct{} // closed when the client goes away; nil: unknown
 	close          func()
 }
@@ -179,7 +179,7 @@ func (s *Server) collectStreams(conn httpstream.Connection, streams <-chan strea
 		select {
 		case st := <-streams:
 			if !sess.take(st.Stream) {
-				st.Reset()
+				_ = st.Reset()
 				continue
 			}
 			got++
