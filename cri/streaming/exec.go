@@ -26,7 +26,7 @@ func (s *Server) serveExec(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.session(func() {
+	s.session(w, func() {
 		sess, err := s.openStreams(w, r, streamOpts{req.Stdin, req.Stdout, req.Stderr, req.Tty})
 		if err != nil {
 			return
@@ -48,7 +48,7 @@ func (s *Server) serveAttach(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.session(func() {
+	s.session(w, func() {
 		sess, err := s.openStreams(w, r, streamOpts{req.Stdin, req.Stdout, req.Stderr, req.Tty})
 		if err != nil {
 			return

@@ -37,7 +37,7 @@ func (s *Server) servePortForward(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.session(func() {
+	s.session(w, func() {
 		switch {
 		case wsstream.IsWebSocketRequestWithTunnelingProtocol(r):
 			s.forwardTunnel(w, r, req)
@@ -135,12 +135,12 @@ func (s *Server) forwardStreams(conn httpstream.Connection, streams <-chan strea
 				p = &pfPair{created: time.Now()}
 				pairs[id] = p
 			}
-			switch st.Headers().Get(headerStreamType) {
-			case typeData:
+			switch typ := st.Headers().Get(headerStreamType); {
+			case typ == typeData && p.data.Stream == nil:
 				p.data = st
-			case typeError:
+			case typ == typeError && p.errs.Stream == nil:
 				p.errs = st
-			default:
+			default: // unknown, or a second one for the request
 				_ = st.Reset()
 				continue
 			}
@@ -295,6 +295,9 @@ func wsPorts(r *http.Request, req []int32) ([]uint16, error) {
 	}
 	if len(out) > 0 {
 		return out, nil
+	}
+	if q := r.URL.Query()["port"]; len(q) > maxPorts {
+		return nil, fmt.Errorf("%d ports, at most %d per port-forward", len(q), maxPorts)
 	}
 	for _, v := range r.URL.Query()["port"] {
 		p, err := allowedPort(v, nil)

@@ -14,6 +14,10 @@ import (
 // lookupTimeout bounds the engine lookups of the Get calls.
 const lookupTimeout = 10 * time.Second
 
+// maxPorts bounds the ports of one port-forward: WebSocket numbers its
+// two channels per port with one byte.
+const maxPorts = 64
+
 // GetExec validates req and returns the URL that runs it.
 func (s *Server) GetExec(req *runtimeapi.ExecRequest) (*runtimeapi.ExecResponse, error) {
 	if req == nil {
@@ -58,6 +62,9 @@ func (s *Server) GetAttach(req *runtimeapi.AttachRequest) (*runtimeapi.AttachRes
 func (s *Server) GetPortForward(req *runtimeapi.PortForwardRequest) (*runtimeapi.PortForwardResponse, error) {
 	if req == nil || req.PodSandboxId == "" {
 		return nil, fmt.Errorf("%w: port-forward needs a pod sandbox ID", errdefs.ErrInvalidArgument)
+	}
+	if len(req.Port) > maxPorts {
+		return nil, fmt.Errorf("%w: %d ports, at most %d per port-forward", errdefs.ErrInvalidArgument, len(req.Port), maxPorts)
 	}
 	for _, p := range req.Port {
 		if p <= 0 || p > 65535 {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/berth-dev/berth/container"
 	"github.com/berth-dev/berth/errdefs"
+	gwebsocket "github.com/gorilla/websocket"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -143,4 +144,88 @@ func TestStopEndsOpenStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-done // the client sees the end of its streams
+}
+
+// TestBadStreamRequests: a wrong method, a SPDY protocol the server
+// does not speak, a WebSocket subprotocol it does not know and a
+// WebSocket port-forward without ports are refused with an HTTP error
+// (x/net/websocket answers a refused subprotocol with 403),
+// too many ports by GetPortForward, and the server serves on.
+func TestBadStreamRequests(t *testing.T) {
+	v := newEnv(t)
+	run := v.run(container.Config{Name: "up", Cmd: []string{"sleep", "3600"}})
+	ports := make([]int32, maxPorts+1)
+	for i := range ports {
+		ports[i] = int32(i + 1)
+	}
+	if _, err := v.srv.GetPortForward(&runtimeapi.PortForwardRequest{PodSandboxId: run.ID, Port: ports}); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Errorf("%d ports: %v, want invalid argument", len(ports), err)
+	}
+	echo := []string{"echo", "ok"}
+	u := v.execURL(t, run.ID, echo, false, false, false)
+	req, _ := http.NewRequest(http.MethodPut, u, nil)
+	if code := httpStatus(t, req); code != http.StatusMethodNotAllowed {
+		t.Errorf("PUT: HTTP %d, want 405", code)
+	}
+	req, _ = http.NewRequest(http.MethodPost, v.execURL(t, run.ID, echo, false, false, false), nil)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "SPDY/3.1")
+	req.Header.Set("X-Stream-Protocol-Version", "v9.channel.k8s.io")
+	if code := httpStatus(t, req); code != http.StatusForbidden {
+		t.Errorf("unknown SPDY protocol: HTTP %d, want 403", code)
+	}
+	for name, c := range map[string]struct {
+		u     string
+		proto string
+		want  int
+	}{
+		"unknown subprotocol":    {v.execURL(t, run.ID, echo, false, false, false), "v9.channel.k8s.io", http.StatusForbidden},
+		"port-forward, no ports": {hostPF(t, v).Url, pfProtocolChannel, http.StatusBadRequest},
+	} {
+		wu := "ws" + strings.TrimPrefix(c.u, "http")
+		d := gwebsocket.Dialer{Subprotocols: []string{c.proto}, HandshakeTimeout: 10 * time.Second}
+		conn, resp, err := d.DialContext(t.Context(), wu, nil)
+		if resp != nil {
+			resp.Body.Close()
+		}
+		if err == nil {
+			conn.Close()
+			t.Errorf("%s: the WebSocket opened", name)
+		} else if resp == nil || resp.StatusCode != c.want {
+			t.Errorf("%s: %v %v, want HTTP %d", name, resp, err, c.want)
+		}
+	}
+	if r := stream(t, spdyClient(t, v.execURL(t, run.ID, echo, false, false, false)), nil, false, false); r.out != "ok\n" || r.err != nil {
+		t.Errorf("after bad requests: %q %v", r.out, r.err)
+	}
+}
+
+// httpStatus sends req and returns its HTTP status.
+func httpStatus(t *testing.T, req *http.Request) int {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// hostPF is a port-forward URL, without ports, from a second server
+// whose sandboxes are on the host's network.
+func hostPF(t *testing.T, v *env) *runtimeapi.PortForwardResponse {
+	t.Helper()
+	s, err := New(v.e, ns, Config{SandboxNetNS: func(string) (string, error) { return "", nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Stop() })
+	resp, err := s.GetPortForward(&runtimeapi.PortForwardRequest{PodSandboxId: "host-pod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }

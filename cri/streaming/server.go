@@ -63,9 +63,10 @@ type Server struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // running sessions
 
-	mu  sync.Mutex
-	ln  net.Listener
-	srv *http.Server
+	mu      sync.Mutex
+	ln      net.Listener
+	srv     *http.Server
+	stopped bool
 }
 
 // New returns a server for e's namespace ns; Start serves it.
@@ -102,7 +103,7 @@ func (s *Server) Start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ln != nil {
-		return fmt.Errorf("%w: streaming server already started", errdefs.ErrFailedPrecondition)
+		return fmt.Errorf("%w: streaming server already started (a stopped one is not restarted)", errdefs.ErrFailedPrecondition)
 	}
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
@@ -125,7 +126,7 @@ func (s *Server) Start() error {
 func (s *Server) Stop() error {
 	s.mu.Lock()
 	srv := s.srv
-	s.srv = nil
+	s.srv, s.stopped = nil, true
 	s.mu.Unlock()
 	if srv == nil {
 		return nil
@@ -167,12 +168,17 @@ func (s *Server) url(kind, token string) (string, error) {
 	return "http://" + net.JoinHostPort(host.String(), fmt.Sprint(a.Port)) + "/" + kind + "/" + token, nil
 }
 
-// session runs fn as one of the server's sessions, unless it stops.
-func (s *Server) session(fn func()) {
-	s.wg.Add(1)
-	defer s.wg.Done()
-	if s.ctx.Err() != nil {
+// session runs fn as one of the sessions Stop waits for; once the
+// server stops it answers 503 instead.
+func (s *Server) session(w http.ResponseWriter, fn func()) {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		http.Error(w, "streaming server stopped", http.StatusServiceUnavailable)
 		return
 	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
 	fn()
 }
