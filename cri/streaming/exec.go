@@ -1,0 +1,174 @@
+package streaming
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/berth-dev/berth/container"
+	"github.com/berth-dev/berth/engine"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// Resizes that fail (an exec whose process is not started yet) are
+// retried this often, this many times.
+const (
+	resizeRetry    = 50 * time.Millisecond
+	resizeAttempts = 40
+)
+
+func (s *Server) serveExec(w http.ResponseWriter, r *http.Request) {
+	req, ok := take[*runtimeapi.ExecRequest](s, w, r)
+	if !ok {
+		return
+	}
+	s.session(w, func() {
+		sess, err := s.openStreams(w, r, streamOpts{req.Stdin, req.Stdout, req.Stderr, req.Tty})
+		if err != nil {
+			return
+		}
+		ctx, cancel := sess.context(s.ctx)
+		defer cancel()
+		id := newExecID()
+		go resizeLoop(ctx, sess.resize, func(t termSize) error {
+			return s.e.ResizeContainer(ctx, s.ns, req.ContainerId, id, t.Width, t.Height)
+		})
+		o := engine.ExecOptions{ExecConfig: container.ExecConfig{Cmd: req.Cmd, Tty: req.Tty}, ID: id}
+		code, err := s.e.Exec(ctx, s.ns, req.ContainerId, o, sess.stdio())
+		sess.finish(code, err)
+	})
+}
+
+func (s *Server) serveAttach(w http.ResponseWriter, r *http.Request) {
+	req, ok := take[*runtimeapi.AttachRequest](s, w, r)
+	if !ok {
+		return
+	}
+	s.session(w, func() {
+		sess, err := s.openStreams(w, r, streamOpts{req.Stdin, req.Stdout, req.Stderr, req.Tty})
+		if err != nil {
+			return
+		}
+		ctx, cancel := sess.context(s.ctx)
+		defer cancel()
+		go resizeLoop(ctx, sess.resize, func(t termSize) error {
+			return s.e.ResizeContainer(ctx, s.ns, req.ContainerId, "", t.Width, t.Height)
+		})
+		// As the kubelet's, an attach reports success however the
+		// container ended; the exit code is the container's status.
+		_, err = s.e.AttachContainer(ctx, s.ns, req.ContainerId, sess.stdio(), engine.AttachOptions{})
+		sess.finish(0, err)
+	})
+}
+
+// take returns the request kept under the URL's token, or answers 404.
+func take[T any](s *Server, w http.ResponseWriter, r *http.Request) (T, bool) {
+	var zero T
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return zero, false
+	}
+	v, ok := s.tokens.consume(r.PathValue("token"))
+	req, isT := v.(T)
+	if !ok || !isT {
+		http.Error(w, "unknown or expired streaming token", http.StatusNotFound)
+		return zero, false
+	}
+	return req, true
+}
+
+// context is parent's child that ends when the client goes away.
+func (r *rcSession) context(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	if r.gone != nil {
+		go func() {
+			select {
+			case <-r.gone:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
+	return ctx, cancel
+}
+
+// stdio is the session's streams as the engine takes them.
+func (r *rcSession) stdio() container.Stdio {
+	var st container.Stdio
+	if r.stdin != nil {
+		st.Stdin = r.stdin
+	}
+	if r.stdout != nil {
+		st.Stdout = r.stdout
+	}
+	if r.stderr != nil {
+		st.Stderr = r.stderr
+	}
+	return st
+}
+
+// resizeLoop applies the sizes read from src, the last one again a
+// while when it fails, until src or ctx ends.
+func resizeLoop(ctx context.Context, src io.Reader, apply func(termSize) error) {
+	if src == nil {
+		return
+	}
+	sizes := make(chan termSize)
+	go func() {
+		defer close(sizes)
+		dec := json.NewDecoder(src)
+		for {
+			var t termSize
+			if dec.Decode(&t) != nil {
+				return
+			}
+			select {
+			case sizes <- t:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var pending *termSize
+	tries := 0
+	for {
+		var retry <-chan time.Time
+		if pending != nil {
+			retry = time.After(resizeRetry)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case t, ok := <-sizes:
+			if !ok {
+				sizes = nil
+				if pending == nil {
+					return
+				}
+				continue
+			}
+			pending, tries = &t, 0
+		case <-retry:
+		}
+		if pending != nil {
+			if apply(*pending) == nil || tries >= resizeAttempts {
+				pending = nil
+			}
+			tries++
+		}
+		if pending == nil && sizes == nil {
+			return
+		}
+	}
+}
+
+// newExecID names an exec process for its resizes.
+func newExecID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return "cri-" + hex.EncodeToString(b)
+}
