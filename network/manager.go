@@ -78,11 +78,15 @@ func New(opts Options) (*Manager, error) {
 			return nil, fmt.Errorf("network: %w", err)
 		}
 	}
+	exec, err := newPluginExec(opts.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("network: %w", err)
+	}
 	return &Manager{
 		opts:     opts,
 		inflight: map[string]inflight{},
 		ruled:    map[string]bool{},
-		cni:      libcni.NewCNIConfigWithCacheDir(opts.PluginDirs, filepath.Join(opts.StateDir, "cache"), nil),
+		cni:      libcni.NewCNIConfigWithCacheDir(opts.PluginDirs, filepath.Join(opts.StateDir, "cache"), exec),
 	}, nil
 }
 
