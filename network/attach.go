@@ -272,7 +272,7 @@ func (m *Manager) Detach(ctx context.Context, containerID, network string) error
 			return fmt.Errorf("detach %s from %s: cached config: %w", containerID, network, err)
 		}
 		rt := &libcni.RuntimeConf{ContainerID: containerID, NetNS: a.NetNS, IfName: a.IfName, Args: a.CniArgs, CapabilityArgs: a.CapabilityArgs}
-		if err := m.cni.DelNetworkList(ctx, list, rt); err != nil {
+		if err := m.del(ctx, list, rt); err != nil {
 			return fmt.Errorf("detach %s from %s: %w", containerID, network, err)
 		}
 		return nil

@@ -45,6 +45,9 @@ type Manager struct {
 	mu       sync.Mutex
 	inflight map[string]inflight // by network and container ID, under mu
 	ruled    map[string]bool     // networks whose rules this Manager ensured, under mu
+	// nocache runs DELs that must not read or remove libcni's cache
+	// entry (del): its cache directory is never written.
+	nocache *libcni.CNIConfig
 }
 
 // New checks the plugin directories hold every plugin Berth's conflists
@@ -87,6 +90,7 @@ func New(opts Options) (*Manager, error) {
 		inflight: map[string]inflight{},
 		ruled:    map[string]bool{},
 		cni:      libcni.NewCNIConfigWithCacheDir(opts.PluginDirs, filepath.Join(opts.StateDir, "cache"), exec),
+		nocache:  libcni.NewCNIConfigWithCacheDir(opts.PluginDirs, filepath.Join(opts.StateDir, "cache", "none"), exec),
 	}, nil
 }
 

@@ -146,6 +146,7 @@ func removeIsolation(bridge string) error {
 	}
 	return nil
 }
+
 // namesInterface reports whether a rule matches bridge with -i or -o.
 func namesInterface(args []string, bridge string) bool {
 	for i := 0; i+1 < len(args); i++ {
