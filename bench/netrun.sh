@@ -30,7 +30,7 @@
 # runs, so no packet leaves the machine. Each side runs on its own root,
 # state and network config under one temporary directory (bench/lib.sh);
 # at exit containers, daemons, the three bridges (by exact name), Berth's
-# loopback guard rule, podman's IPAM store, the files above, portmap's
+# loopback guard and masquerade rules, podman's IPAM store, the files above, portmap's
 # rules for containerd's containers (ctr runs no CNI DEL for them) and the CNI
 # plugins' shared chains that did not exist before are removed.
 #
@@ -101,6 +101,10 @@ bench_cleanup_after() {
 	for br in "$BRIDGE" "$CBRIDGE"; do ip link show "$br" >/dev/null 2>&1 && ip link delete "$br"; done
 	iptables -w -D INPUT -i "$BRIDGE" -d 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED \
 		-m comment --comment "berth: no route_localnet from $BRIDGE" -j DROP 2>/dev/null
+	iptables -w -t nat -D POSTROUTING -o "$BRIDGE" -s 127.0.0.0/8 -m conntrack --ctstate DNAT \
+		-m comment --comment "berth: loopback to ports published on $BRIDGE" -j MASQUERADE 2>/dev/null
+	iptables -w -t nat -D POSTROUTING -o "$BRIDGE" -s "$SUBNET" -m conntrack --ctstate DNAT \
+		-m comment --comment "berth: hairpin to ports published on $BRIDGE" -j MASQUERADE 2>/dev/null
 	drop_new_chains
 }
 

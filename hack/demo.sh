@@ -15,7 +15,8 @@ work=$(mktemp -d /tmp/berth-demo.XXXXXX)
 # berthd's default network gets a bridge and subnet of the demo's own.
 rnd=$(od -An -N2 -tu1 /dev/urandom | tr -s ' ' | sed 's/^ //')
 bridge=bdemo$(printf '%02x%02x' $rnd)
-printf '[network]\ndefault_bridge = "%s"\ndefault_subnet = "10.%d.%d.0/24"\n' "$bridge" $((210 + ${rnd% *} % 40)) ${rnd#* } >"$work/berthd.toml"
+subnet=10.$((210 + ${rnd% *} % 40)).${rnd#* }.0/24
+printf '[network]\ndefault_bridge = "%s"\ndefault_subnet = "%s"\n' "$bridge" "$subnet" >"$work/berthd.toml"
 pids=()
 cleanup() {
 	ids=$(BERTH_ADDRESS=$work/berthd.sock bin/berth ps -a -q 2>/dev/null || true)
@@ -23,9 +24,15 @@ cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	bin/berth-runtime --root "$work/runtime" delete --force berth-demo >/dev/null 2>&1 || true
-	# The default network's bridge and its loopback guard rule, by exact name.
-	guard=(INPUT -i "$bridge" -d 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED -m comment --comment "berth: no route_localnet from $bridge" -j DROP)
-	while iptables -w -C "${guard[@]}" 2>/dev/null; do iptables -w -D "${guard[@]}"; done
+	# The default network's bridge, its loopback guard and masquerade
+	# rules (network/rules.go), by exact text.
+	guard=(-t filter INPUT -i "$bridge" -d 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED -m comment --comment "berth: no route_localnet from $bridge" -j DROP)
+	lo=(-t nat POSTROUTING -o "$bridge" -s 127.0.0.0/8 -m conntrack --ctstate DNAT -m comment --comment "berth: loopback to ports published on $bridge" -j MASQUERADE)
+	hp=(-t nat POSTROUTING -o "$bridge" -s "$subnet" -m conntrack --ctstate DNAT -m comment --comment "berth: hairpin to ports published on $bridge" -j MASQUERADE)
+	for r in guard lo hp; do
+		declare -n rule=$r
+		while iptables -w "${rule[@]:0:2}" -C "${rule[@]:2}" 2>/dev/null; do iptables -w "${rule[@]:0:2}" -D "${rule[@]:2}"; done
+	done
 	ip link del "$bridge" 2>/dev/null || true
 	rm -rf "$work"
 }

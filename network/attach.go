@@ -59,12 +59,15 @@ func (m *Manager) Attach(ctx context.Context, netnsPath, containerID, network st
 	if err := validIDs(containerID, o.IfName); err != nil || netnsPath == "" {
 		return nil, fmt.Errorf("attach %q: %w: bad container ID, interface name or empty netns path", containerID, ErrInvalidArgument)
 	}
-	list, rt, release, err := m.reserve(netnsPath, containerID, network, o)
+	n, list, rt, release, err := m.reserve(netnsPath, containerID, network, o)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
 	res, err := m.cni.AddNetworkList(ctx, list, rt)
+	if err == nil && n.Owned && n.OwnSNAT && len(o.Ports) > 0 {
+		err = setRouteLocalnet(n.Bridge)
+	}
 	if err != nil {
 		// A fresh context: the caller's may be what ended the ADD.
 		if derr := m.undo(context.WithoutCancel(ctx), list, rt); derr != nil {
@@ -91,51 +94,70 @@ var validContainerID = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.\-]{0,252}$`)
 
 // reserve checks the attachment is new, resolves its host ports against
 // the listeners, the cached attachments and those being set up now, and
-// marks it in flight until release. Only this runs under the Manager's
-// lock: ADDs of different containers run in parallel.
-func (m *Manager) reserve(netnsPath, containerID, network string, o AttachOptions) (*libcni.NetworkConfigList, *libcni.RuntimeConf, func(), error) {
+// marks it in flight until release. For published ports it makes sure,
+// once per Manager, that the network's own rules exist (the host may have
+// lost them since Create). Only this runs under the Manager's lock: ADDs
+// of different containers run in parallel.
+func (m *Manager) reserve(netnsPath, containerID, network string, o AttachOptions) (*Network, *libcni.NetworkConfigList, *libcni.RuntimeConf, func(), error) {
 	unlock, err := m.lock()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	defer unlock()
-	list, err := m.confList(network)
+	n, list, err := m.confList(network)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
+	list, rt, err := m.planAttach(n, list, netnsPath, containerID, o)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	key := network + "\x00" + containerID
+	m.inflight[key] = inflight{network: network, ports: cachedPorts(rt.CapabilityArgs)}
+	return n, list, rt, func() {
+		m.mu.Lock()
+		delete(m.inflight, key)
+		m.mu.Unlock()
+	}, nil
+}
+
+// planAttach is reserve's work under the lock: the checks, the runtime
+// arguments, the plugin list and the network's rules.
+func (m *Manager) planAttach(n *Network, list *libcni.NetworkConfigList, netnsPath, containerID string, o AttachOptions) (*libcni.NetworkConfigList, *libcni.RuntimeConf, error) {
+	network := n.Name
 	all, err := m.cni.GetCachedAttachments("")
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("attach %s to %s: %w", containerID, network, err)
+		return nil, nil, fmt.Errorf("attach %s to %s: %w", containerID, network, err)
 	}
 	key := network + "\x00" + containerID
 	var taken []ports.Mapping
 	for _, a := range all {
 		if a.ContainerID == containerID && a.Network == network {
-			return nil, nil, nil, fmt.Errorf("attach %s to %s: %w", containerID, network, ErrAlreadyExists)
+			return nil, nil, fmt.Errorf("attach %s to %s: %w", containerID, network, ErrAlreadyExists)
 		}
 		taken = append(taken, cachedPorts(a.CapabilityArgs)...)
 	}
 	for k, f := range m.inflight {
 		if k == key {
-			return nil, nil, nil, fmt.Errorf("attach %s to %s: %w (being attached)", containerID, network, ErrAlreadyExists)
+			return nil, nil, fmt.Errorf("attach %s to %s: %w (being attached)", containerID, network, ErrAlreadyExists)
 		}
 		taken = append(taken, f.ports...)
 	}
 	rt, err := runtimeConf(netnsPath, containerID, o, taken)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("attach %s to %s: %w", containerID, network, err)
+		return nil, nil, fmt.Errorf("attach %s to %s: %w", containerID, network, err)
 	}
 	if len(o.Ports) == 0 {
-		if list, err = withoutIdlePortmap(list); err != nil {
-			return nil, nil, nil, err
-		}
+		list, err = withoutIdlePortmap(list)
+		return list, rt, err
 	}
-	m.inflight[key] = inflight{network: network, ports: cachedPorts(rt.CapabilityArgs)}
-	return list, rt, func() {
-		m.mu.Lock()
-		delete(m.inflight, key)
-		m.mu.Unlock()
-	}, nil
+	if n.Owned && !m.ruled[network] {
+		if err := ensureRules(networkRules(n)); err != nil {
+			return nil, nil, fmt.Errorf("attach %s to %s: %w", containerID, network, err)
+		}
+		m.ruled[network] = true
+	}
+	return list, rt, nil
 }
 
 // inflight is an attachment whose ADD is running.
@@ -250,7 +272,7 @@ func (m *Manager) Detach(ctx context.Context, containerID, network string) error
 			return fmt.Errorf("detach %s from %s: cached config: %w", containerID, network, err)
 		}
 		rt := &libcni.RuntimeConf{ContainerID: containerID, NetNS: a.NetNS, IfName: a.IfName, Args: a.CniArgs, CapabilityArgs: a.CapabilityArgs}
-		if err := m.cni.DelNetworkList(ctx, list, rt); err != nil {
+		if err := m.del(ctx, list, rt); err != nil {
 			return fmt.Errorf("detach %s from %s: %w", containerID, network, err)
 		}
 		return nil
@@ -301,17 +323,17 @@ func (m *Manager) attachments(containerID, network string) ([]*Attachment, error
 	return out, nil
 }
 
-// confList loads the named network's conflist.
-func (m *Manager) confList(network string) (*libcni.NetworkConfigList, error) {
+// confList loads the named network and its conflist.
+func (m *Manager) confList(network string) (*Network, *libcni.NetworkConfigList, error) {
 	n, err := m.Inspect(context.Background(), network)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	list, err := libcni.ConfListFromFile(n.ConfPath)
 	if err != nil {
-		return nil, fmt.Errorf("network %q: %w", network, err)
+		return nil, nil, fmt.Errorf("network %q: %w", network, err)
 	}
-	return list, nil
+	return n, list, nil
 }
 
 // cachedPorts reads back the mappings Attach cached for an attachment.

@@ -36,6 +36,10 @@ type Network struct {
 	Gateway6 string
 	ConfPath string
 	Owned    bool // written by Berth; false for an operator's conflist
+	// OwnSNAT: portmap's snat is off and Berth's per-network rules
+	// masquerade loopback and hairpin connections to published ports
+	// (networks created before this was so leave it to portmap).
+	OwnSNAT bool
 }
 
 // berthMeta is kept in the conflist's "berth" key, which libcni and the
@@ -45,6 +49,7 @@ type berthMeta struct {
 	IPv6     bool              `json:"ipv6,omitempty"`
 	Isolate  bool              `json:"isolate,omitempty"`
 	Labels   map[string]string `json:"labels,omitempty"`
+	OwnSNAT  bool              `json:"ownSNAT,omitempty"`
 }
 
 var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$`)
@@ -68,7 +73,10 @@ func ula(network string) netip.Prefix {
 // firewall plugin, which costs a dozen iptables runs per ADD and DEL, is
 // in the list only when it does something: for isolation, or when the
 // host's FORWARD policy would drop containers' routed traffic. The MAC
-// is set by the bridge plugin, which saves running tuning.
+// is set by the bridge plugin, which saves running tuning. portmap's
+// snat is off when n.OwnSNAT: it would add three rules, set
+// route_localnet and check two shared chains on every ADD, all of which
+// Berth does once per network (portSNAT, setRouteLocalnet).
 func conflist(n *Network, ipamDir string, forwardAccepts bool) ([]byte, error) {
 	ranges := []any{[]map[string]string{{"subnet": n.Subnet, "gateway": n.Gateway}}}
 	if n.IPv6 {
@@ -87,7 +95,7 @@ func conflist(n *Network, ipamDir string, forwardAccepts bool) ([]byte, error) {
 			"hairpinMode": true, "capabilities": map[string]bool{"ips": true, "mac": true},
 			"ipam": map[string]any{"type": "host-local", "ranges": ranges, "routes": routes, "dataDir": ipamDir},
 		},
-		map[string]any{"type": "portmap", "snat": true, "capabilities": map[string]bool{"portMappings": true}},
+		map[string]any{"type": "portmap", "snat": !n.OwnSNAT, "capabilities": map[string]bool{"portMappings": true}},
 	}
 	if n.Isolate || !forwardAccepts {
 		firewall := map[string]any{"type": "firewall", "backend": "iptables"}
@@ -99,7 +107,7 @@ func conflist(n *Network, ipamDir string, forwardAccepts bool) ([]byte, error) {
 	doc := map[string]any{
 		"cniVersion": CNIVersion,
 		"name":       n.Name,
-		"berth":      berthMeta{Internal: n.Internal, IPv6: n.IPv6, Isolate: n.Isolate, Labels: n.Labels},
+		"berth":      berthMeta{Internal: n.Internal, IPv6: n.IPv6, Isolate: n.Isolate, Labels: n.Labels, OwnSNAT: n.OwnSNAT},
 		"plugins":    plugins,
 	}
 	b, err := json.MarshalIndent(doc, "", "  ")
@@ -133,7 +141,7 @@ func parseConflist(b []byte) (*Network, error) {
 	}
 	n := &Network{NetworkConfig: NetworkConfig{Name: doc.Name}, Owned: doc.Berth != nil}
 	if m := doc.Berth; m != nil {
-		n.Internal, n.IPv6, n.Isolate, n.Labels = m.Internal, m.IPv6, m.Isolate, m.Labels
+		n.Internal, n.IPv6, n.Isolate, n.Labels, n.OwnSNAT = m.Internal, m.IPv6, m.Isolate, m.Labels, m.OwnSNAT
 	}
 	for _, p := range doc.Plugins {
 		if p.Bridge != "" && n.Bridge == "" {

@@ -13,7 +13,7 @@ import (
 func TestConflistRoundTrip(t *testing.T) {
 	n := &Network{NetworkConfig: NetworkConfig{Name: "n1", Subnet: "10.9.0.0/24", Gateway: "10.9.0.1",
 		Internal: true, IPv6: true, Subnet6: "fd00:1::/64", Isolate: true, Labels: map[string]string{"a": "b"}},
-		Bridge: "berth-x", Gateway6: "fd00:1::1"}
+		Bridge: "berth-x", Gateway6: "fd00:1::1", OwnSNAT: true}
 	b, err := conflist(n, "/state/ipam", true)
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +30,7 @@ func TestConflistRoundTrip(t *testing.T) {
 		t.Errorf("plugins = %s, want bridge,portmap,firewall", got)
 	}
 	s := string(b)
-	for _, want := range []string{`"ipMasq": false`, `"routes": []`, `"ingressPolicy": "same-bridge"`, `"dataDir": "/state/ipam"`} {
+	for _, want := range []string{`"ipMasq": false`, `"snat": false`, `"routes": []`, `"ingressPolicy": "same-bridge"`, `"dataDir": "/state/ipam"`} {
 		if !strings.Contains(s, want) {
 			t.Errorf("conflist lacks %s:\n%s", want, s)
 		}
@@ -41,7 +41,7 @@ func TestConflistRoundTrip(t *testing.T) {
 	}
 	back.ConfPath = ""
 	if back.Subnet != n.Subnet || back.Gateway != n.Gateway || back.Subnet6 != n.Subnet6 || back.Gateway6 != n.Gateway6 ||
-		back.Bridge != n.Bridge || !back.Internal || !back.IPv6 || !back.Isolate || back.Labels["a"] != "b" || !back.Owned {
+		back.Bridge != n.Bridge || !back.Internal || !back.IPv6 || !back.Isolate || back.Labels["a"] != "b" || !back.Owned || !back.OwnSNAT {
 		t.Errorf("parsed back %+v, want %+v", back, n)
 	}
 }

@@ -44,6 +44,10 @@ type Manager struct {
 	cni      *libcni.CNIConfig
 	mu       sync.Mutex
 	inflight map[string]inflight // by network and container ID, under mu
+	ruled    map[string]bool     // networks whose rules this Manager ensured, under mu
+	// nocache runs DELs that must not read or remove libcni's cache
+	// entry (del): its cache directory is never written.
+	nocache *libcni.CNIConfig
 }
 
 // New checks the plugin directories hold every plugin Berth's conflists
@@ -77,10 +81,16 @@ func New(opts Options) (*Manager, error) {
 			return nil, fmt.Errorf("network: %w", err)
 		}
 	}
+	exec, err := newPluginExec(opts.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("network: %w", err)
+	}
 	return &Manager{
 		opts:     opts,
 		inflight: map[string]inflight{},
-		cni:      libcni.NewCNIConfigWithCacheDir(opts.PluginDirs, filepath.Join(opts.StateDir, "cache"), nil),
+		ruled:    map[string]bool{},
+		cni:      libcni.NewCNIConfigWithCacheDir(opts.PluginDirs, filepath.Join(opts.StateDir, "cache"), exec),
+		nocache:  libcni.NewCNIConfigWithCacheDir(opts.PluginDirs, filepath.Join(opts.StateDir, "cache", "none"), exec),
 	}, nil
 }
 
@@ -143,7 +153,7 @@ func (m *Manager) create(_ context.Context, c NetworkConfig, bridge string) (*Ne
 	if bridge == "" {
 		bridge = bridgeName(c.Name)
 	}
-	n := &Network{NetworkConfig: c, Bridge: bridge, Owned: true}
+	n := &Network{NetworkConfig: c, Bridge: bridge, Owned: true, OwnSNAT: true}
 	if err := m.plan(n, all); err != nil {
 		return nil, fmt.Errorf("create network %q: %w", c.Name, err)
 	}
@@ -151,14 +161,15 @@ func (m *Manager) create(_ context.Context, c NetworkConfig, bridge string) (*Ne
 	if err != nil {
 		return nil, err
 	}
-	if err := addLocalnetGuard(n.Bridge); err != nil {
+	if err := ensureRules(networkRules(n)); err != nil {
 		return nil, fmt.Errorf("create network %q: %w", c.Name, err)
 	}
 	n.ConfPath = filepath.Join(m.opts.ConfDir, n.Name+".conflist")
 	if err := writeFileAtomic(n.ConfPath, b); err != nil {
-		_ = removeLocalnetGuard(n.Bridge)
+		_ = removeRules(networkRules(n))
 		return nil, fmt.Errorf("create network %q: %w", c.Name, err)
 	}
+	m.ruled[n.Name] = true
 	return n, nil
 }
 
@@ -318,7 +329,8 @@ func (m *Manager) Remove(ctx context.Context, name string) error {
 			return fmt.Errorf("remove network %q: delete bridge %s: %w", name, n.Bridge, err)
 		}
 	}
-	if err := removeLocalnetGuard(n.Bridge); err != nil {
+	delete(m.ruled, name)
+	if err := removeRules(networkRules(n)); err != nil {
 		return fmt.Errorf("remove network %q: %w", name, err)
 	}
 	if n.Isolate {

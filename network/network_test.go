@@ -211,6 +211,62 @@ func TestPublishedPortOnLoopback(t *testing.T) {
 	}
 }
 
+// TestHairpin checks Berth's per-network masquerade rule (portmap's
+// snat is off): a container reaches a port published on the bridge's
+// address by itself and by a neighbour on the same network.
+func TestHairpin(t *testing.T) {
+	m, _ := setup(t)
+	n := createNet(t, m, network.NetworkConfig{Name: "bt-hairpin", Subnet: "10.201.20.0/24"})
+	if !n.OwnSNAT {
+		t.Fatal("a new network leaves masquerading to portmap")
+	}
+	// b first: its ADD makes the bridge, whose address a's port needs.
+	b, _ := container(t, m, "bt-b", "bt-hairpin", network.AttachOptions{})
+	a, att := container(t, m, "bt-a", "bt-hairpin", network.AttachOptions{
+		Ports: []ports.Mapping{{HostIP: n.Gateway, ContainerPort: 80, Protocol: "tcp"}}})
+	serve(t, a, "tcp", ":80", "a")
+	addr := net.JoinHostPort(n.Gateway, fmt.Sprint(att.Ports[0].HostPort))
+	for name, from := range map[string]string{"itself": a, "a neighbour": b} {
+		if got, err := dialFrom(from, "tcp", addr); err != nil || got != "hello from a\n" {
+			t.Errorf("%s → %s = %q, %v", name, addr, got, err)
+		}
+	}
+}
+
+// TestRulesFoundAfterRestart checks a fresh Manager (berthd restarted)
+// puts back a network rule the host lost, at the first attachment that
+// publishes a port, and that the network's removal finds it.
+func TestRulesFoundAfterRestart(t *testing.T) {
+	m, dir := setup(t)
+	createNet(t, m, network.NetworkConfig{Name: "bt-rerule", Subnet: "10.201.21.0/24"})
+	n, err := m.Inspect(context.Background(), "bt-rerule")
+	if err != nil {
+		t.Fatal(err)
+	}
+	loopback := []string{"-t", "nat", "POSTROUTING", "-o", n.Bridge, "-s", "127.0.0.0/8", "-m", "conntrack", "--ctstate", "DNAT",
+		"-m", "comment", "--comment", "berth: loopback to ports published on " + n.Bridge, "-j", "MASQUERADE"}
+	iptables := func(op string) error {
+		return exec.Command("iptables", append([]string{"-w", loopback[0], loopback[1], op}, loopback[2:]...)...).Run()
+	}
+	if err := iptables("-D"); err != nil {
+		t.Fatalf("no loopback masquerade rule for %s: %v", n.Bridge, err)
+	}
+	fresh, err := network.New(network.Options{StateDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, att := container(t, fresh, "bt-a", "bt-rerule", network.AttachOptions{
+		Ports: []ports.Mapping{{HostIP: "127.0.0.1", ContainerPort: 80, Protocol: "tcp"}}})
+	serve(t, p, "tcp", ":80", "a")
+	if err := iptables("-C"); err != nil {
+		t.Errorf("the fresh Manager did not put the rule back: %v", err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", att.Ports[0].HostPort)
+	if got, err := dialFrom("", "tcp", addr); err != nil || got != "hello from a\n" {
+		t.Errorf("dial %s = %q, %v", addr, got, err)
+	}
+}
+
 func TestPortInUseRefusedBeforeAnyRule(t *testing.T) {
 	m, _ := setup(t)
 	createNet(t, m, network.NetworkConfig{Name: "bt-busy", Subnet: "10.201.6.0/24"})

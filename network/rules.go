@@ -2,42 +2,118 @@ package network
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
 )
 
-// localnetGuard returns the rule that drops new connections from a
-// bridge to 127.0.0.0/8: portmap sets route_localnet on the bridge so
-// that published ports answer on the host's loopback, which would also
-// let containers reach services bound to the host's 127.0.0.1. Replies
-// of the loopback connections portmap forwards are ESTABLISHED and pass.
-func localnetGuard(bridge string) []string {
-	return []string{"INPUT", "-i", bridge, "-d", "127.0.0.0/8", "-m", "conntrack", "!", "--ctstate", "RELATED,ESTABLISHED",
-		"-m", "comment", "--comment", "berth: no route_localnet from " + bridge, "-j", "DROP"}
+// hostRule is one iptables rule Berth owns for a network. Berth finds
+// it again by its exact text, so a fresh Manager (berthd restarted)
+// removes what an earlier one added.
+type hostRule struct {
+	tool  string // iptables or ip6tables
+	table string
+	chain string
+	args  []string
 }
 
-// addLocalnetGuard inserts bridge's guard rule unless it is there.
-func addLocalnetGuard(bridge string) error {
-	rule := localnetGuard(bridge)
-	if exec.Command("iptables", append([]string{"-w", "-C"}, rule...)...).Run() == nil {
+func (r hostRule) cmd(op string) *exec.Cmd {
+	return exec.Command(r.tool, append([]string{"-w", "-t", r.table, op, r.chain}, r.args...)...)
+}
+
+func (r hostRule) exists() bool { return r.cmd("-C").Run() == nil }
+
+// ensure inserts r at the top of its chain unless it is there.
+func (r hostRule) ensure() error {
+	if r.exists() {
 		return nil
 	}
-	if b, err := exec.Command("iptables", append([]string{"-w", "-I"}, rule...)...).CombinedOutput(); err != nil {
-		return fmt.Errorf("iptables -I %s: %w: %s", strings.Join(rule, " "), err, strings.TrimSpace(string(b)))
-	}
-	return nil
+	return r.run("-I")
 }
 
-// removeLocalnetGuard deletes bridge's guard rule if it is there.
-func removeLocalnetGuard(bridge string) error {
-	rule := localnetGuard(bridge)
-	for exec.Command("iptables", append([]string{"-w", "-C"}, rule...)...).Run() == nil {
-		if b, err := exec.Command("iptables", append([]string{"-w", "-D"}, rule...)...).CombinedOutput(); err != nil {
-			return fmt.Errorf("iptables -D %s: %w: %s", strings.Join(rule, " "), err, strings.TrimSpace(string(b)))
+// remove deletes every copy of r.
+func (r hostRule) remove() error {
+	for r.exists() {
+		if err := r.run("-D"); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+func (r hostRule) run(op string) error {
+	if b, err := r.cmd(op).CombinedOutput(); err != nil {
+		return fmt.Errorf("%s -t %s %s %s %s: %w: %s", r.tool, r.table, op, r.chain, strings.Join(r.args, " "), err, strings.TrimSpace(string(b)))
+	}
+	return nil
+}
+
+// networkRules returns the rules Berth keeps for network n: the
+// loopback guard and, when Berth rather than portmap masquerades
+// connections to published ports (OwnSNAT), those masquerade rules.
+func networkRules(n *Network) []hostRule {
+	rules := []hostRule{localnetGuard(n.Bridge)}
+	if n.OwnSNAT {
+		rules = append(rules, portSNAT(n)...)
+	}
+	return rules
+}
+
+// ensureRules adds the rules that are missing; if one fails, those
+// added before it are removed again.
+func ensureRules(rules []hostRule) error {
+	for i, r := range rules {
+		if err := r.ensure(); err != nil {
+			_ = removeRules(rules[:i])
+			return err
+		}
+	}
+	return nil
+}
+
+// removeRules deletes rules, going on past failures.
+func removeRules(rules []hostRule) error {
+	var errs []string
+	for _, r := range rules {
+		if err := r.remove(); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// localnetGuard returns the rule that drops new connections from a
+// bridge to 127.0.0.0/8: the bridge has route_localnet set so that
+// published ports answer on the host's loopback, which would also let
+// containers reach services bound to the host's 127.0.0.1. Replies of
+// the loopback connections DNAT forwards are ESTABLISHED and pass.
+func localnetGuard(bridge string) hostRule {
+	return hostRule{"iptables", "filter", "INPUT", []string{"-i", bridge, "-d", "127.0.0.0/8",
+		"-m", "conntrack", "!", "--ctstate", "RELATED,ESTABLISHED",
+		"-m", "comment", "--comment", "berth: no route_localnet from " + bridge, "-j", "DROP"}}
+}
+
+// portSNAT returns the rules that stand in for portmap's per-container
+// snat, once per network: a connection portmap's DNAT sends into the
+// bridge from 127.0.0.0/8 (the host's loopback) or from the network's
+// own subnet (hairpin: a container to a port published by itself or a
+// neighbour) leaves with the bridge's address, so that the reply comes
+// back through the host and is un-NATed. Nothing else is masqueraded.
+func portSNAT(n *Network) []hostRule {
+	rule := func(tool, src, what string) hostRule {
+		return hostRule{tool, "nat", "POSTROUTING", []string{"-o", n.Bridge, "-s", src,
+			"-m", "conntrack", "--ctstate", "DNAT",
+			"-m", "comment", "--comment", "berth: " + what + " to ports published on " + n.Bridge, "-j", "MASQUERADE"}}
+	}
+	rules := []hostRule{rule("iptables", "127.0.0.0/8", "loopback"), rule("iptables", n.Subnet, "hairpin")}
+	if n.IPv6 && n.Subnet6 != "" {
+		rules = append(rules, rule("ip6tables", n.Subnet6, "hairpin"))
+	}
+	return rules
 }
 
 // isolationChains hold the firewall plugin's ingressPolicy=same-bridge
@@ -110,4 +186,22 @@ func splitRule(line string) []string {
 		args = append(args, cur.String())
 	}
 	return slices.Clip(args)
+}
+
+// setRouteLocalnet lets packets from 127.0.0.0/8 that DNAT sends to a
+// container leave through bridge, as portmap's snat would on each ADD;
+// the bridge keeps it until Remove deletes the bridge, and localnetGuard
+// keeps containers from using it towards the host.
+func setRouteLocalnet(bridge string) error {
+	if bridge == "" || strings.ContainsAny(bridge, "/.") {
+		return fmt.Errorf("%w: bridge name %q", ErrInvalidArgument, bridge)
+	}
+	path := "/proc/sys/net/ipv4/conf/" + bridge + "/route_localnet"
+	if b, err := os.ReadFile(path); err == nil && strings.TrimSpace(string(b)) == "1" {
+		return nil
+	}
+	if err := os.WriteFile(path, []byte("1"), 0o644); err != nil {
+		return fmt.Errorf("route_localnet on %s: %w", bridge, err)
+	}
+	return nil
 }

@@ -83,7 +83,11 @@ func filesUnder(dir string, m map[string]bool) {
 		if err != nil || d.IsDir() {
 			return nil
 		}
-		if n := d.Name(); n == "lock" || strings.HasPrefix(n, "last_reserved_ip") {
+		// The network Manager's lock and its fixed link to iptables
+		// (ipv4-path/iptables) belong to the state directory, not to a
+		// network or container.
+		if n := d.Name(); n == "lock" || strings.HasPrefix(n, "last_reserved_ip") ||
+			n == "iptables" && filepath.Base(filepath.Dir(p)) == "ipv4-path" {
 			return nil
 		}
 		m[p] = true
