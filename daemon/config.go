@@ -68,6 +68,9 @@ type CRIConfig struct {
 	// PauseBinary is berth-pause, every pod sandbox's process; empty
 	// looks next to berthd, then in PATH.
 	PauseBinary string `toml:"pause_binary"`
+	// StreamAddress is the host:port of the streaming server behind Exec,
+	// Attach and PortForward; empty is a free loopback port.
+	StreamAddress string `toml:"stream_address"`
 }
 
 // criAddress is the CRI socket's path.

@@ -13,8 +13,9 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/api"
-	"github.com/berth-dev/berth/cri"
 	apiv1 "github.com/berth-dev/berth/api/v1"
+	"github.com/berth-dev/berth/cri"
+	"github.com/berth-dev/berth/cri/streaming"
 	"github.com/berth-dev/berth/engine"
 	"google.golang.org/grpc"
 )
@@ -32,7 +33,8 @@ type Daemon struct {
 	grpc    *grpc.Server
 	debug   *http.Server
 	ln      net.Listener
-	cri     *cri.Server // nil when disabled
+	cri     *cri.Server       // nil when disabled
+	stream  *streaming.Server // the CRI's; nil when disabled
 	started time.Time
 
 	// ctx is cancelled on Stop; long transfers derive from it.
@@ -79,8 +81,7 @@ func New(cfg Config, log *slog.Logger) (_ *Daemon, retErr error) {
 		}
 	}
 	if !cfg.CRI.Disabled {
-		if d.cri, err = cri.New(cri.Config{Address: cfg.criAddress(), Engine: d.engine, Network: cfg.CRI.Network,
-			PauseBinary: cfg.CRI.PauseBinary, Logger: log}); err != nil {
+		if d.cri, d.stream, err = newCRI(cfg, d.engine, log); err != nil {
 			if d.debug != nil {
 				_ = d.debug.Close()
 			}
@@ -175,6 +176,9 @@ func (d *Daemon) Stop(grace time.Duration) {
 	}
 	if d.cri != nil {
 		d.cri.Stop()
+		if err := d.stream.Stop(); err != nil {
+			d.log.Warn("stop the CRI streaming server", "err", err)
+		}
 	}
 	d.metrics.close()
 	if d.debug != nil {
