@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os/exec"
-	"strings"
 	"sync"
 	"time"
 
@@ -248,21 +246,3 @@ func (s *Stream) Copy(stdout, stderr io.Writer) (*Exit, error) {
 
 // Close ends the stream; the process runs on.
 func (s *Stream) Close() error { return s.conn.Close() }
-
-// Launch runs `binary start` for c, as an engine does: the command
-// returns once the shim serves (or with the runtime's error line), and
-// the shim, left in its own session, is no child of the caller.
-func Launch(ctx context.Context, binary string, c Config) (*Client, error) {
-	cmd := exec.CommandContext(ctx, binary, append([]string{"start"}, c.Args()...)...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if msg == "" {
-			msg = err.Error()
-		}
-		return nil, errors.New(strings.TrimPrefix(msg, "berth-shim: "))
-	}
-	return NewClient(strings.TrimSpace(string(out)), c.ID), nil
-}
