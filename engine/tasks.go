@@ -185,9 +185,16 @@ func (e *Engine) clearShim(ctx context.Context, c Container) {
 
 // started records that t runs and starts watching it.
 func (e *Engine) started(ctx context.Context, ns string, c Container, t *task) error {
-	st, err := t.client.State(ctx, "")
-	if err != nil {
-		return fmt.Errorf("container %.12s: %w", c.ID, err)
+	return e.startedAs(ctx, ns, c, t, nil)
+}
+
+// startedAs is started with the init's state, when the caller has it.
+func (e *Engine) startedAs(ctx context.Context, ns string, c Container, t *task, st *shim.State) error {
+	if st == nil {
+		var err error
+		if st, err = t.client.State(ctx, ""); err != nil {
+			return fmt.Errorf("container %.12s: %w", c.ID, err)
+		}
 	}
 	c.Status = metadata.ContainerStatus{State: StateRunning, Pid: st.Pid, StartedAt: timeNow(), RestartCount: c.Status.RestartCount, Network: t.net}
 	if _, err := e.meta.Containers().Update(ctx, ns, c); err != nil {
@@ -304,18 +311,15 @@ func (e *Engine) startAttached(ctx context.Context, ns string, c Container, o At
 	if err != nil {
 		return nil, nil, e.failedStart(ctx, ns, c, nil, err)
 	}
-	s, _, err := t.client.Attach(ctx, "")
-	if err == nil && o.Width > 0 && o.Height > 0 {
+	if o.Width > 0 && o.Height > 0 {
 		_ = t.client.ResizePty(ctx, "", o.Width, o.Height) // no terminal: nothing to size
 	}
-	if err == nil {
-		if err = t.client.Start(ctx); err != nil {
-			s.Close()
-			err = classifyStartError(err)
-		}
-	}
-	if err == nil {
-		err = e.started(ctx, ns, c, t)
+	// Attached before it starts, in one round trip with the start.
+	s, st, err := t.client.AttachStart(ctx)
+	if err != nil {
+		err = classifyStartError(err)
+	} else if err = e.startedAs(ctx, ns, c, t, st); err != nil {
+		s.Close()
 	}
 	if err != nil {
 		return nil, nil, e.failedStart(ctx, ns, c, t, err)
@@ -390,26 +394,49 @@ func (e *Engine) finish(ns, id string, t *task, ex *shim.Exit) {
 		e.log.Warn("record an exit", "id", id, "err", err)
 		return
 	}
-	if _, err := t.client.Delete(ctx, "", true); err != nil {
-		e.clearShim(ctx, c)
-	}
+	// The shim deletes the container in the runtime (a process of its
+	// own) while the exit is recorded here; both are done before the
+	// container's directories go and before the exit is awaited.
+	deleted := e.deleteTask(ctx, c, t)
 	e.teardownNetwork(ctx, ns, c)
 	_ = mount.UnmountAll(filepath.Join(e.bundleDir(ns, id), "rootfs"))
 	c.Status.State, c.Status.Pid, c.Status.ExitCode, c.Status.Reason = StateExited, 0, ex.Code, ex.Reason
 	c.Status.Network = nil
 	c.Status.FinishedAt = ex.Time
-	if _, err := e.meta.Containers().Update(ctx, ns, c); err != nil {
-		e.log.Warn("record an exit", "id", id, "err", err)
+	cfg, cfgErr := ContainerConfig(c)
+	autoRemove := cfgErr == nil && cfg.AutoRemove
+	// An auto-removed container's record goes below: no commit for an
+	// exit nobody can read (should the engine die first, recovery finds
+	// a running record without a shim and removes it).
+	if !autoRemove {
+		if _, err := e.meta.Containers().Update(ctx, ns, c); err != nil {
+			e.log.Warn("record an exit", "id", id, "err", err)
+		}
 	}
+	deleted()
 	e.publishTask(ns, "exit", id, map[string]string{"exitCode": strconv.Itoa(ex.Code), "reason": ex.Reason})
-	cfg, err := ContainerConfig(c)
 	switch {
-	case err != nil:
-	case cfg.AutoRemove:
+	case autoRemove:
 		e.removeParts(ctx, ns, c, true) // as Docker's --rm, anonymous volumes go too
 		e.publishContainer(ns, "delete", c, nil)
-	case restarts(cfg.Restart, c.Status):
+	case cfgErr == nil && restarts(cfg.Restart, c.Status):
 		e.scheduleRestart(ns, c)
+	}
+}
+
+// deleteTask has t's shim delete the container and exit, in the
+// background; the function it returns waits for that and, should the
+// shim fail, cleans up after it.
+func (e *Engine) deleteTask(ctx context.Context, c Container, t *task) (wait func()) {
+	done := make(chan error, 1)
+	go func() {
+		_, err := t.client.Delete(ctx, "", true)
+		done <- err
+	}()
+	return func() {
+		if err := <-done; err != nil {
+			e.clearShim(ctx, c)
+		}
 	}
 }
 
