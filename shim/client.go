@@ -112,6 +112,13 @@ func (c *Client) Attach(ctx context.Context, execID string) (*Stream, *State, er
 	return c.stream(ctx, &Request{Method: MethodAttach, ID: c.ID, ExecID: execID})
 }
 
+// AttachStart attaches to the created init and starts it, in one round
+// trip: the stream misses none of its output. The state returned is the
+// started init's.
+func (c *Client) AttachStart(ctx context.Context) (*Stream, *State, error) {
+	return c.stream(ctx, &Request{Method: MethodAttach, ID: c.ID, Start: true})
+}
+
 func (c *Client) stream(ctx context.Context, req *Request) (*Stream, *State, error) {
 	conn, err := c.dial(ctx)
 	if err != nil {
