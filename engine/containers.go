@@ -249,6 +249,14 @@ func isMountpoint(dir string) bool {
 // and record, whichever exist, and releases its volumes, removing its
 // anonymous ones if anonVolumes.
 func (e *Engine) removeParts(ctx context.Context, ns string, c Container, anonVolumes bool) {
+	e.removePartsAfter(ctx, ns, c, anonVolumes, nil)
+}
+
+// removePartsAfter is removeParts calling before, when set, once the
+// snapshot is gone and before the directories go: finish waits there for
+// the runtime's delete, which may still read the bundle (poststop hooks
+// get its path), while the snapshot's removal overlaps it.
+func (e *Engine) removePartsAfter(ctx context.Context, ns string, c Container, anonVolumes bool, before func()) {
 	dir := e.bundleDir(ns, c.ID)
 	e.teardownNetwork(ctx, ns, c)
 	if err := mount.UnmountAll(filepath.Join(dir, "rootfs")); err != nil {
@@ -258,6 +266,9 @@ func (e *Engine) removeParts(ctx context.Context, ns string, c Container, anonVo
 		if err := sn.Remove(ctx, c.SnapshotKey); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 			e.log.Warn("remove container snapshot", "id", c.ID, "err", err)
 		}
+	}
+	if before != nil {
+		before()
 	}
 	for _, d := range []string{dir, e.logDir(ns, c.ID)} {
 		if err := os.RemoveAll(d); err != nil {

@@ -395,8 +395,9 @@ func (e *Engine) finish(ns, id string, t *task, ex *shim.Exit) {
 		return
 	}
 	// The shim deletes the container in the runtime (a process of its
-	// own) while the exit is recorded here; both are done before the
-	// container's directories go and before the exit is awaited.
+	// own) while the exit is recorded here (and an auto-removed
+	// container's snapshot removed); both are done before the exit is
+	// published, the container's directories go and the exit is awaited.
 	deleted := e.deleteTask(ctx, c, t)
 	e.teardownNetwork(ctx, ns, c)
 	_ = mount.UnmountAll(filepath.Join(e.bundleDir(ns, id), "rootfs"))
@@ -413,13 +414,19 @@ func (e *Engine) finish(ns, id string, t *task, ex *shim.Exit) {
 			e.log.Warn("record an exit", "id", id, "err", err)
 		}
 	}
-	deleted()
-	e.publishTask(ns, "exit", id, map[string]string{"exitCode": strconv.Itoa(ex.Code), "reason": ex.Reason})
-	switch {
-	case autoRemove:
-		e.removeParts(ctx, ns, c, true) // as Docker's --rm, anonymous volumes go too
+	publishExit := func() {
+		deleted()
+		e.publishTask(ns, "exit", id, map[string]string{"exitCode": strconv.Itoa(ex.Code), "reason": ex.Reason})
+	}
+	if autoRemove {
+		// As Docker's --rm, anonymous volumes go too. The snapshot goes
+		// while the runtime still deletes the container.
+		e.removePartsAfter(ctx, ns, c, true, publishExit)
 		e.publishContainer(ns, "delete", c, nil)
-	case cfgErr == nil && restarts(cfg.Restart, c.Status):
+		return
+	}
+	publishExit()
+	if cfgErr == nil && restarts(cfg.Restart, c.Status) {
 		e.scheduleRestart(ns, c)
 	}
 }
