@@ -377,7 +377,8 @@ func (e *Engine) watch(ns, id string, t *task) {
 // and go (or, dead, cleaned up after), the root unmounted, the record
 // updated, an auto-remove container removed.
 func (e *Engine) finish(ns, id string, t *task, ex *shim.Exit) {
-	defer close(t.done)
+	done := sync.OnceFunc(func() { close(t.done) })
+	defer done()
 	unlock := e.lockContainer(ns, id)
 	defer unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -395,40 +396,48 @@ func (e *Engine) finish(ns, id string, t *task, ex *shim.Exit) {
 		return
 	}
 	// The shim deletes the container in the runtime (a process of its
-	// own) while the exit is recorded here (and an auto-removed
-	// container's snapshot removed); both are done before the exit is
-	// published, the container's directories go and the exit is awaited.
+	// own) while the exit is recorded here.
 	deleted := e.deleteTask(ctx, c, t)
 	e.teardownNetwork(ctx, ns, c)
 	_ = mount.UnmountAll(filepath.Join(e.bundleDir(ns, id), "rootfs"))
 	c.Status.State, c.Status.Pid, c.Status.ExitCode, c.Status.Reason = StateExited, 0, ex.Code, ex.Reason
 	c.Status.Network = nil
 	c.Status.FinishedAt = ex.Time
+	exitAttrs := map[string]string{"exitCode": strconv.Itoa(ex.Code), "reason": ex.Reason}
 	cfg, cfgErr := ContainerConfig(c)
-	autoRemove := cfgErr == nil && cfg.AutoRemove
-	// An auto-removed container's record goes below: no commit for an
-	// exit nobody can read (should the engine die first, recovery finds
-	// a running record without a shim and removes it).
-	if !autoRemove {
-		if _, err := e.meta.Containers().Update(ctx, ns, c); err != nil {
-			e.log.Warn("record an exit", "id", id, "err", err)
-		}
-	}
-	publishExit := func() {
-		deleted()
-		e.publishTask(ns, "exit", id, map[string]string{"exitCode": strconv.Itoa(ex.Code), "reason": ex.Reason})
-	}
-	if autoRemove {
-		// As Docker's --rm, anonymous volumes go too. The snapshot goes
-		// while the runtime still deletes the container.
-		e.removePartsAfter(ctx, ns, c, true, publishExit)
-		e.publishContainer(ns, "delete", c, nil)
+	if cfgErr == nil && cfg.AutoRemove {
+		e.autoRemove(ctx, ns, c, exitAttrs, deleted, done)
 		return
 	}
-	publishExit()
+	if _, err := e.meta.Containers().Update(ctx, ns, c); err != nil {
+		e.log.Warn("record an exit", "id", id, "err", err)
+	}
+	deleted()
+	e.publishTask(ns, "exit", id, exitAttrs)
 	if cfgErr == nil && restarts(cfg.Restart, c.Status) {
 		e.scheduleRestart(ns, c)
 	}
+}
+
+// autoRemove removes an exited --rm container, its root unmounted, while
+// its shim deletes it in the runtime (deleted waits for that). As
+// Docker's --rm, anonymous volumes go too. No exit is committed: the
+// record goes (should the engine die first, recovery finds a running
+// record without shim state and removes it). Once the record is gone
+// the container's waiters are released (done): it is gone from ps -a,
+// its name free, its snapshot and volumes gone. The runtime's delete
+// and the bundle and log directories finish after, under the
+// container's lock; the directories go only once the runtime is done,
+// as poststop hooks get the bundle's path. Should the engine die first,
+// recovery removes what is left (orphans.go).
+func (e *Engine) autoRemove(ctx context.Context, ns string, c Container, exitAttrs map[string]string, deleted, done func()) {
+	e.removeSnapshot(ctx, ns, c)
+	e.removeRecord(ctx, ns, c, true)
+	e.publishTask(ns, "exit", c.ID, exitAttrs)
+	e.publishContainer(ns, "delete", c, nil)
+	done()
+	deleted()
+	e.removeDirs(ns, c)
 }
 
 // deleteTask has t's shim delete the container and exit, in the
