@@ -265,21 +265,36 @@ func isMountpoint(dir string) bool {
 // and record, whichever exist, and releases its volumes, removing its
 // anonymous ones if anonVolumes.
 func (e *Engine) removeParts(ctx context.Context, ns string, c Container, anonVolumes bool) {
-	dir := e.bundleDir(ns, c.ID)
 	e.teardownNetwork(ctx, ns, c)
-	if err := mount.UnmountAll(filepath.Join(dir, "rootfs")); err != nil {
+	if err := mount.UnmountAll(filepath.Join(e.bundleDir(ns, c.ID), "rootfs")); err != nil {
 		e.log.Warn("unmount container root", "id", c.ID, "err", err)
 	}
+	e.removeSnapshot(ctx, ns, c)
+	e.removeDirs(ns, c)
+	e.removeRecord(ctx, ns, c, anonVolumes)
+}
+
+// removeSnapshot removes a container's snapshot, its root unmounted.
+func (e *Engine) removeSnapshot(ctx context.Context, ns string, c Container) {
 	if sn, err := e.Snapshotter(ns); err == nil && c.SnapshotKey != "" {
 		if err := sn.Remove(ctx, c.SnapshotKey); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 			e.log.Warn("remove container snapshot", "id", c.ID, "err", err)
 		}
 	}
-	for _, d := range []string{dir, e.logDir(ns, c.ID)} {
+}
+
+// removeDirs removes a container's bundle and log directories.
+func (e *Engine) removeDirs(ns string, c Container) {
+	for _, d := range []string{e.bundleDir(ns, c.ID), e.logDir(ns, c.ID)} {
 		if err := os.RemoveAll(d); err != nil {
 			e.log.Warn("remove container directory", "dir", d, "err", err)
 		}
 	}
+}
+
+// removeRecord removes a container's record and releases its volumes,
+// removing its anonymous ones if anonVolumes.
+func (e *Engine) removeRecord(ctx context.Context, ns string, c Container, anonVolumes bool) {
 	if err := e.meta.Containers().Delete(ctx, ns, c.ID); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		e.log.Warn("remove container record", "id", c.ID, "err", err)
 	}

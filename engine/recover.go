@@ -69,6 +69,14 @@ func (e *Engine) recoverContainer(ctx context.Context, ns string, c Container) {
 			e.removeCgroup(c.ID)
 			c.Status.State, c.Status.Pid, c.Status.ExitCode, c.Status.Reason, c.Status.FinishedAt = StateExited, 0, 255, ReasonShimGone, timeNow()
 			c.Status.Network = nil
+			if cfg, err := ContainerConfig(c); err == nil && cfg.AutoRemove {
+				// Its exit was being handled when the engine ended (or
+				// the host rebooted): --rm removes it, as Docker's
+				// daemon does at start.
+				e.removeParts(ctx, ns, c, true)
+				e.publishContainer(ns, "delete", c, nil)
+				return
+			}
 			if _, err := e.meta.Containers().Update(ctx, ns, c); err != nil {
 				e.log.Warn("recover container", "id", c.ID, "err", err)
 			}

@@ -190,9 +190,16 @@ func (e *Engine) clearShim(ctx context.Context, c Container) {
 
 // started records that t runs and starts watching it.
 func (e *Engine) started(ctx context.Context, ns string, c Container, t *task) error {
-	st, err := t.client.State(ctx, "")
-	if err != nil {
-		return fmt.Errorf("container %.12s: %w", c.ID, err)
+	return e.startedAs(ctx, ns, c, t, nil)
+}
+
+// startedAs is started with the init's state, when the caller has it.
+func (e *Engine) startedAs(ctx context.Context, ns string, c Container, t *task, st *shim.State) error {
+	if st == nil {
+		var err error
+		if st, err = t.client.State(ctx, ""); err != nil {
+			return fmt.Errorf("container %.12s: %w", c.ID, err)
+		}
 	}
 	c.Status = metadata.ContainerStatus{State: StateRunning, Pid: st.Pid, StartedAt: timeNow(), RestartCount: c.Status.RestartCount, Network: t.net}
 	if _, err := e.meta.Containers().Update(ctx, ns, c); err != nil {
@@ -309,18 +316,15 @@ func (e *Engine) startAttached(ctx context.Context, ns string, c Container, o At
 	if err != nil {
 		return nil, nil, e.failedStart(ctx, ns, c, nil, err)
 	}
-	s, _, err := t.client.Attach(ctx, "")
-	if err == nil && o.Width > 0 && o.Height > 0 {
+	if o.Width > 0 && o.Height > 0 {
 		_ = t.client.ResizePty(ctx, "", o.Width, o.Height) // no terminal: nothing to size
 	}
-	if err == nil {
-		if err = t.client.Start(ctx); err != nil {
-			s.Close()
-			err = classifyStartError(err)
-		}
-	}
-	if err == nil {
-		err = e.started(ctx, ns, c, t)
+	// Attached before it starts, in one round trip with the start.
+	s, st, err := t.client.AttachStart(ctx)
+	if err != nil {
+		err = classifyStartError(err)
+	} else if err = e.startedAs(ctx, ns, c, t, st); err != nil {
+		s.Close()
 	}
 	if err != nil {
 		return nil, nil, e.failedStart(ctx, ns, c, t, err)
@@ -378,7 +382,8 @@ func (e *Engine) watch(ns, id string, t *task) {
 // and go (or, dead, cleaned up after), the root unmounted, the record
 // updated, an auto-remove container removed.
 func (e *Engine) finish(ns, id string, t *task, ex *shim.Exit) {
-	defer close(t.done)
+	done := sync.OnceFunc(func() { close(t.done) })
+	defer done()
 	unlock := e.lockContainer(ns, id)
 	defer unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -395,26 +400,64 @@ func (e *Engine) finish(ns, id string, t *task, ex *shim.Exit) {
 		e.log.Warn("record an exit", "id", id, "err", err)
 		return
 	}
-	if _, err := t.client.Delete(ctx, "", true); err != nil {
-		e.clearShim(ctx, c)
-	}
+	// The shim deletes the container in the runtime (a process of its
+	// own) while the exit is recorded here.
+	deleted := e.deleteTask(ctx, c, t)
 	e.teardownNetwork(ctx, ns, c)
 	_ = mount.UnmountAll(filepath.Join(e.bundleDir(ns, id), "rootfs"))
 	c.Status.State, c.Status.Pid, c.Status.ExitCode, c.Status.Reason = StateExited, 0, ex.Code, ex.Reason
 	c.Status.Network = nil
 	c.Status.FinishedAt = ex.Time
+	exitAttrs := map[string]string{"exitCode": strconv.Itoa(ex.Code), "reason": ex.Reason}
+	cfg, cfgErr := ContainerConfig(c)
+	if cfgErr == nil && cfg.AutoRemove {
+		e.autoRemove(ctx, ns, c, exitAttrs, deleted, done)
+		return
+	}
 	if _, err := e.meta.Containers().Update(ctx, ns, c); err != nil {
 		e.log.Warn("record an exit", "id", id, "err", err)
 	}
-	e.publishTask(ns, "exit", id, map[string]string{"exitCode": strconv.Itoa(ex.Code), "reason": ex.Reason})
-	cfg, err := ContainerConfig(c)
-	switch {
-	case err != nil:
-	case cfg.AutoRemove:
-		e.removeParts(ctx, ns, c, true) // as Docker's --rm, anonymous volumes go too
-		e.publishContainer(ns, "delete", c, nil)
-	case restarts(cfg.Restart, c.Status):
+	deleted()
+	e.publishTask(ns, "exit", id, exitAttrs)
+	if cfgErr == nil && restarts(cfg.Restart, c.Status) {
 		e.scheduleRestart(ns, c)
+	}
+}
+
+// autoRemove removes an exited --rm container, its root unmounted, while
+// its shim deletes it in the runtime (deleted waits for that). As
+// Docker's --rm, anonymous volumes go too. No exit is committed: the
+// record goes (should the engine die first, recovery finds a running
+// record without shim state and removes it). Once the record is gone
+// the container's waiters are released (done): it is gone from ps -a,
+// its name free, its snapshot and volumes gone. The runtime's delete
+// and the bundle and log directories finish after, under the
+// container's lock; the directories go only once the runtime is done,
+// as poststop hooks get the bundle's path. Should the engine die first,
+// recovery removes what is left (orphans.go).
+func (e *Engine) autoRemove(ctx context.Context, ns string, c Container, exitAttrs map[string]string, deleted, done func()) {
+	e.removeSnapshot(ctx, ns, c)
+	e.removeRecord(ctx, ns, c, true)
+	e.publishTask(ns, "exit", c.ID, exitAttrs)
+	e.publishContainer(ns, "delete", c, nil)
+	done()
+	deleted()
+	e.removeDirs(ns, c)
+}
+
+// deleteTask has t's shim delete the container and exit, in the
+// background; the function it returns waits for that and, should the
+// shim fail, cleans up after it.
+func (e *Engine) deleteTask(ctx context.Context, c Container, t *task) (wait func()) {
+	done := make(chan error, 1)
+	go func() {
+		_, err := t.client.Delete(ctx, "", true)
+		done <- err
+	}()
+	return func() {
+		if err := <-done; err != nil {
+			e.clearShim(ctx, c)
+		}
 	}
 }
 

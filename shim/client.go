@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os/exec"
-	"strings"
 	"sync"
 	"time"
 
@@ -112,6 +110,13 @@ func (c *Client) ExecAttach(ctx context.Context, o ExecOptions) (*Stream, *State
 // Attach returns the stdio stream of the init, or of execID's process.
 func (c *Client) Attach(ctx context.Context, execID string) (*Stream, *State, error) {
 	return c.stream(ctx, &Request{Method: MethodAttach, ID: c.ID, ExecID: execID})
+}
+
+// AttachStart attaches to the created init and starts it, in one round
+// trip: the stream misses none of its output. The state returned is the
+// started init's.
+func (c *Client) AttachStart(ctx context.Context) (*Stream, *State, error) {
+	return c.stream(ctx, &Request{Method: MethodAttach, ID: c.ID, Start: true})
 }
 
 func (c *Client) stream(ctx context.Context, req *Request) (*Stream, *State, error) {
@@ -248,21 +253,3 @@ func (s *Stream) Copy(stdout, stderr io.Writer) (*Exit, error) {
 
 // Close ends the stream; the process runs on.
 func (s *Stream) Close() error { return s.conn.Close() }
-
-// Launch runs `binary start` for c, as an engine does: the command
-// returns once the shim serves (or with the runtime's error line), and
-// the shim, left in its own session, is no child of the caller.
-func Launch(ctx context.Context, binary string, c Config) (*Client, error) {
-	cmd := exec.CommandContext(ctx, binary, append([]string{"start"}, c.Args()...)...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if msg == "" {
-			msg = err.Error()
-		}
-		return nil, errors.New(strings.TrimPrefix(msg, "berth-shim: "))
-	}
-	return NewClient(strings.TrimSpace(string(out)), c.ID), nil
-}

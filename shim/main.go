@@ -61,7 +61,7 @@ func serveMain(c Config) int {
 	debug.SetMemoryLimit(8 << 20)
 	ready := os.NewFile(3, "ready")
 	if ready == nil {
-		fmt.Fprintln(os.Stderr, "berth-shim: serve runs only under start")
+		fmt.Fprintln(os.Stderr, "berth-shim: serve runs only under start or Launch (readiness on descriptor 3)")
 		return 2
 	}
 	if err := Serve(c, ready); err != nil {

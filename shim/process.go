@@ -257,6 +257,17 @@ func (p *process) subscribe(conn net.Conn) *attached {
 	return a
 }
 
+// unsubscribe drops a client subscribe returned, before its reply.
+func (p *process) unsubscribe(a *attached) {
+	if a == nil {
+		return
+	}
+	p.mu.Lock()
+	delete(p.subs, a)
+	p.mu.Unlock()
+	a.mu.Unlock()
+}
+
 // feed writes what the client sends to the process's stdin until the
 // client goes away, then drops it.
 func (p *process) feed(a *attached) {

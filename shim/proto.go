@@ -47,6 +47,9 @@ type Request struct {
 	// Attach, on Exec, turns the connection into the process's stdio
 	// stream once the reply is sent, so that no output is missed.
 	Attach bool `json:"attach,omitempty"`
+	// Start, on Attach, starts the created init once the connection is
+	// subscribed: attach and start in one round trip.
+	Start bool `json:"start,omitempty"`
 	// Width and Height are ResizePty's.
 	Width  uint16 `json:"width,omitempty"`
 	Height uint16 `json:"height,omitempty"`

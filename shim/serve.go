@@ -1,6 +1,7 @@
 package shim
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,27 +83,62 @@ func (c *Config) check() error {
 // its stdio on /dev/null and its state directory as working directory.
 // On failure it returns the runtime's own error line and leaves nothing:
 // no state directory, socket, log or container. The shim stays a child
-// of the caller until the caller exits: long-lived callers run the
-// binary's start command instead (Launch), which exits at once.
+// of the caller, which it outlives; Start does not reap it, so it is for
+// callers that exit at once (the binary's start command). Long-lived
+// callers use Launch, which reaps it.
 func Start(c Config, binary string) (string, error) {
-	if err := c.check(); err != nil {
-		return "", err
-	}
-	if err := os.Mkdir(c.StateDir, 0o700); err != nil {
-		return "", fmt.Errorf("shim state dir: %w", err)
-	}
-	addr, err := spawn(c, binary)
+	cmd, addr, err := startServe(c, binary)
 	if err != nil {
-		os.RemoveAll(c.StateDir)
 		return "", err
 	}
+	cmd.Process.Release()
 	return addr, nil
 }
 
-func spawn(c Config, binary string) (string, error) {
+// Launch starts a shim for c as an engine does and returns a client once
+// it serves, or the runtime's own error line, leaving nothing. The shim
+// is started directly as `binary serve` (no intermediate start process),
+// detached in its own session: it outlives the caller, SIGKILL included,
+// and is reparented to init (or the nearest subreaper) when the caller
+// exits. While the caller lives a goroutine reaps it once it exits.
+//
+// A shim that serves after ctx ended is deleted (container and state
+// directory) and ctx's error returned.
+func Launch(ctx context.Context, binary string, c Config) (*Client, error) {
+	cmd, addr, err := startServe(c, binary)
+	if err != nil {
+		return nil, err
+	}
+	go cmd.Wait() // reap it: no zombie for each container that ended
+	client := NewClient(addr, c.ID)
+	if err := ctx.Err(); err != nil {
+		_, _ = client.Delete(context.WithoutCancel(ctx), "", true)
+		return nil, err
+	}
+	return client, nil
+}
+
+// startServe checks c, makes its state directory and runs `binary serve`
+// until it reports; on failure the state directory is gone.
+func startServe(c Config, binary string) (*exec.Cmd, string, error) {
+	if err := c.check(); err != nil {
+		return nil, "", err
+	}
+	if err := os.Mkdir(c.StateDir, 0o700); err != nil {
+		return nil, "", fmt.Errorf("shim state dir: %w", err)
+	}
+	cmd, addr, err := spawn(c, binary)
+	if err != nil {
+		os.RemoveAll(c.StateDir)
+		return nil, "", err
+	}
+	return cmd, addr, nil
+}
+
+func spawn(c Config, binary string) (*exec.Cmd, string, error) {
 	pr, pw, err := os.Pipe()
 	if err != nil {
-		return "", fmt.Errorf("start shim: %w", err)
+		return nil, "", fmt.Errorf("start shim: %w", err)
 	}
 	defer pr.Close()
 	cmd := exec.Command(binary, append([]string{"serve"}, c.Args()...)...)
@@ -114,19 +150,18 @@ func spawn(c Config, binary string) (string, error) {
 	err = cmd.Start()
 	pw.Close()
 	if err != nil {
-		return "", fmt.Errorf("start shim: %w", err)
+		return nil, "", fmt.Errorf("start shim: %w", err)
 	}
 	b, _ := io.ReadAll(io.LimitReader(pr, 64<<10))
 	msg := strings.TrimSpace(string(b))
 	if addr, ok := strings.CutPrefix(msg, "ok "); ok {
-		cmd.Process.Release()
-		return addr, nil
+		return cmd, addr, nil
 	}
 	werr := cmd.Wait()
 	if m, ok := strings.CutPrefix(msg, "error "); ok {
-		return "", errors.New(m)
+		return nil, "", errors.New(m)
 	}
-	return "", fmt.Errorf("shim exited before serving: %v", werr)
+	return nil, "", fmt.Errorf("shim exited before serving: %v", werr)
 }
 
 // Args returns c as berth-shim's command line flags.

@@ -150,6 +150,12 @@ func (s *server) dispatch(conn *net.UnixConn, req *Request) (resp *Response, p *
 	case MethodState:
 	case MethodAttach:
 		a = p.subscribe(conn)
+		if req.Start {
+			if err = s.start(t, p); err != nil {
+				p.unsubscribe(a)
+				a = nil
+			}
+		}
 	case MethodStart:
 		err = s.start(t, p)
 	case MethodKill:

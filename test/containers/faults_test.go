@@ -339,8 +339,9 @@ func (e *env) reboot(ids []string) {
 
 // TestRebootCleanup: after a simulated reboot, berthd reports the
 // containers that ran as exited for the reason, removes their cgroups,
-// starts --restart always ones again as Docker does, starts the others
-// on request, and rm leaves nothing. The containers have no network: a
+// removes --rm ones (as Docker's daemon does at start), starts --restart
+// always ones again as Docker does, starts the others on request, and rm
+// leaves nothing. The containers have no network: a
 // reboot also takes the kernel's links and firewall rules with it, which
 // killing processes cannot simulate.
 func TestRebootCleanup(t *testing.T) {
@@ -350,10 +351,17 @@ func TestRebootCleanup(t *testing.T) {
 	always := strings.TrimSpace(e.ok("run", "-d", "--network", "none", "--name", "always", "--restart", "always", e.ref, "sleep", "100000"))
 	e.ok("create", "--network", "none", "--name", "created", e.ref, "sleep", "100000")
 	e.ok("run", "--network", "none", "--name", "done", e.ref, "true")
-	e.reboot([]string{plain, always})
+	auto := strings.TrimSpace(e.ok("run", "-d", "--rm", "--network", "none", "--name", "auto", e.ref, "sleep", "100000"))
+	e.reboot([]string{plain, always, auto})
 	e.start()
 	if st, _ := e.ctrState("plain"); st.Status != "exited" || !strings.Contains(st.Error, "shim gone") {
 		t.Errorf("plain after the reboot: %+v", st)
+	}
+	if st, ok := e.ctrState("auto"); ok {
+		t.Errorf("the --rm container is still there after the reboot: %+v", st)
+	}
+	if cg := cgroupsOf(auto); len(cg) > 0 {
+		t.Errorf("the --rm container's cgroups left after the reboot: %v", cg)
 	}
 	if m := mountsUnder(t, e.dir); len(m) > 0 {
 		// always may have been started again: only its root is allowed.

@@ -168,8 +168,9 @@ func (e *env) fails(code int, want string, args ...string) {
 	}
 }
 
-// nothingLeft checks berthd holds no container, container snapshot,
-// bundle, shim directory or log directory.
+// nothingLeft checks berthd holds no container or container snapshot
+// and, once a --rm container's last steps are done, no bundle, shim
+// directory or log directory.
 func (e *env) nothingLeft() {
 	e.t.Helper()
 	if out := e.ok("ps", "-a", "-q"); strings.TrimSpace(out) != "" {
@@ -178,20 +179,48 @@ func (e *env) nothingLeft() {
 	if out := e.ok("snapshot", "ls"); strings.Contains(out, "container-") {
 		e.t.Errorf("container snapshots left:\n%s", out)
 	}
-	for _, glob := range []string{"state/containers/*/*", "state/s/*", "root/containers/*/*"} {
-		if m, _ := filepath.Glob(filepath.Join(e.dir, glob)); len(m) > 0 {
-			e.t.Errorf("left behind: %v", m)
+	if m := e.settled("state/containers/*/*", "state/s/*", "root/containers/*/*"); len(m) > 0 {
+		e.t.Errorf("left behind: %v", m)
+	}
+}
+
+// settleTime bounds how long, after `run --rm` returns, its container's
+// runtime delete, shim and directories may take to go: run returns once
+// the container is gone from ps -a (as Docker's), they go just after.
+const settleTime = 10 * time.Second
+
+// settled returns what still matches globs under the test's directory
+// once nothing does or settleTime has passed.
+func (e *env) settled(globs ...string) []string {
+	deadline := time.Now().Add(settleTime)
+	for {
+		var left []string
+		for _, glob := range globs {
+			m, _ := filepath.Glob(filepath.Join(e.dir, glob))
+			left = append(left, m...)
 		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
 // TestRunRemoveLeavesNothing: `run --rm IMAGE echo hi` pulls the image,
-// prints hi and leaves nothing; the exit code propagates.
+// prints hi and leaves nothing: the container is gone from ps -a and its
+// name free when run returns, its shim (the runtime's delete done) and
+// directories just after; the exit code propagates.
 func TestRunRemoveLeavesNothing(t *testing.T) {
 	e := newEnv(t)
-	out, errs, code := e.berth("run", "--rm", e.ref, "echo", "hi")
+	out, errs, code := e.berth("run", "--rm", "--name", "once", e.ref, "echo", "hi")
 	if code != 0 || out != "hi\n" {
 		t.Fatalf("run: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	if out := e.ok("ps", "-a", "-q"); strings.TrimSpace(out) != "" {
+		t.Errorf("ps -a lists the --rm container once run returned: %s", out)
+	}
+	if out := e.ok("run", "--rm", "--name", "once", e.ref, "echo", "again"); out != "again\n" {
+		t.Errorf("the name again: %q", out)
 	}
 	e.nothingLeft()
 	if _, _, code := e.berth("run", "--rm", e.ref, "sh", "-c", "exit 3"); code != 3 {

@@ -191,6 +191,32 @@ func TestStdinAttach(t *testing.T) {
 	})
 }
 
+// TestAttachStartMissesNothing: attach and start in one round trip gets
+// all of a process's output, even one that prints and exits at once;
+// a second AttachStart (the init is no longer created) is refused and
+// the stream still ends with the exit.
+func TestAttachStartMissesNothing(t *testing.T) {
+	sideBySide(t, func(t *testing.T, e *env) {
+		c := e.run([]string{"sh", "-c", "echo out; echo err >&2; exit 4"})
+		s, st, err := c.AttachStart(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if st == nil || st.Pid <= 0 || st.Status == shim.StatusCreated {
+			t.Fatalf("state after AttachStart %+v, want the started init's", st)
+		}
+		if _, _, err := c.AttachStart(ctx); err == nil {
+			t.Error("a second AttachStart succeeded")
+		}
+		var out, errb bytes.Buffer
+		ex, err := s.Copy(&out, &errb)
+		if err != nil || ex.Code != 4 || out.String() != "out\n" || errb.String() != "err\n" {
+			t.Fatalf("exit %+v %v, stdout %q, stderr %q; want 4, out, err", ex, err, out.String(), errb.String())
+		}
+	})
+}
+
 func TestDeleteLeavesNothing(t *testing.T) {
 	sideBySide(t, func(t *testing.T, e *env) {
 		e.cfg.StartNow = true
