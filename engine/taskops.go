@@ -197,7 +197,14 @@ type ExecOptions struct {
 	ID string
 	// Width and Height, when set, size its terminal.
 	Width, Height uint16
+	// KillOnCancel kills the process when ctx ends before it exits, as
+	// the CRI's streaming exec does when its client goes away; without
+	// it the process runs on, as Docker's exec does.
+	KillOnCancel bool
 }
+
+// execKillWait bounds the wait for an exec process killed on cancel.
+const execKillWait = 10 * time.Second
 
 // Exec runs a process in a running container with stdio and returns its
 // exit code (0 at once when detached).
@@ -231,6 +238,13 @@ func (e *Engine) Exec(ctx context.Context, ns, ref string, o ExecOptions, stdio 
 	}
 	e.publishTask(ns, "exec-started", c.ID, map[string]string{"execID": o.ID})
 	ex, err := copyStream(ctx, s, stdio)
+	if err != nil && o.KillOnCancel && ctx.Err() != nil {
+		kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), execKillWait)
+		if t.client.Kill(kctx, o.ID, int(unix.SIGKILL), false) == nil {
+			_, _ = t.client.Wait(kctx, o.ID)
+		}
+		cancel()
+	}
 	_, _ = t.client.Delete(context.WithoutCancel(ctx), o.ID, false)
 	if err != nil {
 		return 0, err

@@ -37,7 +37,7 @@ func (s *Server) serveExec(w http.ResponseWriter, r *http.Request) {
 		go resizeLoop(ctx, sess.resize, func(t termSize) error {
 			return s.e.ResizeContainer(ctx, s.ns, req.ContainerId, id, t.Width, t.Height)
 		})
-		o := engine.ExecOptions{ExecConfig: container.ExecConfig{Cmd: req.Cmd, Tty: req.Tty}, ID: id}
+		o := engine.ExecOptions{ExecConfig: container.ExecConfig{Cmd: req.Cmd, Tty: req.Tty}, ID: id, KillOnCancel: true}
 		code, err := s.e.Exec(ctx, s.ns, req.ContainerId, o, sess.stdio())
 		sess.finish(code, err)
 	})

@@ -247,3 +247,23 @@ func (w *signalWriter) Write(p []byte) (int, error) {
 func remotecommandOpts(stdout io.Writer) remotecommand.StreamOptions {
 	return remotecommand.StreamOptions{Stdout: stdout}
 }
+
+// TestExecKilledWhenClientGoes: an exec whose client goes away is
+// killed, as containerd's CRI does, instead of running on unseen.
+func TestExecKilledWhenClientGoes(t *testing.T) {
+	v := newEnv(t)
+	c := v.run(container.Config{Name: "gone", Cmd: []string{"sleep", "3600"}})
+	u := v.execURL(t, c.ID, []string{"sh", "-c", "echo $$ > /tmp/pid; echo ready; exec sleep 3600"}, false, false, false)
+	ctx, cancel := context.WithCancel(t.Context())
+	w := &signalWriter{ch: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() { done <- spdyClient(t, u).StreamWithContext(ctx, remotecommandOpts(w)) }()
+	select {
+	case <-w.ch:
+	case err := <-done:
+		t.Fatalf("exec ended early: %v", err)
+	}
+	cancel()
+	<-done
+	v.waitExec(t, c.ID, "sh", "-c", "! kill -0 $(cat /tmp/pid)")
+}
