@@ -16,11 +16,10 @@ type consoleSocket struct {
 }
 
 func newConsoleSocket(path string) (*consoleSocket, error) {
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	ln, err := listenUnix(path)
 	if err != nil {
 		return nil, fmt.Errorf("console socket: %w", err)
 	}
-	ln.SetUnlinkOnClose(true)
 	return &consoleSocket{path: path, ln: ln}, nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -234,7 +233,7 @@ func writeConfig(c Config) error {
 // never reachable by others, even for an instant.
 func (s *server) listen(addr string) error {
 	old := unix.Umask(0o077)
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: addr, Net: "unix"})
+	ln, err := listenUnix(addr)
 	unix.Umask(old)
 	if err != nil {
 		return fmt.Errorf("shim socket: %w", err)
