@@ -1,0 +1,108 @@
+// Command testbin stands in, inside critest's test images, for the
+// programs of the upstream images that busybox cannot play: it is one
+// static binary that acts by the name it is run as.
+//
+//   - nginx: an HTTP server of /usr/share/nginx/html on -listen (default
+//     :80) that writes its pid to /var/run/nginx.pid and runs as
+//     "nginx: master process nginx", as critest's PID namespace specs
+//     look for (they read /proc/1/cmdline and run `pidof nginx`).
+//   - httpd: the same server of /usr/local/apache2/htdocs; it logs a line
+//     naming httpd, as critest's multi-container log spec expects.
+//   - nnp: prints "Effective uid: N"; installed setuid root, it shows
+//     whether no_new_privs kept the set-user-ID from taking effect.
+//   - ipcs: `ipcs -m` lists the System V shared memory segments the
+//     container's IPC namespace holds (Debian's busybox has no ipcs).
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// masterTitle is the argv[0] real nginx gives its master process.
+const masterTitle = "nginx: master process nginx"
+
+func main() {
+	name := filepath.Base(os.Args[0])
+	if strings.HasPrefix(os.Args[0], masterTitle) {
+		name = "nginx"
+	}
+	var err error
+	switch name {
+	case "nginx":
+		err = nginx()
+	case "httpd":
+		err = serve("httpd", "/usr/local/apache2/htdocs", ":80")
+	case "nnp":
+		fmt.Printf("Effective uid: %d\n", os.Geteuid())
+	case "ipcs":
+		err = ipcs()
+	default:
+		err = fmt.Errorf("unknown program name %q (want nginx, httpd or nnp)", name)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(1)
+	}
+}
+
+// nginx re-executes itself under nginx's master process title (the pid
+// stays the same), then writes the pid file and serves.
+func nginx() error {
+	if !strings.HasPrefix(os.Args[0], masterTitle) {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("find own executable: %w", err)
+		}
+		argv := append([]string{masterTitle}, os.Args[1:]...)
+		return syscall.Exec(exe, argv, os.Environ())
+	}
+	fs := flag.NewFlagSet("nginx", flag.ContinueOnError)
+	listen := fs.String("listen", ":80", "address to serve on")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		return err
+	}
+	if err := os.MkdirAll("/var/run", 0o755); err != nil {
+		return fmt.Errorf("pid file directory: %w", err)
+	}
+	if err := os.WriteFile("/var/run/nginx.pid", []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		return fmt.Errorf("pid file: %w", err)
+	}
+	return serve("nginx", "/usr/share/nginx/html", *listen)
+}
+
+// ipcs prints /proc/sysvipc/shm in ipcs -m's columns.
+func ipcs() error {
+	if len(os.Args) != 2 || os.Args[1] != "-m" {
+		return errors.New("only ipcs -m is supported")
+	}
+	b, err := os.ReadFile("/proc/sysvipc/shm")
+	if err != nil {
+		return err
+	}
+	fmt.Println("------ Shared Memory Segments --------")
+	fmt.Println("key        shmid      owner      perms      bytes      nattch     status")
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	for _, l := range lines[1:] {
+		// key shmid perms size cpid lpid nattch uid ...
+		f := strings.Fields(l)
+		if len(f) < 8 {
+			continue
+		}
+		key, _ := strconv.ParseInt(f[0], 10, 64)
+		fmt.Printf("0x%08x %-10s %-10s %-10s %-10s %-10s\n", uint32(key), f[1], f[7], f[2], f[3], f[6])
+	}
+	return nil
+}
+
+func serve(name, root, addr string) error {
+	fmt.Fprintf(os.Stderr, "%s: serving %s on %s\n", name, root, addr)
+	return http.ListenAndServe(addr, http.FileServer(http.Dir(root))) //nolint:gosec // a test server without timeouts
+}
