@@ -99,7 +99,8 @@ func images(testbin []byte) []image {
 // rootfs is the busybox root filesystem every stand-in starts from: the
 // host's static /bin/busybox with a hard link for each of its applets (as
 // in the busybox image: masking /bin/ls must not mask busybox itself),
-// and testbin as /usr/bin/ipcs, which Debian's busybox lacks.
+// and testbin as /usr/bin/ipcs and /usr/bin/pgrep, which Debian's
+// busybox lacks.
 func rootfs(passwd, group string, testbin []byte) ([]registrytest.Entry, error) {
 	bb, err := os.ReadFile("/bin/busybox")
 	if err != nil {
@@ -126,6 +127,7 @@ func rootfs(passwd, group string, testbin []byte) ([]registrytest.Entry, error) 
 	}
 	return append(e,
 		registrytest.Entry{Name: "usr/bin/ipcs", Mode: 0o755, Data: testbin},
+		registrytest.Entry{Name: "usr/bin/pgrep", Type: tar.TypeLink, Linkname: "usr/bin/ipcs"},
 		registrytest.Entry{Name: "etc/passwd", Data: []byte(passwd)},
 		registrytest.Entry{Name: "etc/group", Data: []byte(group)},
 		registrytest.Entry{Name: "etc/hostname", Data: []byte("critest\n")},

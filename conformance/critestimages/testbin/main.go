@@ -12,6 +12,9 @@
 //     whether no_new_privs kept the set-user-ID from taking effect.
 //   - ipcs: `ipcs -m` lists the System V shared memory segments the
 //     container's IPC namespace holds (Debian's busybox has no ipcs).
+//   - pgrep: `pgrep PATTERN` prints the pids whose name matches the
+//     regular expression and exits 1 when none does (Debian's busybox
+//     has no pgrep either).
 package main
 
 import (
@@ -21,6 +24,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -44,11 +48,15 @@ func main() {
 		fmt.Printf("Effective uid: %d\n", os.Geteuid())
 	case "ipcs":
 		err = ipcs()
+	case "pgrep":
+		err = pgrep()
 	default:
 		err = fmt.Errorf("unknown program name %q (want nginx, httpd or nnp)", name)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, name+":", err)
+		if err != errNoMatch {
+			fmt.Fprintln(os.Stderr, name+":", err)
+		}
 		os.Exit(1)
 	}
 }
@@ -98,6 +106,40 @@ func ipcs() error {
 		}
 		key, _ := strconv.ParseInt(f[0], 10, 64)
 		fmt.Printf("0x%08x %-10s %-10s %-10s %-10s %-10s\n", uint32(key), f[1], f[7], f[2], f[3], f[6])
+	}
+	return nil
+}
+
+// errNoMatch makes pgrep exit 1 without a message.
+var errNoMatch = errors.New("")
+
+// pgrep prints the pids of the processes whose comm matches os.Args[1].
+func pgrep() error {
+	if len(os.Args) != 2 {
+		return errors.New("usage: pgrep PATTERN")
+	}
+	re, err := regexp.Compile(os.Args[1])
+	if err != nil {
+		return err
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return err
+	}
+	found := false
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		comm, err := os.ReadFile("/proc/" + e.Name() + "/comm")
+		if err == nil && re.MatchString(strings.TrimSpace(string(comm))) {
+			fmt.Println(pid)
+			found = true
+		}
+	}
+	if !found {
+		return errNoMatch
 	}
 	return nil
 }
