@@ -98,7 +98,8 @@ func images(testbin []byte) []image {
 
 // rootfs is the busybox root filesystem every stand-in starts from: the
 // host's static /bin/busybox with a hard link for each of its applets (as
-// in the busybox image: masking /bin/ls must not mask busybox itself),
+// in the busybox image: masking /bin/ls must not mask busybox itself;
+// a link's mode is busybox's, as unpackers chmod the target to it),
 // and testbin as /usr/bin/ipcs and /usr/bin/pgrep, which Debian's
 // busybox lacks.
 func rootfs(passwd, group string, testbin []byte) ([]registrytest.Entry, error) {
@@ -119,7 +120,7 @@ func rootfs(passwd, group string, testbin []byte) ([]registrytest.Entry, error) 
 		registrytest.Entry{Name: "bin/busybox", Mode: 0o755, Data: bb})
 	for _, a := range strings.Fields(string(out)) {
 		if a != "busybox" {
-			e = append(e, registrytest.Entry{Name: "bin/" + a, Type: tar.TypeLink, Linkname: "bin/busybox"})
+			e = append(e, registrytest.Entry{Name: "bin/" + a, Type: tar.TypeLink, Mode: 0o755, Linkname: "bin/busybox"})
 		}
 	}
 	if passwd == "" {
@@ -127,7 +128,7 @@ func rootfs(passwd, group string, testbin []byte) ([]registrytest.Entry, error) 
 	}
 	return append(e,
 		registrytest.Entry{Name: "usr/bin/ipcs", Mode: 0o755, Data: testbin},
-		registrytest.Entry{Name: "usr/bin/pgrep", Type: tar.TypeLink, Linkname: "usr/bin/ipcs"},
+		registrytest.Entry{Name: "usr/bin/pgrep", Type: tar.TypeLink, Mode: 0o755, Linkname: "usr/bin/ipcs"},
 		registrytest.Entry{Name: "etc/passwd", Data: []byte(passwd)},
 		registrytest.Entry{Name: "etc/group", Data: []byte(group)},
 		registrytest.Entry{Name: "etc/hostname", Data: []byte("critest\n")},
