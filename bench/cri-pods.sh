@@ -68,7 +68,6 @@ fi
 (cd "$REPO" && go build -o "$WORK/cripods" ./bench/cripods)
 echo "== images: critest's stand-ins in a loopback registry"
 start_registry
-REG_PID=${PIDS[0]}
 push_images >/dev/null
 write_mirrors
 
@@ -80,7 +79,6 @@ one() {
 	WORK=$BASE/$sys-$r
 	mkdir -p "$WORK"
 	BRIDGE=cp$r${sys:0:1}$$
-	PIDS=()
 	case $sys in
 	containerd) SUBNET=10.209.0.0/24; start_containerd >/dev/null; PULL=registry.k8s.io/pause:3.9 ;;
 	berthd) SUBNET=10.210.0.0/24; start_berthd >/dev/null; PULL= ;;
@@ -90,10 +88,9 @@ one() {
 		${PULL:+-pull "$PULL"} -pods "$PODS" -parallel "$PARALLEL" | tee -a "$BASE/$sys.json"
 	"$BASE/cripods" -endpoint "$ENDPOINT" -remove || echo "cri-pods.sh: $sys: removing pods failed" >&2
 	stop_daemon
-	PIDS=("$REG_PID")
 	grep -F " $WORK/" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r m; do umount -l "$m"; done
 	ip link show "$BRIDGE" >/dev/null 2>&1 && ip link delete "$BRIDGE"
-	ENDPOINT= DAEMON_PID=
+	ENDPOINT=
 	rm -rf "$WORK"
 	WORK=$BASE
 }

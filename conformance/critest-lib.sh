@@ -5,8 +5,9 @@
 #
 # The caller sets REPO, WORK (a fresh temporary directory), TOOLS (where
 # crictl is), SUBNET, BRIDGE and PIDS=() and traps critest_cleanup on
-# EXIT after snapshot_host. start_containerd and start_berthd set
-# ENDPOINT and DAEMON_PID.
+# EXIT after snapshot_host. write_mirrors sets CERTS; start_containerd
+# and start_berthd set ENDPOINT and DAEMON_PID. PIDS are the other
+# processes to stop at exit (the registry).
 
 # free_port prints a loopback TCP port nothing listens on.
 free_port() {
@@ -75,10 +76,11 @@ push_images() {
 # the dead proxy makes fail at once.
 write_mirrors() {
 	local h
+	CERTS=$WORK/certs.d
 	for h in registry.k8s.io k8s.gcr.io gcr.io; do
-		mkdir -p "$WORK/certs.d/$h"
+		mkdir -p "$CERTS/$h"
 		printf 'server = "https://%s"\n\n[host."http://127.0.0.1:%s"]\n  capabilities = ["pull", "resolve"]\n' \
-			"$h" "$REG_PORT" >"$WORK/certs.d/$h/hosts.toml"
+			"$h" "$REG_PORT" >"$CERTS/$h/hosts.toml"
 	done
 }
 
@@ -122,11 +124,10 @@ start_containerd() {
 	    bin_dir = "/usr/lib/cni"
 	    conf_dir = "$WORK/net.d"
 	  [plugins."io.containerd.grpc.v1.cri".registry]
-	    config_path = "$WORK/certs.d"
+	    config_path = "$CERTS"
 	TOML
 	containerd --config "$c/config.toml" --log-level warn >"$WORK/containerd.log" 2>&1 &
 	DAEMON_PID=$!
-	PIDS+=("$DAEMON_PID")
 	wait_socket "$DAEMON_PID" "$WORK/containerd.sock" "$WORK/containerd.log"
 	ENDPOINT=unix://$WORK/containerd.sock
 	echo "# containerd $(containerd --version | awk '{print $3}') (pid $DAEMON_PID) on $ENDPOINT, CNI bridge $BRIDGE $SUBNET"
@@ -138,7 +139,7 @@ berthd_has_cri() { "$REPO/bin/berthd" --help 2>&1 | grep -q -- --cri-address; }
 start_berthd() {
 	cat >"$WORK/berthd.toml" <<-TOML
 	[registry]
-	config_path = "$WORK/certs.d"
+	config_path = "$CERTS"
 	[network]
 	default_bridge = "$BRIDGE"
 	default_subnet = "$SUBNET"
@@ -146,7 +147,6 @@ start_berthd() {
 	"$REPO/bin/berthd" --root "$WORK/berth/root" --state "$WORK/berth/state" --address "$WORK/berthd.sock" \
 		--cri-address "$WORK/cri.sock" --config "$WORK/berthd.toml" --log-level warn >"$WORK/berthd.log" 2>&1 &
 	DAEMON_PID=$!
-	PIDS+=("$DAEMON_PID")
 	wait_socket "$DAEMON_PID" "$WORK/cri.sock" "$WORK/berthd.log"
 	ENDPOINT=unix://$WORK/cri.sock
 	echo "# berthd $("$REPO/bin/berthd" --version 2>/dev/null | head -1) (pid $DAEMON_PID) on $ENDPOINT, bridge $BRIDGE $SUBNET"
@@ -159,8 +159,8 @@ stop_daemon() {
 	if [[ -n ${ENDPOINT:-} && -n ${DAEMON_PID:-} ]] && kill -0 "$DAEMON_PID" 2>/dev/null; then
 		timeout 300 "$TOOLS/crictl" --runtime-endpoint "$ENDPOINT" --image-endpoint "$ENDPOINT" rmp -fa >/dev/null 2>&1
 	fi
-	kill_pids "${PIDS[@]}"
-	PIDS=()
+	[[ -n ${DAEMON_PID:-} ]] && kill_pids "$DAEMON_PID"
+	DAEMON_PID=
 	local p left=()
 	for p in /proc/[0-9]*; do
 		p=${p#/proc/}
@@ -211,6 +211,7 @@ drop_new_chains() {
 critest_cleanup() {
 	set +e
 	stop_daemon
+	kill_pids "${PIDS[@]}"
 	grep -F " $WORK/" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r m; do umount -l "$m"; done
 	local n d
 	for n in $(ls /var/run/netns 2>/dev/null); do

@@ -80,7 +80,7 @@ push_images
 write_mirrors
 if [[ ${MIRRORS_ONLY:-0} == 1 ]]; then
 	KEEP=1
-	echo "# mirror files for 127.0.0.1:$REG_PORT in $WORK/certs.d (stop the registry, PID ${PIDS[0]}, when done)"
+	echo "# mirror files for 127.0.0.1:$REG_PORT in $CERTS (stop the registry, PID ${PIDS[0]}, when done)"
 	trap - EXIT
 	exit 0
 fi

@@ -66,7 +66,7 @@ func images(testbin []byte) []image {
 		{Refs: []string{e2e + "nonewprivs:1.3"}, Repo: "e2e-test-images/nonewprivs", Tags: []string{"1.3"},
 			Entrypoint: []string{"/usr/local/bin/nnp"}, Extra: []registrytest.Entry{{Name: "usr/local/bin/nnp", Mode: 0o4755, Data: testbin}}},
 		{Refs: []string{"registry.k8s.io/pause:3.9", "k8s.gcr.io/pause:3.9"}, Repo: "pause", Tags: []string{"3.9"},
-			Entrypoint: []string{"/bin/sleep", "infinity"}},
+			Entrypoint: []string{"/pause"}, Extra: []registrytest.Entry{{Name: "pause", Mode: 0o755, Data: testbin}}},
 		{Refs: []string{stage + "test-image-predefined-group"}, Repo: "k8s-staging-cri-tools/test-image-predefined-group", Tags: []string{"latest"},
 			User:   "1000",
 			Passwd: defaultPasswd + "default-user:x:1000:1000::/home/default-user:/bin/sh\n",

@@ -12,6 +12,9 @@
 //     whether no_new_privs kept the set-user-ID from taking effect.
 //   - ipcs: `ipcs -m` lists the System V shared memory segments the
 //     container's IPC namespace holds (Debian's busybox has no ipcs).
+//   - pause: the sandbox's process, as the pause image's: it waits for
+//     SIGINT or SIGTERM and reaps the orphans a shared PID namespace
+//     hands it.
 //   - pgrep: `pgrep PATTERN` prints the pids whose name matches the
 //     regular expression and exits 1 when none does (Debian's busybox
 //     has no pgrep either).
@@ -23,6 +26,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -50,6 +54,8 @@ func main() {
 		err = ipcs()
 	case "pgrep":
 		err = pgrep()
+	case "pause":
+		pause()
 	default:
 		err = fmt.Errorf("unknown program name %q (want nginx, httpd or nnp)", name)
 	}
@@ -108,6 +114,22 @@ func ipcs() error {
 		fmt.Printf("0x%08x %-10s %-10s %-10s %-10s %-10s\n", uint32(key), f[1], f[7], f[2], f[3], f[6])
 	}
 	return nil
+}
+
+func pause() {
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGCHLD)
+	for sig := range sigs {
+		if sig != syscall.SIGCHLD {
+			return
+		}
+		for {
+			pid, err := syscall.Wait4(-1, nil, syscall.WNOHANG, nil)
+			if pid <= 0 || err != nil {
+				break
+			}
+		}
+	}
 }
 
 // errNoMatch makes pgrep exit 1 without a message.
