@@ -22,7 +22,9 @@
 # The report gives the median over ROUNDS with its range [min-max] and the
 # ratios berthd/containerd (< 1: berthd uses less).
 #
-# Usage: sudo [ROUNDS=3] [PODS=105] [PARALLEL=10] bench/cri-pods.sh
+# Usage: sudo [ROUNDS=3] [PODS=105] [PARALLEL=10] [BERTHD=path] bench/cri-pods.sh
+# (BERTHD: a berthd with its shim, runtime and pause binary beside it;
+# default <repo>/bin/berthd after make build)
 # Needs root, go, jq, containerd, runc, docker-registry, /bin/busybox,
 # containernetworking-plugins. Runs under the shared lock:
 #   flock /tmp/berth-itest.lock bench/cri-pods.sh
@@ -42,7 +44,11 @@ done
 	{ echo "cri-pods.sh: ROUNDS, PODS and PARALLEL must be positive integers" >&2; exit 2; }
 ((PODS <= 250)) || { echo "cri-pods.sh: PODS must be at most 250 (one /24 per daemon)" >&2; exit 2; }
 
-(cd "$REPO" && make build >/dev/null)
+BERTHD=${BERTHD:-}
+if [[ -z $BERTHD ]]; then
+	(cd "$REPO" && make build >/dev/null)
+	BERTHD=$REPO/bin/berthd
+fi
 "$REPO/hack/cri-tools.sh" "$TOOLS" >/dev/null
 WORK=$(mktemp -d /tmp/berth-bench-cripods-XXXXXX)
 BASE=$WORK

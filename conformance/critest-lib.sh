@@ -4,7 +4,8 @@
 # serving the CRI on a CNI bridge of its own, and the cleanup of all of it.
 #
 # The caller sets REPO, WORK (a fresh temporary directory), TOOLS (where
-# crictl is), SUBNET, BRIDGE and PIDS=() and traps critest_cleanup on
+# crictl is), SUBNET, BRIDGE, PIDS=() and, for berthd, BERTHD (its
+# binary; berth-shim, berth-runtime and the pause binary beside it) and traps critest_cleanup on
 # EXIT after snapshot_host. write_mirrors sets CERTS; start_containerd
 # and start_berthd set ENDPOINT and DAEMON_PID. PIDS are the other
 # processes to stop at exit (the registry).
@@ -134,7 +135,7 @@ start_containerd() {
 }
 
 # berthd_has_cri says whether this berthd serves the CRI.
-berthd_has_cri() { "$REPO/bin/berthd" --help 2>&1 | grep -q -- --cri-address; }
+berthd_has_cri() { "$BERTHD" --help 2>&1 | grep -q -- --cri-address; }
 
 start_berthd() {
 	cat >"$WORK/berthd.toml" <<-TOML
@@ -144,12 +145,12 @@ start_berthd() {
 	default_bridge = "$BRIDGE"
 	default_subnet = "$SUBNET"
 	TOML
-	"$REPO/bin/berthd" --root "$WORK/berth/root" --state "$WORK/berth/state" --address "$WORK/berthd.sock" \
+	"$BERTHD" --root "$WORK/berth/root" --state "$WORK/berth/state" --address "$WORK/berthd.sock" \
 		--cri-address "$WORK/cri.sock" --config "$WORK/berthd.toml" --log-level warn >"$WORK/berthd.log" 2>&1 &
 	DAEMON_PID=$!
 	wait_socket "$DAEMON_PID" "$WORK/cri.sock" "$WORK/berthd.log"
 	ENDPOINT=unix://$WORK/cri.sock
-	echo "# berthd $("$REPO/bin/berthd" --version 2>/dev/null | head -1) (pid $DAEMON_PID) on $ENDPOINT, bridge $BRIDGE $SUBNET"
+	echo "# berthd $("$BERTHD" --version 2>/dev/null | head -1) (pid $DAEMON_PID) on $ENDPOINT, bridge $BRIDGE $SUBNET"
 }
 
 # stop_daemon removes every pod through the CRI, then stops the daemon
@@ -210,8 +211,8 @@ drop_new_chains() {
 
 critest_cleanup() {
 	set +e
+	kill_pids "${PIDS[@]}" # the registry, before stop_daemon looks for leftovers
 	stop_daemon
-	kill_pids "${PIDS[@]}"
 	grep -F " $WORK/" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r m; do umount -l "$m"; done
 	local n d
 	for n in $(ls /var/run/netns 2>/dev/null); do

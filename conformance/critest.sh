@@ -26,6 +26,8 @@
 #
 # Environment: CRI_TOOLS_BIN (crictl and critest, built by
 # hack/cri-tools.sh when missing; default <repo>/.cache/cri-tools/bin),
+# BERTHD (a berthd binary with berth-shim, berth-runtime and its pause
+# binary beside it; default <repo>/bin/berthd after make build),
 # SKIP (extra -ginkgo.skip regexp), FOCUS (a -ginkgo.focus regexp),
 # SUBNET, KEEP=1 to keep the work directory, KNOWN_FAILURES (a file of
 # full spec names, one a line, whose failure does not fail the run; for
@@ -46,7 +48,7 @@ ENDPOINT=""
 case ${1:-} in
 --containerd | --berthd) MODE=${1#--} ;;
 unix://*) MODE=endpoint ENDPOINT=$1 ;;
--h | --help) sed -n '2,38p' "$0"; exit 0 ;;
+-h | --help) sed -n '2,40p' "$0"; exit 0 ;;
 *) echo "critest.sh: want --containerd, --berthd or a unix:// endpoint (got '${1:-}')" >&2; exit 2 ;;
 esac
 [[ $(id -u) == 0 ]] || { echo "critest.sh: must run as root" >&2; exit 1; }
@@ -54,9 +56,13 @@ for t in docker-registry jq go iptables; do
 	command -v "$t" >/dev/null || { echo "critest.sh: $t not installed" >&2; exit 1; }
 done
 [[ -x /bin/busybox ]] || { echo "critest.sh: /bin/busybox (busybox-static) not found" >&2; exit 1; }
+BERTHD=${BERTHD:-}
 if [[ $MODE == berthd ]]; then
-	(cd "$REPO" && make build >/dev/null)
-	if ! "$REPO/bin/berthd" --help 2>&1 | grep -q -- --cri-address; then
+	if [[ -z $BERTHD ]]; then
+		(cd "$REPO" && make build >/dev/null)
+		BERTHD=$REPO/bin/berthd
+	fi
+	if ! "$BERTHD" --help 2>&1 | grep -q -- --cri-address; then
 		echo "critest.sh: SKIP: berthd has no --cri-address flag (its CRI server is not merged yet): nothing to test"
 		exit 77
 	fi
