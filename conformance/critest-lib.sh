@@ -158,7 +158,8 @@ start_berthd() {
 # under WORK (shims name their daemon's socket there).
 stop_daemon() {
 	if [[ -n ${ENDPOINT:-} && -n ${DAEMON_PID:-} ]] && kill -0 "$DAEMON_PID" 2>/dev/null; then
-		timeout 300 "$TOOLS/crictl" --runtime-endpoint "$ENDPOINT" --image-endpoint "$ENDPOINT" rmp -fa >/dev/null 2>&1
+		timeout 300 "$TOOLS/crictl" --runtime-endpoint "$ENDPOINT" --image-endpoint "$ENDPOINT" rmp -fa >/dev/null 2>&1 ||
+			echo "# crictl rmp -fa failed; the daemon's processes are killed below"
 	fi
 	[[ -n ${DAEMON_PID:-} ]] && kill_pids "$DAEMON_PID"
 	DAEMON_PID=
@@ -218,9 +219,16 @@ critest_cleanup() {
 	for n in $(ls /var/run/netns 2>/dev/null); do
 		grep -qx "$n" "$WORK/netns.before" || { echo "# removing netns $n left by the daemon"; ip netns delete "$n"; }
 	done
-	while read -r d; do
-		[[ -d $d ]] && { find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || echo "# could not remove cgroup $d"; }
-	done <"$WORK/cgroups.new"
+	# Killed containers leave their cgroups a moment later: a few tries.
+	local try
+	for try in 1 2 3 4 5 6 7 8 9 10; do
+		while read -r d; do
+			[[ -d $d ]] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+		done <"$WORK/cgroups.new"
+		grep -q . < <(while read -r d; do [[ -d $d ]] && echo "$d"; done <"$WORK/cgroups.new") || break
+		[[ $try == 10 ]] && echo "# could not remove the cgroups of $(cat "$WORK/cgroups.new")"
+		sleep 0.5
+	done
 	awk 'NR > 1 && $4 == 1048576 {print $2}' /proc/sysvipc/shm | while read -r n; do
 		grep -qx "$n" "$WORK/shm.before" || ipcrm -m "$n"
 	done
