@@ -177,11 +177,12 @@ stop_daemon() {
 
 kill_pids() {
 	local pid
-	for pid in "$@"; do kill -TERM "$pid" 2>/dev/null; done
+	# Each step may find the process gone: never an error under set -e.
+	for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
 	for pid in "$@"; do
 		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
 	done
 	return 0
 }
