@@ -31,9 +31,11 @@ snapshot_host() {
 	chains >"$WORK/chains.before"
 	awk 'NR > 1 {print $2}' /proc/sysvipc/shm >"$WORK/shm.before"
 	: >"$WORK/cgroups.new"
-	local d
-	for d in /sys/fs/cgroup/*/k8s.io /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/*/berth-cri; do
-		[[ -d $d ]] || echo "$d" >>"$WORK/cgroups.new"
+	local c n
+	for c in /sys/fs/cgroup/*/; do
+		for n in k8s.io kubepods berth-cri; do
+			[[ -d $c$n ]] || echo "$c$n" >>"$WORK/cgroups.new"
+		done
 	done
 }
 
