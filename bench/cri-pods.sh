@@ -94,8 +94,9 @@ one() {
 		${PULL:+-pull "$PULL"} -pods "$PODS" -parallel "$PARALLEL" | tee -a "$BASE/$sys.json"
 	"$BASE/cripods" -endpoint "$ENDPOINT" -remove || echo "cri-pods.sh: $sys: removing pods failed" >&2
 	stop_daemon
-	grep -F " $WORK/" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r m; do umount -l "$m"; done
-	ip link show "$BRIDGE" >/dev/null 2>&1 && ip link delete "$BRIDGE"
+	# (no mount left is the usual case: grep finding none is no error)
+	{ grep -F " $WORK/" /proc/self/mountinfo || true; } | awk '{print $5}' | sort -r | while read -r m; do umount -l "$m"; done
+	if ip link show "$BRIDGE" >/dev/null 2>&1; then ip link delete "$BRIDGE"; fi
 	ENDPOINT=
 	rm -rf "$WORK"
 	WORK=$BASE
