@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs Berth's whole test suite: vet, every Go test (unit and, as root,
 # integration against real namespaces, cgroups, a local registry,
-# containerd and Podman), a short fuzzing pass, and the OCI runtime
-# conformance suite against berth-runtime and runc. Ends with
+# containerd and Podman), a short fuzzing pass, the OCI runtime
+# conformance suite against berth-runtime and runc, and the CRI validation
+# suite (critest) against berthd once berthd serves the CRI. Ends with
 # "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +36,18 @@ fuzz FuzzParseRunFlags ./cli/runopts 200000x
 if [ "$(id -u)" = 0 ] && [ -x conformance/run.sh ]; then
 	echo "== OCI runtime conformance"
 	conformance/run.sh || fail "OCI runtime conformance (conformance/run.sh)"
+fi
+echo "== CRI tools: crictl and critest (hack/cri-tools.sh)"
+# Kept outside the clone, so that later runs on this machine reuse them.
+export CRI_TOOLS_BIN=${CRI_TOOLS_BIN:-/tmp/berth-test-cri-tools/bin}
+hack/cri-tools.sh "$CRI_TOOLS_BIN" || fail "build crictl and critest (hack/cri-tools.sh)"
+if [ "$(id -u)" = 0 ] && [ -x "$CRI_TOOLS_BIN/critest" ]; then
+	if bin/berthd --help 2>&1 | grep -q -- --cri-address; then
+		echo "== CRI validation: critest against berthd"
+		conformance/critest.sh --berthd || fail "critest against berthd (conformance/critest.sh --berthd)"
+	else
+		echo "== CRI validation: SKIPPED: this berthd has no --cri-address (its CRI server is not merged yet)"
+	fi
 fi
 echo "== go test"
 # Packages run one at a time: integration tests check that the whole host
