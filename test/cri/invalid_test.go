@@ -62,10 +62,22 @@ func TestBadInput(t *testing.T) {
 		wantCode(t, call.what+" of an unknown container", call.err(), codes.NotFound, "feedface")
 	}
 	for _, call := range []func() error{
-		func() error { _, err := e.rt.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: "feedface"}); return err },
-		func() error { _, err := e.rt.RemoveContainer(ctx, &runtimeapi.RemoveContainerRequest{ContainerId: "feedface"}); return err },
-		func() error { _, err := e.rt.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: "feedface"}); return err },
-		func() error { _, err := e.rt.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: "feedface"}); return err },
+		func() error {
+			_, err := e.rt.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: "feedface"})
+			return err
+		},
+		func() error {
+			_, err := e.rt.RemoveContainer(ctx, &runtimeapi.RemoveContainerRequest{ContainerId: "feedface"})
+			return err
+		},
+		func() error {
+			_, err := e.rt.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: "feedface"})
+			return err
+		},
+		func() error {
+			_, err := e.rt.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: "feedface"})
+			return err
+		},
 	} {
 		if err := call(); err != nil {
 			t.Errorf("stopping or removing what is not there: %v", err)

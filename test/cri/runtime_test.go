@@ -68,7 +68,7 @@ func TestRuntimeInfo(t *testing.T) {
 	}
 	wantCode(t, "UpdateRuntimeConfig with a bad CIDR", up("10.244.0.0/99"), codes.InvalidArgument, "10.244.0.0/99")
 	_, err = e.rt.Exec(ctx, &runtimeapi.ExecRequest{ContainerId: "x", Cmd: []string{"true"}})
-	wantCode(t, "Exec without a streaming server", err, codes.Unimplemented, "streaming")
+	wantCode(t, "Exec in an unknown container", err, codes.NotFound, "x")
 }
 
 // TestImages: pull (with credentials the open registry ignores), list,
