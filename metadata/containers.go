@@ -79,14 +79,14 @@ var (
 
 var (
 	containerIDRe   = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$`)
-	containerNameRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$`)
+	containerNameRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,511}$`)
 )
 
 // ValidateContainerName checks a container name as Docker does: a
 // letter or digit, then letters, digits, '_', '.' or '-'.
 func ValidateContainerName(name string) error {
 	if !containerNameRe.MatchString(name) {
-		return fmt.Errorf("container name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at most 128: %w", name, ErrInvalidArgument)
+		return fmt.Errorf("container name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at most 512: %w", name, ErrInvalidArgument)
 	}
 	return nil
 }
