@@ -2,11 +2,14 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestMain runs the reaper itself when the tests start this binary as
@@ -114,9 +117,49 @@ func TestForwardsSignals(t *testing.T) {
 		cmd.Wait()
 		t.Fatalf("read %q: %v", line, err)
 	}
+	// The shell prints ready after forking the sleep, maybe before the
+	// fork has exec'd it: until then the child still runs the shell's
+	// TERM handler, which would swallow the signal. Wait for sleep.
+	if !waitDescendant(cmd.Process.Pid, "sleep") {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatal("sleep never started")
+	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	err = cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 42 {
 		t.Fatalf("wait: %v, want exit 42 from the trap", err)
 	}
+}
+
+// waitDescendant waits up to ten seconds for a descendant of pid whose
+// command name is comm, walking the host's /proc.
+func waitDescendant(pid int, comm string) bool {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if hasDescendant(pid, comm) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasDescendant(pid int, comm string) bool {
+	// Each thread lists the children it forked: a Go parent forks from any.
+	lists, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	var kids []string
+	for _, l := range lists {
+		b, _ := os.ReadFile(l)
+		kids = append(kids, strings.Fields(string(b))...)
+	}
+	for _, f := range kids {
+		var kid int
+		if _, err := fmt.Sscan(f, &kid); err != nil {
+			continue
+		}
+		name, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", kid))
+		if strings.TrimSpace(string(name)) == comm || hasDescendant(kid, comm) {
+			return true
+		}
+	}
+	return false
 }
