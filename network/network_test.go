@@ -109,7 +109,7 @@ func serve(t *testing.T, nsPath, proto, addr, name string) net.Addr {
 func dialFrom(nsPath, proto, addr string) (string, error) {
 	var c net.Conn
 	dial := func() (err error) {
-		c, err = net.Dial(proto, addr)
+		c, err = net.DialTimeout(proto, addr, 10*time.Second)
 		return err
 	}
 	var err error
@@ -122,6 +122,9 @@ func dialFrom(nsPath, proto, addr string) (string, error) {
 		return "", err
 	}
 	defer c.Close()
+	if err := c.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		return "", err
+	}
 	return bufio.NewReader(c).ReadString('\n')
 }
 

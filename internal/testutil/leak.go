@@ -51,7 +51,7 @@ func CheckLeaks(t testing.TB) {
 			}
 		}
 		report("mounts", before.mounts, after.mounts)
-		report("cgroup directories", before.cgroups, after.cgroups)
+		report("cgroup directories", before.cgroups, dropSiblings(after.cgroups, ownCgroups()))
 		report("network namespaces", before.netns, after.netns)
 		report("processes", before.procs, after.procs)
 	})
@@ -89,6 +89,58 @@ func cgroupDirs() map[string]bool {
 		walkDirs(r, 4, m)
 	}
 	return m
+}
+
+// ownCgroups returns the directories of the cgroups this process is in,
+// one per mounted hierarchy, from /proc/self/cgroup.
+func ownCgroups() []string {
+	data, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return nil
+	}
+	var dirs []string
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 || parts[2] == "/" {
+			continue
+		}
+		if parts[1] == "" { // cgroup v2: unified beside v1, or alone
+			root := "/sys/fs/cgroup/unified"
+			if _, err := os.Stat(root); err != nil {
+				root = "/sys/fs/cgroup"
+			}
+			dirs = append(dirs, filepath.Join(root, parts[2]))
+			continue
+		}
+		names := strings.TrimPrefix(parts[1], "name=")
+		dirs = append(dirs, filepath.Join("/sys/fs/cgroup", names, parts[2]))
+		for _, c := range strings.Split(names, ",") {
+			dirs = append(dirs, filepath.Join("/sys/fs/cgroup", c, parts[2]))
+		}
+	}
+	return dirs
+}
+
+// dropSiblings leaves out of dirs the siblings of the cgroups this
+// process is in (and what lies below them). A machine whose process
+// manager puts each job in a cgroup of its own (memory:/jobs/ID) makes
+// those for other jobs while a test runs; Berth never makes cgroups
+// beside its caller's.
+func dropSiblings(dirs map[string]bool, own []string) map[string]bool {
+	out := map[string]bool{}
+	for d := range dirs {
+		keep := true
+		for _, o := range own {
+			if parent := filepath.Dir(o); d != parent && strings.HasPrefix(d, parent+"/") && !strings.HasPrefix(d+"/", o+"/") {
+				keep = false
+				break
+			}
+		}
+		if keep {
+			out[d] = true
+		}
+	}
+	return out
 }
 
 func walkDirs(dir string, depth int, m map[string]bool) {
