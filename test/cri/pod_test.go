@@ -169,8 +169,10 @@ func (e *env) checkExec(ctx context.Context, ctr, ip string) {
 	if time.Since(start) > 20*time.Second {
 		t.Errorf("ExecSync with a 1 s timeout returned after %s", time.Since(start))
 	}
-	r, err := e.rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: ctr, Cmd: []string{"sh", "-c", "ps -o args | grep '^[s]leep 30'"}, Timeout: 30})
-	if err != nil || len(r.Stdout) != 0 {
+	// ps must list this shell (it works) and no sleep 30.
+	ps := `ps=$(busybox ps -o args); echo "$ps" | busybox grep -q '^sh -c' && ! echo "$ps" | busybox grep '^sleep 30'`
+	r, err := e.rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: ctr, Cmd: []string{"sh", "-c", ps}, Timeout: 30})
+	if err != nil || r.ExitCode != 0 {
 		t.Errorf("the process of a timed out ExecSync still runs: %v, %v", r, err)
 	}
 }
