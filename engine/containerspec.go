@@ -302,15 +302,14 @@ func parseSignal(s string) (unix.Signal, error) {
 }
 
 // checkSysctls refuses, before anything runs, a sysctl that is not
-// namespaced or whose namespace the container does not own (the runtime
-// checks again).
+// namespaced or whose namespace the spec does not give the container.
+// The host's namespaces are never in a spec the engine writes (host
+// modes drop the entry), and a namespace path may not exist before the
+// start (a CNI netns), so the spec is read as it is; the runtime checks
+// the paths again when it starts the container.
 func checkSysctls(s *specs.Spec) error {
 	if s.Linux == nil || len(s.Linux.Sysctl) == 0 {
 		return nil
 	}
-	ns, err := sysctl.FromSpecOnHost(s.Linux)
-	if err != nil {
-		return err
-	}
-	return sysctl.Validate(s.Linux.Sysctl, ns)
+	return sysctl.Validate(s.Linux.Sysctl, sysctl.FromSpec(s.Linux))
 }
