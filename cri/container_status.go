@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/shim"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
@@ -63,7 +64,7 @@ func containerStatus(c engine.Container) (*runtimeapi.ContainerStatus, error) {
 		}
 		st.ExitCode = int32(c.Status.ExitCode)
 		st.Reason, st.Message = "Completed", c.Status.Reason
-		if c.Status.ExitCode != 0 || c.Status.Reason != "" {
+		if c.Status.ExitCode != 0 || c.Status.Reason != shim.ReasonExited && c.Status.Reason != "" {
 			st.Reason = "Error"
 		}
 		if c.Status.OOMKilled {

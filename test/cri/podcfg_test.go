@@ -206,7 +206,7 @@ func TestSupplementalGroups(t *testing.T) {
 
 // TestContainerOOMKilled: a container the OOM killer kills under its
 // memory limit exits 137 with reason OOMKilled; one that kills itself
-// with SIGKILL exits 137 with reason Error.
+// with SIGKILL exits 137 with reason Error; one that exits 0, Completed.
 func TestContainerOOMKilled(t *testing.T) {
 	e := newEnv(t)
 	ctx := e.ctx()
@@ -220,10 +220,11 @@ func TestContainerOOMKilled(t *testing.T) {
 	for _, c := range []struct {
 		cc     *runtimeapi.ContainerConfig
 		reason string
-	}{{hog, "OOMKilled"}, {self, "Error"}} {
+		code   int32
+	}{{hog, "OOMKilled", 137}, {self, "Error", 137}, {e.ctrConfig("ok", "true"), "Completed", 0}} {
 		st := e.waitExited(ctx, e.runCtr(ctx, pod, pc, c.cc))
-		if st.ExitCode != 137 || st.Reason != c.reason {
-			t.Errorf("%s: exit %d reason %q, want 137 and %q", c.cc.Metadata.Name, st.ExitCode, st.Reason, c.reason)
+		if st.ExitCode != c.code || st.Reason != c.reason {
+			t.Errorf("%s: exit %d reason %q, want %d and %q", c.cc.Metadata.Name, st.ExitCode, st.Reason, c.code, c.reason)
 		}
 	}
 	e.removePod(ctx, pod)
