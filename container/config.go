@@ -51,6 +51,14 @@ type Config struct {
 	// profile in Docker's JSON format, read when the container is created.
 	Seccomp         string `json:"seccomp,omitempty"`
 	NoNewPrivileges bool   `json:"noNewPrivileges,omitempty"`
+	// Sysctls are namespaced kernel parameters set in the container's
+	// own namespaces (see package sysctl for what is allowed).
+	Sysctls map[string]string `json:"sysctls,omitempty"`
+	// GroupAdd are group IDs added to the process's supplementary groups,
+	// with its primary group; GroupsStrict leaves out those the image's
+	// /etc/group gives its user (the CRI's SupplementalGroupsPolicy).
+	GroupAdd     []uint32 `json:"groupAdd,omitempty"`
+	GroupsStrict bool     `json:"groupsStrict,omitempty"`
 	// Restart is the restart policy.
 	Restart RestartPolicy `json:"restart,omitempty"`
 	// Runtime names a runtime from the engine's configuration; "" is the

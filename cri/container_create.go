@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -160,8 +161,8 @@ func securityContext(cfg *container.Config, sandboxID string, sc *runtimeapi.Lin
 	cfg.NoNewPrivileges = sc.GetNoNewPrivs()
 	cfg.CapAdd = sc.GetCapabilities().GetAddCapabilities()
 	cfg.CapDrop = sc.GetCapabilities().GetDropCapabilities()
-	if len(sc.GetSupplementalGroups()) > 0 {
-		return fmt.Errorf("%w: supplemental groups are not supported yet", errdefs.ErrNotImplemented)
+	if err := supplementalGroups(cfg, sc); err != nil {
+		return err
 	}
 	switch p := sc.GetSeccomp(); p.GetProfileType() {
 	case runtimeapi.SecurityProfile_RuntimeDefault:
@@ -206,4 +207,24 @@ func resources(r *runtimeapi.LinuxContainerResources) container.Resources {
 		out.NanoCPUs = r.GetCpuQuota() * 1e9 / r.GetCpuPeriod()
 	}
 	return out
+}
+
+// supplementalGroups adds the security context's groups to the process
+// (with its primary group); policy Strict leaves out those the image's
+// /etc/group gives the user, Merge keeps them.
+func supplementalGroups(cfg *container.Config, sc *runtimeapi.LinuxContainerSecurityContext) error {
+	for _, g := range sc.GetSupplementalGroups() {
+		if g < 0 || g >= math.MaxUint32 {
+			return fmt.Errorf("%w: supplemental group %d out of range", errdefs.ErrInvalidArgument, g)
+		}
+		cfg.GroupAdd = append(cfg.GroupAdd, uint32(g))
+	}
+	switch p := sc.GetSupplementalGroupsPolicy(); p {
+	case runtimeapi.SupplementalGroupsPolicy_Merge:
+	case runtimeapi.SupplementalGroupsPolicy_Strict:
+		cfg.GroupsStrict = true
+	default:
+		return fmt.Errorf("%w: supplemental groups policy %v", errdefs.ErrInvalidArgument, p)
+	}
+	return nil
 }

@@ -19,7 +19,7 @@ const maxExecOutput = 16 << 20
 
 // ExecSync serves RuntimeService.ExecSync: the command runs in the
 // container through the engine's Exec, for at most timeout seconds
-// (0: no limit).
+// (0: no limit); past it the process is killed, as containerd does.
 func (r *runtimeService) ExecSync(ctx context.Context, req *runtimeapi.ExecSyncRequest) (*runtimeapi.ExecSyncResponse, error) {
 	c, err := r.s.container(ctx, req.GetContainerId())
 	if err != nil {
@@ -34,7 +34,7 @@ func (r *runtimeService) ExecSync(ctx context.Context, req *runtimeapi.ExecSyncR
 		defer cancel()
 	}
 	stdout, stderr := &capped{max: maxExecOutput}, &capped{max: maxExecOutput}
-	code, err := r.s.cfg.Engine.Exec(ctx, Namespace, c.ID, engine.ExecOptions{ExecConfig: container.ExecConfig{Cmd: req.GetCmd()}},
+	code, err := r.s.cfg.Engine.Exec(ctx, Namespace, c.ID, engine.ExecOptions{ExecConfig: container.ExecConfig{Cmd: req.GetCmd()}, KillOnCancel: true},
 		container.Stdio{Stdout: stdout, Stderr: stderr})
 	if errors.Is(err, context.DeadlineExceeded) {
 		return nil, fmt.Errorf("%w: command %q timed out after %ds", context.DeadlineExceeded, req.GetCmd(), req.GetTimeout())

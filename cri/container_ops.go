@@ -55,3 +55,17 @@ func (r *runtimeService) RemoveContainer(ctx context.Context, req *runtimeapi.Re
 	}
 	return &runtimeapi.RemoveContainerResponse{}, nil
 }
+
+// ReopenContainerLog serves RuntimeService.ReopenContainerLog: the shim
+// opens log_path again (the kubelet has renamed the old file). A
+// container that does not run is FailedPrecondition.
+func (r *runtimeService) ReopenContainerLog(ctx context.Context, req *runtimeapi.ReopenContainerLogRequest) (*runtimeapi.ReopenContainerLogResponse, error) {
+	c, err := r.s.container(ctx, req.GetContainerId())
+	if err != nil {
+		return nil, err
+	}
+	if err := r.s.cfg.Engine.ReopenContainerLog(ctx, Namespace, c.ID); err != nil {
+		return nil, err
+	}
+	return &runtimeapi.ReopenContainerLogResponse{}, nil
+}

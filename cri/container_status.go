@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/shim"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -18,6 +20,11 @@ func (r *runtimeService) ContainerStatus(ctx context.Context, req *runtimeapi.Co
 	st, err := containerStatus(c)
 	if err != nil {
 		return nil, err
+	}
+	if u, err := r.s.cfg.Engine.ContainerUser(ctx, Namespace, c.ID); err == nil {
+		st.User = containerUser(u)
+	} else {
+		r.s.log.Warn("the user of a container", "id", c.ID, "err", err)
 	}
 	resp := &runtimeapi.ContainerStatusResponse{Status: st}
 	if req.GetVerbose() {
@@ -57,8 +64,11 @@ func containerStatus(c engine.Container) (*runtimeapi.ContainerStatus, error) {
 		}
 		st.ExitCode = int32(c.Status.ExitCode)
 		st.Reason, st.Message = "Completed", c.Status.Reason
-		if c.Status.ExitCode != 0 || c.Status.Reason != "" {
+		if c.Status.ExitCode != 0 || c.Status.Reason != shim.ReasonExited && c.Status.Reason != "" {
 			st.Reason = "Error"
+		}
+		if c.Status.OOMKilled {
+			st.Reason = "OOMKilled"
 		}
 	}
 	for _, m := range meta.Mounts {
@@ -66,6 +76,15 @@ func containerStatus(c engine.Container) (*runtimeapi.ContainerStatus, error) {
 			Propagation: runtimeapi.MountPropagation(m.Propagation)})
 	}
 	return st, nil
+}
+
+// containerUser is the CRI's view of the identity a process runs as.
+func containerUser(u specs.User) *runtimeapi.ContainerUser {
+	lu := &runtimeapi.LinuxContainerUser{Uid: int64(u.UID), Gid: int64(u.GID)}
+	for _, g := range u.AdditionalGids {
+		lu.SupplementalGroups = append(lu.SupplementalGroups, int64(g))
+	}
+	return &runtimeapi.ContainerUser{Linux: lu}
 }
 
 // containerState maps the engine's states to the CRI's.

@@ -13,6 +13,7 @@ import (
 	"github.com/berth-dev/berth/container"
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/errdefs"
+	"github.com/berth-dev/berth/sysctl"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -91,7 +92,7 @@ func (s *Server) sandboxConfig(req *runtimeapi.RunPodSandboxRequest) (container.
 	if meta.HostPID {
 		cfg.PIDMode = "host"
 	}
-	if err := checkSysctls(pc.GetLinux().GetSysctls()); err != nil {
+	if cfg.Sysctls, err = podSysctls(pc.GetLinux().GetSysctls(), meta); err != nil {
 		return container.Config{}, err
 	}
 	return cfg, nil
@@ -130,13 +131,19 @@ func publish(pms []*runtimeapi.PortMapping) ([]string, error) {
 	return out, nil
 }
 
-// checkSysctls refuses pod sysctls: they are not applied yet, and a pod
-// must not run without what it asked for.
-func checkSysctls(sysctls map[string]string) error {
-	for k := range sysctls {
-		return fmt.Errorf("%w: pod sysctls are not supported yet (%s)", errdefs.ErrNotImplemented, k)
+// podSysctls checks the pod's sysctls against the namespaces its
+// sandbox owns (net.* and the UTS ones need its own network namespace,
+// the IPC ones its own IPC namespace): the sandbox sets them, and its
+// containers, which join those namespaces, see them.
+func podSysctls(sysctls map[string]string, m sandboxMeta) (map[string]string, error) {
+	if len(sysctls) == 0 {
+		return nil, nil
 	}
-	return nil
+	ns := sysctl.Namespaces{IPC: !m.HostIPC, Net: !m.HostNetwork, UTS: !m.HostNetwork}
+	if err := sysctl.Validate(sysctls, ns); err != nil {
+		return nil, fmt.Errorf("pod sysctls: %w", err)
+	}
+	return sysctls, nil
 }
 
 // pauseBinary is berth-pause: the configured path, else next to the

@@ -24,6 +24,7 @@ func (r *runtimeService) Status(ctx context.Context, req *runtimeapi.StatusReque
 			{Type: runtimeapi.RuntimeReady, Status: true}, netCond,
 		}},
 		RuntimeHandlers: r.s.handlers(),
+		Features:        &runtimeapi.RuntimeFeatures{SupplementalGroupsPolicy: true},
 	}
 	if req.GetVerbose() {
 		r.s.mu.Lock()

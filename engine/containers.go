@@ -227,6 +227,9 @@ func (e *Engine) writeSpec(ctx context.Context, ns, id string, cfg container.Con
 	if err := e.namespaceSpec(ctx, ns, cfg, spec); err != nil {
 		return nil, err
 	}
+	if err := checkSysctls(spec); err != nil {
+		return nil, err
+	}
 	if cfg.Init {
 		if err := e.withReaper(spec); err != nil {
 			return nil, err

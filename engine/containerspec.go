@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"github.com/berth-dev/berth/errdefs"
 	"github.com/berth-dev/berth/seccomp"
 	"github.com/berth-dev/berth/specgen"
+	"github.com/berth-dev/berth/sysctl"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -93,7 +95,27 @@ func containerSpec(id string, img ocispec.ImageConfig, cfg container.Config, roo
 	if s.Linux.Seccomp, err = seccompProfile(cfg, s); err != nil {
 		return nil, err
 	}
+	if len(cfg.Sysctls) > 0 {
+		s.Linux.Sysctl = maps.Clone(cfg.Sysctls)
+	}
+	supplementaryGroups(&s.Process.User, cfg)
 	return s, nil
+}
+
+// supplementaryGroups adds cfg's extra groups to the process's user, with
+// its primary group as the CRI runtimes do, sorted (as the kernel keeps
+// them); strict drops the groups the image's /etc/group gave the user.
+func supplementaryGroups(u *specs.User, cfg container.Config) {
+	if len(cfg.GroupAdd) == 0 && !cfg.GroupsStrict {
+		return
+	}
+	if cfg.GroupsStrict {
+		u.AdditionalGids = nil
+	}
+	gids := append([]uint32{u.GID}, u.AdditionalGids...)
+	gids = append(gids, cfg.GroupAdd...)
+	slices.Sort(gids)
+	u.AdditionalGids = slices.Compact(gids)
 }
 
 // specMounts turns binds and tmpfs mounts into the spec's; a bind's
@@ -277,4 +299,17 @@ func parseSignal(s string) (unix.Signal, error) {
 		return unix.Signal(n), nil
 	}
 	return 0, fmt.Errorf("%w: signal %q", ErrInvalidConfig, s)
+}
+
+// checkSysctls refuses, before anything runs, a sysctl that is not
+// namespaced or whose namespace the spec does not give the container.
+// The host's namespaces are never in a spec the engine writes (host
+// modes drop the entry), and a namespace path may not exist before the
+// start (a CNI netns), so the spec is read as it is; the runtime checks
+// the paths again when it starts the container.
+func checkSysctls(s *specs.Spec) error {
+	if s.Linux == nil || len(s.Linux.Sysctl) == 0 {
+		return nil
+	}
+	return sysctl.Validate(s.Linux.Sysctl, sysctl.FromSpec(s.Linux))
 }

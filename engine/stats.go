@@ -448,3 +448,15 @@ func treeSize(dir string) int64 {
 	})
 	return n
 }
+
+// oomKilled reports whether the OOM killer killed a process in container
+// id's memory cgroup (the one containerSpec gives it); false when that
+// cannot be read.
+func oomKilled(id string) bool {
+	cg, err := cgroups.New(cgroups.Config{Path: "/berth-" + id})
+	if err != nil {
+		return false
+	}
+	n, err := cg.OOMKillCount()
+	return err == nil && n > 0
+}

@@ -259,13 +259,9 @@ func (e *Engine) execProcess(ns string, c Container, ec container.ExecConfig) (*
 		return nil, fmt.Errorf("%w: exec needs a command", ErrInvalidConfig)
 	}
 	dir := e.bundleDir(ns, c.ID)
-	var s specs.Spec
-	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	if err == nil {
-		err = json.Unmarshal(b, &s)
-	}
-	if err != nil || s.Process == nil {
-		return nil, fmt.Errorf("container %.12s's spec: %v", c.ID, err)
+	s, err := e.readSpec(ns, c.ID)
+	if err != nil {
+		return nil, err
 	}
 	p := *s.Process
 	p.Args, p.Terminal, p.ConsoleSize = slices.Clone(ec.Cmd), ec.Tty, nil
@@ -305,6 +301,19 @@ func (e *Engine) CloseStdin(ctx context.Context, ns, ref, execID string) error {
 		return err
 	}
 	return t.client.CloseStdin(ctx, execID)
+}
+
+// ReopenContainerLog makes a running container's shim open its log file
+// again at its path, after the kubelet renamed it for rotation.
+func (e *Engine) ReopenContainerLog(ctx context.Context, ns, ref string) error {
+	c, t, err := e.running(ctx, ns, ref)
+	if err != nil {
+		return err
+	}
+	if err := t.client.ReopenLog(ctx); err != nil {
+		return fmt.Errorf("reopen the log of %.12s: %w", c.ID, err)
+	}
+	return nil
 }
 
 // Logs writes a container's log lines to stdout and stderr by stream;

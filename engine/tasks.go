@@ -400,12 +400,15 @@ func (e *Engine) finish(ns, id string, t *task, ex *shim.Exit) {
 		e.log.Warn("record an exit", "id", id, "err", err)
 		return
 	}
+	// Read before the runtime's delete removes the cgroup.
+	oom := oomKilled(id)
 	// The shim deletes the container in the runtime (a process of its
 	// own) while the exit is recorded here.
 	deleted := e.deleteTask(ctx, c, t)
 	e.teardownNetwork(ctx, ns, c)
 	_ = mount.UnmountAll(filepath.Join(e.bundleDir(ns, id), "rootfs"))
 	c.Status.State, c.Status.Pid, c.Status.ExitCode, c.Status.Reason = StateExited, 0, ex.Code, ex.Reason
+	c.Status.OOMKilled = oom
 	c.Status.Network = nil
 	c.Status.FinishedAt = ex.Time
 	exitAttrs := map[string]string{"exitCode": strconv.Itoa(ex.Code), "reason": ex.Reason}

@@ -51,6 +51,9 @@ type ContainerStatus struct {
 	StartedAt    time.Time `json:"startedAt"`
 	FinishedAt   time.Time `json:"finishedAt"`
 	RestartCount int       `json:"restartCount,omitempty"`
+	// OOMKilled says the OOM killer killed a process of the container's
+	// memory cgroup before it exited.
+	OOMKilled bool `json:"oomKilled,omitempty"`
 	// ManuallyStopped is set by a stop and cleared by a start: restart
 	// policies leave such a container alone.
 	ManuallyStopped bool `json:"manuallyStopped,omitempty"`

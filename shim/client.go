@@ -144,6 +144,13 @@ func (c *Client) CloseStdin(ctx context.Context, execID string) error {
 	return err
 }
 
+// ReopenLog makes the shim open the container's log file again at its
+// path (after it was renamed, for rotation).
+func (c *Client) ReopenLog(ctx context.Context) error {
+	_, err := c.call(ctx, &Request{Method: MethodReopenLog, ID: c.ID})
+	return err
+}
+
 // Wait blocks until the process has ended and its output is drained.
 func (c *Client) Wait(ctx context.Context, execID string) (*Exit, error) {
 	resp, err := c.call(ctx, &Request{Method: MethodWait, ID: c.ID, ExecID: execID})

@@ -24,6 +24,7 @@ const (
 	MethodDelete     = "Delete"
 	MethodShutdown   = "Shutdown"
 	MethodAttach     = "Attach"
+	MethodReopenLog  = "ReopenLog"
 )
 
 // maxMessage bounds one RPC message (a process spec is the largest).

@@ -169,6 +169,8 @@ func (s *server) dispatch(conn *net.UnixConn, req *Request) (resp *Response, p *
 		resp.Exit = p.state(t.id, t.bundle, 0).Exit
 	case MethodPids:
 		resp.Pids, err = s.pids(t)
+	case MethodReopenLog:
+		err = reopenLog(t)
 	case MethodPause, MethodResume:
 		err = s.pause(t, req.Method == MethodPause)
 	case MethodDelete:
@@ -332,4 +334,18 @@ func (s *server) delete(t *task, p *process, force bool) (func(), error) {
 // removeState removes the state directory the shim owns.
 func (s *server) removeState() {
 	os.RemoveAll(s.cfg.StateDir)
+}
+
+// reopenLog opens the task's log file again at its path, while its init
+// runs.
+func reopenLog(t *task) error {
+	select {
+	case <-t.init.exited:
+		return fmt.Errorf("reopen log: %w: task %s has exited", ErrState, t.id)
+	default:
+	}
+	if t.log == nil {
+		return fmt.Errorf("reopen log: %w: task %s has no log", ErrState, t.id)
+	}
+	return t.log.Reopen()
 }

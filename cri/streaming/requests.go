@@ -119,7 +119,8 @@ func (s *Server) keep(kind string, req any) (string, error) {
 }
 
 // containerNetNS is the default SandboxNetNS: the network namespace of
-// the running engine container id.
+// the running engine container id, "" (the host's) for one on the
+// host's network.
 func (s *Server) containerNetNS(id string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
 	defer cancel()
@@ -129,6 +130,9 @@ func (s *Server) containerNetNS(id string) (string, error) {
 	}
 	if c.Status.State != engine.StateRunning {
 		return "", fmt.Errorf("%w: %s is %s", engine.ErrNotRunning, id, c.Status.State)
+	}
+	if cfg, err := engine.ContainerConfig(c); err == nil && cfg.NetworkMode == "host" {
+		return "", nil
 	}
 	if c.Status.Network == nil || c.Status.Network.NetNS == "" {
 		return "", fmt.Errorf("%w: %s has no network namespace of its own", errdefs.ErrFailedPrecondition, id)

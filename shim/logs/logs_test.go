@@ -176,3 +176,45 @@ func TestFollowAcrossRotation(t *testing.T) {
 		t.Fatalf("follow returned %v, want context.Canceled", err)
 	}
 }
+
+// TestReopenAfterRename: after the kubelet renames the log, Reopen makes
+// a new file at the path; later lines go there and the renamed one stops
+// growing. A path that cannot be opened keeps the old file in use.
+func TestReopenAfterRename(t *testing.T) {
+	w, path := newTestWriter(t, Options{})
+	out := w.Stream(Stdout)
+	if _, err := out.Write([]byte("before\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path, path+".old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Reopen(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := out.Write([]byte("after\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, path, ReadOptions{}); strings.Join(got, ",") != "stdout:after" {
+		t.Errorf("new file holds %q, want only the line after the reopen", got)
+	}
+	if got := readAll(t, path+".old", ReadOptions{}); strings.Join(got, ",") != "stdout:before" {
+		t.Errorf("renamed file holds %q, want only the line before", got)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(path, 0o700); err != nil { // the path is now a directory: cannot open for writing
+		t.Fatal(err)
+	}
+	if err := w.Reopen(); err == nil {
+		t.Fatal("Reopen onto a directory succeeded")
+	}
+	if _, err := out.Write([]byte("still\n")); err != nil {
+		t.Errorf("write after a failed Reopen: %v", err)
+	}
+	w.Close()
+	if err := w.Reopen(); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("Reopen after Close = %v, want os.ErrClosed", err)
+	}
+}

@@ -83,6 +83,22 @@ func (w *Writer) Stream(name string) *StreamWriter {
 	return &StreamWriter{w: w, name: name}
 }
 
+// Reopen opens path again, creating it, and closes the file written so
+// far: the kubelet renames a log to rotate it and then asks for a new
+// one. When path cannot be opened the old file stays in use.
+func (w *Writer) Reopen() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return os.ErrClosed
+	}
+	old := w.f
+	if err := w.open(); err != nil {
+		return err
+	}
+	return old.Close()
+}
+
 // Close closes the log file.
 func (w *Writer) Close() error {
 	w.mu.Lock()

@@ -38,6 +38,7 @@ type env struct {
 	sock   string
 	bridge string
 	ref    string
+	reg    *registrytest.Registry
 	berthd *exec.Cmd
 	conn   *grpc.ClientConn
 	rt     runtimeapi.RuntimeServiceClient
@@ -56,7 +57,7 @@ func newEnv(t *testing.T) *env {
 	testutil.CheckNetLeaks(t, filepath.Join(dir, "state", "network"))
 	reg := registrytest.Start(t, registrytest.Options{})
 	reg.PushBusybox(t, "test/busybox", "v1", registrytest.Gzip, false)
-	e := &env{t: t, dir: dir, sock: filepath.Join(dir, "state", "cri.sock"), ref: reg.Host + "/test/busybox:v1"}
+	e := &env{t: t, dir: dir, sock: filepath.Join(dir, "state", "cri.sock"), ref: reg.Host + "/test/busybox:v1", reg: reg}
 	e.start()
 	t.Cleanup(e.cleanup)
 	return e

@@ -22,10 +22,24 @@ func TestBadInput(t *testing.T) {
 	wantCode(t, "RunPodSandbox with an unknown handler", err, codes.InvalidArgument, `"nosuch"`)
 	_, err = e.rt.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: &runtimeapi.PodSandboxConfig{}})
 	wantCode(t, "RunPodSandbox without metadata", err, codes.InvalidArgument, "metadata")
-	withSysctl := podConfig("sysctl", "")
-	withSysctl.Linux = &runtimeapi.LinuxPodSandboxConfig{Sysctls: map[string]string{"kernel.shm_rmid_forced": "1"}}
-	_, err = e.rt.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: withSysctl})
-	wantCode(t, "RunPodSandbox with a sysctl", err, codes.Unimplemented, "kernel.shm_rmid_forced")
+	for _, c := range []struct {
+		key, value string
+		hostNet    bool
+	}{
+		{"kernel.core_pattern", "|/tmp/x", false},                          // not namespaced
+		{"kernel.shm_rmid_forced", "1+kernel.core_pattern=|/tmp/x", false}, // cr8escape
+		{"kernel.shm_rmid_forced", "1\nkernel.core_pattern=|/tmp/x", false},
+		{"net.ipv4.ip_forward", "1", true}, // the host's network namespace
+		{"vm.swappiness", "10", false},
+	} {
+		withSysctl := podConfig("sysctl", "")
+		withSysctl.Linux = &runtimeapi.LinuxPodSandboxConfig{Sysctls: map[string]string{c.key: c.value}}
+		if c.hostNet {
+			withSysctl.Linux.SecurityContext = &runtimeapi.LinuxSandboxSecurityContext{NamespaceOptions: &runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_NODE}}
+		}
+		_, err = e.rt.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: withSysctl})
+		wantCode(t, "RunPodSandbox with sysctl "+c.key+"="+c.value, err, codes.InvalidArgument, c.key)
+	}
 
 	for _, call := range []struct {
 		what string

@@ -141,7 +141,8 @@ func TestPodLifecycle(t *testing.T) {
 }
 
 // checkExec runs commands in the container: the pod's hostname, DNS
-// config, address and environment are there; exit codes come back.
+// config, address and environment are there; exit codes come back; a
+// command past its timeout is killed.
 func (e *env) checkExec(ctx context.Context, ctr, ip string) {
 	t := e.t
 	t.Helper()
@@ -167,6 +168,12 @@ func (e *env) checkExec(ctx context.Context, ctr, ip string) {
 	wantCode(t, "ExecSync past its timeout", err, codes.DeadlineExceeded, "timed out")
 	if time.Since(start) > 20*time.Second {
 		t.Errorf("ExecSync with a 1 s timeout returned after %s", time.Since(start))
+	}
+	// ps must list this shell (it works) and no sleep 30.
+	ps := `ps=$(busybox ps -o args); echo "$ps" | busybox grep -q '^sh -c' && ! echo "$ps" | busybox grep '^sleep 30'`
+	r, err := e.rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: ctr, Cmd: []string{"sh", "-c", ps}, Timeout: 30})
+	if err != nil || r.ExitCode != 0 {
+		t.Errorf("the process of a timed out ExecSync still runs: %v, %v", r, err)
 	}
 }
 
