@@ -38,6 +38,8 @@ type env struct {
 	sock   string
 	bridge string
 	ref    string
+	reg    *registrytest.Registry
+	bb     *registrytest.Image // the image ref names
 	berthd *exec.Cmd
 	conn   *grpc.ClientConn
 	rt     runtimeapi.RuntimeServiceClient
@@ -55,8 +57,8 @@ func newEnv(t *testing.T) *env {
 	dir := t.TempDir()
 	testutil.CheckNetLeaks(t, filepath.Join(dir, "state", "network"))
 	reg := registrytest.Start(t, registrytest.Options{})
-	reg.PushBusybox(t, "test/busybox", "v1", registrytest.Gzip, false)
-	e := &env{t: t, dir: dir, sock: filepath.Join(dir, "state", "cri.sock"), ref: reg.Host + "/test/busybox:v1"}
+	bb := reg.PushBusybox(t, "test/busybox", "v1", registrytest.Gzip, false)
+	e := &env{t: t, dir: dir, sock: filepath.Join(dir, "state", "cri.sock"), ref: reg.Host + "/test/busybox:v1", reg: reg, bb: bb}
 	e.start()
 	t.Cleanup(e.cleanup)
 	return e
