@@ -264,14 +264,21 @@ func writeFileAtomic(path string, b []byte) error {
 	return nil
 }
 
-// isMountpoint says whether something is mounted on dir (its device
-// differs from its parent's).
+// isMountpoint says whether something is mounted on dir: its mount ID
+// (or, where statx does not give one, its device) differs from its
+// parent's. A bind mount of a directory of the same file system has
+// the same device, so the mount ID decides.
 func isMountpoint(dir string) bool {
-	var a, b unix.Stat_t
-	if unix.Lstat(dir, &a) != nil || unix.Lstat(filepath.Dir(dir), &b) != nil {
+	var a, b unix.Statx_t
+	const mask = unix.STATX_MNT_ID | unix.STATX_BASIC_STATS
+	if unix.Statx(unix.AT_FDCWD, dir, unix.AT_SYMLINK_NOFOLLOW, mask, &a) != nil ||
+		unix.Statx(unix.AT_FDCWD, filepath.Dir(dir), unix.AT_SYMLINK_NOFOLLOW, mask, &b) != nil {
 		return false
 	}
-	return a.Dev != b.Dev
+	if a.Mask&b.Mask&unix.STATX_MNT_ID != 0 {
+		return a.Mnt_id != b.Mnt_id
+	}
+	return a.Dev_major != b.Dev_major || a.Dev_minor != b.Dev_minor
 }
 
 // removeParts unmounts and removes a container's bundle, snapshot, logs

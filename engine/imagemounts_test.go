@@ -4,6 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/berth-dev/berth/internal/testutil"
+	"golang.org/x/sys/unix"
 )
 
 // TestResolveInRoot: a sub-path resolves inside the image's root whatever
@@ -32,5 +35,28 @@ func TestResolveInRoot(t *testing.T) {
 		if err := checkSubPath(sub); err == nil {
 			t.Errorf("checkSubPath(%q) accepted", sub)
 		}
+	}
+}
+
+// TestIsMountpointBind: a bind mount of a directory of the same file
+// system counts as mounted (the device alone would not tell).
+func TestIsMountpointBind(t *testing.T) {
+	testutil.RequireRoot(t)
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	for _, d := range []string{src, dst} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if isMountpoint(dst) {
+		t.Fatal("an empty directory counts as mounted")
+	}
+	if err := unix.Mount(src, dst, "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(dst, unix.MNT_DETACH) })
+	if !isMountpoint(dst) || isMountpoint(src) {
+		t.Errorf("isMountpoint: bind target %v, source %v; want true, false", isMountpoint(dst), isMountpoint(src))
 	}
 }
