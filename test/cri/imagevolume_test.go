@@ -1,6 +1,7 @@
 package cri_test
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,21 +68,9 @@ func TestImageVolumes(t *testing.T) {
 	if _, err := e.rt.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: ctr}); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct {
-		cmd  string
-		code int32
-	}{
-		{"cat /mnt/full/etc/keep /mnt/full/data/b /mnt/sub/new", 0},
-		{"test -e /mnt/full/etc/gone || test -e /mnt/full/data/a || test -e /mnt/sub/old || test -e /mnt/sub/dir", 1},
-		{"/mnt/full/bin/busybox true", 0},
-		{"touch /mnt/full/x", 1},
-		{"touch /mnt/sub/x", 1},
-	} {
-		r, err := e.rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: ctr, Cmd: []string{"sh", "-c", c.cmd}, Timeout: 30})
-		if err != nil || r.ExitCode != c.code {
-			t.Errorf("ExecSync %q: %v, %v; want exit %d", c.cmd, r, err, c.code)
-		}
-	}
+	e.checkImageVolumes(ctx, ctr)
+	e.restart() // the container runs on, its views still mounted
+	e.checkImageVolumes(ctx, ctr)
 	cs, err := e.rt.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: ctr})
 	if err != nil || len(cs.Status.Mounts) != 2 {
 		t.Fatalf("ContainerStatus: %v, %v", cs, err)
@@ -97,11 +86,49 @@ func TestImageVolumes(t *testing.T) {
 	if _, err := e.rt.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: ctr, Timeout: 1}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := e.rt.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: ctr}); err != nil {
+		t.Fatalf("start again: %v", err)
+	}
+	e.checkImageVolumes(ctx, ctr) // mounted again, once
+	if _, err := e.rt.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: ctr, Timeout: 1}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := e.rt.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: pod}); err != nil {
 		t.Fatal(err)
 	}
 	e.nothingLeft()
 	e.noImageMounts()
+}
+
+// checkImageVolumes checks, in the container, the image volumes
+// TestImageVolumes mounts, and that each view is mounted once.
+func (e *env) checkImageVolumes(ctx context.Context, ctr string) {
+	t := e.t
+	t.Helper()
+	for _, c := range []struct {
+		cmd  string
+		code int32
+	}{
+		{"cat /mnt/full/etc/keep /mnt/full/data/b /mnt/sub/new", 0},
+		{"test -e /mnt/full/etc/gone || test -e /mnt/full/data/a || test -e /mnt/sub/old || test -e /mnt/sub/dir", 1},
+		{"/mnt/full/bin/busybox true", 0},
+		{"touch /mnt/full/x", 1},
+		{"touch /mnt/sub/x", 1},
+	} {
+		r, err := e.rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: ctr, Cmd: []string{"sh", "-c", c.cmd}, Timeout: 30})
+		if err != nil || r.ExitCode != c.code {
+			t.Errorf("ExecSync %q: %v, %v; want exit %d", c.cmd, r, err, c.code)
+		}
+	}
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"0", "1"} {
+		if got := strings.Count(string(mi), " "+filepath.Join(e.dir, "state", "containers", "k8s.io", ctr, "image-mounts", n)+" "); got != 1 {
+			t.Errorf("image view %s is mounted %d times on the host; want once", n, got)
+		}
+	}
 }
 
 // noImageMounts checks that no image view is mounted and no container
