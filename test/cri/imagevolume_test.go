@@ -17,7 +17,8 @@ import (
 // applied) read-only at /mnt/full and its etc/dir at /mnt/sub; binaries
 // in it run, writes fail, ContainerStatus gives the image's ID; a
 // writable image volume, a missing or escaping sub-path and an absent
-// image are refused leaving nothing; removal leaves no mount or snapshot.
+// image are refused leaving nothing; the volumes survive a berthd
+// restart and a stop and start; removal leaves no mount or snapshot.
 func TestImageVolumes(t *testing.T) {
 	e := newEnv(t)
 	ctx := e.ctx()
