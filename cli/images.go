@@ -154,7 +154,7 @@ func newRmi(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&noPrune, "no-prune", false, "keep unreferenced content and snapshots")
-	cmd.Flags().BoolVarP(&force, "force", "f", false, "remove the image's last name even if a container uses it")
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "remove every name of an image given by ID, and its last name even if a container uses it")
 	return cmd
 }
 

@@ -119,13 +119,17 @@ type Config struct {
 	LogPath string `json:"logPath,omitempty"`
 }
 
-// Mount is a bind mount, a volume or a tmpfs in a container.
+// Mount is a bind mount, a volume, a tmpfs or an image in a container.
 type Mount struct {
-	// Type is "bind", "volume" or "tmpfs".
+	// Type is "bind", "volume", "tmpfs" or "image".
 	Type string `json:"type"`
-	// Source is a host path (bind) or a volume name ("" for an anonymous
-	// volume); unused for tmpfs.
+	// Source is a host path (bind), a volume name ("" for an anonymous
+	// volume) or an image's reference or ID (image; the engine records
+	// the ID); unused for tmpfs.
 	Source string `json:"source,omitempty"`
+	// SubPath is, for an image mount, the directory or file of the image
+	// to mount instead of its root (relative, resolved inside the image).
+	SubPath string `json:"subPath,omitempty"`
 	// Target is the absolute path in the container.
 	Target   string `json:"target"`
 	ReadOnly bool   `json:"readOnly,omitempty"`

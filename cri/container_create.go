@@ -86,7 +86,7 @@ func (s *Server) containerConfig(ctx context.Context, sb engine.Container, sm sa
 		cfg.LogPath = filepath.Join(sm.LogDirectory, cc.GetLogPath())
 		meta.LogPath = cfg.LogPath
 	}
-	if err := mounts(&cfg, &meta, cc.GetMounts()); err != nil {
+	if err := s.mounts(ctx, &cfg, &meta, cc.GetMounts()); err != nil {
 		return container.Config{}, err
 	}
 	for _, d := range cc.GetDevices() {
@@ -106,8 +106,8 @@ func (s *Server) containerConfig(ctx context.Context, sb engine.Container, sm sa
 }
 
 // mounts adds the CRI's bind mounts (a missing host path is refused by
-// the engine).
-func mounts(cfg *container.Config, meta *containerMeta, ms []*runtimeapi.Mount) error {
+// the engine) and image volumes.
+func (s *Server) mounts(ctx context.Context, cfg *container.Config, meta *containerMeta, ms []*runtimeapi.Mount) error {
 	for _, m := range ms {
 		var opts []string
 		switch m.GetPropagation() {
@@ -120,10 +120,43 @@ func mounts(cfg *container.Config, meta *containerMeta, ms []*runtimeapi.Mount) 
 		default:
 			return fmt.Errorf("%w: mount %s: propagation %v", errdefs.ErrInvalidArgument, m.GetContainerPath(), m.GetPropagation())
 		}
+		if m.GetImage().GetImage() != "" {
+			mm, err := s.imageMount(ctx, m, opts)
+			if err != nil {
+				return err
+			}
+			cfg.Mounts = append(cfg.Mounts, mm)
+			meta.Mounts = append(meta.Mounts, mountMeta{ContainerPath: m.GetContainerPath(), Readonly: true, Propagation: int32(m.GetPropagation()),
+				Image: m.GetImage().GetImage(), ImageRef: mm.Source, ImageSubPath: m.GetImageSubPath()})
+			continue
+		}
+		if m.GetImageSubPath() != "" {
+			return fmt.Errorf("%w: mount %s: image_sub_path needs an image", errdefs.ErrInvalidArgument, m.GetContainerPath())
+		}
 		cfg.Mounts = append(cfg.Mounts, container.Mount{Type: "bind", Source: m.GetHostPath(), Target: m.GetContainerPath(), ReadOnly: m.GetReadonly(), Options: opts})
 		meta.Mounts = append(meta.Mounts, mountMeta{ContainerPath: m.GetContainerPath(), HostPath: m.GetHostPath(), Readonly: m.GetReadonly(), Propagation: int32(m.GetPropagation())})
 	}
 	return nil
+}
+
+// imageMount is the engine mount of a CRI image volume: the image's root
+// (or its image_sub_path), which must be read-only, by image ID.
+func (s *Server) imageMount(ctx context.Context, m *runtimeapi.Mount, opts []string) (container.Mount, error) {
+	if !m.GetReadonly() {
+		return container.Mount{}, fmt.Errorf("%w: image volume %s must be read-only", errdefs.ErrInvalidArgument, m.GetContainerPath())
+	}
+	if m.GetHostPath() != "" {
+		return container.Mount{}, fmt.Errorf("%w: mount %s: an image volume has no host_path", errdefs.ErrInvalidArgument, m.GetContainerPath())
+	}
+	image := m.GetImage().GetImage()
+	info, err := s.lookupImage(ctx, image)
+	if errors.Is(err, errdefs.ErrNotFound) {
+		return container.Mount{}, fmt.Errorf("%w: image volume %s: image %s (pull it first)", errdefs.ErrNotFound, m.GetContainerPath(), image)
+	}
+	if err != nil {
+		return container.Mount{}, fmt.Errorf("image volume %s: %w", m.GetContainerPath(), err)
+	}
+	return container.Mount{Type: "image", Source: info.ID, SubPath: m.GetImageSubPath(), Target: m.GetContainerPath(), ReadOnly: true, Options: opts}, nil
 }
 
 // podNamespaces puts the container in the sandbox's network, IPC and

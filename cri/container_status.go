@@ -72,8 +72,12 @@ func containerStatus(c engine.Container) (*runtimeapi.ContainerStatus, error) {
 		}
 	}
 	for _, m := range meta.Mounts {
-		st.Mounts = append(st.Mounts, &runtimeapi.Mount{ContainerPath: m.ContainerPath, HostPath: m.HostPath, Readonly: m.Readonly,
-			Propagation: runtimeapi.MountPropagation(m.Propagation)})
+		cm := &runtimeapi.Mount{ContainerPath: m.ContainerPath, HostPath: m.HostPath, Readonly: m.Readonly,
+			Propagation: runtimeapi.MountPropagation(m.Propagation), ImageSubPath: m.ImageSubPath}
+		if m.Image != "" {
+			cm.Image = &runtimeapi.ImageSpec{Image: m.Image, ImageRef: m.ImageRef}
+		}
+		st.Mounts = append(st.Mounts, cm)
 	}
 	return st, nil
 }

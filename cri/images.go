@@ -234,18 +234,14 @@ func (i *imageService) RemoveImage(ctx context.Context, req *runtimeapi.RemoveIm
 	if ref == "" {
 		return nil, fmt.Errorf("%w: no image given", errdefs.ErrInvalidArgument)
 	}
-	info, err := i.s.lookupImage(ctx, ref)
+	names, err := i.s.cfg.Engine.ImageNames(ctx, Namespace, ref)
 	if errors.Is(err, errdefs.ErrNotFound) || errors.Is(err, reference.ErrInvalid) {
 		return &runtimeapi.RemoveImageResponse{}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	group, err := i.s.imageGroup(ctx, info)
-	if err != nil {
-		return nil, err
-	}
-	for _, o := range group {
+	for _, o := range names {
 		if err := i.s.cfg.Engine.Delete(ctx, Namespace, o.Name, engine.DeleteOptions{}); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 			return nil, err
 		}

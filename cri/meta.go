@@ -57,6 +57,11 @@ type mountMeta struct {
 	ContainerPath, HostPath string
 	Readonly                bool  `json:",omitempty"`
 	Propagation             int32 `json:",omitempty"`
+	// Image (as the request named it), ImageRef (its ID) and
+	// ImageSubPath describe an image volume.
+	Image        string `json:",omitempty"`
+	ImageRef     string `json:",omitempty"`
+	ImageSubPath string `json:",omitempty"`
 }
 
 // labelsWith is the CRI labels plus the server's own.

@@ -92,6 +92,10 @@ func (e *Engine) CreateContainer(ctx context.Context, ns string, cfg container.C
 	if err := e.checkNamespaces(ctx, ns, &cfg); err != nil {
 		return Container{}, err
 	}
+	imageViews, err := e.resolveImageMounts(ctx, ns, &cfg)
+	if err != nil {
+		return Container{}, err
+	}
 	createdVols, err := e.attachVolumes(ctx, id, src.config, &cfg)
 	if err != nil {
 		return Container{}, err
@@ -118,6 +122,9 @@ func (e *Engine) CreateContainer(ctx context.Context, ns string, cfg container.C
 			}
 			if _, err := sn.Prepare(lctx, c.SnapshotKey, src.parent, nil); err != nil {
 				return fmt.Errorf("prepare the container's snapshot: %w", err)
+			}
+			if err := e.prepareImageViews(lctx, sn, id, imageViews); err != nil {
+				return err
 			}
 		}
 		if c.Command, err = e.writeBundle(ctx, ns, c, cfg); err != nil {
@@ -194,6 +201,9 @@ func (e *Engine) writeBundle(ctx context.Context, ns string, c Container, cfg co
 			return nil, fmt.Errorf("mount the container's root: %w", err)
 		}
 	}
+	if err := e.mountImageViews(ctx, ns, c, cfg); err != nil {
+		return nil, err
+	}
 	if _, err := os.Stat(filepath.Join(dir, "config.json")); err == nil {
 		return nil, nil
 	}
@@ -204,6 +214,9 @@ func (e *Engine) writeBundle(ctx context.Context, ns string, c Container, cfg co
 	specCfg := cfg
 	var copyUp map[string]string
 	if specCfg.Mounts, copyUp, err = e.volumeBinds(ctx, cfg.Mounts); err != nil {
+		return nil, err
+	}
+	if specCfg.Mounts, err = e.imageBinds(ns, c.ID, specCfg.Mounts); err != nil {
 		return nil, err
 	}
 	for target, data := range copyUp {
@@ -254,14 +267,21 @@ func writeFileAtomic(path string, b []byte) error {
 	return nil
 }
 
-// isMountpoint says whether something is mounted on dir (its device
-// differs from its parent's).
+// isMountpoint says whether something is mounted on dir: its mount ID
+// (or, where statx does not give one, its device) differs from its
+// parent's. A bind mount of a directory of the same file system has
+// the same device, so the mount ID decides.
 func isMountpoint(dir string) bool {
-	var a, b unix.Stat_t
-	if unix.Lstat(dir, &a) != nil || unix.Lstat(filepath.Dir(dir), &b) != nil {
+	var a, b unix.Statx_t
+	const mask = unix.STATX_MNT_ID | unix.STATX_BASIC_STATS
+	if unix.Statx(unix.AT_FDCWD, dir, unix.AT_SYMLINK_NOFOLLOW, mask, &a) != nil ||
+		unix.Statx(unix.AT_FDCWD, filepath.Dir(dir), unix.AT_SYMLINK_NOFOLLOW, mask, &b) != nil {
 		return false
 	}
-	return a.Dev != b.Dev
+	if a.Mask&b.Mask&unix.STATX_MNT_ID != 0 {
+		return a.Mnt_id != b.Mnt_id
+	}
+	return a.Dev_major != b.Dev_major || a.Dev_minor != b.Dev_minor
 }
 
 // removeParts unmounts and removes a container's bundle, snapshot, logs
@@ -269,7 +289,7 @@ func isMountpoint(dir string) bool {
 // anonymous ones if anonVolumes.
 func (e *Engine) removeParts(ctx context.Context, ns string, c Container, anonVolumes bool) {
 	e.teardownNetwork(ctx, ns, c)
-	if err := mount.UnmountAll(filepath.Join(e.bundleDir(ns, c.ID), "rootfs")); err != nil {
+	if err := e.unmountBundle(ns, c.ID); err != nil {
 		e.log.Warn("unmount container root", "id", c.ID, "err", err)
 	}
 	e.removeSnapshot(ctx, ns, c)
@@ -280,9 +300,8 @@ func (e *Engine) removeParts(ctx context.Context, ns string, c Container, anonVo
 // removeSnapshot removes a container's snapshot, its root unmounted.
 func (e *Engine) removeSnapshot(ctx context.Context, ns string, c Container) {
 	if sn, err := e.Snapshotter(ns); err == nil && c.SnapshotKey != "" {
-		if err := sn.Remove(ctx, c.SnapshotKey); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
-			e.log.Warn("remove container snapshot", "id", c.ID, "err", err)
-		}
+		e.removeSnapshotKey(ctx, sn, c.ID, c.SnapshotKey)
+		e.removeImageViews(ctx, sn, c)
 	}
 }
 

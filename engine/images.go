@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/berth-dev/berth/content"
@@ -49,37 +48,6 @@ func (e *Engine) List(ctx context.Context, ns string) ([]ImageInfo, error) {
 		out = append(out, e.Describe(ctx, ns, img, nil))
 	}
 	return out, nil
-}
-
-// Lookup finds an image by reference, or by a prefix (≥ 4 hex digits) of
-// its ID or target digest.
-func (e *Engine) Lookup(ctx context.Context, ns, name string) (images.Image, error) {
-	if ref, err := reference.Parse(name); err == nil {
-		if img, err := e.imgs.Get(ctx, ns, ref.String()); err == nil {
-			return img, nil
-		}
-	}
-	id := strings.TrimPrefix(name, "sha256:")
-	if len(id) >= 4 && strings.Trim(id, "0123456789abcdef") == "" {
-		imgs, err := e.imgs.List(ctx, ns)
-		if err != nil {
-			return images.Image{}, err
-		}
-		var found []images.Image
-		for _, img := range imgs {
-			info := e.Describe(ctx, ns, img, nil)
-			if strings.HasPrefix(strings.TrimPrefix(info.ID, "sha256:"), id) || strings.HasPrefix(img.Target.Digest.Encoded(), id) {
-				found = append(found, img)
-			}
-		}
-		if len(found) == 1 {
-			return found[0], nil
-		}
-		if len(found) > 1 {
-			return images.Image{}, fmt.Errorf("%w: %s matches %d images; give a name", images.ErrInvalid, name, len(found))
-		}
-	}
-	return images.Image{}, fmt.Errorf("%w: %s", images.ErrNotFound, name)
 }
 
 // Describe fills in the config-derived fields for the host platform (or
@@ -183,25 +151,32 @@ type DeleteOptions struct {
 	Force bool
 }
 
-// Delete removes an image record; with o.Sync it then collects garbage
-// so the image's blobs and snapshots are gone on return, otherwise the
-// engine's scheduler collects them shortly after. The last name of an
-// image a container uses is refused with ErrConflict unless o.Force, as
-// Docker does.
+// Delete removes an image: the record name names, or, for an ID (or its
+// prefix) or a repository digest, every record of that image, which
+// needs o.Force when there are several (as Docker's rmi). With o.Sync it
+// then collects garbage so the image's blobs and snapshots are gone on
+// return, otherwise the engine's scheduler collects them shortly after.
+// Removing the last name of an image a container uses is refused with
+// ErrConflict unless o.Force, as Docker does.
 func (e *Engine) Delete(ctx context.Context, ns, name string, o DeleteOptions) error {
-	img, err := e.Lookup(ctx, ns, name)
+	group, err := e.lookupGroup(ctx, ns, name)
 	if err != nil {
 		return err
 	}
+	if len(group) > 1 && !o.Force {
+		return fmt.Errorf("%w: unable to delete %s (must be forced) - image is referenced in %d names", errdefs.ErrConflict, name, len(group))
+	}
 	if !o.Force {
-		if err := e.imageInUse(ctx, ns, img); err != nil {
+		if err := e.imageInUse(ctx, ns, group[0]); err != nil {
 			return err
 		}
 	}
-	if err := e.imgs.Delete(ctx, ns, img.Name); err != nil {
-		return err
+	for _, img := range group {
+		if err := e.imgs.Delete(ctx, ns, img.Name); err != nil {
+			return err
+		}
+		e.events.Publish(ns, events.TopicImages, "delete", map[string]string{"name": img.Name})
 	}
-	e.events.Publish(ns, events.TopicImages, "delete", map[string]string{"name": img.Name})
 	if o.Sync {
 		_, err = e.GC(ctx)
 		return err

@@ -13,8 +13,8 @@ import (
 
 // removeOrphans removes what a create or a removal cut short by the
 // engine's end left without a record in ns: bundles (their roots
-// unmounted), log directories, container snapshots and the create's
-// lease. known holds the IDs of ns's records.
+// and image views unmounted), log directories, container snapshots
+// (image views too) and the create's lease. known holds the IDs of ns's records.
 func (e *Engine) removeOrphans(ctx context.Context, ns string, known map[string]bool) {
 	orphans := map[string]bool{}
 	for _, dir := range []string{filepath.Join(e.cfg.State, "containers", ns), filepath.Join(e.cfg.Root, "containers", ns)} {
@@ -25,10 +25,17 @@ func (e *Engine) removeOrphans(ctx context.Context, ns string, known map[string]
 			}
 		}
 	}
-	if sn, err := e.Snapshotter(ns); err == nil {
+	views := map[string][]string{} // orphan ID → its image views
+	sn, snErr := e.Snapshotter(ns)
+	if snErr == nil {
 		_ = sn.Walk(ctx, func(i snapshot.Info) error {
-			if id, ok := strings.CutPrefix(i.Name, "container-"); ok && validContainerID(id) && !known[id] {
+			rest, ok := strings.CutPrefix(i.Name, "container-")
+			id, view, isView := strings.Cut(rest, "-image-")
+			if ok && validContainerID(id) && !known[id] {
 				orphans[id] = true
+				if isView && view != "" {
+					views[id] = append(views[id], i.Name)
+				}
 			}
 			return nil
 		})
@@ -36,6 +43,9 @@ func (e *Engine) removeOrphans(ctx context.Context, ns string, known map[string]
 	for id := range orphans {
 		e.log.Info("remove an unfinished container", "namespace", ns, "id", id)
 		e.removeParts(ctx, ns, Container{ID: id, SnapshotKey: "container-" + id}, false)
+		for _, key := range views[id] {
+			e.removeSnapshotKey(ctx, sn, id, key)
+		}
 		if err := e.meta.Leases(ns).Delete(ctx, leaseID("container "+id)); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 			e.log.Warn("remove an unfinished container's lease", "id", id, "err", err)
 		}

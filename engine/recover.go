@@ -10,7 +10,6 @@ import (
 
 	"github.com/berth-dev/berth/cgroups"
 	"github.com/berth-dev/berth/metadata"
-	"github.com/berth-dev/berth/mount"
 	"github.com/berth-dev/berth/shim"
 )
 
@@ -65,7 +64,7 @@ func (e *Engine) recoverContainer(ctx context.Context, ns string, c Container) {
 	if _, err := os.Stat(c.StateDir); err != nil {
 		if c.Status.State == StateRunning || c.Status.State == StatePaused {
 			e.teardownNetwork(ctx, ns, c)
-			_ = mount.UnmountAll(filepath.Join(e.bundleDir(ns, c.ID), "rootfs"))
+			_ = e.unmountBundle(ns, c.ID)
 			e.removeCgroup(c.ID)
 			c.Status.State, c.Status.Pid, c.Status.ExitCode, c.Status.Reason, c.Status.FinishedAt = StateExited, 0, 255, ReasonShimGone, timeNow()
 			c.Status.Network = nil
@@ -122,7 +121,7 @@ func (e *Engine) recoverContainer(ctx context.Context, ns string, c Container) {
 		delete(e.tasks, ns+"/"+c.ID)
 		e.ctrMu.Unlock()
 		e.teardownNetwork(ctx, ns, c)
-		_ = mount.UnmountAll(filepath.Join(e.bundleDir(ns, c.ID), "rootfs"))
+		_ = e.unmountBundle(ns, c.ID)
 		return
 	}
 	if err == nil {

@@ -17,7 +17,6 @@ import (
 	"github.com/berth-dev/berth/errdefs"
 	"github.com/berth-dev/berth/events"
 	"github.com/berth-dev/berth/metadata"
-	"github.com/berth-dev/berth/mount"
 	"github.com/berth-dev/berth/shim"
 	"golang.org/x/sys/unix"
 )
@@ -147,7 +146,7 @@ func (e *Engine) launch(ctx context.Context, ns string, c Container, startNow bo
 	})
 	if err != nil {
 		e.teardownNetwork(ctx, ns, c)
-		_ = mount.UnmountAll(filepath.Join(e.bundleDir(ns, c.ID), "rootfs"))
+		_ = e.unmountBundle(ns, c.ID)
 		return nil, classifyStartError(err)
 	}
 	t := &task{client: client, done: make(chan struct{}), net: netSettings}
@@ -230,7 +229,7 @@ func (e *Engine) failedStart(ctx context.Context, ns string, c Container, t *tas
 		e.publishContainer(ns, "delete", c, nil)
 		return cause
 	}
-	_ = mount.UnmountAll(filepath.Join(e.bundleDir(ns, c.ID), "rootfs"))
+	_ = e.unmountBundle(ns, c.ID)
 	code := 128
 	switch {
 	case errors.Is(cause, ErrCommandNotFound):
@@ -406,7 +405,7 @@ func (e *Engine) finish(ns, id string, t *task, ex *shim.Exit) {
 	// own) while the exit is recorded here.
 	deleted := e.deleteTask(ctx, c, t)
 	e.teardownNetwork(ctx, ns, c)
-	_ = mount.UnmountAll(filepath.Join(e.bundleDir(ns, id), "rootfs"))
+	_ = e.unmountBundle(ns, id)
 	c.Status.State, c.Status.Pid, c.Status.ExitCode, c.Status.Reason = StateExited, 0, ex.Code, ex.Reason
 	c.Status.OOMKilled = oom
 	c.Status.Network = nil

@@ -39,6 +39,7 @@ type env struct {
 	bridge string
 	ref    string
 	reg    *registrytest.Registry
+	bb     *registrytest.Image // the image ref names
 	berthd *exec.Cmd
 	conn   *grpc.ClientConn
 	rt     runtimeapi.RuntimeServiceClient
@@ -56,8 +57,8 @@ func newEnv(t *testing.T) *env {
 	dir := t.TempDir()
 	testutil.CheckNetLeaks(t, filepath.Join(dir, "state", "network"))
 	reg := registrytest.Start(t, registrytest.Options{})
-	reg.PushBusybox(t, "test/busybox", "v1", registrytest.Gzip, false)
-	e := &env{t: t, dir: dir, sock: filepath.Join(dir, "state", "cri.sock"), ref: reg.Host + "/test/busybox:v1", reg: reg}
+	bb := reg.PushBusybox(t, "test/busybox", "v1", registrytest.Gzip, false)
+	e := &env{t: t, dir: dir, sock: filepath.Join(dir, "state", "cri.sock"), ref: reg.Host + "/test/busybox:v1", reg: reg, bb: bb}
 	e.start()
 	t.Cleanup(e.cleanup)
 	return e
@@ -142,6 +143,16 @@ func (e *env) cleanup() {
 	if err := m.Remove(ctx, "bridge"); err != nil && !errors.Is(err, network.ErrNotFound) {
 		e.t.Errorf("remove the default network: %v", err)
 	}
+}
+
+// restart stops berthd (its containers keep running) and starts it
+// again on the same root and state.
+func (e *env) restart() {
+	e.t.Helper()
+	_ = e.conn.Close()
+	_ = e.berthd.Process.Signal(syscall.SIGTERM)
+	_ = e.berthd.Wait()
+	e.start()
 }
 
 // ctx bounds one test's calls.
