@@ -160,6 +160,14 @@ func securityContext(cfg *container.Config, sandboxID string, sc *runtimeapi.Lin
 	cfg.NoNewPrivileges = sc.GetNoNewPrivs()
 	cfg.CapAdd = sc.GetCapabilities().GetAddCapabilities()
 	cfg.CapDrop = sc.GetCapabilities().GetDropCapabilities()
+	// Given lists replace the defaults; none given (proto3 cannot tell
+	// an empty list from none) keeps them, as containerd does.
+	if p := sc.GetMaskedPaths(); len(p) > 0 {
+		cfg.MaskedPaths = p
+	}
+	if p := sc.GetReadonlyPaths(); len(p) > 0 {
+		cfg.ReadonlyPaths = p
+	}
 	if len(sc.GetSupplementalGroups()) > 0 {
 		return fmt.Errorf("%w: supplemental groups are not supported yet", errdefs.ErrNotImplemented)
 	}

@@ -51,6 +51,13 @@ func containerSpec(id string, img ocispec.ImageConfig, cfg container.Config, roo
 		return nil, err
 	}
 	opts = append(opts, specgen.WithMounts(mounts...))
+	rootProp, err := rootfsPropagation(cfg.Mounts)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPaths(cfg); err != nil {
+		return nil, err
+	}
 	caps, err := capSet(cfg)
 	if err != nil {
 		return nil, err
@@ -74,6 +81,13 @@ func containerSpec(id string, img ocispec.ImageConfig, cfg container.Config, roo
 		s.Linux.Devices = append(s.Linux.Devices, devs...)
 		for _, d := range devs {
 			s.Linux.Resources.Devices = append(s.Linux.Resources.Devices, specs.LinuxDeviceCgroup{Allow: true, Type: d.Type, Major: &d.Major, Minor: &d.Minor, Access: "rwm"})
+		}
+		s.Linux.RootfsPropagation = rootProp
+		if cfg.MaskedPaths != nil {
+			s.Linux.MaskedPaths = slices.Clone(cfg.MaskedPaths)
+		}
+		if cfg.ReadonlyPaths != nil {
+			s.Linux.ReadonlyPaths = slices.Clone(cfg.ReadonlyPaths)
 		}
 		if cfg.Privileged {
 			s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = nil, nil
@@ -126,6 +140,16 @@ func specMounts(ms []container.Mount) ([]specs.Mount, error) {
 		}
 	}
 	return out, nil
+}
+
+// checkPaths refuses masked or read-only paths that are not absolute.
+func checkPaths(cfg container.Config) error {
+	for _, p := range slices.Concat(cfg.MaskedPaths, cfg.ReadonlyPaths) {
+		if !path.IsAbs(p) {
+			return fmt.Errorf("%w: masked or read-only path %q must be absolute", ErrInvalidConfig, p)
+		}
+	}
+	return nil
 }
 
 // capSet is Docker's default capabilities with cfg's added and dropped
