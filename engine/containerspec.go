@@ -153,17 +153,23 @@ func checkPaths(cfg container.Config) error {
 }
 
 // capSet is Docker's default capabilities with cfg's added and dropped
-// ("ALL" meaning every one), or every one when privileged.
+// ("ALL" meaning every one the engine holds), or every one it holds when
+// privileged, as containerd and Docker do: a process can only be handed
+// capabilities its runtime holds.
 func capSet(cfg container.Config) ([]string, error) {
 	if cfg.Privileged {
-		return capabilities.Names(), nil
+		return heldCaps()
 	}
 	norm := func(list []string) ([]string, error) {
 		var out []string
 		for _, c := range list {
 			c = strings.ToUpper(c)
 			if c == "ALL" {
-				out = append(out, capabilities.Names()...)
+				held, err := heldCaps()
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, held...)
 				continue
 			}
 			if !strings.HasPrefix(c, "CAP_") {
@@ -191,6 +197,15 @@ func capSet(cfg container.Config) ([]string, error) {
 		}
 	}
 	return slices.DeleteFunc(set, func(c string) bool { return slices.Contains(drop, c) }), nil
+}
+
+// heldCaps names the capabilities the engine may hand on.
+func heldCaps() ([]string, error) {
+	held, err := capabilities.Held()
+	if err != nil {
+		return nil, fmt.Errorf("the engine's capabilities: %w", err)
+	}
+	return held, nil
 }
 
 func resources(r container.Resources) specs.LinuxResources {
