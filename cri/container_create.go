@@ -184,6 +184,9 @@ func securityContext(cfg *container.Config, sandboxID string, sc *runtimeapi.Lin
 		}
 		cfg.Seccomp = p.GetLocalhostRef()
 	}
+	if sc.GetPrivileged() {
+		cfg.Seccomp = "unconfined" // the CRI: a privileged container has no seccomp profile
+	}
 	switch ns := sc.GetNamespaceOptions(); ns.GetPid() {
 	case runtimeapi.NamespaceMode_POD:
 		cfg.PIDMode = "container:" + sandboxID
