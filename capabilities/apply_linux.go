@@ -186,3 +186,19 @@ func Missing(s Sets) (Set, error) {
 	want := s.Permitted | s.Effective | s.Ambient
 	return want &^ perm, nil
 }
+
+// Held returns the names of the capabilities the calling thread may
+// hand on (its permitted set, up to the kernel's last), which is what
+// "every capability" can mean for a process it starts: as root without
+// CAP_SYS_RESOURCE, say, asking for that one only fails.
+func Held() ([]string, error) {
+	last, err := HostLastCap()
+	if err != nil {
+		return nil, err
+	}
+	_, perm, _, err := Current()
+	if err != nil {
+		return nil, err
+	}
+	return (perm & UpTo(min(last, Last))).Names(), nil
+}

@@ -216,3 +216,21 @@ func TestMissing(t *testing.T) {
 		t.Fatalf("Missing(inheritable) = %v", m.Names())
 	}
 }
+
+// TestHeld: Held names exactly the permitted set's capabilities the
+// kernel knows, so that a process given them all can be started.
+func TestHeld(t *testing.T) {
+	held, err := Held()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, perm, _, err := Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, _ := HostLastCap()
+	got, err := ParseList(held)
+	if err != nil || got != perm&UpTo(last) {
+		t.Errorf("Held() = %v (%v); want the permitted set %v", held, err, (perm & UpTo(last)).Names())
+	}
+}

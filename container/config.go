@@ -47,6 +47,11 @@ type Config struct {
 	// filter, masked or read-only path, as Docker does.
 	Privileged bool     `json:"privileged,omitempty"`
 	Devices    []Device `json:"devices,omitempty"`
+	// MaskedPaths and ReadonlyPaths replace the default lists of paths
+	// hidden from the container and made read-only in it when non-nil
+	// (empty: none); a privileged container has none either way.
+	MaskedPaths   []string `json:"maskedPaths,omitempty"`
+	ReadonlyPaths []string `json:"readonlyPaths,omitempty"`
 	// Seccomp is "" (the default profile), "unconfined" or a path to a
 	// profile in Docker's JSON format, read when the container is created.
 	Seccomp         string `json:"seccomp,omitempty"`

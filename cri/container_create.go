@@ -194,6 +194,14 @@ func securityContext(cfg *container.Config, sandboxID string, sc *runtimeapi.Lin
 	cfg.NoNewPrivileges = sc.GetNoNewPrivs()
 	cfg.CapAdd = sc.GetCapabilities().GetAddCapabilities()
 	cfg.CapDrop = sc.GetCapabilities().GetDropCapabilities()
+	// Given lists replace the defaults; none given (proto3 cannot tell
+	// an empty list from none) keeps them, as containerd does.
+	if p := sc.GetMaskedPaths(); len(p) > 0 {
+		cfg.MaskedPaths = p
+	}
+	if p := sc.GetReadonlyPaths(); len(p) > 0 {
+		cfg.ReadonlyPaths = p
+	}
 	if err := supplementalGroups(cfg, sc); err != nil {
 		return err
 	}
@@ -209,6 +217,9 @@ func securityContext(cfg *container.Config, sandboxID string, sc *runtimeapi.Lin
 			return fmt.Errorf("%w: seccomp profile %q must be an absolute path", errdefs.ErrInvalidArgument, p.GetLocalhostRef())
 		}
 		cfg.Seccomp = p.GetLocalhostRef()
+	}
+	if sc.GetPrivileged() {
+		cfg.Seccomp = "unconfined" // the CRI: a privileged container has no seccomp profile
 	}
 	switch ns := sc.GetNamespaceOptions(); ns.GetPid() {
 	case runtimeapi.NamespaceMode_POD:

@@ -53,6 +53,13 @@ func containerSpec(id string, img ocispec.ImageConfig, cfg container.Config, roo
 		return nil, err
 	}
 	opts = append(opts, specgen.WithMounts(mounts...))
+	rootProp, err := rootfsPropagation(cfg.Mounts)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPaths(cfg); err != nil {
+		return nil, err
+	}
 	caps, err := capSet(cfg)
 	if err != nil {
 		return nil, err
@@ -76,6 +83,13 @@ func containerSpec(id string, img ocispec.ImageConfig, cfg container.Config, roo
 		s.Linux.Devices = append(s.Linux.Devices, devs...)
 		for _, d := range devs {
 			s.Linux.Resources.Devices = append(s.Linux.Resources.Devices, specs.LinuxDeviceCgroup{Allow: true, Type: d.Type, Major: &d.Major, Minor: &d.Minor, Access: "rwm"})
+		}
+		s.Linux.RootfsPropagation = rootProp
+		if cfg.MaskedPaths != nil {
+			s.Linux.MaskedPaths = slices.Clone(cfg.MaskedPaths)
+		}
+		if cfg.ReadonlyPaths != nil {
+			s.Linux.ReadonlyPaths = slices.Clone(cfg.ReadonlyPaths)
 		}
 		if cfg.Privileged {
 			s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = nil, nil
@@ -150,18 +164,34 @@ func specMounts(ms []container.Mount) ([]specs.Mount, error) {
 	return out, nil
 }
 
+// checkPaths refuses masked or read-only paths that are not absolute.
+func checkPaths(cfg container.Config) error {
+	for _, p := range slices.Concat(cfg.MaskedPaths, cfg.ReadonlyPaths) {
+		if !path.IsAbs(p) {
+			return fmt.Errorf("%w: masked or read-only path %q must be absolute", ErrInvalidConfig, p)
+		}
+	}
+	return nil
+}
+
 // capSet is Docker's default capabilities with cfg's added and dropped
-// ("ALL" meaning every one), or every one when privileged.
+// ("ALL" meaning every one the engine holds), or every one it holds when
+// privileged, as containerd and Docker do: a process can only be handed
+// capabilities its runtime holds.
 func capSet(cfg container.Config) ([]string, error) {
 	if cfg.Privileged {
-		return capabilities.Names(), nil
+		return heldCaps()
 	}
 	norm := func(list []string) ([]string, error) {
 		var out []string
 		for _, c := range list {
 			c = strings.ToUpper(c)
 			if c == "ALL" {
-				out = append(out, capabilities.Names()...)
+				held, err := heldCaps()
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, held...)
 				continue
 			}
 			if !strings.HasPrefix(c, "CAP_") {
@@ -189,6 +219,15 @@ func capSet(cfg container.Config) ([]string, error) {
 		}
 	}
 	return slices.DeleteFunc(set, func(c string) bool { return slices.Contains(drop, c) }), nil
+}
+
+// heldCaps names the capabilities the engine may hand on.
+func heldCaps() ([]string, error) {
+	held, err := capabilities.Held()
+	if err != nil {
+		return nil, fmt.Errorf("the engine's capabilities: %w", err)
+	}
+	return held, nil
 }
 
 func resources(r container.Resources) specs.LinuxResources {

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/berth-dev/berth/capabilities"
 	"github.com/berth-dev/berth/container"
 	"github.com/berth-dev/berth/errdefs"
 	"github.com/berth-dev/berth/shim"
@@ -278,7 +277,11 @@ func (e *Engine) execProcess(ns string, c Container, ec container.ExecConfig) (*
 		p.User = gen.Process.User
 	}
 	if ec.Privileged {
-		p.Capabilities = &specs.LinuxCapabilities{Bounding: capabilities.Names(), Effective: capabilities.Names(), Permitted: capabilities.Names()}
+		held, err := heldCaps()
+		if err != nil {
+			return nil, err
+		}
+		p.Capabilities = &specs.LinuxCapabilities{Bounding: held, Effective: held, Permitted: held}
 	}
 	return &p, nil
 }

@@ -17,9 +17,13 @@
 //
 // Propagation: Prepare makes "/" rslave (rprivate when rootfsPropagation
 // is private or rprivate) before mounting anything, so no mount made for
-// the container ever propagates back to the host. A "shared" rootfs or
-// bind propagation therefore creates a new peer group inside the
-// container; bidirectional propagation to the host is not offered.
+// the container ever propagates back to the host. When rootfsPropagation
+// is shared or rshared, "/" is made rshared instead, as runc does: a bind
+// of a shared host mount then stays a peer of it, so mounts under it
+// propagate both ways (Kubernetes' Bidirectional). The mount holding the
+// rootfs is made private first, so the rootfs bind and every other mount
+// made for the container stay inside; only what is mounted under such a
+// bind reaches the host.
 //
 // Kernel: openat2 (5.6) and statx mount ids (5.8); recursive attributes
 // ("rro", ...) and idmapped mounts need mount_setattr (5.12).

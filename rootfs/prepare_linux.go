@@ -34,9 +34,10 @@ func (c *Config) check() error {
 }
 
 // Prepare builds the container's filesystem tree under c.Rootfs, before
-// pivot: it makes "/" rslave (rprivate when linux.rootfsPropagation asks
-// for private) so that nothing mounted here propagates back to the host,
-// binds the rootfs onto itself, performs every spec mount in order, then
+// pivot: it makes "/" rslave (rprivate or rshared when
+// linux.rootfsPropagation asks for private or shared, see
+// prepareRootPropagation) so that nothing mounted for the container
+// propagates back to the host but through a shared bind, binds the rootfs onto itself, performs every spec mount in order, then
 // creates the device nodes and /dev symlinks (unless /dev is a bind
 // mount). It must run in the container's own mount namespace.
 func Prepare(c *Config) error {
@@ -52,15 +53,8 @@ func Prepare(c *Config) error {
 		cm.index = i
 		mounts = append(mounts, cm)
 	}
-	rootProp := uintptr(unix.MS_SLAVE | unix.MS_REC)
-	if c.Spec.Linux != nil {
-		flag, _ := rootPropagation(c.Spec.Linux.RootfsPropagation)
-		if flag&unix.MS_PRIVATE != 0 {
-			rootProp = unix.MS_PRIVATE | unix.MS_REC
-		}
-	}
-	if err := unix.Mount("", "/", "", rootProp, ""); err != nil {
-		return fmt.Errorf("make / %s: %w", propName(rootProp), err)
+	if err := prepareRootPropagation(c); err != nil {
+		return err
 	}
 	if err := unix.Mount(c.Rootfs, c.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind rootfs %s onto itself: %w", c.Rootfs, err)
@@ -91,6 +85,68 @@ func Prepare(c *Config) error {
 		return err
 	}
 	return p.createDevLinks()
+}
+
+// prepareRootPropagation makes "/" rslave, or rprivate or rshared as
+// linux.rootfsPropagation asks. Under rshared the mounts keep their
+// host peer groups, so that a shared bind's source still propagates
+// both ways; the mount holding the rootfs is then made private, so
+// that the rootfs bind and everything mounted on it stay in here.
+func prepareRootPropagation(c *Config) error {
+	rootProp := uintptr(unix.MS_SLAVE | unix.MS_REC)
+	if c.Spec.Linux != nil {
+		flag, _ := rootPropagation(c.Spec.Linux.RootfsPropagation)
+		if flag&(unix.MS_PRIVATE|unix.MS_SHARED) != 0 {
+			rootProp = flag | unix.MS_REC
+		}
+	}
+	if err := unix.Mount("", "/", "", rootProp, ""); err != nil {
+		return fmt.Errorf("make / %s: %w", propName(rootProp), err)
+	}
+	if rootProp&unix.MS_SHARED == 0 {
+		return nil
+	}
+	mp, err := mountRootOf(c.Rootfs)
+	if err != nil {
+		return err
+	}
+	if err := unix.Mount("", mp, "", unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make the mount holding the rootfs (%s) private: %w", mp, err)
+	}
+	return nil
+}
+
+// mountRootOf returns the root of the mount that holds dir: the highest
+// directory from dir up that is on the same mount.
+func mountRootOf(dir string) (string, error) {
+	dir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return "", fmt.Errorf("mount of rootfs: %w", err)
+	}
+	id := func(p string) (uint64, error) {
+		f, err := os.OpenFile(p, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return 0, err
+		}
+		defer f.Close()
+		return mountID(f)
+	}
+	want, err := id(dir)
+	if err != nil {
+		return "", fmt.Errorf("mount of rootfs %s: %w", dir, err)
+	}
+	for dir != "/" {
+		parent := filepath.Dir(dir)
+		pid, err := id(parent)
+		if err != nil {
+			return "", fmt.Errorf("mount of rootfs %s: %w", dir, err)
+		}
+		if pid != want {
+			break
+		}
+		dir = parent
+	}
+	return dir, nil
 }
 
 // propName names a propagation flag for error messages.

@@ -143,7 +143,8 @@ func (r *Runtime) execTarget(id string, o ExecOpts) (*State, error) {
 	if p.Terminal && o.ConsoleSocket == "" && o.Detach {
 		return nil, fmt.Errorf("%w: a detached terminal process needs --console-socket", ErrInvalidConfig)
 	}
-	if err := r.validateProcessSecurity(p); err != nil {
+	_, userNS := st.Namespaces[specs.UserNamespace]
+	if err := r.validateProcessSecurity(p, userNS || len(st.UIDMappings) > 0); err != nil {
 		return nil, err
 	}
 	return st, nil

@@ -3,6 +3,7 @@ package runtime
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -36,7 +37,8 @@ func (r *Runtime) prepare(spec *specs.Spec) (*prepared, error) {
 	if p.spawn.newNS[specs.UserNamespace] && (len(p.spawn.uidMap) == 0 || len(p.spawn.gidMap) == 0) {
 		return nil, fmt.Errorf("%w: a new user namespace needs uidMappings and gidMappings", ErrInvalidConfig)
 	}
-	if err := r.validateProcessSecurity(spec.Process); err != nil {
+	_, joinsUserNS := p.spawn.join[specs.UserNamespace]
+	if err := r.validateProcessSecurity(spec.Process, p.spawn.newNS[specs.UserNamespace] || joinsUserNS); err != nil {
 		return nil, err
 	}
 	ns, err := sysctl.FromSpecOnHost(spec.Linux)
@@ -59,15 +61,27 @@ func (r *Runtime) prepare(spec *specs.Spec) (*prepared, error) {
 
 // validateProcessSecurity checks the LSM settings of a process and warns,
 // as runc does, about capability names it ignores: unknown ones and ones
-// the kernel lacks.
-func (r *Runtime) validateProcessSecurity(proc *specs.Process) error {
+// the kernel lacks. Outside a user namespace (userNS false) a root
+// runtime also refuses capabilities it does not hold itself, which the
+// process's berth-init could not keep: it would fail only once started,
+// an init that exits at once or an exec that ends before it runs.
+func (r *Runtime) validateProcessSecurity(proc *specs.Process, userNS bool) error {
 	last, err := capabilities.HostLastCap()
 	if err != nil {
 		return err
 	}
-	_, warnings := capabilities.Resolve(proc.Capabilities, last)
+	sets, warnings := capabilities.Resolve(proc.Capabilities, last)
 	for _, w := range warnings {
 		warn(r.Warn, w)
+	}
+	if !userNS && os.Geteuid() == 0 {
+		missing, err := capabilities.Missing(sets)
+		if err != nil {
+			return err
+		}
+		if missing != 0 {
+			return fmt.Errorf("%w: %v (this runtime's permitted set lacks them)", capabilities.ErrNotHeld, missing.Names())
+		}
 	}
 	return validateLSM(proc)
 }
