@@ -32,7 +32,7 @@ func toConfig(name string, req dcontainer.CreateRequest) (container.Config, erro
 		WorkingDir: in.WorkingDir, User: in.User, Hostname: in.Hostname, Labels: in.Labels,
 		Tty: in.Tty, OpenStdin: in.OpenStdin,
 	}
-	if in.Entrypoint != nil && len(in.Entrypoint) == 1 && in.Entrypoint[0] == "" {
+	if len(in.Entrypoint) == 1 && in.Entrypoint[0] == "" {
 		c.Entrypoint = []string{}
 	}
 	if in.StopSignal != "" {
