@@ -8,6 +8,7 @@ import (
 
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/errdefs"
+	"github.com/berth-dev/berth/images"
 	dcontainer "github.com/moby/moby/api/types/container"
 )
 
@@ -38,7 +39,7 @@ func (s *Server) createContainer(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := s.e.CreateContainer(r.Context(), Namespace, cfg)
 	if err != nil {
-		if errors.Is(err, errdefs.ErrNotFound) {
+		if errors.Is(err, images.ErrNotFound) {
 			// The CLI pulls on a 404 whose message names the image.
 			err = errdefs.New(errdefs.ErrNotFound, "No such image: "+cfg.Image)
 		}
