@@ -11,6 +11,7 @@ import (
 
 	"github.com/berth-dev/berth/container"
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/errdefs"
 )
 
 // pendingAttach is an attach to a container that does not run yet: the
@@ -107,13 +108,16 @@ func (s *Server) attachContainer(w http.ResponseWriter, r *http.Request) {
 		defer s.dropPending(c.ID, p)
 		defer close(p.done)
 	}
+	if !s.addStream() {
+		writeError(w, errdefs.New(errdefs.ErrUnavailable, "berthd is stopping"))
+		return
+	}
+	defer s.streams.Done()
 	conn, rw, err := hijack(w, r, cfg.Tty)
 	if err != nil {
 		s.log.Debug("attach: hijack", "err", err)
 		return
 	}
-	s.streams.Add(1)
-	defer s.streams.Done()
 	defer conn.Close()
 	s.relayAttach(conn, rw.Reader, c.ID, cfg, attachParams{
 		stdin: boolParam(q.Get("stdin")), stdout: boolParam(q.Get("stdout")), stderr: boolParam(q.Get("stderr")),

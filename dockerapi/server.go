@@ -51,8 +51,9 @@ type Server struct {
 	// track; Stop waits for them.
 	streams sync.WaitGroup
 
-	mu      sync.Mutex
-	pending map[string]*pendingAttach // attaches waiting for a start, by container ID
+	mu       sync.Mutex
+	stopping bool                      // no new stream once set
+	pending  map[string]*pendingAttach // attaches waiting for a start, by container ID
 }
 
 // New binds cfg.Address (replacing a stale socket); Serve answers.
@@ -130,8 +131,22 @@ func (s *Server) Serve() error {
 // Stop ends every request and stream (containers run on) and removes
 // the socket.
 func (s *Server) Stop() {
+	s.mu.Lock()
+	s.stopping = true
+	s.mu.Unlock()
 	s.cancel()
 	_ = s.http.Close()
 	s.streams.Wait()
 	_ = os.Remove(s.cfg.Address)
+}
+
+// addStream counts a hijacked connection; false once Stop began.
+func (s *Server) addStream() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopping {
+		return false
+	}
+	s.streams.Add(1)
+	return true
 }
