@@ -137,8 +137,11 @@ func TestDetachedLifecycle(t *testing.T) {
 		t.Errorf("docker inspect: %q", got)
 	}
 	e.waitLogs("web", "hello\n", "oops\n")
+	// The two lines come through two pipes: which is last is the
+	// container's race.
 	stdout, stderr, _ := e.docker("logs", "--timestamps", "--tail", "1", "web")
-	if stdout != "" && stderr != "" || !strings.HasSuffix(stdout+stderr, " oops\n") {
+	if line := stdout + stderr; strings.Count(line, "\n") != 1 || !strings.HasPrefix(line, "20") ||
+		!(strings.HasSuffix(stdout, " hello\n") || strings.HasSuffix(stderr, " oops\n")) {
 		t.Errorf("docker logs --timestamps --tail 1: stdout %q, stderr %q", stdout, stderr)
 	}
 	e.ok("stop", "-t", "1", "web")

@@ -12,8 +12,9 @@ import (
 )
 
 // attachRaw sends an attach request on a connection of its own (with
-// Upgrade: tcp when upgrade) and returns the response and the stream.
-func (e *env) attachRaw(id string, upgrade bool) (*http.Response, net.Conn) {
+// Upgrade: tcp when upgrade) and returns the response, the connection
+// and its reader (a 101's stream is read there: it has no body).
+func (e *env) attachRaw(id string, upgrade bool) (*http.Response, net.Conn, *bufio.Reader) {
 	e.t.Helper()
 	conn, err := net.Dial("unix", e.sock)
 	if err != nil {
@@ -25,11 +26,12 @@ func (e *env) attachRaw(id string, upgrade bool) (*http.Response, net.Conn) {
 		hdr = "Connection: Upgrade\r\nUpgrade: tcp\r\n"
 	}
 	fmt.Fprintf(conn, "POST /v1.50/containers/%s/attach?stream=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: docker\r\n%s\r\n", id, hdr)
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return resp, conn
+	return resp, conn, br
 }
 
 // demux splits Docker's multiplexed stream by stream id.
@@ -58,7 +60,7 @@ func TestAttachRawStream(t *testing.T) {
 	e := newEnv(t)
 	e.ok("pull", "-q", e.ref)
 	id := e.ok("create", e.ref, "sh", "-c", "echo out; echo err >&2; exit 2")
-	resp, _ := e.attachRaw(id, false)
+	resp, _, _ := e.attachRaw(id, false)
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/vnd.docker.multiplexed-stream" {
 		t.Fatalf("attach: %d %v", resp.StatusCode, resp.Header)
 	}
@@ -82,19 +84,19 @@ func TestAttachDropped(t *testing.T) {
 	e := newEnv(t)
 	e.ok("pull", "-q", e.ref)
 	id := e.ok("run", "-d", e.ref, "sh", "-c", "while true; do echo tick; sleep 0.1; done")
-	resp, conn := e.attachRaw(id, true)
+	resp, conn, br := e.attachRaw(id, true)
 	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Upgrade") != "tcp" {
 		t.Fatalf("attach: %d %v", resp.StatusCode, resp.Header)
 	}
 	var hdr [8]byte
-	if _, err := io.ReadFull(resp.Body, hdr[:]); err != nil || hdr[0] != 1 {
+	if _, err := io.ReadFull(br, hdr[:]); err != nil || hdr[0] != 1 {
 		t.Fatalf("first frame: %v %v", hdr, err)
 	}
 	conn.Close()
 	if got := e.ok("inspect", "--format", "{{.State.Running}}", id); got != "true" {
 		t.Errorf("after a dropped attach the container is not running: %q", got)
 	}
-	resp, _ = e.attachRaw(id, true)
+	resp, _, _ = e.attachRaw(id, true)
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Errorf("second attach: %d", resp.StatusCode)
 	}
