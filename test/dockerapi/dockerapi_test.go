@@ -140,8 +140,8 @@ func TestDetachedLifecycle(t *testing.T) {
 	// The two lines come through two pipes: which is last is the
 	// container's race.
 	stdout, stderr, _ := e.docker("logs", "--timestamps", "--tail", "1", "web")
-	if line := stdout + stderr; strings.Count(line, "\n") != 1 || !strings.HasPrefix(line, "20") ||
-		!(strings.HasSuffix(stdout, " hello\n") || strings.HasSuffix(stderr, " oops\n")) {
+	lastOK := strings.HasSuffix(stdout, " hello\n") || strings.HasSuffix(stderr, " oops\n")
+	if line := stdout + stderr; strings.Count(line, "\n") != 1 || !strings.HasPrefix(line, "20") || !lastOK {
 		t.Errorf("docker logs --timestamps --tail 1: stdout %q, stderr %q", stdout, stderr)
 	}
 	e.ok("stop", "-t", "1", "web")
