@@ -53,6 +53,24 @@ type Config struct {
 	ReaperBinary string        `toml:"reaper_binary"`
 	Network      NetworkConfig `toml:"network"`
 	CRI          CRIConfig     `toml:"cri"`
+	Docker       DockerConfig  `toml:"docker"`
+}
+
+// DockerConfig configures the Docker Engine API (docs/docker-api.md).
+type DockerConfig struct {
+	// Address is its unix socket (0660, group socket_gid); empty is
+	// docker.sock in the state directory (/run/berth/docker.sock).
+	Address string `toml:"address"`
+	// Disabled turns the Docker API off.
+	Disabled bool `toml:"disabled"`
+}
+
+// dockerAddress is the Docker API socket's path.
+func (c Config) dockerAddress() string {
+	if c.Docker.Address != "" {
+		return c.Docker.Address
+	}
+	return filepath.Join(c.State, "docker.sock")
 }
 
 // CRIConfig configures the Kubernetes CRI server (docs/cri.md).
@@ -277,6 +295,9 @@ func (c Config) Validate() error {
 	}
 	if a := c.CRI.Address; a != "" && (!filepath.IsAbs(a) || filepath.Clean(a) != a) {
 		return fmt.Errorf("%w: cri.address %q must be a clean absolute path", ErrBadConfig, a)
+	}
+	if a := c.Docker.Address; a != "" && (!filepath.IsAbs(a) || filepath.Clean(a) != a) {
+		return fmt.Errorf("%w: docker.address %q must be a clean absolute path", ErrBadConfig, a)
 	}
 	if c.Root == "" || c.State == "" || c.Address == "" {
 		return fmt.Errorf("%w: root, state and address must not be empty", ErrBadConfig)

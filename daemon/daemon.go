@@ -16,6 +16,7 @@ import (
 	apiv1 "github.com/berth-dev/berth/api/v1"
 	"github.com/berth-dev/berth/cri"
 	"github.com/berth-dev/berth/cri/streaming"
+	"github.com/berth-dev/berth/dockerapi"
 	"github.com/berth-dev/berth/engine"
 	"google.golang.org/grpc"
 )
@@ -35,6 +36,7 @@ type Daemon struct {
 	ln      net.Listener
 	cri     *cri.Server       // nil when disabled
 	stream  *streaming.Server // the CRI's; nil when disabled
+	docker  *dockerapi.Server // nil when disabled
 	started time.Time
 
 	// ctx is cancelled on Stop; long transfers derive from it.
@@ -90,6 +92,14 @@ func New(cfg Config, log *slog.Logger) (_ *Daemon, retErr error) {
 			return nil, err
 		}
 	}
+	if !cfg.Docker.Disabled {
+		d.docker, err = dockerapi.New(dockerapi.Config{Address: cfg.dockerAddress(), SocketGID: cfg.SocketGID, Engine: d.engine, Logger: log})
+		if err != nil {
+			d.stopFrontEnds()
+			d.ln.Close()
+			return nil, err
+		}
+	}
 	d.grpc = grpc.NewServer(
 		grpc.ChainUnaryInterceptor(d.metrics.unary, api.UnaryServerErrors),
 		grpc.ChainStreamInterceptor(d.metrics.stream, api.StreamServerErrors),
@@ -128,6 +138,24 @@ func (d *Daemon) listen() error {
 	return nil
 }
 
+// stopFrontEnds stops the CRI, the Docker API, metrics and debug
+// servers, those that run.
+func (d *Daemon) stopFrontEnds() {
+	if d.docker != nil {
+		d.docker.Stop()
+	}
+	if d.cri != nil {
+		d.cri.Stop()
+		if err := d.stream.Stop(); err != nil {
+			d.log.Warn("stop the CRI streaming server", "err", err)
+		}
+	}
+	d.metrics.close()
+	if d.debug != nil {
+		_ = d.debug.Close()
+	}
+}
+
 func (d *Daemon) register() {
 	apiv1.RegisterVersionServer(d.grpc, &versionService{})
 	apiv1.RegisterNamespacesServer(d.grpc, &namespacesService{d: d})
@@ -154,10 +182,16 @@ func (d *Daemon) Serve() error {
 	} else {
 		criDone <- nil
 	}
+	dockerDone := make(chan error, 1)
+	if d.docker != nil {
+		go func() { dockerDone <- d.docker.Serve() }()
+	} else {
+		dockerDone <- nil
+	}
 	if err := d.grpc.Serve(d.ln); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 		return fmt.Errorf("serve %s: %w", d.cfg.Address, err)
 	}
-	return <-criDone
+	return errors.Join(<-criDone, <-dockerDone)
 }
 
 // Stop stops accepting requests, cancels running transfers (their ingests
@@ -174,16 +208,7 @@ func (d *Daemon) Stop(grace time.Duration) {
 		d.grpc.Stop()
 		<-done
 	}
-	if d.cri != nil {
-		d.cri.Stop()
-		if err := d.stream.Stop(); err != nil {
-			d.log.Warn("stop the CRI streaming server", "err", err)
-		}
-	}
-	d.metrics.close()
-	if d.debug != nil {
-		_ = d.debug.Close()
-	}
+	d.stopFrontEnds()
 	_ = os.Remove(d.cfg.Address)
 	if err := d.engine.Close(); err != nil {
 		d.log.Warn("close the engine", "err", err)

@@ -272,6 +272,9 @@ type AttachOptions struct {
 	Start bool
 	// Width and Height, when set, size its terminal before it starts.
 	Width, Height uint16
+	// Started, when set with Start, is called once the container has
+	// started, attached (the Docker API's start answers then).
+	Started func()
 }
 
 // AttachContainer connects stdio to a container's process until it
@@ -284,7 +287,9 @@ func (e *Engine) AttachContainer(ctx context.Context, ns, ref string, stdio cont
 	var t *task
 	var s *shim.Stream
 	if o.Start {
-		t, s, err = e.startAttached(ctx, ns, c, o)
+		if t, s, err = e.startAttached(ctx, ns, c, o); err == nil && o.Started != nil {
+			o.Started()
+		}
 	} else if t = e.task(ns, c.ID); t == nil {
 		err = fmt.Errorf("%w: %s", ErrNotRunning, c.Name)
 	} else {

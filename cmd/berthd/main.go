@@ -37,6 +37,7 @@ func newRoot() *cobra.Command {
 		logLevel   string
 		metrics    string
 		criAddr    string
+		dockerAddr string
 	)
 	cmd := &cobra.Command{
 		Use:           "berthd",
@@ -68,6 +69,9 @@ func newRoot() *cobra.Command {
 			if cmd.Flags().Changed("cri-address") {
 				cfg.CRI.Address = criAddr
 			}
+			if cmd.Flags().Changed("docker-address") {
+				cfg.Docker.Address = dockerAddr
+			}
 			log, err := daemon.NewLogger(os.Stderr, cfg.LogLevel)
 			if err != nil {
 				return err
@@ -94,6 +98,7 @@ func newRoot() *cobra.Command {
 	f.StringVar(&address, "address", def.Address, "unix socket to serve the API on")
 	f.StringVar(&logLevel, "log-level", def.LogLevel, "debug, info, warn or error")
 	f.StringVar(&criAddr, "cri-address", "", "unix socket to serve the Kubernetes CRI on (default cri.sock in the state directory)")
+	f.StringVar(&dockerAddr, "docker-address", "", "unix socket to serve the Docker Engine API on (default docker.sock in the state directory)")
 	f.StringVar(&metrics, "metrics-address", def.Metrics.Address, "serve Prometheus /metrics on a loopback host:port or unix:///path (off when empty)")
 
 	cfgCmd := &cobra.Command{Use: "config", Short: "Configuration helpers"}

@@ -1,0 +1,146 @@
+package dockerapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/berth-dev/berth/errdefs"
+	dcontainer "github.com/moby/moby/api/types/container"
+)
+
+func TestCheckVersion(t *testing.T) {
+	for v, ok := range map[string]bool{"1.24": true, "1.50": true, "1.41": true, "1.9": false, "1.23": false, "1.51": false, "2.0": false} {
+		if err := checkVersion(v); (err == nil) != ok || (err != nil && !errors.Is(err, errdefs.ErrInvalidArgument)) {
+			t.Errorf("checkVersion(%s) = %v", v, err)
+		}
+	}
+}
+
+func TestHTTPStatus(t *testing.T) {
+	for err, want := range map[error]int{
+		fmt.Errorf("x: %w", errdefs.ErrNotFound):           404,
+		fmt.Errorf("x: %w", errdefs.ErrAlreadyExists):      409,
+		fmt.Errorf("x: %w", errdefs.ErrFailedPrecondition): 409,
+		fmt.Errorf("x: %w", errdefs.ErrInvalidArgument):    400,
+		fmt.Errorf("x: %w", errdefs.ErrNotImplemented):     501,
+		errors.New("plain"): 500,
+	} {
+		if got := HTTPStatus(err); got != want {
+			t.Errorf("HTTPStatus(%v) = %d, want %d", err, got, want)
+		}
+	}
+}
+
+// TestRouterAnswersJSON drives the router without an engine: the
+// version check, 404 and 501 answer before any handler needs one.
+func TestRouterAnswersJSON(t *testing.T) {
+	s := &Server{}
+	h := s.handler()
+	for path, want := range map[string]int{"/v1.99/_ping": 400, "/v1.50/networks": 501, "/exec/x/json": 501, "/nope": 404, "/v1.40/_ping": 200} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != want || rec.Header().Get("Api-Version") != MaxAPIVersion {
+			t.Errorf("GET %s: %d %v, want %d", path, rec.Code, rec.Header(), want)
+		}
+		if want != 200 {
+			var m errorResponse
+			if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil || m.Message == "" {
+				t.Errorf("GET %s: body %q is not Docker's error", path, rec.Body)
+			}
+		}
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("HEAD", "/_ping", nil))
+	if rec.Code != 200 || rec.Body.Len() != 0 || rec.Header().Get("Pragma") != "no-cache" {
+		t.Errorf("HEAD /_ping: %d %q %v", rec.Code, rec.Body, rec.Header())
+	}
+}
+
+func TestMuxFraming(t *testing.T) {
+	var buf bytes.Buffer
+	out, errw := newMux(&buf)
+	_, _ = out.Write([]byte("hi\n"))
+	_, _ = errw.Write([]byte("oops"))
+	want := append([]byte{1, 0, 0, 0, 0, 0, 0, 3}, "hi\n"...)
+	want = append(want, append([]byte{2, 0, 0, 0, 0, 0, 0, 4}, "oops"...)...)
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Errorf("framed %q, want %q", buf.Bytes(), want)
+	}
+}
+
+func TestParseFilters(t *testing.T) {
+	for _, raw := range []string{`{"status":{"exited":true},"label":{"a=b":true}}`, `{"status":["exited"],"label":["a=b"]}`} {
+		f, err := parseFilters(raw)
+		if err != nil || !slices.Equal(f["status"], []string{"exited"}) || !slices.Equal(f["label"], []string{"a=b"}) {
+			t.Errorf("parseFilters(%s) = %v, %v", raw, f, err)
+		}
+	}
+	if _, err := parseFilters(`{"status":1}`); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Errorf("a bad filter: %v", err)
+	}
+	if err := (filters{"bogus": {"x"}}).check("status"); err == nil {
+		t.Error("an unknown filter key was accepted")
+	}
+}
+
+func TestLogOptions(t *testing.T) {
+	o, err := logOptions("1700000000.5", "", "10")
+	if err != nil || !o.Since.Equal(time.Unix(1700000000, 5e8)) || !o.Until.IsZero() || o.Tail != 10 {
+		t.Errorf("logOptions = %+v, %v", o, err)
+	}
+	if o, _ := logOptions("", "", "all"); o.Tail != -1 {
+		t.Errorf("tail all = %d", o.Tail)
+	}
+	for _, bad := range [][3]string{{"x", "", ""}, {"", "-1", ""}, {"", "", "-3"}, {"", "", "many"}} {
+		if _, err := logOptions(bad[0], bad[1], bad[2]); !errors.Is(err, errdefs.ErrInvalidArgument) {
+			t.Errorf("logOptions%v = %v", bad, err)
+		}
+	}
+}
+
+func TestToConfig(t *testing.T) {
+	var req dcontainer.CreateRequest
+	body := `{"Image":"busybox","Cmd":["true"],"Labels":{"a":"b"},"StopTimeout":3,
+	 "HostConfig":{"Binds":["/tmp:/host:ro"],"AutoRemove":true,"Memory":67108864,"NanoCpus":500000000,
+	  "CapAdd":["NET_ADMIN"],"Privileged":false,"ReadonlyRootfs":true,"Init":true,"NetworkMode":"none",
+	  "RestartPolicy":{"Name":"on-failure","MaximumRetryCount":2},"Tmpfs":{"/run":"size=1m"},
+	  "PortBindings":{"80/tcp":[{"HostIp":"127.0.0.1","HostPort":"8080"}]}}}`
+	if err := json.Unmarshal([]byte(body), &req); err != nil {
+		t.Fatal(err)
+	}
+	c, err := toConfig("n", req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Name != "n" || c.Image != "busybox" || !c.AutoRemove || !c.ReadOnly || !c.Init || c.NetworkMode != "none" ||
+		c.Resources.Memory != 64<<20 || c.Resources.NanoCPUs != 5e8 || c.Restart.Name != "on-failure" || c.Restart.MaxRetries != 2 ||
+		*c.StopTimeout != 3*time.Second || !slices.Equal(c.Publish, []string{"127.0.0.1:8080:80/tcp"}) || len(c.Mounts) != 2 ||
+		!c.Mounts[0].ReadOnly || c.Mounts[0].Type != "bind" || c.Mounts[1].Type != "tmpfs" {
+		t.Errorf("toConfig = %+v", c)
+	}
+	for _, bad := range []string{`{}`, `{"Image":"b","HostConfig":{"Binds":["/x:relative"]}}`, `{"Image":"b","HostConfig":{"RestartPolicy":{"Name":"sometimes"}}}`,
+		`{"Image":"b","HostConfig":{"Mounts":[{"Type":"npipe","Target":"/x"}]}}`, `{"Image":"b","StopSignal":"SIGNOPE"}`} {
+		var req dcontainer.CreateRequest
+		if err := json.Unmarshal([]byte(bad), &req); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := toConfig("", req); !errors.Is(err, errdefs.ErrInvalidArgument) {
+			t.Errorf("toConfig(%s) = %v, want invalid", bad, err)
+		}
+	}
+}
+
+func TestDecodeJSONMalformed(t *testing.T) {
+	r := httptest.NewRequest("POST", "/containers/create", bytes.NewBufferString(`{"Image":`))
+	var req dcontainer.CreateRequest
+	if err := decodeJSON(r, &req); HTTPStatus(err) != http.StatusBadRequest {
+		t.Errorf("decodeJSON of a malformed body = %v", err)
+	}
+}

@@ -1,0 +1,152 @@
+package dockerapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/engine"
+)
+
+// Namespace is the engine namespace the Docker API works in: the berth
+// CLI's default one.
+const Namespace = api.DefaultNamespace
+
+// DefaultAddress is the socket the Docker API is served on by default.
+const DefaultAddress = "/run/berth/docker.sock"
+
+// Config configures a Server.
+type Config struct {
+	// Address is the unix socket to serve on; its directory is made
+	// 0700 when missing and the socket is 0660, group SocketGID.
+	Address   string
+	SocketGID int
+	// Engine does the work.
+	Engine *engine.Engine
+	// Logger defaults to discarding.
+	Logger *slog.Logger
+}
+
+// Server serves the Docker Engine API on its socket.
+type Server struct {
+	cfg  Config
+	e    *engine.Engine
+	log  *slog.Logger
+	ln   net.Listener
+	http *http.Server
+
+	// ctx ends on Stop; hijacked streams and waits derive from it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	// streams counts hijacked connections, which http.Server does not
+	// track; Stop waits for them.
+	streams sync.WaitGroup
+
+	mu       sync.Mutex
+	stopping bool                      // no new stream once set
+	pending  map[string]*pendingAttach // attaches waiting for a start, by container ID
+}
+
+// New binds cfg.Address (replacing a stale socket); Serve answers.
+func New(cfg Config) (*Server, error) {
+	if cfg.Engine == nil {
+		return nil, errors.New("dockerapi: no engine")
+	}
+	if cfg.Address == "" {
+		cfg.Address = DefaultAddress
+	}
+	s := &Server{cfg: cfg, e: cfg.Engine, log: cfg.Logger, pending: map[string]*pendingAttach{}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	ln, err := listen(cfg.Address, cfg.SocketGID)
+	if err != nil {
+		return nil, err
+	}
+	s.ln = ln
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.http = &http.Server{
+		Handler:           s.handler(),
+		ReadHeaderTimeout: 30 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return s.ctx },
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	return s, nil
+}
+
+// listen makes addr's directory, removes a stale socket there and binds
+// a new one, mode 0660.
+func listen(addr string, gid int) (net.Listener, error) {
+	if err := os.MkdirAll(filepath.Dir(addr), 0o700); err != nil {
+		return nil, fmt.Errorf("dockerapi: create %s: %w", filepath.Dir(addr), err)
+	}
+	if fi, err := os.Lstat(addr); err == nil {
+		if fi.Mode().Type() != os.ModeSocket {
+			return nil, fmt.Errorf("dockerapi: %s exists and is not a socket; refusing to remove it", addr)
+		}
+		if err := os.Remove(addr); err != nil {
+			return nil, fmt.Errorf("dockerapi: remove stale socket %s: %w", addr, err)
+		}
+	}
+	old := syscall.Umask(0o177)
+	ln, err := net.Listen("unix", addr)
+	syscall.Umask(old)
+	if err != nil {
+		return nil, fmt.Errorf("dockerapi: listen on %s: %w", addr, err)
+	}
+	if os.Geteuid() == 0 {
+		if err := os.Chown(addr, 0, gid); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("dockerapi: chown %s: %w", addr, err)
+		}
+	}
+	if err := os.Chmod(addr, 0o660); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("dockerapi: chmod %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// Address is the socket served.
+func (s *Server) Address() string { return s.cfg.Address }
+
+// Serve answers requests until Stop; it returns nil after a stop.
+func (s *Server) Serve() error {
+	s.log.Info("docker API serving", "address", s.cfg.Address)
+	if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("dockerapi: serve %s: %w", s.cfg.Address, err)
+	}
+	return nil
+}
+
+// Stop ends every request and stream (containers run on) and removes
+// the socket.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	s.stopping = true
+	s.mu.Unlock()
+	s.cancel()
+	_ = s.http.Close()
+	s.streams.Wait()
+	_ = os.Remove(s.cfg.Address)
+}
+
+// addStream counts a hijacked connection; false once Stop began.
+func (s *Server) addStream() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopping {
+		return false
+	}
+	s.streams.Add(1)
+	return true
+}
