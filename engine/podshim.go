@@ -66,6 +66,9 @@ func (e *Engine) launchShim(ctx context.Context, c Container, cfg container.Conf
 	sc.ShimDir = c.ShimDir
 	if cfg.Shim == shimPod {
 		clearDeadShimDir(c.ShimDir) // a leftover of a crash
+		if err := os.MkdirAll(filepath.Dir(c.ShimDir), 0o700); err != nil {
+			return nil, fmt.Errorf("create pod shim directory: %w", err)
+		}
 		return shim.Launch(ctx, bin, sc)
 	}
 	pod := shim.NewClient(sc.SocketPath(), c.ID)
