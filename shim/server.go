@@ -47,8 +47,9 @@ type server struct {
 	mu    sync.Mutex
 	tasks map[string]*task
 	// closing is set once the last task is deleted: the shim exits and
-	// takes no new one.
+	// takes no new one. pending counts Creates under way, which keep it.
 	closing bool
+	pending int
 }
 
 // serve answers connections until the shim is told to exit.
@@ -127,9 +128,9 @@ func (s *server) dispatch(conn *net.UnixConn, req *Request) (resp *Response, p *
 		}
 		return &Response{}, nil, nil, s.exit
 	case MethodCreate:
-		st, err := s.add(req)
+		st, after, err := s.add(req)
 		if err != nil {
-			return fail(err)
+			return &Response{Error: err.Error()}, nil, nil, after
 		}
 		return &Response{State: st}, nil, nil, nil
 	}
@@ -338,14 +339,22 @@ func (s *server) delete(t *task, p *process, force bool) (func(), error) {
 	os.RemoveAll(t.stateDir)
 	s.mu.Lock()
 	delete(s.tasks, t.id)
-	last := len(s.tasks) == 0
+	s.mu.Unlock()
+	return s.closeIfEmpty(), nil
+}
+
+// closeIfEmpty, once the shim holds no task and creates none, marks it
+// closing, removes its directory and returns what ends it (else nil).
+func (s *server) closeIfEmpty() func() {
+	s.mu.Lock()
+	last := len(s.tasks) == 0 && s.pending == 0
 	s.closing = s.closing || last
 	s.mu.Unlock()
 	if !last {
-		return nil, nil
+		return nil
 	}
 	if s.cfg.ShimDir != "" {
 		os.RemoveAll(s.cfg.ShimDir)
 	}
-	return s.exit, nil
+	return s.exit
 }
