@@ -25,11 +25,14 @@ func (s *server) add(req *Request) (st *State, after func(), err error) {
 	if c.Runtime == "" {
 		c.Runtime = s.cfg.Runtime
 	}
+	if c.RuntimeRoot == "" {
+		c.RuntimeRoot = s.cfg.RuntimeRoot
+	}
 	if err := c.check(); err != nil {
 		return nil, nil, fmt.Errorf("create: %w", err)
 	}
 	if c.Runtime != s.cfg.Runtime || c.RuntimeRoot != s.cfg.RuntimeRoot {
-		return nil, nil, fmt.Errorf("create %s: %w: runtime %s is not the shim's (%s)", c.ID, ErrBadConfig, c.Runtime, s.cfg.Runtime)
+		return nil, nil, fmt.Errorf("create %s: %w: runtime %s (root %s) is not the shim's (%s, root %s)", c.ID, ErrBadConfig, c.Runtime, c.RuntimeRoot, s.cfg.Runtime, s.cfg.RuntimeRoot)
 	}
 	c.ShimDir = s.cfg.ShimDir
 	if c.ShimDir == "" {

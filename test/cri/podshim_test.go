@@ -114,7 +114,7 @@ func TestPodHasOneShimAcrossRestart(t *testing.T) {
 		if st, _ := e.ctrState(ctx, id); st != runtimeapi.ContainerState_CONTAINER_RUNNING {
 			t.Fatalf("container %d after berthd's restart: %v", i, st)
 		}
-		r, err := e.rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: id, Cmd: []string{"hostname"}, Timeout: 30})
+		r, err := e.rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: id, Cmd: []string{"sh", "-c", "hostname"}, Timeout: 30})
 		if err != nil || r.ExitCode != 0 || strings.TrimSpace(string(r.Stdout)) != "shared-host" {
 			t.Fatalf("ExecSync in container %d after the restart: %v, %v", i, r, err)
 		}
@@ -157,7 +157,14 @@ func TestPodShimDeathExitsAll(t *testing.T) {
 			t.Fatalf("container %d after its shim's death: %v %q, want exited for shim died", i, st, reason)
 		}
 	}
-	ps, err := e.rt.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: pod})
+	var ps *runtimeapi.PodSandboxStatusResponse
+	var err error
+	for start := time.Now(); time.Since(start) < time.Minute; time.Sleep(50 * time.Millisecond) {
+		ps, err = e.rt.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: pod})
+		if err != nil || ps.Status.State == runtimeapi.PodSandboxState_SANDBOX_NOTREADY {
+			break
+		}
+	}
 	if err != nil || ps.Status.State != runtimeapi.PodSandboxState_SANDBOX_NOTREADY {
 		t.Fatalf("pod after its shim's death: %v, %v", ps, err)
 	}

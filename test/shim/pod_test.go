@@ -165,10 +165,9 @@ func TestPodShimDeathExitsAll(t *testing.T) {
 	})
 }
 
-// TestCreateRefused: a shim of one container takes no other, and a
-// pod's shim refuses a second container of the same ID, a bad bundle
-// (leaving nothing of it) and another runtime.
-func TestCreateRefused(t *testing.T) {
+// TestCreateRefusedByOneContainerShim: a shim started without a shim
+// directory takes no second container and makes nothing of it.
+func TestCreateRefusedByOneContainerShim(t *testing.T) {
 	sideBySide(t, func(t *testing.T, e *env) {
 		e.cfg.StartNow = true
 		c := e.run([]string{"sleep", "1000"})
@@ -180,6 +179,12 @@ func TestCreateRefused(t *testing.T) {
 			t.Fatalf("refused create left %s: %v", other.StateDir, err)
 		}
 	})
+}
+
+// TestCreateRefusedBadInput: a pod's shim refuses a second container of
+// the same ID, a bad bundle (leaving nothing of it) and another runtime,
+// and its container runs on.
+func TestCreateRefusedBadInput(t *testing.T) {
 	sideBySide(t, func(t *testing.T, e *env) {
 		e.pod()
 		dup := shim.Config{ID: e.cfg.ID, Bundle: e.cfg.Bundle, StateDir: filepath.Join(e.dir, "state-d"), Log: filepath.Join(e.dir, "d.log")}
