@@ -122,6 +122,10 @@ type Config struct {
 	// CRI's log_directory/log_path) instead of one under the engine's
 	// root; its directory is made when missing.
 	LogPath string `json:"logPath,omitempty"`
+	// Shim is "" (a shim of its own), "pod" (a shim that other
+	// containers may join, a CRI pod's sandbox) or "container:ID" (in
+	// that container's pod shim: same runtime, one shim per pod).
+	Shim string `json:"shim,omitempty"`
 }
 
 // Mount is a bind mount, a volume, a tmpfs or an image in a container.

@@ -73,6 +73,9 @@ func (s *Server) containerConfig(ctx context.Context, sb engine.Container, sm sa
 		OpenStdin:  cc.GetStdin(),
 		Runtime:    sb.Runtime,
 	}
+	if sb.ShimDir != "" { // one shim per pod (a sandbox of an older berthd has its own only)
+		cfg.Shim = "container:" + sb.ID
+	}
 	if cc.GetCommand() != nil {
 		cfg.Entrypoint = cc.GetCommand()
 	}

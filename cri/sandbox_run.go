@@ -75,6 +75,8 @@ func (s *Server) sandboxConfig(req *runtimeapi.RunPodSandboxRequest) (container.
 		// The pod's DNS replaces the host's.
 		DNS: pc.GetDnsConfig().GetServers(), DNSSearch: pc.GetDnsConfig().GetSearches(), DNSOptions: pc.GetDnsConfig().GetOptions(),
 		NetworkMode: s.cfg.Network,
+		// One shim per pod: the pod's containers join the sandbox's.
+		Shim: "pod",
 	}
 	if cfg.Publish, err = publish(pc.GetPortMappings()); err != nil {
 		return container.Config{}, err

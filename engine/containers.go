@@ -92,6 +92,10 @@ func (e *Engine) CreateContainer(ctx context.Context, ns string, cfg container.C
 	if err := e.checkNamespaces(ctx, ns, &cfg); err != nil {
 		return Container{}, err
 	}
+	shimDir, err := e.checkShim(ctx, ns, &cfg, id)
+	if err != nil {
+		return Container{}, err
+	}
 	imageViews, err := e.resolveImageMounts(ctx, ns, &cfg)
 	if err != nil {
 		return Container{}, err
@@ -109,7 +113,7 @@ func (e *Engine) CreateContainer(ctx context.Context, ns string, cfg container.C
 		ID: id, Name: cfg.Name, Image: src.name, ImageID: src.id,
 		ImageManifest: src.manifest, Config: rawCfg, Snapshotter: e.cfg.Snapshotter,
 		Runtime: cfg.Runtime, Labels: cfg.Labels,
-		StateDir: e.shimDir(id), Status: metadata.ContainerStatus{State: StateCreated},
+		StateDir: e.shimDir(id), ShimDir: shimDir, Status: metadata.ContainerStatus{State: StateCreated},
 	}
 	if src.parent != "" {
 		c.SnapshotKey = "container-" + id

@@ -67,6 +67,7 @@ func (e *Engine) removeOrphanShims(ctx context.Context, known map[string]bool) {
 			_ = os.RemoveAll(dir) // one that never came up
 		}
 	}
+	e.removeOrphanPodShims(known)
 	vols, err := e.vols.List(ctx)
 	if err != nil {
 		return

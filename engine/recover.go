@@ -104,7 +104,7 @@ func (e *Engine) recoverContainer(ctx context.Context, ns string, c Container) {
 	}
 	client := r.Client
 	if client == nil {
-		client = shim.NewClient(filepath.Join(c.StateDir, shim.SocketFile), c.ID)
+		client = shim.NewClient(r.Config.SocketPath(), c.ID)
 	}
 	t := &task{client: client, done: make(chan struct{})}
 	e.ctrMu.Lock()
@@ -148,9 +148,15 @@ const shimStartWait = 30 * time.Second
 // its shim.json is not written yet) is waited for; if its directory
 // vanishes meanwhile (its start failed and undid itself) the result is
 // nil, nil. A directory with neither (a shim that died starting, or a
-// cleanup cut short) has its container deleted and is removed.
+// cleanup cut short) has its container deleted and is removed. For a
+// container in a pod's shim the socket is the pod shim's: while it
+// listens, a create it was doing finishes (shim.json) or undoes itself.
 func (e *Engine) loadShim(ctx context.Context, c Container) (*shim.Record, error) {
-	cfgFile, sock := filepath.Join(c.StateDir, shim.ConfigFile), filepath.Join(c.StateDir, shim.SocketFile)
+	sockDir := c.StateDir
+	if c.ShimDir != "" {
+		sockDir = c.ShimDir
+	}
+	cfgFile, sock := filepath.Join(c.StateDir, shim.ConfigFile), filepath.Join(sockDir, shim.SocketFile)
 	start := time.Now()
 	for ; time.Since(start) < shimStartWait; time.Sleep(20 * time.Millisecond) {
 		if _, err := os.Stat(c.StateDir); err != nil {
@@ -173,7 +179,7 @@ func (e *Engine) loadShim(ctx context.Context, c Container) (*shim.Record, error
 	if err != nil {
 		return nil, err
 	}
-	r := &shim.Record{Config: shim.Config{ID: c.ID, Runtime: rt, RuntimeRoot: filepath.Join(e.cfg.State, "runtime", name), StateDir: c.StateDir}}
+	r := &shim.Record{Config: shim.Config{ID: c.ID, Runtime: rt, RuntimeRoot: filepath.Join(e.cfg.State, "runtime", name), StateDir: c.StateDir, ShimDir: c.ShimDir}}
 	return nil, shim.Cleanup(ctx, r)
 }
 

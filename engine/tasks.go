@@ -138,7 +138,7 @@ func (e *Engine) launch(ctx context.Context, ns string, c Container, startNow bo
 	if name == "" {
 		name = DefaultRuntime
 	}
-	client, err := shim.Launch(ctx, bin, shim.Config{
+	client, err := e.launchShim(ctx, c, cfg, bin, shim.Config{
 		ID: c.ID, Bundle: e.bundleDir(ns, c.ID), Runtime: rt,
 		RuntimeRoot: filepath.Join(e.cfg.State, "runtime", name), StateDir: c.StateDir,
 		Log: e.containerLog(ns, c.ID, cfg), LogMaxSize: cfg.Log.MaxSize, LogMaxFiles: cfg.Log.MaxFiles,

@@ -35,8 +35,11 @@ type Container struct {
 	SnapshotKey string            `json:"snapshotKey"`
 	Runtime     string            `json:"runtime,omitempty"`
 	Labels      map[string]string `json:"labels,omitempty"`
-	// StateDir is its shim's state directory.
-	StateDir  string          `json:"stateDir"`
+	// StateDir is its shim's state directory for it.
+	StateDir string `json:"stateDir"`
+	// ShimDir, when set, is the directory of a shim it shares with other
+	// containers (a pod's): the shim's socket is there.
+	ShimDir   string          `json:"shimDir,omitempty"`
 	CreatedAt time.Time       `json:"createdAt"`
 	Status    ContainerStatus `json:"status"`
 }

@@ -46,7 +46,7 @@ func (s *server) exec(t *task, req *Request, conn *net.UnixConn) (p *process, a 
 			s.mu.Unlock()
 		}
 	}()
-	base := filepath.Join(s.cfg.StateDir, "exec-"+req.ExecID)
+	base := filepath.Join(t.stateDir, "exec-"+req.ExecID)
 	defer os.Remove(base + ".json")
 	defer os.Remove(base + ".pid")
 	if err := os.WriteFile(base+".json", req.Spec, 0o600); err != nil {
@@ -65,7 +65,7 @@ func (s *server) exec(t *task, req *Request, conn *net.UnixConn) (p *process, a 
 		defer cs.close()
 		args = append(args, "--console-socket", cs.path)
 	}
-	_, err = s.rt.run(child, append(args, t.id)...)
+	_, err = s.runtime(t.config()).run(child, append(args, t.id)...)
 	closeAll(child[:])
 	if err == nil && cs != nil {
 		var master *os.File

@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
 )
 
-// Record is what a state directory says about a shim and its container.
+// Record is what a container's state directory says about it and the
+// shim that holds it (its own, or, with Config.ShimDir, a shim shared
+// with other containers).
 type Record struct {
 	Config Config
 	// Client reaches the shim; nil when it no longer serves.
@@ -38,7 +41,7 @@ func Load(ctx context.Context, stateDir string) (*Record, error) {
 	if err := json.Unmarshal(b, &r.Config); err != nil {
 		return nil, fmt.Errorf("load shim %s: %w", stateDir, err)
 	}
-	c := NewClient(filepath.Join(stateDir, SocketFile), r.Config.ID)
+	c := NewClient(r.Config.SocketPath(), r.Config.ID)
 	pctx, cancel := context.WithTimeout(ctx, loadTimeout)
 	st, err := c.State(pctx, "")
 	cancel()
@@ -88,5 +91,22 @@ func Cleanup(ctx context.Context, r *Record) error {
 	if err := os.RemoveAll(r.Config.StateDir); err != nil {
 		return fmt.Errorf("cleanup %s: %w", r.Config.ID, err)
 	}
+	// A shim of several containers that no longer serves: its other
+	// containers' cleanups agree on removing its directory.
+	if r.Config.ShimDir != "" && !listens(r.Config.SocketPath()) {
+		if err := os.RemoveAll(r.Config.ShimDir); err != nil {
+			return fmt.Errorf("cleanup %s: %w", r.Config.ID, err)
+		}
+	}
 	return nil
+}
+
+// listens reports whether a shim accepts connections on sock.
+func listens(sock string) bool {
+	conn, err := net.DialTimeout("unix", sock, time.Second)
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	return true
 }

@@ -9,10 +9,11 @@ import (
 )
 
 const usage = `usage: berth-shim start|serve --id ID --bundle DIR --runtime PATH --state DIR --log FILE
-	[--runtime-root DIR] [--log-max-size N] [--log-max-files N] [--terminal] [--stdin] [--start]
+	[--runtime-root DIR] [--shim-dir DIR] [--log-max-size N] [--log-max-files N] [--terminal] [--stdin] [--start]
 
 start starts a shim for one container and prints its socket's path once
-it serves; serve is the shim itself (start runs it).
+it serves; serve is the shim itself (start runs it). With --shim-dir the
+shim's socket lives there and it can hold more containers (Create).
 `
 
 // Main runs berth-shim with args and returns its exit code.
@@ -28,7 +29,8 @@ func Main(args []string) int {
 	fs.StringVar(&c.Bundle, "bundle", "", "OCI bundle directory")
 	fs.StringVar(&c.Runtime, "runtime", "", "runc-compatible runtime binary")
 	fs.StringVar(&c.RuntimeRoot, "runtime-root", "", "the runtime's --root")
-	fs.StringVar(&c.StateDir, "state", "", "the shim's state directory (created)")
+	fs.StringVar(&c.StateDir, "state", "", "the container's state directory (created)")
+	fs.StringVar(&c.ShimDir, "shim-dir", "", "the shim's own directory (created), for a shim holding several containers")
 	fs.StringVar(&c.Log, "log", "", "the container's log file")
 	fs.Int64Var(&c.LogMaxSize, "log-max-size", 0, "rotate the log at this size in bytes")
 	fs.IntVar(&c.LogMaxFiles, "log-max-files", 0, "log files kept")

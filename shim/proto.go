@@ -25,6 +25,7 @@ const (
 	MethodShutdown   = "Shutdown"
 	MethodAttach     = "Attach"
 	MethodReopenLog  = "ReopenLog"
+	MethodCreate     = "Create"
 )
 
 // maxMessage bounds one RPC message (a process spec is the largest).
@@ -56,6 +57,9 @@ type Request struct {
 	Height uint16 `json:"height,omitempty"`
 	// Force, on Delete, kills a running task first.
 	Force bool `json:"force,omitempty"`
+	// Task is Create's container: its ID, bundle, state directory, log
+	// and stdio; the runtime is the shim's.
+	Task *Config `json:"task,omitempty"`
 }
 
 // Response is an RPC reply: Error is set on failure.

@@ -33,7 +33,12 @@ type Config struct {
 	Runtime     string `json:"runtime"` // a runc-compatible binary
 	RuntimeRoot string `json:"runtime_root,omitempty"`
 	StateDir    string `json:"state_dir"` // created by Start, removed by Delete
-	Log         string `json:"log"`       // the container's CRI log file
+	// ShimDir, when set, is the shim's own directory (its socket), apart
+	// from its first container's StateDir: such a shim can hold more
+	// containers (Create), each with a state directory of its own, and
+	// removes ShimDir when its last container is deleted.
+	ShimDir     string `json:"shim_dir,omitempty"`
+	Log         string `json:"log"` // the container's CRI log file
 	LogMaxSize  int64  `json:"log_max_size,omitempty"`
 	LogMaxFiles int    `json:"log_max_files,omitempty"`
 	Terminal    bool   `json:"terminal,omitempty"`
@@ -67,15 +72,32 @@ func (c *Config) check() error {
 		}
 		*p = abs
 	}
-	if c.RuntimeRoot != "" {
-		abs, err := filepath.Abs(c.RuntimeRoot)
-		if err != nil {
-			return fmt.Errorf("%w: runtime root: %w", ErrBadConfig, err)
+	for name, p := range map[string]*string{"runtime root": &c.RuntimeRoot, "shim dir": &c.ShimDir} {
+		if *p == "" {
+			continue
 		}
-		c.RuntimeRoot = abs
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrBadConfig, name, err)
+		}
+		*p = abs
+	}
+	if c.ShimDir == c.StateDir {
+		c.ShimDir = ""
 	}
 	return nil
 }
+
+// shimDir is the directory of the shim's socket.
+func (c *Config) shimDir() string {
+	if c.ShimDir != "" {
+		return c.ShimDir
+	}
+	return c.StateDir
+}
+
+// SocketPath is the shim's RPC socket.
+func (c *Config) SocketPath() string { return filepath.Join(c.shimDir(), SocketFile) }
 
 // Start starts a shim for c from the berth-shim binary and returns its
 // socket's path once it serves. The shim runs in its own session with
@@ -126,9 +148,18 @@ func startServe(c Config, binary string) (*exec.Cmd, string, error) {
 	if err := os.Mkdir(c.StateDir, 0o700); err != nil {
 		return nil, "", fmt.Errorf("shim state dir: %w", err)
 	}
+	if c.ShimDir != "" {
+		if err := os.Mkdir(c.ShimDir, 0o700); err != nil {
+			os.RemoveAll(c.StateDir)
+			return nil, "", fmt.Errorf("shim dir: %w", err)
+		}
+	}
 	cmd, addr, err := spawn(c, binary)
 	if err != nil {
 		os.RemoveAll(c.StateDir)
+		if c.ShimDir != "" {
+			os.RemoveAll(c.ShimDir)
+		}
 		return nil, "", err
 	}
 	return cmd, addr, nil
@@ -141,7 +172,7 @@ func spawn(c Config, binary string) (*exec.Cmd, string, error) {
 	}
 	defer pr.Close()
 	cmd := exec.Command(binary, append([]string{"serve"}, c.Args()...)...)
-	cmd.Dir = c.StateDir
+	cmd.Dir = c.shimDir()
 	cmd.ExtraFiles = []*os.File{pw}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	// A small, quiet Go runtime: one P, frequent collections.
@@ -169,6 +200,9 @@ func (c *Config) Args() []string {
 	if c.RuntimeRoot != "" {
 		a = append(a, "--runtime-root", c.RuntimeRoot)
 	}
+	if c.ShimDir != "" {
+		a = append(a, "--shim-dir", c.ShimDir)
+	}
 	if c.LogMaxSize > 0 {
 		a = append(a, "--log-max-size", fmt.Sprint(c.LogMaxSize))
 	}
@@ -184,7 +218,7 @@ func (c *Config) Args() []string {
 }
 
 // Serve is the shim itself: it creates the container, reports on ready
-// ("ok ADDR" or "error MSG") and serves until the task is deleted.
+// ("ok ADDR" or "error MSG") and serves until its last task is deleted.
 func Serve(c Config, ready io.WriteCloser) error {
 	report := func(msg string) {
 		_, _ = io.WriteString(ready, msg) // start reports a shim gone silent
@@ -200,17 +234,19 @@ func Serve(c Config, ready io.WriteCloser) error {
 	}
 	c.ShimPid = os.Getpid()
 	s := &server{cfg: c, reaper: newReaper(), tasks: map[string]*task{}, done: make(chan struct{})}
-	s.rt = &runtimeBin{path: c.Runtime, root: c.RuntimeRoot, log: filepath.Join(c.StateDir, RuntimeLogFile), reaper: s.reaper}
-	addr := filepath.Join(c.StateDir, SocketFile)
+	addr := c.SocketPath()
 	err := s.listen(addr)
 	if err == nil {
-		err = s.create()
-	}
-	if err == nil {
-		err = writeConfig(c)
+		_, err = s.create(c)
 	}
 	if err != nil {
-		s.undo()
+		if s.ln != nil {
+			s.ln.Close()
+		}
+		if c.ShimDir != "" {
+			os.RemoveAll(c.ShimDir)
+		}
+		os.RemoveAll(c.StateDir) // create removed it, unless listen failed
 		report("error " + oneLine(err.Error()))
 		return err
 	}
@@ -246,55 +282,92 @@ func (s *server) listen(addr string) error {
 	return nil
 }
 
-// undo removes what a failed start made: the container, its log and the
-// state directory.
-func (s *server) undo() {
-	if s.ln != nil {
-		s.ln.Close()
+// runtime is the runtime binary as run for t: its log in t's state
+// directory.
+func (s *server) runtime(c *Config) *runtimeBin {
+	return &runtimeBin{path: s.cfg.Runtime, root: s.cfg.RuntimeRoot, log: filepath.Join(c.StateDir, RuntimeLogFile), reaper: s.reaper}
+}
+
+// create creates container c through the runtime, holds its stdio,
+// waits for its init, records c in its state directory and adds it to
+// the shim's tasks. On failure it leaves nothing: no container, no log
+// it made, no state directory.
+func (s *server) create(c Config) (t *task, err error) {
+	defer func() {
+		if err != nil {
+			s.undo(&c, t)
+		}
+	}()
+	t, err = s.createTask(&c)
+	if err != nil {
+		return t, err
 	}
-	_, _ = s.rt.run([3]*os.File{}, "delete", "--force", s.cfg.ID) // it may not exist
-	for _, t := range s.tasks {
+	c.ShimPid = os.Getpid()
+	if err = writeConfig(c); err != nil {
+		return t, err
+	}
+	s.mu.Lock()
+	closing := s.closing
+	if !closing {
+		s.tasks[c.ID] = t
+	}
+	s.mu.Unlock()
+	if closing {
+		return t, fmt.Errorf("create %s: %w: the shim is exiting", c.ID, ErrState)
+	}
+	if c.StartNow {
+		err = s.start(t, t.init)
+	}
+	return t, err
+}
+
+// undo removes what a failed create made: the container, its log (if
+// the shim made it) and its state directory.
+func (s *server) undo(c *Config, t *task) {
+	_, _ = s.runtime(c).run([3]*os.File{}, "delete", "--force", c.ID) // it may not exist
+	s.mu.Lock()
+	if s.tasks[c.ID] == t {
+		delete(s.tasks, c.ID)
+	}
+	s.mu.Unlock()
+	if t != nil {
 		if t.init.pid != 0 {
 			<-t.init.exited // its exit.json is written before the removal
 		}
-		if t.log != nil {
-			t.log.Close()
-		}
-		if s.logCreated {
-			os.Remove(s.cfg.Log)
+		t.log.Close()
+		if t.logCreated {
+			os.Remove(c.Log)
 		}
 	}
-	os.RemoveAll(s.cfg.StateDir)
+	os.RemoveAll(c.StateDir)
 }
 
-// create creates the container through the runtime and starts holding
-// its stdio and waiting for its init.
-func (s *server) create() (err error) {
-	c := s.cfg
+// createTask runs the runtime's create for c and starts holding its
+// stdio and waiting for its init.
+func (s *server) createTask(c *Config) (*task, error) {
 	_, statErr := os.Stat(c.Log)
-	s.logCreated = errors.Is(statErr, os.ErrNotExist)
 	lw, err := logs.NewWriter(c.Log, logs.Options{MaxSize: c.LogMaxSize, MaxFiles: c.LogMaxFiles})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p := newProcess("", c.Terminal)
-	t := &task{id: c.ID, bundle: c.Bundle, init: p, log: lw, execs: map[string]*process{}}
-	s.tasks[c.ID] = t
+	t := &task{id: c.ID, bundle: c.Bundle, stateDir: c.StateDir, init: p, log: lw, execs: map[string]*process{},
+		logCreated: errors.Is(statErr, os.ErrNotExist)}
 	child, err := p.stdio(c.Stdin)
 	if err != nil {
-		return err
+		return t, err
 	}
 	pidFile := filepath.Join(c.StateDir, PidFile)
 	args := []string{"create", "--bundle", c.Bundle, "--pid-file", pidFile}
 	var cs *consoleSocket
 	if c.Terminal {
 		if cs, err = newConsoleSocket(filepath.Join(c.StateDir, consoleFile)); err != nil {
-			return err
+			return t, err
 		}
 		defer cs.close()
 		args = append(args, "--console-socket", cs.path)
 	}
-	_, err = s.rt.run(child, append(args, c.ID)...)
+	_, err = s.runtime(c).run(child, append(args, c.ID)...)
 	closeAll(child[:])
 	if err != nil && !c.Terminal {
 		err = withStderr(err, p.outs[1])
@@ -310,12 +383,9 @@ func (s *server) create() (err error) {
 	}
 	if err != nil {
 		p.closeIO()
-		return err
+		return t, err
 	}
 	p.copyOutput(lw)
 	go func() { p.finish(<-s.reaper.watch(p.pid), c.StateDir) }()
-	if c.StartNow {
-		return s.start(t, p)
-	}
-	return nil
+	return t, nil
 }

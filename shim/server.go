@@ -24,26 +24,32 @@ var (
 
 // task is one container the shim holds.
 type task struct {
-	id, bundle string
-	init       *process
-	log        *logs.Writer
-	execs      map[string]*process
+	id, bundle, stateDir string
+	init                 *process
+	log                  *logs.Writer
+	execs                map[string]*process
+	// logCreated is set when the shim made the log file (removed again
+	// if the create fails).
+	logCreated bool
 }
+
+// config is what runs the runtime for t.
+func (t *task) config() *Config { return &Config{ID: t.id, StateDir: t.stateDir} }
 
 // server is a running shim.
 type server struct {
-	cfg    Config
-	rt     *runtimeBin
+	cfg    Config // the first container's, and the shim's runtime and directory
 	reaper *reaper
 	ln     *net.UnixListener
 	done   chan struct{}
 	once   sync.Once
-	// logCreated is set when the shim made the log file (removed again if
-	// the start fails).
-	logCreated bool
 
 	mu    sync.Mutex
 	tasks map[string]*task
+	// closing is set once the last task is deleted: the shim exits and
+	// takes no new one. pending counts Creates under way, which keep it.
+	closing bool
+	pending int
 }
 
 // serve answers connections until the shim is told to exit.
@@ -113,13 +119,20 @@ func (s *server) dispatch(conn *net.UnixConn, req *Request) (resp *Response, p *
 		return &Response{Error: err.Error()}, nil, nil, nil
 	}
 	s.mu.Lock()
-	t := s.tasks[req.ID]
+	t, n := s.tasks[req.ID], len(s.tasks)
 	s.mu.Unlock()
-	if req.Method == MethodShutdown {
-		if t != nil && !req.Force {
-			return fail(fmt.Errorf("shutdown: %w: task %s is not deleted", ErrState, req.ID))
+	switch req.Method {
+	case MethodShutdown:
+		if n > 0 && !req.Force {
+			return fail(fmt.Errorf("shutdown: %w: %d tasks are not deleted", ErrState, n))
 		}
 		return &Response{}, nil, nil, s.exit
+	case MethodCreate:
+		st, after, err := s.add(req)
+		if err != nil {
+			return &Response{Error: err.Error()}, nil, nil, after
+		}
+		return &Response{State: st}, nil, nil, nil
 	}
 	if t == nil {
 		return fail(fmt.Errorf("%s %s: %w", req.Method, req.ID, ErrNotFound))
@@ -214,7 +227,7 @@ func (s *server) start(t *task, p *process) error {
 	if st != StatusCreated {
 		return fmt.Errorf("start %s: %w: %s", t.id, ErrState, st)
 	}
-	if _, err := s.rt.run([3]*os.File{}, "start", t.id); err != nil {
+	if _, err := s.runtime(t.config()).run([3]*os.File{}, "start", t.id); err != nil {
 		return err
 	}
 	p.mu.Lock()
@@ -235,7 +248,7 @@ func (s *server) kill(t *task, p *process, req *Request) error {
 		if req.All {
 			args = append(args, "--all")
 		}
-		_, err := s.rt.run([3]*os.File{}, append(args, t.id, strconv.Itoa(int(sig)))...)
+		_, err := s.runtime(t.config()).run([3]*os.File{}, append(args, t.id, strconv.Itoa(int(sig)))...)
 		return err
 	}
 	p.mu.Lock()
@@ -263,7 +276,7 @@ func (p *process) resize(w, h uint16) error {
 }
 
 func (s *server) pids(t *task) ([]int, error) {
-	out, err := s.rt.run([3]*os.File{}, "ps", "--format", "json", t.id)
+	out, err := s.runtime(t.config()).run([3]*os.File{}, "ps", "--format", "json", t.id)
 	if err != nil {
 		return nil, err
 	}
@@ -286,7 +299,7 @@ func (s *server) pause(t *task, pause bool) error {
 	if st != want {
 		return fmt.Errorf("%s %s: %w: %s", verb, t.id, ErrState, st)
 	}
-	if _, err := s.rt.run([3]*os.File{}, verb, t.id); err != nil {
+	if _, err := s.runtime(t.config()).run([3]*os.File{}, verb, t.id); err != nil {
 		return err
 	}
 	p.mu.Lock()
@@ -298,7 +311,8 @@ func (s *server) pause(t *task, pause bool) error {
 }
 
 // delete removes an exec'd process's record, or the whole task: the
-// runtime's container, the state directory, and then the shim.
+// runtime's container and its state directory; the last task's delete
+// also removes the shim's directory and ends the shim.
 func (s *server) delete(t *task, p *process, force bool) (func(), error) {
 	p.mu.Lock()
 	st := p.status
@@ -319,21 +333,32 @@ func (s *server) delete(t *task, p *process, force bool) (func(), error) {
 	if force || st == StatusCreated {
 		args = append(args, "--force")
 	}
-	if _, err := s.rt.run([3]*os.File{}, append(args, t.id)...); err != nil {
+	if _, err := s.runtime(t.config()).run([3]*os.File{}, append(args, t.id)...); err != nil {
 		return nil, err
 	}
 	<-p.exited // the runtime killed it: the reaper has its status
 	t.log.Close()
+	os.RemoveAll(t.stateDir)
 	s.mu.Lock()
 	delete(s.tasks, t.id)
 	s.mu.Unlock()
-	s.removeState()
-	return s.exit, nil
+	return s.closeIfEmpty(), nil
 }
 
-// removeState removes the state directory the shim owns.
-func (s *server) removeState() {
-	os.RemoveAll(s.cfg.StateDir)
+// closeIfEmpty, once the shim holds no task and creates none, marks it
+// closing, removes its directory and returns what ends it (else nil).
+func (s *server) closeIfEmpty() func() {
+	s.mu.Lock()
+	last := len(s.tasks) == 0 && s.pending == 0
+	s.closing = s.closing || last
+	s.mu.Unlock()
+	if !last {
+		return nil
+	}
+	if s.cfg.ShimDir != "" {
+		os.RemoveAll(s.cfg.ShimDir)
+	}
+	return s.exit
 }
 
 // reopenLog opens the task's log file again at its path, while its init

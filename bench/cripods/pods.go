@@ -22,6 +22,10 @@ type result struct {
 	SettledPSS   float64 `json:"settled_pss_mib"`
 	SettledProcs int     `json:"settled_processes"`
 	CPUS         float64 `json:"cpu_s"`
+	// SettledShims and ShimPSSPerPod are the shims' count and their PSS
+	// summed and divided by the pods, in kB, in the settled sample.
+	SettledShims  int     `json:"settled_shims"`
+	ShimPSSPerPod float64 `json:"shim_pss_kb_per_pod"`
 }
 
 // start runs o.pods pods, o.inFlight at a time, sampling memory until
@@ -76,6 +80,7 @@ func start(ctx context.Context, rc runtimeapi.RuntimeServiceClient, o options) (
 		Pods: o.pods, FirstS: running[0].Seconds(), LastS: running[len(running)-1].Seconds(),
 		PeakRSSMiB: mib(max(p.rss, settled.rss)), PeakPSSMiB: mib(max(p.pss, settled.pss)),
 		SettledPSS: mib(settled.pss), SettledProcs: settled.procs, CPUS: cpu1 - cpu0,
+		SettledShims: settled.shims, ShimPSSPerPod: float64(settled.shimPss) / float64(o.pods),
 	}, nil
 }
 

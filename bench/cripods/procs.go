@@ -13,6 +13,15 @@ import (
 type sample struct {
 	rss, pss int64
 	procs    int
+	// shimPss and shims are the shims' part: berth-shim's and
+	// containerd-shim-runc-v2's (comm "containerd-shim").
+	shimPss int64
+	shims   int
+}
+
+// isShim says whether comm is a per-pod supervisor's.
+func isShim(comm string) bool {
+	return comm == "berth-shim" || strings.HasPrefix(comm, "containerd-shim")
 }
 
 // proc is what the selection needs of one /proc entry.
@@ -25,7 +34,7 @@ type proc struct {
 // members returns the measured pids: the daemon, the processes with an
 // argument under owner, and the descendants of both, less the web
 // servers.
-func members(daemon int, owner string) ([]int, error) {
+func members(daemon int, owner string) ([]proc, error) {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil, fmt.Errorf("read /proc: %w", err)
@@ -62,10 +71,10 @@ func members(daemon int, owner string) ([]int, error) {
 			walk(pid)
 		}
 	}
-	var out []int
+	var out []proc
 	for pid := range seen {
 		if p, ok := procs[pid]; ok && p.comm != "httpd" {
-			out = append(out, pid)
+			out = append(out, p)
 		}
 	}
 	return out, nil
@@ -100,19 +109,24 @@ func readProc(pid int, owner string) (proc, bool) {
 
 // measure sums RSS and PSS (smaps_rollup) over the members.
 func measure(daemon int, owner string) (sample, error) {
-	pids, err := members(daemon, owner)
+	ps, err := members(daemon, owner)
 	if err != nil {
 		return sample{}, err
 	}
 	var s sample
-	for _, pid := range pids {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	for _, p := range ps {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", p.pid))
 		if err != nil {
 			continue // exited since
 		}
+		pss := field(b, "Pss:")
 		s.rss += field(b, "Rss:")
-		s.pss += field(b, "Pss:")
+		s.pss += pss
 		s.procs++
+		if isShim(p.comm) {
+			s.shimPss += pss
+			s.shims++
+		}
 	}
 	return s, nil
 }
@@ -152,13 +166,13 @@ func sampleUntil(daemon int, owner string, stop <-chan struct{}) sample {
 // cpuSeconds sums user and system time of the members, with that of the
 // children they reaped (runc, CNI plugins, shim start-ups).
 func cpuSeconds(daemon int, owner string) (float64, error) {
-	pids, err := members(daemon, owner)
+	ps, err := members(daemon, owner)
 	if err != nil {
 		return 0, err
 	}
 	var ticks int64
-	for _, pid := range pids {
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	for _, p := range ps {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.pid))
 		if err != nil {
 			continue
 		}

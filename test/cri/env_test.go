@@ -81,8 +81,12 @@ func (e *env) config() string {
 // start runs berthd and connects to its CRI socket.
 func (e *env) start() {
 	e.t.Helper()
+	conf := filepath.Join(e.dir, "berthd.toml")
+	if e.bridge == "" { // a restart keeps the network
+		conf = e.config()
+	}
 	cmd := exec.Command(filepath.Join(bin, "berthd"), "--root", filepath.Join(e.dir, "root"), "--state", filepath.Join(e.dir, "state"),
-		"--address", filepath.Join(e.dir, "berthd.sock"), "--config", e.config())
+		"--address", filepath.Join(e.dir, "berthd.sock"), "--config", conf)
 	cmd.Env = append(os.Environ(), "HTTP_PROXY=http://127.0.0.1:9", "HTTPS_PROXY=http://127.0.0.1:9")
 	logf, err := os.OpenFile(filepath.Join(e.dir, "berthd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -163,10 +167,10 @@ func (e *env) ctx() context.Context {
 }
 
 // nothingLeft checks berthd holds no container, bundle, shim directory
-// or log directory.
+// (a container's or a pod's) or log directory.
 func (e *env) nothingLeft() {
 	e.t.Helper()
-	for _, glob := range []string{"state/containers/*/*", "state/s/*", "root/containers/*/*", "state/network/netns/*"} {
+	for _, glob := range []string{"state/containers/*/*", "state/s/*", "state/p/*", "root/containers/*/*", "state/network/netns/*"} {
 		if m, _ := filepath.Glob(filepath.Join(e.dir, glob)); len(m) > 0 {
 			e.t.Errorf("left behind: %v", m)
 		}
