@@ -22,8 +22,11 @@ type Usage struct {
 	// FS is the filesystem holding the writable layer (statfs of the
 	// rootfs mount).
 	FS unix.Statfs_t
-	// CPUPeriod is the CFS period the container's quota is set in
-	// (the kernel's default, 100 ms, when it has none).
+	// OOMKills counts the processes the OOM killer killed in the
+	// cgroup.
+	OOMKills uint64
+	// CPUPeriod is the CFS period of the container's quota: always the
+	// kernel's default, 100 ms (containerSpec sets no other).
 	CPUPeriod uint64
 }
 
@@ -46,6 +49,7 @@ func (e *Engine) ContainerUsage(ctx context.Context, ns, ref string) (Usage, err
 	if u.Pids, err = cg.Pids(); err != nil {
 		return Usage{}, fmt.Errorf("processes of %.12s: %w", c.ID, err)
 	}
+	u.OOMKills, _ = cg.OOMKillCount() // unsupported without the memory controller: none
 	if sn, err := e.Snapshotter(ns); err == nil && c.SnapshotKey != "" {
 		if su, err := sn.Usage(ctx, c.SnapshotKey); err == nil {
 			u.LayerBytes, u.LayerInodes = uint64(max(su.Size, 0)), uint64(max(su.Inodes, 0))
