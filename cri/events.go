@@ -8,6 +8,7 @@ import (
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/errdefs"
 	"github.com/berth-dev/berth/events"
+	"google.golang.org/grpc/metadata"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -40,6 +41,11 @@ func (r *runtimeService) GetContainerEvents(_ *runtimeapi.GetEventsRequest, stre
 	owners, err := r.s.ownerMap(ctx)
 	if err != nil {
 		return err
+	}
+	// Headers tell the client it is subscribed: nothing from then on
+	// is missed.
+	if err := stream.SendHeader(metadata.MD{}); err != nil {
+		return fmt.Errorf("send the event stream's headers: %w", err)
 	}
 	for ev := range evs {
 		if len(evs) >= events.Buffer-1 {
