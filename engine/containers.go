@@ -358,11 +358,12 @@ func (e *Engine) RemoveContainer(ctx context.Context, ns, ref string, opts Remov
 		unlock()
 		e.markStopped(ctx, ns, c.ID) // no restart policy brings it back
 		unlock = e.lockContainer(ns, c.ID)
-		if err := t.kill(ctx, unix.SIGKILL); err != nil {
-			return fmt.Errorf("kill container %.12s: %w", c.ID, err)
-		}
+		killErr := t.kill(ctx, unix.SIGKILL)
 		unlock()
-		<-t.done // the watcher records the exit (and may auto-remove)
+		if err := awaitKilled(ctx, c.ID, t, killErr); err != nil {
+			unlock = func() {} // released above
+			return err
+		}
 		unlock = e.lockContainer(ns, c.ID)
 		if _, err := e.meta.Containers().Get(ctx, ns, c.ID); errors.Is(err, errdefs.ErrNotFound) {
 			return nil
@@ -472,6 +473,27 @@ func (e *Engine) Rename(ctx context.Context, ns, ref, name string) error {
 	}
 	e.publishContainer(ns, "rename", c, map[string]string{"oldName": old})
 	return nil
+}
+
+// awaitKilled waits for t to end after a SIGKILL. A kill that failed
+// is an error only if the task does not end within killWait: a container
+// that exited since it was looked up is no longer running for its
+// runtime, and its watcher records the exit all the same.
+func awaitKilled(ctx context.Context, id string, t *task, killErr error) error {
+	if killErr == nil {
+		<-t.done // the watcher records the exit (and may auto-remove)
+		return nil
+	}
+	timer := time.NewTimer(killWait)
+	defer timer.Stop()
+	select {
+	case <-t.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return fmt.Errorf("kill container %.12s: %w", id, killErr)
+	}
 }
 
 func (e *Engine) publishContainer(ns, action string, c Container, extra map[string]string) {

@@ -68,6 +68,9 @@ func newEnv(t *testing.T) *env {
 // (bridge and subnet), so that tests never share one.
 func (e *env) config() string {
 	p := filepath.Join(e.dir, "berthd.toml")
+	if e.bridge != "" {
+		return p // a restart keeps its network
+	}
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	e.bridge = fmt.Sprintf("bc%x", b)

@@ -1,0 +1,60 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/berth-dev/berth/cgroups"
+	"golang.org/x/sys/unix"
+)
+
+// Usage is everything a running container's usage is read from: its
+// cgroup's counters, its processes, and its writable layer and the
+// filesystem under it. It feeds the CRI's pod stats and metrics.
+type Usage struct {
+	Container Container
+	Stats     *cgroups.Stats
+	// Pids are the host pids of the container's processes.
+	Pids []int
+	// LayerBytes and LayerInodes are the writable layer's use.
+	LayerBytes, LayerInodes uint64
+	// FS is the filesystem holding the writable layer (statfs of the
+	// rootfs mount).
+	FS unix.Statfs_t
+	// OOMKills counts the processes the OOM killer killed in the
+	// cgroup.
+	OOMKills uint64
+	// CPUPeriod is the CFS period of the container's quota: always the
+	// kernel's default, 100 ms (containerSpec sets no other).
+	CPUPeriod uint64
+}
+
+// ContainerUsage reads a running container's Usage from its cgroup
+// (/berth-<id>), its snapshot and its mounted rootfs; a container that
+// does not run is FailedPrecondition.
+func (e *Engine) ContainerUsage(ctx context.Context, ns, ref string) (Usage, error) {
+	c, _, err := e.running(ctx, ns, ref)
+	if err != nil {
+		return Usage{}, err
+	}
+	cg, err := cgroups.New(cgroups.Config{Path: "/berth-" + c.ID})
+	if err != nil {
+		return Usage{}, fmt.Errorf("cgroup of %.12s: %w", c.ID, err)
+	}
+	u := Usage{Container: c, CPUPeriod: 100000}
+	if u.Stats, err = cg.Stats(); err != nil {
+		return Usage{}, fmt.Errorf("stats of %.12s: %w", c.ID, err)
+	}
+	if u.Pids, err = cg.Pids(); err != nil {
+		return Usage{}, fmt.Errorf("processes of %.12s: %w", c.ID, err)
+	}
+	u.OOMKills, _ = cg.OOMKillCount() // unsupported without the memory controller: none
+	if sn, err := e.Snapshotter(ns); err == nil && c.SnapshotKey != "" {
+		if su, err := sn.Usage(ctx, c.SnapshotKey); err == nil {
+			u.LayerBytes, u.LayerInodes = uint64(max(su.Size, 0)), uint64(max(su.Inodes, 0))
+		}
+	}
+	_ = unix.Statfs(filepath.Join(e.bundleDir(ns, c.ID), "rootfs"), &u.FS)
+	return u, nil
+}
