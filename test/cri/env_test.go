@@ -152,16 +152,6 @@ func (e *env) cleanup() {
 	}
 }
 
-// restart stops berthd (its containers keep running) and starts it
-// again on the same root and state.
-func (e *env) restart() {
-	e.t.Helper()
-	_ = e.conn.Close()
-	_ = e.berthd.Process.Signal(syscall.SIGTERM)
-	_ = e.berthd.Wait()
-	e.start()
-}
-
 // ctx bounds one test's calls.
 func (e *env) ctx() context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/berth-dev/berth/internal/registrytest"
@@ -70,7 +71,7 @@ func TestImageVolumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.checkImageVolumes(ctx, ctr)
-	e.restart() // the container runs on, its views still mounted
+	e.restart(syscall.SIGTERM) // the container runs on, its views still mounted
 	e.checkImageVolumes(ctx, ctr)
 	cs, err := e.rt.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: ctr})
 	if err != nil || len(cs.Status.Mounts) != 2 {
