@@ -100,6 +100,7 @@ one() {
 	# (no mount left is the usual case: grep finding none is no error)
 	{ grep -F " $WORK/" /proc/self/mountinfo || true; } | awk '{print $5}' | sort -r | while read -r m; do umount -l "$m"; done
 	if ip link show "$BRIDGE" >/dev/null 2>&1; then ip link delete "$BRIDGE"; fi
+	drop_bridge_rules "$BRIDGE" # the daemon's rules for it outlive the bridge
 	ENDPOINT=
 	rm -rf "$WORK"
 	WORK=$BASE

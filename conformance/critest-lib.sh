@@ -189,6 +189,19 @@ kill_pids() {
 	return 0
 }
 
+# drop_bridge_rules removes the filter and nat rules naming bridge $1 as
+# an in or out interface (Berth's per-network loopback and hairpin
+# rules among them), which outlive the bridge itself.
+drop_bridge_rules() {
+	local t rule
+	for t in filter nat; do
+		{ iptables -w -t "$t" -S 2>/dev/null | grep -E -- "-[io] $1( |\$)" || true; } | while read -r rule; do
+			eval "iptables -w -t $t ${rule/#-A/-D}"
+		done
+	done
+	return 0
+}
+
 # drop_new_chains removes the iptables chains of CNI's plugins and Berth
 # that did not exist before this run, with the jumps into them, and the
 # rules naming this run's bridge.
@@ -197,11 +210,7 @@ drop_new_chains() {
 	while read -r t c; do
 		[[ $c == CNI-* || $c == BERTH* ]] && ! grep -qx "$t $c" "$WORK/chains.before" && new+=("$t $c")
 	done < <(chains)
-	for t in filter nat; do
-		iptables -w -t "$t" -S 2>/dev/null | grep -E -- "-[io] $BRIDGE( |\$)" | while read -r rule; do
-			eval "iptables -w -t $t ${rule/#-A/-D}"
-		done
-	done
+	drop_bridge_rules "$BRIDGE"
 	for tc in "${new[@]}"; do
 		read -r t c <<<"$tc"
 		iptables -w -t "$t" -S 2>/dev/null | grep -E -- "-j $c( |\$)" | grep -v "^-N" | while read -r rule; do
