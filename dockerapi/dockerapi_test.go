@@ -30,7 +30,7 @@ func TestHTTPStatus(t *testing.T) {
 		fmt.Errorf("x: %w", errdefs.ErrFailedPrecondition): 409,
 		fmt.Errorf("x: %w", errdefs.ErrInvalidArgument):    400,
 		fmt.Errorf("x: %w", errdefs.ErrNotImplemented):     501,
-		errors.New("plain"): 500,
+		errors.New("plain"):                                500,
 	} {
 		if got := HTTPStatus(err); got != want {
 			t.Errorf("HTTPStatus(%v) = %d, want %d", err, got, want)

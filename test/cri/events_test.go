@@ -50,14 +50,26 @@ func TestContainerEvents(t *testing.T) {
 	}
 	ctr := cr.ContainerId
 	steps := []func() error{
-		func() error { _, err := e.rt.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: ctr}); return err },
+		func() error {
+			_, err := e.rt.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: ctr})
+			return err
+		},
 		func() error {
 			_, err := e.rt.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: ctr, Timeout: 1})
 			return err
 		},
-		func() error { _, err := e.rt.RemoveContainer(ctx, &runtimeapi.RemoveContainerRequest{ContainerId: ctr}); return err },
-		func() error { _, err := e.rt.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: pod}); return err },
-		func() error { _, err := e.rt.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: pod}); return err },
+		func() error {
+			_, err := e.rt.RemoveContainer(ctx, &runtimeapi.RemoveContainerRequest{ContainerId: ctr})
+			return err
+		},
+		func() error {
+			_, err := e.rt.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: pod})
+			return err
+		},
+		func() error {
+			_, err := e.rt.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: pod})
+			return err
+		},
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
