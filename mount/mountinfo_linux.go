@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 )
 
@@ -43,7 +42,7 @@ func lookupIn(mountinfo, real string) (Info, error) {
 		if !ok || len(f) < 6 {
 			continue
 		}
-		mp := unescape(f[4])
+		mp := Unescape(f[4])
 		if !within(real, mp) || (found && len(mp) < len(best.Mountpoint)) {
 			continue
 		}
@@ -62,20 +61,4 @@ func lookupIn(mountinfo, real string) (Info, error) {
 // within reports whether p is mount point mp or lies below it.
 func within(p, mp string) bool {
 	return mp == "/" || p == mp || strings.HasPrefix(p, mp+"/")
-}
-
-// unescape undoes mountinfo's octal escapes (\040 for a space).
-func unescape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

@@ -3,9 +3,9 @@ package rootfs
 import (
 	"errors"
 	"fmt"
+	"github.com/berth-dev/berth/mount"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -109,7 +109,7 @@ func hideHostPseudoFS(rootfs string) error {
 		if !ok || len(f) < 5 || len(g) < 1 || f[3] != "/" || (g[0] != "proc" && g[0] != "sysfs") {
 			continue
 		}
-		p := unescapeMountinfo(f[4])
+		p := mount.Unescape(f[4])
 		if p == root || strings.HasPrefix(p, root+"/") {
 			continue
 		}
@@ -125,21 +125,4 @@ func hideHostPseudoFS(rootfs string) error {
 		}
 	}
 	return nil
-}
-
-// unescapeMountinfo undoes the octal escapes (\040 for a space...) of a
-// mountinfo path.
-func unescapeMountinfo(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/berth-dev/berth/mount"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -198,25 +198,9 @@ func mountUnder(dir string) (string, error) {
 		if len(f) < 5 {
 			continue
 		}
-		if p := unescape(f[4]); p == dir || strings.HasPrefix(p, dir+"/") {
+		if p := mount.Unescape(f[4]); p == dir || strings.HasPrefix(p, dir+"/") {
 			return p, nil
 		}
 	}
 	return "", nil
-}
-
-// unescape undoes mountinfo's octal escapes (\040 for a space).
-func unescape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

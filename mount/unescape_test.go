@@ -1,8 +1,8 @@
-package rootfs
+package mount
 
 import "testing"
 
-func TestUnescapeMountinfo(t *testing.T) {
+func TestUnescape(t *testing.T) {
 	for in, want := range map[string]string{
 		`/proc`:              "/proc",
 		`/run/a\040b`:        "/run/a b",
@@ -12,8 +12,8 @@ func TestUnescapeMountinfo(t *testing.T) {
 		`/not\999octal\`:     `/not\999octal\`,
 		`/nl\012\040\134end`: "/nl\n \\end",
 	} {
-		if got := unescapeMountinfo(in); got != want {
-			t.Errorf("unescapeMountinfo(%q) = %q, want %q", in, got, want)
+		if got := Unescape(in); got != want {
+			t.Errorf("Unescape(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
