@@ -26,21 +26,12 @@ func (s *Server) serveExec(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.session(w, func() {
-		sess, err := s.openStreams(w, r, streamOpts{req.Stdin, req.Stdout, req.Stderr, req.Tty})
-		if err != nil {
-			return
-		}
-		ctx, cancel := sess.context(s.ctx)
-		defer cancel()
-		id := newExecID()
-		go resizeLoop(ctx, sess.resize, func(t termSize) error {
-			return s.e.ResizeContainer(ctx, s.ns, req.ContainerId, id, t.Width, t.Height)
+	id := newExecID()
+	s.stream(w, r, streamOpts{req.Stdin, req.Stdout, req.Stderr, req.Tty}, req.ContainerId, id,
+		func(ctx context.Context, stdio container.Stdio) (int, error) {
+			o := engine.ExecOptions{ExecConfig: container.ExecConfig{Cmd: req.Cmd, Tty: req.Tty}, ID: id, KillOnCancel: true}
+			return s.e.Exec(ctx, s.ns, req.ContainerId, o, stdio)
 		})
-		o := engine.ExecOptions{ExecConfig: container.ExecConfig{Cmd: req.Cmd, Tty: req.Tty}, ID: id, KillOnCancel: true}
-		code, err := s.e.Exec(ctx, s.ns, req.ContainerId, o, sess.stdio())
-		sess.finish(code, err)
-	})
 }
 
 func (s *Server) serveAttach(w http.ResponseWriter, r *http.Request) {
@@ -48,20 +39,31 @@ func (s *Server) serveAttach(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	s.stream(w, r, streamOpts{req.Stdin, req.Stdout, req.Stderr, req.Tty}, req.ContainerId, "",
+		func(ctx context.Context, stdio container.Stdio) (int, error) {
+			// As the kubelet's, an attach reports success however the
+			// container ended; the exit code is the container's status.
+			_, err := s.e.AttachContainer(ctx, s.ns, req.ContainerId, stdio, engine.AttachOptions{})
+			return 0, err
+		})
+}
+
+// stream opens the streams of one exec or attach session, forwards its
+// resizes to the container's process execID ("" for its init) and
+// reports what run returns as the session's status.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, o streamOpts, ctr, execID string,
+	run func(context.Context, container.Stdio) (int, error)) {
 	s.session(w, func() {
-		sess, err := s.openStreams(w, r, streamOpts{req.Stdin, req.Stdout, req.Stderr, req.Tty})
+		sess, err := s.openStreams(w, r, o)
 		if err != nil {
 			return
 		}
 		ctx, cancel := sess.context(s.ctx)
 		defer cancel()
 		go resizeLoop(ctx, sess.resize, func(t termSize) error {
-			return s.e.ResizeContainer(ctx, s.ns, req.ContainerId, "", t.Width, t.Height)
+			return s.e.ResizeContainer(ctx, s.ns, ctr, execID, t.Width, t.Height)
 		})
-		// As the kubelet's, an attach reports success however the
-		// container ended; the exit code is the container's status.
-		_, err = s.e.AttachContainer(ctx, s.ns, req.ContainerId, sess.stdio(), engine.AttachOptions{})
-		sess.finish(0, err)
+		sess.finish(run(ctx, sess.stdio()))
 	})
 }
 
