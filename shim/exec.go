@@ -31,6 +31,11 @@ func (s *server) exec(t *task, req *Request, conn *net.UnixConn) (p *process, a 
 	if len(req.Spec) == 0 {
 		return nil, nil, fmt.Errorf("exec %s/%s: no process spec", t.id, req.ExecID)
 	}
+	t.ops.RLock()
+	defer t.ops.RUnlock()
+	if t.gone {
+		return nil, nil, fmt.Errorf("exec %s: %w", t.id, ErrNotFound)
+	}
 	p = newProcess(req.ExecID, req.Terminal)
 	s.mu.Lock()
 	if _, dup := t.execs[req.ExecID]; dup {

@@ -31,6 +31,23 @@ type task struct {
 	// logCreated is set when the shim made the log file (removed again
 	// if the create fails).
 	logCreated bool
+	// ops is held shared by every runtime command on the task and by
+	// exec's files in its state directory, and exclusively by delete,
+	// so that no command writes into the state directory (the runtime's
+	// log) while delete removes it. gone is set, under ops, once the
+	// task is deleted.
+	ops  sync.RWMutex
+	gone bool
+}
+
+// run runs the runtime on t unless t is being or has been deleted.
+func (s *server) run(t *task, stdio [3]*os.File, args ...string) ([]byte, error) {
+	t.ops.RLock()
+	defer t.ops.RUnlock()
+	if t.gone {
+		return nil, fmt.Errorf("%s %s: %w", args[0], t.id, ErrNotFound)
+	}
+	return s.runtime(t.config()).run(stdio, args...)
 }
 
 // config is what runs the runtime for t.
@@ -227,7 +244,7 @@ func (s *server) start(t *task, p *process) error {
 	if st != StatusCreated {
 		return fmt.Errorf("start %s: %w: %s", t.id, ErrState, st)
 	}
-	if _, err := s.runtime(t.config()).run([3]*os.File{}, "start", t.id); err != nil {
+	if _, err := s.run(t, [3]*os.File{}, "start", t.id); err != nil {
 		return err
 	}
 	p.mu.Lock()
@@ -248,7 +265,7 @@ func (s *server) kill(t *task, p *process, req *Request) error {
 		if req.All {
 			args = append(args, "--all")
 		}
-		_, err := s.runtime(t.config()).run([3]*os.File{}, append(args, t.id, strconv.Itoa(int(sig)))...)
+		_, err := s.run(t, [3]*os.File{}, append(args, t.id, strconv.Itoa(int(sig)))...)
 		return err
 	}
 	p.mu.Lock()
@@ -276,7 +293,7 @@ func (p *process) resize(w, h uint16) error {
 }
 
 func (s *server) pids(t *task) ([]int, error) {
-	out, err := s.runtime(t.config()).run([3]*os.File{}, "ps", "--format", "json", t.id)
+	out, err := s.run(t, [3]*os.File{}, "ps", "--format", "json", t.id)
 	if err != nil {
 		return nil, err
 	}
@@ -299,7 +316,7 @@ func (s *server) pause(t *task, pause bool) error {
 	if st != want {
 		return fmt.Errorf("%s %s: %w: %s", verb, t.id, ErrState, st)
 	}
-	if _, err := s.runtime(t.config()).run([3]*os.File{}, verb, t.id); err != nil {
+	if _, err := s.run(t, [3]*os.File{}, verb, t.id); err != nil {
 		return err
 	}
 	p.mu.Lock()
@@ -333,10 +350,16 @@ func (s *server) delete(t *task, p *process, force bool) (func(), error) {
 	if force || st == StatusCreated {
 		args = append(args, "--force")
 	}
+	t.ops.Lock()
+	defer t.ops.Unlock()
+	if t.gone {
+		return nil, fmt.Errorf("delete %s: %w", t.id, ErrNotFound)
+	}
 	if _, err := s.runtime(t.config()).run([3]*os.File{}, append(args, t.id)...); err != nil {
 		return nil, err
 	}
 	<-p.exited // the runtime killed it: the reaper has its status
+	t.gone = true
 	t.log.Close()
 	os.RemoveAll(t.stateDir)
 	s.mu.Lock()

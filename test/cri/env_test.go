@@ -164,8 +164,15 @@ func (e *env) ctx() context.Context {
 func (e *env) nothingLeft() {
 	e.t.Helper()
 	for _, glob := range []string{"state/containers/*/*", "state/s/*", "state/p/*", "root/containers/*/*", "state/network/netns/*"} {
-		if m, _ := filepath.Glob(filepath.Join(e.dir, glob)); len(m) > 0 {
-			e.t.Errorf("left behind: %v", m)
+		m, _ := filepath.Glob(filepath.Join(e.dir, glob))
+		for _, p := range m {
+			var names []string
+			if ents, err := os.ReadDir(p); err == nil {
+				for _, ent := range ents {
+					names = append(names, ent.Name())
+				}
+			}
+			e.t.Errorf("left behind: %s (holding %v)", p, names)
 		}
 	}
 }

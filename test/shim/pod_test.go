@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -209,5 +210,52 @@ func TestCreateRefusedBadInput(t *testing.T) {
 			t.Error("the runtime has the refused container")
 		}
 		running(t, e.client)
+	})
+}
+
+// TestDeleteRacingCommandsLeavesNothing: kills and pids sent to a
+// container while it is deleted never leave its state directory behind
+// (each runtime command writes the runtime's log there).
+func TestDeleteRacingCommandsLeavesNothing(t *testing.T) {
+	sideBySide(t, func(t *testing.T, e *env) {
+		e.pod()
+		for i := 0; i < 15; i++ {
+			c, client := e.add("r"+itoa(i), []string{"sleep", "1000"})
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			for g := 0; g < 3; g++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						_ = client.Kill(ctx, "", int(syscall.SIGKILL), false)
+						_, _ = client.Pids(ctx)
+					}
+				}()
+			}
+			_, err := client.Delete(ctx, "", true)
+			close(stop)
+			wg.Wait()
+			if err != nil {
+				t.Fatalf("round %d: delete: %v", i, err)
+			}
+			if _, err := os.Stat(c.StateDir); !os.IsNotExist(err) {
+				var names []string
+				if ents, err := os.ReadDir(c.StateDir); err == nil {
+					for _, ent := range ents {
+						names = append(names, ent.Name())
+					}
+				}
+				t.Fatalf("round %d: state dir %s left (%v) holding %v", i, c.StateDir, err, names)
+			}
+			if e.knows(c.ID) {
+				t.Fatalf("round %d: %s still has container %s", i, e.runtime, c.ID)
+			}
+		}
 	})
 }
