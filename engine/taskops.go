@@ -200,6 +200,8 @@ type ExecOptions struct {
 	// the CRI's streaming exec does when its client goes away; without
 	// it the process runs on, as Docker's exec does.
 	KillOnCancel bool
+	// Started, when set, is called with the process's pid once it runs.
+	Started func(pid int)
 }
 
 // execKillWait bounds the wait for an exec process killed on cancel.
@@ -228,13 +230,18 @@ func (e *Engine) Exec(ctx context.Context, ns, ref string, o ExecOptions, stdio 
 	}
 	so := shim.ExecOptions{ID: o.ID, Spec: spec, Stdin: stdio.Stdin != nil && !o.Detach, Terminal: o.Tty}
 	if o.Detach {
-		_, err := t.client.Exec(ctx, so)
-		return 0, classifyStartError(err)
+		st, err := t.client.Exec(ctx, so)
+		if err != nil {
+			return 0, classifyStartError(err)
+		}
+		o.started(st)
+		return 0, nil
 	}
-	s, _, err := t.client.ExecAttach(ctx, so)
+	s, st, err := t.client.ExecAttach(ctx, so)
 	if err != nil {
 		return 0, classifyStartError(err)
 	}
+	o.started(st)
 	e.publishTask(ns, "exec-started", c.ID, map[string]string{"execID": o.ID})
 	ex, err := copyStream(ctx, s, stdio)
 	if err != nil && o.KillOnCancel && ctx.Err() != nil {
@@ -249,6 +256,13 @@ func (e *Engine) Exec(ctx context.Context, ns, ref string, o ExecOptions, stdio 
 		return 0, err
 	}
 	return ex.Code, nil
+}
+
+// started reports the running process's pid to o.Started.
+func (o ExecOptions) started(st *shim.State) {
+	if o.Started != nil && st != nil {
+		o.Started(st.Pid)
+	}
 }
 
 // execProcess is the container's process with ec's command, terminal,
