@@ -131,29 +131,11 @@ type attachParams struct{ stdin, stdout, stderr bool }
 func (s *Server) relayAttach(conn net.Conn, in *bufio.Reader, id string, cfg container.Config, ap attachParams, p *pendingAttach) {
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
-	stdio := container.Stdio{}
-	if cfg.Tty {
-		out := &lockedWriter{w: conn}
-		stdio.Stdout = out
-	} else {
-		stdio.Stdout, stdio.Stderr = newMux(conn)
-	}
-	if !ap.stdout {
-		stdio.Stdout = nil
-	}
-	if !ap.stderr {
-		stdio.Stderr = nil
-	}
+	stdio := streamStdio(conn, cfg.Tty, ap.stdout, ap.stderr)
 	if ap.stdin && cfg.OpenStdin {
 		stdio.Stdin = in
 	} else {
-		// Nothing to read: a read error other than the client's
-		// half-close is the client gone.
-		go func() {
-			if _, err := io.Copy(io.Discard, in); err != nil {
-				cancel()
-			}
-		}()
+		go discard(in, cancel)
 	}
 	opts := engine.AttachOptions{}
 	var reply chan error
@@ -165,6 +147,7 @@ func (s *Server) relayAttach(conn net.Conn, in *bufio.Reader, id string, cfg con
 		}
 		opts.Start = true
 		opts.Started = func() { reply <- nil }
+		opts.Height, opts.Width = s.consoleSize(id)
 	}
 	_, err := s.e.AttachContainer(ctx, Namespace, id, stdio, opts)
 	if reply != nil {
@@ -176,9 +159,84 @@ func (s *Server) relayAttach(conn net.Conn, in *bufio.Reader, id string, cfg con
 	if err != nil && ctx.Err() == nil {
 		s.log.Debug("attach", "id", id, "err", err)
 	}
+	closeWrite(conn)
+}
+
+// streamStdio is the stdio relayed on conn: raw with a TTY, framed by
+// stream without one. The streams not asked for are nil.
+func streamStdio(conn net.Conn, tty, stdout, stderr bool) container.Stdio {
+	var stdio container.Stdio
+	if tty {
+		stdio.Stdout = &lockedWriter{w: conn}
+	} else {
+		stdio.Stdout, stdio.Stderr = newMux(conn)
+	}
+	if !stdout {
+		stdio.Stdout = nil
+	}
+	if !stderr {
+		stdio.Stderr = nil
+	}
+	return stdio
+}
+
+// discard reads a stream nothing is written from until it ends. A read
+// error other than the client's half-close is the client gone: gone is
+// called then, when set.
+func discard(in io.Reader, gone func()) {
+	if _, err := io.Copy(io.Discard, in); err != nil && gone != nil {
+		gone()
+	}
+}
+
+// closeWrite half-closes conn: the client reads the stream's end.
+func closeWrite(conn net.Conn) {
 	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
 		_ = cw.CloseWrite()
 	}
+}
+
+// setConsoleSize keeps the terminal size a create asked for (Docker's
+// HostConfig.ConsoleSize, [height, width]): an attach that starts the
+// container sizes its terminal with it, before it runs.
+func (s *Server) setConsoleSize(id string, size [2]uint) {
+	if size[0] == 0 || size[1] == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.consoleSizes[id] = [2]uint16{clampSize(size[0]), clampSize(size[1])}
+}
+
+// consoleSize is container id's size from its create, or zeros.
+func (s *Server) consoleSize(id string) (height, width uint16) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	size := s.consoleSizes[id]
+	return size[0], size[1]
+}
+
+// resizeContainer sizes a running container's terminal.
+func (s *Server) resizeContainer(w http.ResponseWriter, r *http.Request) {
+	h, wd, err := parseSize(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	c, err := s.e.Container(r.Context(), Namespace, r.PathValue("id"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if c.Status.State != engine.StateRunning && c.Status.State != engine.StatePaused {
+		writeError(w, errdefs.New(errdefs.ErrConflict, fmt.Sprintf("container %s is not running", c.ID)))
+		return
+	}
+	if err := s.e.ResizeContainer(r.Context(), Namespace, c.ID, "", wd, h); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
 }
 
 // hijack takes the connection over and writes the status line: 101 to

@@ -22,6 +22,7 @@ func (s *Server) routeContainers(mux *http.ServeMux) {
 	mux.HandleFunc("POST /containers/{id}/kill", s.killContainer)
 	mux.HandleFunc("POST /containers/{id}/wait", s.waitContainer)
 	mux.HandleFunc("POST /containers/{id}/attach", s.attachContainer)
+	mux.HandleFunc("POST /containers/{id}/resize", s.resizeContainer)
 	mux.HandleFunc("GET /containers/{id}/logs", s.containerLogs)
 	mux.HandleFunc("DELETE /containers/{id}", s.removeContainer)
 }
@@ -45,6 +46,9 @@ func (s *Server) createContainer(w http.ResponseWriter, r *http.Request) {
 		}
 		writeError(w, err)
 		return
+	}
+	if cfg.Tty && req.HostConfig != nil {
+		s.setConsoleSize(c.ID, req.HostConfig.ConsoleSize)
 	}
 	writeJSON(w, http.StatusCreated, dcontainer.CreateResponse{ID: c.ID, Warnings: []string{}})
 }

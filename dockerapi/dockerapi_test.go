@@ -39,11 +39,12 @@ func TestHTTPStatus(t *testing.T) {
 }
 
 // TestRouterAnswersJSON drives the router without an engine: the
-// version check, 404 and 501 answer before any handler needs one.
+// version check, 404 and 501 (and an unknown exec's 404) answer before
+// any handler needs one.
 func TestRouterAnswersJSON(t *testing.T) {
 	s := &Server{}
 	h := s.handler()
-	for path, want := range map[string]int{"/v1.99/_ping": 400, "/v1.50/networks": 501, "/exec/x/json": 501, "/nope": 404, "/v1.40/_ping": 200} {
+	for path, want := range map[string]int{"/v1.99/_ping": 400, "/v1.50/networks": 501, "/volumes": 501, "/exec/x/json": 404, "/nope": 404, "/v1.40/_ping": 200} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
 		if rec.Code != want || rec.Header().Get("Api-Version") != MaxAPIVersion {

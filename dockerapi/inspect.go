@@ -26,7 +26,9 @@ func (s *Server) inspectContainer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, inspectOf(c, cfg))
+	out := inspectOf(c, cfg)
+	out.ExecIDs = s.execIDs(c.ID)
+	writeJSON(w, http.StatusOK, out)
 }
 
 // dockerTime is Docker's timestamp; the zero time is 0001-01-01T00:00:00Z.

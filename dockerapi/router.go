@@ -38,6 +38,7 @@ func (s *Server) handler() http.Handler {
 	mux := http.NewServeMux()
 	s.routeSystem(mux)
 	s.routeContainers(mux)
+	s.routeExec(mux)
 	s.routeImages(mux)
 	mux.HandleFunc("/", notServed)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

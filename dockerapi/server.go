@@ -15,6 +15,7 @@ import (
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/events"
 )
 
 // Namespace is the engine namespace the Docker API works in: the berth
@@ -54,6 +55,10 @@ type Server struct {
 	mu       sync.Mutex
 	stopping bool                      // no new stream once set
 	pending  map[string]*pendingAttach // attaches waiting for a start, by container ID
+	// execs are the Docker execs, by ID, until their container is
+	// removed; consoleSizes the terminal sizes creates asked for.
+	execs        map[string]*execInstance
+	consoleSizes map[string][2]uint16
 }
 
 // New binds cfg.Address (replacing a stale socket); Serve answers.
@@ -64,7 +69,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Address == "" {
 		cfg.Address = DefaultAddress
 	}
-	s := &Server{cfg: cfg, e: cfg.Engine, log: cfg.Logger, pending: map[string]*pendingAttach{}}
+	s := &Server{cfg: cfg, e: cfg.Engine, log: cfg.Logger, pending: map[string]*pendingAttach{},
+		execs: map[string]*execInstance{}, consoleSizes: map[string][2]uint16{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -74,6 +80,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.ln = ln
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	go s.forgetRemoved(s.e.Events().Subscribe(s.ctx, events.Filter{Namespace: Namespace, Topics: []string{string(events.TopicContainers)}}))
 	s.http = &http.Server{
 		Handler:           s.handler(),
 		ReadHeaderTimeout: 30 * time.Second,
@@ -149,4 +156,15 @@ func (s *Server) addStream() bool {
 	}
 	s.streams.Add(1)
 	return true
+}
+
+// forgetRemoved drops what the server keeps of each container removed
+// (its execs, its console size) until Stop. An event a slow subscriber
+// missed is made up for when the exec is next asked for.
+func (s *Server) forgetRemoved(evs <-chan events.Event) {
+	for ev := range evs {
+		if ev.Topic == "/containers/delete" {
+			s.dropContainer(ev.Attributes["id"])
+		}
+	}
 }
