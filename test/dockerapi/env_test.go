@@ -164,8 +164,7 @@ func (e *env) run(name string, stdin io.Reader, args ...string) (string, string,
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.WaitDelay = time.Second
-	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+e.sock, "DOCKER_CONFIG="+filepath.Join(e.dir, "docker-config"),
-		"BERTH_ADDRESS="+e.grpc, "HTTP_PROXY=http://127.0.0.1:9", "HTTPS_PROXY=http://127.0.0.1:9", "NO_PROXY=", "DOCKER_CLI_HINTS=false")
+	cmd.Env = e.cliEnv()
 	var out, errb bytes.Buffer
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, &out, &errb
 	err := cmd.Run()
@@ -180,6 +179,13 @@ func (e *env) run(name string, stdin io.Reader, args ...string) (string, string,
 		e.t.Fatalf("%s %v: %v", name, args, err)
 	}
 	return out.String(), errb.String(), 0
+}
+
+// cliEnv is the clients' environment: the Docker API's socket, a
+// private Docker config, a dead proxy.
+func (e *env) cliEnv() []string {
+	return append(os.Environ(), "DOCKER_HOST=unix://"+e.sock, "DOCKER_CONFIG="+filepath.Join(e.dir, "docker-config"),
+		"BERTH_ADDRESS="+e.grpc, "HTTP_PROXY=http://127.0.0.1:9", "HTTPS_PROXY=http://127.0.0.1:9", "NO_PROXY=", "DOCKER_CLI_HINTS=false")
 }
 
 // docker runs the Docker CLI against berthd.
