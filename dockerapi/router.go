@@ -39,6 +39,7 @@ func (s *Server) handler() http.Handler {
 	s.routeSystem(mux)
 	s.routeContainers(mux)
 	s.routeImages(mux)
+	s.routeEvents(mux)
 	mux.HandleFunc("/", notServed)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Api-Version", MaxAPIVersion)

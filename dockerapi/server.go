@@ -15,6 +15,7 @@ import (
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/events"
 )
 
 // Namespace is the engine namespace the Docker API works in: the berth
@@ -54,6 +55,14 @@ type Server struct {
 	mu       sync.Mutex
 	stopping bool                      // no new stream once set
 	pending  map[string]*pendingAttach // attaches waiting for a start, by container ID
+
+	// evlog holds the engine's events in Docker's shape for /events;
+	// actors, touched by recordEvents alone, what they say of containers.
+	evlog  *eventLog
+	actors map[string]actor
+
+	// pruning refuses a second container prune while one runs.
+	pruning sync.Mutex
 }
 
 // New binds cfg.Address (replacing a stale socket); Serve answers.
@@ -64,7 +73,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Address == "" {
 		cfg.Address = DefaultAddress
 	}
-	s := &Server{cfg: cfg, e: cfg.Engine, log: cfg.Logger, pending: map[string]*pendingAttach{}}
+	s := &Server{cfg: cfg, e: cfg.Engine, log: cfg.Logger, pending: map[string]*pendingAttach{},
+		evlog: newEventLog(), actors: map[string]actor{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -74,6 +84,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.ln = ln
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	// Recorded from now on: /events replays what happened since berthd
+	// started, up to eventLogSize events.
+	go s.recordEvents(s.e.Events().Subscribe(s.ctx, events.Filter{Namespace: Namespace}))
 	s.http = &http.Server{
 		Handler:           s.handler(),
 		ReadHeaderTimeout: 30 * time.Second,
