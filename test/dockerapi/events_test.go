@@ -61,8 +61,8 @@ func TestContainerEvents(t *testing.T) {
 		t.Errorf("docker events --filter colour=blue: exit %d, %q", code, stderr)
 	}
 	for q, want := range map[string]string{
-		"since=yesterday":         "invalid value for since",
-		"since=20&until=10":       "cannot be after `until`",
+		"since=yesterday":          "invalid value for since",
+		"since=20&until=10":        "cannot be after `until`",
 		"filters=" + "%7Bnot+json": "invalid filter",
 	} {
 		code, _, body := e.request("GET", "/v1.50/events?"+q, "")
