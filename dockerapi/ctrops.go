@@ -115,7 +115,7 @@ func (s *Server) updateContainer(w http.ResponseWriter, r *http.Request) {
 		err = s.e.UpdateContainer(r.Context(), Namespace, c.ID, u)
 	}
 	if err != nil {
-		writeError(w, fmt.Errorf("Cannot update container %s: %w", c.ID, err))
+		writeError(w, fmt.Errorf("cannot update container %s: %w", c.ID, err))
 		return
 	}
 	writeJSON(w, http.StatusOK, dcontainer.UpdateResponse{Warnings: []string{}})
