@@ -12,6 +12,7 @@ import (
 	"time"
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
+	"github.com/berth-dev/berth/events"
 	"github.com/spf13/cobra"
 )
 
@@ -28,24 +29,10 @@ type eventActor struct {
 	Attributes map[string]string `json:"Attributes"`
 }
 
-// eventTypes maps the broker's topic families to Docker's event types:
-// a task's events are its container's.
-var eventTypes = map[string]string{
-	"containers": "container", "tasks": "container", "images": "image",
-	"snapshots": "snapshot", "namespaces": "namespace", "gc": "gc",
-	"networks": "network", "volumes": "volume",
-}
-
-// dockerActions renames the engine's actions as Docker names them.
-var dockerActions = map[string]string{"exit": "die", "delete": "destroy"}
-
 // toEvent converts an envelope; ok is false for a topic of no known type.
 func toEvent(env *apiv1.Envelope) (ev event, ok bool) {
-	family, action, _ := strings.Cut(strings.TrimPrefix(env.GetTopic(), "/"), "/")
-	ev.Type, ok = eventTypes[family]
-	if a, renamed := dockerActions[action]; renamed && (ev.Type == "container" || ev.Type == "network" || ev.Type == "volume" && action == "delete") {
-		action = a
-	}
+	var action string
+	ev.Type, action, ok = events.DockerName(env.GetTopic())
 	attrs := env.GetAttributes()
 	ev.Action, ev.Time = action, env.GetTimestamp().AsTime()
 	ev.Actor = eventActor{ID: attrs["id"], Attributes: attrs}
@@ -74,8 +61,8 @@ func parseEventFilter(args []string) (eventFilter, error) {
 // topics are the broker topic families the type filter asks for.
 func (f eventFilter) topics() []string {
 	var out []string
-	for _, fam := range slices.Sorted(maps.Keys(eventTypes)) {
-		if len(f["type"]) == 0 || slices.Contains(f["type"], eventTypes[fam]) {
+	for _, fam := range slices.Sorted(maps.Keys(events.DockerTypes)) {
+		if len(f["type"]) == 0 || slices.Contains(f["type"], events.DockerTypes[fam]) {
 			out = append(out, "/"+fam)
 		}
 	}

@@ -102,7 +102,7 @@ func (s *filesService) Prune(ctx context.Context, _ *apiv1.PruneContainersReques
 	if err != nil {
 		return nil, err
 	}
-	ids, err := s.d.engine.PruneContainers(ctx, ns)
+	ids, err := s.d.engine.PruneContainers(ctx, ns, nil)
 	if err != nil {
 		return nil, err
 	}

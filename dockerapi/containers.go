@@ -25,6 +25,13 @@ func (s *Server) routeContainers(mux *http.ServeMux) {
 	mux.HandleFunc("POST /containers/{id}/resize", s.resizeContainer)
 	mux.HandleFunc("GET /containers/{id}/logs", s.containerLogs)
 	mux.HandleFunc("DELETE /containers/{id}", s.removeContainer)
+	mux.HandleFunc("GET /containers/{id}/stats", s.containerStats)
+	mux.HandleFunc("GET /containers/{id}/top", s.topContainer)
+	mux.HandleFunc("POST /containers/{id}/pause", s.pauseContainer)
+	mux.HandleFunc("POST /containers/{id}/unpause", s.unpauseContainer)
+	mux.HandleFunc("POST /containers/{id}/rename", s.renameContainer)
+	mux.HandleFunc("POST /containers/{id}/update", s.updateContainer)
+	mux.HandleFunc("POST /containers/prune", s.pruneContainers)
 }
 
 func (s *Server) createContainer(w http.ResponseWriter, r *http.Request) {

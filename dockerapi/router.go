@@ -40,6 +40,7 @@ func (s *Server) handler() http.Handler {
 	s.routeContainers(mux)
 	s.routeExec(mux)
 	s.routeImages(mux)
+	s.routeEvents(mux)
 	mux.HandleFunc("/", notServed)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Api-Version", MaxAPIVersion)

@@ -59,6 +59,14 @@ type Server struct {
 	// removed; consoleSizes the terminal sizes creates asked for.
 	execs        map[string]*execInstance
 	consoleSizes map[string][2]uint16
+
+	// evlog holds the engine's events in Docker's shape for /events;
+	// actors, touched by recordEvents alone, what they say of containers.
+	evlog  *eventLog
+	actors map[string]actor
+
+	// pruning refuses a second container prune while one runs.
+	pruning sync.Mutex
 }
 
 // New binds cfg.Address (replacing a stale socket); Serve answers.
@@ -70,7 +78,8 @@ func New(cfg Config) (*Server, error) {
 		cfg.Address = DefaultAddress
 	}
 	s := &Server{cfg: cfg, e: cfg.Engine, log: cfg.Logger, pending: map[string]*pendingAttach{},
-		execs: map[string]*execInstance{}, consoleSizes: map[string][2]uint16{}}
+		execs: map[string]*execInstance{}, consoleSizes: map[string][2]uint16{},
+		evlog: newEventLog(), actors: map[string]actor{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -81,6 +90,9 @@ func New(cfg Config) (*Server, error) {
 	s.ln = ln
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	go s.forgetRemoved(s.e.Events().Subscribe(s.ctx, events.Filter{Namespace: Namespace, Topics: []string{string(events.TopicContainers)}}))
+	// Recorded from now on: /events replays what happened since berthd
+	// started, up to eventLogSize events.
+	go s.recordEvents(s.e.Events().Subscribe(s.ctx, events.Filter{Namespace: Namespace}))
 	s.http = &http.Server{
 		Handler:           s.handler(),
 		ReadHeaderTimeout: 30 * time.Second,

@@ -87,8 +87,8 @@ func (e *Engine) CopyToContainer(ctx context.Context, ns, ref, dst string, r io.
 }
 
 // PruneContainers removes every container of ns that does not run and
-// returns their IDs.
-func (e *Engine) PruneContainers(ctx context.Context, ns string) ([]string, error) {
+// that match accepts (nil accepts all), and returns their IDs.
+func (e *Engine) PruneContainers(ctx context.Context, ns string, match func(Container) bool) ([]string, error) {
 	list, err := e.Containers(ctx, ns, true)
 	if err != nil {
 		return nil, err
@@ -100,7 +100,7 @@ func (e *Engine) PruneContainers(ctx context.Context, ns string) ([]string, erro
 		progress = false
 		var kept []Container
 		for _, c := range list {
-			if c.Status.State == StateRunning || c.Status.State == StatePaused || e.task(ns, c.ID) != nil {
+			if c.Status.State == StateRunning || c.Status.State == StatePaused || e.task(ns, c.ID) != nil || match != nil && !match(c) {
 				continue
 			}
 			if err := e.RemoveContainer(ctx, ns, c.ID, RemoveOptions{}); err != nil {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/cgroups"
+	"github.com/berth-dev/berth/container"
 	"github.com/berth-dev/berth/errdefs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -272,11 +273,12 @@ func (e *Engine) runtimeCmd(ctx context.Context, c Container, stdin []byte, args
 	return out, nil
 }
 
-// ResourceUpdate holds the limits UpdateContainer changes; nil fields
-// are left as they are.
+// ResourceUpdate holds the limits UpdateContainer changes, and the
+// restart policy; nil fields are left as they are.
 type ResourceUpdate struct {
 	Memory, NanoCPUs, PidsLimit *int64
 	CPUShares                   *uint64
+	Restart                     *container.RestartPolicy
 }
 
 // UpdateContainer records new limits in a container's configuration,
@@ -305,6 +307,9 @@ func (e *Engine) UpdateContainer(ctx context.Context, ns, ref string, u Resource
 	}
 	if u.CPUShares != nil {
 		r.CPUShares = *u.CPUShares
+	}
+	if u.Restart != nil {
+		cfg.Restart = *u.Restart
 	}
 	res := resources(*r)
 	if u.PidsLimit != nil && *u.PidsLimit == 0 { // back to unlimited

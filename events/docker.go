@@ -1,0 +1,30 @@
+package events
+
+import "strings"
+
+// DockerTypes maps the topic families to Docker's event types: a task's
+// events are its container's. Families Docker has no type for are
+// Berth's own names.
+var DockerTypes = map[string]string{
+	"containers": "container", "tasks": "container", "images": "image",
+	"snapshots": "snapshot", "namespaces": "namespace", "gc": "gc",
+	"networks": "network", "volumes": "volume",
+}
+
+// dockerActions renames the engine's actions as Docker names them.
+var dockerActions = map[string]string{
+	"exit": "die", "delete": "destroy", "paused": "pause", "resumed": "unpause", "exec-started": "exec_start",
+}
+
+// DockerName is topic's Docker event type and action: /tasks/exit is a
+// container's "die", /containers/delete its "destroy", a network's or a
+// volume's delete is "destroy" too; an image's delete stays "delete".
+// ok is false for a topic of no known family.
+func DockerName(topic string) (typ, action string, ok bool) {
+	family, action, _ := strings.Cut(strings.TrimPrefix(topic, "/"), "/")
+	typ, ok = DockerTypes[family]
+	if a, renamed := dockerActions[action]; renamed && (typ == "container" || typ == "network" || typ == "volume" && action == "delete") {
+		action = a
+	}
+	return typ, action, ok
+}
