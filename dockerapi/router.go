@@ -39,6 +39,8 @@ func (s *Server) handler() http.Handler {
 	s.routeSystem(mux)
 	s.routeContainers(mux)
 	s.routeImages(mux)
+	s.routeVolumes(mux)
+	s.routeNetworks(mux)
 	mux.HandleFunc("/", notServed)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Api-Version", MaxAPIVersion)

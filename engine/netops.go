@@ -80,7 +80,7 @@ func (e *Engine) Network(ctx context.Context, name string) (NetworkInfo, error) 
 			found = []*network.Network{n}
 			break
 		}
-		if name != "" && strings.HasPrefix(networkID(n.Name), name) {
+		if name != "" && strings.HasPrefix(NetworkID(n.Name), name) {
 			found = append(found, n)
 		}
 	}
@@ -206,15 +206,15 @@ func users(atts []*network.Attachment) string {
 }
 
 func networkInfo(n *network.Network, atts []*network.Attachment) NetworkInfo {
-	info := NetworkInfo{Network: *n, ID: networkID(n.Name), Attachments: atts}
+	info := NetworkInfo{Network: *n, ID: NetworkID(n.Name), Attachments: atts}
 	if st, err := os.Stat(n.ConfPath); err == nil {
 		info.Created = st.ModTime().UTC()
 	}
 	return info
 }
 
-// networkID is a network's ID: stable, derived from its unique name.
-func networkID(name string) string {
+// NetworkID is a network's ID: stable, derived from its unique name.
+func NetworkID(name string) string {
 	h := sha256.Sum256([]byte(name))
 	return hex.EncodeToString(h[:])
 }
