@@ -57,7 +57,10 @@ func (e *env) netContainers(name string) []string {
 // ping.
 func (e *env) pings(network, to string) bool {
 	e.t.Helper()
-	_, _, code := e.docker("run", "--rm", "--network", network, e.ref, "ping", "-c1", "-W2", to)
+	out, stderr, code := e.docker("run", "--rm", "--network", network, e.ref, "busybox", "ping", "-c1", "-W2", to)
+	if code != 0 {
+		e.t.Logf("ping %s on %s: exit %d\n%s%s", to, network, code, out, stderr)
+	}
 	return code == 0
 }
 
@@ -160,8 +163,8 @@ func TestNetworkBadInput(t *testing.T) {
 	e.fails("the default network stays", "network", "rm", "bridge")
 	e.fails("nosuchctr", "network", "connect", net1, "nosuchctr")
 	e.fails("no such network", "network", "connect", "nosuchnet", "nosuchctr")
-	if _, stderr, code := e.docker("run", "--rm", "--network", "nosuchnet", e.ref, "true"); code != 125 || !strings.Contains(stderr, "no such network") {
-		t.Errorf("docker run --network nosuchnet: exit %d, %q; want 125 and no such network", code, stderr)
+	if _, stderr, code := e.docker("run", "--rm", "--network", "nosuchnet", e.ref, "true"); code != 125 || !strings.Contains(stderr, `network "nosuchnet": not found`) {
+		t.Errorf("docker run --network nosuchnet: exit %d, %q; want 125 and not found", code, stderr)
 	}
 	for _, req := range []struct {
 		method, path, body string
