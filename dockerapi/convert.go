@@ -72,7 +72,7 @@ func endpointsConfig(c *container.Config, eps map[string]*network.EndpointSettin
 		mode = "bridge"
 	}
 	for name, es := range eps {
-		if name != mode && !(mode == "bridge" && name == "default") {
+		if name != mode && (mode != "bridge" || name != "default") {
 			return invalid("endpoint for network %s: a container joins one network at create (its network mode %s); connect it to others with docker network connect", name, mode)
 		}
 		if es == nil {
