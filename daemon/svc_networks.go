@@ -2,13 +2,10 @@ package daemon
 
 import (
 	"context"
-	"fmt"
-	"strconv"
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
 	"github.com/berth-dev/berth/container"
 	"github.com/berth-dev/berth/engine"
-	"github.com/berth-dev/berth/errdefs"
 	"github.com/berth-dev/berth/network"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -47,11 +44,9 @@ func (s *networksService) Create(ctx context.Context, r *apiv1.CreateNetworkRequ
 		IPv6: r.GetIpv6(), Subnet6: r.GetSubnet6(), Labels: r.GetLabels(),
 	}
 	for k, v := range r.GetOptions() {
-		b, err := strconv.ParseBool(v)
-		if k != "isolate" || err != nil {
-			return nil, fmt.Errorf("%w: network option %s=%s (known: isolate=true|false)", errdefs.ErrInvalidArgument, k, v)
+		if err := c.SetOption(k, v); err != nil {
+			return nil, err
 		}
-		c.Isolate = b
 	}
 	n, err := s.d.engine.CreateNetwork(ctx, c)
 	if err != nil {

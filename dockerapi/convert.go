@@ -13,6 +13,7 @@ import (
 	"github.com/berth-dev/berth/errdefs"
 	dcontainer "github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/api/types/network"
 )
 
 // invalid is an invalid-argument error with Docker's plain message.
@@ -54,7 +55,39 @@ func toConfig(name string, req dcontainer.CreateRequest) (container.Config, erro
 			return c, err
 		}
 	}
+	if nc := req.NetworkingConfig; nc != nil {
+		if err := endpointsConfig(&c, nc.EndpointsConfig); err != nil {
+			return c, err
+		}
+	}
 	return c, nil
+}
+
+// endpointsConfig applies the endpoint settings of the container's
+// network (aliases, a fixed address, a MAC address); an endpoint on any
+// other network is refused, as the engine joins one at create.
+func endpointsConfig(c *container.Config, eps map[string]*network.EndpointSettings) error {
+	mode := c.NetworkMode
+	if mode == "" {
+		mode = "bridge"
+	}
+	for name, es := range eps {
+		if name != mode && (mode != "bridge" || name != "default") {
+			return invalid("endpoint for network %s: a container joins one network at create (its network mode %s); connect it to others with docker network connect", name, mode)
+		}
+		if es == nil {
+			continue
+		}
+		ep, err := endpointConfig(name, &network.EndpointSettings{Aliases: es.Aliases, IPAMConfig: es.IPAMConfig, Links: es.Links, DriverOpts: es.DriverOpts})
+		if err != nil {
+			return err
+		}
+		c.NetworkAliases, c.IPAddress = ep.Aliases, ep.IP
+		if len(es.MacAddress) > 0 {
+			c.MacAddress = es.MacAddress.String()
+		}
+	}
+	return nil
 }
 
 // hostConfig applies the HostConfig fields berthd serves.

@@ -44,7 +44,7 @@ func TestHTTPStatus(t *testing.T) {
 func TestRouterAnswersJSON(t *testing.T) {
 	s := &Server{}
 	h := s.handler()
-	for path, want := range map[string]int{"/v1.99/_ping": 400, "/v1.50/networks": 501, "/volumes": 501, "/exec/x/json": 404, "/nope": 404, "/v1.40/_ping": 200} {
+	for path, want := range map[string]int{"/v1.99/_ping": 400, "/v1.50/swarm": 501, "/exec/x/json": 404, "/nope": 404, "/v1.40/_ping": 200} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
 		if rec.Code != want || rec.Header().Get("Api-Version") != MaxAPIVersion {
@@ -143,5 +143,54 @@ func TestDecodeJSONMalformed(t *testing.T) {
 	var req dcontainer.CreateRequest
 	if err := decodeJSON(r, &req); HTTPStatus(err) != http.StatusBadRequest {
 		t.Errorf("decodeJSON of a malformed body = %v", err)
+	}
+}
+
+func TestNetworkConfig(t *testing.T) {
+	decode := func(body string) createNetworkRequest {
+		var req createNetworkRequest
+		if err := json.Unmarshal([]byte(body), &req); err != nil {
+			t.Fatalf("decode %s: %v", body, err)
+		}
+		return req
+	}
+	cfg, err := networkConfig(decode(`{"Name":"n1","Driver":"bridge","Internal":true,"EnableIPv6":true,"Labels":{"a":"b"},
+		"Options":{"isolate":"true"},"IPAM":{"Driver":"default","Config":[{"Subnet":"10.9.0.0/24","Gateway":"10.9.0.254"},{"Subnet":"fd00:9::/64"}]}}`))
+	if err != nil || cfg.Name != "n1" || !cfg.Internal || !cfg.IPv6 || !cfg.Isolate || cfg.Labels["a"] != "b" ||
+		cfg.Subnet != "10.9.0.0/24" || cfg.Gateway != "10.9.0.254" || cfg.Subnet6 != "fd00:9::/64" {
+		t.Errorf("networkConfig = %+v, %v", cfg, err)
+	}
+	// A bad subnet is passed on as written: the engine words the error.
+	if cfg, err := networkConfig(decode(`{"Name":"n","IPAM":{"Config":[{"Subnet":"10.1.300.0/24"}]}}`)); err != nil || cfg.Subnet != "10.1.300.0/24" {
+		t.Errorf("bad subnet: %+v, %v", cfg, err)
+	}
+	for _, body := range []string{
+		`{}`, `{"Name":"n","Driver":"overlay"}`, `{"Name":"n","Scope":"swarm"}`, `{"Name":"n","EnableIPv4":false}`,
+		`{"Name":"n","Options":{"com.docker.network.bridge.name":"x"}}`, `{"Name":"n","IPAM":{"Driver":"dhcp"}}`,
+		`{"Name":"n","IPAM":{"Config":[{"Subnet":"10.1.0.0/24","IPRange":"10.1.0.0/25"}]}}`,
+		`{"Name":"n","IPAM":{"Config":[{"Subnet":"10.1.0.0/24"},{"Subnet":"10.2.0.0/24"}]}}`,
+		`{"Name":"n","IPAM":{"Config":[{"Subnet":"fd00::/64"}]}}`,
+	} {
+		if _, err := networkConfig(decode(body)); !errors.Is(err, errdefs.ErrInvalidArgument) {
+			t.Errorf("networkConfig(%s) = %v, want invalid argument", body, err)
+		}
+	}
+}
+
+func TestEndpointsConfig(t *testing.T) {
+	var req dcontainer.CreateRequest
+	body := `{"Image":"i","Config":{"Image":"i"},"HostConfig":{"NetworkMode":"n1"},
+		"NetworkingConfig":{"EndpointsConfig":{"n1":{"Aliases":["web"],"IPAMConfig":{"IPv4Address":"10.9.0.5"}}}}}`
+	if err := json.Unmarshal([]byte(body), &req); err != nil {
+		t.Fatal(err)
+	}
+	req.Config = &dcontainer.Config{Image: "i"}
+	c, err := toConfig("x", req)
+	if err != nil || c.NetworkMode != "n1" || !slices.Equal(c.NetworkAliases, []string{"web"}) || c.IPAddress != "10.9.0.5" {
+		t.Errorf("toConfig = %+v, %v", c, err)
+	}
+	req.NetworkingConfig.EndpointsConfig["n2"] = nil
+	if _, err := toConfig("x", req); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Errorf("two networks at create: %v, want invalid argument", err)
 	}
 }

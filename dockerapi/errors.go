@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"syscall"
@@ -81,3 +82,8 @@ func jsonEncode(w io.Writer, v any) error { return json.NewEncoder(w).Encode(v) 
 
 // notImplemented is a 501 with msg.
 func notImplemented(msg string) error { return errdefs.New(errdefs.ErrNotImplemented, msg) }
+
+// notFound is a 404 with Docker's plain message.
+func notFound(format string, a ...any) error {
+	return errdefs.New(errdefs.ErrNotFound, fmt.Sprintf(format, a...))
+}

@@ -178,7 +178,7 @@ func networkSettingsOf(ns *container.NetworkSettings, cfg container.Config) *dco
 }
 
 func endpointOf(ns container.NetworkSettings) *network.EndpointSettings {
-	ep := &network.EndpointSettings{NetworkID: ns.Network, Aliases: ns.Aliases}
+	ep := &network.EndpointSettings{NetworkID: engine.NetworkID(ns.Network), Aliases: ns.Aliases}
 	for _, ip := range ns.IPs {
 		pfx, err := netip.ParsePrefix(ip)
 		if err != nil {

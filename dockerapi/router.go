@@ -41,6 +41,8 @@ func (s *Server) handler() http.Handler {
 	s.routeExec(mux)
 	s.routeImages(mux)
 	s.routeEvents(mux)
+	s.routeVolumes(mux)
+	s.routeNetworks(mux)
 	mux.HandleFunc("/", notServed)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Api-Version", MaxAPIVersion)

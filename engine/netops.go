@@ -80,7 +80,7 @@ func (e *Engine) Network(ctx context.Context, name string) (NetworkInfo, error) 
 			found = []*network.Network{n}
 			break
 		}
-		if name != "" && strings.HasPrefix(networkID(n.Name), name) {
+		if name != "" && strings.HasPrefix(NetworkID(n.Name), name) {
 			found = append(found, n)
 		}
 	}
@@ -163,15 +163,21 @@ func (e *Engine) RemoveNetwork(ctx context.Context, name string) error {
 }
 
 // PruneNetworks removes every network Berth made that no container
-// uses, except the default one, and returns their names.
-func (e *Engine) PruneNetworks(ctx context.Context) ([]string, error) {
+// uses, except the default one, and returns their names. Filters
+// "label=KEY[=VALUE]" and "label!=KEY[=VALUE]" keep it to the networks
+// that have (or lack) each such label.
+func (e *Engine) PruneNetworks(ctx context.Context, filters ...string) ([]string, error) {
+	match, err := labelFilter(filters)
+	if err != nil {
+		return nil, err
+	}
 	all, err := e.Networks(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var removed []string
 	for _, n := range all {
-		if n.Name == DefaultNetwork || !n.Owned || len(n.Attachments) > 0 {
+		if n.Name == DefaultNetwork || !n.Owned || len(n.Attachments) > 0 || !match(n.Labels) {
 			continue
 		}
 		// Attached to since listed: skip it, as Docker's prune does.
@@ -200,15 +206,15 @@ func users(atts []*network.Attachment) string {
 }
 
 func networkInfo(n *network.Network, atts []*network.Attachment) NetworkInfo {
-	info := NetworkInfo{Network: *n, ID: networkID(n.Name), Attachments: atts}
+	info := NetworkInfo{Network: *n, ID: NetworkID(n.Name), Attachments: atts}
 	if st, err := os.Stat(n.ConfPath); err == nil {
 		info.Created = st.ModTime().UTC()
 	}
 	return info
 }
 
-// networkID is a network's ID: stable, derived from its unique name.
-func networkID(name string) string {
+// NetworkID is a network's ID: stable, derived from its unique name.
+func NetworkID(name string) string {
 	h := sha256.Sum256([]byte(name))
 	return hex.EncodeToString(h[:])
 }
@@ -237,4 +243,32 @@ func (e *Engine) recordedUsers(ctx context.Context, name string) (created, conne
 		}
 	}
 	return created, connected, nil
+}
+
+// labelFilter turns "label=KEY[=VALUE]" and "label!=KEY[=VALUE]"
+// filters into a predicate on labels that holds when each does.
+func labelFilter(filters []string) (func(map[string]string) bool, error) {
+	type cond struct {
+		key, value string
+		hasValue   bool
+		want       bool
+	}
+	var conds []cond
+	for _, f := range filters {
+		k, v, _ := strings.Cut(f, "=")
+		if (k != "label" && k != "label!") || v == "" {
+			return nil, fmt.Errorf("%w: network filter %q: want label=KEY[=VALUE] or label!=KEY[=VALUE]", errdefs.ErrInvalidArgument, f)
+		}
+		lk, lv, hasValue := strings.Cut(v, "=")
+		conds = append(conds, cond{key: lk, value: lv, hasValue: hasValue, want: k == "label"})
+	}
+	return func(labels map[string]string) bool {
+		for _, c := range conds {
+			got, ok := labels[c.key]
+			if (ok && (!c.hasValue || got == c.value)) != c.want {
+				return false
+			}
+		}
+		return true
+	}, nil
 }

@@ -55,9 +55,10 @@ func (e *Engine) RemoveVolume(ctx context.Context, name string, force bool) erro
 }
 
 // PruneVolumes removes the volumes no container uses (only anonymous
-// ones unless all) and returns their names and the bytes freed.
-func (e *Engine) PruneVolumes(ctx context.Context, all bool) ([]string, int64, error) {
-	names, n, err := e.vols.Prune(ctx, all)
+// ones unless all) that match every filter (see volumes.Store.List) and
+// returns their names and the bytes freed.
+func (e *Engine) PruneVolumes(ctx context.Context, all bool, filters ...string) ([]string, int64, error) {
+	names, n, err := e.vols.Prune(ctx, all, filters...)
 	for _, name := range names {
 		e.publishVolume("delete", name)
 	}

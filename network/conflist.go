@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"strconv"
 
 	"github.com/containernetworking/cni/libcni"
 )
@@ -27,6 +28,17 @@ type NetworkConfig struct {
 	Subnet6  string // IPv6 CIDR when IPv6; empty: a ULA /64 from the name
 	Isolate  bool   // drop traffic from other bridges (firewall ingressPolicy same-bridge)
 	Labels   map[string]string
+}
+
+// SetOption applies a driver option (`network create -o KEY=VALUE`);
+// the one known is isolate=true|false.
+func (c *NetworkConfig) SetOption(key, value string) error {
+	b, err := strconv.ParseBool(value)
+	if key != "isolate" || err != nil {
+		return fmt.Errorf("%w: network option %s=%s (known: isolate=true|false)", ErrInvalidArgument, key, value)
+	}
+	c.Isolate = b
+	return nil
 }
 
 // Network is a network as the Manager sees it.

@@ -156,11 +156,12 @@ func parseFilters(filters []string) (func(Volume) bool, error) {
 		switch k {
 		case "name":
 			preds = append(preds, func(vol Volume) bool { return strings.Contains(vol.Name, v) })
-		case "label":
+		case "label", "label!":
 			lk, lv, hasValue := strings.Cut(v, "=")
+			want := k == "label"
 			preds = append(preds, func(vol Volume) bool {
 				got, ok := vol.Labels[lk]
-				return ok && (!hasValue || got == lv)
+				return (ok && (!hasValue || got == lv)) == want
 			})
 		case "dangling":
 			var want bool
@@ -173,7 +174,7 @@ func parseFilters(filters []string) (func(Volume) bool, error) {
 			}
 			preds = append(preds, func(vol Volume) bool { return (len(vol.Users) == 0) == want })
 		default:
-			return nil, fmt.Errorf("%w %q: want name, label or dangling", ErrInvalidFilter, f)
+			return nil, fmt.Errorf("%w %q: want name, label, label! or dangling", ErrInvalidFilter, f)
 		}
 	}
 	return func(vol Volume) bool {

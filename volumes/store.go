@@ -164,8 +164,9 @@ func (s *Store) get(name string) (Volume, error) {
 }
 
 // List returns the volumes, sorted by name, that match every filter:
-// "name=SUBSTRING", "label=KEY", "label=KEY=VALUE", "dangling=true|false"
-// (unused or used), as `volume ls --filter` takes them.
+// "name=SUBSTRING", "label=KEY", "label=KEY=VALUE", "label!=KEY[=VALUE]"
+// (no such label), "dangling=true|false" (unused or used), as
+// `volume ls --filter` takes them.
 func (s *Store) List(ctx context.Context, filters ...string) ([]Volume, error) {
 	match, err := parseFilters(filters)
 	if err != nil {
@@ -287,13 +288,17 @@ func (s *Store) update(ctx context.Context, name string, fn func(*Volume) bool) 
 	return nil
 }
 
-// Prune removes the volumes no container uses — only anonymous ones
-// unless all, as Docker does since 23.0 — and returns their names and
-// the bytes their data took.
-func (s *Store) Prune(ctx context.Context, all bool) ([]string, int64, error) {
+// Prune removes the volumes no container uses that match every filter
+// (as List takes them) — only anonymous ones unless all, as Docker does
+// since 23.0 — and returns their names and the bytes their data took.
+func (s *Store) Prune(ctx context.Context, all bool, filters ...string) ([]string, int64, error) {
+	match, err := parseFilters(filters)
+	if err != nil {
+		return nil, 0, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	vols, err := s.list(func(v Volume) bool { return len(v.Users) == 0 && (all || v.Anonymous) })
+	vols, err := s.list(func(v Volume) bool { return len(v.Users) == 0 && (all || v.Anonymous) && match(v) })
 	if err != nil {
 		return nil, 0, err
 	}

@@ -145,6 +145,8 @@ func TestList(t *testing.T) {
 		{[]string{"name=data"}, []string{"db-data", "web-data"}},
 		{[]string{"label=app"}, []string{"db-data", "web-data"}},
 		{[]string{"label=app=web"}, []string{"web-data"}},
+		{[]string{"label!=app=web"}, []string{"cache", "db-data"}},
+		{[]string{"label!=app"}, []string{"cache"}},
 		{[]string{"dangling=true"}, []string{"cache", "web-data"}},
 		{[]string{"dangling=false"}, []string{"db-data"}},
 		{[]string{"name=data", "dangling=true"}, []string{"web-data"}},
@@ -178,6 +180,12 @@ func TestPruneAndUsage(t *testing.T) {
 	removed, freed, err := s.Prune(ctx, false)
 	if err != nil || !reflect.DeepEqual(removed, []string{anon.Name}) || freed != 1000 {
 		t.Fatalf("prune = %v, %d, %v", removed, freed, err)
+	}
+	if removed, _, err := s.Prune(ctx, true, "label=keep"); err != nil || len(removed) != 0 {
+		t.Fatalf("prune all label=keep = %v, %v; want nothing", removed, err)
+	}
+	if _, _, err := s.Prune(ctx, true, "driver=local"); !errors.Is(err, ErrInvalidFilter) {
+		t.Fatalf("prune with a bad filter: %v", err)
 	}
 	removed, freed, err = s.Prune(ctx, true)
 	if err != nil || !reflect.DeepEqual(removed, []string{"named"}) || freed != 10 {

@@ -49,7 +49,7 @@ func TestVersionNegotiation(t *testing.T) {
 // answers 501 and an unknown path 404, both as Docker's JSON error.
 func TestNotServed(t *testing.T) {
 	e := newEnv(t)
-	for path, want := range map[string]int{"/v1.50/networks": 501, "/volumes": 501, "/swarm": 501, "/no/such/thing": 404} {
+	for path, want := range map[string]int{"/v1.50/swarm": 501, "/plugins": 501, "/no/such/thing": 404} {
 		code, h, body := e.request("GET", path, "")
 		if code != want || h.Get("Content-Type") != "application/json" || errMessage(t, body) == "" {
 			t.Errorf("GET %s: %d %q %s, want %d with a JSON message", path, code, h.Get("Content-Type"), body, want)

@@ -50,6 +50,9 @@ type env struct {
 	reg    *registrytest.Registry
 	berthd *exec.Cmd
 	http   *http.Client
+	// networks are the networks a test may make, removed by their exact
+	// names when it ends should it not have removed them.
+	networks []string
 }
 
 func newEnv(t *testing.T) *env {
@@ -122,7 +125,7 @@ func (e *env) start() {
 }
 
 // cleanup removes every container left, stops berthd and removes the
-// default network it made, by its exact name.
+// default network it made and the test's networks, by their exact names.
 func (e *env) cleanup() {
 	if e.berthd == nil {
 		return
@@ -143,16 +146,24 @@ func (e *env) cleanup() {
 		e.t.Logf("berthd's log:\n%s", log)
 	}
 	conf := filepath.Join(e.dir, "root", "network", "net.d")
-	if _, err := os.Stat(filepath.Join(conf, "bridge.conflist")); err != nil {
+	var left []string
+	for _, n := range append(e.networks, "bridge") {
+		if _, err := os.Stat(filepath.Join(conf, n+".conflist")); err == nil {
+			left = append(left, n)
+		}
+	}
+	if len(left) == 0 {
 		return
 	}
 	m, err := network.New(network.Options{StateDir: filepath.Join(e.dir, "state", "network"), ConfDir: conf, DefaultBridge: e.bridge})
 	if err != nil {
-		e.t.Errorf("remove the default network: %v", err)
+		e.t.Errorf("remove the networks %v: %v", left, err)
 		return
 	}
-	if err := m.Remove(context.Background(), "bridge"); err != nil && !errors.Is(err, network.ErrNotFound) {
-		e.t.Errorf("remove the default network: %v", err)
+	for _, n := range left {
+		if err := m.Remove(context.Background(), n); err != nil && !errors.Is(err, network.ErrNotFound) {
+			e.t.Errorf("remove network %s: %v", n, err)
+		}
 	}
 }
 

@@ -167,26 +167,26 @@ func TestPauseRenameUpdatePrune(t *testing.T) {
 	if got := e.ok("ps", "--format", "{{.Status}}"); !strings.HasSuffix(got, "(Paused)") {
 		t.Errorf("docker ps of a paused container: %q", got)
 	}
-	e.fails(409, "POST", "/v1.50/containers/p1/pause", "is already paused")
+	e.apiFails(409, "POST", "/v1.50/containers/p1/pause", "is already paused")
 	e.ok("unpause", "p1")
 	if got := e.ok("inspect", "--format", "{{.State.Status}} {{.State.Paused}}", "p1"); got != "running false" || frozen(t, pid) {
 		t.Errorf("after unpause: %q, frozen %v", got, frozen(t, pid))
 	}
-	e.fails(409, "POST", "/v1.50/containers/p1/unpause", "is not paused")
+	e.apiFails(409, "POST", "/v1.50/containers/p1/unpause", "is not paused")
 
 	e.ok("rename", "p1", "p2")
 	if got := e.ok("inspect", "--format", "{{.Name}} {{.State.Pid}}", "p2"); got != "/p2 "+pid {
 		t.Errorf("inspect after rename: %q", got)
 	}
-	e.fails(404, "POST", "/v1.50/containers/p1/rename?name=p3", "no such container")
+	e.apiFails(404, "POST", "/v1.50/containers/p1/rename?name=p3", "no such container")
 	e.ok("create", "--name", "taken", "--label", "prune=yes", e.ref, "true")
 	if _, stderr, code := e.docker("rename", "p2", "taken"); code == 0 || !strings.Contains(stderr, `The container name "/taken" is already in use`) {
 		t.Errorf("docker rename to a name in use: exit %d, %q", code, stderr)
 	}
-	e.fails(409, "POST", "/v1.50/containers/p2/rename?name=taken", "already in use")
-	e.fails(400, "POST", "/v1.50/containers/p2/rename?name=bad%20name", "Invalid container name")
-	e.fails(400, "POST", "/v1.50/containers/p2/rename?name=", "may be empty")
-	e.fails(409, "POST", "/v1.50/containers/taken/pause", "is not running")
+	e.apiFails(409, "POST", "/v1.50/containers/p2/rename?name=taken", "already in use")
+	e.apiFails(400, "POST", "/v1.50/containers/p2/rename?name=bad%20name", "Invalid container name")
+	e.apiFails(400, "POST", "/v1.50/containers/p2/rename?name=", "may be empty")
+	e.apiFails(409, "POST", "/v1.50/containers/taken/pause", "is not running")
 
 	e.ok("update", "--memory", "64m", "--cpus", "0.5", "--pids-limit", "50", "--restart", "on-failure:2", "p2")
 	if got := e.ok("inspect", "--format", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}", "p2"); got != "67108864 500000000 50 on-failure:2" {
@@ -198,8 +198,8 @@ func TestPauseRenameUpdatePrune(t *testing.T) {
 	if _, stderr, code := e.docker("update", "--cpuset-cpus", "0", "p2"); code == 0 || !strings.Contains(stderr, "does not serve updating CpusetCpus") {
 		t.Errorf("docker update --cpuset-cpus: exit %d, %q", code, stderr)
 	}
-	e.fails(404, "POST", "/v1.50/containers/nosuch/update", "no such container")
-	e.fails(400, "POST", "/v1.50/containers/p2/update", "malformed JSON", `{"Memory":"lots"}`)
+	e.apiFails(404, "POST", "/v1.50/containers/nosuch/update", "no such container")
+	e.apiFails(400, "POST", "/v1.50/containers/p2/update", "malformed JSON", `{"Memory":"lots"}`)
 
 	e.ok("run", "--name", "done", e.ref, "true")
 	takenID := e.ok("inspect", "--format", "{{.Id}}", "taken")
@@ -220,14 +220,14 @@ func TestPauseRenameUpdatePrune(t *testing.T) {
 	if _, stderr, code := e.docker("container", "prune", "-f", "--filter", "colour=blue"); code == 0 || !strings.Contains(stderr, "invalid filter 'colour'") {
 		t.Errorf("docker container prune --filter colour: exit %d, %q", code, stderr)
 	}
-	e.fails(400, "POST", "/v1.50/containers/prune?filters="+`%7B%22until%22%3A%5B%22soon%22%5D%7D`, "invalid filter 'until=soon'")
+	e.apiFails(400, "POST", "/v1.50/containers/prune?filters="+`%7B%22until%22%3A%5B%22soon%22%5D%7D`, "invalid filter 'until=soon'")
 	e.ok("rm", "-f", "p2")
 	e.nothingLeft()
 }
 
-// fails sends a request (an optional JSON body) and checks the status
+// apiFails sends a request (an optional JSON body) and checks the status
 // and that the one-line JSON message holds want.
-func (e *env) fails(status int, method, path, want string, body ...string) {
+func (e *env) apiFails(status int, method, path, want string, body ...string) {
 	e.t.Helper()
 	code, _, resp := e.request(method, path, strings.Join(body, ""))
 	msg := errMessage(e.t, resp)
