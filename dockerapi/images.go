@@ -1,10 +1,15 @@
 package dockerapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
+	"path"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,12 +23,70 @@ import (
 
 func (s *Server) routeImages(mux *http.ServeMux) {
 	mux.HandleFunc("GET /images/json", s.listImages)
+	mux.HandleFunc("GET /images/get", s.saveImages)
 	mux.HandleFunc("POST /images/create", s.pullImage)
-	// Names hold slashes: /images/{name}/json is matched by hand.
-	mux.HandleFunc("GET /images/{rest...}", s.inspectImage)
+	mux.HandleFunc("POST /images/load", s.loadImages)
+	mux.HandleFunc("POST /images/prune", s.pruneImages)
+	// Names hold slashes, so /images/{name}/{action} is split by hand.
+	mux.HandleFunc("GET /images/{rest...}", imageRoutes(map[string]imageHandler{
+		"json": s.inspectImage, "history": s.imageHistory, "get": s.saveImage,
+	}))
+	mux.HandleFunc("POST /images/{rest...}", imageRoutes(map[string]imageHandler{
+		"tag": s.tagImage, "push": s.pushImage,
+	}))
+	mux.HandleFunc("DELETE /images/{rest...}", func(w http.ResponseWriter, r *http.Request) {
+		s.deleteImage(w, r, r.PathValue("rest"))
+	})
 }
 
+// imageHandler serves one /images/{name}/{action} endpoint for name.
+type imageHandler func(w http.ResponseWriter, r *http.Request, name string)
+
+// imageRoutes dispatches /images/{rest...} on rest's action.
+func imageRoutes(byAction map[string]imageHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		name, action := splitImagePath(r.PathValue("rest"))
+		h := byAction[action]
+		if h == nil || name == "" {
+			notServed(w, r)
+			return
+		}
+		h(w, r, name)
+	}
+}
+
+// splitImagePath splits "NAME/ACTION" at its last slash: an image name
+// (127.0.0.1:5000/a/b:tag, a@sha256:…) holds slashes, an action never.
+// A path without a slash is a name alone.
+func splitImagePath(rest string) (name, action string) {
+	i := strings.LastIndexByte(rest, '/')
+	if i < 0 {
+		return rest, ""
+	}
+	return rest[:i], rest[i+1:]
+}
+
+// noSuchImage gives a not-found error Docker's message for name.
+func noSuchImage(err error, name string) error {
+	if errors.Is(err, errdefs.ErrNotFound) {
+		return errdefs.New(errdefs.ErrNotFound, "No such image: "+name)
+	}
+	return err
+}
+
+// listImages serves GET /images/json with filters dangling, reference
+// and label. Every image berthd holds has a name, so none is dangling.
 func (s *Server) listImages(w http.ResponseWriter, r *http.Request) {
+	f, err := imageFilters(r, "reference")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	out := []image.Summary{}
+	if f.danglingOnly() {
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
 	list, err := s.e.List(r.Context(), Namespace)
 	if err != nil {
 		writeError(w, err)
@@ -35,11 +98,14 @@ func (s *Server) listImages(w http.ResponseWriter, r *http.Request) {
 		if info.ID == "" {
 			continue // no manifest of it present
 		}
+		if !f.any("reference", func(p string) bool { return matchReference(p, info.Name) }) {
+			continue
+		}
 		sum := byID[info.ID]
 		if sum == nil {
 			sum = &image.Summary{
 				ID: info.ID, Size: info.Size, Containers: -1, SharedSize: -1,
-				Labels: map[string]string{}, RepoTags: []string{}, RepoDigests: []string{},
+				Labels: s.configLabels(r.Context(), info.Name), RepoTags: []string{}, RepoDigests: []string{},
 			}
 			if info.Created != nil {
 				sum.Created = info.Created.Unix()
@@ -55,25 +121,88 @@ func (s *Server) listImages(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sort.Strings(ids)
-	out := []image.Summary{}
 	for _, id := range ids {
-		out = append(out, *byID[id])
+		if f.matchLabels(byID[id].Labels) {
+			out = append(out, *byID[id])
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) inspectImage(w http.ResponseWriter, r *http.Request) {
-	name, ok := strings.CutSuffix(r.PathValue("rest"), "/json")
-	if !ok || name == "" {
-		notServed(w, r)
-		return
+// configLabels are the labels of the image config of name for the
+// host's platform; none when that is absent.
+func (s *Server) configLabels(ctx context.Context, name string) map[string]string {
+	labels := map[string]string{}
+	in, err := s.e.Inspect(ctx, Namespace, name, nil)
+	var cfg ocispec.Image
+	if err == nil && json.Unmarshal(in.Config, &cfg) == nil {
+		maps.Copy(labels, cfg.Config.Labels)
 	}
-	in, err := s.e.Inspect(r.Context(), Namespace, name, nil)
-	if errors.Is(err, errdefs.ErrNotFound) {
-		err = errdefs.New(errdefs.ErrNotFound, "No such image: "+name)
-	}
+	return labels
+}
+
+// imageFilters parses the request's image filters: dangling, label,
+// label! and the extra keys the endpoint takes.
+func imageFilters(r *http.Request, extra ...string) (filters, error) {
+	f, err := parseFilters(r.URL.Query().Get("filters"))
 	if err != nil {
-		writeError(w, err)
+		return nil, err
+	}
+	if err := f.check(append([]string{"dangling", "label", "label!"}, extra...)...); err != nil {
+		return nil, err
+	}
+	for _, v := range f["dangling"] {
+		if _, err := strconv.ParseBool(v); err != nil {
+			return nil, invalid("invalid filter 'dangling=%s'", v)
+		}
+	}
+	return f, nil
+}
+
+// danglingOnly tells whether the filters ask for dangling images alone.
+func (f filters) danglingOnly() bool {
+	return slices.ContainsFunc(f["dangling"], func(v string) bool {
+		b, _ := strconv.ParseBool(v)
+		return b
+	})
+}
+
+// matchLabels checks labels against the label (key or key=value) and
+// label! filters.
+func (f filters) matchLabels(labels map[string]string) bool {
+	has := func(v string) bool {
+		k, val, hasVal := strings.Cut(v, "=")
+		got, ok := labels[k]
+		return ok && (!hasVal || got == val)
+	}
+	return f.all("label", has) && f.all("label!", func(v string) bool { return !has(v) })
+}
+
+// matchReference matches a reference filter (a path.Match pattern)
+// against name as Docker prints it: with its tag or digest, or alone.
+func matchReference(pattern, name string) bool {
+	ref, err := reference.Parse(name)
+	if err != nil {
+		return false
+	}
+	fam := reference.Familiar(ref.Name())
+	forms := []string{fam}
+	if ref.Tag != "" {
+		forms = append(forms, fam+":"+ref.Tag)
+	}
+	if ref.Digest != "" {
+		forms = append(forms, fam+"@"+ref.Digest.String())
+	}
+	return slices.ContainsFunc(forms, func(s string) bool {
+		ok, _ := path.Match(pattern, s)
+		return ok
+	})
+}
+
+func (s *Server) inspectImage(w http.ResponseWriter, r *http.Request, name string) {
+	in, err := s.e.Inspect(r.Context(), Namespace, name, nil)
+	if err != nil {
+		writeError(w, noSuchImage(err, name))
 		return
 	}
 	if in.ID == "" {
@@ -81,6 +210,30 @@ func (s *Server) inspectImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, imageInspectOf(in))
+}
+
+// tagImage serves POST /images/{name}/tag?repo=&tag= (tag defaults to
+// latest) with Docker's 201.
+func (s *Server) tagImage(w http.ResponseWriter, r *http.Request, name string) {
+	q := r.URL.Query()
+	repo, tag := q.Get("repo"), q.Get("tag")
+	if repo == "" {
+		writeError(w, invalid("repository name must have at least one component"))
+		return
+	}
+	if tag == "" {
+		tag = "latest"
+	}
+	target, err := reference.Parse(repo + ":" + tag)
+	if err != nil || strings.Contains(repo, "@") {
+		writeError(w, invalid("invalid reference format: %s:%s", repo, tag))
+		return
+	}
+	if _, err := s.e.Tag(r.Context(), Namespace, name, target.String()); err != nil {
+		writeError(w, noSuchImage(err, name))
+		return
+	}
+	w.WriteHeader(http.StatusCreated)
 }
 
 func imageInspectOf(in engine.Inspection) image.InspectResponse {

@@ -15,9 +15,9 @@ import (
 	"github.com/moby/moby/api/types/jsonstream"
 )
 
-// pullMessage is one line of the progress stream; error is the field
-// older clients read besides errorDetail.
-type pullMessage struct {
+// streamMessage is one line of a JSON progress stream (pull, push,
+// load); error is the field older clients read besides errorDetail.
+type streamMessage struct {
 	jsonstream.Message
 	ErrorText string `json:"error,omitempty"`
 }
@@ -49,21 +49,20 @@ func (s *Server) pullImage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	ps := &progressStream{w: w, shown: map[string]bool{}}
-	ps.opening = &pullMessage{Message: jsonstream.Message{Status: "Pulling from " + reference.Familiar(ref.Name()), ID: tagOrDigest(ref)}}
-	opts.Progress = ps.progress
+	ps := newProgressStream(w, &streamMessage{Message: jsonstream.Message{Status: "Pulling from " + reference.Familiar(ref.Name()), ID: tagOrDigest(ref)}})
+	opts.Progress = ps.pullProgress
 	_, lookErr := s.e.Lookup(r.Context(), Namespace, ref.String())
 	img, err := s.e.Pull(r.Context(), Namespace, ref.String(), opts)
 	if err != nil {
 		ps.fail(err)
 		return
 	}
-	ps.send(pullMessage{Message: jsonstream.Message{Status: "Digest: " + img.Target.Digest.String()}})
+	ps.send(streamMessage{Message: jsonstream.Message{Status: "Digest: " + img.Target.Digest.String()}})
 	status := "Status: Downloaded newer image for "
 	if lookErr == nil {
 		status = "Status: Image is up to date for "
 	}
-	ps.send(pullMessage{Message: jsonstream.Message{Status: status + reference.Familiar(ref.String())}})
+	ps.send(streamMessage{Message: jsonstream.Message{Status: status + reference.Familiar(ref.String())}})
 }
 
 // pullRef joins fromImage and tag (a tag or a digest) into a reference.
@@ -118,24 +117,30 @@ func registryAuth(h, host string) (engine.Auth, error) {
 	return engine.Auth{host: credentials.Credentials{Username: a.Username, Password: a.Password, IdentityToken: a.IdentityToken}}, nil
 }
 
-// progressStream writes pull progress as Docker's JSON lines; the
-// headers go with the first line.
+// progressStream writes a pull's, push's or load's progress as Docker's
+// JSON lines; the headers go with the first line.
 type progressStream struct {
 	mu      sync.Mutex
 	w       http.ResponseWriter
-	opening *pullMessage // sent before the first progress line
+	opening *streamMessage // sent before the first progress line
 	started bool
 	broken  bool
 	shown   map[string]bool // layers announced
 }
 
-func (p *progressStream) send(m pullMessage) {
+// newProgressStream streams to w; opening (if not nil) goes first, with
+// the first line sent.
+func newProgressStream(w http.ResponseWriter, opening *streamMessage) *progressStream {
+	return &progressStream{w: w, opening: opening, shown: map[string]bool{}}
+}
+
+func (p *progressStream) send(m streamMessage) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.sendLocked(m)
 }
 
-func (p *progressStream) sendLocked(m pullMessage) {
+func (p *progressStream) sendLocked(m streamMessage) {
 	if p.broken {
 		return
 	}
@@ -157,13 +162,14 @@ func (p *progressStream) sendLocked(m pullMessage) {
 	}
 }
 
-// progress reports a layer's progress the way the Docker CLI renders it.
-func (p *progressStream) progress(pr distribution.Progress) {
+// pullProgress reports a layer's pull progress the way the Docker CLI
+// renders it.
+func (p *progressStream) pullProgress(pr distribution.Progress) {
 	if pr.Kind != "layer" {
 		return
 	}
 	id := shortDigest(pr.Digest)
-	m := pullMessage{Message: jsonstream.Message{ID: id}}
+	m := streamMessage{Message: jsonstream.Message{ID: id}}
 	switch pr.State {
 	case distribution.StateWaiting:
 		m.Status = "Pulling fs layer"
@@ -181,12 +187,43 @@ func (p *progressStream) progress(pr distribution.Progress) {
 	default:
 		return
 	}
+	announce := "Pulling fs layer"
+	if m.Status == announce || m.Status == "Already exists" {
+		announce = ""
+	}
+	p.layer(m, announce)
+}
+
+// pushProgress reports a layer's push progress the way the Docker CLI
+// renders it.
+func (p *progressStream) pushProgress(pr distribution.Progress) {
+	if pr.Kind != "layer" {
+		return
+	}
+	m := streamMessage{Message: jsonstream.Message{ID: shortDigest(pr.Digest)}}
+	switch pr.State {
+	case distribution.StateUploading:
+		m.Status = "Pushing"
+		m.Progress = &jsonstream.Progress{Current: pr.Offset, Total: pr.Total}
+	case distribution.StateExists:
+		m.Status = "Layer already exists"
+	case distribution.StateDone:
+		m.Status = "Pushed"
+	default:
+		return
+	}
+	p.layer(m, "Preparing")
+}
+
+// layer sends a layer's line m, preceded by announce (unless "") the
+// first time that layer shows.
+func (p *progressStream) layer(m streamMessage, announce string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.shown[id] && m.Status != "Pulling fs layer" && m.Status != "Already exists" {
-		p.sendLocked(pullMessage{Message: jsonstream.Message{ID: id, Status: "Pulling fs layer"}})
+	if !p.shown[m.ID] && announce != "" {
+		p.sendLocked(streamMessage{Message: jsonstream.Message{ID: m.ID, Status: announce}})
 	}
-	p.shown[id] = true
+	p.shown[m.ID] = true
 	p.sendLocked(m)
 }
 
@@ -199,7 +236,7 @@ func (p *progressStream) fail(err error) {
 		writeError(p.w, err)
 		return
 	}
-	p.sendLocked(pullMessage{Message: jsonstream.Message{Error: &jsonstream.Error{Message: err.Error()}}, ErrorText: err.Error()})
+	p.sendLocked(streamMessage{Message: jsonstream.Message{Error: &jsonstream.Error{Message: err.Error()}}, ErrorText: err.Error()})
 }
 
 func shortDigest(d string) string {

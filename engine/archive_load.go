@@ -228,7 +228,9 @@ func (im *importer) storeFile(ctx context.Context, name string, size int64, r io
 		return fmt.Errorf("import %s: %w", name, err)
 	}
 	defer w.Close()
-	if _, err := io.Copy(w, io.LimitReader(r, size)); err != nil {
+	if _, err := io.Copy(w, io.LimitReader(r, size)); errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%w: %s is truncated", errBadArchive, name)
+	} else if err != nil {
 		return fmt.Errorf("import %s: %w", name, err)
 	}
 	dg := w.Digest()

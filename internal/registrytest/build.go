@@ -88,6 +88,7 @@ type ImageOptions struct {
 	OS, Arch    string
 	Variant     string
 	Labels      map[string]string
+	History     []ocispec.History // the config's, as given
 }
 
 // BusyboxEntries is a root filesystem holding the static /bin/busybox and
@@ -218,6 +219,7 @@ func BuildImage(layers [][]Entry, o ImageOptions) (*Image, error) {
 		Platform: img.Platform,
 		Config:   ocispec.ImageConfig{Cmd: []string{"/bin/sh"}, Env: []string{"PATH=/bin"}, Labels: o.Labels},
 		RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: img.DiffIDs},
+		History:  o.History,
 	}
 	cfgJSON, err := json.Marshal(cfg)
 	if err != nil {

@@ -257,3 +257,16 @@ func (e *env) nothingLeft() {
 		}
 	}
 }
+
+// fails runs the Docker CLI, which must exit non-zero with a one-line
+// error containing want (the CLI's rm commands add "exit status 1"
+// after their errors); it returns stderr.
+func (e *env) fails(want string, args ...string) string {
+	e.t.Helper()
+	out, stderr, code := e.docker(args...)
+	msg := strings.TrimSuffix(strings.TrimSpace(stderr), "\nexit status 1")
+	if code == 0 || !strings.Contains(msg, want) || strings.Contains(msg, "\n") {
+		e.t.Errorf("docker %v: exit %d, stdout %q, stderr %q; want a one-line error with %q", args, code, out, stderr, want)
+	}
+	return stderr
+}

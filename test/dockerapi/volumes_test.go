@@ -9,17 +9,6 @@ import (
 	"testing"
 )
 
-// fails runs the Docker CLI, wants exit code 1 and one line of stderr
-// containing want (the CLI's rm commands add "exit status 1" after
-// their errors).
-func (e *env) fails(want string, args ...string) {
-	e.t.Helper()
-	out, stderr, code := e.docker(args...)
-	if msg := strings.TrimSuffix(strings.TrimSpace(stderr), "\nexit status 1"); code != 1 || !strings.Contains(msg, want) || strings.Contains(msg, "\n") {
-		e.t.Errorf("docker %v: exit %d, stdout %q, stderr %q; want exit 1 and one line with %q", args, code, out, stderr, want)
-	}
-}
-
 // lines splits the CLI's output into its lines, sorted.
 func lines(out string) []string {
 	f := strings.Fields(out)
