@@ -157,8 +157,9 @@ func (p *ptyCLI) wait() int {
 }
 
 // resizeScript prints the terminal's size, then again at each window
-// change, until a line is typed; it exits 7.
-const resizeScript = `test -t 0 && busybox stty size && echo ready; trap 'echo size:$(busybox stty size)' WINCH; ` +
+// change, until a line is typed; it exits 7. It says ready only once
+// its trap is set: a window change before that would be lost.
+const resizeScript = `test -t 0 && busybox stty size && trap 'echo size:$(busybox stty size)' WINCH && echo ready; ` +
 	`while ! read -t 1 line; do :; done; echo got:$line; exit 7`
 
 // checkTerminal drives resizeScript on p: the terminal starts at 33×111,
