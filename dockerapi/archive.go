@@ -34,7 +34,7 @@ func (s *Server) routeArchive(mux *http.ServeMux) {
 // getArchive answers GET /containers/{id}/archive?path=: the path's stat
 // in the header, its tar in the body.
 func (s *Server) getArchive(w http.ResponseWriter, r *http.Request) {
-	rc, st, err := s.openPath(r)
+	rc, st, err := s.openPath(r, false)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -53,7 +53,7 @@ func (s *Server) getArchive(w http.ResponseWriter, r *http.Request) {
 // statArchive answers HEAD /containers/{id}/archive?path=: the stat
 // header alone.
 func (s *Server) statArchive(w http.ResponseWriter, r *http.Request) {
-	rc, st, err := s.openPath(r)
+	rc, st, err := s.openPath(r, true)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -67,13 +67,18 @@ func (s *Server) statArchive(w http.ResponseWriter, r *http.Request) {
 }
 
 // openPath opens the tar of the request's path in its container, with
-// Docker's errors for a missing path or parameter.
-func (s *Server) openPath(r *http.Request) (io.ReadCloser, archive.PathStat, error) {
+// Docker's errors for a missing path or parameter; stat says it is for
+// the path's stat alone.
+func (s *Server) openPath(r *http.Request, stat bool) (io.ReadCloser, archive.PathStat, error) {
 	ref, p := r.PathValue("id"), r.URL.Query().Get("path")
 	if p == "" {
 		return nil, archive.PathStat{}, invalid("path cannot be empty")
 	}
-	c, err := s.archiveContainer(r, ref, p, false)
+	use := useRead
+	if stat {
+		use = useStat
+	}
+	c, err := s.archiveContainer(r, ref, p, use)
 	if err != nil {
 		return nil, archive.PathStat{}, err
 	}
@@ -84,12 +89,23 @@ func (s *Server) openPath(r *http.Request) (io.ReadCloser, archive.PathStat, err
 	return rc, st, err
 }
 
-// archiveContainer finds container ref for a copy of path p. The engine
+// pathUse is what a request does with a container's path.
+type pathUse int
+
+const (
+	useRead pathUse = iota
+	useStat
+	useWrite
+)
+
+// archiveContainer finds container ref for a use of path p. The engine
 // copies in the container's root filesystem alone, so a path at or under
 // one of its mounts (a volume, a bind) is refused rather than read from
-// or written beneath the mount; a write to a read-only root is refused
-// as Docker does.
-func (s *Server) archiveContainer(r *http.Request, ref, p string, write bool) (engine.Container, error) {
+// or written beneath the mount; only the stat of a mount point itself,
+// its place in the root, is given, so that the Docker CLI's copy into it
+// meets the refusal. A write to a read-only root is refused as Docker
+// does.
+func (s *Server) archiveContainer(r *http.Request, ref, p string, use pathUse) (engine.Container, error) {
 	c, err := s.e.Container(r.Context(), Namespace, ref)
 	if err != nil {
 		return c, err
@@ -98,13 +114,13 @@ func (s *Server) archiveContainer(r *http.Request, ref, p string, write bool) (e
 	if err != nil {
 		return c, err
 	}
-	if write && cfg.ReadOnly {
+	if use == useWrite && cfg.ReadOnly {
 		return c, errdefs.New(errdefs.ErrPermissionDenied, "container rootfs is marked read-only")
 	}
 	clean := path.Clean("/" + p)
 	for _, m := range cfg.Mounts {
 		t := path.Clean("/" + m.Target)
-		if clean == t || strings.HasPrefix(clean, strings.TrimSuffix(t, "/")+"/") {
+		if clean == t && use != useStat || strings.HasPrefix(clean, strings.TrimSuffix(t, "/")+"/") {
 			return c, notImplemented(fmt.Sprintf("berthd does not copy to or from the container's mount %s yet", t))
 		}
 	}
@@ -135,7 +151,7 @@ func (s *Server) putArchive(w http.ResponseWriter, r *http.Request) {
 		writeError(w, invalid("path cannot be empty"))
 		return
 	}
-	c, err := s.archiveContainer(r, ref, p, true)
+	c, err := s.archiveContainer(r, ref, p, useWrite)
 	if err != nil {
 		writeError(w, err)
 		return

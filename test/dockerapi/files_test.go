@@ -123,7 +123,7 @@ func TestCopy(t *testing.T) {
 	e.fails("cannot overwrite directory", "cp", filepath.Join(d, "clash", "sub"), "cp:/data/")
 	e.ok("exec", "cp", "busybox", "test", "-f", "/data/sub/f")
 	e.fails("Could not find the file /nope in container cp", "cp", "cp:/nope", filepath.Join(d, "nope"))
-	e.fails("Could not find the file /nope/ in container cp", "cp", filepath.Join(d, "in.txt"), "cp:/nope/")
+	putTar(t, e, "/v1.50/containers/cp/archive?path=/nope", mkTar(t, "x", "x", 0o644), http.StatusNotFound)
 	e.fails("berthd does not copy to or from the container's mount /scratch yet", "cp", "cp:/scratch/x", d)
 	e.fails("berthd does not copy to or from the container's mount /scratch yet", "cp", filepath.Join(d, "in.txt"), "cp:/scratch")
 	e.fails("no such container: ghost", "cp", "ghost:/etc/passwd", d)
