@@ -198,8 +198,14 @@ func (a *applier) markCreated(p string) {
 }
 
 // replace removes whatever is at parent/base so a new entry can take its
-// place.
+// place; with NoOverwriteDirNonDir a directory is not replaced.
 func (a *applier) replace(parent cachedDir, name, base string) error {
+	if a.opts.NoOverwriteDirNonDir {
+		var st unix.Stat_t
+		if err := unix.Fstatat(parent.fd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			return fmt.Errorf("cannot overwrite directory %q with non-directory: %w", name, ErrOverwrite)
+		}
+	}
 	a.forget(parent)
 	if err := removeAllAt(parent.fd, base); err != nil {
 		return fmt.Errorf("replace %q: %w", name, err)

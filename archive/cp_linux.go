@@ -144,6 +144,9 @@ type CopyInOptions struct {
 	// belongs to UID:GID, the container's root as the host sees it.
 	CopyUIDGID bool
 	UID, GID   int
+	// NoOverwriteDirNonDir refuses to replace a directory with a
+	// non-directory or the reverse (`docker cp`'s default).
+	NoOverwriteDirNonDir bool
 }
 
 // ErrCannotCopyDir means a directory was to be copied onto a file.
@@ -182,7 +185,7 @@ func CopyIn(ctx context.Context, rootfs, dst string, r io.Reader, opts CopyInOpt
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(rewriteTar(r, pw, opts, rename)) }()
 	target := "/proc/self/fd/" + strconv.Itoa(int(into.Fd()))
-	_, err = Apply(ctx, target, pr, ApplyOptions{})
+	_, err = Apply(ctx, target, pr, ApplyOptions{NoOverwriteDirNonDir: opts.NoOverwriteDirNonDir})
 	pr.CloseWithError(io.ErrClosedPipe)
 	if err != nil {
 		return fmt.Errorf("copy to %s: %w", dst, err)

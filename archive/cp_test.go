@@ -168,6 +168,8 @@ func TestCopyInRefused(t *testing.T) {
 		{"whiteout name", "/dir", mkTar("f/", "", "f/.wh.a", ""), CopyInOptions{SrcName: "f", SrcIsDir: true}, ErrUnsupportedEntry, ".wh."},
 		{"source name climbs", "/dir", mkTar("f", "x"), CopyInOptions{SrcName: "../f"}, errdefs.ErrInvalidArgument, "not a base name"},
 		{"loop", "/loop/x", mkTar("f", "x"), CopyInOptions{SrcName: "f"}, errdefs.ErrInvalidArgument, ""},
+		{"file onto dir, no overwrite", "/", mkTar("dir", "x"), CopyInOptions{SrcName: ".", SrcIsDir: true, NoOverwriteDirNonDir: true}, ErrOverwrite, `directory "dir" with non-directory`},
+		{"dir onto file, no overwrite", "/", mkTar("file/", ""), CopyInOptions{SrcName: ".", SrcIsDir: true, NoOverwriteDirNonDir: true}, ErrOverwrite, `non-directory "file" with directory`},
 	} {
 		rootfs, host := cpRootfs(t)
 		err := CopyIn(context.Background(), rootfs, tt.dst, tt.tar, tt.opts)

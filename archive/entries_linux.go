@@ -101,6 +101,9 @@ func (a *applier) directory(parent cachedDir, name, base string, hdr *tar.Header
 		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
 			err = nil // keep the directory and its contents, update its metadata
 		} else {
+			if a.opts.NoOverwriteDirNonDir {
+				return fmt.Errorf("cannot overwrite non-directory %q with directory: %w", name, ErrOverwrite)
+			}
 			if err := a.replace(parent, name, base); err != nil {
 				return err
 			}

@@ -11,6 +11,9 @@ var (
 	ErrDeviceNotAllowed = errdefs.New(errdefs.ErrInvalidArgument, "archive: device nodes not allowed")
 	// ErrUnsupportedEntry means a tar entry of a kind that cannot be unpacked.
 	ErrUnsupportedEntry = errdefs.New(errdefs.ErrInvalidArgument, "archive: unsupported tar entry")
+	// ErrOverwrite means an entry would replace a directory with a
+	// non-directory or the reverse, refused by NoOverwriteDirNonDir.
+	ErrOverwrite = errdefs.New(errdefs.ErrConflict, "archive: directory and non-directory")
 )
 
 // WhiteoutMode says how whiteout entries (".wh.<name>" and the opaque
@@ -57,6 +60,9 @@ type ApplyOptions struct {
 	NoSameOwner bool
 	// Sync flushes the filesystem (syncfs) before returning.
 	Sync bool
+	// NoOverwriteDirNonDir refuses an entry that would replace a
+	// directory with a non-directory or the reverse (ErrOverwrite).
+	NoOverwriteDirNonDir bool
 }
 
 func (o ApplyOptions) devicesAllowed(euid int) (allow bool, reject bool) {

@@ -38,6 +38,7 @@ func (s *Server) handler() http.Handler {
 	mux := http.NewServeMux()
 	s.routeSystem(mux)
 	s.routeContainers(mux)
+	s.routeArchive(mux)
 	s.routeExec(mux)
 	s.routeImages(mux)
 	s.routeEvents(mux)
