@@ -1,13 +1,10 @@
 package dockerapi
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/berth-dev/berth/credentials"
-	"github.com/berth-dev/berth/errdefs"
 	"github.com/berth-dev/berth/reference"
 	"github.com/moby/moby/api/types/registry"
 )
@@ -28,9 +25,7 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request) {
 	host := loginHost(ac.ServerAddress)
 	c := credentials.Credentials{Username: ac.Username, Password: ac.Password, IdentityToken: ac.IdentityToken}
 	if err := s.e.Login(r.Context(), host, c); err != nil {
-		if errors.Is(err, errdefs.ErrUnauthenticated) {
-			err = errdefs.New(errdefs.ErrUnauthenticated, fmt.Sprintf("login attempt to %s failed: %v", host, err))
-		}
+		// Refused credentials are 401 "login to HOST: HTTP 401 …".
 		writeError(w, err)
 		return
 	}

@@ -88,7 +88,7 @@ func TestLoginPushPull(t *testing.T) {
 		return e.run(dockerCLI, strings.NewReader(password+"\n"), "login", "-u", "berth", "--password-stdin", auth.Host)
 	}
 	if out, stderr, code := login("wrong"); code != 1 || strings.Contains(strings.TrimSpace(stderr), "\n") ||
-		!strings.Contains(stderr, "Error response from daemon: login attempt to "+auth.Host) {
+		!strings.Contains(stderr, "Error response from daemon: login to "+auth.Host+": HTTP 401") {
 		t.Errorf("docker login with a wrong password: exit %d, stdout %q, stderr %q; want a one-line error, exit 1", code, out, stderr)
 	}
 	if out, stderr, code := login("s3cret"); code != 0 || !strings.Contains(out, "Login Succeeded") {
