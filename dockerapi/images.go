@@ -92,20 +92,31 @@ func (s *Server) listImages(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	for _, sum := range s.imageSummaries(r.Context(), list, func(name string) bool {
+		return f.any("reference", func(p string) bool { return matchReference(p, name) })
+	}) {
+		if f.matchLabels(sum.Labels) {
+			out = append(out, *sum)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// imageSummaries are the images of list that have a manifest present
+// and a name keep accepts, one summary per image ID with all its names,
+// sorted by ID.
+func (s *Server) imageSummaries(ctx context.Context, list []engine.ImageInfo, keep func(name string) bool) []*image.Summary {
 	byID := map[string]*image.Summary{}
 	var ids []string
 	for _, info := range list {
-		if info.ID == "" {
-			continue // no manifest of it present
-		}
-		if !f.any("reference", func(p string) bool { return matchReference(p, info.Name) }) {
-			continue
+		if info.ID == "" || !keep(info.Name) {
+			continue // no manifest of it present, or filtered out
 		}
 		sum := byID[info.ID]
 		if sum == nil {
 			sum = &image.Summary{
 				ID: info.ID, Size: info.Size, Containers: -1, SharedSize: -1,
-				Labels: s.configLabels(r.Context(), info.Name), RepoTags: []string{}, RepoDigests: []string{},
+				Labels: s.configLabels(ctx, info.Name), RepoTags: []string{}, RepoDigests: []string{},
 			}
 			if info.Created != nil {
 				sum.Created = info.Created.Unix()
@@ -121,12 +132,11 @@ func (s *Server) listImages(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sort.Strings(ids)
+	out := make([]*image.Summary, 0, len(ids))
 	for _, id := range ids {
-		if f.matchLabels(byID[id].Labels) {
-			out = append(out, *byID[id])
-		}
+		out = append(out, byID[id])
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out
 }
 
 // configLabels are the labels of the image config of name for the

@@ -236,7 +236,22 @@ func (p *progressStream) fail(err error) {
 		writeError(p.w, err)
 		return
 	}
-	p.sendLocked(streamMessage{Message: jsonstream.Message{Error: &jsonstream.Error{Message: err.Error()}}, ErrorText: err.Error()})
+	p.sendLocked(errorLine(err))
+}
+
+// failInStream reports err in the stream even when nothing was sent yet,
+// after the opening line, as dockerd reports a push's errors: the Docker
+// CLI answers an HTTP 401 to a push by prompting for a Docker Hub login
+// instead of printing the registry's refusal.
+func (p *progressStream) failInStream(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sendLocked(errorLine(err))
+}
+
+// errorLine is err as the stream's last line.
+func errorLine(err error) streamMessage {
+	return streamMessage{Message: jsonstream.Message{Error: &jsonstream.Error{Message: err.Error()}}, ErrorText: err.Error()}
 }
 
 func shortDigest(d string) string {

@@ -14,9 +14,9 @@ import (
 
 // pushImage serves POST /images/{name}/push?tag=: a push of name:tag,
 // or of every tag of the repository name when neither names a tag
-// (docker push --all-tags), with Docker's JSON progress stream. An
-// error before any progress is an HTTP error; later it ends the stream
-// as an error message.
+// (docker push --all-tags), with Docker's JSON progress stream. A
+// missing image is an HTTP error; the push's own errors end the stream
+// as an error message, as dockerd's.
 func (s *Server) pushImage(w http.ResponseWriter, r *http.Request, name string) {
 	q := r.URL.Query()
 	if q.Get("platform") != "" {
@@ -42,7 +42,7 @@ func (s *Server) pushImage(w http.ResponseWriter, r *http.Request, name string) 
 	for _, n := range names {
 		img, err := s.e.Push(r.Context(), Namespace, n.String(), "", auth, ps.pushProgress)
 		if err != nil {
-			ps.fail(err)
+			ps.failInStream(err)
 			return
 		}
 		d := img.Target

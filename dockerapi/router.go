@@ -44,6 +44,7 @@ func (s *Server) handler() http.Handler {
 	s.routeEvents(mux)
 	s.routeVolumes(mux)
 	s.routeNetworks(mux)
+	s.routeAuth(mux)
 	mux.HandleFunc("/", notServed)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Api-Version", MaxAPIVersion)

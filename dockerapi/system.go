@@ -1,14 +1,21 @@
 package dockerapi
 
 import (
+	"context"
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"time"
 
+	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/version"
+	"github.com/moby/moby/api/types/build"
+	dcontainer "github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/api/types/system"
+	"github.com/moby/moby/api/types/volume"
 	"golang.org/x/sys/unix"
 )
 
@@ -17,6 +24,7 @@ func (s *Server) routeSystem(mux *http.ServeMux) {
 	mux.HandleFunc("HEAD /_ping", ping)
 	mux.HandleFunc("GET /version", s.version)
 	mux.HandleFunc("GET /info", s.info)
+	mux.HandleFunc("GET /system/df", s.systemDF)
 }
 
 // ping answers version negotiation: clients read API-Version from its
@@ -108,4 +116,125 @@ func memTotal() int64 {
 		return 0
 	}
 	return int64(si.Totalram) * int64(si.Unit)
+}
+
+// diskUsage is GET /system/df's body in the shape API versions before
+// 1.52 (the Docker CLI 28's 1.50 among them) read, made of Docker's own
+// types. A kind the type filter leaves out is null.
+type diskUsage struct {
+	LayersSize int64
+	Images     []*image.Summary
+	Containers []*dcontainer.Summary
+	Volumes    []*volume.Volume
+	BuildCache []*build.CacheRecord
+}
+
+// systemDF serves GET /system/df (docker system df): the images, the
+// containers with their writable layers' sizes, the volumes with their
+// sizes and users, and an empty build cache (berthd builds nothing);
+// from API 1.42 the type query parameters choose among them.
+func (s *Server) systemDF(w http.ResponseWriter, r *http.Request) {
+	kinds, err := dfKinds(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	var du diskUsage
+	if kinds[system.ImageObject] || kinds[system.ContainerObject] {
+		if err := s.dfImagesAndContainers(r, kinds, &du); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
+	if kinds[system.VolumeObject] {
+		if du.Volumes, err = s.dfVolumes(r.Context()); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
+	if kinds[system.BuildCacheObject] {
+		du.BuildCache = []*build.CacheRecord{}
+	}
+	writeJSON(w, http.StatusOK, du)
+}
+
+// dfKinds are the kinds of objects a system df request asks for: those
+// its type parameters name (API 1.42 and later), else all.
+func dfKinds(r *http.Request) (map[system.DiskUsageObject]bool, error) {
+	all := []system.DiskUsageObject{system.ContainerObject, system.ImageObject, system.VolumeObject, system.BuildCacheObject}
+	kinds := map[system.DiskUsageObject]bool{}
+	if compareVersions(versionOf(r), "1.42") >= 0 {
+		for _, t := range r.URL.Query()["type"] {
+			k := system.DiskUsageObject(t)
+			if !slices.Contains(all, k) {
+				return nil, invalid("unknown object type: %s", t)
+			}
+			kinds[k] = true
+		}
+	}
+	if len(kinds) == 0 {
+		for _, k := range all {
+			kinds[k] = true
+		}
+	}
+	return kinds, nil
+}
+
+// dfImagesAndContainers fills du's images (with how many containers use
+// each, and their sizes as LayersSize) and containers (with the sizes of
+// their writable layers and root filesystems), as kinds asks.
+func (s *Server) dfImagesAndContainers(r *http.Request, kinds map[system.DiskUsageObject]bool, du *diskUsage) error {
+	ctx := r.Context()
+	ctrs, err := s.e.Containers(ctx, Namespace, true)
+	if err != nil {
+		return err
+	}
+	list, err := s.e.List(ctx, Namespace)
+	if err != nil {
+		return err
+	}
+	users := map[string]int64{}
+	for _, c := range ctrs {
+		users[c.ImageID]++
+	}
+	imageSize := map[string]int64{}
+	for _, sum := range s.imageSummaries(ctx, list, func(string) bool { return true }) {
+		imageSize[sum.ID] = sum.Size
+		if kinds[system.ImageObject] {
+			// Layers shared between images are not told apart: each
+			// image counts all of its own.
+			sum.Containers, sum.SharedSize = users[sum.ID], 0
+			du.LayersSize += sum.Size
+			du.Images = append(du.Images, sum)
+		}
+	}
+	if kinds[system.ImageObject] && du.Images == nil {
+		du.Images = []*image.Summary{}
+	}
+	if kinds[system.ContainerObject] {
+		du.Containers = []*dcontainer.Summary{}
+		for _, c := range ctrs {
+			sum := summaryOf(c)
+			sum.SizeRw = int64(s.writableSize(r, c))
+			sum.SizeRootFs = sum.SizeRw + imageSize[c.ImageID]
+			du.Containers = append(du.Containers, &sum)
+		}
+	}
+	return nil
+}
+
+// dfVolumes are the volumes with their sizes and how many containers use
+// each.
+func (s *Server) dfVolumes(ctx context.Context) ([]*volume.Volume, error) {
+	vols, err := s.e.Volumes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*volume.Volume, 0, len(vols))
+	for _, v := range vols {
+		dv := volumeOf(v)
+		dv.UsageData = &volume.UsageData{RefCount: int64(len(v.Users)), Size: engine.VolumeSize(v)}
+		out = append(out, &dv)
+	}
+	return out, nil
 }

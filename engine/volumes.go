@@ -183,3 +183,7 @@ func (e *Engine) volumeBinds(ctx context.Context, ms []container.Mount) (out []c
 	}
 	return out, copyUp, nil
 }
+
+// VolumeSize is the bytes of the regular files in volume v, as system df
+// counts them.
+func VolumeSize(v Volume) int64 { return treeSize(v.Mountpoint) }
