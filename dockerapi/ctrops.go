@@ -230,8 +230,7 @@ func (s *Server) pruneContainers(w http.ResponseWriter, r *http.Request) {
 				return false
 			}
 		}
-		if !f.all("label", func(v string) bool { return hasLabel(c.Labels, v) }) ||
-			!f.all("label!", func(v string) bool { return !hasLabel(c.Labels, v) }) {
+		if !f.matchLabels(c.Labels) {
 			return false
 		}
 		sizes[c.ID] = s.writableSize(r, c)
@@ -246,13 +245,6 @@ func (s *Server) pruneContainers(w http.ResponseWriter, r *http.Request) {
 		report.SpaceReclaimed += sizes[id]
 	}
 	writeJSON(w, http.StatusOK, report)
-}
-
-// hasLabel says whether labels hold filter "key" or "key=value".
-func hasLabel(labels map[string]string, filter string) bool {
-	k, v, hasVal := strings.Cut(filter, "=")
-	got, ok := labels[k]
-	return ok && (!hasVal || got == v)
 }
 
 // writableSize is the bytes of c's writable layer; 0 when unknown.

@@ -245,11 +245,7 @@ func (f filters) matchEvent(m devents.Message) bool {
 	return event && exact("type", string(m.Type)) && exact("scope", m.Scope) && f.matchImage(m) &&
 		actorOf("container") && actorOf("network") && actorOf("volume") && actorOf("plugin") &&
 		actorOf("service") && actorOf("node") && actorOf("secret") && actorOf("config") && actorOf("daemon") &&
-		f.all("label", func(v string) bool {
-			k, val, hasVal := strings.Cut(v, "=")
-			got, ok := m.Actor.Attributes[k]
-			return ok && (!hasVal || got == val)
-		})
+		f.matchLabels(m.Actor.Attributes)
 }
 
 // matchImage keeps an image's events and those of the containers made

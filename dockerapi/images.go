@@ -177,17 +177,6 @@ func (f filters) danglingOnly() bool {
 	})
 }
 
-// matchLabels checks labels against the label (key or key=value) and
-// label! filters.
-func (f filters) matchLabels(labels map[string]string) bool {
-	has := func(v string) bool {
-		k, val, hasVal := strings.Cut(v, "=")
-		got, ok := labels[k]
-		return ok && (!hasVal || got == val)
-	}
-	return f.all("label", has) && f.all("label!", func(v string) bool { return !has(v) })
-}
-
 // matchReference matches a reference filter (a path.Match pattern)
 // against name as Docker prints it: with its tag or digest, or alone.
 func matchReference(pattern, name string) bool {

@@ -105,11 +105,7 @@ func (f filters) matchContainer(c engine.Container) bool {
 	return f.any("status", func(v string) bool { return v == c.Status.State }) &&
 		f.any("id", func(v string) bool { return strings.HasPrefix(c.ID, v) }) &&
 		f.any("name", func(v string) bool { return strings.Contains(c.Name, strings.TrimPrefix(v, "/")) }) &&
-		f.all("label", func(v string) bool {
-			k, val, hasVal := strings.Cut(v, "=")
-			got, ok := c.Labels[k]
-			return ok && (!hasVal || got == val)
-		})
+		f.matchLabels(c.Labels)
 }
 
 // all is true when fn holds for each of key's values (labels must all
@@ -184,4 +180,15 @@ func humanDuration(d time.Duration) string {
 		return fmt.Sprintf("%d hours", int(d.Hours()))
 	}
 	return fmt.Sprintf("%d days", int(d.Hours()/24))
+}
+
+// matchLabels checks labels against the label (key or key=value) and
+// label! filters; each endpoint's check says which of them it takes.
+func (f filters) matchLabels(labels map[string]string) bool {
+	has := func(v string) bool {
+		k, val, hasVal := strings.Cut(v, "=")
+		got, ok := labels[k]
+		return ok && (!hasVal || got == val)
+	}
+	return f.all("label", has) && f.all("label!", func(v string) bool { return !has(v) })
 }

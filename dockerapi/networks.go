@@ -113,11 +113,7 @@ func (f filters) matchNetwork(n engine.NetworkInfo) bool {
 		f.any("scope", func(v string) bool { return v == "local" }) &&
 		f.any("type", func(v string) bool { return (v == "builtin") == builtin }) &&
 		f.any("dangling", func(v string) bool { return boolParam(v) == (len(n.Attachments) == 0 && !builtin) }) &&
-		f.all("label", func(v string) bool {
-			k, val, hasVal := strings.Cut(v, "=")
-			got, ok := n.Labels[k]
-			return ok && (!hasVal || got == val)
-		})
+		f.matchLabels(n.Labels)
 }
 
 // createNetworkRequest is Docker's network create body with the IPAM
