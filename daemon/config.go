@@ -41,10 +41,12 @@ type Config struct {
 	Registry  RegistryConfig `toml:"registry"`
 	Unpack    UnpackConfig   `toml:"unpack"`
 	GC        GCConfig       `toml:"gc"`
-	// Runtimes maps names `berth run --runtime NAME` accepts to
-	// runc-compatible binaries: runc = "/usr/sbin/runc". berth-runtime,
-	// the default, is found next to berthd or in PATH unless mapped.
-	Runtimes map[string]string `toml:"runtimes"`
+	// Runtimes maps names `berth run --runtime NAME` (and CRI runtime
+	// handlers) accept to runc-compatible binaries: runc =
+	// "/usr/sbin/runc", or a table with global flags: runsc = { path =
+	// "/usr/bin/runsc", args = ["--network=host"] }. berth-runtime, the
+	// default, is found next to berthd or in PATH unless mapped.
+	Runtimes map[string]RuntimeConfig `toml:"runtimes"`
 	// ShimBinary is berth-shim's path; empty looks next to berthd, then
 	// in PATH.
 	ShimBinary string `toml:"shim_binary"`
@@ -54,6 +56,52 @@ type Config struct {
 	Network      NetworkConfig `toml:"network"`
 	CRI          CRIConfig     `toml:"cri"`
 	Docker       DockerConfig  `toml:"docker"`
+}
+
+// RuntimeConfig is one configured runtime: a binary and the global flags
+// it is always run with. In TOML it is a path, or a table of both.
+type RuntimeConfig struct {
+	Path string   `toml:"path"`
+	Args []string `toml:"args"`
+}
+
+// UnmarshalTOML reads a path or a table {path, args}.
+func (r *RuntimeConfig) UnmarshalTOML(v any) error {
+	switch v := v.(type) {
+	case string:
+		r.Path = v
+		return nil
+	case map[string]any:
+		for k, x := range v {
+			switch k {
+			case "path":
+				p, ok := x.(string)
+				if !ok {
+					return fmt.Errorf("runtime path: %v is not a string", x)
+				}
+				r.Path = p
+			case "args":
+				xs, ok := x.([]any)
+				if !ok {
+					return fmt.Errorf("runtime args: %v is not a list", x)
+				}
+				for _, a := range xs {
+					s, ok := a.(string)
+					if !ok {
+						return fmt.Errorf("runtime args: %v is not a string", a)
+					}
+					r.Args = append(r.Args, s)
+				}
+			default:
+				return fmt.Errorf("runtime: unknown key %q (path, args)", k)
+			}
+		}
+		if r.Path == "" {
+			return errors.New("runtime: no path")
+		}
+		return nil
+	}
+	return fmt.Errorf("runtime: %v is neither a path nor a table of path and args", v)
 }
 
 // DockerConfig configures the Docker Engine API (docs/docker-api.md).
@@ -186,12 +234,17 @@ func (c Config) engineConfig(log *slog.Logger) engine.Config {
 	if c.Unpack.ReadAheadMB == 0 {
 		readAhead = -1
 	}
+	runtimePaths, runtimeArgs := map[string]string{}, map[string][]string{}
+	for name, r := range c.Runtimes {
+		runtimePaths[name], runtimeArgs[name] = r.Path, r.Args
+	}
 	return engine.Config{
 		Root:         c.Root,
 		State:        c.State,
 		Snapshotter:  c.Snapshotter,
 		GCDelay:      time.Duration(c.GC.DelayMS) * time.Millisecond,
-		Runtimes:     c.Runtimes,
+		Runtimes:     runtimePaths,
+		RuntimeArgs:  runtimeArgs,
 		ShimBinary:   c.ShimBinary,
 		ReaperBinary: c.ReaperBinary,
 		Network: engine.NetworkConfig{

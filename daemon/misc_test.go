@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -49,7 +50,18 @@ func TestConfig(t *testing.T) {
 	if err != nil || cfg.Registry.MaxLayerSizeMB != 10 || cfg.Registry.Auths["reg.example:5000"] != (daemon.RegistryAuth{Username: "u", Password: "p"}) || cfg.Registry.Auths["docker.io"].IdentityToken != "t" {
 		t.Fatalf("registry limits and auths: %v %+v", err, cfg.Registry)
 	}
-	for _, bad := range []string{"rooot = \"/x\"\n", "snapshotter = \"zfs\"\n", "log_level = \"loud\"\n", "[debug]\naddress = \"0.0.0.0:1\"\n", "root = 3\n",
+	rts := "[runtimes]\nrunc = \"/usr/sbin/runc\"\nrunsc = { path = \"/usr/bin/runsc\", args = [\"--network=host\"] }\n"
+	if err := os.WriteFile(p, []byte(rts), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = daemon.LoadConfig(p, true)
+	if err != nil || cfg.Runtimes["runc"].Path != "/usr/sbin/runc" || len(cfg.Runtimes["runc"].Args) != 0 ||
+		cfg.Runtimes["runsc"].Path != "/usr/bin/runsc" || !slices.Equal(cfg.Runtimes["runsc"].Args, []string{"--network=host"}) {
+		t.Fatalf("runtimes as paths and tables: %v %+v", err, cfg.Runtimes)
+	}
+	for _, bad := range []string{"rooot = \"/x\"\n",
+		"[runtimes]\nrunc = 3\n", "[runtimes]\nrunsc = { args = [\"--x\"] }\n", "[runtimes]\nrunsc = { path = \"/x\", flags = [] }\n",
+		"[runtimes]\nrunsc = { path = \"/x\", args = \"--x\" }\n", "[runtimes]\nrunsc = { path = \"/x\", args = [1] }\n", "snapshotter = \"zfs\"\n", "log_level = \"loud\"\n", "[debug]\naddress = \"0.0.0.0:1\"\n", "root = 3\n",
 		"[registry]\nmax_layer_size_mb = 0\n", "[registry]\nmax_layer_size_mb = -1\n",
 		"[registry.auths.\"reg\"]\nusername = \"u\"\n", "[registry.auths.\"https://reg/\"]\nusername = \"u\"\npassword = \"p\"\n",
 		"[registry.auths.\"reg\"]\nusername = \"u\"\npassword = \"p\"\nidentity_token = \"t\"\n", "[registry.auths.\"reg\"]\nuser = \"u\"\n"} {

@@ -177,7 +177,7 @@ func (e *Engine) checkConfig(cfg *container.Config) error {
 			return fmt.Errorf("%w: --init: %w", ErrInvalidConfig, err)
 		}
 	}
-	_, err := e.runtimePath(cfg.Runtime)
+	_, err := e.runtimeFor(cfg.Runtime)
 	return err
 }
 

@@ -68,6 +68,9 @@ type Config struct {
 	// crun). DefaultRuntime, unless mapped, is found next to the running
 	// binary or in PATH.
 	Runtimes map[string]string
+	// RuntimeArgs are global flags given to a named runtime before its
+	// command, e.g. runsc's --network=host.
+	RuntimeArgs map[string][]string
 	// Network configures container networking.
 	Network NetworkConfig
 }

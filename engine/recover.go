@@ -171,15 +171,11 @@ func (e *Engine) loadShim(ctx context.Context, c Container) (*shim.Record, error
 			break
 		}
 	}
-	name := c.Runtime
-	if name == "" {
-		name = DefaultRuntime
-	}
-	rt, err := e.runtimePath(c.Runtime)
+	rt, err := e.runtimeFor(c.Runtime)
 	if err != nil {
 		return nil, err
 	}
-	r := &shim.Record{Config: shim.Config{ID: c.ID, Runtime: rt, RuntimeRoot: filepath.Join(e.cfg.State, "runtime", name), StateDir: c.StateDir, ShimDir: c.ShimDir}}
+	r := &shim.Record{Config: shim.Config{ID: c.ID, Runtime: rt.path, RuntimeArgs: rt.args, RuntimeRoot: rt.root, StateDir: c.StateDir, ShimDir: c.ShimDir}}
 	return nil, shim.Cleanup(ctx, r)
 }
 

@@ -254,21 +254,18 @@ func netIO(pid int) (rx, tx uint64) {
 
 // runtimeCmd runs c's runtime binary with its root and args.
 func (e *Engine) runtimeCmd(ctx context.Context, c Container, stdin []byte, args ...string) ([]byte, error) {
-	rt, err := e.runtimePath(c.Runtime)
+	rt, err := e.runtimeFor(c.Runtime)
 	if err != nil {
 		return nil, err
 	}
-	name := c.Runtime
-	if name == "" {
-		name = DefaultRuntime
-	}
-	cmd := exec.CommandContext(ctx, rt, append([]string{"--root", filepath.Join(e.cfg.State, "runtime", name)}, args...)...)
+	full := append(slices.Clone(rt.args), "--root", rt.root)
+	cmd := exec.CommandContext(ctx, rt.path, append(full, args...)...)
 	cmd.Stdin = bytes.NewReader(stdin)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w: %s", filepath.Base(rt), args[0], err, strings.TrimSpace(stderr.String()))
+		return nil, fmt.Errorf("%s %s: %w: %s", filepath.Base(rt.path), args[0], err, strings.TrimSpace(stderr.String()))
 	}
 	return out, nil
 }

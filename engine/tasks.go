@@ -56,19 +56,29 @@ func (e *Engine) task(ns, id string) *task {
 	return e.tasks[ns+"/"+id]
 }
 
-// runtimePath finds a runtime by name in the configuration; the default
+// ociRuntime is how a named runtime is run: its binary, its global
+// flags and its --root.
+type ociRuntime struct {
+	path, root string
+	args       []string
+}
+
+// runtimeFor finds a runtime by name in the configuration; the default
 // one next to the running binary or in PATH.
-func (e *Engine) runtimePath(name string) (string, error) {
+func (e *Engine) runtimeFor(name string) (ociRuntime, error) {
 	if name == "" {
 		name = DefaultRuntime
 	}
-	if p, ok := e.cfg.Runtimes[name]; ok {
-		return p, nil
+	rc := ociRuntime{path: e.cfg.Runtimes[name], root: filepath.Join(e.cfg.State, "runtime", name), args: e.cfg.RuntimeArgs[name]}
+	if rc.path != "" {
+		return rc, nil
 	}
 	if name != DefaultRuntime {
-		return "", fmt.Errorf("%w: unknown runtime %q (configure it in runtimes)", errdefs.ErrInvalidArgument, name)
+		return rc, fmt.Errorf("%w: unknown runtime %q (configure it in runtimes)", errdefs.ErrInvalidArgument, name)
 	}
-	return findBinary(DefaultRuntime)
+	var err error
+	rc.path, err = findBinary(DefaultRuntime)
+	return rc, err
 }
 
 func (e *Engine) shimBinary() (string, error) {
@@ -110,7 +120,7 @@ func (e *Engine) launch(ctx context.Context, ns string, c Container, startNow bo
 	if err != nil {
 		return nil, err
 	}
-	rt, err := e.runtimePath(c.Runtime)
+	rt, err := e.runtimeFor(c.Runtime)
 	if err != nil {
 		return nil, err
 	}
@@ -134,13 +144,9 @@ func (e *Engine) launch(ctx context.Context, ns string, c Container, startNow bo
 	if err != nil {
 		return nil, err
 	}
-	name := c.Runtime
-	if name == "" {
-		name = DefaultRuntime
-	}
 	client, err := e.launchShim(ctx, c, cfg, bin, shim.Config{
-		ID: c.ID, Bundle: e.bundleDir(ns, c.ID), Runtime: rt,
-		RuntimeRoot: filepath.Join(e.cfg.State, "runtime", name), StateDir: c.StateDir,
+		ID: c.ID, Bundle: e.bundleDir(ns, c.ID), Runtime: rt.path, RuntimeArgs: rt.args,
+		RuntimeRoot: rt.root, StateDir: c.StateDir,
 		Log: e.containerLog(ns, c.ID, cfg), LogMaxSize: cfg.Log.MaxSize, LogMaxFiles: cfg.Log.MaxFiles,
 		Terminal: cfg.Tty, Stdin: cfg.OpenStdin, StartNow: startNow,
 	})

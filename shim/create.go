@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 )
 
 // ErrNotShared is returned by Create to a shim started without a
@@ -23,7 +24,7 @@ func (s *server) add(req *Request) (st *State, after func(), err error) {
 	}
 	c := *req.Task
 	if c.Runtime == "" {
-		c.Runtime = s.cfg.Runtime
+		c.Runtime, c.RuntimeArgs = s.cfg.Runtime, s.cfg.RuntimeArgs
 	}
 	if c.RuntimeRoot == "" {
 		c.RuntimeRoot = s.cfg.RuntimeRoot
@@ -31,8 +32,9 @@ func (s *server) add(req *Request) (st *State, after func(), err error) {
 	if err := c.check(); err != nil {
 		return nil, nil, fmt.Errorf("create: %w", err)
 	}
-	if c.Runtime != s.cfg.Runtime || c.RuntimeRoot != s.cfg.RuntimeRoot {
-		return nil, nil, fmt.Errorf("create %s: %w: runtime %s (root %s) is not the shim's (%s, root %s)", c.ID, ErrBadConfig, c.Runtime, c.RuntimeRoot, s.cfg.Runtime, s.cfg.RuntimeRoot)
+	if c.Runtime != s.cfg.Runtime || c.RuntimeRoot != s.cfg.RuntimeRoot || !slices.Equal(c.RuntimeArgs, s.cfg.RuntimeArgs) {
+		return nil, nil, fmt.Errorf("create %s: %w: runtime %s %q (root %s) is not the shim's (%s %q, root %s)", c.ID, ErrBadConfig,
+			c.Runtime, c.RuntimeArgs, c.RuntimeRoot, s.cfg.Runtime, s.cfg.RuntimeArgs, s.cfg.RuntimeRoot)
 	}
 	c.ShimDir = s.cfg.ShimDir
 	if c.ShimDir == "" {

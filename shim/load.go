@@ -81,7 +81,7 @@ func Cleanup(ctx context.Context, r *Record) error {
 	if r.Client != nil {
 		return fmt.Errorf("cleanup %s: %w: the shim still serves", r.Config.ID, ErrState)
 	}
-	rt := &runtimeBin{path: r.Config.Runtime, root: r.Config.RuntimeRoot, log: filepath.Join(r.Config.StateDir, RuntimeLogFile)}
+	rt := &runtimeBin{path: r.Config.Runtime, args: r.Config.RuntimeArgs, root: r.Config.RuntimeRoot, log: filepath.Join(r.Config.StateDir, RuntimeLogFile)}
 	if err := rt.runPlain(ctx, "delete", "--force", r.Config.ID); err != nil {
 		// Gone already (a reboot, an earlier cleanup) unless state knows it.
 		if rt.runPlain(ctx, "state", r.Config.ID) == nil {

@@ -29,6 +29,10 @@ func Main(args []string) int {
 	fs.StringVar(&c.Bundle, "bundle", "", "OCI bundle directory")
 	fs.StringVar(&c.Runtime, "runtime", "", "runc-compatible runtime binary")
 	fs.StringVar(&c.RuntimeRoot, "runtime-root", "", "the runtime's --root")
+	fs.Func("runtime-arg", "a global flag of the runtime (repeatable)", func(s string) error {
+		c.RuntimeArgs = append(c.RuntimeArgs, s)
+		return nil
+	})
 	fs.StringVar(&c.StateDir, "state", "", "the container's state directory (created)")
 	fs.StringVar(&c.ShimDir, "shim-dir", "", "the shim's own directory (created), for a shim holding several containers")
 	fs.StringVar(&c.Log, "log", "", "the container's log file")

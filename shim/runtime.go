@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 )
@@ -19,7 +20,18 @@ import (
 // container's.
 type runtimeBin struct {
 	path, root, log string
+	args            []string // global flags before ours
 	reaper          *reaper
+}
+
+// global is the runtime's global flags: its configured ones, then its
+// log and root.
+func (r *runtimeBin) global() []string {
+	full := append(slices.Clone(r.args), "--log", r.log, "--log-format", "json")
+	if r.root != "" {
+		full = append(full, "--root", r.root)
+	}
+	return full
 }
 
 // RuntimeError is a runtime command's failure: its own last error line.
@@ -36,10 +48,7 @@ func (e *RuntimeError) Error() string { return e.Msg }
 // extra descriptors are handed to it. It returns what it printed on
 // stdout when stdio[1] is nil.
 func (r *runtimeBin) run(stdio [3]*os.File, args ...string) ([]byte, error) {
-	full := []string{"--log", r.log, "--log-format", "json"}
-	if r.root != "" {
-		full = append(full, "--root", r.root)
-	}
+	full := r.global()
 	full = append(full, args...)
 	cmd := exec.Command(r.path, full...)
 	cmd.Env = runtimeEnv()
@@ -167,10 +176,7 @@ func runtimeEnv() []string {
 
 // runPlain runs the runtime outside a shim (no reaper): for Cleanup.
 func (r *runtimeBin) runPlain(ctx context.Context, args ...string) error {
-	full := []string{"--log", r.log, "--log-format", "json"}
-	if r.root != "" {
-		full = append(full, "--root", r.root)
-	}
+	full := r.global()
 	logStart := fileSize(r.log)
 	cmd := exec.CommandContext(ctx, r.path, append(full, args...)...)
 	if out, err := cmd.CombinedOutput(); err != nil {

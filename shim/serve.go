@@ -32,7 +32,9 @@ type Config struct {
 	Bundle      string `json:"bundle"`
 	Runtime     string `json:"runtime"` // a runc-compatible binary
 	RuntimeRoot string `json:"runtime_root,omitempty"`
-	StateDir    string `json:"state_dir"` // created by Start, removed by Delete
+	// RuntimeArgs are the runtime's global flags, given before the others.
+	RuntimeArgs []string `json:"runtime_args,omitempty"`
+	StateDir    string   `json:"state_dir"` // created by Start, removed by Delete
 	// ShimDir, when set, is the shim's own directory (its socket), apart
 	// from its first container's StateDir: such a shim can hold more
 	// containers (Create), each with a state directory of its own, and
@@ -200,6 +202,9 @@ func (c *Config) Args() []string {
 	if c.RuntimeRoot != "" {
 		a = append(a, "--runtime-root", c.RuntimeRoot)
 	}
+	for _, arg := range c.RuntimeArgs {
+		a = append(a, "--runtime-arg", arg)
+	}
 	if c.ShimDir != "" {
 		a = append(a, "--shim-dir", c.ShimDir)
 	}
@@ -285,7 +290,7 @@ func (s *server) listen(addr string) error {
 // runtime is the runtime binary as run for t: its log in t's state
 // directory.
 func (s *server) runtime(c *Config) *runtimeBin {
-	return &runtimeBin{path: s.cfg.Runtime, root: s.cfg.RuntimeRoot, log: filepath.Join(c.StateDir, RuntimeLogFile), reaper: s.reaper}
+	return &runtimeBin{path: s.cfg.Runtime, args: s.cfg.RuntimeArgs, root: s.cfg.RuntimeRoot, log: filepath.Join(c.StateDir, RuntimeLogFile), reaper: s.reaper}
 }
 
 // create creates container c through the runtime, holds its stdio,
