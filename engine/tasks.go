@@ -471,6 +471,11 @@ func (e *Engine) deleteTask(ctx context.Context, c Container, t *task) (wait fun
 		if err := <-done; err != nil {
 			e.clearShim(ctx, c)
 		}
+		if c.Runtime != "" && c.Runtime != DefaultRuntime {
+			// Not every runtime removes the cgroup it made: Debian's
+			// runsc leaves a sandbox's.
+			e.removeCgroup(c.ID)
+		}
 	}
 }
 

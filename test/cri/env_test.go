@@ -40,6 +40,7 @@ type env struct {
 	ref    string
 	reg    *registrytest.Registry
 	bb     *registrytest.Image // the image ref names
+	extra  string              // more of berthd's configuration, set before start
 	berthd *exec.Cmd
 	conn   *grpc.ClientConn
 	rt     runtimeapi.RuntimeServiceClient
@@ -47,6 +48,13 @@ type env struct {
 }
 
 func newEnv(t *testing.T) *env {
+	t.Helper()
+	return newEnvWith(t, "")
+}
+
+// newEnvWith is newEnv with extra put at the start of berthd's
+// configuration file (top-level keys and tables).
+func newEnvWith(t *testing.T, extra string) *env {
 	t.Helper()
 	testutil.RequireRoot(t)
 	for _, b := range []string{"berthd", "berth-shim", "berth-runtime", "berth-init", "berth-pause"} {
@@ -58,7 +66,7 @@ func newEnv(t *testing.T) *env {
 	testutil.CheckNetLeaks(t, filepath.Join(dir, "state", "network"))
 	reg := registrytest.Start(t, registrytest.Options{})
 	bb := reg.PushBusybox(t, "test/busybox", "v1", registrytest.Gzip, false)
-	e := &env{t: t, dir: dir, sock: filepath.Join(dir, "state", "cri.sock"), ref: reg.Host + "/test/busybox:v1", reg: reg, bb: bb}
+	e := &env{t: t, dir: dir, sock: filepath.Join(dir, "state", "cri.sock"), ref: reg.Host + "/test/busybox:v1", reg: reg, bb: bb, extra: extra}
 	e.start()
 	t.Cleanup(e.cleanup)
 	return e
@@ -74,7 +82,7 @@ func (e *env) config() string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	e.bridge = fmt.Sprintf("bc%x", b)
-	cfg := fmt.Sprintf("[network]\ndefault_bridge = %q\ndefault_subnet = \"10.%d.%d.0/24\"\n", e.bridge, 210+int(b[0])%40, b[1])
+	cfg := e.extra + fmt.Sprintf("[network]\ndefault_bridge = %q\ndefault_subnet = \"10.%d.%d.0/24\"\n", e.bridge, 210+int(b[0])%40, b[1])
 	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
 		e.t.Fatal(err)
 	}
