@@ -36,6 +36,24 @@ func runscWorks(t *testing.T) (string, error) {
 	return path, nil
 }
 
+// handlerConfig is berthd's [runtimes] for runc, and for runsc when it
+// runs here, and the handler names it gives.
+func handlerConfig(t *testing.T) (cfg string, handlers []string) {
+	runc, err := exec.LookPath("runc")
+	if err != nil {
+		t.Skip("runc is not installed")
+	}
+	cfg = "[runtimes]\nrunc = \"" + runc + "\"\n"
+	handlers = []string{"runc"}
+	if runsc, err := runscWorks(t); err != nil {
+		t.Logf("runsc is not tested: %v", err)
+	} else {
+		cfg += "runsc = { path = \"" + runsc + "\", args = [\"--network=host\"] }\n"
+		handlers = append(handlers, "runsc")
+	}
+	return cfg, handlers
+}
+
 // TestRuntimeHandlers: the configured runtimes (a path, or a path with
 // global flags) are listed as handlers; a pod run with a handler runs its
 // sandbox and its containers with that runtime (runc's state directory
@@ -43,18 +61,7 @@ func runscWorks(t *testing.T) (string, error) {
 // not the host's), serves on the pod's address, answers ExecSync, and
 // is stopped and removed leaving nothing.
 func TestRuntimeHandlers(t *testing.T) {
-	runc, err := exec.LookPath("runc")
-	if err != nil {
-		t.Skip("runc is not installed")
-	}
-	cfg := "[runtimes]\nrunc = " + `"` + runc + `"` + "\n"
-	handlers := []string{"runc"}
-	if runsc, err := runscWorks(t); err != nil {
-		t.Logf("runsc is not tested: %v", err)
-	} else {
-		cfg += "runsc = { path = \"" + runsc + "\", args = [\"--network=host\"] }\n"
-		handlers = append(handlers, "runsc")
-	}
+	cfg, handlers := handlerConfig(t)
 	e := newEnvWith(t, cfg)
 	ctx := e.ctx()
 	st, err := e.rt.Status(ctx, &runtimeapi.StatusRequest{})

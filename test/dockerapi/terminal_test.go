@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/internal/testutil"
 	dcontainer "github.com/moby/moby/api/types/container"
 	"golang.org/x/sys/unix"
 )
@@ -34,38 +35,12 @@ type ptyCLI struct {
 	done   chan struct{} // closed when the terminal's output ended
 }
 
-// openPty returns a new pseudo-terminal's master and its slave, sized
-// rows×cols.
-func openPty(t *testing.T, rows, cols uint16) (master, slave *os.File) {
-	t.Helper()
-	fd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals: %v", err)
-	}
-	master = os.NewFile(uintptr(fd), "/dev/ptmx")
-	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	slave, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: rows, Col: cols}); err != nil {
-		t.Fatal(err)
-	}
-	return master, slave
-}
-
 // dockerPty starts the Docker CLI with args on a rows×cols terminal
 // that is its controlling one; a CLI that hangs is killed after
 // cliTimeout.
 func (e *env) dockerPty(rows, cols uint16, args ...string) *ptyCLI {
 	e.t.Helper()
-	master, slave := openPty(e.t, rows, cols)
+	master, slave := testutil.OpenPty(e.t, rows, cols)
 	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
 	p := &ptyCLI{t: e.t, master: master, ctx: ctx, done: make(chan struct{})}
 	p.cmd = exec.CommandContext(ctx, dockerCLI, args...)
