@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/credentials"
+	"github.com/berth-dev/berth/dockerapi"
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/errdefs"
 
@@ -111,6 +113,46 @@ type DockerConfig struct {
 	Address string `toml:"address"`
 	// Disabled turns the Docker API off.
 	Disabled bool `toml:"disabled"`
+	// TCPAddress, when set, serves the Docker API on a loopback IP:port
+	// as well (127.0.0.1:2376), over TLS only: TLSCA, TLSCert and TLSKey
+	// are then required, and clients must show a certificate the CA
+	// signed.
+	TCPAddress string `toml:"tcp_address"`
+	// TLSCA is the PEM bundle of CAs client certificates are verified
+	// against; TLSCert and TLSKey are the server's certificate (with
+	// its chain) and key, in PEM.
+	TLSCA   string `toml:"tls_ca"`
+	TLSCert string `toml:"tls_cert"`
+	TLSKey  string `toml:"tls_key"`
+}
+
+// validate checks the TCP listener's settings: a loopback IP:port and
+// all three TLS files, or none of them.
+func (d DockerConfig) validate() error {
+	if d.TCPAddress == "" {
+		if d.TLSCA != "" || d.TLSCert != "" || d.TLSKey != "" {
+			return fmt.Errorf("%w: docker.tls_ca, tls_cert and tls_key are set but docker.tcp_address is empty", ErrBadConfig)
+		}
+		return nil
+	}
+	host, port, err := net.SplitHostPort(d.TCPAddress)
+	ip := net.ParseIP(host)
+	if err != nil || ip == nil || !ip.IsLoopback() || port == "" {
+		return fmt.Errorf("%w: docker.tcp_address %q must be a loopback IP:port such as 127.0.0.1:2376 (the Docker API is not served beyond this host)", ErrBadConfig, d.TCPAddress)
+	}
+	if d.TLSCA == "" || d.TLSCert == "" || d.TLSKey == "" {
+		return fmt.Errorf("%w: docker.tcp_address %q needs docker.tls_ca, tls_cert and tls_key (TCP is served with TLS client auth only)", ErrBadConfig, d.TCPAddress)
+	}
+	return nil
+}
+
+// dockerTLS reads the Docker API's TLS files: nil without a TCP address
+// or with the Docker API off.
+func (c Config) dockerTLS() (*tls.Config, error) {
+	if c.Docker.Disabled || c.Docker.TCPAddress == "" {
+		return nil, nil
+	}
+	return dockerapi.ServerTLS(c.Docker.TLSCA, c.Docker.TLSCert, c.Docker.TLSKey)
 }
 
 // dockerAddress is the Docker API socket's path.
@@ -351,6 +393,9 @@ func (c Config) Validate() error {
 	}
 	if a := c.Docker.Address; a != "" && (!filepath.IsAbs(a) || filepath.Clean(a) != a) {
 		return fmt.Errorf("%w: docker.address %q must be a clean absolute path", ErrBadConfig, a)
+	}
+	if err := c.Docker.validate(); err != nil {
+		return err
 	}
 	if c.Root == "" || c.State == "" || c.Address == "" {
 		return fmt.Errorf("%w: root, state and address must not be empty", ErrBadConfig)

@@ -52,12 +52,17 @@ func New(cfg Config, log *slog.Logger) (_ *Daemon, retErr error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// The TLS files are read before anything is made: a bad one leaves
+	// nothing behind.
+	dockerTLS, err := cfg.dockerTLS()
+	if err != nil {
+		return nil, err
+	}
 	d := &Daemon{cfg: cfg, log: log, metrics: newMetrics(), started: time.Now().UTC()}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	if err := os.MkdirAll(filepath.Dir(cfg.Address), 0o711); err != nil {
 		return nil, fmt.Errorf("create %s: %w", filepath.Dir(cfg.Address), err)
 	}
-	var err error
 	if d.engine, err = engine.New(d.ctx, cfg.engineConfig(log)); err != nil {
 		return nil, err
 	}
@@ -93,7 +98,8 @@ func New(cfg Config, log *slog.Logger) (_ *Daemon, retErr error) {
 		}
 	}
 	if !cfg.Docker.Disabled {
-		d.docker, err = dockerapi.New(dockerapi.Config{Address: cfg.dockerAddress(), SocketGID: cfg.SocketGID, Engine: d.engine, Logger: log})
+		d.docker, err = dockerapi.New(dockerapi.Config{Address: cfg.dockerAddress(), SocketGID: cfg.SocketGID,
+			TCPAddress: cfg.Docker.TCPAddress, TLS: dockerTLS, Engine: d.engine, Logger: log})
 		if err != nil {
 			d.stopFrontEnds()
 			d.ln.Close()

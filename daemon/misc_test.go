@@ -59,12 +59,24 @@ func TestConfig(t *testing.T) {
 		cfg.Runtimes["runsc"].Path != "/usr/bin/runsc" || !slices.Equal(cfg.Runtimes["runsc"].Args, []string{"--network=host"}) {
 		t.Fatalf("runtimes as paths and tables: %v %+v", err, cfg.Runtimes)
 	}
+	const dockerTLS = "tls_ca = \"/ca.pem\"\ntls_cert = \"/cert.pem\"\ntls_key = \"/key.pem\"\n"
+	for _, good := range []string{"[docker]\ntcp_address = \"127.0.0.1:2376\"\n" + dockerTLS, "[docker]\ntcp_address = \"[::1]:2376\"\n" + dockerTLS} {
+		if err := os.WriteFile(p, []byte(good), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := daemon.LoadConfig(p, true); err != nil {
+			t.Errorf("%q: %v", good, err)
+		}
+	}
 	for _, bad := range []string{"rooot = \"/x\"\n",
 		"[runtimes]\nrunc = 3\n", "[runtimes]\nrunsc = { args = [\"--x\"] }\n", "[runtimes]\nrunsc = { path = \"/x\", flags = [] }\n",
 		"[runtimes]\nrunsc = { path = \"/x\", args = \"--x\" }\n", "[runtimes]\nrunsc = { path = \"/x\", args = [1] }\n", "snapshotter = \"zfs\"\n", "log_level = \"loud\"\n", "[debug]\naddress = \"0.0.0.0:1\"\n", "root = 3\n",
 		"[registry]\nmax_layer_size_mb = 0\n", "[registry]\nmax_layer_size_mb = -1\n",
 		"[registry.auths.\"reg\"]\nusername = \"u\"\n", "[registry.auths.\"https://reg/\"]\nusername = \"u\"\npassword = \"p\"\n",
-		"[registry.auths.\"reg\"]\nusername = \"u\"\npassword = \"p\"\nidentity_token = \"t\"\n", "[registry.auths.\"reg\"]\nuser = \"u\"\n"} {
+		"[registry.auths.\"reg\"]\nusername = \"u\"\npassword = \"p\"\nidentity_token = \"t\"\n", "[registry.auths.\"reg\"]\nuser = \"u\"\n",
+		"[docker]\ntcp_address = \"127.0.0.1:2376\"\n", "[docker]\ntcp_address = \"127.0.0.1:2376\"\ntls_ca = \"/ca.pem\"\ntls_cert = \"/cert.pem\"\n",
+		"[docker]\ntcp_address = \"0.0.0.0:2376\"\n" + dockerTLS, "[docker]\ntcp_address = \"localhost:2376\"\n" + dockerTLS, "[docker]\ntcp_address = \"127.0.0.1\"\n" + dockerTLS,
+		"[docker]\n" + dockerTLS} {
 		if err := os.WriteFile(p, []byte(bad), 0o644); err != nil {
 			t.Fatal(err)
 		}

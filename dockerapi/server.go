@@ -2,6 +2,7 @@ package dockerapi
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,18 +32,25 @@ type Config struct {
 	// 0700 when missing and the socket is 0660, group SocketGID.
 	Address   string
 	SocketGID int
+	// TCPAddress, when set, is a loopback host:port served beside the
+	// socket with TLS, the same handler behind both; TLS must then be
+	// set (ServerTLS).
+	TCPAddress string
+	TLS        *tls.Config
 	// Engine does the work.
 	Engine *engine.Engine
 	// Logger defaults to discarding.
 	Logger *slog.Logger
 }
 
-// Server serves the Docker Engine API on its socket.
+// Server serves the Docker Engine API on its socket and, optionally,
+// on a TCP address with TLS.
 type Server struct {
 	cfg  Config
 	e    *engine.Engine
 	log  *slog.Logger
 	ln   net.Listener
+	tcp  net.Listener // nil without a TCPAddress
 	http *http.Server
 
 	// ctx ends on Stop; hijacked streams and waits derive from it.
@@ -69,10 +77,14 @@ type Server struct {
 	pruning sync.Mutex
 }
 
-// New binds cfg.Address (replacing a stale socket); Serve answers.
+// New binds cfg.Address (replacing a stale socket) and cfg.TCPAddress
+// if set; Serve answers.
 func New(cfg Config) (*Server, error) {
 	if cfg.Engine == nil {
 		return nil, errors.New("dockerapi: no engine")
+	}
+	if cfg.TCPAddress != "" && cfg.TLS == nil {
+		return nil, fmt.Errorf("dockerapi: %s: no plaintext TCP, TLS is required", cfg.TCPAddress)
 	}
 	if cfg.Address == "" {
 		cfg.Address = DefaultAddress
@@ -88,6 +100,14 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.ln = ln
+	if cfg.TCPAddress != "" {
+		tcp, err := net.Listen("tcp", cfg.TCPAddress)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("dockerapi: listen on %s: %w", cfg.TCPAddress, err)
+		}
+		s.tcp = tls.NewListener(tcp, cfg.TLS)
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	go s.forgetRemoved(s.e.Events().Subscribe(s.ctx, events.Filter{Namespace: Namespace, Topics: []string{string(events.TopicContainers)}}))
 	// Recorded from now on: /events replays what happened since berthd
@@ -138,23 +158,60 @@ func listen(addr string, gid int) (net.Listener, error) {
 // Address is the socket served.
 func (s *Server) Address() string { return s.cfg.Address }
 
-// Serve answers requests until Stop; it returns nil after a stop.
+// TCPAddress is the TLS listener's address, empty without one.
+func (s *Server) TCPAddress() string {
+	if s.tcp == nil {
+		return ""
+	}
+	return s.tcp.Addr().String()
+}
+
+// Serve answers requests on the socket and the TCP listener until Stop;
+// it returns nil after a stop. Should either listener fail, both close.
 func (s *Server) Serve() error {
-	s.log.Info("docker API serving", "address", s.cfg.Address)
-	if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("dockerapi: serve %s: %w", s.cfg.Address, err)
+	s.log.Info("docker API serving", "address", s.cfg.Address, "tcp", s.TCPAddress())
+	lns := []net.Listener{s.ln}
+	if s.tcp != nil {
+		lns = append(lns, s.tcp)
+	}
+	done := make(chan error, len(lns))
+	for _, ln := range lns {
+		go func() {
+			err := s.serve(ln)
+			if err != nil {
+				_ = s.http.Close()
+			}
+			done <- err
+		}()
+	}
+	var errs []error
+	for range lns {
+		errs = append(errs, <-done)
+	}
+	return errors.Join(errs...)
+}
+
+// serve answers on one listener until the server closes.
+func (s *Server) serve(ln net.Listener) error {
+	if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("dockerapi: serve %s: %w", ln.Addr(), err)
 	}
 	return nil
 }
 
-// Stop ends every request and stream (containers run on) and removes
-// the socket.
+// Stop ends every request and stream (containers run on), closes both
+// listeners and removes the socket.
 func (s *Server) Stop() {
 	s.mu.Lock()
 	s.stopping = true
 	s.mu.Unlock()
 	s.cancel()
 	_ = s.http.Close()
+	// Closed here as well for a Server stopped before Serve.
+	_ = s.ln.Close()
+	if s.tcp != nil {
+		_ = s.tcp.Close()
+	}
 	s.streams.Wait()
 	_ = os.Remove(s.cfg.Address)
 }

@@ -38,6 +38,10 @@ func newRoot() *cobra.Command {
 		metrics    string
 		criAddr    string
 		dockerAddr string
+		dockerTCP  string
+		dockerCA   string
+		dockerCert string
+		dockerKey  string
 	)
 	cmd := &cobra.Command{
 		Use:           "berthd",
@@ -72,6 +76,18 @@ func newRoot() *cobra.Command {
 			if cmd.Flags().Changed("docker-address") {
 				cfg.Docker.Address = dockerAddr
 			}
+			if cmd.Flags().Changed("docker-tcp-address") {
+				cfg.Docker.TCPAddress = dockerTCP
+			}
+			if cmd.Flags().Changed("docker-tls-ca") {
+				cfg.Docker.TLSCA = dockerCA
+			}
+			if cmd.Flags().Changed("docker-tls-cert") {
+				cfg.Docker.TLSCert = dockerCert
+			}
+			if cmd.Flags().Changed("docker-tls-key") {
+				cfg.Docker.TLSKey = dockerKey
+			}
 			log, err := daemon.NewLogger(os.Stderr, cfg.LogLevel)
 			if err != nil {
 				return err
@@ -99,6 +115,10 @@ func newRoot() *cobra.Command {
 	f.StringVar(&logLevel, "log-level", def.LogLevel, "debug, info, warn or error")
 	f.StringVar(&criAddr, "cri-address", "", "unix socket to serve the Kubernetes CRI on (default cri.sock in the state directory)")
 	f.StringVar(&dockerAddr, "docker-address", "", "unix socket to serve the Docker Engine API on (default docker.sock in the state directory)")
+	f.StringVar(&dockerTCP, "docker-tcp-address", "", "also serve the Docker Engine API on this loopback IP:port, with TLS client auth (needs the three --docker-tls flags)")
+	f.StringVar(&dockerCA, "docker-tls-ca", "", "PEM CA bundle the Docker API's TLS clients' certificates are verified against")
+	f.StringVar(&dockerCert, "docker-tls-cert", "", "PEM certificate of the Docker API's TLS listener")
+	f.StringVar(&dockerKey, "docker-tls-key", "", "PEM key of the Docker API's TLS listener")
 	f.StringVar(&metrics, "metrics-address", def.Metrics.Address, "serve Prometheus /metrics on a loopback host:port or unix:///path (off when empty)")
 
 	cfgCmd := &cobra.Command{Use: "config", Short: "Configuration helpers"}

@@ -53,9 +53,12 @@ type env struct {
 	// networks are the networks a test may make, removed by their exact
 	// names when it ends should it not have removed them.
 	networks []string
+	// args are berthd's arguments beyond the env's own.
+	args []string
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv starts a berthd with args added to its command line.
+func newEnv(t *testing.T, args ...string) *env {
 	t.Helper()
 	testutil.RequireRoot(t)
 	for _, b := range []string{"berthd", "berth", "berth-shim", "berth-runtime", "berth-init"} {
@@ -71,7 +74,7 @@ func newEnv(t *testing.T) *env {
 	reg := registrytest.Start(t, registrytest.Options{})
 	reg.PushBusybox(t, "test/busybox", "v1", registrytest.Gzip, false)
 	e := &env{t: t, dir: dir, sock: filepath.Join(dir, "docker.sock"), grpc: filepath.Join(dir, "berthd.sock"),
-		ref: reg.Host + "/test/busybox:v1", reg: reg}
+		ref: reg.Host + "/test/busybox:v1", reg: reg, args: args}
 	e.http = &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", e.sock)
 	}}}
@@ -99,8 +102,9 @@ func (e *env) config() string {
 // start runs berthd and waits for the Docker API's /_ping.
 func (e *env) start() {
 	e.t.Helper()
-	cmd := exec.Command(filepath.Join(bin, "berthd"), "--root", filepath.Join(e.dir, "root"), "--state", filepath.Join(e.dir, "state"),
-		"--address", e.grpc, "--docker-address", e.sock, "--config", e.config())
+	args := append([]string{"--root", filepath.Join(e.dir, "root"), "--state", filepath.Join(e.dir, "state"),
+		"--address", e.grpc, "--docker-address", e.sock, "--config", e.config()}, e.args...)
+	cmd := exec.Command(filepath.Join(bin, "berthd"), args...)
 	cmd.Env = append(os.Environ(), "HTTP_PROXY=http://127.0.0.1:9", "HTTPS_PROXY=http://127.0.0.1:9")
 	logf, err := os.OpenFile(filepath.Join(e.dir, "berthd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
