@@ -1,6 +1,7 @@
-# bench/lib.sh — setup shared by bench/run.sh and bench/many.sh; source
-# it after setting BENCH (a short name: the temporary directory and the
-# ctr namespace are named after it).
+# bench/lib.sh — setup shared by bench/run.sh, bench/many.sh,
+# bench/netrun.sh and bench/docker-run.sh; source it after setting BENCH
+# (a short name: the temporary directory and the ctr namespace are named
+# after it).
 #
 # bench_setup builds Berth, makes a one-layer busybox image from
 # /bin/busybox (hack/mkimage) and loads it into a private berthd, a
@@ -8,12 +9,15 @@
 # store, all under one temporary directory WORK with HTTP(S)_PROXY
 # pointing at a dead loopback port. It sets B (the berth CLI), C (ctr),
 # IMAGE, BERTHD_PID and CONTAINERD_PID. At exit every container is
-# removed, every daemon stopped by PID, every mount under WORK unmounted
-# and WORK, the ctr namespace's cgroup and any cgroup in CGROUPS (exact
-# paths) removed; a caller's bench_cleanup_more runs first, its
+# removed, every daemon stopped by PID, any other process with an
+# argument under WORK killed by PID (and named), every mount under WORK
+# unmounted and WORK, the ctr namespace's cgroup, Podman's libpod_parent
+# where the run made it and any cgroup in CGROUPS (exact paths)
+# removed; a caller's bench_cleanup_more runs first, its
 # bench_cleanup_after once containers and daemons are gone. A caller may
 # set BERTHD_CONFIG (berthd's --config, default /dev/null) and
-# PODMAN_FLAGS (extra podman global flags) before bench_setup.
+# PODMAN_FLAGS (extra podman global flags) before bench_setup, and
+# BERTHD_ONLY=1 to start berthd alone (no containerd, no Podman store).
 #
 # docker_setup, where dockerd is installed, starts a private dockerd too
 # (its own data root, exec root, pidfile, socket and cgroup parent under
@@ -27,6 +31,13 @@ CTR_NS=berth-bench-$BENCH
 PIDS=()
 CGROUPS=()
 export HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 NO_PROXY=
+# Podman with cgroupfs makes libpod_parent (containers) and
+# libpod_parent/conmon (conmons) in every hierarchy: the ones that are not
+# there now are removed at exit, children first.
+for d in /sys/fs/cgroup/*/; do
+	[ -e "${d}libpod_parent/conmon" ] || CGROUPS+=("${d}libpod_parent/conmon")
+	[ -e "${d}libpod_parent" ] || CGROUPS+=("${d}libpod_parent")
+done
 
 bench_cleanup() {
 	set +e
@@ -51,6 +62,18 @@ bench_cleanup() {
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
+	# Anything still running with an argument under WORK (a shim, a
+	# conmon) is this run's: say so and kill it by PID.
+	local p c stray=()
+	for p in /proc/[0-9]*; do
+		c=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
+		[[ $c == *"$WORK/"* ]] && stray+=("${p#/proc/}")
+	done
+	if [ ${#stray[@]} -gt 0 ]; then
+		echo "processes of the run still running, killed: ${stray[*]}" >&2
+		kill -KILL "${stray[@]}" 2>/dev/null
+		sleep 0.5
+	fi
 	[ -n "${DOCKER_RUNDIR:-}" ] && rmdir "$DOCKER_RUNDIR/plugins" "$DOCKER_RUNDIR" 2>/dev/null
 	grep -F " $WORK/" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r m; do umount -l "$m"; done
 	# ctr leaves its namespace's cgroup directory behind.
@@ -77,11 +100,26 @@ bench_setup() {
 	(cd "$REPO_ROOT" && go run ./hack/mkimage --oci-archive "$WORK/busybox.tar" --ref localhost/bench/busybox:1)
 	IMAGE=localhost/bench/busybox:1
 
-	echo "== starting berthd and containerd"
+	if [ -n "${BERTHD_ONLY:-}" ]; then echo "== starting berthd"; else echo "== starting berthd and containerd"; fi
 	"$WORK/bin/berthd" --root "$WORK/berth/root" --state "$WORK/berth/state" --address "$WORK/berthd.sock" \
 		--config "${BERTHD_CONFIG:-/dev/null}" --log-level warn >"$WORK/berthd.log" 2>&1 &
 	BERTHD_PID=$!
 	PIDS+=("$BERTHD_PID")
+	[ -n "${BERTHD_ONLY:-}" ] || containerd_start
+	for _ in $(seq 100); do [ -S "$WORK/berthd.sock" ] && { [ -n "${BERTHD_ONLY:-}" ] || [ -S "$WORK/containerd.sock" ]; } && break; sleep 0.1; done
+	B=("$WORK/bin/berth" --address "$WORK/berthd.sock")
+	C=(ctr --address "$WORK/containerd.sock" --namespace "$CTR_NS")
+
+	echo "== loading the image into each"
+	"${B[@]}" load -i "$WORK/busybox.tar" >/dev/null
+	[ -z "${BERTHD_ONLY:-}" ] || return 0
+	"${C[@]}" images import "$WORK/busybox.tar" >/dev/null
+	"${C[@]}" images ls -q | grep -q bench/busybox || { echo "ctr did not import the image" >&2; exit 1; }
+	mkdir -p "$WORK/podman"
+	podman_cmd load -i "$WORK/busybox.tar" >/dev/null 2>&1
+}
+
+containerd_start() {
 	cat >"$WORK/containerd.toml" <<TOML
 version = 2
 root = "$WORK/containerd/root"
@@ -94,16 +132,6 @@ TOML
 	containerd --config "$WORK/containerd.toml" >"$WORK/containerd.log" 2>&1 &
 	CONTAINERD_PID=$!
 	PIDS+=("$CONTAINERD_PID")
-	for _ in $(seq 100); do [ -S "$WORK/berthd.sock" ] && [ -S "$WORK/containerd.sock" ] && break; sleep 0.1; done
-	B=("$WORK/bin/berth" --address "$WORK/berthd.sock")
-	C=(ctr --address "$WORK/containerd.sock" --namespace "$CTR_NS")
-
-	echo "== loading the image into each"
-	"${B[@]}" load -i "$WORK/busybox.tar" >/dev/null
-	"${C[@]}" images import "$WORK/busybox.tar" >/dev/null
-	"${C[@]}" images ls -q | grep -q bench/busybox || { echo "ctr did not import the image" >&2; exit 1; }
-	mkdir -p "$WORK/podman"
-	podman_cmd load -i "$WORK/busybox.tar" >/dev/null 2>&1
 }
 
 docker_setup() {
