@@ -67,3 +67,10 @@ func hugePageSizes() map[uint64]bool {
 	}
 	return out
 }
+
+// Validate checks r as a runtime applying it on this host would, before
+// anything is made: impossible values fail with ErrInvalid, what the
+// host's cgroup layout cannot do with ErrNotSupported.
+func Validate(r *specs.LinuxResources) error {
+	return validate(r, DetectMode())
+}

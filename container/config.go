@@ -41,8 +41,12 @@ type Config struct {
 	// Resources are cgroup limits; zero is unlimited.
 	Resources Resources `json:"resources,omitempty"`
 	Ulimits   []Ulimit  `json:"ulimits,omitempty"`
-	CapAdd    []string  `json:"capAdd,omitempty"`
-	CapDrop   []string  `json:"capDrop,omitempty"`
+	// OOMScoreAdj is the process's oom_score_adj (-1000 to 1000); 0
+	// inherits the engine's. A value below the engine's own is raised
+	// to it when the engine may not lower scores (no CAP_SYS_RESOURCE).
+	OOMScoreAdj int      `json:"oomScoreAdj,omitempty"`
+	CapAdd      []string `json:"capAdd,omitempty"`
+	CapDrop     []string `json:"capDrop,omitempty"`
 	// Privileged gives every capability and device and no seccomp
 	// filter, masked or read-only path, as Docker does.
 	Privileged bool     `json:"privileged,omitempty"`
@@ -158,6 +162,18 @@ type Resources struct {
 	PidsLimit int64 `json:"pidsLimit,omitempty"`
 	// CPUShares is the relative CPU weight (`--cpu-shares`).
 	CPUShares uint64 `json:"cpuShares,omitempty"`
+	// CpusetCpus and CpusetMems pin the container to CPUs and memory
+	// nodes, as lists like "0-2,4" (`--cpuset-cpus`, `--cpuset-mems`).
+	CpusetCpus string `json:"cpusetCpus,omitempty"`
+	CpusetMems string `json:"cpusetMems,omitempty"`
+	// MemorySwap bounds memory plus swap in bytes (`--memory-swap`); -1
+	// is unlimited swap, 0 the runtime's default.
+	MemorySwap int64 `json:"memorySwap,omitempty"`
+	// Hugepages bounds hugetlb use in bytes per page size ("2MB").
+	Hugepages map[string]uint64 `json:"hugepages,omitempty"`
+	// Unified holds cgroup v2 files and their values, for pure cgroup v2
+	// hosts only.
+	Unified map[string]string `json:"unified,omitempty"`
 }
 
 // Ulimit is one rlimit (`--ulimit nofile=1024:2048`).

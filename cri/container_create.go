@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"path/filepath"
 	"strconv"
@@ -100,6 +101,7 @@ func (s *Server) containerConfig(ctx context.Context, sb engine.Container, sm sa
 		return container.Config{}, err
 	}
 	cfg.Resources = resources(cc.GetLinux().GetResources())
+	cfg.OOMScoreAdj = int(cc.GetLinux().GetResources().GetOomScoreAdj())
 	labels, err := labelsWith(cc.GetLabels(), map[string]string{labelKind: kindContainer, labelSandbox: sb.ID}, meta)
 	if err != nil {
 		return container.Config{}, err
@@ -249,6 +251,17 @@ func resources(r *runtimeapi.LinuxContainerResources) container.Resources {
 	out.Memory = r.GetMemoryLimitInBytes()
 	if r.GetCpuShares() > 0 {
 		out.CPUShares = uint64(r.GetCpuShares())
+	}
+	out.CpusetCpus, out.CpusetMems = r.GetCpusetCpus(), r.GetCpusetMems()
+	out.MemorySwap = r.GetMemorySwapLimitInBytes()
+	for _, h := range r.GetHugepageLimits() {
+		if out.Hugepages == nil {
+			out.Hugepages = map[string]uint64{}
+		}
+		out.Hugepages[h.GetPageSize()] = h.GetLimit()
+	}
+	if len(r.GetUnified()) > 0 {
+		out.Unified = maps.Clone(r.GetUnified())
 	}
 	if r.GetCpuQuota() > 0 && r.GetCpuPeriod() > 0 {
 		out.NanoCPUs = r.GetCpuQuota() * 1e9 / r.GetCpuPeriod()

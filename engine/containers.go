@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-dev/berth/cgroups"
 	"github.com/berth-dev/berth/container"
 	"github.com/berth-dev/berth/errdefs"
 	"github.com/berth-dev/berth/events"
@@ -176,6 +177,13 @@ func (e *Engine) checkConfig(cfg *container.Config) error {
 		if _, err := e.reaperBinary(); err != nil {
 			return fmt.Errorf("%w: --init: %w", ErrInvalidConfig, err)
 		}
+	}
+	res := resources(cfg.Resources)
+	if err := cgroups.Validate(&res); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	if _, err := oomScoreAdj(cfg.OOMScoreAdj); err != nil {
+		return err
 	}
 	_, err := e.runtimeFor(cfg.Runtime)
 	return err

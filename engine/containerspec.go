@@ -112,8 +112,43 @@ func containerSpec(id string, img ocispec.ImageConfig, cfg container.Config, roo
 	if len(cfg.Sysctls) > 0 {
 		s.Linux.Sysctl = maps.Clone(cfg.Sysctls)
 	}
+	if s.Process.OOMScoreAdj, err = oomScoreAdj(cfg.OOMScoreAdj); err != nil {
+		return nil, err
+	}
 	supplementaryGroups(&s.Process.User, cfg)
 	return s, nil
+}
+
+// oomScoreAdj is the oom_score_adj a container gets for want: nil (the
+// engine's, inherited) for 0; else want, raised to the engine's own
+// when the engine may not lower it (lowering takes CAP_SYS_RESOURCE, as
+// containerd's restrict_oom_score_adj does), so the runtime's write
+// cannot fail.
+func oomScoreAdj(want int) (*int, error) {
+	if want == 0 {
+		return nil, nil
+	}
+	if want < -1000 || want > 1000 {
+		return nil, fmt.Errorf("%w: oom_score_adj %d is outside [-1000, 1000]", ErrInvalidConfig, want)
+	}
+	b, err := os.ReadFile("/proc/self/oom_score_adj")
+	if err != nil {
+		return nil, fmt.Errorf("the engine's oom_score_adj: %w", err)
+	}
+	own, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, fmt.Errorf("the engine's oom_score_adj %q: %w", b, err)
+	}
+	if want < own {
+		held, err := heldCaps()
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(held, "CAP_SYS_RESOURCE") {
+			want = own
+		}
+	}
+	return &want, nil
 }
 
 // supplementaryGroups adds cfg's extra groups to the process's user, with
@@ -248,6 +283,24 @@ func resources(r container.Resources) specs.LinuxResources {
 	}
 	if r.PidsLimit > 0 {
 		out.Pids = &specs.LinuxPids{Limit: &r.PidsLimit}
+	}
+	if r.CpusetCpus != "" || r.CpusetMems != "" {
+		if out.CPU == nil {
+			out.CPU = &specs.LinuxCPU{}
+		}
+		out.CPU.Cpus, out.CPU.Mems = r.CpusetCpus, r.CpusetMems
+	}
+	if r.MemorySwap != 0 {
+		if out.Memory == nil {
+			out.Memory = &specs.LinuxMemory{}
+		}
+		out.Memory.Swap = &r.MemorySwap
+	}
+	for _, size := range slices.Sorted(maps.Keys(r.Hugepages)) {
+		out.HugepageLimits = append(out.HugepageLimits, specs.LinuxHugepageLimit{Pagesize: size, Limit: r.Hugepages[size]})
+	}
+	if len(r.Unified) > 0 {
+		out.Unified = maps.Clone(r.Unified)
 	}
 	return out
 }
