@@ -23,7 +23,7 @@ const (
 	// view, with its mounts; refused at or under a mount of a stopped one.
 	useCopy rootUse = iota
 	// useStat is a path's stat: as useCopy, but a stopped container's
-	// mount point itself is described as its root filesystem has it.
+	// mount point itself gets errMountPoint.
 	useStat
 	// useExport is the container's root filesystem alone, no mounts.
 	useExport
@@ -96,10 +96,13 @@ func (e *Engine) withRoot(ctx context.Context, ns, ref, p string, use rootUse, f
 	})
 }
 
+// errMountPoint is refuseMounts' answer to the stat of a stopped
+// container's mount point.
+var errMountPoint = errors.New("a mount point of a stopped container")
+
 // refuseMounts refuses path p of a container that does not run when it
-// is at or under one of its mounts, but for the stat of a mount point:
-// that is its place in the root filesystem, and lets the Docker CLI's
-// copy into it meet the refusal with its message (a HEAD has no body).
+// is at or under one of its mounts; the stat of a mount point itself
+// gets errMountPoint.
 func refuseMounts(c Container, p string, use rootUse) error {
 	cfg, err := ContainerConfig(c)
 	if err != nil {
@@ -108,7 +111,10 @@ func refuseMounts(c Container, p string, use rootUse) error {
 	clean := path.Clean("/" + p)
 	for _, m := range cfg.Mounts {
 		t := path.Clean("/" + m.Target)
-		if clean == t && use != useStat || strings.HasPrefix(clean, strings.TrimSuffix(t, "/")+"/") {
+		switch {
+		case clean == t && use == useStat:
+			return errMountPoint
+		case clean == t || strings.HasPrefix(clean, strings.TrimSuffix(t, "/")+"/"):
 			return errdefs.New(errdefs.ErrNotImplemented, fmt.Sprintf("berthd copies to or from the container's mount %s only while the container runs", t))
 		}
 	}
@@ -131,15 +137,21 @@ func (e *Engine) ExportContainer(ctx context.Context, ns, ref string) (io.ReadCl
 }
 
 // StatContainerPath describes path in container ref as
-// CopyFromContainer would, without reading it; a stopped container's
-// mount point is described as its root filesystem has it.
-func (e *Engine) StatContainerPath(ctx context.Context, ns, ref, path string) (archive.PathStat, error) {
+// CopyFromContainer would, without reading it. A stopped container's
+// mount point, which its root filesystem may not even hold, is described
+// as a directory (so that the Docker CLI's copy into it, which asks for
+// its stat first, meets the copy's refusal with its message: a stat's
+// HEAD has no body); a path under it is refused as the copy is.
+func (e *Engine) StatContainerPath(ctx context.Context, ns, ref, p string) (archive.PathStat, error) {
 	var st archive.PathStat
-	err := e.withRoot(ctx, ns, ref, path, useStat, func(root *os.File) error {
+	err := e.withRoot(ctx, ns, ref, p, useStat, func(root *os.File) error {
 		var err error
-		st, err = archive.StatAt(root, path)
+		st, err = archive.StatAt(root, p)
 		return err
 	})
+	if errors.Is(err, errMountPoint) {
+		return archive.PathStat{Name: path.Base(path.Clean("/" + p)), Mode: os.ModeDir | 0o755}, nil
+	}
 	return st, err
 }
 

@@ -142,8 +142,9 @@ func TestCopy(t *testing.T) {
 // mounts (absolute, and climbing out of the bind's host directory) that
 // lead to the container's /etc, never the host's; a read-only mount
 // refused; a paused container copied from; `docker export` without the
-// mounts; a stopped container's mounts refused with a one-line 501 while
-// the rest of its root is still copied to; and that nothing is left.
+// mounts; a stopped container's mounts (the mount point, a path under
+// it) and a never started one's refused with a one-line 501 while the
+// rest of its root is still copied to; and that nothing is left.
 func TestCopyMounts(t *testing.T) {
 	e := newEnv(t)
 	e.ok("pull", "-q", e.ref)
@@ -237,6 +238,9 @@ func TestCopyMounts(t *testing.T) {
 	const refused = "berthd copies to or from the container's mount "
 	e.fails(refused+"/vol only while the container runs", "cp", filepath.Join(d, "in.txt"), "m:/vol/")
 	e.fails(refused+"/vol only while the container runs", "cp", filepath.Join(d, "in.txt"), "m:/vol")
+	e.fails(refused+"/vol only while the container runs", "cp", filepath.Join(d, "in.txt"), "m:/vol/newname")
+	e.ok("create", "--name", "never", "-v", vol+":/vol2", e.ref, "true")
+	e.fails(refused+"/vol2 only while the container runs", "cp", filepath.Join(d, "in.txt"), "never:/vol2")
 	e.fails(refused+"/bind only while the container runs", "cp", "m:/bind/in.txt", d)
 	e.fails(refused+"/tmp2 only while the container runs", "cp", "m:/tmp2", d)
 	putTar(t, e, "/v1.50/containers/m/archive?path=/vol", mkTar(t, "x", "x", 0o644), http.StatusNotImplemented)
@@ -244,7 +248,7 @@ func TestCopyMounts(t *testing.T) {
 	e.ok("cp", "m:/stopped.txt", filepath.Join(d, "stopped.txt"))
 	checkFile(t, filepath.Join(d, "stopped.txt"), "in\n", 0o640)
 
-	e.ok("rm", "-f", "m")
+	e.ok("rm", "-f", "m", "never")
 	e.ok("volume", "rm", vol)
 	if out := e.ok("volume", "ls", "-q"); out != "" {
 		t.Errorf("volumes left: %q", out)
