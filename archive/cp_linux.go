@@ -41,6 +41,12 @@ func CopyOut(ctx context.Context, rootfs, ctrPath string) (io.ReadCloser, PathSt
 		return nil, PathStat{}, fmt.Errorf("copy from container: %w", err)
 	}
 	defer root.Close()
+	return CopyOutAt(ctx, root, ctrPath)
+}
+
+// CopyOutAt is CopyOut in the root directory handle root, which the
+// caller may close once it returns.
+func CopyOutAt(ctx context.Context, root *os.File, ctrPath string) (io.ReadCloser, PathStat, error) {
 	dir, name, prefix, err := openSource(root, ctrPath)
 	if err != nil {
 		return nil, PathStat{}, fmt.Errorf("copy from %s: %w", ctrPath, cpError(err))
@@ -56,6 +62,21 @@ func CopyOut(ctx context.Context, rootfs, ctrPath string) (io.ReadCloser, PathSt
 		pw.CloseWithError(WriteTree(ctx, pw, dir, name, prefix))
 	}()
 	return pr, st, nil
+}
+
+// StatAt describes ctrPath in the root directory handle root as CopyOut
+// would, without reading it.
+func StatAt(root *os.File, ctrPath string) (PathStat, error) {
+	dir, name, prefix, err := openSource(root, ctrPath)
+	if err != nil {
+		return PathStat{}, fmt.Errorf("stat %s: %w", ctrPath, cpError(err))
+	}
+	defer dir.Close()
+	st, err := statAt(dir, name, prefix)
+	if err != nil {
+		return PathStat{}, fmt.Errorf("stat %s: %w", ctrPath, cpError(err))
+	}
+	return st, nil
 }
 
 // openSource opens what WriteTree needs for ctrPath: a directory handle,
@@ -169,14 +190,19 @@ var ErrCannotCopyDir = errdefs.New(errdefs.ErrInvalidArgument, "cannot copy a di
 // is replaced, not written through. Entries named like whiteouts
 // (".wh.*") are refused: they would delete files.
 func CopyIn(ctx context.Context, rootfs, dst string, r io.Reader, opts CopyInOptions) error {
-	if _, err := cleanName(opts.SrcName); err != nil || strings.Contains(opts.SrcName, "/") && opts.SrcName != "." {
-		return fmt.Errorf("copy to %s: source name %q is not a base name: %w", dst, opts.SrcName, errdefs.ErrInvalidArgument)
-	}
 	root, err := os.Open(rootfs)
 	if err != nil {
 		return fmt.Errorf("copy to container: %w", err)
 	}
 	defer root.Close()
+	return CopyInAt(ctx, root, dst, r, opts)
+}
+
+// CopyInAt is CopyIn in the root directory handle root.
+func CopyInAt(ctx context.Context, root *os.File, dst string, r io.Reader, opts CopyInOptions) error {
+	if _, err := cleanName(opts.SrcName); err != nil || strings.Contains(opts.SrcName, "/") && opts.SrcName != "." {
+		return fmt.Errorf("copy to %s: source name %q is not a base name: %w", dst, opts.SrcName, errdefs.ErrInvalidArgument)
+	}
 	into, rename, err := copyTarget(root, dst, opts)
 	if err != nil {
 		return fmt.Errorf("copy to %s: %w", dst, cpError(err))

@@ -26,7 +26,10 @@ var ErrChanged = errors.New("archive: file changed while being read")
 // Every entry is opened relative to its parent's descriptor with
 // O_NOFOLLOW and checked to be what was stat'ed, so no symlink in the
 // tree, not even one swapped in while the tree is read, leads outside
-// dir. Sockets are skipped; hardlinked files are written once.
+// dir. Sockets are skipped; hardlinked files are written once. A
+// directory of a kernel pseudo filesystem (proc, sysfs, cgroup, devpts,
+// ...), which a running container's view has mounted, is written
+// without its content: it holds no files to copy.
 func WriteTree(ctx context.Context, w io.Writer, dir *os.File, name, prefix string) error {
 	t := &treeWriter{ctx: ctx, tw: tar.NewWriter(w), links: map[[2]uint64]string{}, buf: make([]byte, 1<<20)}
 	if err := t.walk(int(dir.Fd()), name, prefix); err != nil {
@@ -111,6 +114,9 @@ func (t *treeWriter) directory(dirFd int, name string, hdr *tar.Header, st *unix
 	}
 	if err := t.tw.WriteHeader(hdr); err != nil {
 		return err
+	}
+	if isPseudoFS(int(f.Fd())) {
+		return nil
 	}
 	names, err := f.Readdirnames(-1)
 	if err != nil {
@@ -200,4 +206,24 @@ func fdXattrs(hdr *tar.Header, fd int) error {
 		hdr.PAXRecords["SCHILY.xattr."+key] = string(val[:n])
 	}
 	return nil
+}
+
+// mqueueMagic is the mqueue filesystem's statfs type, which unix lacks.
+const mqueueMagic = 0x19800202
+
+// isPseudoFS reports whether the directory fd is on a kernel pseudo
+// filesystem, whose entries are the kernel's state rather than files.
+func isPseudoFS(fd int) bool {
+	var fs unix.Statfs_t
+	if unix.Fstatfs(fd, &fs) != nil {
+		return false
+	}
+	switch fs.Type {
+	case unix.PROC_SUPER_MAGIC, unix.SYSFS_MAGIC, unix.CGROUP_SUPER_MAGIC, unix.CGROUP2_SUPER_MAGIC,
+		unix.DEVPTS_SUPER_MAGIC, mqueueMagic, unix.SECURITYFS_MAGIC, unix.DEBUGFS_MAGIC, unix.TRACEFS_MAGIC,
+		unix.BPF_FS_MAGIC, unix.PSTOREFS_MAGIC, unix.SELINUX_MAGIC, unix.SMACK_MAGIC, unix.BINFMTFS_MAGIC,
+		unix.NSFS_MAGIC, unix.EFIVARFS_MAGIC:
+		return true
+	}
+	return false
 }

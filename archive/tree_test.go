@@ -67,3 +67,35 @@ func TestWriteTree(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteTreePseudoFS checks that a directory on a pseudo filesystem
+// (here /proc and /sys) is written without its content.
+func TestWriteTreePseudoFS(t *testing.T) {
+	root, err := os.Open("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	for _, name := range []string{"proc", "sys"} {
+		if !isPseudoFS(mustOpenDir(t, "/"+name)) {
+			t.Skipf("/%s is not a pseudo filesystem here", name)
+		}
+		var buf bytes.Buffer
+		if err := WriteTree(context.Background(), &buf, root, name, name); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got, want := tarNames(t, &buf), map[string]string{name + "/": "5"}; !reflect.DeepEqual(got, want) {
+			t.Errorf("/%s: got %d entries, want %v alone", name, len(got), want)
+		}
+	}
+}
+
+func mustOpenDir(t *testing.T, p string) int {
+	t.Helper()
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return int(f.Fd())
+}

@@ -18,7 +18,12 @@ func newCp(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cp [flags] CONTAINER:SRC DEST|-\n  berth cp [flags] SRC|- CONTAINER:DEST",
 		Short: "Copy files between a container and the host (- is a tar on stdin or stdout)",
-		Args:  cobra.ExactArgs(2),
+		Long: "Copy files between a container and the host (- is a tar on stdin or stdout).\n\n" +
+			"A running or paused container is copied to and from as its processes see it, volumes,\n" +
+			"binds and tmpfs mounts included; a stopped container's root filesystem alone, and a\n" +
+			"path at or under one of its mounts is refused. Paths and symlinks in the container are\n" +
+			"resolved inside it.",
+		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			srcCtr, src := splitCopyArg(args[0])
 			dstCtr, dst := splitCopyArg(args[1])

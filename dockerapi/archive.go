@@ -17,9 +17,10 @@ import (
 )
 
 // The container archive endpoints, `docker cp` both ways and `docker
-// export`: a thin adapter over Engine.CopyFromContainer and
-// Engine.CopyToContainer, which resolve every path inside the
-// container's root.
+// export`: a thin adapter over the engine's CopyFromContainer,
+// StatContainerPath, CopyToContainer and ExportContainer, which resolve
+// every path inside the container's root (a running container's with
+// its mounts).
 
 // pathStatHeader carries a path's stat, base64 JSON, as Docker's.
 const pathStatHeader = "X-Docker-Container-Path-Stat"
@@ -34,7 +35,7 @@ func (s *Server) routeArchive(mux *http.ServeMux) {
 // getArchive answers GET /containers/{id}/archive?path=: the path's stat
 // in the header, its tar in the body.
 func (s *Server) getArchive(w http.ResponseWriter, r *http.Request) {
-	rc, st, err := s.openPath(r, false)
+	rc, st, err := s.openPath(r)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -53,12 +54,11 @@ func (s *Server) getArchive(w http.ResponseWriter, r *http.Request) {
 // statArchive answers HEAD /containers/{id}/archive?path=: the stat
 // header alone.
 func (s *Server) statArchive(w http.ResponseWriter, r *http.Request) {
-	rc, st, err := s.openPath(r, true)
+	st, err := s.statPath(r)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	rc.Close()
 	if err := setPathStat(w, st); err != nil {
 		writeError(w, err)
 		return
@@ -67,45 +67,42 @@ func (s *Server) statArchive(w http.ResponseWriter, r *http.Request) {
 }
 
 // openPath opens the tar of the request's path in its container, with
-// Docker's errors for a missing path or parameter; stat says it is for
-// the path's stat alone.
-func (s *Server) openPath(r *http.Request, stat bool) (io.ReadCloser, archive.PathStat, error) {
+// Docker's errors for a missing path or parameter.
+func (s *Server) openPath(r *http.Request) (io.ReadCloser, archive.PathStat, error) {
 	ref, p := r.PathValue("id"), r.URL.Query().Get("path")
 	if p == "" {
 		return nil, archive.PathStat{}, invalid("path cannot be empty")
 	}
-	use := useRead
-	if stat {
-		use = useStat
-	}
-	c, err := s.archiveContainer(r, ref, p, use)
-	if err != nil {
-		return nil, archive.PathStat{}, err
-	}
-	rc, st, err := s.e.CopyFromContainer(r.Context(), Namespace, c.ID, p)
-	if errors.Is(err, errdefs.ErrNotFound) {
-		err = notFound("Could not find the file %s in container %s", p, ref)
-	}
-	return rc, st, err
+	rc, st, err := s.e.CopyFromContainer(r.Context(), Namespace, ref, p)
+	return rc, st, pathError(err, ref, p)
 }
 
-// pathUse is what a request does with a container's path.
-type pathUse int
+// statPath describes the request's path in its container, with openPath's
+// errors.
+func (s *Server) statPath(r *http.Request) (archive.PathStat, error) {
+	ref, p := r.PathValue("id"), r.URL.Query().Get("path")
+	if p == "" {
+		return archive.PathStat{}, invalid("path cannot be empty")
+	}
+	st, err := s.e.StatContainerPath(r.Context(), Namespace, ref, p)
+	return st, pathError(err, ref, p)
+}
 
-const (
-	useRead pathUse = iota
-	useStat
-	useWrite
-)
+// pathError gives a missing path p in container ref Docker's message; a
+// missing container keeps the engine's.
+func pathError(err error, ref, p string) error {
+	if errors.Is(err, errdefs.ErrNotFound) && !errors.Is(err, engine.ErrContainerNotFound) {
+		return notFound("Could not find the file %s in container %s", p, ref)
+	}
+	return err
+}
 
-// archiveContainer finds container ref for a use of path p. The engine
-// copies in the container's root filesystem alone, so a path at or under
-// one of its mounts (a volume, a bind) is refused rather than read from
-// or written beneath the mount; only the stat of a mount point itself,
-// its place in the root, is given, so that the Docker CLI's copy into it
-// meets the refusal. A write to a read-only root is refused as Docker
-// does.
-func (s *Server) archiveContainer(r *http.Request, ref, p string, use pathUse) (engine.Container, error) {
+// writableContainer finds container ref for a write to path p: refused,
+// as Docker does, in a read-only mount or, outside the container's
+// writable mounts, when its root is read-only. The engine copies in a
+// running container's view, mounts and all, and refuses a path at or
+// under a mount of a stopped one.
+func (s *Server) writableContainer(r *http.Request, ref, p string) (engine.Container, error) {
 	c, err := s.e.Container(r.Context(), Namespace, ref)
 	if err != nil {
 		return c, err
@@ -114,15 +111,19 @@ func (s *Server) archiveContainer(r *http.Request, ref, p string, use pathUse) (
 	if err != nil {
 		return c, err
 	}
-	if use == useWrite && cfg.ReadOnly {
-		return c, errdefs.New(errdefs.ErrPermissionDenied, "container rootfs is marked read-only")
-	}
-	clean := path.Clean("/" + p)
+	clean, in := path.Clean("/"+p), ""
+	var ro bool
 	for _, m := range cfg.Mounts {
 		t := path.Clean("/" + m.Target)
-		if clean == t && use != useStat || strings.HasPrefix(clean, strings.TrimSuffix(t, "/")+"/") {
-			return c, notImplemented(fmt.Sprintf("berthd does not copy to or from the container's mount %s yet", t))
+		if (clean == t || strings.HasPrefix(clean, strings.TrimSuffix(t, "/")+"/")) && len(t) > len(in) {
+			in, ro = t, m.ReadOnly
 		}
+	}
+	switch {
+	case in != "" && ro:
+		return c, errdefs.New(errdefs.ErrPermissionDenied, "mounted volume is marked read-only")
+	case in == "" && cfg.ReadOnly:
+		return c, errdefs.New(errdefs.ErrPermissionDenied, "container rootfs is marked read-only")
 	}
 	return c, nil
 }
@@ -151,7 +152,7 @@ func (s *Server) putArchive(w http.ResponseWriter, r *http.Request) {
 		writeError(w, invalid("path cannot be empty"))
 		return
 	}
-	c, err := s.archiveContainer(r, ref, p, useWrite)
+	c, err := s.writableContainer(r, ref, p)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -181,14 +182,10 @@ func (s *Server) putArchive(w http.ResponseWriter, r *http.Request) {
 // checkExtractDir refuses, as Docker does, an extraction point that is
 // missing (404) or no directory (400).
 func (s *Server) checkExtractDir(r *http.Request, id, ref, p string) error {
-	rc, st, err := s.e.CopyFromContainer(r.Context(), Namespace, id, p)
-	if errors.Is(err, errdefs.ErrNotFound) {
-		return notFound("Could not find the file %s in container %s", p, ref)
-	}
+	st, err := s.e.StatContainerPath(r.Context(), Namespace, id, p)
 	if err != nil {
-		return err
+		return pathError(err, ref, p)
 	}
-	rc.Close()
 	if !st.Mode.IsDir() {
 		return invalid("extraction point is not a directory")
 	}
@@ -203,7 +200,7 @@ func (s *Server) exportContainer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	rc, _, err := s.e.CopyFromContainer(r.Context(), Namespace, c.ID, "/.")
+	rc, err := s.e.ExportContainer(r.Context(), Namespace, c.ID)
 	if err != nil {
 		writeError(w, fmt.Errorf("export container %s: %w", c.ID, err))
 		return

@@ -5,11 +5,13 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +73,58 @@ func TestCopy(t *testing.T) {
 	if m, _ := filepath.Glob(filepath.Join(os.TempDir(), "berth-mount-*")); len(m) > 0 {
 		t.Errorf("temporary mounts left: %v", m)
 	}
+}
+
+// TestCopyMounts: berth cp in both directions to and from a running
+// container's named volume, bind and tmpfs mount, read back inside the
+// container and from the bind's host directory; a symlink in the bind
+// climbing out of its host directory leads to the container's /etc; a
+// stopped container's mounts are refused with one line and exit 1, its
+// root still copied to.
+func TestCopyMounts(t *testing.T) {
+	e := newEnv(t)
+	host, bind := t.TempDir(), t.TempDir()
+	e.ok("run", "-d", "--name", "cpm", "-v", "cpvol:/vol", "-v", bind+":/bind", "--tmpfs", "/tmp2", e.ref,
+		"sh", "-c", "while :; do sleep 0.1; done")
+	writeFile(t, filepath.Join(host, "in"), "in\n")
+	writeFile(t, filepath.Join(host, "dir", "x"), "x\n")
+	for _, mnt := range []string{"/vol", "/bind", "/tmp2"} {
+		e.ok("cp", filepath.Join(host, "in"), "cpm:"+mnt+"/")
+		e.ok("cp", filepath.Join(host, "dir"), "cpm:"+mnt+"/newdir")
+		if got := e.ok("exec", "cpm", "cat", mnt+"/in", mnt+"/newdir/x"); got != "in\nx\n" {
+			t.Errorf("%s after berth cp in: %q", mnt, got)
+		}
+		out := filepath.Join(host, "out-"+filepath.Base(mnt))
+		e.ok("cp", "cpm:"+mnt+"/.", out)
+		readIs(t, filepath.Join(out, "in"), "in\n")
+		readIs(t, filepath.Join(out, "newdir", "x"), "x\n")
+	}
+	readIs(t, filepath.Join(bind, "in"), "in\n")
+	readIs(t, filepath.Join(bind, "newdir", "x"), "x\n")
+
+	probe := "berth-cpm-" + strconv.Itoa(os.Getpid())
+	writeFile(t, filepath.Join(host, probe), "probe\n")
+	e.ok("exec", "cpm", "sh", "-c", "echo ctr > /etc/passwd && ln -s ../../../../../../../../etc /bind/up")
+	e.ok("cp", filepath.Join(host, probe), "cpm:/bind/up/")
+	if _, err := os.Lstat("/etc/" + probe); !errors.Is(err, os.ErrNotExist) {
+		os.Remove("/etc/" + probe)
+		t.Errorf("berth cp through a symlink in a bind wrote the host's /etc: %v", err)
+	}
+	e.ok("exec", "cpm", "busybox", "test", "-f", "/etc/"+probe)
+	e.ok("cp", "cpm:/bind/up/passwd", filepath.Join(host, "p"))
+	readIs(t, filepath.Join(host, "p"), "ctr\n")
+
+	e.ok("stop", "-t", "1", "cpm")
+	e.fails(1, "berthd copies to or from the container's mount /vol only while the container runs", "cp", filepath.Join(host, "in"), "cpm:/vol/")
+	e.fails(1, "mount /bind only while the container runs", "cp", "cpm:/bind/in", host)
+	e.fails(1, "mount /tmp2 only while the container runs", "cp", "cpm:/tmp2", host)
+	e.ok("cp", filepath.Join(host, "in"), "cpm:/stopped")
+	e.ok("cp", "cpm:/stopped", filepath.Join(host, "stopped"))
+	readIs(t, filepath.Join(host, "stopped"), "in\n")
+
+	e.ok("rm", "cpm")
+	e.ok("volume", "rm", "cpvol")
+	e.nothingLeft()
 }
 
 // TestCopyStdin: `berth cp - cp1:/dir` unpacks a tar from stdin.

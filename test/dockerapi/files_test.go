@@ -21,12 +21,12 @@ import (
 // and out of a stopped one, `docker cp -` streaming a tar both ways, the
 // stat header of HEAD, `docker export`, copies through a symlink to /etc
 // and a climbing one that stay inside the container's root, a file that
-// would replace a directory, a path in a mount (refused), a missing path,
-// an unknown container, and that nothing is left.
+// would replace a directory, a missing path, an unknown container, and
+// that nothing is left. TestCopyMounts covers mounts.
 func TestCopy(t *testing.T) {
 	e := newEnv(t)
 	e.ok("pull", "-q", e.ref)
-	e.ok("run", "-d", "--name", "cp", "--tmpfs", "/scratch", e.ref, "sleep", "1000")
+	e.ok("run", "-d", "--name", "cp", e.ref, "sleep", "1000")
 	e.ok("exec", "cp", "sh", "-c", "busybox mkdir -p /data/sub && echo hello > /data/sub/f && busybox chmod 0640 /data/sub/f && "+
 		"busybox ln -s /etc /data/etclink && busybox ln -s ../../../../../../../etc /data/up")
 	d := t.TempDir()
@@ -124,8 +124,6 @@ func TestCopy(t *testing.T) {
 	e.ok("exec", "cp", "busybox", "test", "-f", "/data/sub/f")
 	e.fails("Could not find the file /nope in container cp", "cp", "cp:/nope", filepath.Join(d, "nope"))
 	putTar(t, e, "/v1.50/containers/cp/archive?path=/nope", mkTar(t, "x", "x", 0o644), http.StatusNotFound)
-	e.fails("berthd does not copy to or from the container's mount /scratch yet", "cp", "cp:/scratch/x", d)
-	e.fails("berthd does not copy to or from the container's mount /scratch yet", "cp", filepath.Join(d, "in.txt"), "cp:/scratch")
 	e.fails("no such container: ghost", "cp", "ghost:/etc/passwd", d)
 	e.fails("no such container: ghost", "cp", filepath.Join(d, "in.txt"), "ghost:/tmp")
 	if code, _, body := e.request(http.MethodGet, "/v1.50/containers/cp/archive?path=/nope", ""); code != http.StatusNotFound ||
@@ -134,6 +132,127 @@ func TestCopy(t *testing.T) {
 	}
 
 	e.ok("rm", "-f", "cp", "stopped")
+	e.nothingLeft()
+}
+
+// TestCopyMounts checks `docker cp` both ways with the real CLI to and
+// from a running container's named volume, bind, read-only bind and
+// tmpfs mount: a file and a directory in, read back inside the container
+// and from the bind's host directory, and out again; symlinks in the
+// mounts (absolute, and climbing out of the bind's host directory) that
+// lead to the container's /etc, never the host's; a read-only mount
+// refused; a paused container copied from; `docker export` without the
+// mounts; a stopped container's mounts (the mount point, a path under
+// it) and a never started one's refused with a one-line 501 while the
+// rest of its root is still copied to; and that nothing is left.
+func TestCopyMounts(t *testing.T) {
+	e := newEnv(t)
+	e.ok("pull", "-q", e.ref)
+	d, bind, roDir := t.TempDir(), t.TempDir(), t.TempDir()
+	vol := "cpvol-" + randHex(t)
+	e.ok("run", "-d", "--name", "m", "-v", vol+":/vol", "-v", bind+":/bind", "-v", roDir+":/ro:ro", "--tmpfs", "/tmp2",
+		e.ref, "sleep", "1000")
+	writeFile(t, filepath.Join(d, "in.txt"), "in\n", 0o640)
+	writeFile(t, filepath.Join(d, "indir", "x", "y"), "why\n", 0o604)
+
+	for _, mnt := range []string{"/vol", "/bind", "/tmp2"} {
+		e.ok("cp", filepath.Join(d, "in.txt"), "m:"+mnt+"/")
+		e.ok("cp", filepath.Join(d, "indir"), "m:"+mnt+"/newdir")
+		if got := e.ok("exec", "m", "sh", "-c", "cat "+mnt+"/in.txt "+mnt+"/newdir/x/y; busybox stat -c %a "+mnt+"/in.txt"); got != "in\nwhy\n640" {
+			t.Errorf("%s after docker cp in: %q, want in, why and mode 640", mnt, got)
+		}
+		out := filepath.Join(d, "out-"+filepath.Base(mnt))
+		e.ok("cp", "m:"+mnt+"/in.txt", out)
+		checkFile(t, out, "in\n", 0o640)
+		e.ok("cp", "m:"+mnt+"/newdir", out+"dir")
+		checkFile(t, filepath.Join(out+"dir", "x", "y"), "why\n", 0o604)
+	}
+	checkFile(t, filepath.Join(bind, "in.txt"), "in\n", 0o640)
+	checkFile(t, filepath.Join(bind, "newdir", "x", "y"), "why\n", 0o604)
+	// The mount point itself as the destination, and a tar out of it.
+	e.ok("cp", filepath.Join(d, "in.txt"), "m:/tmp2/renamed")
+	if got := e.ok("exec", "m", "cat", "/tmp2/renamed"); got != "in" {
+		t.Errorf("/tmp2/renamed: %q, want in", got)
+	}
+	tarOut, errOut, code := e.run(dockerCLI, nil, "cp", "m:/vol", "-")
+	if ents := tarEntries(t, strings.NewReader(tarOut)); code != 0 || ents["vol/in.txt"] != "in\n" || ents["vol/newdir/x/y"] != "why\n" {
+		t.Errorf("docker cp m:/vol -: exit %d %q, entries %v", code, errOut, ents)
+	}
+
+	// Symlinks in the mounts lead to the container's /etc: an absolute
+	// one, and one climbing out of the bind's directory on the host.
+	e.ok("exec", "m", "sh", "-c", "busybox ln -s /etc /vol/etclink && busybox ln -s ../../../../../../../../etc /bind/up && "+
+		"busybox ln -s /etc/passwd /tmp2/pw")
+	probe := "berth-cpm-" + randHex(t)
+	writeFile(t, filepath.Join(d, probe), "probe\n", 0o644)
+	e.ok("cp", filepath.Join(d, probe), "m:/vol/etclink")
+	putTar(t, e, "/v1.50/containers/m/archive?path=/bind/up/", mkTar(t, probe+".2", "probe\n", 0o644), http.StatusOK)
+	putTar(t, e, "/v1.50/containers/m/archive?path=/vol/../../../../etc/", mkTar(t, probe+".3", "probe\n", 0o644), http.StatusOK)
+	for _, p := range []string{"/etc/" + probe, "/etc/" + probe + ".2", "/etc/" + probe + ".3"} {
+		if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
+			os.Remove(p)
+			t.Errorf("a copy through a symlink in a mount wrote the host's %s: %v", p, err)
+		}
+		e.ok("exec", "m", "busybox", "test", "-f", p)
+	}
+	ctrPasswd := e.ok("exec", "m", "cat", "/etc/passwd")
+	hostPasswd, _ := os.ReadFile("/etc/passwd")
+	e.ok("cp", "m:/vol/etclink/passwd", filepath.Join(d, "passwd1"))
+	e.ok("cp", "m:/bind/up/passwd", filepath.Join(d, "passwd2"))
+	e.ok("cp", "-L", "m:/tmp2/pw", filepath.Join(d, "passwd3"))
+	for _, p := range []string{"passwd1", "passwd2", "passwd3"} {
+		got, _ := os.ReadFile(filepath.Join(d, p))
+		if strings.TrimSpace(string(got)) != ctrPasswd || string(got) == string(hostPasswd) {
+			t.Errorf("%s, /etc/passwd read through a symlink in a mount, is not the container's: %q", p, got)
+		}
+	}
+
+	// A read-only mount is refused; a paused container is copied from.
+	e.fails("mounted volume is marked read-only", "cp", filepath.Join(d, "in.txt"), "m:/ro/")
+	e.ok("pause", "m")
+	e.ok("cp", "m:/bind/in.txt", filepath.Join(d, "paused.txt"))
+	checkFile(t, filepath.Join(d, "paused.txt"), "in\n", 0o640)
+	e.ok("unpause", "m")
+
+	// docker export holds the root filesystem without the mounts, and
+	// nothing was written beneath them.
+	exp := filepath.Join(d, "exp.tar")
+	e.ok("export", "-o", exp, "m")
+	f, err := os.Open(exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ents := tarEntries(t, f)
+	f.Close()
+	for _, p := range []string{"./vol/in.txt", "./bind/in.txt", "./tmp2/in.txt", "./tmp2/renamed"} {
+		if hasKey(ents, p) {
+			t.Errorf("docker export holds %s, which is in a mount", p)
+		}
+	}
+	if !hasKey(ents, "./bin/busybox") {
+		t.Errorf("docker export: no ./bin/busybox among %d entries", len(ents))
+	}
+
+	// A stopped container: its mounts are refused, its root is not.
+	e.ok("stop", "-t", "0", "m")
+	const refused = "berthd copies to or from the container's mount "
+	e.fails(refused+"/vol only while the container runs", "cp", filepath.Join(d, "in.txt"), "m:/vol/")
+	e.fails(refused+"/vol only while the container runs", "cp", filepath.Join(d, "in.txt"), "m:/vol")
+	e.fails(refused+"/vol only while the container runs", "cp", filepath.Join(d, "in.txt"), "m:/vol/newname")
+	e.ok("create", "--name", "never", "-v", vol+":/vol2", e.ref, "true")
+	e.fails(refused+"/vol2 only while the container runs", "cp", filepath.Join(d, "in.txt"), "never:/vol2")
+	e.fails(refused+"/bind only while the container runs", "cp", "m:/bind/in.txt", d)
+	e.fails(refused+"/tmp2 only while the container runs", "cp", "m:/tmp2", d)
+	putTar(t, e, "/v1.50/containers/m/archive?path=/vol", mkTar(t, "x", "x", 0o644), http.StatusNotImplemented)
+	e.ok("cp", filepath.Join(d, "in.txt"), "m:/stopped.txt")
+	e.ok("cp", "m:/stopped.txt", filepath.Join(d, "stopped.txt"))
+	checkFile(t, filepath.Join(d, "stopped.txt"), "in\n", 0o640)
+
+	e.ok("rm", "-f", "m", "never")
+	e.ok("volume", "rm", vol)
+	if out := e.ok("volume", "ls", "-q"); out != "" {
+		t.Errorf("volumes left: %q", out)
+	}
 	e.nothingLeft()
 }
 
