@@ -111,6 +111,17 @@ func hostConfig(c *container.Config, h *dcontainer.HostConfig) error {
 	if h.Memory < 0 || h.NanoCPUs < 0 {
 		return invalid("memory and NanoCpus must not be negative")
 	}
+	c.Resources.CpusetCpus, c.Resources.CpusetMems, c.OOMScoreAdj = h.CpusetCpus, h.CpusetMems, h.OomScoreAdj
+	switch {
+	case h.MemorySwap == -1:
+		c.Resources.MemorySwap = -1
+	case h.MemorySwap > 0 && h.Memory == 0:
+		return invalid("You should always set the Memory limit when using Memoryswap limit")
+	case h.MemorySwap > 0 && h.MemorySwap < h.Memory:
+		return invalid("Minimum memoryswap limit should be larger than memory limit, see usage")
+	case h.MemorySwap > 0:
+		c.Resources.MemorySwap = h.MemorySwap
+	}
 	if err := restartPolicy(c, h.RestartPolicy); err != nil {
 		return err
 	}

@@ -103,6 +103,7 @@ func hostConfigOf(cfg container.Config) *dcontainer.HostConfig {
 	init := cfg.Init
 	h.Init = &init
 	h.Memory, h.NanoCPUs, h.CPUShares = cfg.Resources.Memory, cfg.Resources.NanoCPUs, int64(cfg.Resources.CPUShares)
+	h.MemorySwap, h.CpusetCpus, h.CpusetMems, h.OomScoreAdj = cfg.Resources.MemorySwap, cfg.Resources.CpusetCpus, cfg.Resources.CpusetMems, cfg.OOMScoreAdj
 	if cfg.Resources.PidsLimit > 0 {
 		n := cfg.Resources.PidsLimit
 		h.PidsLimit = &n

@@ -17,20 +17,21 @@ type Options struct {
 	// of the container's configuration.
 	Detach bool
 
-	fs                                *pflag.FlagSet
-	name, workdir, user, entrypoint   string
-	hostname, runtime                 string
-	stopSignal, restart, memory, cpus string
-	env, envFiles, labels, labelFiles []string
-	volumes, mounts, tmpfs, ulimits   []string
-	capAdd, capDrop, devices, secOpts []string
-	logOpts                           []string
-	interactive, tty, readOnly, priv  bool
-	init, autoRemove                  bool
-	cpuShares                         uint64
-	pidsLimit                         int64
-	stopTimeout                       int
-	net                               netOptions
+	fs                                 *pflag.FlagSet
+	name, workdir, user, entrypoint    string
+	hostname, runtime                  string
+	stopSignal, restart, memory, cpus  string
+	memorySwap, cpusetCpus, cpusetMems string
+	env, envFiles, labels, labelFiles  []string
+	volumes, mounts, tmpfs, ulimits    []string
+	capAdd, capDrop, devices, secOpts  []string
+	logOpts                            []string
+	interactive, tty, readOnly, priv   bool
+	init, autoRemove                   bool
+	cpuShares                          uint64
+	pidsLimit                          int64
+	stopTimeout, oomScoreAdj           int
+	net                                netOptions
 }
 
 // AddFlags defines the flags of `berth run` and `berth create` on fs and
@@ -56,6 +57,10 @@ func AddFlags(fs *pflag.FlagSet) *Options {
 	fs.StringVar(&o.cpus, "cpus", "", "number of CPUs (1.5)")
 	fs.Uint64Var(&o.cpuShares, "cpu-shares", 0, "relative CPU weight")
 	fs.Int64Var(&o.pidsLimit, "pids-limit", 0, "maximum number of tasks (-1 or 0: unlimited)")
+	fs.StringVar(&o.memorySwap, "memory-swap", "", "memory plus swap limit (-1: unlimited swap)")
+	fs.StringVar(&o.cpusetCpus, "cpuset-cpus", "", "CPUs the container may run on (0-3, 0,1)")
+	fs.StringVar(&o.cpusetMems, "cpuset-mems", "", "memory nodes the container may use (0-3, 0,1)")
+	fs.IntVar(&o.oomScoreAdj, "oom-score-adj", 0, "the container's oom_score_adj (-1000 to 1000)")
 	fs.StringArrayVar(&o.ulimits, "ulimit", nil, "resource limit: name=soft[:hard]")
 	fs.StringArrayVar(&o.capAdd, "cap-add", nil, "add a capability (or ALL)")
 	fs.StringArrayVar(&o.capDrop, "cap-drop", nil, "drop a capability (or ALL)")

@@ -15,7 +15,8 @@ import (
 // container's own runtime cannot start.
 const minMemory = 6 << 20
 
-// resources converts --memory, --cpus, --cpu-shares, --pids-limit and
+// resources converts --memory, --cpus, --cpu-shares, --pids-limit,
+// --memory-swap, --cpuset-cpus, --cpuset-mems, --oom-score-adj and
 // --ulimit.
 func (o *Options) resources(c *container.Config) error {
 	r := &c.Resources
@@ -46,6 +47,24 @@ func (o *Options) resources(c *container.Config) error {
 	case o.pidsLimit > 0:
 		r.PidsLimit = o.pidsLimit
 	}
+	switch {
+	case o.memorySwap == "-1":
+		r.MemorySwap = -1
+	case o.memorySwap != "":
+		n, err := parseBytes(o.memorySwap)
+		if err != nil {
+			return flagError("memory-swap", o.memorySwap, "%v", err)
+		}
+		if r.Memory == 0 || n < r.Memory {
+			return flagError("memory-swap", o.memorySwap, "set --memory too, at most this (it counts memory plus swap)")
+		}
+		r.MemorySwap = n
+	}
+	r.CpusetCpus, r.CpusetMems = o.cpusetCpus, o.cpusetMems
+	if o.oomScoreAdj < -1000 || o.oomScoreAdj > 1000 {
+		return flagError("oom-score-adj", strconv.Itoa(o.oomScoreAdj), "want -1000 to 1000")
+	}
+	c.OOMScoreAdj = o.oomScoreAdj
 	seen := map[string]bool{}
 	for _, u := range o.ulimits {
 		ul, err := parseUlimit(u)

@@ -119,6 +119,11 @@ func TestConfigValid(t *testing.T) {
 			c.Resources = container.Resources{NanoCPUs: 1.5e9, CPUShares: 512, PidsLimit: 100}
 		}},
 		{"pids unlimited", []string{"--pids-limit", "-1"}, func(*container.Config) {}},
+		{"cpuset swap oom", []string{"--cpuset-cpus", "0-1", "--cpuset-mems", "0", "-m", "64m", "--memory-swap", "128m", "--oom-score-adj", "300"}, func(c *container.Config) {
+			c.Resources = container.Resources{Memory: 64 << 20, MemorySwap: 128 << 20, CpusetCpus: "0-1", CpusetMems: "0"}
+			c.OOMScoreAdj = 300
+		}},
+		{"swap unlimited", []string{"--memory-swap", "-1"}, func(c *container.Config) { c.Resources.MemorySwap = -1 }},
 		{"ulimits", []string{"--ulimit", "nofile=1024:2048", "--ulimit", "core=0", "--ulimit", "memlock=-1:unlimited"}, func(c *container.Config) {
 			c.Ulimits = []container.Ulimit{{Name: "nofile", Soft: 1024, Hard: 2048}, {Name: "core"}, {Name: "memlock", Soft: math.MaxUint64, Hard: math.MaxUint64}}
 		}},
@@ -253,6 +258,9 @@ func TestConfigInvalid(t *testing.T) {
 		{"cpu-shares", "1"},
 		{"cpu-shares", "262145"},
 		{"pids-limit", "-2"},
+		{"memory-swap", "64m"},
+		{"memory-swap", "lots"},
+		{"oom-score-adj", "1001"},
 		{"ulimit", "nofiles=1"},
 		{"ulimit", "nofile"},
 		{"ulimit", "nofile=2:1"},

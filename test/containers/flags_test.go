@@ -30,13 +30,15 @@ func TestRunFlagsReachContainer(t *testing.T) {
 		`touch /x 2>/dev/null && echo root-rw || echo root-ro`,
 		`touch /scratch/x && echo tmpfs-rw`,
 		`grep CapEff /proc/self/status`, `ulimit -n`,
+		`cat /proc/1/oom_score_adj`, `grep Cpus_allowed_list /proc/1/status`,
 	}, "; ")
 	out := e.ok("run", "--rm", "-e", "A=1", "--env-file", envFile, "-w", "/tmp", "-u", "1000:1000",
 		"--hostname", "flagged", "--read-only", "--tmpfs", "/scratch", "-v", host+":/data:ro",
 		"--cap-drop", "ALL", "--ulimit", "nofile=512:512", "--pids-limit", "64",
+		"--cpuset-cpus", "0", "--oom-score-adj", "300",
 		e.ref, "sh", "-c", script)
 	want := []string{"A=1 FROMFILE=yes", "/tmp", "1000", "flagged", "from host", "bind-ro", "root-ro", "tmpfs-rw",
-		"CapEff:\t0000000000000000", "512"}
+		"CapEff:\t0000000000000000", "512", "300", "Cpus_allowed_list:\t0"}
 	got := strings.Split(strings.TrimSpace(out), "\n")
 	if len(got) != len(want) {
 		t.Fatalf("output:\n%s\nwant lines %q", out, want)

@@ -89,6 +89,16 @@ func TestPullAndRunRm(t *testing.T) {
 	if code != 3 || stdout != "out\n" || stderr != "err\n" {
 		t.Errorf("docker run --rm: exit %d, stdout %q, stderr %q; want 3, \"out\\n\", \"err\\n\"", code, stdout, stderr)
 	}
+	// Resources the CLI sends in HostConfig reach the process.
+	out = e.ok("run", "--rm", "--cpuset-cpus", "0", "--memory", "64m", "--memory-swap", "128m", "--oom-score-adj", "300",
+		e.ref, "sh", "-c", "cat /proc/1/oom_score_adj; grep Cpus_allowed_list /proc/1/status")
+	if out != "300\nCpus_allowed_list:\t0" {
+		t.Errorf("docker run with cpuset and oom-score-adj: %q", out)
+	}
+	if _, stderr, code := e.docker("run", "--rm", "--memory", "64m", "--memory-swap", "32m", e.ref, "true"); code != 125 ||
+		!strings.Contains(stderr, "Error response from daemon: Minimum memoryswap limit should be larger than memory limit") {
+		t.Errorf("docker run --memory-swap below --memory: exit %d, %q", code, stderr)
+	}
 	e.nothingLeft()
 }
 
