@@ -23,7 +23,8 @@ var runtimeChanges = []string{"A /dev", "C /etc", "A /etc/hosts", "A /etc/resolv
 // made a directory with a file, recreated a deleted directory (opaque
 // in the writable layer) and a file the image's layers had deleted gets
 // exactly the expected lines in Docker's order; a running one lists
-// what exec changes, the same once stopped; the raw answer is Docker's
+// what exec changes, the same once stopped, and `berth diff` prints
+// the same lines; the raw answer is Docker's
 // FilesystemChange list; an unknown container fails with Docker's
 // message; nothing is left.
 func TestDiff(t *testing.T) {
@@ -59,6 +60,12 @@ func TestDiff(t *testing.T) {
 	}
 	e.ok("stop", "-t", "1", "running")
 	checkDiff(t, e, "running", running)
+	if out, errs, code := e.run(e.berthPath(), nil, "diff", "running"); code != 0 || out != strings.Join(running, "\n")+"\n" {
+		t.Errorf("berth diff running: exit %d, %q, %q; want docker diff's lines", code, out, errs)
+	}
+	if _, errs, code := e.run(e.berthPath(), nil, "diff", "nosuch"); code == 0 || !strings.Contains(errs, "no such container: nosuch") {
+		t.Errorf("berth diff nosuch: exit %d, %q; want no such container", code, errs)
+	}
 
 	e.fails("No such container: nosuch", "diff", "nosuch")
 	code, _, body = e.request("GET", "/v1.50/containers/nosuch/changes", "")
