@@ -55,7 +55,7 @@ func NewRoot() *cobra.Command {
 		newGC(g), newSnapshot(g),
 		newRun(g), newCreate(g), newStart(g), newStop(g), newKill(g), newRm(g), newPs(g), newLogs(g),
 		newExec(g), newWait(g), newPause(g, true), newPause(g, false), newRename(g),
-		newCp(g), newEvents(g), newContainerCmd(g), newAttach(g), newRestart(g), newPort(g),
+		newCp(g), newDiff(g), newEvents(g), newContainerCmd(g), newAttach(g), newRestart(g), newPort(g),
 	)
 	root.AddCommand(newVolumeCmd(g))
 	root.AddCommand(newNetworkCmd(g))

@@ -108,3 +108,20 @@ func (s *filesService) Prune(ctx context.Context, _ *apiv1.PruneContainersReques
 	}
 	return &apiv1.PruneContainersResponse{Ids: ids}, nil
 }
+
+// Changes serves the ContainerFiles.Changes RPC.
+func (s *filesService) Changes(ctx context.Context, r *apiv1.ChangesRequest) (*apiv1.ChangesResponse, error) {
+	ns, err := namespace(ctx)
+	if err != nil {
+		return nil, err
+	}
+	changes, err := s.d.engine.Changes(ctx, ns, r.GetId())
+	if err != nil {
+		return nil, err
+	}
+	resp := &apiv1.ChangesResponse{Changes: make([]*apiv1.FilesystemChange, 0, len(changes))}
+	for _, c := range changes {
+		resp.Changes = append(resp.Changes, &apiv1.FilesystemChange{Path: c.Path, Kind: apiv1.FilesystemChange_Kind(c.Kind)})
+	}
+	return resp, nil
+}

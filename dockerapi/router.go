@@ -39,6 +39,7 @@ func (s *Server) handler() http.Handler {
 	s.routeSystem(mux)
 	s.routeContainers(mux)
 	s.routeArchive(mux)
+	s.routeChanges(mux)
 	s.routeExec(mux)
 	s.routeImages(mux)
 	s.routeEvents(mux)

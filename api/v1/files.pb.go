@@ -24,6 +24,56 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Kind is Docker's: 0 modified, 1 added, 2 deleted.
+type FilesystemChange_Kind int32
+
+const (
+	FilesystemChange_MODIFIED FilesystemChange_Kind = 0
+	FilesystemChange_ADDED    FilesystemChange_Kind = 1
+	FilesystemChange_DELETED  FilesystemChange_Kind = 2
+)
+
+// Enum value maps for FilesystemChange_Kind.
+var (
+	FilesystemChange_Kind_name = map[int32]string{
+		0: "MODIFIED",
+		1: "ADDED",
+		2: "DELETED",
+	}
+	FilesystemChange_Kind_value = map[string]int32{
+		"MODIFIED": 0,
+		"ADDED":    1,
+		"DELETED":  2,
+	}
+)
+
+func (x FilesystemChange_Kind) Enum() *FilesystemChange_Kind {
+	p := new(FilesystemChange_Kind)
+	*p = x
+	return p
+}
+
+func (x FilesystemChange_Kind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FilesystemChange_Kind) Descriptor() protoreflect.EnumDescriptor {
+	return file_files_proto_enumTypes[0].Descriptor()
+}
+
+func (FilesystemChange_Kind) Type() protoreflect.EnumType {
+	return &file_files_proto_enumTypes[0]
+}
+
+func (x FilesystemChange_Kind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FilesystemChange_Kind.Descriptor instead.
+func (FilesystemChange_Kind) EnumDescriptor() ([]byte, []int) {
+	return file_files_proto_rawDescGZIP(), []int{8, 0}
+}
+
 // PathStat describes a path in a container.
 type PathStat struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -481,6 +531,150 @@ func (x *PruneContainersResponse) GetIds() []string {
 	return nil
 }
 
+type ChangesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the container's ID, name or ID prefix.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangesRequest) Reset() {
+	*x = ChangesRequest{}
+	mi := &file_files_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangesRequest) ProtoMessage() {}
+
+func (x *ChangesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_files_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangesRequest.ProtoReflect.Descriptor instead.
+func (*ChangesRequest) Descriptor() ([]byte, []int) {
+	return file_files_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ChangesRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// FilesystemChange is one changed path of a container.
+type FilesystemChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// path is absolute in the container.
+	Path          string                `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	Kind          FilesystemChange_Kind `protobuf:"varint,2,opt,name=kind,proto3,enum=berth.v1.FilesystemChange_Kind" json:"kind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FilesystemChange) Reset() {
+	*x = FilesystemChange{}
+	mi := &file_files_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FilesystemChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FilesystemChange) ProtoMessage() {}
+
+func (x *FilesystemChange) ProtoReflect() protoreflect.Message {
+	mi := &file_files_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FilesystemChange.ProtoReflect.Descriptor instead.
+func (*FilesystemChange) Descriptor() ([]byte, []int) {
+	return file_files_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *FilesystemChange) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *FilesystemChange) GetKind() FilesystemChange_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return FilesystemChange_MODIFIED
+}
+
+type ChangesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// changes are in `docker diff`'s order: depth first, names sorted.
+	Changes       []*FilesystemChange `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangesResponse) Reset() {
+	*x = ChangesResponse{}
+	mi := &file_files_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangesResponse) ProtoMessage() {}
+
+func (x *ChangesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_files_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangesResponse.ProtoReflect.Descriptor instead.
+func (*ChangesResponse) Descriptor() ([]byte, []int) {
+	return file_files_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ChangesResponse) GetChanges() []*FilesystemChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
 var File_files_proto protoreflect.FileDescriptor
 
 const file_files_proto_rawDesc = "" +
@@ -514,11 +708,23 @@ const file_files_proto_rawDesc = "" +
 	"\x04part\"\x18\n" +
 	"\x16PruneContainersRequest\"+\n" +
 	"\x17PruneContainersResponse\x12\x10\n" +
-	"\x03ids\x18\x01 \x03(\tR\x03ids2\xe0\x01\n" +
+	"\x03ids\x18\x01 \x03(\tR\x03ids\" \n" +
+	"\x0eChangesRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\x89\x01\n" +
+	"\x10FilesystemChange\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x123\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x1f.berth.v1.FilesystemChange.KindR\x04kind\",\n" +
+	"\x04Kind\x12\f\n" +
+	"\bMODIFIED\x10\x00\x12\t\n" +
+	"\x05ADDED\x10\x01\x12\v\n" +
+	"\aDELETED\x10\x02\"G\n" +
+	"\x0fChangesResponse\x124\n" +
+	"\achanges\x18\x01 \x03(\v2\x1a.berth.v1.FilesystemChangeR\achanges2\xa0\x02\n" +
 	"\x0eContainerFiles\x12C\n" +
 	"\bCopyFrom\x12\x19.berth.v1.CopyFromRequest\x1a\x1a.berth.v1.CopyFromResponse0\x01\x12;\n" +
 	"\x06CopyTo\x12\x17.berth.v1.CopyToRequest\x1a\x16.google.protobuf.Empty(\x01\x12L\n" +
-	"\x05Prune\x12 .berth.v1.PruneContainersRequest\x1a!.berth.v1.PruneContainersResponseB)Z'github.com/berth-dev/berth/api/v1;apiv1b\x06proto3"
+	"\x05Prune\x12 .berth.v1.PruneContainersRequest\x1a!.berth.v1.PruneContainersResponse\x12>\n" +
+	"\aChanges\x12\x18.berth.v1.ChangesRequest\x1a\x19.berth.v1.ChangesResponseB)Z'github.com/berth-dev/berth/api/v1;apiv1b\x06proto3"
 
 var (
 	file_files_proto_rawDescOnce sync.Once
@@ -532,33 +738,42 @@ func file_files_proto_rawDescGZIP() []byte {
 	return file_files_proto_rawDescData
 }
 
-var file_files_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_files_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_files_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_files_proto_goTypes = []any{
-	(*PathStat)(nil),                // 0: berth.v1.PathStat
-	(*CopyFromRequest)(nil),         // 1: berth.v1.CopyFromRequest
-	(*CopyFromResponse)(nil),        // 2: berth.v1.CopyFromResponse
-	(*CopyToHeader)(nil),            // 3: berth.v1.CopyToHeader
-	(*CopyToRequest)(nil),           // 4: berth.v1.CopyToRequest
-	(*PruneContainersRequest)(nil),  // 5: berth.v1.PruneContainersRequest
-	(*PruneContainersResponse)(nil), // 6: berth.v1.PruneContainersResponse
-	(*timestamppb.Timestamp)(nil),   // 7: google.protobuf.Timestamp
-	(*emptypb.Empty)(nil),           // 8: google.protobuf.Empty
+	(FilesystemChange_Kind)(0),      // 0: berth.v1.FilesystemChange.Kind
+	(*PathStat)(nil),                // 1: berth.v1.PathStat
+	(*CopyFromRequest)(nil),         // 2: berth.v1.CopyFromRequest
+	(*CopyFromResponse)(nil),        // 3: berth.v1.CopyFromResponse
+	(*CopyToHeader)(nil),            // 4: berth.v1.CopyToHeader
+	(*CopyToRequest)(nil),           // 5: berth.v1.CopyToRequest
+	(*PruneContainersRequest)(nil),  // 6: berth.v1.PruneContainersRequest
+	(*PruneContainersResponse)(nil), // 7: berth.v1.PruneContainersResponse
+	(*ChangesRequest)(nil),          // 8: berth.v1.ChangesRequest
+	(*FilesystemChange)(nil),        // 9: berth.v1.FilesystemChange
+	(*ChangesResponse)(nil),         // 10: berth.v1.ChangesResponse
+	(*timestamppb.Timestamp)(nil),   // 11: google.protobuf.Timestamp
+	(*emptypb.Empty)(nil),           // 12: google.protobuf.Empty
 }
 var file_files_proto_depIdxs = []int32{
-	7, // 0: berth.v1.PathStat.mtime:type_name -> google.protobuf.Timestamp
-	0, // 1: berth.v1.CopyFromResponse.stat:type_name -> berth.v1.PathStat
-	3, // 2: berth.v1.CopyToRequest.header:type_name -> berth.v1.CopyToHeader
-	1, // 3: berth.v1.ContainerFiles.CopyFrom:input_type -> berth.v1.CopyFromRequest
-	4, // 4: berth.v1.ContainerFiles.CopyTo:input_type -> berth.v1.CopyToRequest
-	5, // 5: berth.v1.ContainerFiles.Prune:input_type -> berth.v1.PruneContainersRequest
-	2, // 6: berth.v1.ContainerFiles.CopyFrom:output_type -> berth.v1.CopyFromResponse
-	8, // 7: berth.v1.ContainerFiles.CopyTo:output_type -> google.protobuf.Empty
-	6, // 8: berth.v1.ContainerFiles.Prune:output_type -> berth.v1.PruneContainersResponse
-	6, // [6:9] is the sub-list for method output_type
-	3, // [3:6] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	11, // 0: berth.v1.PathStat.mtime:type_name -> google.protobuf.Timestamp
+	1,  // 1: berth.v1.CopyFromResponse.stat:type_name -> berth.v1.PathStat
+	4,  // 2: berth.v1.CopyToRequest.header:type_name -> berth.v1.CopyToHeader
+	0,  // 3: berth.v1.FilesystemChange.kind:type_name -> berth.v1.FilesystemChange.Kind
+	9,  // 4: berth.v1.ChangesResponse.changes:type_name -> berth.v1.FilesystemChange
+	2,  // 5: berth.v1.ContainerFiles.CopyFrom:input_type -> berth.v1.CopyFromRequest
+	5,  // 6: berth.v1.ContainerFiles.CopyTo:input_type -> berth.v1.CopyToRequest
+	6,  // 7: berth.v1.ContainerFiles.Prune:input_type -> berth.v1.PruneContainersRequest
+	8,  // 8: berth.v1.ContainerFiles.Changes:input_type -> berth.v1.ChangesRequest
+	3,  // 9: berth.v1.ContainerFiles.CopyFrom:output_type -> berth.v1.CopyFromResponse
+	12, // 10: berth.v1.ContainerFiles.CopyTo:output_type -> google.protobuf.Empty
+	7,  // 11: berth.v1.ContainerFiles.Prune:output_type -> berth.v1.PruneContainersResponse
+	10, // 12: berth.v1.ContainerFiles.Changes:output_type -> berth.v1.ChangesResponse
+	9,  // [9:13] is the sub-list for method output_type
+	5,  // [5:9] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_files_proto_init() }
@@ -579,13 +794,14 @@ func file_files_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_files_proto_rawDesc), len(file_files_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   7,
+			NumEnums:      1,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_files_proto_goTypes,
 		DependencyIndexes: file_files_proto_depIdxs,
+		EnumInfos:         file_files_proto_enumTypes,
 		MessageInfos:      file_files_proto_msgTypes,
 	}.Build()
 	File_files_proto = out.File

@@ -24,6 +24,7 @@ const (
 	ContainerFiles_CopyFrom_FullMethodName = "/berth.v1.ContainerFiles/CopyFrom"
 	ContainerFiles_CopyTo_FullMethodName   = "/berth.v1.ContainerFiles/CopyTo"
 	ContainerFiles_Prune_FullMethodName    = "/berth.v1.ContainerFiles/Prune"
+	ContainerFiles_Changes_FullMethodName  = "/berth.v1.ContainerFiles/Changes"
 )
 
 // ContainerFilesClient is the client API for ContainerFiles service.
@@ -41,6 +42,9 @@ type ContainerFilesClient interface {
 	CopyTo(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[CopyToRequest, emptypb.Empty], error)
 	// Prune removes every container that does not run.
 	Prune(ctx context.Context, in *PruneContainersRequest, opts ...grpc.CallOption) (*PruneContainersResponse, error)
+	// Changes lists how a container's root filesystem differs from its
+	// image (`docker diff`).
+	Changes(ctx context.Context, in *ChangesRequest, opts ...grpc.CallOption) (*ChangesResponse, error)
 }
 
 type containerFilesClient struct {
@@ -93,6 +97,16 @@ func (c *containerFilesClient) Prune(ctx context.Context, in *PruneContainersReq
 	return out, nil
 }
 
+func (c *containerFilesClient) Changes(ctx context.Context, in *ChangesRequest, opts ...grpc.CallOption) (*ChangesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ChangesResponse)
+	err := c.cc.Invoke(ctx, ContainerFiles_Changes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ContainerFilesServer is the server API for ContainerFiles service.
 // All implementations must embed UnimplementedContainerFilesServer
 // for forward compatibility.
@@ -108,6 +122,9 @@ type ContainerFilesServer interface {
 	CopyTo(grpc.ClientStreamingServer[CopyToRequest, emptypb.Empty]) error
 	// Prune removes every container that does not run.
 	Prune(context.Context, *PruneContainersRequest) (*PruneContainersResponse, error)
+	// Changes lists how a container's root filesystem differs from its
+	// image (`docker diff`).
+	Changes(context.Context, *ChangesRequest) (*ChangesResponse, error)
 	mustEmbedUnimplementedContainerFilesServer()
 }
 
@@ -126,6 +143,9 @@ func (UnimplementedContainerFilesServer) CopyTo(grpc.ClientStreamingServer[CopyT
 }
 func (UnimplementedContainerFilesServer) Prune(context.Context, *PruneContainersRequest) (*PruneContainersResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Prune not implemented")
+}
+func (UnimplementedContainerFilesServer) Changes(context.Context, *ChangesRequest) (*ChangesResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Changes not implemented")
 }
 func (UnimplementedContainerFilesServer) mustEmbedUnimplementedContainerFilesServer() {}
 func (UnimplementedContainerFilesServer) testEmbeddedByValue()                        {}
@@ -184,6 +204,24 @@ func _ContainerFiles_Prune_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ContainerFiles_Changes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ChangesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ContainerFilesServer).Changes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ContainerFiles_Changes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ContainerFilesServer).Changes(ctx, req.(*ChangesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ContainerFiles_ServiceDesc is the grpc.ServiceDesc for ContainerFiles service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -194,6 +232,10 @@ var ContainerFiles_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Prune",
 			Handler:    _ContainerFiles_Prune_Handler,
+		},
+		{
+			MethodName: "Changes",
+			Handler:    _ContainerFiles_Changes_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
