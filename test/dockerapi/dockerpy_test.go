@@ -1,0 +1,40 @@
+package dockerapi_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// debianPython is Debian's Python, whose python3-docker (docker-py 5.0.3)
+// the scripts drive: the python3 in PATH may be another one with another
+// docker-py.
+const debianPython = "/usr/bin/python3"
+
+// dockerPy runs testdata/dockerpy/script with Debian's docker-py against
+// the env's berthd; the script must exit 0 and print want last. It skips
+// the test when that Python has no docker module.
+func (e *env) dockerPy(script, want string, args ...string) {
+	e.t.Helper()
+	ver, errs, code := e.run(debianPython, nil, "-c", "import docker; print(docker.__version__)")
+	if code != 0 {
+		e.t.Skipf("%s cannot import docker (apt-get install python3-docker): %s", debianPython, strings.TrimSpace(errs))
+	}
+	e.t.Logf("docker-py %s", strings.TrimSpace(ver))
+	out, errs, code := e.run(debianPython, nil, append([]string{"testdata/dockerpy/" + script, e.sock}, args...)...)
+	out = strings.TrimSpace(out)
+	if code != 0 || out[strings.LastIndex(out, "\n")+1:] != want {
+		e.t.Errorf("%s: exit %d\nstdout:\n%s\nstderr:\n%s", script, code, out, errs)
+	}
+}
+
+// TestDockerPyContainers runs testdata/dockerpy/containers.py: docker-py
+// runs containers detached (env, labels, a port on 127.0.0.1, a volume,
+// auto_remove), follows logs with timestamps, waits, execs (exit codes,
+// stream, demux), attaches a socket, pauses, tops, stats, updates,
+// renames, copies in and out, exports, restarts, stops, kills and prunes
+// them, and gets Docker's exceptions for bad input.
+func TestDockerPyContainers(t *testing.T) {
+	e := newEnv(t)
+	e.dockerPy("containers.py", "containers ok", e.reg.Host+"/test/busybox", "v1")
+	e.nothingLeft()
+}
