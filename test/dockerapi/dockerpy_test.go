@@ -38,3 +38,19 @@ func TestDockerPyContainers(t *testing.T) {
 	e.dockerPy("containers.py", "containers ok", e.reg.Host+"/test/busybox", "v1")
 	e.nothingLeft()
 }
+
+// TestDockerPyResources runs testdata/dockerpy/resources.py: docker-py
+// pulls, lists (filters), tags, pushes, saves, loads, removes and prunes
+// images; creates, lists, inspects, removes and prunes volumes; makes two
+// internal networks with subnets where containers resolve each other by
+// name and alias, connects, disconnects, removes and prunes them; reads
+// version, info, df and events (since, until, filters).
+func TestDockerPyResources(t *testing.T) {
+	e := newEnv(t)
+	net1, sub1 := e.newNetwork()
+	net2, sub2 := e.newNetwork()
+	e.dockerPy("resources.py", "resources ok", e.reg.Host, net1, sub1, net2, sub2)
+	e.noNetwork(net1)
+	e.noNetwork(net2)
+	e.nothingLeft()
+}
