@@ -261,6 +261,11 @@ with step("kill"):
 with step("prune"):
     p1 = c.containers.create(ref, ["true"], labels={"prune": "py"})
     p2 = c.containers.create(ref, ["true"])
+    # limit: the newest containers, stopped ones included.
+    check([x.id for x in c.containers.list(limit=1)] == [p2.id], c.containers.list(limit=1))
+    check([x.id for x in c.containers.list(limit=5)] == [p2.id, p1.id], c.containers.list(limit=5))
+    check(c.containers.list() == [], c.containers.list())
+    raises(docker.errors.APIError, 400, c.containers.list, limit="x")
     res = c.containers.prune(filters={"label": "prune=py"})
     check(res["ContainersDeleted"] == [p1.id], res)
     check(isinstance(res["SpaceReclaimed"], int), res)
