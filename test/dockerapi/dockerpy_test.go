@@ -1,6 +1,7 @@
 package dockerapi_test
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -10,16 +11,21 @@ import (
 // docker-py.
 const debianPython = "/usr/bin/python3"
 
+// requireDockerPy skips the test unless Debian's Python imports docker;
+// it logs docker-py's version.
+func requireDockerPy(t *testing.T) {
+	t.Helper()
+	out, err := exec.Command(debianPython, "-c", "import docker; print(docker.__version__)").CombinedOutput()
+	if err != nil {
+		t.Skipf("%s cannot import docker (apt-get install python3-docker): %v: %s", debianPython, err, strings.TrimSpace(string(out)))
+	}
+	t.Logf("docker-py %s", strings.TrimSpace(string(out)))
+}
+
 // dockerPy runs testdata/dockerpy/script with Debian's docker-py against
-// the env's berthd; the script must exit 0 and print want last. It skips
-// the test when that Python has no docker module.
+// the env's berthd; the script must exit 0 and print want last.
 func (e *env) dockerPy(script, want string, args ...string) {
 	e.t.Helper()
-	ver, errs, code := e.run(debianPython, nil, "-c", "import docker; print(docker.__version__)")
-	if code != 0 {
-		e.t.Skipf("%s cannot import docker (apt-get install python3-docker): %s", debianPython, strings.TrimSpace(errs))
-	}
-	e.t.Logf("docker-py %s", strings.TrimSpace(ver))
 	out, errs, code := e.run(debianPython, nil, append([]string{"testdata/dockerpy/" + script, e.sock}, args...)...)
 	out = strings.TrimSpace(out)
 	if code != 0 || out[strings.LastIndex(out, "\n")+1:] != want {
@@ -34,6 +40,7 @@ func (e *env) dockerPy(script, want string, args ...string) {
 // renames, copies in and out, exports, restarts, stops, kills and prunes
 // them, and gets Docker's exceptions for bad input.
 func TestDockerPyContainers(t *testing.T) {
+	requireDockerPy(t)
 	e := newEnv(t)
 	e.dockerPy("containers.py", "containers ok", e.reg.Host+"/test/busybox", "v1")
 	e.nothingLeft()
@@ -46,6 +53,7 @@ func TestDockerPyContainers(t *testing.T) {
 // name and alias, connects, disconnects, removes and prunes them; reads
 // version, info, df and events (since, until, filters).
 func TestDockerPyResources(t *testing.T) {
+	requireDockerPy(t)
 	e := newEnv(t)
 	net1, sub1 := e.newNetwork()
 	net2, sub2 := e.newNetwork()
