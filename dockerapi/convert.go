@@ -2,7 +2,9 @@ package dockerapi
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,20 +49,33 @@ func toConfig(name string, req dcontainer.CreateRequest) (container.Config, erro
 		d := time.Duration(*in.StopTimeout) * time.Second
 		c.StopTimeout = &d
 	}
-	for v := range in.Volumes {
-		c.Mounts = append(c.Mounts, container.Mount{Type: "volume", Target: v})
-	}
 	if h := req.HostConfig; h != nil {
 		if err := hostConfig(&c, h); err != nil {
 			return c, err
 		}
 	}
+	c.Mounts = append(c.Mounts, anonymousVolumes(in.Volumes, c.Mounts)...)
 	if nc := req.NetworkingConfig; nc != nil {
 		if err := endpointsConfig(&c, nc.EndpointsConfig); err != nil {
 			return c, err
 		}
 	}
 	return c, nil
+}
+
+// anonymousVolumes are the volume mounts Config.Volumes declares, sorted
+// by target, but for the targets a mount already covers: as in Docker, a
+// bind or volume on a declared path takes its place (docker-py declares
+// every bind's target in Config.Volumes too).
+func anonymousVolumes(declared map[string]struct{}, mounts []container.Mount) []container.Mount {
+	var out []container.Mount
+	for _, v := range slices.Sorted(maps.Keys(declared)) {
+		covered := slices.ContainsFunc(mounts, func(m container.Mount) bool { return path.Clean(m.Target) == path.Clean(v) })
+		if !covered {
+			out = append(out, container.Mount{Type: "volume", Target: v})
+		}
+	}
+	return out
 }
 
 // endpointsConfig applies the endpoint settings of the container's

@@ -138,6 +138,28 @@ func TestToConfig(t *testing.T) {
 	}
 }
 
+// TestToConfigDeclaredVolumes: a path of Config.Volumes gets an anonymous
+// volume unless a bind or mount covers it (docker-py declares the targets
+// of its binds there too).
+func TestToConfigDeclaredVolumes(t *testing.T) {
+	var req dcontainer.CreateRequest
+	body := `{"Image":"b","Volumes":{"/www/":{},"/anon":{}},"HostConfig":{"Binds":["pyvol:/www:rw"]}}`
+	if err := json.Unmarshal([]byte(body), &req); err != nil {
+		t.Fatal(err)
+	}
+	c, err := toConfig("", req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]string, 0, len(c.Mounts))
+	for _, m := range c.Mounts {
+		got = append(got, m.Type+" "+m.Source+" "+m.Target)
+	}
+	if want := []string{"volume pyvol /www", "volume  /anon"}; !slices.Equal(got, want) {
+		t.Errorf("mounts = %q, want %q", got, want)
+	}
+}
+
 func TestDecodeJSONMalformed(t *testing.T) {
 	r := httptest.NewRequest("POST", "/containers/create", bytes.NewBufferString(`{"Image":`))
 	var req dcontainer.CreateRequest

@@ -208,7 +208,35 @@ func (s *Server) inspectImage(w http.ResponseWriter, r *http.Request, name strin
 		writeError(w, errdefs.New(errdefs.ErrNotFound, "No such image: "+name+" (no manifest of it is present)"))
 		return
 	}
-	writeJSON(w, http.StatusOK, imageInspectOf(in))
+	out := imageInspectOf(in)
+	// Docker's inspect lists every name of the image (docker-py's
+	// Image.tags reads them), not only the one asked for.
+	if list, err := s.e.List(r.Context(), Namespace); err == nil {
+		if tags, digests := imageNames(list, in.ID); len(tags)+len(digests) > 0 {
+			out.RepoTags, out.RepoDigests = tags, digests
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// imageNames are the RepoTags and RepoDigests of the image id: every
+// name of list that points at it, each repository's digest once.
+func imageNames(list []engine.ImageInfo, id string) (tags, digests []string) {
+	tags, digests = []string{}, []string{}
+	for _, info := range list {
+		ref, err := reference.Parse(info.Name)
+		if info.ID != id || err != nil {
+			continue
+		}
+		fam := reference.Familiar(ref.Name())
+		if ref.Tag != "" {
+			tags = append(tags, fam+":"+ref.Tag)
+		}
+		if d := fam + "@" + info.Target.Digest.String(); !slices.Contains(digests, d) {
+			digests = append(digests, d)
+		}
+	}
+	return tags, digests
 }
 
 // tagImage serves POST /images/{name}/tag?repo=&tag= (tag defaults to

@@ -3,9 +3,36 @@ package dockerapi
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/images"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
+
+// TestImageNames: inspect's RepoTags and RepoDigests hold every name of
+// the image, each repository's digest once, and no other image's.
+func TestImageNames(t *testing.T) {
+	info := func(name, id, dgst string) engine.ImageInfo {
+		return engine.ImageInfo{Image: images.Image{Name: name, Target: ocispec.Descriptor{Digest: digest.Digest(dgst)}}, ID: id}
+	}
+	list := []engine.ImageInfo{
+		info("docker.io/library/busybox:latest", "sha256:c1", "sha256:m1"),
+		info("docker.io/library/busybox:v1", "sha256:c1", "sha256:m1"),
+		info("127.0.0.1:5000/py/copy:v2", "sha256:c1", "sha256:m1"),
+		info("docker.io/library/alpine:latest", "sha256:c2", "sha256:m2"),
+	}
+	tags, digests := imageNames(list, "sha256:c1")
+	if want := []string{"busybox:latest", "busybox:v1", "127.0.0.1:5000/py/copy:v2"}; !slices.Equal(tags, want) {
+		t.Errorf("tags = %q, want %q", tags, want)
+	}
+	if want := []string{"busybox@sha256:m1", "127.0.0.1:5000/py/copy@sha256:m1"}; !slices.Equal(digests, want) {
+		t.Errorf("digests = %q, want %q", digests, want)
+	}
+}
 
 func TestSplitImagePath(t *testing.T) {
 	for rest, want := range map[string][2]string{

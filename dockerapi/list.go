@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,7 +25,16 @@ func (s *Server) listContainers(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	all := boolParam(q.Get("all")) || len(f["status"]) > 0
+	// limit is the newest containers of any state (docker ps -n, docker-py's
+	// list(limit=)); 0 or less is no limit.
+	limit := 0
+	if v := q.Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil {
+			writeError(w, invalid("invalid limit %q", v))
+			return
+		}
+	}
+	all := boolParam(q.Get("all")) || len(f["status"]) > 0 || limit > 0
 	list, err := s.e.Containers(r.Context(), Namespace, all)
 	if err != nil {
 		writeError(w, err)
@@ -33,6 +43,9 @@ func (s *Server) listContainers(w http.ResponseWriter, r *http.Request) {
 	sort.Slice(list, func(i, j int) bool { return list[i].CreatedAt.After(list[j].CreatedAt) })
 	out := []dcontainer.Summary{}
 	for _, c := range list {
+		if limit > 0 && len(out) == limit {
+			break
+		}
 		if f.matchContainer(c) {
 			out = append(out, summaryOf(c))
 		}

@@ -253,17 +253,3 @@ func TestBadInput(t *testing.T) {
 	e.ok("rm", "taken")
 	e.nothingLeft()
 }
-
-// TestDockerPy runs testdata/dockerpy.py: docker-py (Debian's
-// python3-docker) pulls, runs, lists, kills and removes through berthd.
-func TestDockerPy(t *testing.T) {
-	e := newEnv(t)
-	if _, _, code := e.run("python3", nil, "-c", "import docker"); code != 0 {
-		t.Skip("no python3-docker")
-	}
-	out, errs, code := e.run("python3", nil, "testdata/dockerpy.py", e.sock, e.reg.Host+"/test/busybox", "v1")
-	if code != 0 || strings.TrimSpace(out) != "ok" {
-		t.Errorf("dockerpy.py: exit %d\nstdout %s\nstderr %s", code, out, errs)
-	}
-	e.nothingLeft()
-}
