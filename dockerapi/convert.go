@@ -2,7 +2,9 @@ package dockerapi
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,20 +49,29 @@ func toConfig(name string, req dcontainer.CreateRequest) (container.Config, erro
 		d := time.Duration(*in.StopTimeout) * time.Second
 		c.StopTimeout = &d
 	}
-	for v := range in.Volumes {
-		c.Mounts = append(c.Mounts, container.Mount{Type: "volume", Target: v})
-	}
 	if h := req.HostConfig; h != nil {
 		if err := hostConfig(&c, h); err != nil {
 			return c, err
 		}
 	}
+	anonymousVolumes(&c, in.Volumes)
 	if nc := req.NetworkingConfig; nc != nil {
 		if err := endpointsConfig(&c, nc.EndpointsConfig); err != nil {
 			return c, err
 		}
 	}
 	return c, nil
+}
+
+// anonymousVolumes adds an anonymous volume for each of Config.Volumes'
+// paths that no bind, mount or tmpfs covers (Compose declares its
+// services' volume paths there as well as binding them).
+func anonymousVolumes(c *container.Config, vols map[string]struct{}) {
+	for _, v := range slices.Sorted(maps.Keys(vols)) {
+		if !slices.ContainsFunc(c.Mounts, func(m container.Mount) bool { return path.Clean(m.Target) == path.Clean(v) }) {
+			c.Mounts = append(c.Mounts, container.Mount{Type: "volume", Target: v})
+		}
+	}
 }
 
 // endpointsConfig applies the endpoint settings of the container's

@@ -138,6 +138,30 @@ func TestToConfig(t *testing.T) {
 	}
 }
 
+// TestToConfigAnonymousVolumes: Config.Volumes' paths become anonymous
+// volumes unless a bind, mount or tmpfs covers them (Compose declares
+// every service volume's path there too).
+func TestToConfigAnonymousVolumes(t *testing.T) {
+	var req dcontainer.CreateRequest
+	body := `{"Image":"i","Volumes":{"/www":{},"/cache/":{},"/run":{},"/anon":{}},
+	 "HostConfig":{"Binds":["data:/www:rw","/tmp:/cache"],"Tmpfs":{"/run":""}}}`
+	if err := json.Unmarshal([]byte(body), &req); err != nil {
+		t.Fatal(err)
+	}
+	c, err := toConfig("n", req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range c.Mounts {
+		got = append(got, m.Type+":"+m.Source+":"+m.Target)
+	}
+	slices.Sort(got)
+	if want := []string{"bind:/tmp:/cache", "tmpfs::/run", "volume::/anon", "volume:data:/www"}; !slices.Equal(got, want) {
+		t.Errorf("mounts %v, want %v", got, want)
+	}
+}
+
 func TestDecodeJSONMalformed(t *testing.T) {
 	r := httptest.NewRequest("POST", "/containers/create", bytes.NewBufferString(`{"Image":`))
 	var req dcontainer.CreateRequest
