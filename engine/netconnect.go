@@ -149,7 +149,8 @@ func (e *Engine) updateNetworks(ctx context.Context, ns, ref string, fn func(c *
 		return err
 	}
 	kind, primary := netMode(cfg)
-	if kind != modeCNI && !(kind == modeNone && cfg.NetworkLeft && e.task(ns, c.ID) == nil) {
+	leftIdle := kind == modeNone && cfg.NetworkLeft && e.task(ns, c.ID) == nil
+	if kind != modeCNI && !leftIdle {
 		return fmt.Errorf("%w: container %s has --network %s: it cannot be connected to networks", errdefs.ErrInvalidArgument, c.Name, cfg.NetworkMode)
 	}
 	if err := fn(&c, &cfg, primary); err != nil {
