@@ -103,6 +103,10 @@ type Config struct {
 	// NetworkMode's, attached in this order (eth1, eth2, ...) at each
 	// start. Create takes none.
 	Connected []Endpoint `json:"connected,omitempty"`
+	// NetworkLeft: the container left the only network it was on before
+	// it ran, which put it on none; its next connect, while it does not
+	// run, makes that network its own.
+	NetworkLeft bool `json:"networkLeft,omitempty"`
 	// Log bounds the container's log files.
 	Log LogConfig `json:"log,omitempty"`
 	// StopSignal replaces the image's stop signal (default SIGTERM).

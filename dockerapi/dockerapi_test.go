@@ -138,25 +138,27 @@ func TestToConfig(t *testing.T) {
 	}
 }
 
-// TestToConfigDeclaredVolumes: a path of Config.Volumes gets an anonymous
-// volume unless a bind or mount covers it (docker-py declares the targets
-// of its binds there too).
-func TestToConfigDeclaredVolumes(t *testing.T) {
+// TestToConfigAnonymousVolumes: Config.Volumes' paths become anonymous
+// volumes unless a bind, mount or tmpfs covers them (Compose declares
+// every service volume's path there too).
+func TestToConfigAnonymousVolumes(t *testing.T) {
 	var req dcontainer.CreateRequest
-	body := `{"Image":"b","Volumes":{"/www/":{},"/anon":{}},"HostConfig":{"Binds":["pyvol:/www:rw"]}}`
+	body := `{"Image":"i","Volumes":{"/www":{},"/cache/":{},"/run":{},"/anon":{}},
+	 "HostConfig":{"Binds":["data:/www:rw","/tmp:/cache"],"Tmpfs":{"/run":""}}}`
 	if err := json.Unmarshal([]byte(body), &req); err != nil {
 		t.Fatal(err)
 	}
-	c, err := toConfig("", req)
+	c, err := toConfig("n", req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := make([]string, 0, len(c.Mounts))
+	var got []string
 	for _, m := range c.Mounts {
-		got = append(got, m.Type+" "+m.Source+" "+m.Target)
+		got = append(got, m.Type+":"+m.Source+":"+m.Target)
 	}
-	if want := []string{"volume pyvol /www", "volume  /anon"}; !slices.Equal(got, want) {
-		t.Errorf("mounts = %q, want %q", got, want)
+	slices.Sort(got)
+	if want := []string{"bind:/tmp:/cache", "tmpfs::/run", "volume::/anon", "volume:data:/www"}; !slices.Equal(got, want) {
+		t.Errorf("mounts %v, want %v", got, want)
 	}
 }
 

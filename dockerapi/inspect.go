@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,7 +47,7 @@ func inspectOf(c engine.Container, cfg container.Config) dcontainer.InspectRespo
 		},
 		Config:          configOf(c, cfg),
 		HostConfig:      hostConfigOf(cfg),
-		NetworkSettings: networkSettingsOf(st.Network, cfg),
+		NetworkSettings: networkSettingsOf(c, cfg),
 		Mounts:          []dcontainer.MountPoint{},
 	}
 	if st.Reason != "" && st.ExitCode != 0 {
@@ -153,15 +154,25 @@ func portMap(specs []string) network.PortMap {
 	return pm
 }
 
-func networkSettingsOf(ns *container.NetworkSettings, cfg container.Config) *dcontainer.NetworkSettings {
+// networkSettingsOf is a container's networks: with their addresses and
+// published ports while it runs, else (created or stopped) the networks
+// its next start joins, without addresses, as Docker lists them. Aliases
+// are the configured ones; DNSNames all the names peers resolve.
+func networkSettingsOf(c engine.Container, cfg container.Config) *dcontainer.NetworkSettings {
 	out := &dcontainer.NetworkSettings{Ports: network.PortMap{}, Networks: map[string]*network.EndpointSettings{}}
+	ns := c.Status.Network
 	if ns == nil {
+		out.Networks = plannedNetworks(cfg)
 		return out
 	}
 	out.SandboxKey = ns.NetNS
-	out.Networks[ns.Network] = endpointOf(*ns)
-	for _, c := range ns.Connected {
-		out.Networks[c.Network] = endpointOf(c)
+	out.Networks[ns.Network] = endpointOf(*ns, cfg.NetworkAliases)
+	for _, o := range ns.Connected {
+		var aliases []string
+		if i := slices.IndexFunc(cfg.Connected, func(ep container.Endpoint) bool { return ep.Network == o.Network }); i >= 0 {
+			aliases = cfg.Connected[i].Aliases
+		}
+		out.Networks[o.Network] = endpointOf(o, aliases)
 	}
 	for _, p := range ns.Ports {
 		port, ok := network.PortFrom(p.ContainerPort, network.IPProtocol(p.Protocol))
@@ -178,8 +189,26 @@ func networkSettingsOf(ns *container.NetworkSettings, cfg container.Config) *dco
 	return out
 }
 
-func endpointOf(ns container.NetworkSettings) *network.EndpointSettings {
-	ep := &network.EndpointSettings{NetworkID: engine.NetworkID(ns.Network), Aliases: ns.Aliases}
+// plannedNetworks are the networks a container that does not run joins
+// at its start, with their configured aliases.
+func plannedNetworks(cfg container.Config) map[string]*network.EndpointSettings {
+	out := map[string]*network.EndpointSettings{}
+	mode := cfg.NetworkMode
+	if mode == "host" || mode == "none" || strings.HasPrefix(mode, "container:") {
+		return out
+	}
+	if mode == "" {
+		mode = engine.DefaultNetwork
+	}
+	out[mode] = &network.EndpointSettings{NetworkID: engine.NetworkID(mode), Aliases: cfg.NetworkAliases}
+	for _, ep := range cfg.Connected {
+		out[ep.Network] = &network.EndpointSettings{NetworkID: engine.NetworkID(ep.Network), Aliases: ep.Aliases}
+	}
+	return out
+}
+
+func endpointOf(ns container.NetworkSettings, aliases []string) *network.EndpointSettings {
+	ep := &network.EndpointSettings{NetworkID: engine.NetworkID(ns.Network), Aliases: aliases, DNSNames: ns.Aliases}
 	for _, ip := range ns.IPs {
 		pfx, err := netip.ParsePrefix(ip)
 		if err != nil {

@@ -139,7 +139,7 @@ func summaryOf(c engine.Container) dcontainer.Summary {
 		Command: strings.Join(c.Command, " "), Created: c.CreatedAt.Unix(), Labels: c.Labels,
 		State: dcontainer.ContainerState(c.Status.State), Status: statusText(c, time.Now()),
 		Ports: []dcontainer.PortSummary{}, Mounts: []dcontainer.MountPoint{},
-		NetworkSettings: &dcontainer.NetworkSettingsSummary{Networks: networkSettingsOf(c.Status.Network, cfg).Networks},
+		NetworkSettings: &dcontainer.NetworkSettingsSummary{Networks: networkSettingsOf(c, cfg).Networks},
 	}
 	out.HostConfig.NetworkMode = cfg.NetworkMode
 	if out.Labels == nil {

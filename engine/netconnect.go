@@ -21,7 +21,8 @@ import (
 // A running container gets a new interface (eth1, eth2, ...) at once and
 // its peers there resolve its name and aliases; a stopped one is
 // attached at its next start. Containers without a namespace of their
-// own (host, none, container:) cannot be connected.
+// own (host, none, container:) cannot be connected, but for one that
+// left its only network and does not run, whose own it becomes.
 func (e *Engine) ConnectNetwork(ctx context.Context, ns, ref string, ep container.Endpoint) error {
 	e.netUse.RLock()
 	defer e.netUse.RUnlock()
@@ -39,6 +40,10 @@ func (e *Engine) ConnectNetwork(ctx context.Context, ns, ref string, ep containe
 		id = c.ID
 		if primary == n.Name || slices.ContainsFunc(cfg.Connected, func(o container.Endpoint) bool { return o.Network == n.Name }) {
 			return fmt.Errorf("%w: container %s is already connected to network %s", errdefs.ErrAlreadyExists, c.Name, n.Name)
+		}
+		if primary == "" { // it left its network before it ran: this one becomes its own
+			cfg.NetworkMode, cfg.NetworkAliases, cfg.IPAddress, cfg.MacAddress, cfg.NetworkLeft = n.Name, ep.Aliases, ep.IP, "", false
+			return nil
 		}
 		if s := c.Status.Network; s != nil && e.task(ns, c.ID) != nil {
 			m, err := e.networks()
@@ -84,7 +89,8 @@ func (e *Engine) publishAttach(action string, n NetworkInfo, containerID string)
 // connected to: a running one loses that interface and its peers there
 // its name. With force, an attachment the record does not list (left by
 // a crash) is removed too and not being connected is no error. The
-// network the container was created on stays.
+// network the container was created on stays while it runs; before, the
+// container may leave it (leavePrimary).
 func (e *Engine) DisconnectNetwork(ctx context.Context, ns, ref, name string, force bool) error {
 	n, err := e.Network(ctx, name)
 	if err != nil {
@@ -94,7 +100,11 @@ func (e *Engine) DisconnectNetwork(ctx context.Context, ns, ref, name string, fo
 	err = e.updateNetworks(ctx, ns, ref, func(c *Container, cfg *container.Config, primary string) error {
 		id = c.ID
 		if primary == n.Name {
-			return fmt.Errorf("%w: network %s is container %s's own (--network); only networks added with connect can be disconnected", errdefs.ErrInvalidArgument, n.Name, c.Name)
+			if e.task(ns, c.ID) != nil {
+				return fmt.Errorf("%w: network %s is container %s's own (--network); only networks added with connect can be disconnected while it runs", errdefs.ErrInvalidArgument, n.Name, c.Name)
+			}
+			leavePrimary(cfg)
+			return nil
 		}
 		i := slices.IndexFunc(cfg.Connected, func(o container.Endpoint) bool { return o.Network == n.Name })
 		if i < 0 && !force {
@@ -126,7 +136,8 @@ func (e *Engine) DisconnectNetwork(ctx context.Context, ns, ref, name string, fo
 
 // updateNetworks runs fn on the container ref's record and
 // configuration under its lock and saves both. Containers without a
-// namespace of their own are refused.
+// namespace of their own are refused, but for one that left its only
+// network (leavePrimary) and does not run: fn gets primary "" for it.
 func (e *Engine) updateNetworks(ctx context.Context, ns, ref string, fn func(c *Container, cfg *container.Config, primary string) error) error {
 	c, unlock, err := e.lockedContainer(ctx, ns, ref)
 	if err != nil {
@@ -138,7 +149,8 @@ func (e *Engine) updateNetworks(ctx context.Context, ns, ref string, fn func(c *
 		return err
 	}
 	kind, primary := netMode(cfg)
-	if kind != modeCNI {
+	leftIdle := kind == modeNone && cfg.NetworkLeft && e.task(ns, c.ID) == nil
+	if kind != modeCNI && !leftIdle {
 		return fmt.Errorf("%w: container %s has --network %s: it cannot be connected to networks", errdefs.ErrInvalidArgument, c.Name, cfg.NetworkMode)
 	}
 	if err := fn(&c, &cfg, primary); err != nil {
@@ -149,6 +161,21 @@ func (e *Engine) updateNetworks(ctx context.Context, ns, ref string, fn func(c *
 	}
 	_, err = e.meta.Containers().Update(ctx, ns, c)
 	return err
+}
+
+// leavePrimary takes a container that does not run off the network it
+// was created on, as Docker lets a container leave any network before it
+// starts: the first network it was connected to takes that one's place,
+// else it is on none until a connect.
+func leavePrimary(cfg *container.Config) {
+	cfg.MacAddress = ""
+	if len(cfg.Connected) == 0 {
+		cfg.NetworkMode, cfg.NetworkAliases, cfg.IPAddress, cfg.NetworkLeft = modeNone, nil, "", true
+		return
+	}
+	ep := cfg.Connected[0]
+	cfg.NetworkMode, cfg.NetworkAliases, cfg.IPAddress = ep.Network, ep.Aliases, ep.IP
+	cfg.Connected = slices.Delete(cfg.Connected, 0, 1)
 }
 
 // checkEndpoint validates what connect records before any start uses it.

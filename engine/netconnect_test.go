@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/berth-dev/berth/container"
@@ -43,5 +44,24 @@ func TestCheckEndpointRefusesBadInput(t *testing.T) {
 	}
 	if err := checkEndpoint(n1, container.Endpoint{Network: "n1", IP: "fd00::9", Aliases: []string{"web"}}); err != nil {
 		t.Errorf("a good endpoint: %v", err)
+	}
+}
+
+// TestLeavePrimary: a container that leaves the network it was created
+// on before it runs takes the first connected network as its own, with
+// that endpoint's aliases and address, or is left on none, marked so
+// that a connect may give it a network again.
+func TestLeavePrimary(t *testing.T) {
+	cfg := container.Config{NetworkMode: "n1", NetworkAliases: []string{"web"}, IPAddress: "10.1.2.3", MacAddress: "02:00:00:00:00:01",
+		Connected: []container.Endpoint{{Network: "n2", IP: "10.2.0.9", Aliases: []string{"db"}}, {Network: "n3"}}}
+	leavePrimary(&cfg)
+	if cfg.NetworkMode != "n2" || !slices.Equal(cfg.NetworkAliases, []string{"db"}) || cfg.IPAddress != "10.2.0.9" || cfg.MacAddress != "" || cfg.NetworkLeft ||
+		len(cfg.Connected) != 1 || cfg.Connected[0].Network != "n3" {
+		t.Errorf("after leaving n1: %+v", cfg)
+	}
+	leavePrimary(&cfg)
+	leavePrimary(&cfg)
+	if cfg.NetworkMode != modeNone || !cfg.NetworkLeft || cfg.NetworkAliases != nil || cfg.IPAddress != "" || len(cfg.Connected) != 0 {
+		t.Errorf("after leaving every network: %+v", cfg)
 	}
 }

@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(
 	busybox-static libseccomp-dev pkg-config gcc make git jq iproute2 uidmap util-linux
 	runc crun containerd podman skopeo umoci docker-registry containernetworking-plugins
-	hyperfine protobuf-compiler procps python3-docker runsc
+	hyperfine protobuf-compiler procps python3-docker runsc docker-compose
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -68,7 +68,9 @@ func (e *env) pings(network, to string) bool {
 // in ls (filters) and inspect as Docker shows it; two containers run on
 // it with -v NAMED:/d reach each other by name and inspect lists them; a
 // running container is connected (alias, fixed address) to a second
-// network and disconnected; rm of a network in use is refused and prune
+// network and disconnected; a created container lists the network it
+// will join, leaves it and joins another before it starts (the moves
+// Compose 1 makes); rm of a network in use is refused and prune
 // keeps it, and everything goes at the end. The networks are internal:
 // no traffic leaves the host's namespaces made here.
 func TestNetworkLifecycle(t *testing.T) {
@@ -126,6 +128,29 @@ func TestNetworkLifecycle(t *testing.T) {
 		t.Errorf("network inspect %s lists %v after disconnect", net2, got)
 	}
 	e.fails("not connected", "network", "disconnect", net2, "web")
+
+	// Before it runs, a container lists the network it will join, and
+	// it may leave it and join another (Compose 1 does so with each new
+	// container).
+	nets := "{{.HostConfig.NetworkMode}}:{{range $n, $ep := .NetworkSettings.Networks}} {{$n}}={{$ep.Aliases}}{{end}}"
+	e.ok("create", "--name", "idle", "--network", net1, "--network-alias", "a1", e.ref, "sleep", "1000")
+	if got := e.ok("inspect", "--format", nets, "idle"); got != net1+": "+net1+"=[a1]" {
+		t.Errorf("a created container's networks: %q", got)
+	}
+	e.ok("network", "disconnect", net1, "idle")
+	if got := e.ok("inspect", "--format", nets, "idle"); got != "none:" {
+		t.Errorf("networks after it left %s: %q", net1, got)
+	}
+	e.ok("network", "connect", "--alias", "a2", net2, "idle")
+	if got := e.ok("inspect", "--format", nets, "idle"); got != net2+": "+net2+"=[a2]" {
+		t.Errorf("networks after it joined %s: %q", net2, got)
+	}
+	e.ok("start", "idle")
+	if !e.pings(net2, "a2") {
+		t.Errorf("a container on %s cannot ping idle by its alias a2", net2)
+	}
+	e.fails("only networks added with connect", "network", "disconnect", net2, "idle")
+	e.ok("rm", "-f", "idle")
 
 	e.fails("in use", "network", "rm", net1)
 	if out := e.ok("network", "prune", "-f", "--filter", "label=team=b"); out != "" {
