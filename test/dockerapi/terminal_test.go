@@ -97,6 +97,26 @@ func (p *ptyCLI) waitFor(s string) {
 	}
 }
 
+// shows says whether the terminal shows s within d; it fails the test if
+// the CLI ends first.
+func (p *ptyCLI) shows(s string, d time.Duration) bool {
+	p.t.Helper()
+	deadline := time.After(d)
+	for !strings.Contains(p.output(), s) {
+		select {
+		case <-p.done:
+			if strings.Contains(p.output(), s) {
+				return true
+			}
+			p.t.Fatalf("the CLI ended before printing %q: %q", s, p.output())
+		case <-deadline:
+			return false
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return true
+}
+
 // resize sizes the terminal as a user's window change does: the CLI
 // gets SIGWINCH.
 func (p *ptyCLI) resize(rows, cols uint16) {
@@ -145,9 +165,19 @@ func checkTerminal(t *testing.T, p *ptyCLI, what string) {
 	if out := p.output(); !strings.Contains(out, "33 111") {
 		t.Errorf("%s: the terminal's first size is not the client's 33 111: %q", what, out)
 	}
+	// The size the container's shell reports after its SIGWINCH. The
+	// CLI's own first resize (of the size it read at its start) goes on
+	// another connection and can land after this change, as it can with
+	// dockerd: like a user, the test changes the window again then.
 	p.resize(40, 120)
-	// The size the container's shell reports after its SIGWINCH.
-	p.waitFor("size:40 120")
+	for try := 1; !p.shows("size:40 120", 5*time.Second); try++ {
+		if try == 3 {
+			t.Fatalf("%s: the container never saw the window at 40 120: %q", what, p.output())
+		}
+		t.Logf("%s: the container did not see 40 120 (a late first resize?), changing the window again: %q", what, p.output())
+		p.resize(41, 121)
+		p.resize(40, 120)
+	}
 	p.write("hello\r")
 	if code := p.wait(); code != 7 {
 		t.Errorf("%s: exit %d, want 7; output %q", what, code, p.output())
