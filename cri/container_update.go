@@ -8,7 +8,8 @@ import (
 )
 
 // UpdateContainerResources serves RuntimeService.UpdateContainerResources
-// for the limits the engine updates: memory, CPU quota and shares.
+// for the limits the engine updates: memory and swap, CPU quota and
+// shares, cpuset CPUs and memory nodes.
 func (r *runtimeService) UpdateContainerResources(ctx context.Context, req *runtimeapi.UpdateContainerResourcesRequest) (*runtimeapi.UpdateContainerResourcesResponse, error) {
 	c, err := r.s.container(ctx, req.GetContainerId())
 	if err != nil {
@@ -24,6 +25,15 @@ func (r *runtimeService) UpdateContainerResources(ctx context.Context, req *runt
 	}
 	if res.CPUShares != 0 {
 		u.CPUShares = &res.CPUShares
+	}
+	if res.MemorySwap != 0 {
+		u.MemorySwap = &res.MemorySwap
+	}
+	if res.CpusetCpus != "" {
+		u.CpusetCpus = &res.CpusetCpus
+	}
+	if res.CpusetMems != "" {
+		u.CpusetMems = &res.CpusetMems
 	}
 	if err := r.s.cfg.Engine.UpdateContainer(ctx, Namespace, c.ID, u); err != nil {
 		return nil, err

@@ -163,6 +163,18 @@ func resourceUpdate(req dcontainer.UpdateConfig) (engine.ResourceUpdate, error) 
 		limit := max(*res.PidsLimit, 0) // 0 and -1 are unlimited
 		u.PidsLimit = &limit
 	}
+	if res.MemorySwap != 0 {
+		swap := res.MemorySwap
+		u.MemorySwap = &swap
+	}
+	if res.CpusetCpus != "" {
+		cpus := res.CpusetCpus
+		u.CpusetCpus = &cpus
+	}
+	if res.CpusetMems != "" {
+		mems := res.CpusetMems
+		u.CpusetMems = &mems
+	}
 	if req.RestartPolicy.Name != "" {
 		var cfg container.Config
 		if err := restartPolicy(&cfg, req.RestartPolicy); err != nil {
@@ -182,9 +194,7 @@ func unservedResources(res dcontainer.Resources) error {
 		{"BlkioWeight", res.BlkioWeight != 0 || len(res.BlkioWeightDevice) > 0},
 		{"BlkioDevice limits", len(res.BlkioDeviceReadBps)+len(res.BlkioDeviceWriteBps)+len(res.BlkioDeviceReadIOps)+len(res.BlkioDeviceWriteIOps) > 0},
 		{"CpuRealtimePeriod/Runtime", res.CPURealtimePeriod != 0 || res.CPURealtimeRuntime != 0},
-		{"CpusetCpus/CpusetMems", res.CpusetCpus != "" || res.CpusetMems != ""},
 		{"MemoryReservation", res.MemoryReservation != 0},
-		{"MemorySwap", res.MemorySwap > 0},
 		{"MemorySwappiness", res.MemorySwappiness != nil && *res.MemorySwappiness >= 0},
 		{"OomKillDisable", res.OomKillDisable != nil && *res.OomKillDisable},
 		{"Devices", len(res.Devices)+len(res.DeviceCgroupRules)+len(res.DeviceRequests) > 0},

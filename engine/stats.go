@@ -275,7 +275,10 @@ func (e *Engine) runtimeCmd(ctx context.Context, c Container, stdin []byte, args
 type ResourceUpdate struct {
 	Memory, NanoCPUs, PidsLimit *int64
 	CPUShares                   *uint64
-	Restart                     *container.RestartPolicy
+	// MemorySwap is memory plus swap (-1: unlimited swap).
+	MemorySwap             *int64
+	CpusetCpus, CpusetMems *string
+	Restart                *container.RestartPolicy
 }
 
 // UpdateContainer records new limits in a container's configuration,
@@ -305,10 +308,22 @@ func (e *Engine) UpdateContainer(ctx context.Context, ns, ref string, u Resource
 	if u.CPUShares != nil {
 		r.CPUShares = *u.CPUShares
 	}
+	if u.MemorySwap != nil {
+		r.MemorySwap = *u.MemorySwap
+	}
+	if u.CpusetCpus != nil {
+		r.CpusetCpus = *u.CpusetCpus
+	}
+	if u.CpusetMems != nil {
+		r.CpusetMems = *u.CpusetMems
+	}
 	if u.Restart != nil {
 		cfg.Restart = *u.Restart
 	}
 	res := resources(*r)
+	if err := cgroups.Validate(&res); err != nil {
+		return fmt.Errorf("%w: %w", errdefs.ErrInvalidArgument, err)
+	}
 	if u.PidsLimit != nil && *u.PidsLimit == 0 { // back to unlimited
 		unlimited := int64(-1)
 		res.Pids = &specs.LinuxPids{Limit: &unlimited}
@@ -358,13 +373,14 @@ func (e *Engine) updateBundleSpec(ns, id string, res specs.LinuxResources) error
 		if r.Memory == nil {
 			r.Memory = &specs.LinuxMemory{}
 		}
-		r.Memory.Limit = res.Memory.Limit
+		r.Memory.Limit, r.Memory.Swap = res.Memory.Limit, res.Memory.Swap
 	}
 	if res.CPU != nil {
 		if r.CPU == nil {
 			r.CPU = &specs.LinuxCPU{}
 		}
 		r.CPU.Shares, r.CPU.Quota, r.CPU.Period = res.CPU.Shares, res.CPU.Quota, res.CPU.Period
+		r.CPU.Cpus, r.CPU.Mems = res.CPU.Cpus, res.CPU.Mems
 	}
 	if res.Pids != nil {
 		r.Pids = res.Pids

@@ -127,6 +127,18 @@ func TestContainerResources(t *testing.T) {
 		t.Errorf("oom_score_adj -500 inside: %s; want %s (berthd's %s)", got, want, own)
 	}
 
+	// UpdateContainerResources changes the cpuset of a running container.
+	if _, err := e.rt.UpdateContainerResources(ctx, &runtimeapi.UpdateContainerResourcesRequest{ContainerId: lowCtr,
+		Linux: &runtimeapi.LinuxContainerResources{CpusetCpus: "0"}}); err != nil {
+		t.Errorf("UpdateContainerResources cpuset: %v", err)
+	}
+	if got := strings.TrimSpace(e.execOut(ctx, lowCtr, "grep Cpus_allowed_list /proc/1/status")); got != "Cpus_allowed_list:\t0" {
+		t.Errorf("after UpdateContainerResources cpuset 0: %q", got)
+	}
+	_, err := e.rt.UpdateContainerResources(ctx, &runtimeapi.UpdateContainerResourcesRequest{ContainerId: lowCtr,
+		Linux: &runtimeapi.LinuxContainerResources{CpusetCpus: "0-4095"}})
+	wantCode(t, "UpdateContainerResources with cpus the host lacks", err, codes.InvalidArgument, "cpu.cpus")
+
 	// Hugepages: the hugetlb controller decides.
 	huge := e.ctrConfig("huge", "exec sleep 1000")
 	huge.Linux = &runtimeapi.LinuxContainerConfig{Resources: &runtimeapi.LinuxContainerResources{

@@ -195,8 +195,18 @@ func TestPauseRenameUpdatePrune(t *testing.T) {
 	if got := cgroupFile(t, pid, "memory", "memory.limit_in_bytes", "memory.max"); got != strconv.Itoa(64<<20) {
 		t.Errorf("memory limit in the cgroup after update: %q", got)
 	}
-	if _, stderr, code := e.docker("update", "--cpuset-cpus", "0", "p2"); code == 0 || !strings.Contains(stderr, "does not serve updating CpusetCpus") {
-		t.Errorf("docker update --cpuset-cpus: exit %d, %q", code, stderr)
+	e.ok("update", "--cpuset-cpus", "0", "--memory-swap", "128m", "p2")
+	if got := e.ok("inspect", "--format", "{{.HostConfig.CpusetCpus}} {{.HostConfig.MemorySwap}}", "p2"); got != "0 134217728" {
+		t.Errorf("inspect after update --cpuset-cpus --memory-swap: %q", got)
+	}
+	if got := cgroupFile(t, pid, "cpuset", "cpuset.cpus", "cpuset.cpus"); got != "0" {
+		t.Errorf("cpuset.cpus after update: %q", got)
+	}
+	if _, stderr, code := e.docker("update", "--cpuset-cpus", "0-4095", "p2"); code == 0 || !strings.Contains(stderr, "cpu.cpus") {
+		t.Errorf("docker update --cpuset-cpus 0-4095: exit %d, %q", code, stderr)
+	}
+	if _, stderr, code := e.docker("update", "--blkio-weight", "300", "p2"); code == 0 || !strings.Contains(stderr, "does not serve updating BlkioWeight") {
+		t.Errorf("docker update --blkio-weight: exit %d, %q", code, stderr)
 	}
 	e.apiFails(404, "POST", "/v1.50/containers/nosuch/update", "no such container")
 	e.apiFails(400, "POST", "/v1.50/containers/p2/update", "malformed JSON", `{"Memory":"lots"}`)
