@@ -48,7 +48,7 @@ func inspectOf(c engine.Container, cfg container.Config) dcontainer.InspectRespo
 		Config:          configOf(c, cfg),
 		HostConfig:      hostConfigOf(cfg),
 		NetworkSettings: networkSettingsOf(c, cfg),
-		Mounts:          []dcontainer.MountPoint{},
+		Mounts:          mountPoints(cfg),
 	}
 	if st.Reason != "" && st.ExitCode != 0 {
 		out.State.Error = st.Reason
@@ -56,8 +56,14 @@ func inspectOf(c engine.Container, cfg container.Config) dcontainer.InspectRespo
 	if len(c.Command) > 0 {
 		out.Path, out.Args = c.Command[0], c.Command[1:]
 	}
+	return out
+}
+
+// mountPoints are cfg's mounts as inspect and ps show them.
+func mountPoints(cfg container.Config) []dcontainer.MountPoint {
+	out := []dcontainer.MountPoint{}
 	for _, m := range cfg.Mounts {
-		out.Mounts = append(out.Mounts, dcontainer.MountPoint{
+		out = append(out, dcontainer.MountPoint{
 			Type: mount.Type(m.Type), Name: volumeName(m), Source: m.Source, Destination: m.Target, RW: !m.ReadOnly,
 		})
 	}

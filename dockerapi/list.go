@@ -21,7 +21,7 @@ func (s *Server) listContainers(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if err := f.check("status", "name", "id", "label"); err != nil {
+	if err := f.check("status", "name", "id", "label", "ancestor", "exited", "before", "since", "network", "volume"); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -34,8 +34,13 @@ func (s *Server) listContainers(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	all := boolParam(q.Get("all")) || len(f["status"]) > 0 || limit > 0
+	all := boolParam(q.Get("all")) || len(f["status"]) > 0 || len(f["exited"]) > 0 || limit > 0
 	list, err := s.e.Containers(r.Context(), Namespace, all)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	m, err := s.containerMatcher(r, f)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -46,7 +51,7 @@ func (s *Server) listContainers(w http.ResponseWriter, r *http.Request) {
 		if limit > 0 && len(out) == limit {
 			break
 		}
-		if f.matchContainer(c) {
+		if f.matchContainer(c) && m(c) {
 			out = append(out, summaryOf(c))
 		}
 	}
@@ -138,7 +143,7 @@ func summaryOf(c engine.Container) dcontainer.Summary {
 		ID: c.ID, Names: []string{"/" + c.Name}, Image: c.Image, ImageID: c.ImageID,
 		Command: strings.Join(c.Command, " "), Created: c.CreatedAt.Unix(), Labels: c.Labels,
 		State: dcontainer.ContainerState(c.Status.State), Status: statusText(c, time.Now()),
-		Ports: []dcontainer.PortSummary{}, Mounts: []dcontainer.MountPoint{},
+		Ports: []dcontainer.PortSummary{}, Mounts: mountPoints(cfg),
 		NetworkSettings: &dcontainer.NetworkSettingsSummary{Networks: networkSettingsOf(c, cfg).Networks},
 	}
 	out.HostConfig.NetworkMode = cfg.NetworkMode
