@@ -32,8 +32,8 @@ type eventActor struct {
 // toEvent converts an envelope; ok is false for a topic of no known type.
 func toEvent(env *apiv1.Envelope) (ev event, ok bool) {
 	var action string
-	ev.Type, action, ok = events.DockerName(env.GetTopic())
 	attrs := env.GetAttributes()
+	ev.Type, action, ok = events.DockerName(env.GetTopic(), attrs)
 	ev.Action, ev.Time = action, env.GetTimestamp().AsTime()
 	ev.Actor = eventActor{ID: attrs["id"], Attributes: attrs}
 	if ev.Actor.ID == "" {

@@ -23,6 +23,12 @@ func TestEventsDockerNames(t *testing.T) {
 	if ev, _ := toEvent(&apiv1.Envelope{Topic: "/images/delete", Attributes: map[string]string{"name": "busybox:1"}}); ev.Type != "image" || ev.Action != "delete" || ev.Actor.ID != "busybox:1" {
 		t.Errorf("image delete: %+v", ev)
 	}
+	if ev, _ := toEvent(&apiv1.Envelope{Topic: "/images/create", Attributes: map[string]string{"name": "busybox:1", "via": "pull"}}); ev.Action != "pull" {
+		t.Errorf("image pull: %+v", ev)
+	}
+	if ev, _ := toEvent(&apiv1.Envelope{Topic: "/images/create", Attributes: map[string]string{"name": "busybox:1"}}); ev.Action != "create" {
+		t.Errorf("image create without via: %+v", ev)
+	}
 	if ev, _ := toEvent(&apiv1.Envelope{Topic: "/networks/delete", Attributes: map[string]string{"id": "n1", "name": "net"}}); ev.Type != "network" || ev.Action != "destroy" || ev.Actor.ID != "n1" {
 		t.Errorf("network delete: %+v", ev)
 	}

@@ -105,7 +105,7 @@ type actor struct {
 // dockerEvent converts ev to Docker's message; ok is false for an event
 // Docker's clients have no type for.
 func (s *Server) dockerEvent(ev events.Event) (devents.Message, bool) {
-	typ, action, ok := events.DockerName(ev.Topic)
+	typ, action, ok := events.DockerName(ev.Topic, ev.Attributes)
 	if !ok || !dockerEventTypes[devents.Type(typ)] {
 		return devents.Message{}, false
 	}
@@ -115,7 +115,7 @@ func (s *Server) dockerEvent(ev events.Event) (devents.Message, bool) {
 		Actor: devents.Actor{ID: ev.Attributes["id"], Attributes: map[string]string{}},
 	}
 	for k, v := range ev.Attributes {
-		if k != "id" && v != "" {
+		if k != "id" && k != events.AttrVia && v != "" {
 			m.Actor.Attributes[k] = v
 		}
 	}

@@ -112,7 +112,7 @@ func (e *Engine) Load(ctx context.Context, ns string, r io.Reader, defaultName s
 		return nil, err
 	}
 	for _, img := range imgs {
-		e.events.Publish(ns, events.TopicImages, "create", map[string]string{"name": img.Name})
+		e.events.Publish(ns, events.TopicImages, "create", map[string]string{"name": img.Name, events.AttrVia: "load"})
 	}
 	return imgs, nil
 }

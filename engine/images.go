@@ -138,7 +138,7 @@ func (e *Engine) Tag(ctx context.Context, ns, source, target string) (ImageInfo,
 	if err != nil {
 		return ImageInfo{}, err
 	}
-	e.events.Publish(ns, events.TopicImages, "create", map[string]string{"name": img.Name})
+	e.events.Publish(ns, events.TopicImages, "create", map[string]string{"name": img.Name, events.AttrVia: "tag"})
 	return e.Describe(ctx, ns, img, nil), nil
 }
 
@@ -239,7 +239,7 @@ func (e *Engine) Pull(ctx context.Context, ns, ref string, o PullOptions) (image
 		e.log.Warn("pull failed", "ref", ref, "err", err)
 		return images.Image{}, err
 	}
-	e.events.Publish(ns, events.TopicImages, "create", map[string]string{"name": res.Image.Name, "digest": res.Image.Target.Digest.String()})
+	e.events.Publish(ns, events.TopicImages, "create", map[string]string{"name": res.Image.Name, "digest": res.Image.Target.Digest.String(), events.AttrVia: "pull"})
 	return res.Image, nil
 }
 

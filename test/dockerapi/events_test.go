@@ -21,10 +21,19 @@ func unixArg(t time.Time) string { return fmt.Sprintf("%d.%09d", t.Unix(), t.Nan
 // and destroy with `docker events`: live (from --since, replayed, on to
 // the new ones), replayed between --since and --until with filters by
 // container, event, label, image and type, and raw in Docker's JSON
-// shape; bad input gets Docker's errors.
+// shape; bad input gets Docker's errors. Image events name the pull and
+// the tag as Docker does.
 func TestContainerEvents(t *testing.T) {
 	e := newEnv(t)
+	tPull := time.Now()
 	e.ok("pull", "-q", e.ref)
+	tagged := e.reg.Host + "/test/evtag:v1"
+	e.ok("tag", e.ref, tagged)
+	e.ok("rmi", tagged)
+	if got := e.ok("events", "--since", unixArg(tPull), "--until", unixArg(time.Now()), "--filter", "type=image", "--format", "{{.Action}} {{.Actor.ID}} {{len .Actor.Attributes}}"); got !=
+		"pull "+e.ref+" 2\ntag "+tagged+" 1\ndelete "+tagged+" 1" {
+		t.Errorf("image events of pull, tag and rmi: %q", got)
+	}
 	t0 := time.Now()
 	live := e.startEvents("--since", unixArg(t0), "--filter", "container=evt", "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}")
 	id := e.ok("create", "--name", "evt", "--label", "team=a", e.ref, "sh", "-c", "exit 3")

@@ -265,7 +265,7 @@ with step("events since until with filters"):
     check({"pyv1", "pyv2"} <= {e["Actor"]["ID"] for e in evs}, evs)
     evs = list(c.events(since=t0, until=until, decode=True, filters={"type": "image", "image": copy}))
     acts = [e["Action"] for e in evs]
-    check("push" in acts and "delete" in acts and all(e["Type"] == "image" for e in evs), evs)
+    check("tag" in acts and "push" in acts and "delete" in acts and all(e["Type"] == "image" for e in evs), evs)
     evs = list(c.events(since=t0, until=t_cut, decode=True, filters={"type": "container"}))
     check(all(e["time"] <= t_cut for e in evs), evs)
     check(("create", vol_ct) in [(e["Action"], e["Actor"]["ID"]) for e in evs], evs)
