@@ -410,10 +410,10 @@ func (e *Engine) SystemDiskUsage(ctx context.Context, ns string) ([]DiskUsage, e
 	if err != nil {
 		return nil, err
 	}
-	used := map[string]bool{}
+	used := map[string]bool{} // image names and IDs containers use
 	cu := DiskUsage{Type: "Containers", Total: int64(len(ctrs))}
 	for _, c := range ctrs {
-		used[c.Image] = true
+		used[c.Image], used[c.ImageID] = true, true
 		var size int64
 		if sn, err := e.Snapshotter(ns); err == nil && c.SnapshotKey != "" {
 			if u, err := sn.Usage(ctx, c.SnapshotKey); err == nil {
@@ -427,10 +427,23 @@ func (e *Engine) SystemDiskUsage(ctx context.Context, ns string) ([]DiskUsage, e
 			cu.Reclaimable += size
 		}
 	}
-	iu := DiskUsage{Type: "Images", Total: int64(len(imgs))}
+	// An image is counted once however many names it has (its ID, the
+	// config digest; a name without content stands for itself).
+	iu := DiskUsage{Type: "Images"}
+	byID := map[string]ImageInfo{}
+	inUse := map[string]bool{}
 	for _, img := range imgs {
+		key := img.ID
+		if key == "" {
+			key = img.Name
+		}
+		byID[key] = img
+		inUse[key] = inUse[key] || used[img.Name] || used[key]
+	}
+	for key, img := range byID {
+		iu.Total++
 		iu.Size += img.Size
-		if used[img.Name] {
+		if inUse[key] {
 			iu.Active++
 		} else {
 			iu.Reclaimable += img.Size

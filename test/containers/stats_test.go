@@ -104,9 +104,12 @@ func TestUpdateStoppedAppliesAtStart(t *testing.T) {
 	e.nothingLeft()
 }
 
+// TestSystemDfCounts: system df counts one image (with two names) and
+// one container, both in use, with their sizes.
 func TestSystemDfCounts(t *testing.T) {
 	e := newEnv(t)
 	e.ok("run", "-d", "--name", "df", e.ref, "sh", "-c", "echo data > /file; sleep 1000")
+	e.ok("tag", e.ref, e.ref+"-second-name")
 	out := e.ok("system", "df")
 	for _, want := range []string{"Images", "Containers"} {
 		var line string
@@ -116,10 +119,11 @@ func TestSystemDfCounts(t *testing.T) {
 			}
 		}
 		f := strings.Fields(line)
-		if len(f) < 4 || f[1] == "0" || f[3] == "0B" {
-			t.Fatalf("system df: %s is empty:\n%s", want, out)
+		if len(f) < 4 || f[1] != "1" || f[2] != "1" || f[3] == "0B" {
+			t.Fatalf("system df: %s is not one in use (an image with two names counts once):\n%s", want, out)
 		}
 	}
+	e.ok("rmi", e.ref+"-second-name")
 	e.ok("rm", "-f", "df")
 	e.nothingLeft()
 }
