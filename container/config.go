@@ -41,6 +41,18 @@ type Config struct {
 	// Resources are cgroup limits; zero is unlimited.
 	Resources Resources `json:"resources,omitempty"`
 	Ulimits   []Ulimit  `json:"ulimits,omitempty"`
+	// CgroupParent is the cgroupfs path the container's cgroup is made
+	// under, as <parent>/berth-<id> in every hierarchy: a clean absolute
+	// path such as the kubelet's /kubepods/burstable/pod<uid>; "" is the
+	// top. The engine writes no limit to it and never removes it (but
+	// for the pod cgroup PodCgroup makes).
+	CgroupParent string `json:"cgroupParent,omitempty"`
+	// PodCgroup, without a CgroupParent, gives the container a parent
+	// cgroup of its own that the other containers of its pod name as
+	// theirs: /berth-pod-<id>, recorded as its CgroupParent, made when it
+	// starts with PodResources as its limits and removed with it.
+	PodCgroup    bool      `json:"podCgroup,omitempty"`
+	PodResources Resources `json:"podResources,omitzero"`
 	// OOMScoreAdj is the process's oom_score_adj (-1000 to 1000); 0
 	// inherits the engine's. A value below the engine's own is raised
 	// to it when the engine may not lower scores (no CAP_SYS_RESOURCE).

@@ -77,6 +77,9 @@ func (s *Server) containerConfig(ctx context.Context, sb engine.Container, sm sa
 	if sb.ShimDir != "" { // one shim per pod (a sandbox of an older berthd has its own only)
 		cfg.Shim = "container:" + sb.ID
 	}
+	if sbCfg, err := engine.ContainerConfig(sb); err == nil {
+		cfg.CgroupParent = sbCfg.CgroupParent // the pod's cgroup
+	}
 	if cc.GetCommand() != nil {
 		cfg.Entrypoint = cc.GetCommand()
 	}

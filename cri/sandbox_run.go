@@ -97,7 +97,49 @@ func (s *Server) sandboxConfig(req *runtimeapi.RunPodSandboxRequest) (container.
 	if cfg.Sysctls, err = podSysctls(pc.GetLinux().GetSysctls(), meta); err != nil {
 		return container.Config{}, err
 	}
+	podCgroup(&cfg, pc.GetLinux())
 	return cfg, nil
+}
+
+// podCgroup places the pod: under the kubelet's cgroup parent, which
+// the kubelet made and whose limits it keeps (the pod's overhead
+// included), as containerd does; else in a pod cgroup of berthd's own
+// (the engine's /berth-pod-<sandbox id>), so that a pod has one cgroup
+// holding its pause and containers, where its resources plus its
+// overhead are its limits. The engine checks the parent.
+func podCgroup(cfg *container.Config, l *runtimeapi.LinuxPodSandboxConfig) {
+	if p := l.GetCgroupParent(); p != "" && p != "/" {
+		cfg.CgroupParent = p
+		return
+	}
+	cfg.PodCgroup = true
+	cfg.PodResources = podResources(l.GetResources(), l.GetOverhead())
+}
+
+// podResources are the limits of berthd's pod cgroup: the pod's
+// resources (the sum of its containers', as the kubelet gives them)
+// plus its overhead. What the resources leave unlimited stays so (a
+// container without a memory limit leaves the pod without one, as the
+// kubelet's pod cgroups do); the overhead only adds to a limit.
+func podResources(res, over *runtimeapi.LinuxContainerResources) container.Resources {
+	var out container.Resources
+	if m := res.GetMemoryLimitInBytes(); m > 0 {
+		out.Memory = m + max(over.GetMemoryLimitInBytes(), 0)
+	}
+	if q, p := res.GetCpuQuota(), res.GetCpuPeriod(); q > 0 && p > 0 {
+		out.NanoCPUs = q * 1e9 / p
+		op := over.GetCpuPeriod()
+		if op <= 0 {
+			op = p
+		}
+		if oq := over.GetCpuQuota(); oq > 0 {
+			out.NanoCPUs += oq * 1e9 / op
+		}
+	}
+	if s := res.GetCpuShares(); s > 0 {
+		out.CPUShares = uint64(s + max(over.GetCpuShares(), 0))
+	}
+	return out
 }
 
 // sandboxName is the kubelet's naming of a pod's sandbox, unique per

@@ -71,6 +71,9 @@ func (e *Engine) CreateContainer(ctx context.Context, ns string, cfg container.C
 		return Container{}, err
 	}
 	id := newID()
+	if cfg.PodCgroup {
+		cfg.CgroupParent = podCgroupPath(id)
+	}
 	var release func()
 	if cfg.Name == "" {
 		cfg.Name, release = e.freeName(ctx, ns, id)
@@ -181,6 +184,12 @@ func (e *Engine) checkConfig(cfg *container.Config) error {
 	res := resources(cfg.Resources)
 	if err := cgroups.Validate(&res); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	if err := checkCgroupParent(cfg); err != nil {
+		return err
+	}
+	if err := checkPodCgroup(*cfg); err != nil {
+		return err
 	}
 	if _, err := oomScoreAdj(cfg.OOMScoreAdj); err != nil {
 		return err
@@ -333,6 +342,7 @@ func (e *Engine) removeRecord(ctx context.Context, ns string, c Container, anonV
 		e.log.Warn("remove container record", "id", c.ID, "err", err)
 	}
 	e.releaseVolumes(ctx, c, anonVolumes)
+	e.removePodCgroup(c)
 }
 
 // RemoveOptions say how RemoveContainer removes a container.

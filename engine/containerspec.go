@@ -34,7 +34,7 @@ func containerSpec(id string, img ocispec.ImageConfig, cfg container.Config, roo
 		specgen.WithEnv(cfg.Env...),
 		specgen.WithReadonlyRootfs(cfg.ReadOnly),
 		specgen.WithTerminal(cfg.Tty),
-		specgen.WithCgroupsPath("/berth-" + id),
+		specgen.WithCgroupsPath(cgroupPath(id, cfg)),
 		specgen.WithWorkingDir(cfg.WorkingDir),
 		specgen.WithNoNewPrivileges(cfg.NoNewPrivileges),
 	}

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/berth-dev/berth/cgroups"
 	"github.com/berth-dev/berth/metadata"
 	"github.com/berth-dev/berth/shim"
 )
@@ -65,7 +64,7 @@ func (e *Engine) recoverContainer(ctx context.Context, ns string, c Container) {
 		if c.Status.State == StateRunning || c.Status.State == StatePaused {
 			e.teardownNetwork(ctx, ns, c)
 			_ = e.unmountBundle(ns, c.ID)
-			e.removeCgroup(c.ID)
+			e.removeCgroup(c)
 			c.Status.State, c.Status.Pid, c.Status.ExitCode, c.Status.Reason, c.Status.FinishedAt = StateExited, 0, 255, ReasonShimGone, timeNow()
 			c.Status.Network = nil
 			if cfg, err := ContainerConfig(c); err == nil && cfg.AutoRemove {
@@ -177,19 +176,4 @@ func (e *Engine) loadShim(ctx context.Context, c Container) (*shim.Record, error
 	}
 	r := &shim.Record{Config: shim.Config{ID: c.ID, Runtime: rt.path, RuntimeArgs: rt.args, RuntimeRoot: rt.root, StateDir: c.StateDir, ShimDir: c.ShimDir}}
 	return nil, shim.Cleanup(ctx, r)
-}
-
-// removeCgroup removes the cgroup directories of a container whose shim
-// state is gone: after a reboot there are none, but a state directory
-// emptied without one (a tmpfs remounted) leaves them, and a runtime that
-// finds them at the next start does not remove them at its end. The
-// path is the one containerSpec gives.
-func (e *Engine) removeCgroup(id string) {
-	m, err := cgroups.New(cgroups.Config{Path: "/berth-" + id})
-	if err == nil {
-		err = m.Destroy()
-	}
-	if err != nil {
-		e.log.Warn("remove the cgroup of a container whose shim is gone", "id", id, "err", err)
-	}
 }

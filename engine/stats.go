@@ -177,7 +177,7 @@ func (e *Engine) RunningStats(ctx context.Context) []StatsSample {
 // cgroupSample reads c's counters from the cgroup containerSpec gives
 // it (/berth-<id>), without exec'ing its runtime.
 func cgroupSample(ns string, c Container) (StatsSample, error) {
-	cg, err := cgroups.New(cgroups.Config{Path: "/berth-" + c.ID})
+	cg, err := cgroups.New(cgroups.Config{Path: recordedCgroup(c)})
 	if err != nil {
 		return StatsSample{}, fmt.Errorf("cgroup of %.12s: %w", c.ID, err)
 	}
@@ -480,11 +480,10 @@ func treeSize(dir string) int64 {
 	return n
 }
 
-// oomKilled reports whether the OOM killer killed a process in container
-// id's memory cgroup (the one containerSpec gives it); false when that
-// cannot be read.
-func oomKilled(id string) bool {
-	cg, err := cgroups.New(cgroups.Config{Path: "/berth-" + id})
+// oomKilled reports whether the OOM killer killed a process in the
+// memory cgroup p of a container; false when that cannot be read.
+func oomKilled(p string) bool {
+	cg, err := cgroups.New(cgroups.Config{Path: p})
 	if err != nil {
 		return false
 	}

@@ -131,6 +131,9 @@ func (e *Engine) launch(ctx context.Context, ns string, c Container, startNow bo
 	if _, err := e.writeBundle(ctx, ns, c, cfg); err != nil {
 		return nil, err
 	}
+	if err := e.makePodCgroup(c, cfg); err != nil {
+		return nil, err
+	}
 	e.clearShim(ctx, c) // a leftover of a crash
 	if err := os.MkdirAll(filepath.Dir(c.StateDir), 0o700); err != nil {
 		return nil, fmt.Errorf("create shim directory: %w", err)
@@ -411,7 +414,7 @@ func (e *Engine) finish(ns, id string, t *task, ex *shim.Exit) {
 		return
 	}
 	// Read before the runtime's delete removes the cgroup.
-	oom := oomKilled(id)
+	oom := oomKilled(recordedCgroup(c))
 	// The shim deletes the container in the runtime (a process of its
 	// own) while the exit is recorded here.
 	deleted := e.deleteTask(ctx, c, t)
@@ -474,7 +477,7 @@ func (e *Engine) deleteTask(ctx context.Context, c Container, t *task) (wait fun
 		if c.Runtime != "" && c.Runtime != DefaultRuntime {
 			// Not every runtime removes the cgroup it made: Debian's
 			// runsc leaves a sandbox's.
-			e.removeCgroup(c.ID)
+			e.removeCgroup(c)
 		}
 	}
 }

@@ -38,7 +38,7 @@ func (e *Engine) ContainerUsage(ctx context.Context, ns, ref string) (Usage, err
 	if err != nil {
 		return Usage{}, err
 	}
-	cg, err := cgroups.New(cgroups.Config{Path: "/berth-" + c.ID})
+	cg, err := cgroups.New(cgroups.Config{Path: recordedCgroup(c)})
 	if err != nil {
 		return Usage{}, fmt.Errorf("cgroup of %.12s: %w", c.ID, err)
 	}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 // runscWorks says whether gVisor's runsc is installed and runs a
@@ -59,8 +61,10 @@ func handlerConfig(t *testing.T) (cfg string, handlers []string) {
 // sandbox and its containers with that runtime (runc's state directory
 // holds them; under gVisor's runsc the container sees gVisor's kernel,
 // not the host's), serves on the pod's address, answers ExecSync, and
-// is stopped and removed leaving nothing.
+// is stopped and removed leaving nothing (their cgroups, below the
+// pods', included).
 func TestRuntimeHandlers(t *testing.T) {
+	testutil.CheckLeaks(t)
 	cfg, handlers := handlerConfig(t)
 	e := newEnvWith(t, cfg)
 	ctx := e.ctx()

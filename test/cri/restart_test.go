@@ -12,6 +12,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 // criView is what a kubelet sees of berthd's pods and containers.
@@ -83,8 +85,10 @@ func (e *env) restart(sig syscall.Signal) {
 // TestRestartWithPods: two pods with a container each keep running
 // across a berthd stopped by SIGTERM and then killed by SIGKILL; lists,
 // statuses (pids, IPs, times) are unchanged, exec answers in the pods'
-// namespaces and the logs go on; then they stop and go, leaving nothing.
+// namespaces and the logs go on; then they stop and go, leaving nothing
+// (their pod cgroups, made before the restarts, included).
 func TestRestartWithPods(t *testing.T) {
+	testutil.CheckLeaks(t)
 	e := newEnv(t)
 	ctx := e.ctx()
 	e.pull(ctx)
