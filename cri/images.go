@@ -107,6 +107,8 @@ func (s *Server) criImage(ctx context.Context, group []engine.ImageInfo) (*runti
 		if ref.Digest == "" {
 			img.RepoTags = append(img.RepoTags, ref.String())
 		}
+		// The sandbox image is pinned: the kubelet's image GC keeps it.
+		img.Pinned = img.Pinned || s.cfg.SandboxImage != "" && ref.String() == s.cfg.SandboxImage
 		rd := ref.Name() + "@" + info.Target.Digest.String()
 		if !slices.Contains(img.RepoDigests, rd) {
 			img.RepoDigests = append(img.RepoDigests, rd)

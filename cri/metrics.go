@@ -57,7 +57,7 @@ func (r *runtimeService) ListPodSandboxMetrics(ctx context.Context, _ *runtimeap
 func (p *podSample) metrics() *runtimeapi.PodSandboxMetrics {
 	ts := p.at.UnixNano()
 	out := &runtimeapi.PodSandboxMetrics{PodSandboxId: p.sb.ID}
-	base := []string{p.sb.ID, p.meta.Name, "berth-pause"}
+	base := []string{p.sb.ID, p.meta.Name, sandboxImageName(p.sb)}
 	for _, d := range podMetrics {
 		for _, i := range p.ifaces {
 			out.Metrics = append(out.Metrics, &runtimeapi.Metric{Name: d.name, Timestamp: ts, MetricType: runtimeapi.MetricType_COUNTER,

@@ -2,6 +2,7 @@ package cri
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -18,12 +19,16 @@ import (
 )
 
 // RunPodSandbox serves RuntimeService.RunPodSandbox: an engine container
-// running berth-pause, which holds the pod's network (on the pod
-// network), IPC and UTS namespaces. A failure leaves nothing.
+// running berth-pause, or the configured sandbox image, which holds the
+// pod's network (on the pod network), IPC and UTS namespaces. A failure
+// leaves nothing.
 func (r *runtimeService) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandboxRequest) (*runtimeapi.RunPodSandboxResponse, error) {
 	s := r.s
 	cfg, err := s.sandboxConfig(req)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.pullSandboxImage(ctx); err != nil {
 		return nil, err
 	}
 	e := s.cfg.Engine
@@ -51,10 +56,6 @@ func (s *Server) sandboxConfig(req *runtimeapi.RunPodSandboxRequest) (container.
 	if err != nil {
 		return container.Config{}, err
 	}
-	pause, err := s.pauseBinary()
-	if err != nil {
-		return container.Config{}, err
-	}
 	nsOpts := pc.GetLinux().GetSecurityContext().GetNamespaceOptions()
 	meta := sandboxMeta{
 		Name: md.GetName(), UID: md.GetUid(), Namespace: md.GetNamespace(), Attempt: md.GetAttempt(),
@@ -69,7 +70,6 @@ func (s *Server) sandboxConfig(req *runtimeapi.RunPodSandboxRequest) (container.
 	}
 	cfg := container.Config{
 		Name:    sandboxName(md),
-		Binary:  pause,
 		Runtime: rt,
 		Labels:  labels,
 		// The pod's DNS replaces the host's.
@@ -77,6 +77,9 @@ func (s *Server) sandboxConfig(req *runtimeapi.RunPodSandboxRequest) (container.
 		NetworkMode: s.cfg.Network,
 		// One shim per pod: the pod's containers join the sandbox's.
 		Shim: "pod",
+	}
+	if err := s.sandboxProcess(&cfg); err != nil {
+		return container.Config{}, err
 	}
 	if cfg.Publish, err = publish(pc.GetPortMappings()); err != nil {
 		return container.Config{}, err
@@ -140,6 +143,42 @@ func podResources(res, over *runtimeapi.LinuxContainerResources) container.Resou
 		out.CPUShares = uint64(s + max(over.GetCpuShares(), 0))
 	}
 	return out
+}
+
+// sandboxProcess sets what a sandbox runs: the configured sandbox image
+// (its entrypoint and cmd) on a read-only root, as containerd runs its
+// pause image, else berth-pause.
+func (s *Server) sandboxProcess(cfg *container.Config) error {
+	if s.cfg.SandboxImage != "" {
+		cfg.Image, cfg.ReadOnly = s.cfg.SandboxImage, true
+		return nil
+	}
+	pause, err := s.pauseBinary()
+	if err != nil {
+		return err
+	}
+	cfg.Binary = pause
+	return nil
+}
+
+// pullSandboxImage pulls the configured sandbox image unless it is
+// present, with berthd's registry configuration and credentials.
+func (s *Server) pullSandboxImage(ctx context.Context) error {
+	ref := s.cfg.SandboxImage
+	if ref == "" {
+		return nil
+	}
+	_, err := s.lookupImage(ctx, ref)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, errdefs.ErrNotFound) {
+		return fmt.Errorf("sandbox image %s: %w", ref, err)
+	}
+	if _, err := s.cfg.Engine.Pull(ctx, Namespace, ref, engine.PullOptions{}); err != nil {
+		return fmt.Errorf("pull sandbox image %s: %w", ref, err)
+	}
+	return nil
 }
 
 // sandboxName is the kubelet's naming of a pod's sandbox, unique per

@@ -22,7 +22,8 @@ func (r *runtimeService) PodSandboxStatus(ctx context.Context, req *runtimeapi.P
 	}
 	resp := &runtimeapi.PodSandboxStatusResponse{Status: st}
 	if req.GetVerbose() {
-		b, err := json.Marshal(map[string]any{"pid": sb.Status.Pid, "runtimeHandler": meta.Handler, "network": sb.Status.Network})
+		b, err := json.Marshal(map[string]any{"pid": sb.Status.Pid, "runtimeHandler": meta.Handler, "network": sb.Status.Network,
+			"image": sb.Image})
 		if err != nil {
 			return nil, fmt.Errorf("encode sandbox info: %w", err)
 		}
@@ -102,4 +103,13 @@ func (r *runtimeService) ListPodSandbox(ctx context.Context, req *runtimeapi.Lis
 		})
 	}
 	return &runtimeapi.ListPodSandboxResponse{Items: out}, nil
+}
+
+// sandboxImageName is the image a sandbox runs: berth-pause when it runs
+// no image.
+func sandboxImageName(sb engine.Container) string {
+	if sb.Image == "" {
+		return "berth-pause"
+	}
+	return sb.Image
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/reference"
 	"google.golang.org/grpc"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
@@ -36,6 +37,10 @@ type Config struct {
 	// PauseBinary is berth-pause, a sandbox's process; empty looks next
 	// to the running binary, then in PATH.
 	PauseBinary string
+	// SandboxImage, when set, is the image every pod sandbox runs (its
+	// entrypoint and cmd, as registry.k8s.io/pause), pulled when missing,
+	// instead of PauseBinary.
+	SandboxImage string
 	// Network is the engine network pods are attached to; empty is the
 	// default network.
 	Network string
@@ -62,6 +67,13 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Address == "" {
 		cfg.Address = DefaultAddress
+	}
+	if cfg.SandboxImage != "" {
+		ref, err := reference.Parse(cfg.SandboxImage)
+		if err != nil {
+			return nil, fmt.Errorf("cri: sandbox image: %w", err)
+		}
+		cfg.SandboxImage = ref.String()
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
 	if s.log == nil {

@@ -29,7 +29,8 @@ func (r *runtimeService) Status(ctx context.Context, req *runtimeapi.StatusReque
 	if req.GetVerbose() {
 		r.s.mu.Lock()
 		info := map[string]any{"address": r.s.cfg.Address, "namespace": Namespace, "network": r.s.cfg.Network,
-			"podCIDR": r.s.podCIDR, "runtimes": r.s.cfg.Engine.Runtimes(), "streaming": r.s.cfg.Streamer != nil}
+			"podCIDR": r.s.podCIDR, "runtimes": r.s.cfg.Engine.Runtimes(), "streaming": r.s.cfg.Streamer != nil,
+			"sandboxImage": r.s.cfg.SandboxImage}
 		r.s.mu.Unlock()
 		b, err := json.Marshal(info)
 		if err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/berth-dev/berth/distribution"
 	"github.com/berth-dev/berth/images"
+	"github.com/berth-dev/berth/reference"
 )
 
 // Config is berthd's configuration; every key is optional.
@@ -176,9 +177,31 @@ type CRIConfig struct {
 	// PauseBinary is berth-pause, every pod sandbox's process; empty
 	// looks next to berthd, then in PATH.
 	PauseBinary string `toml:"pause_binary"`
+	// SandboxImage, when set, is the image every pod sandbox runs
+	// instead of berth-pause ("registry.k8s.io/pause:3.10"): its
+	// entrypoint and cmd on a read-only root, as containerd runs it. It
+	// is pulled, with the registry settings and registry.auths, when a
+	// pod starts and it is missing; ListImages marks it pinned. It
+	// cannot go with pause_binary.
+	SandboxImage string `toml:"sandbox_image"`
 	// StreamAddress is the host:port of the streaming server behind Exec,
 	// Attach and PortForward; empty is a free loopback port.
 	StreamAddress string `toml:"stream_address"`
+}
+
+// validate checks the sandbox image's reference, and that it is not
+// given with a pause binary.
+func (c CRIConfig) validate() error {
+	if c.SandboxImage == "" {
+		return nil
+	}
+	if c.PauseBinary != "" {
+		return fmt.Errorf("%w: cri.sandbox_image and cri.pause_binary both set (a sandbox runs one or the other)", ErrBadConfig)
+	}
+	if _, err := reference.Parse(c.SandboxImage); err != nil {
+		return fmt.Errorf("%w: cri.sandbox_image: %v", ErrBadConfig, err)
+	}
+	return nil
 }
 
 // criAddress is the CRI socket's path.
@@ -390,6 +413,9 @@ func (c Config) Validate() error {
 	}
 	if a := c.CRI.Address; a != "" && (!filepath.IsAbs(a) || filepath.Clean(a) != a) {
 		return fmt.Errorf("%w: cri.address %q must be a clean absolute path", ErrBadConfig, a)
+	}
+	if err := c.CRI.validate(); err != nil {
+		return err
 	}
 	if a := c.Docker.Address; a != "" && (!filepath.IsAbs(a) || filepath.Clean(a) != a) {
 		return fmt.Errorf("%w: docker.address %q must be a clean absolute path", ErrBadConfig, a)

@@ -19,7 +19,7 @@ func newCRI(cfg Config, e *engine.Engine, log *slog.Logger) (*cri.Server, *strea
 		return nil, nil, err
 	}
 	s, err := cri.New(cri.Config{Address: cfg.criAddress(), Engine: e, Network: cfg.CRI.Network,
-		PauseBinary: cfg.CRI.PauseBinary, Streamer: st, Logger: log})
+		PauseBinary: cfg.CRI.PauseBinary, SandboxImage: cfg.CRI.SandboxImage, Streamer: st, Logger: log})
 	if err != nil {
 		_ = st.Stop()
 		return nil, nil, err

@@ -59,6 +59,12 @@ func TestConfig(t *testing.T) {
 		cfg.Runtimes["runsc"].Path != "/usr/bin/runsc" || !slices.Equal(cfg.Runtimes["runsc"].Args, []string{"--network=host"}) {
 		t.Fatalf("runtimes as paths and tables: %v %+v", err, cfg.Runtimes)
 	}
+	if err := os.WriteFile(p, []byte("[cri]\nsandbox_image = \"registry.k8s.io/pause:3.10\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err = daemon.LoadConfig(p, true); err != nil || cfg.CRI.SandboxImage != "registry.k8s.io/pause:3.10" {
+		t.Fatalf("cri.sandbox_image: %v %+v", err, cfg.CRI)
+	}
 	const dockerTLS = "tls_ca = \"/ca.pem\"\ntls_cert = \"/cert.pem\"\ntls_key = \"/key.pem\"\n"
 	for _, good := range []string{"[docker]\ntcp_address = \"127.0.0.1:2376\"\n" + dockerTLS, "[docker]\ntcp_address = \"[::1]:2376\"\n" + dockerTLS} {
 		if err := os.WriteFile(p, []byte(good), 0o600); err != nil {
@@ -76,7 +82,8 @@ func TestConfig(t *testing.T) {
 		"[registry.auths.\"reg\"]\nusername = \"u\"\npassword = \"p\"\nidentity_token = \"t\"\n", "[registry.auths.\"reg\"]\nuser = \"u\"\n",
 		"[docker]\ntcp_address = \"127.0.0.1:2376\"\n", "[docker]\ntcp_address = \"127.0.0.1:2376\"\ntls_ca = \"/ca.pem\"\ntls_cert = \"/cert.pem\"\n",
 		"[docker]\ntcp_address = \"0.0.0.0:2376\"\n" + dockerTLS, "[docker]\ntcp_address = \"localhost:2376\"\n" + dockerTLS, "[docker]\ntcp_address = \"127.0.0.1\"\n" + dockerTLS,
-		"[docker]\n" + dockerTLS} {
+		"[docker]\n" + dockerTLS,
+		"[cri]\nsandbox_image = \"Pause:3.10\"\n", "[cri]\nsandbox_image = \"pause:3.10\"\npause_binary = \"/usr/bin/berth-pause\"\n"} {
 		if err := os.WriteFile(p, []byte(bad), 0o644); err != nil {
 			t.Fatal(err)
 		}
