@@ -162,6 +162,15 @@ func TestDetachedLifecycle(t *testing.T) {
 		t.Errorf("docker inspect after stop: %q", got)
 	}
 	e.ok("rm", "web")
+
+	// logs -f follows a running container to its exit: what it prints
+	// after the CLI attached arrives, and the CLI ends with the container.
+	e.ok("run", "-d", "--name", "chatty", e.ref, "sh", "-c", "echo one; sleep 1; echo two")
+	e.waitLogs("chatty", "one\n", "")
+	if out := e.ok("logs", "-f", "chatty"); out != "one\ntwo" {
+		t.Errorf("docker logs -f: %q, want one and two", out)
+	}
+	e.ok("rm", "chatty")
 	e.nothingLeft()
 }
 
