@@ -126,4 +126,3 @@ func openIDMappedTree(source, dest string, o mountOpts, uids, gids []specs.Linux
 	}
 	return tree, nil
 }
-
