@@ -138,6 +138,15 @@ type Config struct {
 	IPCMode string `json:"ipcMode,omitempty"`
 	PIDMode string `json:"pidMode,omitempty"`
 	UTSMode string `json:"utsMode,omitempty"`
+	// UserNSMode is "" (the host's user namespace, or a new one when
+	// UIDMappings are set) or "container:ID" (join that running
+	// container's, whose mappings UIDMappings and GIDMappings must then
+	// repeat). In a user namespace the root file system and bind mounts
+	// are idmapped with the mappings, so the image's files are the
+	// namespace's root's; the runtime must support idmapped mounts.
+	UserNSMode  string      `json:"usernsMode,omitempty"`
+	UIDMappings []IDMapping `json:"uidMappings,omitempty"`
+	GIDMappings []IDMapping `json:"gidMappings,omitempty"`
 	// LogPath, when set, is the absolute path of its log file (the
 	// CRI's log_directory/log_path) instead of one under the engine's
 	// root; its directory is made when missing.
@@ -165,6 +174,14 @@ type Mount struct {
 	// Options are extra mount options (tmpfs size=, mode=; bind
 	// propagation).
 	Options []string `json:"options,omitempty"`
+}
+
+// IDMapping maps Size ids from ContainerID in a user namespace to
+// HostID outside it.
+type IDMapping struct {
+	ContainerID uint32 `json:"containerID"`
+	HostID      uint32 `json:"hostID"`
+	Size        uint32 `json:"size"`
 }
 
 // Resources are a container's cgroup limits.

@@ -103,6 +103,9 @@ func (s *Server) containerConfig(ctx context.Context, sb engine.Container, sm sa
 	if err := securityContext(&cfg, sb.ID, cc.GetLinux().GetSecurityContext()); err != nil {
 		return container.Config{}, err
 	}
+	if err := containerUserNS(&cfg, sb.ID, sm, cc.GetLinux().GetSecurityContext().GetNamespaceOptions().GetUsernsOptions()); err != nil {
+		return container.Config{}, err
+	}
 	cfg.Resources = resources(cc.GetLinux().GetResources())
 	cfg.OOMScoreAdj = int(cc.GetLinux().GetResources().GetOomScoreAdj())
 	labels, err := labelsWith(cc.GetLabels(), map[string]string{labelKind: kindContainer, labelSandbox: sb.ID}, meta)

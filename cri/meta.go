@@ -8,6 +8,7 @@ import (
 	"maps"
 	"strings"
 
+	"github.com/berth-dev/berth/container"
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/errdefs"
 )
@@ -40,6 +41,10 @@ type sandboxMeta struct {
 	HostNetwork          bool              `json:",omitempty"`
 	HostIPC              bool              `json:",omitempty"`
 	HostPID              bool              `json:",omitempty"`
+	// UIDMappings and GIDMappings are those of the pod's user namespace,
+	// none on the host's.
+	UIDMappings []container.IDMapping `json:",omitempty"`
+	GIDMappings []container.IDMapping `json:",omitempty"`
 }
 
 // containerMeta is what a CRI container keeps of its config.

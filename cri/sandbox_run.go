@@ -20,8 +20,8 @@ import (
 
 // RunPodSandbox serves RuntimeService.RunPodSandbox: an engine container
 // running berth-pause, or the configured sandbox image, which holds the
-// pod's network (on the pod network), IPC and UTS namespaces. A failure
-// leaves nothing.
+// pod's network (on the pod network), IPC and UTS namespaces, and its
+// user namespace when it asks for one. A failure leaves nothing.
 func (r *runtimeService) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandboxRequest) (*runtimeapi.RunPodSandboxResponse, error) {
 	s := r.s
 	cfg, err := s.sandboxConfig(req)
@@ -57,12 +57,17 @@ func (s *Server) sandboxConfig(req *runtimeapi.RunPodSandboxRequest) (container.
 		return container.Config{}, err
 	}
 	nsOpts := pc.GetLinux().GetSecurityContext().GetNamespaceOptions()
+	uids, gids, err := s.sandboxUserNS(rt, req.GetRuntimeHandler(), nsOpts.GetUsernsOptions())
+	if err != nil {
+		return container.Config{}, err
+	}
 	meta := sandboxMeta{
 		Name: md.GetName(), UID: md.GetUid(), Namespace: md.GetNamespace(), Attempt: md.GetAttempt(),
 		Annotations: pc.GetAnnotations(), Handler: req.GetRuntimeHandler(), LogDirectory: pc.GetLogDirectory(),
 		HostNetwork: nsOpts.GetNetwork() == runtimeapi.NamespaceMode_NODE,
 		HostIPC:     nsOpts.GetIpc() == runtimeapi.NamespaceMode_NODE,
 		HostPID:     nsOpts.GetPid() == runtimeapi.NamespaceMode_NODE,
+		UIDMappings: uids, GIDMappings: gids,
 	}
 	labels, err := labelsWith(pc.GetLabels(), map[string]string{labelKind: kindSandbox}, meta)
 	if err != nil {
@@ -77,6 +82,8 @@ func (s *Server) sandboxConfig(req *runtimeapi.RunPodSandboxRequest) (container.
 		NetworkMode: s.cfg.Network,
 		// One shim per pod: the pod's containers join the sandbox's.
 		Shim: "pod",
+		// The pod's own user namespace, if it asks for one.
+		UIDMappings: uids, GIDMappings: gids,
 	}
 	if err := s.sandboxProcess(&cfg); err != nil {
 		return container.Config{}, err

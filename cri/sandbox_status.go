@@ -49,6 +49,7 @@ func sandboxStatus(sb engine.Container) (*runtimeapi.PodSandboxStatus, sandboxMe
 		RuntimeHandler: meta.Handler,
 		Linux: &runtimeapi.LinuxPodSandboxStatus{Namespaces: &runtimeapi.Namespace{Options: &runtimeapi.NamespaceOption{
 			Network: nsMode(meta.HostNetwork), Pid: nsMode(meta.HostPID), Ipc: nsMode(meta.HostIPC),
+			UsernsOptions: userNSStatus(meta),
 		}}},
 	}
 	if n := sb.Status.Network; n != nil && st.State == runtimeapi.PodSandboxState_SANDBOX_READY {

@@ -42,12 +42,16 @@ func (r *runtimeService) Status(ctx context.Context, req *runtimeapi.StatusReque
 }
 
 // handlers lists the runtime handlers: "" (the default, berth-runtime),
-// then each runtime of the engine by name.
+// then each runtime of the engine by name, with user namespaces where
+// the runtime supports them and idmapped mounts (its `features`).
 func (s *Server) handlers() []*runtimeapi.RuntimeHandler {
-	features := func() *runtimeapi.RuntimeHandlerFeatures { return &runtimeapi.RuntimeHandlerFeatures{} }
-	out := []*runtimeapi.RuntimeHandler{{Name: "", Features: features()}}
-	for _, n := range s.cfg.Engine.Runtimes() {
-		out = append(out, &runtimeapi.RuntimeHandler{Name: n, Features: features()})
+	e := s.cfg.Engine
+	features := func(rt string) *runtimeapi.RuntimeHandlerFeatures {
+		return &runtimeapi.RuntimeHandlerFeatures{UserNamespaces: e.UserNamespaces(rt)}
+	}
+	out := []*runtimeapi.RuntimeHandler{{Name: "", Features: features("")}}
+	for _, n := range e.Runtimes() {
+		out = append(out, &runtimeapi.RuntimeHandler{Name: n, Features: features(n)})
 	}
 	return out
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/berth-dev/berth/events"
 	"github.com/berth-dev/berth/images"
 	"github.com/berth-dev/berth/metadata"
-	"github.com/berth-dev/berth/mount"
 	"github.com/berth-dev/berth/platforms"
 	"github.com/berth-dev/berth/volumes"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -218,7 +217,7 @@ func (e *Engine) writeBundle(ctx context.Context, ns string, c Container, cfg co
 		if err != nil {
 			return nil, fmt.Errorf("container snapshot: %w", err)
 		}
-		if err := mount.All(mounts, rootfs); err != nil {
+		if err := mountRoot(mounts, rootfs, cfg); err != nil {
 			return nil, fmt.Errorf("mount the container's root: %w", err)
 		}
 	}
@@ -259,6 +258,9 @@ func (e *Engine) writeSpec(ctx context.Context, ns, id string, cfg container.Con
 		return nil, err
 	}
 	if err := e.namespaceSpec(ctx, ns, cfg, spec); err != nil {
+		return nil, err
+	}
+	if err := e.userNSSpec(ctx, ns, cfg, spec); err != nil {
 		return nil, err
 	}
 	if err := checkSysctls(spec); err != nil {

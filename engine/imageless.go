@@ -70,6 +70,11 @@ func (e *Engine) writeBinaryBundle(ctx context.Context, ns string, c Container, 
 	}
 	rootfs := filepath.Join(dir, "rootfs")
 	target := "/" + filepath.Base(cfg.Binary)
+	// Readable by all, as an image's root is: the root of a user
+	// namespace is no one on the host.
+	if err := os.Chmod(rootfs, 0o755); err != nil {
+		return nil, fmt.Errorf("create the container's root: %w", err)
+	}
 	for _, d := range []string{"proc", "dev", "sys", "etc", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(rootfs, d), 0o755); err != nil {
 			return nil, fmt.Errorf("create the container's root: %w", err)

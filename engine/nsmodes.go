@@ -26,8 +26,8 @@ func nsModes(cfg container.Config) []nsMode {
 	}
 }
 
-// checkNamespaces validates cfg's IPC, PID and UTS modes at create time;
-// a container:NAME becomes container:ID.
+// checkNamespaces validates cfg's IPC, PID, UTS and user namespaces at
+// create time; a container:NAME becomes container:ID.
 func (e *Engine) checkNamespaces(ctx context.Context, ns string, cfg *container.Config) error {
 	for _, m := range []*string{&cfg.IPCMode, &cfg.PIDMode, &cfg.UTSMode} {
 		switch ref, ok := strings.CutPrefix(*m, "container:"); {
@@ -42,7 +42,7 @@ func (e *Engine) checkNamespaces(ctx context.Context, ns string, cfg *container.
 			return fmt.Errorf("%w: namespace mode %q (want host or container:ID)", ErrInvalidConfig, *m)
 		}
 	}
-	return nil
+	return e.checkUserNS(ctx, ns, cfg)
 }
 
 // namespaceSpec applies cfg's IPC, PID and UTS modes to spec: host drops

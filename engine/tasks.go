@@ -147,6 +147,11 @@ func (e *Engine) launch(ctx context.Context, ns string, c Container, startNow bo
 	if err != nil {
 		return nil, err
 	}
+	if err := e.prepareUserNS(ns, c.ID, cfg); err != nil {
+		e.teardownNetwork(ctx, ns, c)
+		_ = e.unmountBundle(ns, c.ID)
+		return nil, err
+	}
 	client, err := e.launchShim(ctx, c, cfg, bin, shim.Config{
 		ID: c.ID, Bundle: e.bundleDir(ns, c.ID), Runtime: rt.path, RuntimeArgs: rt.args,
 		RuntimeRoot: rt.root, StateDir: c.StateDir,

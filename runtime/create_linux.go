@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -286,6 +287,9 @@ func (c *creation) startInit(exe *sealedInit) (err error) {
 func (c *creation) configureInit() error {
 	spec, newNS := c.spec, c.prep.spawn.newNS
 	cgroupNS := newNS[specs.CgroupNamespace]
+	// An init that joins a user namespace is as limited there as one
+	// that makes it: what it may not do is done for it the same way.
+	userNS := newNS[specs.UserNamespace] || joinsUserNS(spec)
 	cfg := proto.Config{
 		ID: c.id, Spec: spec, Bundle: c.bundle, Rootfs: spec.Root.Path, Process: spec.Process,
 		SetupRootfs:  hasNS(spec, specs.MountNamespace),
@@ -299,13 +303,13 @@ func (c *creation) configureInit() error {
 		CgroupPaths:  c.state.Cgroup.Paths,
 		CgroupNS:     cgroupNS,
 		WaitCgroup:   cgroupNS && c.cgFD == nil,
-		UserNS:       newNS[specs.UserNamespace],
+		UserNS:       userNS,
 		TimeNS:       newNS[specs.TimeNamespace],
 		Seccomp:      c.prep.seccomp,
 		StateJSON:    c.hookState,
 	}
 	var fds []int
-	if newNS[specs.UserNamespace] {
+	if userNS {
 		var err error
 		if fds, err = c.userNSFiles(&cfg); err != nil {
 			return err
@@ -325,7 +329,14 @@ func (c *creation) configureInit() error {
 	return nil
 }
 
-// userNSFiles opens what an init in a new user namespace may not open
+// joinsUserNS says whether spec joins an existing user namespace.
+func joinsUserNS(spec *specs.Spec) bool {
+	return slices.ContainsFunc(spec.Linux.Namespaces, func(n specs.LinuxNamespace) bool {
+		return n.Type == specs.UserNamespace && n.Path != ""
+	})
+}
+
+// userNSFiles opens what an init in a user namespace may not open
 // itself: the trees of idmapped mounts and, as root, the sources of bind
 // mounts. It records them in cfg and returns their descriptors.
 func (c *creation) userNSFiles(cfg *proto.Config) ([]int, error) {

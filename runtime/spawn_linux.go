@@ -267,7 +267,19 @@ func (l *initLaunch) mapIDs(o *spawnOpts) {
 // enter: berth-init hops into some itself, and nsenter enters a user
 // namespace. It takes those out of o.join.
 func (l *initLaunch) joinNamespaces(o *spawnOpts) error {
-	if hops := hopNamespaces(o.join); len(hops) > 0 {
+	hops := hopNamespaces(o.join)
+	if _, ok := o.join[specs.UserNamespace]; ok && l.cmd.SysProcAttr.Cloneflags != 0 {
+		// Namespaces made by nsenter's clone would belong to the host's
+		// user namespace, not the joined one: berth-init's hop makes
+		// them once nsenter has entered it.
+		for t, on := range o.newNS {
+			if on && t != specs.CgroupNamespace && t != specs.TimeNamespace {
+				hops = append(hops, string(t)+"=")
+			}
+		}
+		l.cmd.SysProcAttr.Cloneflags = 0
+	}
+	if len(hops) > 0 {
 		// berth-init joins these and starts itself once more; it hands
 		// that copy over to us, its subreaper.
 		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {

@@ -24,12 +24,15 @@ func featuresCmd() *cobra.Command {
 					"loud", "mand", "noatime", "nodev", "nodiratime", "noexec", "noiversion", "nolazytime", "nomand",
 					"norelatime", "nostrictatime", "nosuid", "private", "rbind", "relatime", "remount", "ro", "rprivate",
 					"rshared", "rslave", "runbindable", "rw", "shared", "silent", "slave", "strictatime", "suid", "sync",
-					"unbindable",
+					"unbindable", "idmap", "ridmap",
 				},
 				Linux: &features.Linux{
 					Namespaces:   []string{"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"},
 					Capabilities: capabilities.Names(),
-					Cgroup:       &features.Cgroup{V1: &t, V2: &t},
+					// Idmapped bind mounts, where the kernel and the
+					// source's file system support them.
+					MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &t}},
+					Cgroup:          &features.Cgroup{V1: &t, V2: &t},
 					Seccomp: &features.Seccomp{
 						Enabled:        &t,
 						Actions:        []string{"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"},

@@ -569,15 +569,19 @@ func waitMapsAndReexec() {
 var nsTypes = map[string]int{
 	"network": unix.CLONE_NEWNET, "ipc": unix.CLONE_NEWIPC, "uts": unix.CLONE_NEWUTS,
 	"cgroup": unix.CLONE_NEWCGROUP, "time": unix.CLONE_NEWTIME, "pid": unix.CLONE_NEWPID,
+	"mount": unix.CLONE_NEWNS,
 }
 
 // hop joins the namespaces the runtime left to it on this thread: a pid
 // namespace (so that no fork of the runtime binary ever enters it), and,
 // where an unprivileged runtime could only join a container's user
 // namespace (nsenter did), the container's other namespaces from inside
-// it. It starts berth-init once more (the copy is in the pid namespace,
-// which setns gives only to children), tells the runtime the copy's pid
-// and exits, leaving the copy to the runtime.
+// it. An item without a path ("mount=") is a namespace to make: in a
+// joined user namespace, the new namespaces must be made from inside it
+// to belong to it. It starts berth-init once more (the copy is in the pid
+// namespace, which setns gives only to children, and in the new
+// namespaces), tells the runtime the copy's pid and exits, leaving the
+// copy to the runtime.
 func hop(list string) {
 	fail := func(err error) {
 		fmt.Fprintln(os.Stderr, "berth-init:", err)
@@ -587,11 +591,16 @@ func hop(list string) {
 	if sync < 0 {
 		fail(errors.New("no sync socket"))
 	}
+	var clone uintptr
 	for _, item := range strings.Split(list, ",") {
 		typ, path, _ := strings.Cut(item, "=")
 		flag, ok := nsTypes[typ]
 		if !ok {
 			fail(fmt.Errorf("unknown namespace type %q", typ))
+		}
+		if path == "" {
+			clone |= uintptr(flag)
+			continue
 		}
 		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
@@ -621,7 +630,7 @@ func hop(list string) {
 	cmd := &exec.Cmd{
 		Path: "/proc/self/exe", Args: []string{"berth-init"}, Env: env,
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, ExtraFiles: extra,
-		SysProcAttr: &unix.SysProcAttr{Setsid: true},
+		SysProcAttr: &unix.SysProcAttr{Setsid: true, Cloneflags: clone},
 	}
 	if err := cmd.Start(); err != nil {
 		fail(fmt.Errorf("start berth-init in the container's namespaces: %w", err))
