@@ -55,38 +55,21 @@ func newRoot() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if cmd.Flags().Changed("root") {
-				cfg.Root = root
-			}
-			if cmd.Flags().Changed("state") {
-				cfg.State = state
-			}
-			if cmd.Flags().Changed("address") {
-				cfg.Address = address
-			}
-			if cmd.Flags().Changed("log-level") {
-				cfg.LogLevel = logLevel
-			}
-			if cmd.Flags().Changed("metrics-address") {
-				cfg.Metrics.Address = metrics
-			}
-			if cmd.Flags().Changed("cri-address") {
-				cfg.CRI.Address = criAddr
-			}
-			if cmd.Flags().Changed("docker-address") {
-				cfg.Docker.Address = dockerAddr
-			}
-			if cmd.Flags().Changed("docker-tcp-address") {
-				cfg.Docker.TCPAddress = dockerTCP
-			}
-			if cmd.Flags().Changed("docker-tls-ca") {
-				cfg.Docker.TLSCA = dockerCA
-			}
-			if cmd.Flags().Changed("docker-tls-cert") {
-				cfg.Docker.TLSCert = dockerCert
-			}
-			if cmd.Flags().Changed("docker-tls-key") {
-				cfg.Docker.TLSKey = dockerKey
+			// A flag given on the command line wins over the file.
+			for _, o := range []struct {
+				flag string
+				dst  *string
+				val  string
+			}{
+				{"root", &cfg.Root, root}, {"state", &cfg.State, state}, {"address", &cfg.Address, address},
+				{"log-level", &cfg.LogLevel, logLevel}, {"metrics-address", &cfg.Metrics.Address, metrics},
+				{"cri-address", &cfg.CRI.Address, criAddr}, {"docker-address", &cfg.Docker.Address, dockerAddr},
+				{"docker-tcp-address", &cfg.Docker.TCPAddress, dockerTCP}, {"docker-tls-ca", &cfg.Docker.TLSCA, dockerCA},
+				{"docker-tls-cert", &cfg.Docker.TLSCert, dockerCert}, {"docker-tls-key", &cfg.Docker.TLSKey, dockerKey},
+			} {
+				if cmd.Flags().Changed(o.flag) {
+					*o.dst = o.val
+				}
 			}
 			log, err := daemon.NewLogger(os.Stderr, cfg.LogLevel)
 			if err != nil {

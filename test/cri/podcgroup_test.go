@@ -1,7 +1,6 @@
 package cri_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -104,13 +103,7 @@ func (e *env) podPid(t *testing.T, pod string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var info struct {
-		Pid int `json:"pid"`
-	}
-	if err := json.Unmarshal([]byte(st.Info["info"]), &info); err != nil || info.Pid == 0 {
-		t.Fatalf("PodSandboxStatus info %q: %v", st.Info["info"], err)
-	}
-	return info.Pid
+	return verbosePid(t, st.Info)
 }
 
 // TestPodCgroupParent: a pod given a cgroup parent (made by the test,

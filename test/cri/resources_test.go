@@ -18,26 +18,19 @@ import (
 // the process is in no such hierarchy.
 func cgroupDir(t *testing.T, pid int, controller string) string {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		parts := strings.SplitN(l, ":", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		for _, c := range strings.Split(parts[1], ",") {
-			if c == controller {
-				mount := "/sys/fs/cgroup/" + controller
-				if controller == "" {
-					mount = "/sys/fs/cgroup"
-					if _, err := os.Stat("/sys/fs/cgroup/unified"); err == nil {
-						mount = "/sys/fs/cgroup/unified" // hybrid
-					}
-				}
-				return filepath.Join(mount, parts[2])
+	for ctrls, p := range cgroupsOf(t, pid) {
+		for _, c := range strings.Split(ctrls, ",") {
+			if c != controller {
+				continue
 			}
+			mount := "/sys/fs/cgroup/" + controller
+			if controller == "" {
+				mount = "/sys/fs/cgroup"
+				if _, err := os.Stat("/sys/fs/cgroup/unified"); err == nil {
+					mount = "/sys/fs/cgroup/unified" // hybrid
+				}
+			}
+			return filepath.Join(mount, p)
 		}
 	}
 	return ""
@@ -50,13 +43,19 @@ func (e *env) ctrPid(t *testing.T, ctr string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var info struct {
+	return verbosePid(t, st.Info)
+}
+
+// verbosePid is the pid of a verbose status's "info" JSON.
+func verbosePid(t *testing.T, info map[string]string) int {
+	t.Helper()
+	var v struct {
 		Pid int `json:"pid"`
 	}
-	if err := json.Unmarshal([]byte(st.Info["info"]), &info); err != nil || info.Pid == 0 {
-		t.Fatalf("ContainerStatus info %q: %v", st.Info["info"], err)
+	if err := json.Unmarshal([]byte(info["info"]), &v); err != nil || v.Pid == 0 {
+		t.Fatalf("status info %q: %v", info["info"], err)
 	}
-	return info.Pid
+	return v.Pid
 }
 
 func readTrim(t *testing.T, p string) string {
