@@ -61,6 +61,9 @@ func (e *Engine) task(ns, id string) *task {
 type ociRuntime struct {
 	path, root string
 	args       []string
+	// ours: the berth-runtime next to this binary or in PATH, whose
+	// exec fifo the shim may open itself to start a container.
+	ours bool
 }
 
 // runtimeFor finds a runtime by name in the configuration; the default
@@ -78,6 +81,7 @@ func (e *Engine) runtimeFor(name string) (ociRuntime, error) {
 	}
 	var err error
 	rc.path, err = findBinary(DefaultRuntime)
+	rc.ours = err == nil
 	return rc, err
 }
 
@@ -157,6 +161,9 @@ func (e *Engine) launch(ctx context.Context, ns string, c Container, startNow bo
 		RuntimeRoot: rt.root, StateDir: c.StateDir,
 		Log: e.containerLog(ns, c.ID, cfg), LogMaxSize: cfg.Log.MaxSize, LogMaxFiles: cfg.Log.MaxFiles,
 		Terminal: cfg.Tty, Stdin: cfg.OpenStdin, StartNow: startNow,
+		// The engine's specs have no hooks, so a start is only the
+		// release of the init.
+		FifoStart: rt.ours,
 	})
 	if err != nil {
 		e.teardownNetwork(ctx, ns, c)

@@ -378,6 +378,7 @@ func (c *creation) awaitReady() error {
 	if perr := c.waitPlaced(); perr != nil && (err == nil || !initGone(perr)) {
 		err = fmt.Errorf("cgroup: %w", perr)
 	}
+	phase.Mark("placed")
 	return err
 }
 
@@ -399,6 +400,7 @@ func (c *creation) record() error {
 	if err := st.save(c.state); err != nil {
 		return err
 	}
+	phase.Mark("recorded")
 	if c.o.PidFile != "" {
 		return writePidFile(c.o.PidFile, c.state.Pid)
 	}

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-dev/berth/cgroups"
 	"github.com/berth-dev/berth/internal/phase"
+	"github.com/berth-dev/berth/runtime/execfifo"
 	"github.com/berth-dev/berth/runtime/hooks"
 )
 
@@ -94,9 +94,8 @@ func startable(_ string, s Status) error {
 	}
 }
 
-// releaseInit opens the exec fifo for reading, which lets the blocked init
-// open it for writing, and reads the byte init writes. It gives up if the
-// init dies meanwhile.
+// releaseInit lets the created init exec the user's program (see
+// package execfifo). It gives up if the init dies meanwhile.
 func releaseInit(fifoPath string, st *State) error {
 	// The pidfd must be open before the fifo: once the fifo is open the
 	// init may exec and exit at once.
@@ -105,38 +104,13 @@ func releaseInit(fifoPath string, st *State) error {
 		return fmt.Errorf("%w: container init has exited", ErrWrongState)
 	}
 	defer unix.Close(pidfd)
-	fd, err := unix.Open(fifoPath, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open exec fifo: %w", err)
+	if err := execfifo.Release(fifoPath, pidfd); err != nil {
+		if errors.Is(err, execfifo.ErrInitExited) {
+			return fmt.Errorf("%w: %w", ErrWrongState, err)
+		}
+		return err
 	}
-	defer unix.Close(fd)
-	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
-	for {
-		_, err := unix.Poll(fds, -1)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("wait for init: %w", err)
-		}
-		if fds[0].Revents&unix.POLLIN != 0 {
-			var b [1]byte
-			n, err := unix.Read(fd, b[:])
-			if n == 1 {
-				return nil
-			}
-			if err != nil && err != unix.EAGAIN {
-				return fmt.Errorf("read exec fifo: %w", err)
-			}
-		}
-		if fds[1].Revents != 0 {
-			return fmt.Errorf("%w: container init exited before start", ErrWrongState)
-		}
-		// POLLHUP without data: init has not opened its end yet.
-		if fds[0].Revents&unix.POLLHUP != 0 {
-			time.Sleep(time.Millisecond)
-		}
-	}
+	return nil
 }
 
 // Kill sends sig to the container's init, or with all to every process in

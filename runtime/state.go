@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-dev/berth/cgroups"
+	"github.com/berth-dev/berth/runtime/execfifo"
 )
 
 // DefaultRoot is where container state lives unless --root says otherwise.
@@ -24,7 +25,7 @@ const (
 	configFile = "config.json"
 	// processFile keeps the spec's process, for exec.
 	processFile = "process.json"
-	fifoName    = "exec.fifo"
+	fifoName    = execfifo.Name
 	lockName    = "lock"
 )
 

@@ -9,7 +9,7 @@ import (
 )
 
 const usage = `usage: berth-shim start|serve --id ID --bundle DIR --runtime PATH --state DIR --log FILE
-	[--runtime-root DIR] [--shim-dir DIR] [--log-max-size N] [--log-max-files N] [--terminal] [--stdin] [--start]
+	[--runtime-root DIR] [--shim-dir DIR] [--log-max-size N] [--log-max-files N] [--terminal] [--stdin] [--start] [--fifo-start]
 
 start starts a shim for one container and prints its socket's path once
 it serves; serve is the shim itself (start runs it). With --shim-dir the
@@ -41,6 +41,7 @@ func Main(args []string) int {
 	fs.BoolVar(&c.Terminal, "terminal", false, "give the container a pty")
 	fs.BoolVar(&c.Stdin, "stdin", false, "give the container a stdin pipe")
 	fs.BoolVar(&c.StartNow, "start", false, "start the container at once")
+	fs.BoolVar(&c.FifoStart, "fifo-start", false, "start containers through the runtime's exec fifo (berth-runtime's), not its start command")
 	if err := fs.Parse(args[1:]); err != nil {
 		fmt.Fprintf(os.Stderr, "berth-shim: %v\n%s", err, usage)
 		return 2

@@ -46,7 +46,12 @@ type Config struct {
 	Terminal    bool   `json:"terminal,omitempty"`
 	Stdin       bool   `json:"stdin,omitempty"` // a stdin pipe for attach; else /dev/null
 	StartNow    bool   `json:"start,omitempty"` // start at once instead of at Start
-	ShimPid     int    `json:"shim_pid,omitempty"`
+	// FifoStart says the runtime is berth-runtime (or keeps its exec
+	// fifo protocol, package execfifo, under RuntimeRoot) and its
+	// containers have no poststart hooks: the shim starts them by
+	// releasing the init itself instead of running the runtime's start.
+	FifoStart bool `json:"fifo_start,omitempty"`
+	ShimPid   int  `json:"shim_pid,omitempty"`
 }
 
 // ErrBadConfig is returned for a Config missing a field or with a bad one.
@@ -86,6 +91,9 @@ func (c *Config) check() error {
 	}
 	if c.ShimDir == c.StateDir {
 		c.ShimDir = ""
+	}
+	if c.FifoStart && c.RuntimeRoot == "" {
+		return fmt.Errorf("%w: fifo start needs the runtime's root", ErrBadConfig)
 	}
 	return nil
 }
@@ -214,7 +222,7 @@ func (c *Config) Args() []string {
 	if c.LogMaxFiles > 0 {
 		a = append(a, "--log-max-files", fmt.Sprint(c.LogMaxFiles))
 	}
-	for flag, on := range map[string]bool{"--terminal": c.Terminal, "--stdin": c.Stdin, "--start": c.StartNow} {
+	for flag, on := range map[string]bool{"--terminal": c.Terminal, "--stdin": c.Stdin, "--start": c.StartNow, "--fifo-start": c.FifoStart} {
 		if on {
 			a = append(a, flag)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/berth-dev/berth/runtime/execfifo"
 	"github.com/berth-dev/berth/shim/logs"
 )
 
@@ -244,7 +245,7 @@ func (s *server) start(t *task, p *process) error {
 	if st != StatusCreated {
 		return fmt.Errorf("start %s: %w: %s", t.id, ErrState, st)
 	}
-	if _, err := s.run(t, [3]*os.File{}, "start", t.id); err != nil {
+	if err := s.release(t); err != nil {
 		return err
 	}
 	p.mu.Lock()
@@ -252,6 +253,28 @@ func (s *server) start(t *task, p *process) error {
 		p.status = StatusRunning
 	}
 	p.mu.Unlock()
+	return nil
+}
+
+// release lets t's created init run the user's program: through the
+// exec fifo when the runtime keeps berth-runtime's (no runtime process
+// to start), else through the runtime's start.
+func (s *server) release(t *task) error {
+	if !s.cfg.FifoStart {
+		_, err := s.run(t, [3]*os.File{}, "start", t.id)
+		return err
+	}
+	t.ops.RLock()
+	defer t.ops.RUnlock()
+	if t.gone {
+		return fmt.Errorf("start %s: %w", t.id, ErrNotFound)
+	}
+	if err := execfifo.ReleasePid(execfifo.Path(s.cfg.RuntimeRoot, t.id), t.init.pid); err != nil {
+		if errors.Is(err, execfifo.ErrInitExited) {
+			return fmt.Errorf("start %s: %w: %w", t.id, ErrState, err)
+		}
+		return fmt.Errorf("start %s: %w", t.id, err)
+	}
 	return nil
 }
 

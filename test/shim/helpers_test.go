@@ -49,12 +49,16 @@ type env struct {
 
 // sideBySide runs f as subtest "berth-runtime" and, where runc is
 // installed, "runc", each with the leak check and its own directories.
+// The shim starts berth-runtime's containers through the exec fifo, as
+// the engine has it do, and runc's through runc's start.
 func sideBySide(t *testing.T, f func(t *testing.T, e *env)) {
 	t.Run("berth-runtime", func(t *testing.T) {
 		if _, err := os.Stat(berthRuntime); err != nil {
 			t.Skipf("no berth-runtime (run make build): %v", err)
 		}
-		f(t, newEnv(t, berthRuntime))
+		e := newEnv(t, berthRuntime)
+		e.cfg.FifoStart = true
+		f(t, e)
 	})
 	t.Run("runc", func(t *testing.T) {
 		runc, err := exec.LookPath("runc")

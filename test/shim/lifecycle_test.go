@@ -3,11 +3,16 @@ package shim_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/berth-dev/berth/shim"
 )
@@ -280,4 +285,67 @@ func (e *env) noTrace(t *testing.T, noLog bool) {
 	if e.runtimeKnows() {
 		t.Errorf("%s still has container %s", e.runtime, e.cfg.ID)
 	}
+}
+
+// TestStartLeavesRuntimeRunning: after the shim's start the runtime
+// itself reports the container running (for berth-runtime, the shim
+// released the init through the exec fifo and removed it).
+func TestStartLeavesRuntimeRunning(t *testing.T) {
+	sideBySide(t, func(t *testing.T, e *env) {
+		c := e.run([]string{"sleep", "60"})
+		if got := e.runtimeStatus(); got != "created" {
+			t.Fatalf("runtime status before start %q, want created", got)
+		}
+		if err := c.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.runtimeStatus(); got != "running" {
+			t.Fatalf("runtime status after start %q, want running", got)
+		}
+		if err := c.Kill(ctx, "", 9, false); err != nil {
+			t.Fatal(err)
+		}
+		if ex := e.wait(""); ex.Code != 137 {
+			t.Fatalf("exit %+v, want 137", ex)
+		}
+	})
+}
+
+// TestStartAfterInitDiedFails: a start whose created init was killed
+// fails with an error instead of waiting for an init that will not come.
+func TestStartAfterInitDiedFails(t *testing.T) {
+	sideBySide(t, func(t *testing.T, e *env) {
+		c := e.run([]string{"true"})
+		st, err := c.State(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Kill(st.Pid, unix.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		if ex := e.wait(""); ex.Code != 137 {
+			t.Fatalf("exit %+v, want 137", ex)
+		}
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := c.Start(sctx); err == nil {
+			t.Fatal("start of a container whose init died succeeded")
+		} else if sctx.Err() != nil {
+			t.Fatalf("start did not return: %v", err)
+		}
+	})
+}
+
+// runtimeStatus is what the runtime binary's state says of the container.
+func (e *env) runtimeStatus() string {
+	e.t.Helper()
+	out, err := exec.Command(e.runtime, "--root", e.cfg.RuntimeRoot, "state", e.cfg.ID).Output()
+	if err != nil {
+		e.t.Fatalf("%s state: %v", e.runtime, err)
+	}
+	var st struct{ Status string }
+	if err := json.Unmarshal(out, &st); err != nil {
+		e.t.Fatalf("%s state: %v: %s", e.runtime, err, out)
+	}
+	return st.Status
 }
