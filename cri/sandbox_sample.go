@@ -21,6 +21,9 @@ type podSample struct {
 	meta sandboxMeta
 	// pause is nil when the sandbox does not run.
 	pause *engine.Usage
+	// pod is the pod cgroup's usage, hierarchical over the pod; nil
+	// when the sandbox does not run or has no pod cgroup.
+	pod *engine.Usage
 	ctrs  []ctrSample
 	// ifaces are the pod namespace's interfaces but lo (none for a pod
 	// on the host's network).
@@ -54,6 +57,15 @@ func (s *Server) samplePod(ctx context.Context, sb engine.Container, ctrs []engi
 	p.pause = u
 	if u != nil && !p.meta.HostNetwork {
 		p.ifaces = readNetDev(sb.Status.Pid)
+	}
+	if u != nil {
+		pu, err := s.cfg.Engine.PodUsage(ctx, Namespace, sb.ID)
+		switch {
+		case err == nil:
+			p.pod = &pu
+		case !errors.Is(err, errdefs.ErrFailedPrecondition) && !errors.Is(err, errdefs.ErrNotFound):
+			return nil, err
+		}
 	}
 	for _, c := range ctrs {
 		if c.Labels[labelSandbox] != sb.ID {

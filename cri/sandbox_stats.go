@@ -10,9 +10,9 @@ import (
 )
 
 // PodSandboxStats serves RuntimeService.PodSandboxStats: the pod's CPU,
-// memory and process count summed over its pause and its containers
-// (each has its own cgroup), its namespace's network interfaces, and
-// each container's stats.
+// memory and process count read from its pod cgroup (the sandbox's
+// parent, which holds the pause's and every container's cgroup), its
+// namespace's network interfaces, and each container's stats.
 func (r *runtimeService) PodSandboxStats(ctx context.Context, req *runtimeapi.PodSandboxStatsRequest) (*runtimeapi.PodSandboxStatsResponse, error) {
 	sb, err := r.s.sandbox(ctx, req.GetPodSandboxId())
 	if err != nil {
@@ -86,8 +86,14 @@ func (s *Server) podStats(ctx context.Context, sb engine.Container, ctrs []engin
 		return st, nil
 	}
 	ts := p.at.UnixNano()
+	// The pod cgroup's counters cover the whole pod, overhead included;
+	// without one, the sum over its running containers.
+	from := p.running()
+	if p.pod != nil {
+		from = []*engine.Usage{p.pod}
+	}
 	var cpu, mem, ws, rss, procs uint64
-	for _, u := range p.running() {
+	for _, u := range from {
 		cpu += u.Stats.CPU.Usage.Total
 		mem += u.Stats.Memory.Usage.Usage
 		ws += workingSet(u)

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/berth-dev/berth/cgroups"
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/cgroups"
+	"github.com/berth-dev/berth/errdefs"
 )
 
 // Usage is everything a running container's usage is read from: its
@@ -56,5 +58,38 @@ func (e *Engine) ContainerUsage(ctx context.Context, ns, ref string) (Usage, err
 		}
 	}
 	_ = unix.Statfs(filepath.Join(e.bundleDir(ns, c.ID), "rootfs"), &u.FS)
+	return u, nil
+}
+
+// PodUsage reads the cgroup that holds sandbox ref's pod: its cgroup
+// parent, which is the pod cgroup the engine made for it
+// (container.Config.PodCgroup) or a kubelet's. The counters there are
+// hierarchical: the sandbox, every container of the pod, and what the
+// pod cgroup itself holds. Only Container, Stats, Pids and CPUPeriod
+// are set. A sandbox that does not run is FailedPrecondition; one
+// without a parent cgroup is NotFound.
+func (e *Engine) PodUsage(ctx context.Context, ns, ref string) (Usage, error) {
+	c, _, err := e.running(ctx, ns, ref)
+	if err != nil {
+		return Usage{}, err
+	}
+	cfg, err := ContainerConfig(c)
+	if err != nil {
+		return Usage{}, err
+	}
+	if cfg.CgroupParent == "" {
+		return Usage{}, fmt.Errorf("%w: %.12s has no pod cgroup", errdefs.ErrNotFound, c.ID)
+	}
+	cg, err := cgroups.New(cgroups.Config{Path: cfg.CgroupParent})
+	if err != nil {
+		return Usage{}, fmt.Errorf("pod cgroup of %.12s: %w", c.ID, err)
+	}
+	u := Usage{Container: c, CPUPeriod: 100000}
+	if u.Stats, err = cg.Stats(); err != nil {
+		return Usage{}, fmt.Errorf("stats of pod %.12s: %w", c.ID, err)
+	}
+	if u.Pids, err = cg.Pids(); err != nil {
+		return Usage{}, fmt.Errorf("processes of pod %.12s: %w", c.ID, err)
+	}
 	return u, nil
 }

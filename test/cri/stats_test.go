@@ -1,15 +1,19 @@
 package cri_test
 
 import (
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
-// TestPodStatsAndMetrics: a running pod's stats sum its pause's and
-// container's CPU, memory and processes, show its namespace's eth0 and
+// TestPodStatsAndMetrics: a running pod's stats give its pod cgroup's
+// CPU, memory and processes (a process put in the pod cgroup itself
+// counts), show its namespace's eth0 and
 // its container's stats; its metrics carry cAdvisor's names with as
 // many label values as their descriptors have keys; a stopped pod has
 // its attributes alone and no metrics.
@@ -40,6 +44,10 @@ func TestPodStatsAndMetrics(t *testing.T) {
 		len(l.GetContainers()) != 1 || l.Containers[0].Attributes.GetId() != ctr || l.Containers[0].GetMemory().GetWorkingSetBytes().GetValue() == 0 {
 		t.Errorf("PodSandboxStats: %v", st)
 	}
+	if n := l.GetProcess().GetProcessCount().GetValue(); n != 2 {
+		t.Errorf("pod process count %d, want 2 (pause and sleep)", n)
+	}
+	podCgroupCountsWholePod(t, e, pod)
 	list, err := e.rt.ListPodSandboxStats(ctx, &runtimeapi.ListPodSandboxStatsRequest{Filter: &runtimeapi.PodSandboxStatsFilter{Id: pod[:12], LabelSelector: map[string]string{"app": "st"}}})
 	if err != nil || len(list.Stats) != 1 || list.Stats[0].Attributes.GetId() != pod {
 		t.Errorf("ListPodSandboxStats: %v, %v", list, err)
@@ -112,5 +120,56 @@ func (e *env) checkMetrics(pod, ctr string) {
 		if seen[n] == 0 {
 			t.Errorf("metric %s is 0 or missing", n)
 		}
+	}
+}
+
+// podCgroupCountsWholePod puts a host process into a cgroup of its own
+// below the pod cgroup (the parent of the pause's cgroup: cgroup v2
+// allows no process in a cgroup whose children have controllers), in
+// the hierarchies stats read, and checks that the pod's process count
+// takes it in: the stats come from the pod cgroup, not from a sum over
+// the pod's containers. The process is killed by PID and its cgroups
+// removed by path before returning.
+func podCgroupCountsWholePod(t *testing.T, e *env, pod string) {
+	t.Helper()
+	pause := e.podPid(t, pod)
+	cmd := exec.Command("sleep", "1000")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var made []string
+	defer func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		for _, d := range made {
+			if err := os.Remove(d); err != nil {
+				t.Errorf("remove the test's cgroup: %v", err)
+			}
+		}
+	}()
+	name := "berth-test-podstats-" + strconv.Itoa(cmd.Process.Pid)
+	for _, ctrl := range []string{"pids", "memory", "cpuacct", "cpu", ""} {
+		dir := cgroupDir(t, pause, ctrl)
+		if dir == "" {
+			continue
+		}
+		sub := filepath.Join(filepath.Dir(dir), name)
+		if slices.Contains(made, sub) {
+			continue // cpu and cpuacct share a hierarchy
+		}
+		if err := os.Mkdir(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		made = append(made, sub)
+		if err := os.WriteFile(filepath.Join(sub, "cgroup.procs"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644); err != nil {
+			t.Fatalf("move a process into the pod cgroup: %v", err)
+		}
+	}
+	r, err := e.rt.PodSandboxStats(e.ctx(), &runtimeapi.PodSandboxStatsRequest{PodSandboxId: pod})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := r.Stats.GetLinux().GetProcess().GetProcessCount().GetValue(); n != 3 {
+		t.Errorf("pod process count with a process in the pod cgroup %d, want 3", n)
 	}
 }
