@@ -130,11 +130,18 @@ func podCgroup(cfg *container.Config, l *runtimeapi.LinuxPodSandboxConfig) {
 // resources (the sum of its containers', as the kubelet gives them)
 // plus its overhead. What the resources leave unlimited stays so (a
 // container without a memory limit leaves the pod without one, as the
-// kubelet's pod cgroups do); the overhead only adds to a limit.
+// kubelet's pod cgroups do); the overhead only adds to a limit. The
+// cpuset, swap, hugepage and unified settings are taken as given; the
+// overhead's memory adds to the swap limit (memory plus swap) and its
+// hugepages to the pod's.
 func podResources(res, over *runtimeapi.LinuxContainerResources) container.Resources {
-	var out container.Resources
+	out := resources(res)
+	out.Memory, out.NanoCPUs, out.CPUShares = 0, 0, 0
 	if m := res.GetMemoryLimitInBytes(); m > 0 {
 		out.Memory = m + max(over.GetMemoryLimitInBytes(), 0)
+	}
+	if out.MemorySwap > 0 {
+		out.MemorySwap += max(over.GetMemoryLimitInBytes(), 0)
 	}
 	if q, p := res.GetCpuQuota(), res.GetCpuPeriod(); q > 0 && p > 0 {
 		out.NanoCPUs = q * 1e9 / p
@@ -148,6 +155,11 @@ func podResources(res, over *runtimeapi.LinuxContainerResources) container.Resou
 	}
 	if s := res.GetCpuShares(); s > 0 {
 		out.CPUShares = uint64(s + max(over.GetCpuShares(), 0))
+	}
+	for _, h := range over.GetHugepageLimits() {
+		if limit, ok := out.Hugepages[h.GetPageSize()]; ok {
+			out.Hugepages[h.GetPageSize()] = limit + h.GetLimit()
+		}
 	}
 	return out
 }

@@ -143,7 +143,9 @@ func TestPodCgroupParent(t *testing.T) {
 
 	// No parent: berthd's pod cgroup, with the limits.
 	bpc := podConfig("own", filepath.Join(e.dir, "pods", "own"))
-	bpc.Linux = &runtimeapi.LinuxPodSandboxConfig{Resources: res, Overhead: over}
+	bres := &runtimeapi.LinuxContainerResources{MemoryLimitInBytes: res.MemoryLimitInBytes, CpuQuota: res.CpuQuota, CpuPeriod: res.CpuPeriod,
+		CpuShares: res.CpuShares, CpusetCpus: "0", CpusetMems: "0", MemorySwapLimitInBytes: 128 << 20}
+	bpc.Linux = &runtimeapi.LinuxPodSandboxConfig{Resources: bres, Overhead: over}
 	bpod := e.runPod(ctx, bpc)
 	cc := e.ctrConfig("c", "exec sleep 1000")
 	cc.Linux = &runtimeapi.LinuxContainerConfig{Resources: &runtimeapi.LinuxContainerResources{CpuQuota: 20000, CpuPeriod: 100000}}
@@ -158,6 +160,27 @@ func TestPodCgroupParent(t *testing.T) {
 		}
 	} else if got := readTrim(t, filepath.Join(filepath.Dir(cgroupDir(t, pid, "")), "memory.max")); got != strconv.Itoa(80<<20) {
 		t.Errorf("pod memory.max %s; want 80 MiB", got)
+	}
+	if d := cgroupDir(t, pid, "memory"); d != "" {
+		if f := filepath.Join(filepath.Dir(d), "memory.memsw.limit_in_bytes"); fileExists(f) {
+			if got := readTrim(t, f); got != strconv.Itoa(144<<20) {
+				t.Errorf("pod memory.memsw.limit_in_bytes %s; want 144 MiB (128 + 16 overhead)", got)
+			}
+		}
+	} else if got := readTrim(t, filepath.Join(filepath.Dir(cgroupDir(t, pid, "")), "memory.swap.max")); got != strconv.Itoa(64<<20) {
+		t.Errorf("pod memory.swap.max %s; want 64 MiB (144 - 80: swap only)", got)
+	}
+	if d := cgroupDir(t, pid, "cpuset"); d != "" {
+		if got := readTrim(t, filepath.Join(filepath.Dir(d), "cpuset.cpus")); got != "0" {
+			t.Errorf("pod cpuset.cpus %q; want 0", got)
+		}
+		if got := readTrim(t, filepath.Join(filepath.Dir(d), "cpuset.mems")); got != "0" {
+			t.Errorf("pod cpuset.mems %q; want 0", got)
+		}
+	} else if f := filepath.Join(filepath.Dir(cgroupDir(t, pid, "")), "cpuset.cpus"); fileExists(f) {
+		if got := readTrim(t, f); got != "0" {
+			t.Errorf("pod cgroup2 cpuset.cpus %q; want 0", got)
+		}
 	}
 	if d := cgroupDir(t, pid, "cpu"); d != "" {
 		pd := filepath.Dir(d)
@@ -193,4 +216,9 @@ func TestPodCgroupParent(t *testing.T) {
 			}
 		}
 	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
