@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -86,6 +87,9 @@ func (s *Server) sandboxConfig(req *runtimeapi.RunPodSandboxRequest) (container.
 		UIDMappings: uids, GIDMappings: gids,
 	}
 	if err := s.sandboxProcess(&cfg); err != nil {
+		return container.Config{}, err
+	}
+	if err := sandboxUser(&cfg, pc.GetLinux().GetSecurityContext()); err != nil {
 		return container.Config{}, err
 	}
 	if cfg.Publish, err = publish(pc.GetPortMappings()); err != nil {
@@ -177,6 +181,28 @@ func (s *Server) sandboxProcess(cfg *container.Config) error {
 		return err
 	}
 	cfg.Binary = pause
+	return nil
+}
+
+// sandboxUser runs the sandbox's process as the pod's run_as_user and
+// run_as_group, with its supplemental groups, as containerd runs its
+// pause; without them the sandbox image's user (berth-pause: root).
+func sandboxUser(cfg *container.Config, sc *runtimeapi.LinuxSandboxSecurityContext) error {
+	if sc.GetRunAsUser() != nil {
+		cfg.User = strconv.FormatInt(sc.GetRunAsUser().GetValue(), 10)
+	}
+	if sc.GetRunAsGroup() != nil {
+		if cfg.User == "" {
+			return fmt.Errorf("%w: the pod's run_as_group needs a run_as_user", errdefs.ErrInvalidArgument)
+		}
+		cfg.User += ":" + strconv.FormatInt(sc.GetRunAsGroup().GetValue(), 10)
+	}
+	for _, g := range sc.GetSupplementalGroups() {
+		if g < 0 || g >= math.MaxUint32 {
+			return fmt.Errorf("%w: the pod's supplemental group %d is out of range", errdefs.ErrInvalidArgument, g)
+		}
+		cfg.GroupAdd = append(cfg.GroupAdd, uint32(g))
+	}
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -225,4 +226,38 @@ func (e *env) checkExitingSandbox(preg *registrytest.Registry) {
 		e.t.Errorf("CreateContainer in a NotReady pod: %v; want FailedPrecondition", err)
 	}
 	e.removePod(ctx, pod)
+}
+
+// TestSandboxRunsAsPodUser: the pod's run_as_user, run_as_group and
+// supplemental groups are the sandbox process's (berth-pause here, the
+// configured image in TestSandboxImage), as containerd runs its pause;
+// a run_as_group without a run_as_user is refused, leaving nothing.
+func TestSandboxRunsAsPodUser(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.ctx()
+	pc := podConfig("asuser", filepath.Join(e.dir, "pods", "asuser"))
+	pc.Linux = &runtimeapi.LinuxPodSandboxConfig{SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{
+		RunAsUser: &runtimeapi.Int64Value{Value: 1234}, RunAsGroup: &runtimeapi.Int64Value{Value: 2345}, SupplementalGroups: []int64{3456}}}
+	pod := e.runPod(ctx, pc)
+	pid := e.podPid(t, pod)
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := string(b)
+	for _, want := range []string{"\nUid:\t1234\t1234\t1234\t1234\n", "\nGid:\t2345\t2345\t2345\t2345\n"} {
+		if !strings.Contains(st, want) {
+			t.Errorf("sandbox pid %d status lacks %q:\n%s", pid, want, st)
+		}
+	}
+	if !regexp.MustCompile(`\nGroups:[^\n]*\b3456\b`).MatchString(st) {
+		t.Errorf("sandbox pid %d lacks supplemental group 3456:\n%s", pid, st)
+	}
+	e.removePod(ctx, pod)
+
+	bad := podConfig("groupalone", filepath.Join(e.dir, "pods", "groupalone"))
+	bad.Linux = &runtimeapi.LinuxPodSandboxConfig{SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{RunAsGroup: &runtimeapi.Int64Value{Value: 2345}}}
+	_, err = e.rt.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: bad})
+	wantCode(t, "run_as_group alone", err, codes.InvalidArgument, "run_as_group")
+	e.nothingLeft()
 }
