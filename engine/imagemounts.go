@@ -123,7 +123,9 @@ func (e *Engine) mountImageViews(ctx context.Context, ns string, c Container, cf
 		if err != nil {
 			return fmt.Errorf("image mount %s: %w", m.Target, err)
 		}
-		if err := mount.All(mounts, dir); err != nil {
+		// In a user namespace the view's files are its root's, as the
+		// container's own root's are (mountRoot).
+		if err := mountRoot(mounts, dir, cfg); err != nil {
 			return fmt.Errorf("image mount %s: %w", m.Target, err)
 		}
 	}

@@ -292,6 +292,9 @@ func (e *Engine) writeEtc(ctx context.Context, m *network.Manager, ns string, c 
 	if err := etcfiles.Write(e.etcDir(ns, c.ID), ec); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
+	if err := chownToMappedRoot(e.etcDir(ns, c.ID), cfg, etcfiles.HostsFile, etcfiles.HostnameFile, etcfiles.ResolvConfFile); err != nil {
+		return err
+	}
 	for _, a := range atts {
 		if a.Network != defaultNetwork {
 			e.refreshPeers(ctx, m, a.Network, c.ID)

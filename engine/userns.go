@@ -215,3 +215,32 @@ func (e *Engine) userNSNetSysctls(ns, id string, cfg container.Config) error {
 	}
 	return nil
 }
+
+// chownToMappedRoot gives the named files in dir to the host IDs that
+// cfg's user namespace maps its root to, so that they are root's in the
+// container rather than nobody's (berthd's /etc files of a pod with its
+// own user namespace, as containerd gives them). Without a user
+// namespace, or with root unmapped, it does nothing.
+func chownToMappedRoot(dir string, cfg container.Config, names ...string) error {
+	uid, uok := mappedRoot(cfg.UIDMappings)
+	gid, gok := mappedRoot(cfg.GIDMappings)
+	if !uok || !gok {
+		return nil
+	}
+	for _, n := range names {
+		if err := os.Lchown(filepath.Join(dir, n), int(uid), int(gid)); err != nil {
+			return fmt.Errorf("give %s to the user namespace's root: %w", n, err)
+		}
+	}
+	return nil
+}
+
+// mappedRoot is the host ID that ms map ID 0 to.
+func mappedRoot(ms []container.IDMapping) (uint32, bool) {
+	for _, m := range ms {
+		if m.ContainerID == 0 && m.Size > 0 {
+			return m.HostID, true
+		}
+	}
+	return 0, false
+}

@@ -29,7 +29,8 @@ func usernsPod() *runtimeapi.NamespaceOption {
 // image's files and may write them (the root is an overlay of idmapped
 // lower layers), and from the host its files are the mapped ids'; a
 // bind (an emptyDir) is idmapped: the pod's root owns it and what it
-// writes there is the host's root's on the host; the pod's
+// writes there is the host's root's on the host; berthd's /etc files
+// and an image volume's files are root's in the pod too; the pod's
 // sysctls are set (net.* ones by berthd, in the pod's network namespace,
 // which the host's user namespace owns); the pod's address answers from
 // the host. Bad options are refused, and so is a pod whose root is
@@ -83,7 +84,9 @@ func TestPodUserNamespace(t *testing.T) {
 	web.Mounts = []*runtimeapi.Mount{{ContainerPath: "/data", HostPath: empty}}
 	web.Linux = &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{NamespaceOptions: usernsPod()}}
 	ctr := e.runCtr(ctx, pod, pc, web)
-	other := e.runCtr(ctx, pod, pc, e.ctrConfig("other", "exec sleep 600"))
+	oc := e.ctrConfig("other", "exec sleep 600")
+	oc.Mounts = []*runtimeapi.Mount{{ContainerPath: "/img", Readonly: true, Image: &runtimeapi.ImageSpec{Image: e.ref}}}
+	other := e.runCtr(ctx, pod, pc, oc)
 
 	if got := strings.Fields(e.execOut(ctx, ctr, "cat /proc/self/uid_map /proc/self/gid_map")); strings.Join(got, " ") != "0 1000000 65536 0 1000000 65536" {
 		t.Errorf("uid_map and gid_map in the pod: %q", got)
@@ -93,6 +96,12 @@ func TestPodUserNamespace(t *testing.T) {
 	}
 	if got := strings.TrimSpace(e.execOut(ctx, ctr, "stat -c '%u:%g' /bin/busybox /etc/passwd /")); got != "0:0\n0:0\n0:0" {
 		t.Errorf("the image's files in the pod are owned by %q, want root", got)
+	}
+	if got := strings.TrimSpace(e.execOut(ctx, ctr, "stat -c '%u:%g' /etc/hosts /etc/hostname /etc/resolv.conf")); got != "0:0\n0:0\n0:0" {
+		t.Errorf("berthd's /etc files in the pod are owned by %q, want root", got)
+	}
+	if got := strings.TrimSpace(e.execOut(ctx, other, "stat -c '%u:%g' /img/bin/busybox /img/etc/passwd")); got != "0:0\n0:0" {
+		t.Errorf("an image volume's files in the pod are owned by %q, want root", got)
 	}
 	e.execOut(ctx, ctr, "echo more >>/etc/passwd && echo new >/etc/made && chown 5:6 /etc/made")
 	pid := e.ctrPid(t, ctr)
