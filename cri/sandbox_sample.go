@@ -23,8 +23,8 @@ type podSample struct {
 	pause *engine.Usage
 	// pod is the pod cgroup's usage, hierarchical over the pod; nil
 	// when the sandbox does not run or has no pod cgroup.
-	pod *engine.Usage
-	ctrs  []ctrSample
+	pod  *engine.Usage
+	ctrs []ctrSample
 	// ifaces are the pod namespace's interfaces but lo (none for a pod
 	// on the host's network).
 	ifaces []netIface
