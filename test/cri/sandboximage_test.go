@@ -129,8 +129,8 @@ func TestSandboxImage(t *testing.T) {
 	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", info.Pid)); err != nil || string(b) != "/pause\x00" {
 		t.Errorf("sandbox pid %d cmdline %q, %v; want the image's /pause", info.Pid, b, err)
 	}
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", info.Pid)); err != nil || !strings.Contains(string(b), "\nUid:\t65535\t") {
-		t.Errorf("sandbox pid %d does not run as the image's user 65535: %v\n%s", info.Pid, err, b)
+	if st := execedStatus(t, info.Pid); !strings.Contains(st, "\nUid:\t65535\t") {
+		t.Errorf("sandbox pid %d does not run as the image's user 65535:\n%s", info.Pid, st)
 	}
 	cpid := e.ctrPid(t, ctr)
 	for _, ns := range []string{"net", "ipc", "uts"} {
@@ -240,11 +240,7 @@ func TestSandboxRunsAsPodUser(t *testing.T) {
 		RunAsUser: &runtimeapi.Int64Value{Value: 1234}, RunAsGroup: &runtimeapi.Int64Value{Value: 2345}, SupplementalGroups: []int64{3456}}}
 	pod := e.runPod(ctx, pc)
 	pid := e.podPid(t, pod)
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := string(b)
+	st := execedStatus(t, pid)
 	for _, want := range []string{"\nUid:\t1234\t1234\t1234\t1234\n", "\nGid:\t2345\t2345\t2345\t2345\n"} {
 		if !strings.Contains(st, want) {
 			t.Errorf("sandbox pid %d status lacks %q:\n%s", pid, want, st)
@@ -257,7 +253,25 @@ func TestSandboxRunsAsPodUser(t *testing.T) {
 
 	bad := podConfig("groupalone", filepath.Join(e.dir, "pods", "groupalone"))
 	bad.Linux = &runtimeapi.LinuxPodSandboxConfig{SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{RunAsGroup: &runtimeapi.Int64Value{Value: 2345}}}
-	_, err = e.rt.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: bad})
+	_, err := e.rt.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: bad})
 	wantCode(t, "run_as_group alone", err, codes.InvalidArgument, "run_as_group")
 	e.nothingLeft()
+}
+
+// execedStatus is /proc/PID/status once the process has left berth-init
+// for its own program: a started container's init may still be
+// switching identity when the start returns (as with runc).
+func execedStatus(t *testing.T, pid int) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(string(b), "Name:\tberth-init\n") || time.Now().After(deadline) {
+			return string(b)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
