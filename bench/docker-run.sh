@@ -78,12 +78,7 @@ CONF
 		system service --time=0 "unix://$WORK/podman.sock" >"$WORK/podman-svc.log" 2>&1 &
 	PIDS+=($!)
 	PD=("${D[0]}" -H "unix://$WORK/podman.sock")
-	local i
-	for i in $(seq 150); do
-		"${PD[@]}" version >/dev/null 2>&1 && break
-		[ "$i" = 150 ] && { echo "podman system service did not start:" >&2; tail -5 "$WORK/podman-svc.log" >&2; exit 1; }
-		sleep 0.2
-	done
+	wait_api "podman system service" "$WORK/podman-svc.log" "${PD[@]}"
 	echo "== started podman system service ($(podman --version | awk '{print $3}'), API $("${PD[@]}" version -f '{{.Server.APIVersion}}'))"
 	"${PD[@]}" load -i "$WORK/busybox-docker.tar" >/dev/null
 }

@@ -134,6 +134,21 @@ TOML
 	PIDS+=("$CONTAINERD_PID")
 }
 
+# wait_api NAME LOG CLI... waits up to 30 s for `CLI... version` to
+# answer; otherwise it says NAME did not start, with LOG's tail, and
+# exits.
+wait_api() {
+	local name=$1 log=$2 i
+	shift 2
+	for i in $(seq 150); do
+		"$@" version >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	echo "$name did not start:" >&2
+	tail -5 "$log" >&2
+	exit 1
+}
+
 docker_setup() {
 	D=()
 	if ! command -v dockerd >/dev/null; then
@@ -156,12 +171,7 @@ docker_setup() {
 		--bridge=none --iptables=false --ip-masq=false --log-level warn >"$WORK/dockerd.log" 2>&1 &
 	PIDS+=($!)
 	D=("$cli" -H "unix://$WORK/docker.sock")
-	local i
-	for i in $(seq 150); do
-		"${D[@]}" version >/dev/null 2>&1 && break
-		[ "$i" = 150 ] && { echo "dockerd did not start:" >&2; tail -5 "$WORK/dockerd.log" >&2; exit 1; }
-		sleep 0.2
-	done
+	wait_api dockerd "$WORK/dockerd.log" "${D[@]}"
 	"${B[@]}" save --format docker -o "$WORK/busybox-docker.tar" "$IMAGE"
 	"${D[@]}" load -i "$WORK/busybox-docker.tar" >/dev/null
 }

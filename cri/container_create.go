@@ -189,15 +189,9 @@ func securityContext(cfg *container.Config, sandboxID string, sc *runtimeapi.Lin
 		cfg.Seccomp = "unconfined"
 		return nil
 	}
-	user := sc.GetRunAsUsername()
-	if sc.GetRunAsUser() != nil {
-		user = strconv.FormatInt(sc.GetRunAsUser().GetValue(), 10)
-	}
-	if sc.GetRunAsGroup() != nil {
-		if user == "" {
-			return fmt.Errorf("%w: run_as_group needs run_as_user or run_as_username", errdefs.ErrInvalidArgument)
-		}
-		user += ":" + strconv.FormatInt(sc.GetRunAsGroup().GetValue(), 10)
+	user, err := runAs(sc.GetRunAsUsername(), sc.GetRunAsUser(), sc.GetRunAsGroup())
+	if err != nil {
+		return err
 	}
 	cfg.User = user
 	cfg.ReadOnly = sc.GetReadonlyRootfs()
@@ -275,16 +269,43 @@ func resources(r *runtimeapi.LinuxContainerResources) container.Resources {
 	return out
 }
 
+// runAs is the user a security context runs its process as: uid (or
+// else name), with ":gid" when a group is given, which needs a user.
+func runAs(name string, uid, gid *runtimeapi.Int64Value) (string, error) {
+	user := name
+	if uid != nil {
+		user = strconv.FormatInt(uid.GetValue(), 10)
+	}
+	if gid != nil {
+		if user == "" {
+			return "", fmt.Errorf("%w: run_as_group needs run_as_user or run_as_username", errdefs.ErrInvalidArgument)
+		}
+		user += ":" + strconv.FormatInt(gid.GetValue(), 10)
+	}
+	return user, nil
+}
+
+// groupIDs checks a security context's supplemental groups.
+func groupIDs(gs []int64) ([]uint32, error) {
+	out := make([]uint32, 0, len(gs))
+	for _, g := range gs {
+		if g < 0 || g >= math.MaxUint32 {
+			return nil, fmt.Errorf("%w: supplemental group %d out of range", errdefs.ErrInvalidArgument, g)
+		}
+		out = append(out, uint32(g))
+	}
+	return out, nil
+}
+
 // supplementalGroups adds the security context's groups to the process
 // (with its primary group); policy Strict leaves out those the image's
 // /etc/group gives the user, Merge keeps them.
 func supplementalGroups(cfg *container.Config, sc *runtimeapi.LinuxContainerSecurityContext) error {
-	for _, g := range sc.GetSupplementalGroups() {
-		if g < 0 || g >= math.MaxUint32 {
-			return fmt.Errorf("%w: supplemental group %d out of range", errdefs.ErrInvalidArgument, g)
-		}
-		cfg.GroupAdd = append(cfg.GroupAdd, uint32(g))
+	groups, err := groupIDs(sc.GetSupplementalGroups())
+	if err != nil {
+		return err
 	}
+	cfg.GroupAdd = append(cfg.GroupAdd, groups...)
 	switch p := sc.GetSupplementalGroupsPolicy(); p {
 	case runtimeapi.SupplementalGroupsPolicy_Merge:
 	case runtimeapi.SupplementalGroupsPolicy_Strict:

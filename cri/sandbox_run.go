@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -188,21 +187,18 @@ func (s *Server) sandboxProcess(cfg *container.Config) error {
 // run_as_group, with its supplemental groups, as containerd runs its
 // pause; without them the sandbox image's user (berth-pause: root).
 func sandboxUser(cfg *container.Config, sc *runtimeapi.LinuxSandboxSecurityContext) error {
-	if sc.GetRunAsUser() != nil {
-		cfg.User = strconv.FormatInt(sc.GetRunAsUser().GetValue(), 10)
+	user, err := runAs("", sc.GetRunAsUser(), sc.GetRunAsGroup())
+	if err != nil {
+		return fmt.Errorf("pod: %w", err)
 	}
-	if sc.GetRunAsGroup() != nil {
-		if cfg.User == "" {
-			return fmt.Errorf("%w: the pod's run_as_group needs a run_as_user", errdefs.ErrInvalidArgument)
-		}
-		cfg.User += ":" + strconv.FormatInt(sc.GetRunAsGroup().GetValue(), 10)
+	groups, err := groupIDs(sc.GetSupplementalGroups())
+	if err != nil {
+		return fmt.Errorf("pod: %w", err)
 	}
-	for _, g := range sc.GetSupplementalGroups() {
-		if g < 0 || g >= math.MaxUint32 {
-			return fmt.Errorf("%w: the pod's supplemental group %d is out of range", errdefs.ErrInvalidArgument, g)
-		}
-		cfg.GroupAdd = append(cfg.GroupAdd, uint32(g))
+	if user != "" {
+		cfg.User = user
 	}
+	cfg.GroupAdd = append(cfg.GroupAdd, groups...)
 	return nil
 }
 

@@ -40,16 +40,9 @@ func (e *Engine) ContainerUsage(ctx context.Context, ns, ref string) (Usage, err
 	if err != nil {
 		return Usage{}, err
 	}
-	cg, err := cgroups.New(cgroups.Config{Path: recordedCgroup(c)})
+	u, cg, err := cgroupUsage(c, recordedCgroup(c), "")
 	if err != nil {
-		return Usage{}, fmt.Errorf("cgroup of %.12s: %w", c.ID, err)
-	}
-	u := Usage{Container: c, CPUPeriod: 100000}
-	if u.Stats, err = cg.Stats(); err != nil {
-		return Usage{}, fmt.Errorf("stats of %.12s: %w", c.ID, err)
-	}
-	if u.Pids, err = cg.Pids(); err != nil {
-		return Usage{}, fmt.Errorf("processes of %.12s: %w", c.ID, err)
+		return Usage{}, err
 	}
 	u.OOMKills, _ = cg.OOMKillCount() // unsupported without the memory controller: none
 	if sn, err := e.Snapshotter(ns); err == nil && c.SnapshotKey != "" {
@@ -80,16 +73,23 @@ func (e *Engine) PodUsage(ctx context.Context, ns, ref string) (Usage, error) {
 	if cfg.CgroupParent == "" {
 		return Usage{}, fmt.Errorf("%w: %.12s has no pod cgroup", errdefs.ErrNotFound, c.ID)
 	}
-	cg, err := cgroups.New(cgroups.Config{Path: cfg.CgroupParent})
+	u, _, err := cgroupUsage(c, cfg.CgroupParent, "pod ")
+	return u, err
+}
+
+// cgroupUsage reads the counters and processes of cgroup path for c's
+// Usage; what names it in errors ("" or "pod ").
+func cgroupUsage(c Container, path, what string) (Usage, cgroups.Manager, error) {
+	cg, err := cgroups.New(cgroups.Config{Path: path})
 	if err != nil {
-		return Usage{}, fmt.Errorf("pod cgroup of %.12s: %w", c.ID, err)
+		return Usage{}, nil, fmt.Errorf("%scgroup of %.12s: %w", what, c.ID, err)
 	}
 	u := Usage{Container: c, CPUPeriod: 100000}
 	if u.Stats, err = cg.Stats(); err != nil {
-		return Usage{}, fmt.Errorf("stats of pod %.12s: %w", c.ID, err)
+		return Usage{}, nil, fmt.Errorf("stats of %s%.12s: %w", what, c.ID, err)
 	}
 	if u.Pids, err = cg.Pids(); err != nil {
-		return Usage{}, fmt.Errorf("processes of pod %.12s: %w", c.ID, err)
+		return Usage{}, nil, fmt.Errorf("processes of %s%.12s: %w", what, c.ID, err)
 	}
-	return u, nil
+	return u, cg, nil
 }

@@ -31,11 +31,11 @@ func (s *server) exec(t *task, req *Request, conn *net.UnixConn) (p *process, a 
 	if len(req.Spec) == 0 {
 		return nil, nil, fmt.Errorf("exec %s/%s: no process spec", t.id, req.ExecID)
 	}
-	t.ops.RLock()
-	defer t.ops.RUnlock()
-	if t.gone {
-		return nil, nil, fmt.Errorf("exec %s: %w", t.id, ErrNotFound)
+	unlock, err := t.live("exec")
+	if err != nil {
+		return nil, nil, err
 	}
+	defer unlock()
 	p = newProcess(req.ExecID, req.Terminal)
 	s.mu.Lock()
 	if _, dup := t.execs[req.ExecID]; dup {

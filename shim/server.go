@@ -43,12 +43,23 @@ type task struct {
 
 // run runs the runtime on t unless t is being or has been deleted.
 func (s *server) run(t *task, stdio [3]*os.File, args ...string) ([]byte, error) {
-	t.ops.RLock()
-	defer t.ops.RUnlock()
-	if t.gone {
-		return nil, fmt.Errorf("%s %s: %w", args[0], t.id, ErrNotFound)
+	unlock, err := t.live(args[0])
+	if err != nil {
+		return nil, err
 	}
+	defer unlock()
 	return s.runtime(t.config()).run(stdio, args...)
+}
+
+// live holds t's operations shared for op, unless t is being or has
+// been deleted; the caller unlocks.
+func (t *task) live(op string) (unlock func(), err error) {
+	t.ops.RLock()
+	if t.gone {
+		t.ops.RUnlock()
+		return nil, fmt.Errorf("%s %s: %w", op, t.id, ErrNotFound)
+	}
+	return t.ops.RUnlock, nil
 }
 
 // config is what runs the runtime for t.
@@ -264,11 +275,11 @@ func (s *server) release(t *task) error {
 		_, err := s.run(t, [3]*os.File{}, "start", t.id)
 		return err
 	}
-	t.ops.RLock()
-	defer t.ops.RUnlock()
-	if t.gone {
-		return fmt.Errorf("start %s: %w", t.id, ErrNotFound)
+	unlock, err := t.live("start")
+	if err != nil {
+		return err
 	}
+	defer unlock()
 	if err := execfifo.ReleasePid(execfifo.Path(s.cfg.RuntimeRoot, t.id), t.init.pid); err != nil {
 		if errors.Is(err, execfifo.ErrInitExited) {
 			return fmt.Errorf("start %s: %w: %w", t.id, ErrState, err)
