@@ -102,6 +102,8 @@ type Engine struct {
 	ctrMu    sync.Mutex
 	ctrLocks map[string]*ctrLock
 	tasks    map[string]*task
+	// initExe is the sealed berth-init the shims of berth-runtime share.
+	initExe initExe
 	// creating holds the names of containers being created (ns/name).
 	creating map[string]bool
 
@@ -224,6 +226,7 @@ func (e *Engine) close() error {
 	e.cancel()
 	e.wg.Wait()
 	e.stopGCScheduler()
+	e.initExe.close()
 	e.gcLock.Lock()
 	defer e.gcLock.Unlock()
 	var errs []error

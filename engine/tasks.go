@@ -156,7 +156,7 @@ func (e *Engine) launch(ctx context.Context, ns string, c Container, startNow bo
 		_ = e.unmountBundle(ns, c.ID)
 		return nil, err
 	}
-	client, err := e.launchShim(ctx, c, cfg, bin, shim.Config{
+	sc := shim.Config{
 		ID: c.ID, Bundle: e.bundleDir(ns, c.ID), Runtime: rt.path, RuntimeArgs: rt.args,
 		RuntimeRoot: rt.root, StateDir: c.StateDir,
 		Log: e.containerLog(ns, c.ID, cfg), LogMaxSize: cfg.Log.MaxSize, LogMaxFiles: cfg.Log.MaxFiles,
@@ -164,7 +164,13 @@ func (e *Engine) launch(ctx context.Context, ns string, c Container, startNow bo
 		// The engine's specs have no hooks, so a start is only the
 		// release of the init.
 		FifoStart: rt.ours,
-	})
+	}
+	if rt.ours {
+		if sc.InitExe = e.initExe.get(rt.path); sc.InitExe != nil {
+			defer sc.InitExe.Close() // a new shim inherits its own
+		}
+	}
+	client, err := e.launchShim(ctx, c, cfg, bin, sc)
 	if err != nil {
 		e.teardownNetwork(ctx, ns, c)
 		_ = e.unmountBundle(ns, c.ID)

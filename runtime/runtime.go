@@ -14,6 +14,11 @@ type Runtime struct {
 	// InitPath is the berth-init binary; empty means the one beside the
 	// running executable.
 	InitPath string
+	// InitExe, when set, is a sealed copy of berth-init (package sealed)
+	// made once by the caller for many containers. It is used when it is
+	// a copy of the berth-init at InitPath as that file is now; else the
+	// runtime makes its own copy, as it does when InitExe is nil.
+	InitExe *os.File
 	// SystemdCgroup asks for the systemd cgroup driver.
 	SystemdCgroup bool
 	// Warn receives warnings (unknown capabilities skipped, ...).

@@ -1,57 +1,25 @@
 package runtime
 
 import (
-	"fmt"
-	"io"
 	"os"
 
-	"golang.org/x/sys/unix"
+	"github.com/berth-dev/berth/runtime/sealed"
 )
 
-// sealedCopy copies the executable at path into a sealed memfd. A container
-// process that reaches the init's /proc/PID/exe finds this copy, which no
-// one can write, and never the file on the host (the CVE-2019-5736 class).
-func sealedCopy(path string) (*os.File, error) {
-	src, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	defer src.Close()
-	fd, err := unix.MemfdCreate("berth-init", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
-	if err != nil {
-		return nil, fmt.Errorf("memfd_create: %w", err)
-	}
-	mem := os.NewFile(uintptr(fd), "berth-init")
-	st, err := src.Stat()
-	for left := st.Size(); err == nil && left > 0; {
-		var n int
-		n, err = unix.Sendfile(int(mem.Fd()), int(src.Fd()), nil, int(left))
-		if err == nil && n == 0 {
-			err = io.ErrUnexpectedEOF
-		}
-		left -= int64(n)
-	}
-	if err == nil {
-		_, err = unix.FcntlInt(mem.Fd(), unix.F_ADD_SEALS,
-			unix.F_SEAL_SEAL|unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_WRITE)
-	}
-	if err != nil {
-		mem.Close()
-		return nil, fmt.Errorf("seal a copy of %s: %w", path, err)
-	}
-	return mem, nil
-}
-
-// sealedInit is a sealed copy of berth-init being made in the background:
-// copying it takes a millisecond or two, which create and exec overlap
-// with parsing the config and making the cgroup.
+// sealedInit is the sealed copy of berth-init an init starts from: the
+// caller's shared one (Runtime.InitExe) when it is a copy of the
+// berth-init this runtime would run, else one made here in the
+// background: copying takes a millisecond or two, which create and exec
+// overlap with parsing the config and making the cgroup.
 type sealedInit struct {
-	done chan struct{}
-	f    *os.File
-	err  error
+	done   chan struct{}
+	f      *os.File
+	err    error
+	shared bool // f is the caller's: not ours to close
 }
 
-// sealInit starts copying berth-init into a sealed memfd.
+// sealInit starts copying berth-init into a sealed memfd, or takes the
+// caller's copy.
 func (r *Runtime) sealInit() *sealedInit {
 	s := &sealedInit{done: make(chan struct{})}
 	go func() {
@@ -61,7 +29,11 @@ func (r *Runtime) sealInit() *sealedInit {
 			s.err = err
 			return
 		}
-		s.f, s.err = sealedCopy(p)
+		if r.InitExe != nil && sealed.Matches(r.InitExe, p) {
+			s.f, s.shared = r.InitExe, true
+			return
+		}
+		s.f, s.err = sealed.Copy(p)
 	}()
 	return s
 }
@@ -72,11 +44,11 @@ func (s *sealedInit) get() (*os.File, error) {
 	return s.f, s.err
 }
 
-// close waits for the copy and closes it; the started init keeps its own
-// descriptor of it.
+// close waits for the copy and closes it unless it is shared; the
+// started init keeps its own descriptor of it.
 func (s *sealedInit) close() {
 	<-s.done
-	if s.f != nil {
+	if s.f != nil && !s.shared {
 		s.f.Close()
 	}
 }

@@ -6,10 +6,12 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+
+	"golang.org/x/sys/unix"
 )
 
 const usage = `usage: berth-shim start|serve --id ID --bundle DIR --runtime PATH --state DIR --log FILE
-	[--runtime-root DIR] [--shim-dir DIR] [--log-max-size N] [--log-max-files N] [--terminal] [--stdin] [--start] [--fifo-start]
+	[--runtime-root DIR] [--shim-dir DIR] [--log-max-size N] [--log-max-files N] [--terminal] [--stdin] [--start] [--fifo-start] [--init-fd N]
 
 start starts a shim for one container and prints its socket's path once
 it serves; serve is the shim itself (start runs it). With --shim-dir the
@@ -42,9 +44,14 @@ func Main(args []string) int {
 	fs.BoolVar(&c.Stdin, "stdin", false, "give the container a stdin pipe")
 	fs.BoolVar(&c.StartNow, "start", false, "start the container at once")
 	fs.BoolVar(&c.FifoStart, "fifo-start", false, "start containers through the runtime's exec fifo (berth-runtime's), not its start command")
+	initFD := fs.Int("init-fd", -1, "an inherited descriptor holding a sealed copy of berth-init, handed to the runtime (berth-runtime's --init-fd)")
 	if err := fs.Parse(args[1:]); err != nil {
 		fmt.Fprintf(os.Stderr, "berth-shim: %v\n%s", err, usage)
 		return 2
+	}
+	if *initFD >= 3 {
+		unix.CloseOnExec(*initFD) // handed on to runtime commands only
+		c.InitExe = os.NewFile(uintptr(*initFD), "berth-init")
 	}
 	if args[0] == "serve" {
 		return serveMain(c)

@@ -22,6 +22,7 @@ type runtimeBin struct {
 	path, root, log string
 	args            []string // global flags before ours
 	reaper          *reaper
+	initExe         *os.File // berth-init's sealed copy, for berth-runtime's --init-fd
 }
 
 // global is the runtime's global flags: its configured ones, then its
@@ -30,6 +31,9 @@ func (r *runtimeBin) global() []string {
 	full := append(slices.Clone(r.args), "--log", r.log, "--log-format", "json")
 	if r.root != "" {
 		full = append(full, "--root", r.root)
+	}
+	if r.initExe != nil {
+		full = append(full, "--init-fd", "3") // run's only extra descriptor
 	}
 	return full
 }
@@ -52,6 +56,9 @@ func (r *runtimeBin) run(stdio [3]*os.File, args ...string) ([]byte, error) {
 	full = append(full, args...)
 	cmd := exec.Command(r.path, full...)
 	cmd.Env = runtimeEnv()
+	if r.initExe != nil {
+		cmd.ExtraFiles = []*os.File{r.initExe}
+	}
 	var outR *os.File
 	if stdio[0] != nil {
 		cmd.Stdin = stdio[0]
@@ -179,6 +186,9 @@ func (r *runtimeBin) runPlain(ctx context.Context, args ...string) error {
 	full := r.global()
 	logStart := fileSize(r.log)
 	cmd := exec.CommandContext(ctx, r.path, append(full, args...)...)
+	if r.initExe != nil {
+		cmd.ExtraFiles = []*os.File{r.initExe}
+	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		msg := lastLogError(r.log, logStart)
 		if msg == "" {

@@ -52,7 +52,15 @@ type Config struct {
 	// releasing the init itself instead of running the runtime's start.
 	FifoStart bool `json:"fifo_start,omitempty"`
 	ShimPid   int  `json:"shim_pid,omitempty"`
+	// InitExe, when set, is a sealed copy of berth-init (package
+	// runtime/sealed) that the shim hands to every runtime command (its
+	// --init-fd), so that no container start copies berth-init again.
+	// Only for berth-runtime; the shim inherits it as descriptor 4.
+	InitExe *os.File `json:"-"`
 }
+
+// initExeFD is the descriptor a shim inherits Config.InitExe on.
+const initExeFD = 4
 
 // ErrBadConfig is returned for a Config missing a field or with a bad one.
 var ErrBadConfig = errors.New("bad shim config")
@@ -184,6 +192,9 @@ func spawn(c Config, binary string) (*exec.Cmd, string, error) {
 	cmd := exec.Command(binary, append([]string{"serve"}, c.Args()...)...)
 	cmd.Dir = c.shimDir()
 	cmd.ExtraFiles = []*os.File{pw}
+	if c.InitExe != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, c.InitExe) // initExeFD
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	// A small, quiet Go runtime: one P, frequent collections.
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=1", "GOGC=50")
@@ -215,6 +226,9 @@ func (c *Config) Args() []string {
 	}
 	if c.ShimDir != "" {
 		a = append(a, "--shim-dir", c.ShimDir)
+	}
+	if c.InitExe != nil {
+		a = append(a, "--init-fd", fmt.Sprint(initExeFD))
 	}
 	if c.LogMaxSize > 0 {
 		a = append(a, "--log-max-size", fmt.Sprint(c.LogMaxSize))
@@ -298,7 +312,7 @@ func (s *server) listen(addr string) error {
 // runtime is the runtime binary as run for t: its log in t's state
 // directory.
 func (s *server) runtime(c *Config) *runtimeBin {
-	return &runtimeBin{path: s.cfg.Runtime, args: s.cfg.RuntimeArgs, root: s.cfg.RuntimeRoot, log: filepath.Join(c.StateDir, RuntimeLogFile), reaper: s.reaper}
+	return &runtimeBin{path: s.cfg.Runtime, args: s.cfg.RuntimeArgs, root: s.cfg.RuntimeRoot, log: filepath.Join(c.StateDir, RuntimeLogFile), reaper: s.reaper, initExe: s.cfg.InitExe}
 }
 
 // create creates container c through the runtime, holds its stdio,

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/berth-dev/berth/internal/phase"
 	"github.com/berth-dev/berth/runtime"
@@ -29,6 +30,7 @@ type globals struct {
 	logFormat     string
 	debug         bool
 	systemdCgroup bool
+	initFD        int
 	rootless      string
 	criu          string
 }
@@ -127,6 +129,7 @@ func Run(args []string) int {
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	pf.BoolVar(&g.debug, "debug", false, "enable debug output")
 	pf.BoolVar(&g.systemdCgroup, "systemd-cgroup", false, "use the systemd cgroup driver")
+	pf.IntVar(&g.initFD, "init-fd", -1, "an inherited descriptor holding a sealed copy of berth-init to start inits from (berth-shim passes berthd's)")
 	pf.StringVar(&g.rootless, "rootless", "auto", "ignored, for runc compatibility")
 	pf.StringVar(&g.criu, "criu", "criu", "ignored: checkpointing is not supported")
 	_ = pf.MarkHidden("rootless") // both flags exist: MarkHidden cannot fail
@@ -146,6 +149,10 @@ func Run(args []string) int {
 				return nil, errors.New("--systemd-cgroup: systemd is not running on this host; use the cgroupfs driver (drop the flag)")
 			}
 			r.SystemdCgroup = true
+		}
+		if g.initFD >= 3 {
+			unix.CloseOnExec(g.initFD) // for the init only, which gets its own
+			r.InitExe = os.NewFile(uintptr(g.initFD), "berth-init")
 		}
 		return r, nil
 	}

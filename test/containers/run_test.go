@@ -262,6 +262,42 @@ func TestDetachedLifecycle(t *testing.T) {
 	e.nothingLeft()
 }
 
+// TestShimsShareOneInitCopy: berthd hands every shim of berth-runtime
+// the same sealed copy of berth-init, so no container start or exec
+// copies it again; containers and execs start from it.
+func TestShimsShareOneInitCopy(t *testing.T) {
+	e := newEnv(t)
+	e.ok("pull", e.ref)
+	var inodes []uint64
+	for _, name := range []string{"one", "two"} {
+		id := strings.TrimSpace(e.ok("run", "-d", "--network", "none", "--name", name, e.ref, "sleep", "1000"))
+		if out := e.ok("exec", name, "echo", "inside"); out != "inside\n" {
+			t.Fatalf("exec in %s: %q", name, out)
+		}
+		pid := e.shimPid(id)
+		fds, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/fd/*")
+		var found []uint64
+		for _, fd := range fds {
+			if l, _ := os.Readlink(fd); strings.HasPrefix(l, "/memfd:berth-init@") {
+				var st syscall.Stat_t
+				if err := syscall.Stat(fd, &st); err != nil {
+					t.Fatal(err)
+				}
+				found = append(found, st.Ino)
+			}
+		}
+		if len(found) != 1 {
+			t.Fatalf("shim %d of %s holds %d copies of berth-init, want 1", pid, name, len(found))
+		}
+		inodes = append(inodes, found[0])
+	}
+	if inodes[0] != inodes[1] {
+		t.Fatalf("the shims hold different copies of berth-init: inodes %v", inodes)
+	}
+	e.ok("rm", "-f", "one", "two")
+	e.nothingLeft()
+}
+
 // TestQuickExecsReportExitCodes: execs that end at once, racing the
 // shim's reply to the client that started them, each report their own
 // exit code (a lock-order bug once hung one in a few dozen).

@@ -49,6 +49,8 @@ type env struct {
 	root string
 	ids  []string
 	bin  string // the runtime binary: berth-runtime, or runc side by side
+	// extra are descriptors every command inherits from 3 on.
+	extra []*os.File
 }
 
 // newEnv checks for leaks, skips without root or binary, and deletes every
@@ -141,6 +143,7 @@ func (e *env) runIn(stdin []byte, args ...string) result {
 	}
 	defer errF.Close()
 	cmd.Stdout, cmd.Stderr = outF, errF
+	cmd.ExtraFiles = e.extra
 	cmd.WaitDelay = 5 * time.Second
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)

@@ -8,10 +8,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berth-dev/berth/runtime/sealed"
 )
 
 // hostBinaries are the files a CVE-2019-5736 attack would overwrite.
@@ -59,26 +62,9 @@ func TestCVE20195736ProcSelfExe(t *testing.T) {
 	e := newEnv(t)
 	before := hostBinaries(t)
 
-	// 1. The entrypoint is a script whose interpreter is /proc/self/exe,
-	// so the kernel runs whatever the init's executable is as the
-	// container's pid 1 (runc's own binary, in the original attack). A
-	// process exec'd before start watches for it and tries to write it.
-	b := e.probeBundle([]string{"/evil"}, nil)
-	if err := os.WriteFile(filepath.Join(b, "rootfs", "evil"), []byte("#!/proc/self/exe\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	id1 := e.id()
-	e.must("create", "--bundle", b, id1)
-	e.must("exec", "-d", id1, "probe", "exe-race", "/stop", "/result")
-	result := filepath.Join(b, "rootfs", "result")
-	waitFile(t, result)
-	e.run("start", id1)
-	e.waitStatus(id1, specs.StateStopped)
-	out := readHost(t, result)
-	t.Logf("attack on a #!/proc/self/exe entrypoint: %s", strings.TrimSpace(out))
-	if !strings.Contains(out, "written=0 ") {
-		t.Fatalf("the container wrote to a runtime executable: %s", out)
-	}
+	// 1. The entrypoint runs the init's executable; a process exec'd
+	// before start tries to write it.
+	procSelfExeAttack(t, e)
 	checkBinaries(t, before)
 
 	// 2. A created container's init is a sealed in-memory copy, never
@@ -99,6 +85,103 @@ func TestCVE20195736ProcSelfExe(t *testing.T) {
 	}
 	e.must("start", id)
 	checkBinaries(t, before)
+}
+
+// procSelfExeAttack runs a container whose entrypoint is a script with
+// /proc/self/exe as its interpreter, so the kernel runs whatever the
+// init's executable is as the container's pid 1 (runc's own binary, in
+// the original attack); a process exec'd before start watches for it and
+// tries to write it. The attack must write nothing. args are global
+// flags for every command.
+func procSelfExeAttack(t *testing.T, e *env, args ...string) {
+	t.Helper()
+	b := e.probeBundle([]string{"/evil"}, nil)
+	if err := os.WriteFile(filepath.Join(b, "rootfs", "evil"), []byte("#!/proc/self/exe\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	id := e.id()
+	e.must(append(args, "create", "--bundle", b, id)...)
+	e.must(append(args, "exec", "-d", id, "probe", "exe-race", "/stop", "/result")...)
+	result := filepath.Join(b, "rootfs", "result")
+	waitFile(t, result)
+	e.run(append(args, "start", id)...)
+	e.waitStatus(id, specs.StateStopped)
+	out := readHost(t, result)
+	t.Logf("attack on a #!/proc/self/exe entrypoint: %s", strings.TrimSpace(out))
+	if !strings.Contains(out, "written=0 ") {
+		t.Fatalf("the container wrote to a runtime executable: %s", out)
+	}
+}
+
+// A sealed copy of berth-init handed in with --init-fd (berthd's shims
+// share one for all their containers) starts inits when it is a copy of
+// the berth-init the runtime would run, comes out of the CVE-2019-5736
+// attack unchanged, so the next container starts from what the host
+// installed, and is passed over when it copies another file.
+func TestSharedInitCopy(t *testing.T) {
+	e := newEnv(t)
+	before := hostBinaries(t)
+	initPath := os.Getenv("BERTH_INIT")
+	if initPath == "" {
+		initPath = filepath.Join(filepath.Dir(bin), "berth-init")
+	}
+	mem, err := sealed.Copy(initPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	e.extra = []*os.File{mem}
+	shared := []string{"--init-fd", "3"}
+
+	b := e.probeBundle([]string{"sleep", "300"}, nil)
+	id := e.id()
+	e.must(append(shared, "create", "--bundle", b, id)...)
+	if got, want := inode(t, "/proc/"+strconv.Itoa(e.state(id).Pid)+"/exe"), inode(t, fdPath(mem)); got != want {
+		t.Fatalf("the init runs from inode %d, not the shared copy's %d", got, want)
+	}
+	if out := e.must(append(shared, "exec", id, "probe", "openw", "/proc/1/exe")...); strings.TrimSpace(out) == "ok" {
+		t.Fatal("an exec'd process wrote to the shared copy")
+	}
+	e.must("delete", "--force", id)
+
+	procSelfExeAttack(t, e, shared...)
+	if got, want := fileHash(t, fdPath(mem)), fileHash(t, initPath); got != want {
+		t.Fatalf("the shared copy changed: sha256 %s, berth-init's is %s", got, want)
+	}
+	checkBinaries(t, before)
+
+	// A copy of another file (an older berth-init, say) is not used.
+	stale := filepath.Join(t.TempDir(), "berth-init")
+	if err := os.WriteFile(stale, []byte(readHost(t, initPath)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	old, err := sealed.Copy(stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	e.extra = []*os.File{old}
+	id2 := e.id()
+	e.must(append(shared, "create", "--bundle", b, id2)...)
+	exe := "/proc/" + strconv.Itoa(e.state(id2).Pid) + "/exe"
+	if target, _ := os.Readlink(exe); !strings.HasPrefix(target, "/memfd:") {
+		t.Fatalf("the init runs from %q, not a sealed memfd", target)
+	}
+	if inode(t, exe) == inode(t, fdPath(old)) {
+		t.Fatal("the init runs from a copy of another berth-init")
+	}
+}
+
+func fdPath(f *os.File) string { return "/proc/self/fd/" + strconv.Itoa(int(f.Fd())) }
+
+// inode is the inode number of the file at p (followed).
+func inode(t *testing.T, p string) uint64 {
+	t.Helper()
+	var st syscall.Stat_t
+	if err := syscall.Stat(p, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Ino
 }
 
 // CVE-2019-5736 through exec: a process in the container keeps O_PATH

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/berth-dev/berth/internal/imagetest"
+	"github.com/berth-dev/berth/runtime/sealed"
 	"github.com/berth-dev/berth/shim"
 )
 
@@ -258,4 +259,67 @@ func TestDeleteRacingCommandsLeavesNothing(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestSharedInitCopyReachesEveryContainer: a pod shim given a sealed copy
+// of berth-init (Config.InitExe, as berthd gives its shims) hands it to
+// every runtime create, so each container's init starts from that one
+// copy, and no container process keeps a descriptor of it.
+func TestSharedInitCopyReachesEveryContainer(t *testing.T) {
+	if _, err := os.Stat(berthRuntime); err != nil {
+		t.Skipf("no berth-runtime (run make build): %v", err)
+	}
+	e := newEnv(t, berthRuntime)
+	e.cfg.FifoStart = true
+	mem, err := sealed.Copy(filepath.Join(filepath.Dir(berthRuntime), "berth-init"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	e.cfg.InitExe = mem
+	e.cfg.ShimDir = filepath.Join(e.dir, "shim")
+	first := e.run([]string{"sleep", "1000"}) // created, not started
+	c := shim.Config{
+		ID: e.cfg.ID + "-2", Bundle: filepath.Join(e.dir, "bundle-2"),
+		StateDir: filepath.Join(e.dir, "state-2"), Log: filepath.Join(e.dir, "2.log"),
+	}
+	s := imagetest.Spec(imagetest.SpecOptions{Args: []string{"sleep", "1000"}})
+	s.Process.Rlimits = nil
+	if err := imagetest.NewBundle(c.Bundle, s); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.remove(c) })
+	second, _, err := first.Create(ctx, c)
+	if err != nil {
+		t.Fatalf("create in the pod's shim: %v", err)
+	}
+	want := inode(t, "/proc/self/fd/"+itoa(int(mem.Fd())))
+	for _, cl := range []*shim.Client{first, second} {
+		st, err := cl.State(ctx, "")
+		if err != nil || st.Status != shim.StatusCreated {
+			t.Fatalf("state of %s: %+v %v, want created", cl.ID, st, err)
+		}
+		if got := inode(t, "/proc/"+itoa(st.Pid)+"/exe"); got != want {
+			t.Fatalf("%s's init runs from inode %d, not the shared copy's %d", cl.ID, got, want)
+		}
+		if err := cl.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		fds, _ := filepath.Glob("/proc/" + itoa(st.Pid) + "/fd/*")
+		for _, fd := range fds {
+			if l, _ := os.Readlink(fd); strings.HasPrefix(l, "/memfd:") {
+				t.Fatalf("%s's process holds %s: %s", cl.ID, fd, l)
+			}
+		}
+	}
+}
+
+// inode is the inode number of the file at p (followed).
+func inode(t *testing.T, p string) uint64 {
+	t.Helper()
+	var st syscall.Stat_t
+	if err := syscall.Stat(p, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Ino
 }

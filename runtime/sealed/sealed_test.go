@@ -1,0 +1,118 @@
+package sealed
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func writeExe(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "berth-init")
+	if err := os.WriteFile(p, []byte(content), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestCopyIsSealedAndMatches(t *testing.T) {
+	p := writeExe(t, "#!/bin/sh\necho one\n")
+	f, err := Copy(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := os.ReadFile("/proc/self/fd/" + itoa(f.Fd()))
+	if err != nil || !bytes.Equal(got, []byte("#!/bin/sh\necho one\n")) {
+		t.Fatalf("copy holds %q (%v)", got, err)
+	}
+	if !Matches(f, p) {
+		t.Fatal("a fresh copy does not match its file")
+	}
+	if _, err := unix.Pwrite(int(f.Fd()), []byte("x"), 0); err == nil {
+		t.Fatal("wrote to a sealed copy")
+	}
+	if err := unix.Ftruncate(int(f.Fd()), 1); err == nil {
+		t.Fatal("truncated a sealed copy")
+	}
+	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, unix.F_SEAL_FUTURE_WRITE); err == nil {
+		t.Fatal("changed a sealed copy's seals")
+	}
+	if fl, err := unix.FcntlInt(f.Fd(), unix.F_GETFD, 0); err != nil || fl&unix.FD_CLOEXEC == 0 {
+		t.Fatalf("copy is not close-on-exec: flags %d, %v", fl, err)
+	}
+}
+
+func TestMatchesRefusesOtherFiles(t *testing.T) {
+	p := writeExe(t, "#!/bin/sh\necho one\n")
+	f, err := Copy(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+
+	// The same name, unsealed: anyone holding it could write it.
+	var st unix.Stat_t
+	if err := unix.Stat(p, &st); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.MemfdCreate(name(p, &st), unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := os.NewFile(uintptr(fd), "open")
+	defer open.Close()
+	if Matches(open, p) {
+		t.Fatal("an unsealed memfd matches")
+	}
+	// The file itself is no sealed copy.
+	self, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer self.Close()
+	if Matches(self, p) {
+		t.Fatal("the file matches itself as a copy")
+	}
+	// A copy of another file.
+	other := writeExe(t, "#!/bin/sh\necho one\n")
+	if Matches(f, other) {
+		t.Fatal("a copy matches another file with the same contents")
+	}
+	// The file replaced (an upgrade): same path, new identity.
+	if err := os.Rename(writeExe(t, "#!/bin/sh\necho two\n"), p); err != nil {
+		t.Fatal(err)
+	}
+	if Matches(f, p) {
+		t.Fatal("a copy of the replaced file matches")
+	}
+	// The file rewritten in place: new modification time.
+	g, err := Copy(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	later := time.Now().Add(time.Minute)
+	if err := os.Chtimes(p, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if Matches(g, p) {
+		t.Fatal("a copy matches after the file was modified")
+	}
+	if Matches(g, filepath.Join(t.TempDir(), "missing")) {
+		t.Fatal("a copy matches a missing file")
+	}
+}
+
+func TestCopyMissingFile(t *testing.T) {
+	if _, err := Copy(filepath.Join(t.TempDir(), "missing")); err == nil {
+		t.Fatal("copied a missing file")
+	}
+}
+
+func itoa(fd uintptr) string { return strconv.FormatUint(uint64(fd), 10) }
