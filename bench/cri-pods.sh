@@ -21,6 +21,7 @@
 #   shims, shim PSS per pod  the shim processes (berth-shim,
 #                containerd-shim-runc-v2) in the settled sample, and their
 #                PSS summed and divided by the pods, in kB
+#   daemon PSS   the daemon's own part of the settled PSS
 # The pods are then removed through the CRI and the daemon stopped.
 # The report gives the median over ROUNDS with its range [min-max] and the
 # ratios berthd/containerd (< 1: berthd uses less).
@@ -120,7 +121,7 @@ printf '%-20s' ""
 for sys in "${SYSTEMS[@]}"; do printf '%-26s' "$sys"; done
 [[ ${#SYSTEMS[@]} == 2 ]] && printf 'berthd/containerd'
 echo
-for f in first_running_s last_running_s peak_rss_mib peak_pss_mib settled_pss_mib cpu_s settled_shims shim_pss_kb_per_pod; do
+for f in first_running_s last_running_s peak_rss_mib peak_pss_mib settled_pss_mib cpu_s settled_shims shim_pss_kb_per_pod daemon_pss_mib; do
 	printf '%-20s' "$f"
 	for sys in "${SYSTEMS[@]}"; do
 		mapfile -t v < <(jq -r ".$f" "$WORK/$sys.json")

@@ -26,6 +26,8 @@ type result struct {
 	// summed and divided by the pods, in kB, in the settled sample.
 	SettledShims  int     `json:"settled_shims"`
 	ShimPSSPerPod float64 `json:"shim_pss_kb_per_pod"`
+	// DaemonPSS is the daemon's own PSS in the settled sample.
+	DaemonPSS float64 `json:"daemon_pss_mib"`
 }
 
 // start runs o.pods pods, o.inFlight at a time, sampling memory until
@@ -81,6 +83,7 @@ func start(ctx context.Context, rc runtimeapi.RuntimeServiceClient, o options) (
 		PeakRSSMiB: mib(max(p.rss, settled.rss)), PeakPSSMiB: mib(max(p.pss, settled.pss)),
 		SettledPSS: mib(settled.pss), SettledProcs: settled.procs, CPUS: cpu1 - cpu0,
 		SettledShims: settled.shims, ShimPSSPerPod: float64(settled.shimPss) / float64(o.pods),
+		DaemonPSS: mib(settled.daemonPss),
 	}, nil
 }
 

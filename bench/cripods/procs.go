@@ -17,6 +17,8 @@ type sample struct {
 	// containerd-shim-runc-v2's (comm "containerd-shim").
 	shimPss int64
 	shims   int
+	// daemonPss is the daemon's own part.
+	daemonPss int64
 }
 
 // isShim says whether comm is a per-pod supervisor's.
@@ -123,6 +125,9 @@ func measure(daemon int, owner string) (sample, error) {
 		s.rss += field(b, "Rss:")
 		s.pss += pss
 		s.procs++
+		if p.pid == daemon {
+			s.daemonPss = pss
+		}
 		if isShim(p.comm) {
 			s.shimPss += pss
 			s.shims++
