@@ -108,7 +108,16 @@ func (r *reaper) notify(pid int) error {
 // await waits, without a thread of its own, for the pidfd f to report
 // its process's end, then reaps.
 func (r *reaper) await(f *os.File) {
-	defer f.Close()
+	awaitPidfd(f)
+	f.Close()
+	r.mu.Lock()
+	r.reap()
+	r.mu.Unlock()
+}
+
+// awaitPidfd returns once the process of pidfd f (opened non-blocking)
+// has ended, waiting in the runtime's poller, without a thread of its own.
+func awaitPidfd(f *os.File) {
 	if rc, err := f.SyscallConn(); err == nil {
 		// false: not ended yet, wait in the poller until readable.
 		if rc.Read(func(fd uintptr) bool { return pidfdReady(int(fd), 0) }) != nil {
@@ -116,9 +125,24 @@ func (r *reaper) await(f *os.File) {
 			_ = rc.Control(func(fd uintptr) { pidfdReady(int(fd), -1) })
 		}
 	}
-	r.mu.Lock()
-	r.reap()
-	r.mu.Unlock()
+}
+
+// reapWhenDone reaps the started cmd once it ends. It waits on the
+// process's pidfd in the poller: a plain cmd.Wait blocks in waitid and
+// holds an OS thread for the process's whole life, which in berthd is
+// one thread per shim.
+func reapWhenDone(cmd *exec.Cmd) {
+	fd, err := unix.PidfdOpen(cmd.Process.Pid, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		go cmd.Wait()
+		return
+	}
+	go func() {
+		f := os.NewFile(uintptr(fd), "pidfd")
+		awaitPidfd(f)
+		f.Close()
+		_ = cmd.Wait() // at once: it has ended
+	}()
 }
 
 // pidfdReady reports whether the pidfd's process has ended, waiting at

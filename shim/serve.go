@@ -148,7 +148,7 @@ func Launch(ctx context.Context, binary string, c Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	go cmd.Wait() // reap it: no zombie for each container that ended
+	reapWhenDone(cmd) // no zombie for each container that ended
 	client := NewClient(addr, c.ID)
 	if err := ctx.Err(); err != nil {
 		_, _ = client.Delete(context.WithoutCancel(ctx), "", true)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	goruntime "runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -348,4 +349,32 @@ func (e *env) runtimeStatus() string {
 		e.t.Fatalf("%s state: %v: %s", e.runtime, err, out)
 	}
 	return st.Status
+}
+
+// TestLaunchReapsWithoutAThread: Launch reaps the shim once it ends
+// (no zombie left), and waits for that without a goroutine blocked in
+// the process's wait, which would hold an OS thread per shim in berthd.
+func TestLaunchReapsWithoutAThread(t *testing.T) {
+	e := newEnv(t, berthRuntime)
+	e.cfg.FifoStart = true
+	c := e.run([]string{"sleep", "60"})
+	buf := make([]byte, 1<<20)
+	stacks := string(buf[:goruntime.Stack(buf, true)])
+	if strings.Contains(stacks, "os.(*Process).Wait") || strings.Contains(stacks, "os/exec.(*Cmd).Wait") {
+		t.Fatalf("a goroutine waits for the shim in a blocking wait:\n%s", stacks)
+	}
+	if _, err := c.Delete(ctx, "", true); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, err := os.Stat("/proc/" + itoa(e.shimPid))
+		if err != nil {
+			break // reaped: not even a zombie
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("shim %d not reaped (alive %v)", e.shimPid, alive(e.shimPid))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
