@@ -121,16 +121,20 @@ func (e *Engine) CreateContainer(ctx context.Context, ns string, cfg container.C
 	if src.parent != "" {
 		c.SnapshotKey = "container-" + id
 	}
-	err = e.WithLease(ctx, ns, "container "+id, func(lctx context.Context) error {
+	// No lease: the collector keeps active snapshots and views (and
+	// their parents) whether or not a record names them, and a create
+	// cut short by the engine's end leaves orphans that the next start
+	// removes (removeOrphans).
+	err = func() error {
 		if src.parent != "" {
 			sn, err := e.Snapshotter(ns)
 			if err != nil {
 				return err
 			}
-			if _, err := sn.Prepare(lctx, c.SnapshotKey, src.parent, nil); err != nil {
+			if _, err := sn.Prepare(ctx, c.SnapshotKey, src.parent, nil); err != nil {
 				return fmt.Errorf("prepare the container's snapshot: %w", err)
 			}
-			if err := e.prepareImageViews(lctx, sn, id, imageViews); err != nil {
+			if err := e.prepareImageViews(ctx, sn, id, imageViews); err != nil {
 				return err
 			}
 		}
@@ -142,7 +146,7 @@ func (e *Engine) CreateContainer(ctx context.Context, ns string, cfg container.C
 		}
 		c, err = e.meta.Containers().Create(ctx, ns, c)
 		return err
-	})
+	}()
 	if err != nil {
 		e.removeParts(context.WithoutCancel(ctx), ns, c, false)
 		e.detachVolumes(context.WithoutCancel(ctx), id, nil, createdVols)

@@ -126,6 +126,38 @@ func TestContainerRunAttached(t *testing.T) {
 	env.leavesNothing(t, e)
 }
 
+// TestCreatedContainerSurvivesCollection: a container created, its
+// image's last name then removed and garbage collected, still runs: the
+// collector keeps a container's active snapshot and the image layers
+// under it, so creates need no lease.
+func TestCreatedContainerSurvivesCollection(t *testing.T) {
+	env := newCtrEnv(t)
+	e := env.open(t)
+	ctx := t.Context()
+	if _, err := e.Pull(ctx, "default", env.ref, engine.PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.CreateContainer(ctx, "default", container.Config{Image: env.ref, NetworkMode: "none", Name: "kept",
+		Cmd: []string{"cat", "/etc/passwd"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Delete(ctx, "default", env.ref, engine.DeleteOptions{Sync: true, Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.GC(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	code, err := e.AttachContainer(ctx, "default", "kept", container.Stdio{Stdout: &out, Stderr: &out}, engine.AttachOptions{Start: true})
+	if err != nil || code != 0 || !strings.HasPrefix(out.String(), "root:") {
+		t.Fatalf("run after the collection: code %d, %v, output %q", code, err, out.String())
+	}
+	if err := e.RemoveContainer(ctx, "default", "kept", engine.RemoveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	env.leavesNothing(t, e)
+}
+
 // TestContainerBadInput checks that a name taken twice, a missing bind
 // source, an unknown runtime, an empty command and a command that does
 // not exist each fail with their kind of error and leave nothing.

@@ -15,7 +15,37 @@ import (
 // leaseUsers counts the transfers of this process using each lease.
 type leaseUsers struct {
 	mu sync.Mutex
-	n  map[string]int
+	m  map[string]*leaseUse
+}
+
+// leaseUse is one lease's transfers. Its mutex orders their creation
+// and deletion of the lease; other leases' transfers never wait for it.
+type leaseUse struct {
+	mu    sync.Mutex
+	n     int // transfers running under the lease
+	users int // holders of this entry (under leaseUsers.mu)
+}
+
+// use returns lease full's entry, made on first use; done releases it.
+func (l *leaseUsers) use(full string) (u *leaseUse, done func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.m == nil {
+		l.m = map[string]*leaseUse{}
+	}
+	u = l.m[full]
+	if u == nil {
+		u = &leaseUse{}
+		l.m[full] = u
+	}
+	u.users++
+	return u, func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if u.users--; u.users == 0 {
+			delete(l.m, full)
+		}
+	}
 }
 
 // WithLease runs fn under the lease named after what it transfers (key,
@@ -28,27 +58,26 @@ type leaseUsers struct {
 func (e *Engine) WithLease(ctx context.Context, ns, key string, fn func(context.Context) error) error {
 	id := leaseID(key)
 	leases := e.meta.Leases(ns)
-	full := ns + "/" + id
-	e.leases.mu.Lock()
-	if e.leases.n[full] == 0 {
+	u, done := e.leases.use(ns + "/" + id)
+	defer done()
+	u.mu.Lock()
+	if u.n == 0 {
 		_, err := leases.Create(ctx, id, time.Now().Add(24*time.Hour), map[string]string{"berth.io/transfer": key})
 		if err != nil && !errors.Is(err, errdefs.ErrAlreadyExists) {
-			e.leases.mu.Unlock()
+			u.mu.Unlock()
 			return fmt.Errorf("create lease: %w", err)
 		}
 	}
-	e.leases.n[full]++
-	e.leases.mu.Unlock()
+	u.n++
+	u.mu.Unlock()
 
 	err := fn(metadata.WithLease(ctx, id))
 
-	e.leases.mu.Lock()
-	defer e.leases.mu.Unlock()
-	e.leases.n[full]--
-	if e.leases.n[full] > 0 {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.n--; u.n > 0 {
 		return err
 	}
-	delete(e.leases.n, full)
 	if err != nil && ctx.Err() != nil {
 		return err // interrupted: keep the lease for a resume
 	}

@@ -14,7 +14,8 @@ import (
 // removeOrphans removes what a create or a removal cut short by the
 // engine's end left without a record in ns: bundles (their roots
 // and image views unmounted), log directories, container snapshots
-// (image views too) and the create's lease. known holds the IDs of ns's records.
+// (image views too) and the lease an earlier version's create took.
+// known holds the IDs of ns's records.
 func (e *Engine) removeOrphans(ctx context.Context, ns string, known map[string]bool) {
 	orphans := map[string]bool{}
 	for _, dir := range []string{filepath.Join(e.cfg.State, "containers", ns), filepath.Join(e.cfg.Root, "containers", ns)} {
