@@ -272,3 +272,52 @@ func TestSnapshotNamespaceIsolation(t *testing.T) {
 		t.Fatalf("unknown snapshotter: %v", err)
 	}
 }
+
+// TestSnapshotCreateCommitsOnce: Prepare, View and Commit each commit the
+// metadata database once (the record; the backend key is chosen with a
+// read), also in a namespace's first snapshot, and a key removed and made
+// again gets a new backend key.
+func TestSnapshotCreateCommitsOnce(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	sn, err := db.NamespacedSnapshotter("fresh", "overlay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func(what string, f func() error) {
+		t.Helper()
+		before := metadata.LastWriteTx(db)
+		if err := f(); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if n := metadata.LastWriteTx(db) - before; n != 1 {
+			t.Fatalf("%s committed %d write transactions, want 1", what, n)
+		}
+	}
+	step("first prepare", func() error { _, err := sn.Prepare(ctx, "layer", "", nil); return err })
+	step("commit", func() error { return sn.Commit(ctx, "sha256:chain", "layer", nil) })
+	step("prepare", func() error { _, err := sn.Prepare(ctx, "ctr", "sha256:chain", nil); return err })
+	step("view", func() error { _, err := sn.View(ctx, "view", "sha256:chain", nil); return err })
+
+	backend := func() string {
+		t.Helper()
+		refs, err := db.GCState(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return refs["fresh"].Snapshots["overlay"]["ctr"].BackendKey
+	}
+	first := backend()
+	if err := sn.Remove(ctx, "ctr"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sn.Prepare(ctx, "ctr", "sha256:chain", nil); err != nil {
+		t.Fatal(err)
+	}
+	if again := backend(); again == first || again == "" {
+		t.Fatalf("the key made again has backend key %q, the first had %q", again, first)
+	}
+	if _, err := sn.Prepare(ctx, "ctr", "", nil); !errors.Is(err, snapshot.ErrAlreadyExists) {
+		t.Fatalf("prepare of a taken key: %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package metadata
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"time"
@@ -14,7 +15,8 @@ import (
 )
 
 // snapRecord maps a namespace's snapshot key to the backing
-// snapshotter's key ("<ns>/<seq>/<key>", unique forever).
+// snapshotter's key ("<ns>/<random>/<key>"; "<ns>/<seq>/<key>" from
+// earlier versions), unique forever.
 type snapRecord struct {
 	BackendKey string            `json:"backendKey"`
 	Parent     string            `json:"parent,omitempty"`
@@ -127,22 +129,30 @@ func (s *nsSnapshotter) View(ctx context.Context, key, parent string, labels map
 }
 
 // allocate checks that key is free and returns a new backend key for it.
+// It only reads: the random part makes the backend key unique (a key
+// removed and made again never meets its old backend snapshot, which a
+// failed removal may have left for the collector) without a sequence
+// number to write, so a create commits once, its record.
 func (s *nsSnapshotter) allocate(tx *bolt.Tx, key string) (string, error) {
 	if key == "" {
 		return "", fmt.Errorf("snapshot key is empty: %w", snapshot.ErrInvalid)
 	}
-	b, err := createSubBucket(tx, s.ns, bucketSnapshots, []byte(s.name))
-	if err != nil {
+	if err := ValidateNamespace(s.ns); err != nil {
 		return "", err
 	}
-	if b.Get([]byte(key)) != nil {
+	if b := s.bucket(tx); b != nil && b.Get([]byte(key)) != nil {
 		return "", fmt.Errorf("snapshot %q in namespace %q: %w", key, s.ns, snapshot.ErrAlreadyExists)
 	}
-	seq, err := b.NextSequence()
-	if err != nil {
-		return "", err
+	var r [8]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		return "", fmt.Errorf("snapshot %q: backend key: %w", key, err)
 	}
-	return fmt.Sprintf("%s/%d/%s", s.ns, seq, key), nil
+	return fmt.Sprintf("%s/%x/%s", s.ns, r, key), nil
+}
+
+// recordBucket is the bucket records are written to, made on first use.
+func (s *nsSnapshotter) recordBucket(tx *bolt.Tx) (*bolt.Bucket, error) {
+	return createSubBucket(tx, s.ns, bucketSnapshots, []byte(s.name))
 }
 
 // create makes the backend snapshot, then records it; the GC lock is
@@ -151,7 +161,7 @@ func (s *nsSnapshotter) create(ctx context.Context, view bool, key, parent strin
 	s.db.gcLock.RLock()
 	defer s.db.gcLock.RUnlock()
 	var bkey, bparent string
-	if err := s.db.update(func(tx *bolt.Tx) error {
+	if err := s.db.view(func(tx *bolt.Tx) error {
 		if parent != "" {
 			p, err := s.get(tx, parent)
 			if err != nil {
@@ -179,7 +189,10 @@ func (s *nsSnapshotter) create(ctx context.Context, view bool, key, parent strin
 	}
 	now := time.Now().UTC()
 	if err := s.db.update(func(tx *bolt.Tx) error {
-		b := s.bucket(tx)
+		b, err := s.recordBucket(tx)
+		if err != nil {
+			return err
+		}
 		if b.Get([]byte(key)) != nil {
 			return fmt.Errorf("snapshot %q in namespace %q: %w", key, s.ns, snapshot.ErrAlreadyExists)
 		}
@@ -201,7 +214,7 @@ func (s *nsSnapshotter) Commit(ctx context.Context, name, key string, labels map
 		r     snapRecord
 		nbkey string
 	)
-	if err := s.db.update(func(tx *bolt.Tx) error {
+	if err := s.db.view(func(tx *bolt.Tx) error {
 		var err error
 		if r, err = s.get(tx, key); err != nil {
 			return err
@@ -220,6 +233,9 @@ func (s *nsSnapshotter) Commit(ctx context.Context, name, key string, labels map
 	now := time.Now().UTC()
 	return s.db.update(func(tx *bolt.Tx) error {
 		b := s.bucket(tx)
+		if b.Get([]byte(name)) != nil { // committed by another call meanwhile
+			return fmt.Errorf("snapshot %q in namespace %q: %w", name, s.ns, snapshot.ErrAlreadyExists)
+		}
 		if err := b.Delete([]byte(key)); err != nil {
 			return err
 		}
