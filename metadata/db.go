@@ -53,6 +53,21 @@ type DB struct {
 	// backing store and then reference it (the reference would be missed
 	// by a collection running in between) and exclusively by GC.
 	gcLock sync.RWMutex
+
+	// writes queue the update transactions waiting for the one being
+	// committed (group commit, update).
+	wmu     sync.Mutex
+	writes  []*write
+	writing bool
+}
+
+// write is one queued update: its function and, once committed, its
+// result.
+type write struct {
+	fn  func(*bolt.Tx) error
+	err error
+	// wake says done (true: err is set) or lead (false: commit the queue).
+	wake chan bool
 }
 
 // Open opens (creating) the database file at path over a content store
@@ -102,8 +117,66 @@ func (db *DB) LockGC() { db.gcLock.Lock() }
 // UnlockGC releases the collection lock.
 func (db *DB) UnlockGC() { db.gcLock.Unlock() }
 
-func (db *DB) view(fn func(*bolt.Tx) error) error   { return db.db.View(fn) }
-func (db *DB) update(fn func(*bolt.Tx) error) error { return db.db.Update(fn) }
+func (db *DB) view(fn func(*bolt.Tx) error) error { return db.db.View(fn) }
+
+// update runs fn in a write transaction and commits it. Updates that
+// arrive while another commits queue up and are then committed together,
+// in arrival order, in one transaction (group commit): bbolt allows one
+// writer, and a commit's two fdatasyncs cost the same for one update as
+// for ten. An update alone commits at once, never waiting for company.
+// When one function of a group fails, every function of the group runs
+// again in a transaction of its own, so each gets the result it would
+// have had alone: functions must not change what they capture in ways a
+// second run would not repeat.
+func (db *DB) update(fn func(*bolt.Tx) error) error {
+	w := &write{fn: fn, wake: make(chan bool, 1)}
+	db.wmu.Lock()
+	db.writes = append(db.writes, w)
+	lead := !db.writing
+	db.writing = true
+	db.wmu.Unlock()
+	if !lead {
+		if done := <-w.wake; done {
+			return w.err
+		}
+	}
+	// Lead: commit what is queued (w with it), then hand the lead to the
+	// first of those that queued meanwhile.
+	db.wmu.Lock()
+	group := db.writes
+	db.writes = nil
+	db.wmu.Unlock()
+	db.commit(group)
+	db.wmu.Lock()
+	if len(db.writes) > 0 {
+		db.writes[0].wake <- false
+	} else {
+		db.writing = false
+	}
+	db.wmu.Unlock()
+	return w.err
+}
+
+// commit runs group's functions in one transaction, or each in its own
+// when one fails, and wakes their callers.
+func (db *DB) commit(group []*write) {
+	err := db.db.Update(func(tx *bolt.Tx) error {
+		for _, w := range group {
+			if err := w.fn(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, w := range group {
+		if err != nil && len(group) > 1 {
+			w.err = db.db.Update(w.fn)
+		} else {
+			w.err = err
+		}
+		w.wake <- true
+	}
+}
 
 // nsBucket returns the bucket of namespace ns, or nil.
 func nsBucket(tx *bolt.Tx, ns string) *bolt.Bucket {
