@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os/exec"
+	"syscall"
 	"testing"
 )
 
@@ -44,4 +45,15 @@ func Undo(t testing.TB, what string, undo func() error) {
 			t.Errorf("%s: %v", what, err)
 		}
 	})
+}
+
+// Inode returns the inode number of the file at p, symlinks followed: a
+// /proc/PID/exe or /proc/self/fd/N gives the file it points at.
+func Inode(t testing.TB, p string) uint64 {
+	t.Helper()
+	var st syscall.Stat_t
+	if err := syscall.Stat(p, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Ino
 }

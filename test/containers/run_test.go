@@ -279,11 +279,7 @@ func TestShimsShareOneInitCopy(t *testing.T) {
 		var found []uint64
 		for _, fd := range fds {
 			if l, _ := os.Readlink(fd); strings.HasPrefix(l, "/memfd:berth-init@") {
-				var st syscall.Stat_t
-				if err := syscall.Stat(fd, &st); err != nil {
-					t.Fatal(err)
-				}
-				found = append(found, st.Ino)
+				found = append(found, testutil.Inode(t, fd))
 			}
 		}
 		if len(found) != 1 {

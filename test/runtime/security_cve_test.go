@@ -8,12 +8,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/berth-dev/berth/internal/testutil"
 	"github.com/berth-dev/berth/runtime/sealed"
 )
 
@@ -136,7 +136,7 @@ func TestSharedInitCopy(t *testing.T) {
 	b := e.probeBundle([]string{"sleep", "300"}, nil)
 	id := e.id()
 	e.must(append(shared, "create", "--bundle", b, id)...)
-	if got, want := inode(t, "/proc/"+strconv.Itoa(e.state(id).Pid)+"/exe"), inode(t, fdPath(mem)); got != want {
+	if got, want := testutil.Inode(t, "/proc/"+strconv.Itoa(e.state(id).Pid)+"/exe"), testutil.Inode(t, fdPath(mem)); got != want {
 		t.Fatalf("the init runs from inode %d, not the shared copy's %d", got, want)
 	}
 	if out := e.must(append(shared, "exec", id, "probe", "openw", "/proc/1/exe")...); strings.TrimSpace(out) == "ok" {
@@ -167,22 +167,12 @@ func TestSharedInitCopy(t *testing.T) {
 	if target, _ := os.Readlink(exe); !strings.HasPrefix(target, "/memfd:") {
 		t.Fatalf("the init runs from %q, not a sealed memfd", target)
 	}
-	if inode(t, exe) == inode(t, fdPath(old)) {
+	if testutil.Inode(t, exe) == testutil.Inode(t, fdPath(old)) {
 		t.Fatal("the init runs from a copy of another berth-init")
 	}
 }
 
 func fdPath(f *os.File) string { return "/proc/self/fd/" + strconv.Itoa(int(f.Fd())) }
-
-// inode is the inode number of the file at p (followed).
-func inode(t *testing.T, p string) uint64 {
-	t.Helper()
-	var st syscall.Stat_t
-	if err := syscall.Stat(p, &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.Ino
-}
 
 // CVE-2019-5736 through exec: a process in the container keeps O_PATH
 // descriptors on the executable of every exec'd runtime process it sees

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/berth-dev/berth/internal/imagetest"
+	"github.com/berth-dev/berth/internal/testutil"
 	"github.com/berth-dev/berth/runtime/sealed"
 	"github.com/berth-dev/berth/shim"
 )
@@ -293,13 +294,13 @@ func TestSharedInitCopyReachesEveryContainer(t *testing.T) {
 	if err != nil {
 		t.Fatalf("create in the pod's shim: %v", err)
 	}
-	want := inode(t, "/proc/self/fd/"+itoa(int(mem.Fd())))
+	want := testutil.Inode(t, "/proc/self/fd/"+itoa(int(mem.Fd())))
 	for _, cl := range []*shim.Client{first, second} {
 		st, err := cl.State(ctx, "")
 		if err != nil || st.Status != shim.StatusCreated {
 			t.Fatalf("state of %s: %+v %v, want created", cl.ID, st, err)
 		}
-		if got := inode(t, "/proc/"+itoa(st.Pid)+"/exe"); got != want {
+		if got := testutil.Inode(t, "/proc/"+itoa(st.Pid)+"/exe"); got != want {
 			t.Fatalf("%s's init runs from inode %d, not the shared copy's %d", cl.ID, got, want)
 		}
 		if err := cl.Start(ctx); err != nil {
@@ -312,14 +313,4 @@ func TestSharedInitCopyReachesEveryContainer(t *testing.T) {
 			}
 		}
 	}
-}
-
-// inode is the inode number of the file at p (followed).
-func inode(t *testing.T, p string) uint64 {
-	t.Helper()
-	var st syscall.Stat_t
-	if err := syscall.Stat(p, &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.Ino
 }
