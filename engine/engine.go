@@ -131,7 +131,7 @@ func New(ctx context.Context, cfg Config) (_ *Engine, retErr error) {
 	if cfg.Snapshotter == "" {
 		cfg.Snapshotter = "overlay"
 	}
-	e := &Engine{cfg: cfg, log: cfg.Logger, events: cfg.Events, leases: leaseUsers{m: map[string]*leaseUse{}},
+	e := &Engine{cfg: cfg, log: cfg.Logger, events: cfg.Events,
 		ctrLocks: map[string]*ctrLock{}, tasks: map[string]*task{}, creating: map[string]bool{}}
 	e.ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	if e.log == nil {

@@ -25,17 +25,22 @@ type runtimeBin struct {
 	initExe         *os.File // berth-init's sealed copy, for berth-runtime's --init-fd
 }
 
-// global is the runtime's global flags: its configured ones, then its
-// log and root.
-func (r *runtimeBin) global() []string {
+// command is the runtime run with args after its global flags: its
+// configured ones, then its log and root, and the sealed berth-init
+// handed over as its only extra descriptor.
+func (r *runtimeBin) command(ctx context.Context, args ...string) *exec.Cmd {
 	full := append(slices.Clone(r.args), "--log", r.log, "--log-format", "json")
 	if r.root != "" {
 		full = append(full, "--root", r.root)
 	}
 	if r.initExe != nil {
-		full = append(full, "--init-fd", "3") // run's only extra descriptor
+		full = append(full, "--init-fd", "3")
 	}
-	return full
+	cmd := exec.CommandContext(ctx, r.path, append(full, args...)...)
+	if r.initExe != nil {
+		cmd.ExtraFiles = []*os.File{r.initExe}
+	}
+	return cmd
 }
 
 // RuntimeError is a runtime command's failure: its own last error line.
@@ -52,13 +57,8 @@ func (e *RuntimeError) Error() string { return e.Msg }
 // extra descriptors are handed to it. It returns what it printed on
 // stdout when stdio[1] is nil.
 func (r *runtimeBin) run(stdio [3]*os.File, args ...string) ([]byte, error) {
-	full := r.global()
-	full = append(full, args...)
-	cmd := exec.Command(r.path, full...)
+	cmd := r.command(context.Background(), args...)
 	cmd.Env = runtimeEnv()
-	if r.initExe != nil {
-		cmd.ExtraFiles = []*os.File{r.initExe}
-	}
 	var outR *os.File
 	if stdio[0] != nil {
 		cmd.Stdin = stdio[0]
@@ -183,12 +183,8 @@ func runtimeEnv() []string {
 
 // runPlain runs the runtime outside a shim (no reaper): for Cleanup.
 func (r *runtimeBin) runPlain(ctx context.Context, args ...string) error {
-	full := r.global()
 	logStart := fileSize(r.log)
-	cmd := exec.CommandContext(ctx, r.path, append(full, args...)...)
-	if r.initExe != nil {
-		cmd.ExtraFiles = []*os.File{r.initExe}
-	}
+	cmd := r.command(ctx, args...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		msg := lastLogError(r.log, logStart)
 		if msg == "" {
