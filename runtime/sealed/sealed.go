@@ -22,8 +22,17 @@ import (
 )
 
 // seals are the seals a copy carries: its contents, size and seals are
-// fixed.
-const seals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+// fixed. Writes are sealed with F_SEAL_FUTURE_WRITE: no write, and no
+// writable shared mapping, succeeds once it is set. F_SEAL_WRITE would
+// add only a guard against writable mappings and page pins made before
+// the seal, which a copy no one else has held cannot have; and it waits
+// for every extra page reference to go, failing with EBUSY when one
+// outlasts its wait (seen in CI on a loaded machine).
+const seals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_FUTURE_WRITE
+
+// sealedWrites are the seals that each stop writes: a copy made by an
+// earlier version carries F_SEAL_WRITE.
+const sealedWrites = unix.F_SEAL_WRITE | unix.F_SEAL_FUTURE_WRITE
 
 // Copy copies the executable at path into a sealed memfd, close-on-exec,
 // named after path's identity.
@@ -65,7 +74,8 @@ func Copy(path string) (*os.File, error) {
 // by an upgrade since) does not match.
 func Matches(f *os.File, path string) bool {
 	got, err := unix.FcntlInt(f.Fd(), unix.F_GET_SEALS, 0)
-	if err != nil || got&seals != seals {
+	fixed := seals &^ sealedWrites
+	if err != nil || got&fixed != fixed || got&sealedWrites == 0 {
 		return false
 	}
 	var st unix.Stat_t

@@ -40,6 +40,18 @@ func TestCopyIsSealedAndMatches(t *testing.T) {
 	if err := unix.Ftruncate(int(f.Fd()), 1); err == nil {
 		t.Fatal("truncated a sealed copy")
 	}
+	// Reopened for writing, as a container reaches /proc/PID/exe.
+	if w, err := os.OpenFile("/proc/self/fd/"+itoa(f.Fd()), os.O_RDWR, 0); err == nil {
+		_, werr := w.WriteAt([]byte("x"), 0)
+		w.Close()
+		if werr == nil {
+			t.Fatal("wrote to a sealed copy reopened for writing")
+		}
+	}
+	if m, err := unix.Mmap(int(f.Fd()), 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED); err == nil {
+		unix.Munmap(m)
+		t.Fatal("mapped a sealed copy writable and shared")
+	}
 	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, unix.F_SEAL_FUTURE_WRITE); err == nil {
 		t.Fatal("changed a sealed copy's seals")
 	}
@@ -69,6 +81,20 @@ func TestMatchesRefusesOtherFiles(t *testing.T) {
 	defer open.Close()
 	if Matches(open, p) {
 		t.Fatal("an unsealed memfd matches")
+	}
+	// Sealed against resizing but not writing.
+	if _, err := unix.FcntlInt(open.Fd(), unix.F_ADD_SEALS, unix.F_SEAL_SHRINK|unix.F_SEAL_GROW); err != nil {
+		t.Fatal(err)
+	}
+	if Matches(open, p) {
+		t.Fatal("a memfd open to writes matches")
+	}
+	// An earlier version's copy, sealed with F_SEAL_WRITE, still does.
+	if _, err := unix.FcntlInt(open.Fd(), unix.F_ADD_SEALS, unix.F_SEAL_WRITE|unix.F_SEAL_SEAL); err != nil {
+		t.Fatal(err)
+	}
+	if !Matches(open, p) {
+		t.Fatal("a copy sealed with F_SEAL_WRITE does not match")
 	}
 	// The file itself is no sealed copy.
 	self, err := os.Open(p)
