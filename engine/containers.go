@@ -435,6 +435,10 @@ func (e *Engine) Container(ctx context.Context, ns, ref string) (Container, erro
 	if c, err := e.meta.Containers().Get(ctx, ns, ref); err == nil {
 		return c, nil
 	}
+	// A name before an ID prefix, as Docker resolves them.
+	if c, err := e.meta.Containers().GetByName(ctx, ns, ref); err == nil {
+		return c, nil
+	}
 	list, err := e.meta.Containers().List(ctx, ns)
 	if err != nil {
 		return Container{}, err
@@ -458,16 +462,11 @@ func (e *Engine) Container(ctx context.Context, ns, ref string) (Container, erro
 }
 
 func (e *Engine) containerByName(ctx context.Context, ns, name string) (Container, error) {
-	list, err := e.meta.Containers().List(ctx, ns)
-	if err != nil {
-		return Container{}, err
+	c, err := e.meta.Containers().GetByName(ctx, ns, name)
+	if errors.Is(err, metadata.ErrNotFound) {
+		return Container{}, ErrContainerNotFound
 	}
-	for _, c := range list {
-		if c.Name == name {
-			return c, nil
-		}
-	}
-	return Container{}, ErrContainerNotFound
+	return c, err
 }
 
 // ContainerConfig decodes the configuration c was created with.

@@ -69,6 +69,9 @@ type ContainerStatus struct {
 // ErrInvalidArgument.
 type ContainerStore interface {
 	Get(ctx context.Context, ns, id string) (Container, error)
+	// GetByName returns the container named name, through the name
+	// index: no other record is read.
+	GetByName(ctx context.Context, ns, name string) (Container, error)
 	List(ctx context.Context, ns string) ([]Container, error)
 	// Create records c; CreatedAt is set when zero.
 	Create(ctx context.Context, ns string, c Container) (Container, error)
@@ -117,6 +120,28 @@ func (s containerStore) Get(ctx context.Context, ns, id string) (Container, erro
 			err = fmt.Errorf("container %q in namespace %q: %w", id, ns, ErrNotFound)
 		}
 		return err
+	})
+	return c, err
+}
+
+func (s containerStore) GetByName(ctx context.Context, ns, name string) (Container, error) {
+	var c Container
+	err := s.db.view(func(tx *bolt.Tx) error {
+		var id []byte
+		if names := subBucket(tx, ns, bucketContainerNames); names != nil {
+			id = names.Get([]byte(name))
+		}
+		ok := false
+		if id != nil {
+			var err error
+			if ok, err = getJSON(subBucket(tx, ns, bucketContainers), id, &c); err != nil {
+				return err
+			}
+		}
+		if !ok {
+			return fmt.Errorf("container named %q in namespace %q: %w", name, ns, ErrNotFound)
+		}
+		return nil
 	})
 	return c, err
 }

@@ -1,6 +1,6 @@
 // Package containertest is the conformance suite every
 // metadata.ContainerStore must pass: create and get, unique names per
-// namespace, updates and renames, namespace isolation, deletion and the
+// namespace, lookups by name, updates and renames, namespace isolation, deletion and the
 // errdefs kinds of its errors.
 package containertest
 
@@ -22,6 +22,7 @@ func RunTestSuite(t *testing.T, name string, open func(t *testing.T) metadata.Co
 		{"CreateGet", testCreateGet},
 		{"UniqueNames", testUniqueNames},
 		{"UpdateRename", testUpdateRename},
+		{"GetByName", testGetByName},
 		{"Namespaces", testNamespaces},
 		{"Delete", testDelete},
 		{"Invalid", testInvalid},
@@ -95,6 +96,41 @@ func testUpdateRename(t *testing.T, s metadata.ContainerStore) {
 	}
 	if _, err := s.Update(ctx, "default", rec("missing", "x")); !errors.Is(err, errdefs.ErrNotFound) {
 		t.Fatalf("update missing: %v", err)
+	}
+}
+
+func testGetByName(t *testing.T, s metadata.ContainerStore) {
+	ctx := t.Context()
+	if _, err := s.GetByName(ctx, "default", "web"); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Fatalf("get a name in an empty store: %v", err)
+	}
+	for _, r := range []metadata.Container{rec("c1", "web"), rec("c2", "db")} {
+		if _, err := s.Create(ctx, "default", r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := s.GetByName(ctx, "default", "db"); err != nil || got.ID != "c2" || got.Labels["k"] != "v" {
+		t.Fatalf("get db: %+v %v", got, err)
+	}
+	if _, err := s.GetByName(ctx, "other", "db"); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Fatalf("a name found in another namespace: %v", err)
+	}
+	c, _ := s.Get(ctx, "default", "c1")
+	c.Name = "app"
+	if _, err := s.Update(ctx, "default", c); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetByName(ctx, "default", "app"); err != nil || got.ID != "c1" {
+		t.Fatalf("get the new name: %+v %v", got, err)
+	}
+	if _, err := s.GetByName(ctx, "default", "web"); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Fatalf("the old name after a rename: %v", err)
+	}
+	if err := s.Delete(ctx, "default", "c2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetByName(ctx, "default", "db"); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Fatalf("a deleted container's name: %v", err)
 	}
 }
 
