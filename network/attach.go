@@ -125,7 +125,13 @@ func (m *Manager) reserve(netnsPath, containerID, network string, o AttachOption
 // arguments, the plugin list and the network's rules.
 func (m *Manager) planAttach(n *Network, list *libcni.NetworkConfigList, netnsPath, containerID string, o AttachOptions) (*libcni.NetworkConfigList, *libcni.RuntimeConf, error) {
 	network := n.Name
-	all, err := m.cni.GetCachedAttachments("")
+	// Other containers' attachments matter only for the host ports they
+	// hold: without ports to resolve, only this container's are read.
+	only := containerID
+	if len(o.Ports) > 0 {
+		only = ""
+	}
+	all, err := m.cni.GetCachedAttachments(only)
 	if err != nil {
 		return nil, nil, fmt.Errorf("attach %s to %s: %w", containerID, network, err)
 	}

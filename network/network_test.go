@@ -291,6 +291,37 @@ func TestPortInUseRefusedBeforeAnyRule(t *testing.T) {
 	}
 }
 
+// TestAttachTwiceRefused: a second attachment of one container to one
+// network is refused whether or not it asks for ports (without ports
+// the manager reads only that container's cached attachments), and a
+// host port an attachment holds is refused to the next.
+func TestAttachTwiceRefused(t *testing.T) {
+	m, _ := setup(t)
+	createNet(t, m, network.NetworkConfig{Name: "bt-twice", Subnet: "10.201.22.0/24"})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := uint16(l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+	pm := []ports.Mapping{{HostIP: "127.0.0.1", HostPort: port, ContainerPort: 80, Protocol: "tcp"}}
+	a, _ := container(t, m, "bt-a", "bt-twice", network.AttachOptions{Ports: pm})
+	for _, o := range []network.AttachOptions{{}, {Ports: pm}} {
+		if _, err := m.Attach(context.Background(), a, "bt-a", "bt-twice", o); !errors.Is(err, network.ErrAlreadyExists) {
+			t.Errorf("attach bt-a again (ports %v) = %v, want ErrAlreadyExists", o.Ports, err)
+		}
+	}
+	container(t, m, "bt-b", "bt-twice", network.AttachOptions{})
+	p, err := netns.Create(m.NetnsDir(), "bt-c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer netns.Remove(p)
+	if _, err := m.Attach(context.Background(), p, "bt-c", "bt-twice", network.AttachOptions{Ports: pm}); !errors.Is(err, ports.ErrInUse) {
+		t.Errorf("attach bt-c with bt-a's host port = %v, want ErrInUse", err)
+	}
+}
+
 func TestOverlappingSubnetAndTakenNameRefused(t *testing.T) {
 	m, _ := setup(t)
 	createNet(t, m, network.NetworkConfig{Name: "bt-ov", Subnet: "10.201.8.0/24"})
