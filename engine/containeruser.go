@@ -18,7 +18,17 @@ func (e *Engine) ContainerUser(ctx context.Context, ns, ref string) (specs.User,
 	if err != nil {
 		return specs.User{}, err
 	}
-	s, err := e.readSpec(ns, c.ID)
+	// Only the process's user is decoded: status calls come often, and
+	// a whole spec is large.
+	var s struct {
+		Process *struct {
+			User specs.User `json:"user"`
+		} `json:"process"`
+	}
+	err = e.decodeSpec(ns, c.ID, &s)
+	if err == nil && s.Process == nil {
+		err = fmt.Errorf("container %.12s's spec: no process", c.ID)
+	}
 	if err != nil {
 		return specs.User{}, err
 	}
@@ -28,15 +38,24 @@ func (e *Engine) ContainerUser(ctx context.Context, ns, ref string) (specs.User,
 // readSpec reads the OCI spec in container id's bundle.
 func (e *Engine) readSpec(ns, id string) (*specs.Spec, error) {
 	var s specs.Spec
-	b, err := os.ReadFile(filepath.Join(e.bundleDir(ns, id), "config.json"))
-	if err == nil {
-		err = json.Unmarshal(b, &s)
-	}
+	err := e.decodeSpec(ns, id, &s)
 	if err == nil && s.Process == nil {
-		err = fmt.Errorf("no process")
+		err = fmt.Errorf("container %.12s's spec: no process", id)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("container %.12s's spec: %w", id, err)
+		return nil, err
 	}
 	return &s, nil
+}
+
+// decodeSpec decodes the OCI spec in container id's bundle into v.
+func (e *Engine) decodeSpec(ns, id string, v any) error {
+	b, err := os.ReadFile(filepath.Join(e.bundleDir(ns, id), "config.json"))
+	if err == nil {
+		err = json.Unmarshal(b, v)
+	}
+	if err != nil {
+		return fmt.Errorf("container %.12s's spec: %w", id, err)
+	}
+	return nil
 }
