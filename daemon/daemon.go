@@ -18,6 +18,7 @@ import (
 	"github.com/berth-dev/berth/cri/streaming"
 	"github.com/berth-dev/berth/dockerapi"
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/internal/idlemem"
 	"google.golang.org/grpc"
 )
 
@@ -182,6 +183,9 @@ func (d *Daemon) register() {
 // Serve answers requests until Stop; it returns nil after a clean stop.
 func (d *Daemon) Serve() error {
 	d.log.Info("berthd serving", "address", d.cfg.Address, "root", d.cfg.Root, "snapshotter", d.cfg.Snapshotter)
+	// After a burst of starts or pulls an idle daemon gives its free heap
+	// back at once, not over minutes.
+	go idlemem.Watch(d.ctx, idlemem.Default, nil)
 	criDone := make(chan error, 1)
 	if d.cri != nil {
 		go func() { criDone <- d.cri.Serve() }()
