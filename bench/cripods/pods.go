@@ -28,7 +28,14 @@ type result struct {
 	ShimPSSPerPod float64 `json:"shim_pss_kb_per_pod"`
 	// DaemonPSS is the daemon's own PSS in the settled sample.
 	DaemonPSS float64 `json:"daemon_pss_mib"`
+	// StageMS is each step's mean latency over the pods, in ms:
+	// RunPodSandbox, CreateContainer, StartContainer, and the polling of
+	// ContainerStatus until Running.
+	StageMS map[string]float64 `json:"stage_ms"`
 }
+
+// stages are startPod's steps, in order.
+var stages = [...]string{"run_sandbox", "create", "start", "until_running"}
 
 // start runs o.pods pods, o.inFlight at a time, sampling memory until
 // the last container runs, and returns the measurements.
@@ -43,6 +50,7 @@ func start(ctx context.Context, rc runtimeapi.RuntimeServiceClient, o options) (
 
 	t0 := time.Now()
 	running := make([]time.Duration, o.pods)
+	took := make([][len(stages)]time.Duration, o.pods)
 	errs := make([]error, o.pods)
 	work := make(chan int)
 	var wg sync.WaitGroup
@@ -51,7 +59,7 @@ func start(ctx context.Context, rc runtimeapi.RuntimeServiceClient, o options) (
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				errs[i] = startPod(ctx, rc, o, i)
+				errs[i] = startPod(ctx, rc, o, i, &took[i])
 				running[i] = time.Since(t0)
 			}
 		}()
@@ -77,19 +85,31 @@ func start(ctx context.Context, rc runtimeapi.RuntimeServiceClient, o options) (
 	if err != nil {
 		return nil, err
 	}
+	stageMS := map[string]float64{}
+	for _, t := range took {
+		for s, d := range t {
+			stageMS[stages[s]] += float64(d.Microseconds()) / 1000 / float64(o.pods)
+		}
+	}
 	sort.Slice(running, func(a, b int) bool { return running[a] < running[b] })
 	return &result{
 		Pods: o.pods, FirstS: running[0].Seconds(), LastS: running[len(running)-1].Seconds(),
 		PeakRSSMiB: mib(max(p.rss, settled.rss)), PeakPSSMiB: mib(max(p.pss, settled.pss)),
 		SettledPSS: mib(settled.pss), SettledProcs: settled.procs, CPUS: cpu1 - cpu0,
 		SettledShims: settled.shims, ShimPSSPerPod: float64(settled.shimPss) / float64(o.pods),
-		DaemonPSS: mib(settled.daemonPss),
+		DaemonPSS: mib(settled.daemonPss), StageMS: stageMS,
 	}, nil
 }
 
 // startPod runs pod i's sandbox and its web server container and waits
-// until the container reports Running.
-func startPod(ctx context.Context, rc runtimeapi.RuntimeServiceClient, o options, i int) error {
+// until the container reports Running, recording each step's time in took.
+func startPod(ctx context.Context, rc runtimeapi.RuntimeServiceClient, o options, i int, took *[len(stages)]time.Duration) error {
+	t := time.Now()
+	step := func(s int) {
+		now := time.Now()
+		took[s] = now.Sub(t)
+		t = now
+	}
 	name := fmt.Sprintf("web-%03d", i)
 	logDir := filepath.Join(o.logDir, name)
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
@@ -105,6 +125,7 @@ func startPod(ctx context.Context, rc runtimeapi.RuntimeServiceClient, o options
 	if err != nil {
 		return fmt.Errorf("run sandbox: %w", err)
 	}
+	step(0)
 	cc, err := rc.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{
 		PodSandboxId:  rp.GetPodSandboxId(),
 		SandboxConfig: pod,
@@ -119,10 +140,12 @@ func startPod(ctx context.Context, rc runtimeapi.RuntimeServiceClient, o options
 	if err != nil {
 		return fmt.Errorf("create container: %w", err)
 	}
+	step(1)
 	id := cc.GetContainerId()
 	if _, err := rc.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: id}); err != nil {
 		return fmt.Errorf("start container: %w", err)
 	}
+	step(2)
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
 		st, err := rc.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: id})
 		if err != nil {
@@ -130,6 +153,7 @@ func startPod(ctx context.Context, rc runtimeapi.RuntimeServiceClient, o options
 		}
 		switch s := st.GetStatus().GetState(); s {
 		case runtimeapi.ContainerState_CONTAINER_RUNNING:
+			step(3)
 			return nil
 		case runtimeapi.ContainerState_CONTAINER_EXITED:
 			return fmt.Errorf("container %s exited (code %d, %s)", id, st.GetStatus().GetExitCode(), st.GetStatus().GetReason())
