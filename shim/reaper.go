@@ -132,16 +132,20 @@ func awaitPidfd(f *os.File) {
 // holds an OS thread for the process's whole life, which in berthd is
 // one thread per shim.
 func reapWhenDone(cmd *exec.Cmd) {
-	fd, err := unix.PidfdOpen(cmd.Process.Pid, unix.PIDFD_NONBLOCK)
+	// Only the process is kept: the Cmd (its environment and arguments,
+	// a few kB) need not live as long as the shim. Its stdio is nil, so
+	// there is nothing of its own left to close.
+	p := cmd.Process
+	fd, err := unix.PidfdOpen(p.Pid, unix.PIDFD_NONBLOCK)
 	if err != nil {
-		go cmd.Wait()
+		go p.Wait()
 		return
 	}
 	go func() {
 		f := os.NewFile(uintptr(fd), "pidfd")
 		awaitPidfd(f)
 		f.Close()
-		_ = cmd.Wait() // at once: it has ended
+		_, _ = p.Wait() // at once: it has ended
 	}()
 }
 
