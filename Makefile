@@ -32,10 +32,14 @@ berth-init berth-shim berth-reaper berth-pause berthd berth:
 # pod's pause then holds about 12 kB of PSS instead of 690.
 ENTRY_berth-pause := $(if $(filter amd64,$(shell $(GO) env GOARCH)),-E main.entry)
 
-# berth-runtime compiles seccomp filters with libseccomp (cgo).
+# berth-runtime compiles seccomp filters with libseccomp (cgo), linked
+# statically as runc's static build does (libseccomp.a from
+# libseccomp-dev; Go's user and DNS code, not glibc's NSS): no ld.so,
+# libc or libseccomp.so to load and relocate at each of its several execs
+# per container (berth-runtime --version 2.3 -> 2.0 ms).
 berth-runtime:
 	@install -d -m 0755 bin
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/$@ ./cmd/$@
+	$(GO) build -trimpath -tags osusergo,netgo -ldflags '$(LDFLAGS) -linkmode external -extldflags "-static"' -o bin/$@ ./cmd/$@
 	@chmod 0755 bin/$@
 
 install: build
