@@ -275,7 +275,11 @@ func (e *Engine) writeSpec(ctx context.Context, ns, id string, cfg container.Con
 			return nil, err
 		}
 	}
-	spec.Root.Path = "rootfs"
+	// The bundle's own rootfs is named relative to the bundle, as
+	// runtimes expect; a shared root (writeBinaryBundle) keeps its path.
+	if spec.Root.Path == filepath.Join(e.bundleDir(ns, id), "rootfs") {
+		spec.Root.Path = "rootfs"
+	}
 	b, err := json.Marshal(spec)
 	if err != nil {
 		return nil, fmt.Errorf("encode spec: %w", err)

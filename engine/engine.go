@@ -104,6 +104,9 @@ type Engine struct {
 	tasks    map[string]*task
 	// initExe is the sealed berth-init the shims of berth-runtime share.
 	initExe initExe
+	// binaryRoots are the read-only roots that containers of a host
+	// binary (pod sandboxes) share, made once per binary name.
+	binaryRoots binaryRoots
 	// creating holds the names of containers being created (ns/name).
 	creating map[string]bool
 

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/berth-dev/berth/container"
 	"github.com/berth-dev/berth/images"
 	"github.com/berth-dev/berth/platforms"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // source is what a container is made from: an image's name, ID,
@@ -60,30 +62,22 @@ func checkBinary(path string) error {
 	return nil
 }
 
-// writeBinaryBundle writes the bundle of a container of cfg.Binary: a
-// read-only root holding the mount points of /proc, /dev, /sys, the /etc
-// files and the binary, which is bind-mounted read-only and run.
+// writeBinaryBundle writes the bundle of a container of cfg.Binary. Its
+// root is the read-only root that every container of a binary of that
+// name shares (binaryRoots): it holds only the mount points of /proc,
+// /dev, /sys, the /etc files and the binary, which is bind-mounted
+// read-only and run, so a root of its own per container (ten inodes,
+// for every pod) would add nothing. The bundle's own rootfs stays, empty:
+// it is where the engine looks for a container's root filesystem.
 func (e *Engine) writeBinaryBundle(ctx context.Context, ns string, c Container, cfg container.Config) ([]string, error) {
 	dir := e.bundleDir(ns, c.ID)
 	if _, err := os.Stat(filepath.Join(dir, "config.json")); err == nil {
 		return nil, nil
 	}
-	rootfs := filepath.Join(dir, "rootfs")
 	target := "/" + filepath.Base(cfg.Binary)
-	// Readable by all, as an image's root is: the root of a user
-	// namespace is no one on the host.
-	if err := os.Chmod(rootfs, 0o755); err != nil {
+	rootfs, err := e.binaryRoots.get(filepath.Join(e.cfg.State, "roots"), filepath.Base(cfg.Binary))
+	if err != nil {
 		return nil, fmt.Errorf("create the container's root: %w", err)
-	}
-	for _, d := range []string{"proc", "dev", "sys", "etc", "tmp"} {
-		if err := os.MkdirAll(filepath.Join(rootfs, d), 0o755); err != nil {
-			return nil, fmt.Errorf("create the container's root: %w", err)
-		}
-	}
-	for _, f := range []string{target, "/etc/hosts", "/etc/hostname", "/etc/resolv.conf"} {
-		if err := os.WriteFile(filepath.Join(rootfs, f), nil, 0o644); err != nil {
-			return nil, fmt.Errorf("create the container's root: %w", err)
-		}
 	}
 	cfg.ReadOnly = true
 	cfg.Entrypoint, cfg.Cmd = []string{target}, nil
@@ -94,6 +88,46 @@ func (e *Engine) writeBinaryBundle(ctx context.Context, ns string, c Container, 
 	spec.Mounts = append(spec.Mounts, specs.Mount{Type: "bind", Source: cfg.Binary, Destination: target,
 		Options: []string{"bind", "ro", "nosuid", "nodev"}})
 	return e.writeSpec(ctx, ns, c.ID, cfg, spec)
+}
+
+// binaryRoots makes, once per binary name and engine, the shared root
+// of the containers of a binary of that name.
+type binaryRoots struct {
+	mu    sync.Mutex
+	ready map[string]string
+}
+
+// get returns the root for binary name base under dir, making what it
+// lacks (a crash may have left one half made; what is there is kept).
+func (r *binaryRoots) get(dir, base string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if root, ok := r.ready[base]; ok {
+		return root, nil
+	}
+	root := filepath.Join(dir, base)
+	// Readable by all, as an image's root is: the root of a user
+	// namespace is no one on the host.
+	for _, d := range []string{"", "proc", "dev", "sys", "etc", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			return "", err
+		}
+	}
+	if err := os.Chmod(root, 0o755); err != nil {
+		return "", err
+	}
+	for _, f := range []string{base, "etc/hosts", "etc/hostname", "etc/resolv.conf"} {
+		fd, err := os.OpenFile(filepath.Join(root, f), os.O_CREATE|os.O_RDONLY|unix.O_NOFOLLOW, 0o644)
+		if err != nil {
+			return "", err
+		}
+		fd.Close()
+	}
+	if r.ready == nil {
+		r.ready = map[string]string{}
+	}
+	r.ready[base] = root
+	return root, nil
 }
 
 // containerLog is the path of a container's log file.

@@ -58,11 +58,32 @@ func (e *Engine) openView(ns string, c Container) (*rootView, error) {
 		v.Close()
 		return nil, os.ErrProcessDone
 	}
-	if err := sameFile(root, filepath.Join(e.bundleDir(ns, c.ID), "rootfs")); err != nil {
+	if err := sameFile(root, e.rootOf(ns, c)); err != nil {
 		v.Close()
 		return nil, fmt.Errorf("container %.12s: its init's root: %w", c.ID, err)
 	}
 	return v, nil
+}
+
+// rootOf is the host path of c's root filesystem: its bundle's rootfs,
+// or for a container of a host binary the root it shares with the others
+// of that binary (writeBinaryBundle), as its spec names it. For a shared
+// root, openView's check shows only that the pid's process is in one of
+// the containers of that binary.
+func (e *Engine) rootOf(ns string, c Container) string {
+	own := filepath.Join(e.bundleDir(ns, c.ID), "rootfs")
+	if c.SnapshotKey != "" {
+		return own
+	}
+	var s struct {
+		Root struct {
+			Path string `json:"path"`
+		} `json:"root"`
+	}
+	if err := e.decodeSpec(ns, c.ID, &s); err != nil || !filepath.IsAbs(s.Root.Path) {
+		return own
+	}
+	return s.Root.Path
 }
 
 // viewError maps an init that went away to os.ErrProcessDone.
