@@ -22,6 +22,7 @@
 #                containerd-shim-runc-v2) in the settled sample, and their
 #                PSS summed and divided by the pods, in kB
 #   daemon PSS   the daemon's own part of the settled PSS
+#   stage_ms     (in each round's JSON line) each step's mean latency
 # The pods are then removed through the CRI and the daemon stopped.
 # The report gives the median over ROUNDS with its range [min-max] and the
 # ratios berthd/containerd (< 1: berthd uses less).
