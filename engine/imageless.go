@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/berth-dev/berth/container"
@@ -85,6 +87,10 @@ func (e *Engine) writeBinaryBundle(ctx context.Context, ns string, c Container, 
 	if err != nil {
 		return nil, err
 	}
+	// The binary (a pod's pause) reads no cgroup files, so it gets no
+	// /sys/fs/cgroup, which on a v1 host costs a tmpfs and two mounts
+	// per hierarchy; containerd's sandboxes have none either.
+	spec.Mounts = slices.DeleteFunc(spec.Mounts, func(m specs.Mount) bool { return path.Clean(m.Destination) == "/sys/fs/cgroup" })
 	spec.Mounts = append(spec.Mounts, specs.Mount{Type: "bind", Source: cfg.Binary, Destination: target,
 		Options: []string{"bind", "ro", "nosuid", "nodev"}})
 	return e.writeSpec(ctx, ns, c.ID, cfg, spec)

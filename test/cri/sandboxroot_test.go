@@ -12,12 +12,13 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
-// TestSandboxesShareOneReadOnlyRoot: the pauses of two pods run on one
-// root directory, made once, not one per pod: the same inode as each
-// pause sees "/", nothing in each bundle's own rootfs. Through a pause
+// TestSandboxesShareOneRootAndMountNoCgroups: the pauses of two pods
+// run on one root directory, made once, not one per pod: the same inode
+// as each pause sees "/", nothing in each bundle's own rootfs. Through a pause
 // the shared root is read-only, and each pod still sees its own
-// hostname file mounted on it while the shared file stays empty.
-func TestSandboxesShareOneReadOnlyRoot(t *testing.T) {
+// hostname file mounted on it while the shared file stays empty. A
+// pause gets no /sys/fs/cgroup: it reads no cgroup files.
+func TestSandboxesShareOneRootAndMountNoCgroups(t *testing.T) {
 	e := newEnv(t)
 	ctx := e.ctx()
 	var roots []syscall.Stat_t
@@ -43,6 +44,9 @@ func TestSandboxesShareOneReadOnlyRoot(t *testing.T) {
 		}
 		if b, err := os.ReadFile(proc + "/root/etc/hostname"); err != nil || strings.TrimSpace(string(b)) != name+"-host" {
 			t.Errorf("pod %s's /etc/hostname = %q, %v", name, b, err)
+		}
+		if mi, err := os.ReadFile(proc + "/mountinfo"); err != nil || strings.Contains(string(mi), " /sys/fs/cgroup") {
+			t.Errorf("pod %s's pause has a /sys/fs/cgroup (or the mountinfo read failed: %v)", name, err)
 		}
 		f, err := os.OpenFile(proc+"/root/tmp/written", os.O_CREATE|os.O_WRONLY, 0o644)
 		if err == nil {
