@@ -21,7 +21,10 @@ import (
 const DefaultRoot = "/run/berth-runtime"
 
 const (
-	stateFile  = "state.json"
+	stateFile = "state.json"
+	// spareFile is the state a save replaced, which the next save
+	// writes over (see save).
+	spareFile  = ".state.json.spare"
 	configFile = "config.json"
 	// processFile keeps the spec's process, for exec.
 	processFile = "process.json"
@@ -89,13 +92,39 @@ func (s store) load(id string) (*State, error) {
 }
 
 // save writes a container's state atomically: a reader sees the old state
-// or the new one, never a torn file.
+// or the new one, never a torn file. The new state is written to the
+// spare file and exchanged with the state file, so the state it replaces
+// becomes the next save's spare instead of being deleted: on ext4
+// without a journal every inode freed is scanned again by each inode
+// allocated near it for minutes after, and create saves twice. Saves
+// run under the container's lock, so one at a time uses the spare.
 func (s store) save(st *State) error {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
-	return writeFileAtomic(filepath.Join(s.dir(st.ID), stateFile), b, 0o600)
+	path := filepath.Join(s.dir(st.ID), stateFile)
+	spare := filepath.Join(s.dir(st.ID), spareFile)
+	f, err := os.OpenFile(spare, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|unix.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = unix.Renameat2(unix.AT_FDCWD, spare, unix.AT_FDCWD, path, unix.RENAME_EXCHANGE)
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EINVAL) {
+			// The first save, or a file system without exchange.
+			err = os.Rename(spare, path)
+		}
+	}
+	if err != nil {
+		os.Remove(spare)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }
 
 // saveSpec keeps a container's config.json beside its state.
