@@ -66,7 +66,7 @@ func (r *Runtime) Start(id string) error {
 	if err := releaseInit(fifoPath, st); err != nil {
 		return err
 	}
-	os.Remove(fifoPath)
+	_ = execfifo.Retire(fifoPath)
 	phase.Mark("start: released")
 	st.Started = true
 	if err := r.store().save(st); err != nil {
