@@ -3,18 +3,10 @@ package runtime
 import (
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
-)
 
-func inode(t *testing.T, path string) uint64 {
-	t.Helper()
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fi.Sys().(*syscall.Stat_t).Ino
-}
+	"github.com/berth-dev/berth/internal/testutil"
+)
 
 // TestSaveKeepsReplacedStateAsSpare: each save leaves the new state in
 // state.json whole, and the state it replaced becomes the spare the next
@@ -34,8 +26,8 @@ func TestSaveKeepsReplacedStateAsSpare(t *testing.T) {
 		if err != nil || st.Pid != pid {
 			t.Fatalf("after save %d: %+v, %v", pid, st, err)
 		}
-		inodes = append(inodes, inode(t, state))
-		if pid > 1 && inode(t, spare) != inodes[pid-2] {
+		inodes = append(inodes, testutil.Inode(t, state))
+		if pid > 1 && testutil.Inode(t, spare) != inodes[pid-2] {
 			t.Fatalf("save %d: the spare is not the state it replaced", pid)
 		}
 	}

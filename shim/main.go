@@ -7,7 +7,7 @@ import (
 	"os"
 	"runtime/debug"
 
-	"golang.org/x/sys/unix"
+	"github.com/berth-dev/berth/runtime/sealed"
 )
 
 const usage = `usage: berth-shim start|serve --id ID --bundle DIR --runtime PATH --state DIR --log FILE
@@ -49,10 +49,7 @@ func Main(args []string) int {
 		fmt.Fprintf(os.Stderr, "berth-shim: %v\n%s", err, usage)
 		return 2
 	}
-	if *initFD >= 3 {
-		unix.CloseOnExec(*initFD) // handed on to runtime commands only
-		c.InitExe = os.NewFile(uintptr(*initFD), "berth-init")
-	}
+	c.InitExe = sealed.Inherited(*initFD) // handed on to runtime commands only
 	if args[0] == "serve" {
 		return serveMain(c)
 	}

@@ -14,10 +14,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 
 	"github.com/berth-dev/berth/internal/phase"
 	"github.com/berth-dev/berth/runtime"
+	"github.com/berth-dev/berth/runtime/sealed"
 	"github.com/berth-dev/berth/version"
 )
 
@@ -150,10 +150,7 @@ func Run(args []string) int {
 			}
 			r.SystemdCgroup = true
 		}
-		if g.initFD >= 3 {
-			unix.CloseOnExec(g.initFD) // for the init only, which gets its own
-			r.InitExe = os.NewFile(uintptr(g.initFD), "berth-init")
-		}
+		r.InitExe = sealed.Inherited(g.initFD) // for the init only, which gets its own
 		return r, nil
 	}
 	root.AddCommand(

@@ -3,10 +3,11 @@ package execfifo
 import (
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 // TestRetireRenamesNotRemoves: a retired fifo is gone from its name, so
@@ -18,17 +19,14 @@ func TestRetireRenamesNotRemoves(t *testing.T) {
 	if err := unix.Mkfifo(path, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var before, after syscall.Stat_t
-	if err := syscall.Lstat(path, &before); err != nil {
-		t.Fatal(err)
-	}
+	before := testutil.Inode(t, path)
 	if err := Retire(path); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Lstat(path); !os.IsNotExist(err) {
 		t.Fatalf("the fifo is still at %s: %v", Name, err)
 	}
-	if err := syscall.Lstat(filepath.Join(dir, Retired), &after); err != nil || after.Ino != before.Ino {
-		t.Fatalf("retired fifo: inode %d, %v; want %d", after.Ino, err, before.Ino)
+	if after := testutil.Inode(t, filepath.Join(dir, Retired)); after != before {
+		t.Fatalf("retired fifo: inode %d, want %d", after, before)
 	}
 }

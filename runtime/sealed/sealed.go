@@ -89,6 +89,17 @@ func Matches(f *os.File, path string) bool {
 	return strings.TrimSuffix(link, " (deleted)") == "/memfd:"+name(path, &st)
 }
 
+// Inherited returns the copy a caller handed over as descriptor fd (an
+// --init-fd flag), marked close-on-exec so that it goes only where it is
+// handed on explicitly; nil when fd names no inherited descriptor (< 3).
+func Inherited(fd int) *os.File {
+	if fd < 3 {
+		return nil
+	}
+	unix.CloseOnExec(fd)
+	return os.NewFile(uintptr(fd), "berth-init")
+}
+
 // name is a copy's memfd name: the file's base name and identity.
 func name(path string, st *unix.Stat_t) string {
 	return fmt.Sprintf("%s@%d:%d:%d:%d.%d", filepath.Base(path), st.Dev, st.Ino, st.Size, st.Mtim.Sec, st.Mtim.Nsec)

@@ -142,3 +142,18 @@ func TestCopyMissingFile(t *testing.T) {
 }
 
 func itoa(fd uintptr) string { return strconv.FormatUint(uint64(fd), 10) }
+
+func TestInheritedIsCloseOnExec(t *testing.T) {
+	if Inherited(-1) != nil || Inherited(2) != nil {
+		t.Fatal("no descriptor (or a standard one) gave a file")
+	}
+	fd, err := unix.Dup(int(os.Stdin.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := Inherited(fd)
+	defer f.Close()
+	if fl, err := unix.FcntlInt(f.Fd(), unix.F_GETFD, 0); err != nil || fl&unix.FD_CLOEXEC == 0 || int(f.Fd()) != fd {
+		t.Fatalf("inherited descriptor %d: flags %d, %v", f.Fd(), fl, err)
+	}
+}
