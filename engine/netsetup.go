@@ -190,21 +190,44 @@ func (e *Engine) networkSpec(ns, id string, cfg container.Config, spec *specs.Sp
 	return nil
 }
 
-// setupNetwork gives c its network before its task starts: a namespace
-// of its own attached to its network, with its /etc files written. A
-// failure leaves nothing. It returns what the record shows, nil for the
-// modes without a network of their own.
-func (e *Engine) setupNetwork(ctx context.Context, ns string, c Container, cfg container.Config) (*container.NetworkSettings, error) {
+// pendingNet is a container's network being set up, perhaps beside its
+// runtime's create.
+type pendingNet struct {
+	// background is true when the attachment goes on until wait:
+	// the task must not start before wait returned without an error.
+	background bool
+	done       chan struct{}
+	settings   *container.NetworkSettings
+	err        error
+}
+
+// wait returns what the record shows of the network (nil for the modes
+// without one of their own) once it is set up. An error means nothing of
+// it is left. Every pendingNet must be waited for.
+func (p *pendingNet) wait() (*container.NetworkSettings, error) {
+	<-p.done
+	return p.settings, p.err
+}
+
+// startNetwork gives c its network before its task starts: a namespace
+// of its own attached to its network, with its /etc files written. The
+// runtime's create needs only the namespace and the files, which are made
+// before startNetwork returns; the attachment, mostly CNI plugins at
+// work, goes on in the background beside the create, unless c has net.*
+// sysctls (the runtime and prepareUserNS set them on the attached
+// interfaces). A failure leaves nothing.
+func (e *Engine) startNetwork(ctx context.Context, ns string, c Container, cfg container.Config) (*pendingNet, error) {
+	p := &pendingNet{done: make(chan struct{})}
 	kind, name := netMode(cfg)
 	switch kind {
 	case modeContainer:
 		if e.task(ns, name) == nil {
 			return nil, fmt.Errorf("--network container:%.12s: %w", name, ErrNotRunning)
 		}
-		return nil, nil
-	case modeCNI:
-	default:
-		return nil, nil
+		fallthrough
+	case modeNone, modeHost:
+		close(p.done)
+		return p, nil
 	}
 	m, err := e.cni()
 	if err != nil {
@@ -225,9 +248,39 @@ func (e *Engine) setupNetwork(ctx context.Context, ns string, c Container, cfg c
 	if err != nil {
 		return nil, err
 	}
+	if err := e.writeEtc(ns, c, cfg); err != nil {
+		_ = netns.Remove(path)
+		return nil, err
+	}
+	attach := func() {
+		defer close(p.done)
+		p.settings, p.err = e.attachNetwork(ctx, m, path, ns, c, cfg, name, pm)
+	}
+	if p.background = !hasNetSysctl(cfg.Sysctls); p.background {
+		go attach()
+	} else {
+		attach()
+	}
+	return p, nil
+}
+
+// hasNetSysctl says whether sysctls set any net.* key.
+func hasNetSysctl(sysctls map[string]string) bool {
+	for k := range sysctls {
+		if strings.HasPrefix(k, "net.") {
+			return true
+		}
+	}
+	return false
+}
+
+// attachNetwork attaches the namespace at path to c's networks and fills
+// in c's hosts file. A failure detaches what was attached and removes
+// the namespace.
+func (e *Engine) attachNetwork(ctx context.Context, m *network.Manager, path, ns string, c Container, cfg container.Config, name string, pm []ports.Mapping) (*container.NetworkSettings, error) {
 	atts, err := e.attachAll(ctx, m, path, c, cfg, name, pm)
 	if err == nil {
-		err = e.writeEtc(ctx, m, ns, c, cfg, atts)
+		err = e.fillHosts(ctx, m, ns, c, cfg, atts)
 		if err != nil {
 			detachAll(ctx, m, c.ID, atts)
 		}
@@ -274,16 +327,12 @@ func detachAll(ctx context.Context, m *network.Manager, id string, atts []*netwo
 	}
 }
 
-// writeEtc writes c's hosts, hostname and resolv.conf and updates the
-// hosts files of its peers on its user networks.
-func (e *Engine) writeEtc(ctx context.Context, m *network.Manager, ns string, c Container, cfg container.Config, atts []*network.Attachment) error {
-	e.hostsMu.Lock()
-	defer e.hostsMu.Unlock()
-	ec, err := hostsConfig(ctx, m, c.ID, cfg, atts)
-	if err != nil {
-		return err
-	}
-	ec.DNS, ec.DNSSearch, ec.DNSOptions = cfg.DNS, cfg.DNSSearch, cfg.DNSOptions
+// writeEtc writes c's hostname and resolv.conf, and a hosts file
+// without c's own addresses, which fillHosts adds once they are known:
+// the runtime binds the three files as it creates the container.
+func (e *Engine) writeEtc(ns string, c Container, cfg container.Config) error {
+	ec := etcfiles.Config{Hostname: hostname(c.ID, cfg), ExtraHosts: cfg.ExtraHosts,
+		DNS: cfg.DNS, DNSSearch: cfg.DNSSearch, DNSOptions: cfg.DNSOptions}
 	b, err := os.ReadFile("/etc/resolv.conf")
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("read the host's resolv.conf: %w", err)
@@ -292,7 +341,24 @@ func (e *Engine) writeEtc(ctx context.Context, m *network.Manager, ns string, c 
 	if err := etcfiles.Write(e.etcDir(ns, c.ID), ec); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
-	if err := chownToMappedRoot(e.etcDir(ns, c.ID), cfg, etcfiles.HostsFile, etcfiles.HostnameFile, etcfiles.ResolvConfFile); err != nil {
+	return chownToMappedRoot(e.etcDir(ns, c.ID), cfg, etcfiles.HostsFile, etcfiles.HostnameFile, etcfiles.ResolvConfFile)
+}
+
+// fillHosts rewrites c's hosts file with its addresses and, on its user
+// networks, its peers, and updates the peers' hosts files. Peers are read
+// and written under hostsMu; a container only on the default network has
+// none, and no one else writes its file.
+func (e *Engine) fillHosts(ctx context.Context, m *network.Manager, ns string, c Container, cfg container.Config, atts []*network.Attachment) error {
+	peers := slices.ContainsFunc(atts, func(a *network.Attachment) bool { return a.Network != defaultNetwork })
+	if peers {
+		e.hostsMu.Lock()
+		defer e.hostsMu.Unlock()
+	}
+	ec, err := hostsConfig(ctx, m, c.ID, cfg, atts)
+	if err != nil {
+		return err
+	}
+	if err := writeHosts(e.etcDir(ns, c.ID), ec); err != nil {
 		return err
 	}
 	for _, a := range atts {
@@ -439,11 +505,17 @@ func (e *Engine) rewriteHosts(ctx context.Context, m *network.Manager, id string
 	if err != nil {
 		return err
 	}
+	return writeHosts(e.etcDir(ns, c.ID), ec)
+}
+
+// writeHosts rewrites the hosts file in dir from ec in place: a created
+// or running container's bind mount holds its inode.
+func writeHosts(dir string, ec etcfiles.Config) error {
 	b, err := etcfiles.Hosts(ec)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
-	f, err := os.OpenFile(filepath.Join(e.etcDir(ns, c.ID), etcfiles.HostsFile), os.O_WRONLY|os.O_TRUNC|unix.O_NOFOLLOW, 0)
+	f, err := os.OpenFile(filepath.Join(dir, etcfiles.HostsFile), os.O_WRONLY|os.O_TRUNC|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return err
 	}

@@ -147,11 +147,12 @@ func (e *Engine) launch(ctx context.Context, ns string, c Container, startNow bo
 			return nil, fmt.Errorf("create log directory: %w", err)
 		}
 	}
-	netSettings, err := e.setupNetwork(ctx, ns, c, cfg)
+	pn, err := e.startNetwork(ctx, ns, c, cfg)
 	if err != nil {
 		return nil, err
 	}
 	if err := e.prepareUserNS(ns, c.ID, cfg); err != nil {
+		_, _ = pn.wait()
 		e.teardownNetwork(ctx, ns, c)
 		_ = e.unmountBundle(ns, c.ID)
 		return nil, err
@@ -160,7 +161,10 @@ func (e *Engine) launch(ctx context.Context, ns string, c Container, startNow bo
 		ID: c.ID, Bundle: e.bundleDir(ns, c.ID), Runtime: rt.path, RuntimeArgs: rt.args,
 		RuntimeRoot: rt.root, StateDir: c.StateDir,
 		Log: e.containerLog(ns, c.ID, cfg), LogMaxSize: cfg.Log.MaxSize, LogMaxFiles: cfg.Log.MaxFiles,
-		Terminal: cfg.Tty, Stdin: cfg.OpenStdin, StartNow: startNow,
+		Terminal: cfg.Tty, Stdin: cfg.OpenStdin,
+		// With the network still being attached, the shim only creates;
+		// the start waits for the attachment.
+		StartNow: startNow && !pn.background,
 		// The engine's specs have no hooks, so a start is only the
 		// release of the init.
 		FifoStart: rt.ours,
@@ -171,10 +175,25 @@ func (e *Engine) launch(ctx context.Context, ns string, c Container, startNow bo
 		}
 	}
 	client, err := e.launchShim(ctx, c, cfg, bin, sc)
+	netSettings, netErr := pn.wait()
+	switch {
+	case netErr != nil: // first: the create may have failed for want of it
+		if err == nil {
+			_, _ = client.Delete(context.WithoutCancel(ctx), "", true)
+		}
+		err = netErr
+	case err != nil:
+		err = classifyStartError(err)
+	case startNow && pn.background:
+		if err = client.Start(ctx); err != nil {
+			err = classifyStartError(err)
+			_, _ = client.Delete(context.WithoutCancel(ctx), "", true)
+		}
+	}
 	if err != nil {
 		e.teardownNetwork(ctx, ns, c)
 		_ = e.unmountBundle(ns, c.ID)
-		return nil, classifyStartError(err)
+		return nil, err
 	}
 	t := &task{client: client, done: make(chan struct{}), net: netSettings}
 	e.ctrMu.Lock()

@@ -88,7 +88,8 @@ func readSysctl(t *testing.T, p string) string {
 }
 
 // TestPodSysctls: a pod's namespaced sysctls (IPC and network ones, a
-// value with a space among them) are set in its namespaces, where its
+// value with a space among them, one of the pod's eth0, which exists only
+// once the pod is attached) are set in its namespaces, where its
 // containers read them, and the host's values stay as they were.
 func TestPodSysctls(t *testing.T) {
 	e := newEnv(t)
@@ -102,11 +103,13 @@ func TestPodSysctls(t *testing.T) {
 	pc := podConfig("sysctls", filepath.Join(e.dir, "pods", "sysctls"))
 	pc.Linux = &runtimeapi.LinuxPodSandboxConfig{Sysctls: map[string]string{
 		"kernel.shm_rmid_forced": "1", "fs.mqueue.msg_max": "100", "net.ipv4.ping_group_range": "0 2000",
+		"net.ipv4.conf.eth0.accept_local": "1",
 	}}
 	pod := e.runPod(ctx, pc)
 	ctr := e.runCtr(ctx, pod, pc, e.ctrConfig("reader", "exec sleep 1000"))
-	if got := e.execOut(ctx, ctr, "cat "+strings.Join(files, " ")); got != "1\n100\n0\t2000\n" {
-		t.Errorf("the pod's sysctls read %q, want 1, 100 and 0 2000", got)
+	inPod := append(slices.Clone(files), "/proc/sys/net/ipv4/conf/eth0/accept_local")
+	if got := e.execOut(ctx, ctr, "cat "+strings.Join(inPod, " ")); got != "1\n100\n0\t2000\n1\n" {
+		t.Errorf("the pod's sysctls read %q, want 1, 100, 0 2000 and 1", got)
 	}
 	for i, f := range files {
 		if now := readSysctl(t, f); now != host[i] {
