@@ -24,6 +24,10 @@
 #   daemon PSS   the daemon's own part of the settled PSS
 #   stage_ms     (in each round's JSON line) each step's mean latency
 # The pods are then removed through the CRI and the daemon stopped.
+# Each daemon's state directory (bundles, runtime state, sockets) is on a
+# tmpfs, as their defaults /run/containerd and /run/berth are, and as
+# containerd's runc state (/run/containerd/runc) always is; STATE_ON_DISK=1
+# keeps both under the work directory on disk instead.
 # The report gives the median over ROUNDS with its range [min-max] and the
 # ratios berthd/containerd (< 1: berthd uses less).
 #
@@ -90,6 +94,15 @@ one() {
 	WORK=$BASE/$sys-$r
 	mkdir -p "$WORK"
 	BRIDGE=cp$r${sys:0:1}$$
+	# Each daemon's state directory on a tmpfs of its own, as both keep it
+	# by default (/run/containerd, /run/berth); its root stays on disk.
+	# containerd's runc state is always under /run/containerd/runc.
+	if [[ -z ${STATE_ON_DISK:-} ]]; then
+		local st=$WORK/containerd/state
+		[[ $sys == berthd ]] && st=$WORK/berth/state
+		mkdir -p "$st"
+		mount -t tmpfs -o mode=0711 tmpfs "$st"
+	fi
 	case $sys in
 	containerd) SUBNET=10.209.0.0/24; start_containerd >/dev/null; PULL=registry.k8s.io/pause:3.9 ;;
 	berthd) SUBNET=10.210.0.0/24; start_berthd >/dev/null; PULL= ;;
