@@ -94,6 +94,21 @@ median_range() {
 	printf '%s\n' "$@" | grep . | sort -g | awk '{a[NR]=$1} END {printf "%s %s %s", (NR%2)? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2, a[1], a[NR]}'
 }
 
+# state_tmpfs DIR... mounts a tmpfs on each DIR (made if missing): each
+# system's state directory (bundles, runtime state, sockets), which all of
+# them keep under /run by default (/run/berth, /run/containerd,
+# /run/containers/storage, /run/docker) and which runc under containerd and
+# Podman keeps there whatever their configuration. STATE_ON_DISK=1 leaves
+# them on disk under WORK. bench_cleanup unmounts them.
+state_tmpfs() {
+	[ -z "${STATE_ON_DISK:-}" ] || return 0
+	local d
+	for d in "$@"; do
+		mkdir -p "$d"
+		mount -t tmpfs -o mode=0711 tmpfs "$d"
+	done
+}
+
 bench_setup() {
 	echo "== building berth and the image"
 	(cd "$REPO_ROOT" && make build >/dev/null && cp -r bin "$WORK/bin")
@@ -101,6 +116,7 @@ bench_setup() {
 	IMAGE=localhost/bench/busybox:1
 
 	if [ -n "${BERTHD_ONLY:-}" ]; then echo "== starting berthd"; else echo "== starting berthd and containerd"; fi
+	state_tmpfs "$WORK/berth/state" "$WORK/containerd/state" "$WORK/podman/run"
 	"$WORK/bin/berthd" --root "$WORK/berth/root" --state "$WORK/berth/state" --address "$WORK/berthd.sock" \
 		--config "${BERTHD_CONFIG:-/dev/null}" --log-level warn >"$WORK/berthd.log" 2>&1 &
 	BERTHD_PID=$!
@@ -161,6 +177,7 @@ docker_setup() {
 	local cg=berth-bench-$BENCH-docker-$$
 	for d in /sys/fs/cgroup/*/; do CGROUPS+=("$d$cg"); done
 	mkdir -p "$WORK/docker"
+	state_tmpfs "$WORK/docker/exec"
 	# dockerd 20.10 writes its trust key to /etc/docker unless told, and
 	# makes /run/docker/plugins whatever its roots: removed at exit when
 	# this run made them.
