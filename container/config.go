@@ -72,6 +72,14 @@ type Config struct {
 	// profile in Docker's JSON format, read when the container is created.
 	Seccomp         string `json:"seccomp,omitempty"`
 	NoNewPrivileges bool   `json:"noNewPrivileges,omitempty"`
+	// AppArmorProfile is the AppArmor profile the process is exec'd
+	// into: "" for none, "unconfined", or a profile loaded on the host.
+	AppArmorProfile string `json:"appArmorProfile,omitempty"`
+	// SELinuxLabel is the process's SELinux label and MountLabel that of
+	// its mounts and of the binds marked Relabel; "" for none. Only a host
+	// with SELinux enabled takes them.
+	SELinuxLabel string `json:"selinuxLabel,omitempty"`
+	MountLabel   string `json:"mountLabel,omitempty"`
 	// Sysctls are namespaced kernel parameters set in the container's
 	// own namespaces (see package sysctl for what is allowed).
 	Sysctls map[string]string `json:"sysctls,omitempty"`
@@ -174,6 +182,9 @@ type Mount struct {
 	// Options are extra mount options (tmpfs size=, mode=; bind
 	// propagation).
 	Options []string `json:"options,omitempty"`
+	// Relabel gives a bind's source the container's MountLabel at
+	// create (the CRI's selinux_relabel); nothing without a MountLabel.
+	Relabel bool `json:"relabel,omitempty"`
 }
 
 // IDMapping maps Size ids from ContainerID in a user namespace to

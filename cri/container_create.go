@@ -77,9 +77,11 @@ func (s *Server) containerConfig(ctx context.Context, sb engine.Container, sm sa
 	if sb.ShimDir != "" { // one shim per pod (a sandbox of an older berthd has its own only)
 		cfg.Shim = "container:" + sb.ID
 	}
-	if sbCfg, err := engine.ContainerConfig(sb); err == nil {
-		cfg.CgroupParent = sbCfg.CgroupParent // the pod's cgroup
+	sbCfg, err := engine.ContainerConfig(sb)
+	if err != nil {
+		return container.Config{}, err
 	}
+	cfg.CgroupParent = sbCfg.CgroupParent // the pod's cgroup
 	if cc.GetCommand() != nil {
 		cfg.Entrypoint = cc.GetCommand()
 	}
@@ -101,6 +103,9 @@ func (s *Server) containerConfig(ctx context.Context, sb engine.Container, sm sa
 	}
 	podNamespaces(&cfg, sb.ID, sm)
 	if err := securityContext(&cfg, sb.ID, cc.GetLinux().GetSecurityContext()); err != nil {
+		return container.Config{}, err
+	}
+	if err := s.containerLSM(&cfg, sbCfg, cc.GetLinux().GetSecurityContext()); err != nil {
 		return container.Config{}, err
 	}
 	if err := containerUserNS(&cfg, sb.ID, sm, cc.GetLinux().GetSecurityContext().GetNamespaceOptions().GetUsernsOptions()); err != nil {
@@ -144,8 +149,10 @@ func (s *Server) mounts(ctx context.Context, cfg *container.Config, meta *contai
 		if m.GetImageSubPath() != "" {
 			return fmt.Errorf("%w: mount %s: image_sub_path needs an image", errdefs.ErrInvalidArgument, m.GetContainerPath())
 		}
-		cfg.Mounts = append(cfg.Mounts, container.Mount{Type: "bind", Source: m.GetHostPath(), Target: m.GetContainerPath(), ReadOnly: m.GetReadonly(), Options: opts})
-		meta.Mounts = append(meta.Mounts, mountMeta{ContainerPath: m.GetContainerPath(), HostPath: m.GetHostPath(), Readonly: m.GetReadonly(), Propagation: int32(m.GetPropagation())})
+		cfg.Mounts = append(cfg.Mounts, container.Mount{Type: "bind", Source: m.GetHostPath(), Target: m.GetContainerPath(), ReadOnly: m.GetReadonly(), Options: opts,
+			Relabel: m.GetSelinuxRelabel()})
+		meta.Mounts = append(meta.Mounts, mountMeta{ContainerPath: m.GetContainerPath(), HostPath: m.GetHostPath(), Readonly: m.GetReadonly(), Propagation: int32(m.GetPropagation()),
+			SelinuxRelabel: m.GetSelinuxRelabel()})
 	}
 	return nil
 }

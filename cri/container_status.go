@@ -73,7 +73,7 @@ func containerStatus(c engine.Container) (*runtimeapi.ContainerStatus, error) {
 	}
 	for _, m := range meta.Mounts {
 		cm := &runtimeapi.Mount{ContainerPath: m.ContainerPath, HostPath: m.HostPath, Readonly: m.Readonly,
-			Propagation: runtimeapi.MountPropagation(m.Propagation), ImageSubPath: m.ImageSubPath}
+			Propagation: runtimeapi.MountPropagation(m.Propagation), ImageSubPath: m.ImageSubPath, SelinuxRelabel: m.SelinuxRelabel}
 		if m.Image != "" {
 			cm.Image = &runtimeapi.ImageSpec{Image: m.Image, ImageRef: m.ImageRef}
 		}

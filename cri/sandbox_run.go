@@ -91,6 +91,9 @@ func (s *Server) sandboxConfig(req *runtimeapi.RunPodSandboxRequest) (container.
 	if err := sandboxUser(&cfg, pc.GetLinux().GetSecurityContext()); err != nil {
 		return container.Config{}, err
 	}
+	if err := s.sandboxLSM(&cfg, pc.GetLinux().GetSecurityContext()); err != nil {
+		return container.Config{}, err
+	}
 	if cfg.Publish, err = publish(pc.GetPortMappings()); err != nil {
 		return container.Config{}, err
 	}

@@ -58,6 +58,9 @@ type Server struct {
 	// mu guards podCIDR (UpdateRuntimeConfig's).
 	mu      sync.Mutex
 	podCIDR string
+
+	// appArmor loads the RuntimeDefault profile on first use.
+	appArmor defaultAppArmor
 }
 
 // New binds cfg.Address (replacing a stale socket); Serve answers.

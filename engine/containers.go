@@ -197,6 +197,9 @@ func (e *Engine) checkConfig(cfg *container.Config) error {
 	if _, err := oomScoreAdj(cfg.OOMScoreAdj); err != nil {
 		return err
 	}
+	if err := checkLSM(*cfg); err != nil {
+		return err
+	}
 	_, err := e.runtimeFor(cfg.Runtime)
 	return err
 }
@@ -247,6 +250,9 @@ func (e *Engine) writeBundle(ctx context.Context, ns string, c Container, cfg co
 		if err := volumes.CopyUp(ctx, data, rootfs, target); err != nil {
 			return nil, err
 		}
+	}
+	if err := relabelBinds(specCfg); err != nil {
+		return nil, err
 	}
 	spec, err := containerSpec(c.ID, res.Config.Config, specCfg, rootfs)
 	if err != nil {

@@ -109,6 +109,7 @@ func containerSpec(id string, img ocispec.ImageConfig, cfg container.Config, roo
 	if s.Linux.Seccomp, err = seccompProfile(cfg, s); err != nil {
 		return nil, err
 	}
+	s.Process.ApparmorProfile, s.Process.SelinuxLabel, s.Linux.MountLabel = cfg.AppArmorProfile, cfg.SELinuxLabel, cfg.MountLabel
 	if len(cfg.Sysctls) > 0 {
 		s.Linux.Sysctl = maps.Clone(cfg.Sysctls)
 	}
