@@ -42,13 +42,33 @@ func attachConsole(master *os.File) func() {
 	}
 }
 
-// forwardSignals relays the signals we receive to a container process
-// (through send), and terminal size changes to its pty.
-func forwardSignals(send func(os.Signal) error, console *os.File) chan os.Signal {
-	sigs := make(chan os.Signal, 32)
-	signal.Notify(sigs)
+// signalCatcher catches every signal the runtime gets from when it is
+// made, so that none kills the runtime while it has a container process
+// to relay them to, as runc's run does. Catching every signal (some 65,
+// each a round trip to the Go runtime's signal-mask thread: a few ms)
+// happens in the background, beside the create.
+type signalCatcher struct {
+	sigs  chan os.Signal
+	ready chan struct{}
+}
+
+func catchSignals() *signalCatcher {
+	c := &signalCatcher{sigs: make(chan os.Signal, 32), ready: make(chan struct{})}
 	go func() {
-		for s := range sigs {
+		signal.Notify(c.sigs)
+		close(c.ready)
+	}()
+	return c
+}
+
+// forward relays what is caught, from now on and what was caught before,
+// to a container process (through send), and terminal size changes to
+// its pty. Catching does not stop: what comes once the process is gone is
+// dropped rather than let it kill the runtime while it cleans up.
+func (c *signalCatcher) forward(send func(os.Signal) error, console *os.File) {
+	<-c.ready
+	go func() {
+		for s := range c.sigs {
 			switch s {
 			case unix.SIGCHLD, unix.SIGURG, unix.SIGPIPE:
 			case unix.SIGWINCH:
@@ -60,7 +80,6 @@ func forwardSignals(send func(os.Signal) error, console *os.File) chan os.Signal
 			}
 		}
 	}()
-	return sigs
 }
 
 // setOPOST turns output processing back on for the terminal f, best

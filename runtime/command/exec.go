@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 
@@ -156,6 +155,10 @@ func addCaps(have *specs.LinuxCapabilities, caps []string) *specs.LinuxCapabilit
 // execAndWait execs the process and, unless detached, relays signals and
 // the terminal to it and exits with its exit code.
 func execAndWait(r *runtime.Runtime, id string, o runtime.ExecOpts) error {
+	var sigs *signalCatcher
+	if !o.Detach {
+		sigs = catchSignals()
+	}
 	e, err := r.Exec(id, o)
 	if err != nil {
 		return err
@@ -167,9 +170,8 @@ func execAndWait(r *runtime.Runtime, id string, o runtime.ExecOpts) error {
 	if e.Console != nil {
 		stopTTY = attachConsole(e.Console)
 	}
-	sigs := forwardSignals(e.Signal, e.Console)
+	sigs.forward(e.Signal, e.Console)
 	ps, err := e.Wait()
-	signal.Stop(sigs)
 	stopTTY()
 	if err != nil {
 		return err

@@ -1,8 +1,6 @@
 package command
 
 import (
-	"os/signal"
-
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/runtime"
@@ -24,6 +22,10 @@ func runCmd(rt rtFunc) *cobra.Command {
 			o.Foreground = !detach
 			o.ListenFDs = listenFDs()
 			o.Stdio = runtime.OwnStdio()
+			var sigs *signalCatcher
+			if !detach {
+				sigs = catchSignals()
+			}
 			c, err := r.Create(id, o)
 			if err != nil {
 				return err
@@ -35,7 +37,7 @@ func runCmd(rt rtFunc) *cobra.Command {
 			if c.Console != nil {
 				stopTTY = attachConsole(c.Console)
 			}
-			sigs := forwardSignals(c.Process.Signal, c.Console)
+			sigs.forward(c.Process.Signal, c.Console)
 			err = r.Start(id)
 			var code int
 			if err == nil {
@@ -46,7 +48,6 @@ func runCmd(rt rtFunc) *cobra.Command {
 				_ = c.Process.Kill()
 				_, _ = c.Wait() // start failed: that error is the one to report
 			}
-			signal.Stop(sigs)
 			stopTTY()
 			if !keep {
 				if derr := r.Delete(id, true); err == nil {

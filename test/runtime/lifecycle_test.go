@@ -1,12 +1,17 @@
 package runtime_test
 
 import (
+	"bufio"
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -337,4 +342,42 @@ func TestCreateKilledMidwayIsDeletable(t *testing.T) {
 	if _, err := os.Stat(cg); !os.IsNotExist(err) {
 		t.Fatalf("cgroup %s left after delete (%v)", cg, err)
 	}
+}
+
+// TestRunAndExecRelaySignals: a foreground run, and a foreground exec,
+// pass a signal the runtime gets on to the container's process, whose
+// handler then decides the exit code; the runtime is not killed by it.
+func TestRunAndExecRelaySignals(t *testing.T) {
+	sideBySide(t, func(t *testing.T, e *env) {
+		const script = `trap 'echo got-usr1; exit 7' USR1; echo ready; while :; do sleep 0.05; done`
+		relay := func(what string, args ...string) {
+			cmd := e.cmd(args...)
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			r := bufio.NewReader(out)
+			if line, err := r.ReadString('\n'); line != "ready\n" {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+				t.Fatalf("%s: first line %q, %v", what, line, err)
+			}
+			if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+				t.Fatal(err)
+			}
+			rest, _ := io.ReadAll(r)
+			err = cmd.Wait()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 7 || string(rest) != "got-usr1\n" {
+				t.Errorf("%s: exit %v, output %q; want exit code 7 and got-usr1", what, err, rest)
+			}
+		}
+		relay("run", "run", "-b", e.bundle([]string{"sh", "-c", script}, nil), e.id())
+		id := e.id()
+		e.must("run", "-d", "-b", e.bundle([]string{"sleep", "300"}, nil), id)
+		relay("exec", "exec", id, "sh", "-c", script)
+	})
 }
