@@ -3,9 +3,12 @@ package cgroups
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -290,4 +293,99 @@ func TestV1MemoryBelowUsage(t *testing.T) {
 	if got := readBack(t, dir, "memory.limit_in_bytes"); got != before {
 		t.Fatalf("limit changed to %s", got)
 	}
+}
+
+// TestOpenJoinMovesTheWritingThread: OpenJoin gives the cgroup2
+// directory (hybrid) and a tasks file per v1 hierarchy; a process's
+// thread writing "0" to each is then in every v1 directory of the
+// container, while the process's other threads stay where they were.
+func TestOpenJoinMovesTheWritingThread(t *testing.T) {
+	requireV1Host(t)
+	testutil.CheckLeaks(t)
+	name := testutil.Name(t)
+	m, err := New(Config{Path: "/" + name, ID: "join"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Apply(-1); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := m.Destroy(); err != nil {
+			t.Error(err)
+		}
+	}()
+	unified, tasks, err := m.OpenJoin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if (unified != nil) != (m.Path("") != "") {
+		t.Errorf("cgroup2 directory %v, want one exactly when the container has %q", unified, m.Path(""))
+	}
+	if unified != nil {
+		unified.Close()
+	}
+	v1 := 0
+	for _, d := range m.(*manager).dirs() {
+		if d != m.Path("") {
+			v1++
+		}
+	}
+	if len(tasks) != v1 || v1 == 0 {
+		t.Fatalf("%d tasks files for %d v1 directories", len(tasks), v1)
+	}
+	// A Go process like berth-init: its main thread joins, its other
+	// threads report where they are.
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "BERTH_CGROUPS_JOIN_HELPER="+strconv.Itoa(len(tasks)))
+	cmd.ExtraFiles = tasks
+	out, err := cmd.Output()
+	for _, f := range tasks {
+		f.Close()
+	}
+	if err != nil {
+		t.Fatalf("helper: %v: %s", err, out)
+	}
+	main, others, _ := strings.Cut(string(out), "---\n")
+	got := parseProcCgroup(main)
+	for ctrl, d := range m.State().Paths {
+		if ctrl == "" {
+			continue
+		}
+		if !strings.HasSuffix(d, got[ctrl]) || got[ctrl] == "/" {
+			t.Errorf("the writing thread's %s cgroup is %q, want the container's %s", ctrl, got[ctrl], d)
+		}
+	}
+	if strings.Contains(others, name) || others == "" {
+		t.Errorf("another thread of the process moved too, or none was seen: %q", others)
+	}
+}
+
+// init is TestOpenJoinMovesTheWritingThread's process when the test
+// binary runs as it: like berth-init, its main thread (init functions run
+// there) writes "0" to the tasks files it inherits; it prints that
+// thread's cgroups and, after "---", its other threads'.
+func init() {
+	n, err := strconv.Atoi(os.Getenv("BERTH_CGROUPS_JOIN_HELPER"))
+	if err != nil {
+		return
+	}
+	runtime.LockOSThread()
+	for fd := 3; fd < 3+n; fd++ {
+		if _, err := unix.Write(fd, []byte("0")); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
+	b, _ := os.ReadFile("/proc/thread-self/cgroup")
+	var others strings.Builder
+	ents, _ := os.ReadDir("/proc/self/task")
+	for _, e := range ents {
+		if e.Name() != strconv.Itoa(unix.Gettid()) {
+			c, _ := os.ReadFile("/proc/self/task/" + e.Name() + "/cgroup")
+			others.Write(c)
+		}
+	}
+	fmt.Print(string(b) + "---\n" + others.String())
+	os.Exit(0)
 }

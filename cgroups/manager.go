@@ -96,6 +96,17 @@ type Manager interface {
 	// for clone3's CLONE_INTO_CGROUP. It fails with ErrNotSupported except
 	// in Unified mode, where it is the only hierarchy a process must join.
 	OpenUnified() (*os.File, error)
+	// OpenJoin opens what lets a new process be in the container's cgroup
+	// without being moved there: the cgroup2 directory (nil when there is
+	// none), for clone3's CLONE_INTO_CGROUP, and one cgroup v1 "tasks"
+	// file per v1 hierarchy, opened for writing, to which the process
+	// writes "0" from the thread that will execve. Moving a whole process
+	// (AddProc) takes the kernel's global threadgroup lock for writing,
+	// which waits for an RCU grace period (some 10 ms on an idle host);
+	// a thread moving itself does not take it. The permission check uses
+	// the opener's credentials, so a process in a user namespace can
+	// write them. An error means the process must be moved with AddProc.
+	OpenJoin() (unified *os.File, tasks []*os.File, err error)
 }
 
 // FreezerState is the freezer state of a cgroup.

@@ -267,3 +267,38 @@ func (m *manager) OpenUnified() (*os.File, error) {
 	}
 	return os.NewFile(uintptr(fd), d), nil
 }
+
+// OpenJoin opens the cgroup2 directory and the v1 hierarchies' tasks
+// files (see Manager).
+func (m *manager) OpenJoin() (unified *os.File, tasks []*os.File, err error) {
+	defer func() {
+		if err != nil {
+			if unified != nil {
+				unified.Close()
+			}
+			for _, f := range tasks {
+				f.Close()
+			}
+			unified, tasks = nil, nil
+		}
+	}()
+	if d := m.paths[""]; d != "" {
+		fd, err := unix.Open(d, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, nil, fmt.Errorf("open cgroup %s: %w", d, err)
+		}
+		unified = os.NewFile(uintptr(fd), d)
+	}
+	for _, d := range m.dirs() {
+		if d == m.paths[""] {
+			continue
+		}
+		p := filepath.Join(d, "tasks")
+		fd, err := unix.Open(p, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return unified, tasks, fmt.Errorf("open %s: %w", p, err)
+		}
+		tasks = append(tasks, os.NewFile(uintptr(fd), p))
+	}
+	return unified, tasks, nil
+}

@@ -120,7 +120,11 @@ type creation struct {
 	fifo  *os.File   // O_PATH descriptor of the exec fifo
 	cg    cgroups.Manager
 	cgFD  *os.File // the cgroup2 directory the init is born in, or nil
-	ip    *initProc
+	// cgJoined: the init joins its cgroup without being moved, born in
+	// cgFD (if any) and joining the v1 hierarchies through cgTasks.
+	cgJoined bool
+	cgTasks  []*os.File
+	ip       *initProc
 	// waitPlaced waits until the init is in its cgroup.
 	waitPlaced func() error
 	state      *State
@@ -236,7 +240,16 @@ func (c *creation) makeCgroup() (err error) {
 	if err := c.r.store().save(&State{ID: c.id, Bundle: c.bundle, Rootfs: spec.Root.Path, Created: time.Now().UTC(), Cgroup: &early, Annotations: spec.Annotations}); err != nil {
 		return err
 	}
-	if f, ferr := c.cg.OpenUnified(); ferr == nil {
+	// Born in the cgroup2 directory by clone3, the init joins the v1
+	// hierarchies itself, thread by thread (OpenJoin); else it is moved.
+	if unified, tasks, jerr := c.cg.OpenJoin(); jerr == nil {
+		for _, f := range append(tasks, unified) {
+			if f != nil {
+				c.keep(f)
+			}
+		}
+		c.cgFD, c.cgTasks, c.cgJoined = unified, tasks, true
+	} else if f, ferr := c.cg.OpenUnified(); ferr == nil {
 		c.keep(f)
 		c.cgFD = f
 	}
@@ -302,7 +315,7 @@ func (c *creation) configureInit() error {
 		PreserveFDs:  c.o.ListenFDs + c.o.PreserveFDs,
 		CgroupPaths:  c.state.Cgroup.Paths,
 		CgroupNS:     cgroupNS,
-		WaitCgroup:   cgroupNS && c.cgFD == nil,
+		WaitCgroup:   cgroupNS && !c.cgJoined && c.cgFD == nil,
 		UserNS:       userNS,
 		TimeNS:       newNS[specs.TimeNamespace],
 		Seccomp:      c.prep.seccomp,
@@ -315,13 +328,19 @@ func (c *creation) configureInit() error {
 			return err
 		}
 	}
+	if c.cgJoined {
+		cfg.CgroupJoin = len(c.cgTasks)
+		for _, f := range c.cgTasks {
+			fds = append(fds, int(f.Fd()))
+		}
+	}
 	if err := c.ip.conn.Send(cfg, fds...); err != nil {
 		return err
 	}
 	// Only now may the cgroup goroutine talk to init: the config must be
 	// the first message it reads.
 	var move cgroups.Manager
-	if c.cgFD == nil {
+	if !c.cgJoined && c.cgFD == nil {
 		move = c.cg
 	}
 	c.waitPlaced = placeInit(c.ip, move, cgroupNS)

@@ -180,8 +180,12 @@ func readConfig(conn *proto.Conn) (*proto.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	if len(fds) != len(cfg.IDMapped)+len(cfg.BindSources) {
-		return nil, fmt.Errorf("config came with %d descriptors for %d idmapped mounts and %d bind sources", len(fds), len(cfg.IDMapped), len(cfg.BindSources))
+	if len(fds) != len(cfg.IDMapped)+len(cfg.BindSources)+cfg.CgroupJoin {
+		return nil, fmt.Errorf("config came with %d descriptors for %d idmapped mounts, %d bind sources and %d cgroup tasks files",
+			len(fds), len(cfg.IDMapped), len(cfg.BindSources), cfg.CgroupJoin)
+	}
+	if err := joinCgroup(fds[len(fds)-cfg.CgroupJoin:]); err != nil {
+		return nil, err
 	}
 	idMapped, bindSources = map[int]*os.File{}, map[int]*os.File{}
 	for i, idx := range cfg.IDMapped {
@@ -198,6 +202,22 @@ func readConfig(conn *proto.Conn) (*proto.Config, error) {
 		return nil, errors.New("config without spec or process")
 	}
 	return &cfg, nil
+}
+
+// joinCgroup moves this thread, the one that will execve, into the
+// container's cgroup v1 hierarchies through their tasks files, open at
+// fds, and closes them. A thread moving itself does not take the kernel's
+// global threadgroup lock, whose write side waits for an RCU grace period;
+// init's other Go threads stay behind and end at execve.
+func joinCgroup(fds []int) error {
+	var err error
+	for _, fd := range fds {
+		if _, werr := unix.Write(fd, []byte("0")); werr != nil && err == nil {
+			err = fmt.Errorf("join cgroup: %w", werr)
+		}
+		unix.Close(fd)
+	}
+	return err
 }
 
 // enterContainer joins the container's mount namespace and, for its first

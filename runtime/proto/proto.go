@@ -77,6 +77,11 @@ type Config struct {
 	// init entered its user namespace; their descriptors come after the
 	// idmapped ones, in this order.
 	BindSources []int `json:"bindSources,omitempty"`
+	// CgroupJoin is the number of cgroup v1 tasks files, opened by the
+	// runtime, whose descriptors come last: init joins the container's
+	// cgroup by writing "0" to each from the thread that will execve, as
+	// soon as it has its config.
+	CgroupJoin int `json:"cgroupJoin,omitempty"`
 	// Seccomp is the compiled filter, or nil.
 	Seccomp json.RawMessage `json:"seccomp,omitempty"`
 	// Debug asks init to send its debug lines as MsgDebug while the
