@@ -65,11 +65,22 @@ func (r *Runtime) Exec(id string, o ExecOpts) (_ *Execed, err error) {
 		return nil, err
 	}
 	so := execSpawnOpts(st, o, exe)
-	// The process joins the container's cgroup: born there by clone3 on
-	// cgroup v2; on v1 moved in while it starts, before it may execve.
+	// The process joins the container's cgroup: born in its cgroup2
+	// directory by clone3, and joining the v1 hierarchies itself from the
+	// thread that execs (cgroups.OpenJoin); else moved in while it starts,
+	// before it may execve.
 	cg, cgErr := r.cgroupOf(st)
+	var joinTasks []*os.File
+	joined := false
 	if cgErr == nil {
-		if f, err := cg.OpenUnified(); err == nil {
+		if unified, tasks, err := cg.OpenJoin(); err == nil {
+			for _, f := range append(tasks, unified) {
+				if f != nil {
+					defer f.Close()
+				}
+			}
+			so.cgroupFD, joinTasks, joined = unified, tasks, true
+		} else if f, err := cg.OpenUnified(); err == nil {
 			defer f.Close()
 			so.cgroupFD = f
 		}
@@ -89,9 +100,14 @@ func (r *Runtime) Exec(id string, o ExecOpts) (_ *Execed, err error) {
 		NoONLCR:      o.Process.Terminal && o.ConsoleSocket == "",
 		NoNewKeyring: true,
 		Debug:        r.Debug != nil,
-		WaitCgroup:   cgErr == nil && so.cgroupFD == nil,
+		WaitCgroup:   cgErr == nil && !joined && so.cgroupFD == nil,
+		CgroupJoin:   len(joinTasks),
 	}
-	if err := ip.conn.Send(cfg); err != nil {
+	var fds []int
+	for _, f := range joinTasks {
+		fds = append(fds, int(f.Fd()))
+	}
+	if err := ip.conn.Send(cfg, fds...); err != nil {
 		return nil, err
 	}
 	var move cgroups.Manager

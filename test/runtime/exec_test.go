@@ -1,6 +1,7 @@
 package runtime_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,6 +43,12 @@ func TestExec(t *testing.T) {
 	}
 	if out := e.must("ps", "--format", "json", id); !strings.Contains(out, strings.TrimSpace(string(pb))) {
 		t.Fatalf("exec'd pid %s not in ps %q", pb, out)
+	}
+	// In every hierarchy, the cgroup of the container's first process.
+	initCg, err1 := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", e.state(id).Pid))
+	execCg, err2 := os.ReadFile("/proc/" + strings.TrimSpace(string(pb)) + "/cgroup")
+	if err1 != nil || err2 != nil || string(initCg) != string(execCg) {
+		t.Fatalf("exec'd process's cgroups %q (%v), the container's %q (%v)", execCg, err2, initCg, err1)
 	}
 	e.fails("executable file not found", "exec", id, "no-such-cmd")
 	e.fails("needs a command", "exec", id)
