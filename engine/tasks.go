@@ -450,23 +450,28 @@ func (e *Engine) finish(ns, id string, t *task, ex *shim.Exit) {
 		e.log.Warn("record an exit", "id", id, "err", err)
 		return
 	}
-	// Read before the runtime's delete removes the cgroup.
-	oom := oomKilled(recordedCgroup(c))
+	cfg, cfgErr := ContainerConfig(c)
+	autoRemove := cfgErr == nil && cfg.AutoRemove
+	// Read before the runtime's delete removes the cgroup; an --rm
+	// container's exit is not recorded.
+	var oom bool
+	if !autoRemove {
+		oom = oomKilled(recordedCgroup(c))
+	}
 	// The shim deletes the container in the runtime (a process of its
 	// own) while the exit is recorded here.
 	deleted := e.deleteTask(ctx, c, t)
 	e.teardownNetwork(ctx, ns, c)
+	exitAttrs := map[string]string{"exitCode": strconv.Itoa(ex.Code), "reason": ex.Reason}
+	if autoRemove {
+		e.autoRemove(ctx, ns, c, exitAttrs, deleted, done)
+		return
+	}
 	_ = e.unmountBundle(ns, id)
 	c.Status.State, c.Status.Pid, c.Status.ExitCode, c.Status.Reason = StateExited, 0, ex.Code, ex.Reason
 	c.Status.OOMKilled = oom
 	c.Status.Network = nil
 	c.Status.FinishedAt = ex.Time
-	exitAttrs := map[string]string{"exitCode": strconv.Itoa(ex.Code), "reason": ex.Reason}
-	cfg, cfgErr := ContainerConfig(c)
-	if cfgErr == nil && cfg.AutoRemove {
-		e.autoRemove(ctx, ns, c, exitAttrs, deleted, done)
-		return
-	}
 	if _, err := e.meta.Containers().Update(ctx, ns, c); err != nil {
 		e.log.Warn("record an exit", "id", id, "err", err)
 	}
@@ -477,20 +482,27 @@ func (e *Engine) finish(ns, id string, t *task, ex *shim.Exit) {
 	}
 }
 
-// autoRemove removes an exited --rm container, its root unmounted, while
+// autoRemove removes an exited --rm container, its network down, while
 // its shim deletes it in the runtime (deleted waits for that). As
 // Docker's --rm, anonymous volumes go too. No exit is committed: the
 // record goes (should the engine die first, recovery finds a running
-// record without shim state and removes it). Once the record is gone
-// the container's waiters are released (done): it is gone from ps -a,
-// its name free, its snapshot and volumes gone. The runtime's delete
-// and the bundle and log directories finish after, under the
-// container's lock; the directories go only once the runtime is done,
-// as poststop hooks get the bundle's path. Should the engine die first,
-// recovery removes what is left (orphans.go).
+// record without shim state and removes it), beside the unmount and the
+// snapshot's removal, so that its commit and the snapshot record's go
+// together. Once both are gone the container's waiters are released
+// (done): it is gone from ps -a, its name free, its snapshot and volumes
+// gone. The runtime's delete and the bundle and log directories finish
+// after, under the container's lock; the directories go only once the
+// runtime is done, as poststop hooks get the bundle's path. Should the
+// engine die first, recovery removes what is left (orphans.go).
 func (e *Engine) autoRemove(ctx context.Context, ns string, c Container, exitAttrs map[string]string, deleted, done func()) {
+	recordGone := make(chan struct{})
+	go func() {
+		defer close(recordGone)
+		e.removeRecord(ctx, ns, c, true)
+	}()
+	_ = e.unmountBundle(ns, c.ID)
 	e.removeSnapshot(ctx, ns, c)
-	e.removeRecord(ctx, ns, c, true)
+	<-recordGone
 	e.publishTask(ns, "exit", c.ID, exitAttrs)
 	e.publishContainer(ns, "delete", c, nil)
 	done()
