@@ -9,10 +9,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/berth-dev/berth/container"
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/errdefs"
+	"golang.org/x/sys/unix"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -149,13 +151,48 @@ func (s *Server) mounts(ctx context.Context, cfg *container.Config, meta *contai
 		if m.GetImageSubPath() != "" {
 			return fmt.Errorf("%w: mount %s: image_sub_path needs an image", errdefs.ErrInvalidArgument, m.GetContainerPath())
 		}
+		if m.GetRecursiveReadOnly() {
+			if err := s.checkRecursiveReadOnly(m, cfg.Runtime); err != nil {
+				return err
+			}
+			opts = append(opts, "rro")
+		}
 		cfg.Mounts = append(cfg.Mounts, container.Mount{Type: "bind", Source: m.GetHostPath(), Target: m.GetContainerPath(), ReadOnly: m.GetReadonly(), Options: opts,
 			Relabel: m.GetSelinuxRelabel()})
 		meta.Mounts = append(meta.Mounts, mountMeta{ContainerPath: m.GetContainerPath(), HostPath: m.GetHostPath(), Readonly: m.GetReadonly(), Propagation: int32(m.GetPropagation()),
-			SelinuxRelabel: m.GetSelinuxRelabel()})
+			SelinuxRelabel: m.GetSelinuxRelabel(), RecursiveReadOnly: m.GetRecursiveReadOnly()})
 	}
 	return nil
 }
+
+// checkRecursiveReadOnly refuses a recursively read-only bind mount
+// that is not read-only with private propagation (a sub-mount arriving
+// later would be writable), or whose runtime cannot make one.
+func (s *Server) checkRecursiveReadOnly(m *runtimeapi.Mount, runtime string) error {
+	switch {
+	case !m.GetReadonly():
+		return fmt.Errorf("%w: mount %s: recursive read-only needs readonly", errdefs.ErrInvalidArgument, m.GetContainerPath())
+	case m.GetPropagation() != runtimeapi.MountPropagation_PROPAGATION_PRIVATE:
+		return fmt.Errorf("%w: mount %s: recursive read-only needs private propagation, not %v", errdefs.ErrInvalidArgument, m.GetContainerPath(), m.GetPropagation())
+	case !s.recursiveReadOnly(runtime):
+		return fmt.Errorf("%w: mount %s: the runtime cannot make recursively read-only mounts", errdefs.ErrInvalidArgument, m.GetContainerPath())
+	}
+	return nil
+}
+
+// recursiveReadOnly says whether runtime can make recursively read-only
+// mounts on this kernel: its features list "rro", and mount_setattr(2)
+// exists (Linux 5.12).
+func (s *Server) recursiveReadOnly(runtime string) bool {
+	return mountSetattr() && s.cfg.Engine.RecursiveReadOnlyMounts(runtime)
+}
+
+// mountSetattr says whether the kernel has mount_setattr(2): called on
+// no descriptor it fails with EBADF rather than ENOSYS.
+var mountSetattr = sync.OnceValue(func() bool {
+	err := unix.MountSetattr(-1, "", unix.AT_EMPTY_PATH, &unix.MountAttr{})
+	return !errors.Is(err, unix.ENOSYS)
+})
 
 // imageMount is the engine mount of a CRI image volume: the image's root
 // (or its image_sub_path), which must be read-only, by image ID.

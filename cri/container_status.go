@@ -73,7 +73,8 @@ func containerStatus(c engine.Container) (*runtimeapi.ContainerStatus, error) {
 	}
 	for _, m := range meta.Mounts {
 		cm := &runtimeapi.Mount{ContainerPath: m.ContainerPath, HostPath: m.HostPath, Readonly: m.Readonly,
-			Propagation: runtimeapi.MountPropagation(m.Propagation), ImageSubPath: m.ImageSubPath, SelinuxRelabel: m.SelinuxRelabel}
+			Propagation: runtimeapi.MountPropagation(m.Propagation), ImageSubPath: m.ImageSubPath, SelinuxRelabel: m.SelinuxRelabel,
+			RecursiveReadOnly: m.RecursiveReadOnly}
 		if m.Image != "" {
 			cm.Image = &runtimeapi.ImageSpec{Image: m.Image, ImageRef: m.ImageRef}
 		}

@@ -63,6 +63,7 @@ type mountMeta struct {
 	Readonly                bool  `json:",omitempty"`
 	Propagation             int32 `json:",omitempty"`
 	SelinuxRelabel          bool  `json:",omitempty"`
+	RecursiveReadOnly       bool  `json:",omitempty"`
 	// Image (as the request named it), ImageRef (its ID) and
 	// ImageSubPath describe an image volume.
 	Image        string `json:",omitempty"`

@@ -43,11 +43,12 @@ func (r *runtimeService) Status(ctx context.Context, req *runtimeapi.StatusReque
 
 // handlers lists the runtime handlers: "" (the default, berth-runtime),
 // then each runtime of the engine by name, with user namespaces where
-// the runtime supports them and idmapped mounts (its `features`).
+// the runtime supports them and idmapped mounts, and recursively
+// read-only mounts where it makes them (its `features`).
 func (s *Server) handlers() []*runtimeapi.RuntimeHandler {
 	e := s.cfg.Engine
 	features := func(rt string) *runtimeapi.RuntimeHandlerFeatures {
-		return &runtimeapi.RuntimeHandlerFeatures{UserNamespaces: e.UserNamespaces(rt)}
+		return &runtimeapi.RuntimeHandlerFeatures{UserNamespaces: e.UserNamespaces(rt), RecursiveReadOnlyMounts: s.recursiveReadOnly(rt)}
 	}
 	out := []*runtimeapi.RuntimeHandler{{Name: "", Features: features("")}}
 	for _, n := range e.Runtimes() {

@@ -21,30 +21,44 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 )
 
-// usernsSupport caches, per runtime path, whether the runtime runs
-// containers in user namespaces with idmapped mounts.
-var usernsSupport sync.Map
-
 // UserNamespaces reports whether the named runtime ("" the default) can
 // run containers in user namespaces: its `features` list the user
-// namespace and idmapped mounts. The answer is kept per binary.
+// namespace and idmapped mounts.
 func (e *Engine) UserNamespaces(runtime string) bool {
-	rt, err := e.runtimeFor(runtime)
-	if err != nil {
-		return false
-	}
-	key := strings.Join(append([]string{rt.path}, rt.args...), "\x00")
-	if v, ok := usernsSupport.Load(key); ok {
-		return v.(bool)
-	}
-	out, err := exec.Command(rt.path, append(slices.Clone(rt.args), "features")...).Output()
-	var f features.Features
-	ok := err == nil && json.Unmarshal(out, &f) == nil && f.Linux != nil &&
+	f := e.runtimeFeatures(runtime)
+	return f != nil && f.Linux != nil &&
 		slices.Contains(f.Linux.Namespaces, "user") &&
 		f.Linux.MountExtensions != nil && f.Linux.MountExtensions.IDMap != nil &&
 		f.Linux.MountExtensions.IDMap.Enabled != nil && *f.Linux.MountExtensions.IDMap.Enabled
-	usernsSupport.Store(key, ok)
-	return ok
+}
+
+// RecursiveReadOnlyMounts reports whether the named runtime makes
+// recursively read-only mounts: its `features` list the "rro" option.
+func (e *Engine) RecursiveReadOnlyMounts(runtime string) bool {
+	f := e.runtimeFeatures(runtime)
+	return f != nil && slices.Contains(f.MountOptions, "rro")
+}
+
+// runtimeFeatures caches, per runtime binary and arguments, what the
+// runtime's `features` command says; nil when it says nothing readable.
+var featuresCache sync.Map
+
+func (e *Engine) runtimeFeatures(runtime string) *features.Features {
+	rt, err := e.runtimeFor(runtime)
+	if err != nil {
+		return nil
+	}
+	key := strings.Join(append([]string{rt.path}, rt.args...), "\x00")
+	if v, ok := featuresCache.Load(key); ok {
+		return v.(*features.Features)
+	}
+	var f *features.Features
+	out, err := exec.Command(rt.path, append(slices.Clone(rt.args), "features")...).Output()
+	if err == nil && json.Unmarshal(out, &f) != nil {
+		f = nil
+	}
+	featuresCache.Store(key, f)
+	return f
 }
 
 // checkUserNS validates cfg's user namespace at create time: mappings

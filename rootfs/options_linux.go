@@ -2,6 +2,7 @@ package rootfs
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -104,6 +105,25 @@ var recAttrTable = map[string]recAttrOpt{
 	"ratime":         {true, unix.MOUNT_ATTR_NOATIME},
 	"rstrictatime":   {false, unix.MOUNT_ATTR_STRICTATIME},
 	"rnostrictatime": {true, unix.MOUNT_ATTR__ATIME},
+}
+
+// MountOptions lists every mount option parseOptions gives a meaning
+// (the runtime's `features`), sorted: mount(8)'s flags, propagation,
+// the recursive attributes of mount_setattr(2) and the idmap options.
+// Others are passed to the file system as data.
+func MountOptions() []string {
+	out := []string{"idmap", "ridmap"}
+	for k := range flagTable {
+		out = append(out, k)
+	}
+	for k := range propagationTable {
+		out = append(out, k)
+	}
+	for k := range recAttrTable {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // parseOptions splits a spec mount's options. Unknown options become

@@ -2,6 +2,7 @@ package rootfs
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -67,5 +68,23 @@ func TestParseOptionsIdmap(t *testing.T) {
 	o, _ := parseOptions([]string{"bind", "idmap"})
 	if !o.idmap || len(o.data) != 0 {
 		t.Errorf("idmap not recognised: %+v", o)
+	}
+}
+
+// TestMountOptionsAreUnderstood: every option the runtime's features
+// list has a meaning here (none is passed on as file system data), and
+// the recursive attributes are among them.
+func TestMountOptionsAreUnderstood(t *testing.T) {
+	opts := MountOptions()
+	for _, o := range opts {
+		p, err := parseOptions([]string{o})
+		if err != nil || len(p.data) != 0 {
+			t.Errorf("option %q: %v, data %v", o, err, p.data)
+		}
+	}
+	for _, want := range []string{"rro", "rnosuid", "ridmap", "rslave", "nosymfollow"} {
+		if !slices.Contains(opts, want) {
+			t.Errorf("MountOptions lacks %q: %v", want, opts)
+		}
 	}
 }

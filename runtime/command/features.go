@@ -5,6 +5,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/capabilities"
+	"github.com/berth-dev/berth/rootfs"
 	"github.com/berth-dev/berth/version"
 )
 
@@ -19,13 +20,7 @@ func featuresCmd() *cobra.Command {
 				OCIVersionMin: "1.0.0",
 				OCIVersionMax: version.OCIRuntimeSpec,
 				Hooks:         []string{"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"},
-				MountOptions: []string{
-					"async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "iversion", "lazytime",
-					"loud", "mand", "noatime", "nodev", "nodiratime", "noexec", "noiversion", "nolazytime", "nomand",
-					"norelatime", "nostrictatime", "nosuid", "private", "rbind", "relatime", "remount", "ro", "rprivate",
-					"rshared", "rslave", "runbindable", "rw", "shared", "silent", "slave", "strictatime", "suid", "sync",
-					"unbindable", "idmap", "ridmap",
-				},
+				MountOptions:  rootfs.MountOptions(),
 				Linux: &features.Linux{
 					Namespaces:   []string{"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"},
 					Capabilities: capabilities.Names(),
