@@ -260,12 +260,16 @@ func (m *manager) OpenUnified() (*os.File, error) {
 	if m.mode != Unified {
 		return nil, unsupportedf("CLONE_INTO_CGROUP needs a pure cgroup v2 host, this one is %s", m.mode)
 	}
-	d := m.paths[""]
-	fd, err := unix.Open(d, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	return openFile(m.paths[""], unix.O_RDONLY|unix.O_DIRECTORY)
+}
+
+// openFile opens path close-on-exec with flags.
+func openFile(path string, flags int) (*os.File, error) {
+	fd, err := unix.Open(path, flags|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("open cgroup %s: %w", d, err)
+		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	return os.NewFile(uintptr(fd), d), nil
+	return os.NewFile(uintptr(fd), path), nil
 }
 
 // OpenJoin opens the cgroup2 directory and the v1 hierarchies' tasks
@@ -283,22 +287,19 @@ func (m *manager) OpenJoin() (unified *os.File, tasks []*os.File, err error) {
 		}
 	}()
 	if d := m.paths[""]; d != "" {
-		fd, err := unix.Open(d, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return nil, nil, fmt.Errorf("open cgroup %s: %w", d, err)
+		if unified, err = openFile(d, unix.O_RDONLY|unix.O_DIRECTORY); err != nil {
+			return nil, nil, err
 		}
-		unified = os.NewFile(uintptr(fd), d)
 	}
 	for _, d := range m.dirs() {
 		if d == m.paths[""] {
 			continue
 		}
-		p := filepath.Join(d, "tasks")
-		fd, err := unix.Open(p, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		f, err := openFile(filepath.Join(d, "tasks"), unix.O_WRONLY)
 		if err != nil {
-			return unified, tasks, fmt.Errorf("open %s: %w", p, err)
+			return unified, tasks, err
 		}
-		tasks = append(tasks, os.NewFile(uintptr(fd), p))
+		tasks = append(tasks, f)
 	}
 	return unified, tasks, nil
 }

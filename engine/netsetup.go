@@ -256,7 +256,7 @@ func (e *Engine) startNetwork(ctx context.Context, ns string, c Container, cfg c
 		defer close(p.done)
 		p.settings, p.err = e.attachNetwork(ctx, m, path, ns, c, cfg, name, pm)
 	}
-	if p.background = !hasNetSysctl(cfg.Sysctls); p.background {
+	if p.background = len(netSysctls(cfg.Sysctls)) == 0; p.background {
 		go attach()
 	} else {
 		attach()
@@ -264,14 +264,15 @@ func (e *Engine) startNetwork(ctx context.Context, ns string, c Container, cfg c
 	return p, nil
 }
 
-// hasNetSysctl says whether sysctls set any net.* key.
-func hasNetSysctl(sysctls map[string]string) bool {
-	for k := range sysctls {
+// netSysctls are the net.* keys of sysctls, with their values.
+func netSysctls(sysctls map[string]string) map[string]string {
+	net := map[string]string{}
+	for k, v := range sysctls {
 		if strings.HasPrefix(k, "net.") {
-			return true
+			net[k] = v
 		}
 	}
-	return false
+	return net
 }
 
 // attachNetwork attaches the namespace at path to c's networks and fills

@@ -203,12 +203,7 @@ func searchable(dir string) error {
 // to the host's user namespace, whose root alone may write its sysctls.
 // The runtime finds them set and leaves them (sysctl.Apply).
 func (e *Engine) userNSNetSysctls(ns, id string, cfg container.Config) error {
-	net := map[string]string{}
-	for k, v := range cfg.Sysctls {
-		if strings.HasPrefix(k, "net.") {
-			net[k] = v
-		}
-	}
+	net := netSysctls(cfg.Sysctls)
 	if len(cfg.UIDMappings) == 0 || len(net) == 0 {
 		return nil
 	}

@@ -119,12 +119,9 @@ type creation struct {
 	files []*os.File // closed once create returns
 	fifo  *os.File   // O_PATH descriptor of the exec fifo
 	cg    cgroups.Manager
-	cgFD  *os.File // the cgroup2 directory the init is born in, or nil
-	// cgJoined: the init joins its cgroup without being moved, born in
-	// cgFD (if any) and joining the v1 hierarchies through cgTasks.
-	cgJoined bool
-	cgTasks  []*os.File
-	ip       *initProc
+	// cgJoin is how the init gets into its cgroup.
+	cgJoin cgroupJoin
+	ip     *initProc
 	// waitPlaced waits until the init is in its cgroup.
 	waitPlaced func() error
 	state      *State
@@ -240,18 +237,9 @@ func (c *creation) makeCgroup() (err error) {
 	if err := c.r.store().save(&State{ID: c.id, Bundle: c.bundle, Rootfs: spec.Root.Path, Created: time.Now().UTC(), Cgroup: &early, Annotations: spec.Annotations}); err != nil {
 		return err
 	}
-	// Born in the cgroup2 directory by clone3, the init joins the v1
-	// hierarchies itself, thread by thread (OpenJoin); else it is moved.
-	if unified, tasks, jerr := c.cg.OpenJoin(); jerr == nil {
-		for _, f := range append(tasks, unified) {
-			if f != nil {
-				c.keep(f)
-			}
-		}
-		c.cgFD, c.cgTasks, c.cgJoined = unified, tasks, true
-	} else if f, ferr := c.cg.OpenUnified(); ferr == nil {
+	c.cgJoin = openCgroupJoin(c.cg)
+	for _, f := range c.cgJoin.files() {
 		c.keep(f)
-		c.cgFD = f
 	}
 	return nil
 }
@@ -264,7 +252,7 @@ func (c *creation) startInit(exe *sealedInit) (err error) {
 	so.stdio = c.o.Stdio
 	so.preserveFDs = c.o.ListenFDs + c.o.PreserveFDs
 	so.fifo = c.fifo
-	so.cgroupFD = c.cgFD
+	so.cgroupFD = c.cgJoin.unified
 	if c.o.Foreground {
 		so.pdeathsig = syscall.SIGKILL
 	}
@@ -315,7 +303,8 @@ func (c *creation) configureInit() error {
 		PreserveFDs:  c.o.ListenFDs + c.o.PreserveFDs,
 		CgroupPaths:  c.state.Cgroup.Paths,
 		CgroupNS:     cgroupNS,
-		WaitCgroup:   cgroupNS && !c.cgJoined && c.cgFD == nil,
+		WaitCgroup:   cgroupNS && c.cgJoin.moved(),
+		CgroupJoin:   len(c.cgJoin.tasks),
 		UserNS:       userNS,
 		TimeNS:       newNS[specs.TimeNamespace],
 		Seccomp:      c.prep.seccomp,
@@ -328,19 +317,13 @@ func (c *creation) configureInit() error {
 			return err
 		}
 	}
-	if c.cgJoined {
-		cfg.CgroupJoin = len(c.cgTasks)
-		for _, f := range c.cgTasks {
-			fds = append(fds, int(f.Fd()))
-		}
-	}
-	if err := c.ip.conn.Send(cfg, fds...); err != nil {
+	if err := c.ip.conn.Send(cfg, append(fds, c.cgJoin.taskFDs()...)...); err != nil {
 		return err
 	}
 	// Only now may the cgroup goroutine talk to init: the config must be
 	// the first message it reads.
 	var move cgroups.Manager
-	if !c.cgJoined && c.cgFD == nil {
+	if c.cgJoin.moved() {
 		move = c.cg
 	}
 	c.waitPlaced = placeInit(c.ip, move, cgroupNS)

@@ -70,20 +70,13 @@ func (r *Runtime) Exec(id string, o ExecOpts) (_ *Execed, err error) {
 	// thread that execs (cgroups.OpenJoin); else moved in while it starts,
 	// before it may execve.
 	cg, cgErr := r.cgroupOf(st)
-	var joinTasks []*os.File
-	joined := false
+	var join cgroupJoin
 	if cgErr == nil {
-		if unified, tasks, err := cg.OpenJoin(); err == nil {
-			for _, f := range append(tasks, unified) {
-				if f != nil {
-					defer f.Close()
-				}
-			}
-			so.cgroupFD, joinTasks, joined = unified, tasks, true
-		} else if f, err := cg.OpenUnified(); err == nil {
+		join = openCgroupJoin(cg)
+		for _, f := range join.files() {
 			defer f.Close()
-			so.cgroupFD = f
 		}
+		so.cgroupFD = join.unified
 	}
 	ip, err := r.spawn(so)
 	if err != nil {
@@ -100,14 +93,10 @@ func (r *Runtime) Exec(id string, o ExecOpts) (_ *Execed, err error) {
 		NoONLCR:      o.Process.Terminal && o.ConsoleSocket == "",
 		NoNewKeyring: true,
 		Debug:        r.Debug != nil,
-		WaitCgroup:   cgErr == nil && !joined && so.cgroupFD == nil,
-		CgroupJoin:   len(joinTasks),
+		WaitCgroup:   cgErr == nil && join.moved(),
+		CgroupJoin:   len(join.tasks),
 	}
-	var fds []int
-	for _, f := range joinTasks {
-		fds = append(fds, int(f.Fd()))
-	}
-	if err := ip.conn.Send(cfg, fds...); err != nil {
+	if err := ip.conn.Send(cfg, join.taskFDs()...); err != nil {
 		return nil, err
 	}
 	var move cgroups.Manager
