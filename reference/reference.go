@@ -4,7 +4,6 @@ package reference
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/berth-dev/berth/errdefs"
@@ -26,12 +25,6 @@ type Reference struct {
 	Digest digest.Digest
 }
 
-var (
-	pathComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$`)
-	tagRe         = regexp.MustCompile(`^[\w][\w.-]{0,127}$`)
-	domainRe      = regexp.MustCompile(`^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?$|^\[[0-9a-fA-F:]+\](?::[0-9]+)?$`)
-)
-
 // Parse parses and normalises a reference: "busybox" becomes
 // docker.io/library/busybox:latest; a tag defaults to "latest" unless a
 // digest is given.
@@ -50,14 +43,14 @@ func Parse(s string) (Reference, error) {
 	}
 	if i := strings.LastIndexByte(rest, ':'); i >= 0 && !strings.Contains(rest[i+1:], "/") {
 		r.Tag, rest = rest[i+1:], rest[:i]
-		if !tagRe.MatchString(r.Tag) {
+		if !validTag(r.Tag) {
 			return Reference{}, fmt.Errorf("%w: %q: bad tag %q", ErrInvalid, s, r.Tag)
 		}
 	}
 	name := rest
 	if i := strings.IndexByte(name, '/'); i >= 0 && (strings.ContainsAny(name[:i], ".:") || name[:i] == "localhost" || name[:i] != strings.ToLower(name[:i])) {
 		r.Domain, r.Path = name[:i], name[i+1:]
-		if !domainRe.MatchString(r.Domain) {
+		if !validDomain(r.Domain) {
 			return Reference{}, fmt.Errorf("%w: %q: bad registry host %q", ErrInvalid, s, r.Domain)
 		}
 	} else {
@@ -73,7 +66,7 @@ func Parse(s string) (Reference, error) {
 		return Reference{}, fmt.Errorf("%w: %q: empty repository", ErrInvalid, s)
 	}
 	for _, c := range strings.Split(r.Path, "/") {
-		if !pathComponent.MatchString(c) {
+		if !validPathComponent(c) {
 			return Reference{}, fmt.Errorf("%w: %q: bad repository component %q (lower-case letters, digits and separators only)", ErrInvalid, s, c)
 		}
 	}
