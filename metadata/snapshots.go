@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/berth-dev/berth/internal/jsonfield"
 	"github.com/berth-dev/berth/internal/labels"
 
 	bolt "go.etcd.io/bbolt"
@@ -256,13 +257,18 @@ func (s *nsSnapshotter) Remove(ctx context.Context, key string) error {
 			return err
 		}
 		b := s.bucket(tx)
+		// Only records that may name key as their parent are decoded.
+		m := jsonfield.New("parent", key)
 		var child string
 		if err := b.ForEach(func(k, v []byte) error {
+			if child != "" || !m.Match(v) {
+				return nil
+			}
 			var c snapRecord
 			if _, err := getJSON(b, k, &c); err != nil {
 				return err
 			}
-			if c.Parent == key && child == "" {
+			if c.Parent == key {
 				child = string(k)
 			}
 			return nil

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/berth-dev/berth/internal/jsonfield"
 	"github.com/berth-dev/berth/internal/labels"
 
 	bolt "go.etcd.io/bbolt"
@@ -188,15 +189,8 @@ func (t *Tx) Remove(key string) (Record, error) {
 	if err != nil {
 		return Record{}, err
 	}
-	var child string
-	err = t.Walk(func(k string, c Record) error {
-		if c.Parent == key {
-			child = k
-			return errStop
-		}
-		return nil
-	})
-	if err != nil && err != errStop {
+	child, err := t.child(key)
+	if err != nil {
 		return Record{}, err
 	}
 	if child != "" {
@@ -208,7 +202,27 @@ func (t *Tx) Remove(key string) (Record, error) {
 	return r, nil
 }
 
-var errStop = fmt.Errorf("stop")
+// child returns a child of key, or "" when it has none. Only records
+// that may name key as their parent are decoded: a removal among many
+// snapshots does not decode them all.
+func (t *Tx) child(key string) (string, error) {
+	m := jsonfield.New("parent", key)
+	var child string
+	err := t.b.ForEach(func(k, v []byte) error {
+		if child != "" || !m.Match(v) {
+			return nil
+		}
+		var r Record
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("decode snapshot %q: %w", k, err)
+		}
+		if r.Parent == key {
+			child = string(k)
+		}
+		return nil
+	})
+	return child, err
+}
 
 // Walk calls fn for every snapshot.
 func (t *Tx) Walk(fn func(key string, r Record) error) error {
