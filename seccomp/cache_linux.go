@@ -1,5 +1,3 @@
-//go:build cgo
-
 package seccomp
 
 import (
@@ -15,7 +13,6 @@ import (
 	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	libseccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,7 +20,8 @@ import (
 const cacheFormat = "berth-seccomp-v2"
 
 // Cache keeps compiled programs in a directory, keyed by a digest of the
-// profile, the libseccomp version and the native architecture, because
+// profile and of what compiles it (the libseccomp version and native
+// architecture, or the berth-seccomp binary: see compilerID), because
 // compiling a multi-architecture profile such as the default one takes
 // 6-10 ms on a 2-core machine while reading it back takes about 0.1 ms.
 // The directory must be private to the runtime (it is created 0700 and
@@ -81,13 +79,12 @@ func usesNotify(s *specs.LinuxSeccomp) bool {
 
 // cacheKey digests everything the compiled program depends on.
 func cacheKey(s *specs.LinuxSeccomp) (string, error) {
-	native, err := libseccomp.GetNativeArch()
+	compiler, err := compilerID()
 	if err != nil {
-		return "", fmt.Errorf("native seccomp architecture: %w", err)
+		return "", err
 	}
-	maj, min, mic := libseccomp.GetLibraryVersion()
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%d.%d.%d\x00%s\x00", cacheFormat, maj, min, mic, native)
+	fmt.Fprintf(h, "%s\x00%s\x00", cacheFormat, compiler)
 	d := digester{h: h}
 	d.str(string(s.DefaultAction))
 	d.optUint(s.DefaultErrnoRet)

@@ -1,4 +1,4 @@
-//go:build !cgo || !linux
+//go:build !linux
 
 package seccomp
 
@@ -8,10 +8,10 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// ErrNotSupported is returned by Compile in builds without libseccomp.
-var ErrNotSupported = errdefs.New(errdefs.ErrNotImplemented, "seccomp compilation needs cgo and libseccomp on linux")
+// ErrNotSupported is returned by Compile off Linux.
+var ErrNotSupported = errdefs.New(errdefs.ErrNotImplemented, "seccomp compilation needs linux")
 
-// Compile is unavailable without cgo; see the linux cgo build.
+// Compile is unavailable off Linux.
 func Compile(s *specs.LinuxSeccomp) (*Program, error) {
 	if s == nil {
 		return nil, nil

@@ -121,7 +121,9 @@ func Run(args []string) int {
 			return nil
 		},
 	}
-	root.SetVersionTemplate(versionText())
+	// Built when printed: its libseccomp line runs berth-seccomp.
+	cobra.AddTemplateFunc("berthRuntimeVersion", versionText)
+	root.SetVersionTemplate("{{berthRuntimeVersion}}")
 	setHelp(root)
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.root, "root", defaultRoot(), "root directory for storage of container state")

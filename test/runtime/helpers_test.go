@@ -51,6 +51,8 @@ type env struct {
 	bin  string // the runtime binary: berth-runtime, or runc side by side
 	// extra are descriptors every command inherits from 3 on.
 	extra []*os.File
+	// environ is added to every command's environment.
+	environ []string
 }
 
 // newEnv checks for leaks, skips without root or binary, and deletes every
@@ -144,6 +146,9 @@ func (e *env) runIn(stdin []byte, args ...string) result {
 	defer errF.Close()
 	cmd.Stdout, cmd.Stderr = outF, errF
 	cmd.ExtraFiles = e.extra
+	if e.environ != nil {
+		cmd.Env = append(os.Environ(), e.environ...)
+	}
 	cmd.WaitDelay = 5 * time.Second
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)

@@ -491,3 +491,44 @@ func allCapNames(t *testing.T) []string {
 	}
 	return held
 }
+
+// berth-runtime, built without cgo, compiles a profile it has not cached
+// by running berth-seccomp once; the next container with that profile
+// reads the cache. Without the helper a miss is a one-line error that
+// says where berth-seccomp belongs, and leaves nothing.
+func TestSeccompCompiledByHelperOnce(t *testing.T) {
+	e := newEnv(t)
+	real := filepath.Join(filepath.Dir(bin), "berth-seccomp")
+	if _, err := os.Stat(real); err != nil {
+		t.Skipf("no berth-seccomp beside %s (run make build): %v", bin, err)
+	}
+	dir := t.TempDir()
+	count := filepath.Join(dir, "runs")
+	wrapper := filepath.Join(dir, "berth-seccomp")
+	script := fmt.Sprintf("#!/bin/sh\necho run >> %s\nexec %s \"$@\"\n", count, real)
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e.environ = []string{"BERTH_SECCOMP=" + wrapper}
+	prof := errnoProfile(specs.ActAllow, specs.LinuxSyscall{Names: []string{"mkdir"}, Action: specs.ActErrno, ErrnoRet: errnoRet(uint(unix.EPERM))})
+	for i := range 2 {
+		b := e.bundle([]string{"sh", "-c", "mkdir /tmp/x 2>&1; echo rc=$?"}, func(s *specs.Spec) { s.Linux.Seccomp = prof })
+		out := e.must("run", "--bundle", b, e.id())
+		if !strings.Contains(out, "rc=1") {
+			t.Fatalf("run %d: mkdir under the filter: %q, want it refused", i, out)
+		}
+	}
+	runs, _ := os.ReadFile(count)
+	if n := strings.Count(string(runs), "run"); n != 1 {
+		t.Errorf("berth-seccomp ran %d times for two containers with one profile, want 1", n)
+	}
+	entries, _ := os.ReadDir(filepath.Join(e.root, ".seccomp-cache"))
+	if len(entries) != 1 {
+		t.Errorf("the cache holds %d entries, want 1", len(entries))
+	}
+
+	e.environ = []string{"BERTH_SECCOMP=" + filepath.Join(dir, "missing")}
+	prof.Syscalls[0].Names = []string{"rmdir"} // another profile: a miss
+	b := e.bundle([]string{"true"}, func(s *specs.Spec) { s.Linux.Seccomp = prof })
+	e.createFails(b, "berth-seccomp")
+}

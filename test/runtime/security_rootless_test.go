@@ -108,7 +108,7 @@ func userBin(t *testing.T) string {
 		if err == nil {
 			err = os.Chmod(dir, 0o755)
 		}
-		for _, name := range []string{filepath.Base(bin), "berth-init"} {
+		for _, name := range []string{filepath.Base(bin), "berth-init", "berth-seccomp"} {
 			if err != nil {
 				break
 			}
