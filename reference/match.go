@@ -32,15 +32,15 @@ func validPathComponent(s string) bool {
 		if i == len(s) {
 			return true
 		}
-		switch {
-		case s[i] == '.':
+		switch s[i] {
+		case '.':
 			i++
-		case s[i] == '_':
+		case '_':
 			i++
 			if i < len(s) && s[i] == '_' {
 				i++
 			}
-		case s[i] == '-':
+		case '-':
 			for i < len(s) && s[i] == '-' {
 				i++
 			}
