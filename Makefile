@@ -36,7 +36,7 @@ ENTRY_berth-pause := $(if $(filter amd64,$(shell $(GO) env GOARCH)),-E main.entr
 # millisecond at each start on a VM (glibc probes CPU features and cache
 # sizes with CPUID, which traps to the hypervisor), and berth-runtime
 # starts several times per container (`list` 2.1 -> 1.6 ms, hyperfine).
-berth-runtime: berth-seccomp
+berth-runtime:
 	@install -d -m 0755 bin
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/$@ ./cmd/$@
 	@chmod 0755 bin/$@

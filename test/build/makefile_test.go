@@ -46,8 +46,8 @@ func TestMakefileBinariesExist(t *testing.T) {
 }
 
 // A listed binary whose ./cmd/ directory is missing fails the build
-// loudly, naming the directory, instead of being skipped. (berth-runtime
-// stands for every binary built by the shared rule.)
+// loudly, naming the directory, instead of being skipped: one binary of
+// each rule (the shared pure-Go one, berth-runtime's and berth-seccomp's).
 func TestMakefileMissingCmdFails(t *testing.T) {
 	needMake(t)
 	if _, err := exec.LookPath("go"); err != nil {
@@ -64,16 +64,16 @@ func TestMakefileMissingCmdFails(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/empty\n\ngo 1.22\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("make", "-C", dir, "berth-runtime").CombinedOutput()
-	if err == nil {
-		t.Fatalf("make berth-runtime without cmd/berth-runtime succeeded: %s", out)
-	}
-	if !strings.Contains(string(out), "cmd/berth-runtime") {
-		t.Fatalf("make berth-runtime failed without naming the missing directory: %s", out)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "bin")); err == nil {
+	for _, name := range []string{"berth-shim", "berth-runtime", "berth-seccomp"} {
+		out, err := exec.Command("make", "-C", dir, name).CombinedOutput()
+		if err == nil {
+			t.Fatalf("make %s without cmd/%s succeeded: %s", name, name, out)
+		}
+		if !strings.Contains(string(out), "cmd/"+name) {
+			t.Fatalf("make %s failed without naming the missing directory: %s", name, out)
+		}
 		if entries, _ := os.ReadDir(filepath.Join(dir, "bin")); len(entries) != 0 {
-			t.Fatalf("make berth-runtime wrote binaries: %v", entries)
+			t.Fatalf("make %s wrote binaries: %v", name, entries)
 		}
 	}
 }
