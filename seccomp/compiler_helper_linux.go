@@ -28,10 +28,6 @@ import (
 // without it the helper is looked for beside the running executable.
 const HelperEnv = "BERTH_SECCOMP"
 
-// helperExitInvalid is the helper's exit status for a profile Compile
-// refuses (ErrInvalid); any other failure exits 1.
-const helperExitInvalid = 2
-
 // helperPath finds berth-seccomp.
 func helperPath() (string, error) {
 	if p := os.Getenv(HelperEnv); p != "" {
@@ -84,7 +80,7 @@ func Compile(s *specs.LinuxSeccomp) (*Program, error) {
 		msg := strings.Join(strings.Fields(stderr.String()), " ")
 		var ee *exec.ExitError
 		switch {
-		case errors.As(err, &ee) && ee.ExitCode() == helperExitInvalid:
+		case errors.As(err, &ee) && ee.ExitCode() == HelperExitInvalid:
 			return nil, invalidError(strings.TrimPrefix(msg, "berth-seccomp: "))
 		case msg != "":
 			return nil, fmt.Errorf("berth-seccomp: %v: %s", err, msg)

@@ -14,3 +14,8 @@ type Program = load.Program
 // action, operator, architecture or flag, or an inconsistent combination.
 // It is the same sentinel as load.ErrInvalid.
 var ErrInvalid = load.ErrInvalid
+
+// HelperExitInvalid is berth-seccomp's exit status for a profile Compile
+// refuses (ErrInvalid); any other failure exits 1. Builds without cgo
+// run that helper to compile.
+const HelperExitInvalid = 2

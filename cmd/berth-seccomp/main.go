@@ -42,12 +42,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	var s specs.LinuxSeccomp
 	if err := json.Unmarshal(in, &s); err != nil {
-		return fail(seccompInvalid, fmt.Errorf("decode profile: %w", err))
+		return fail(seccomp.HelperExitInvalid, fmt.Errorf("decode profile: %w", err))
 	}
 	p, err := seccomp.Compile(&s)
 	if err != nil {
 		if errors.Is(err, seccomp.ErrInvalid) {
-			return fail(seccompInvalid, err)
+			return fail(seccomp.HelperExitInvalid, err)
 		}
 		return fail(1, err)
 	}
@@ -56,7 +56,3 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
-
-// seccompInvalid is the exit status for a refused profile (the helper's
-// protocol with package seccomp's build without cgo).
-const seccompInvalid = 2

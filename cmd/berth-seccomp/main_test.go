@@ -25,8 +25,8 @@ func TestRefusesBadInputInOneLine(t *testing.T) {
 		in   string
 		code int
 	}{
-		"unknown action": {nil, `{"defaultAction":"SCMP_ACT_BOGUS"}`, seccompInvalid},
-		"not JSON":       {nil, `{"defaultAction":`, seccompInvalid},
+		"unknown action": {nil, `{"defaultAction":"SCMP_ACT_BOGUS"}`, seccomp.HelperExitInvalid},
+		"not JSON":       {nil, `{"defaultAction":`, seccomp.HelperExitInvalid},
 		"extra argument": {[]string{"compile"}, `{}`, 1},
 	} {
 		var out, errb bytes.Buffer
