@@ -185,7 +185,7 @@ var ErrClosed = errors.New("sync socket closed by peer")
 
 // Recv reads one JSON message into v and returns any attached fds.
 func (c *Conn) Recv(v any) (fds []int, err error) {
-	buf := make([]byte, maxMessage)
+	var buf []byte
 	oob := make([]byte, unix.CmsgSpace(4*MaxFDs))
 	rc, err := c.f.SyscallConn()
 	if err != nil {
@@ -194,13 +194,18 @@ func (c *Conn) Recv(v any) (fds []int, err error) {
 	var n, oobn int
 	var rerr error
 	err = rc.Read(func(fd uintptr) bool {
-		n, oobn, _, _, rerr = unix.Recvmsg(int(fd), buf, oob, unix.MSG_CMSG_CLOEXEC)
-		if rerr == unix.ECONNRESET {
-			// A peer that exits with messages of ours unread resets the
-			// connection; the kernel reports that once, ahead of the
-			// messages the peer sent before (its error, say): read on.
-			n, oobn, _, _, rerr = unix.Recvmsg(int(fd), buf, oob, unix.MSG_CMSG_CLOEXEC)
+		// The message's size first (a peek, without its descriptors):
+		// a buffer of maxMessage for every message would be garbage
+		// enough to start a collection in a process that lives on.
+		size, perr := peekSize(int(fd))
+		if perr == unix.EAGAIN {
+			return false
 		}
+		if rerr = perr; perr != nil || size == 0 {
+			return true // an error, or the peer's end (n stays 0)
+		}
+		buf = make([]byte, min(size, maxMessage))
+		n, oobn, _, _, rerr = unix.Recvmsg(int(fd), buf, oob, unix.MSG_CMSG_CLOEXEC)
 		return rerr != unix.EAGAIN
 	})
 	if err == nil {
@@ -226,6 +231,20 @@ func (c *Conn) Recv(v any) (fds []int, err error) {
 		return fds, fmt.Errorf("decode message: %w", err)
 	}
 	return fds, nil
+}
+
+// peekSize returns the size of the next message on fd, 0 at the peer's
+// end, leaving the message queued.
+func peekSize(fd int) (int, error) {
+	var one [1]byte
+	n, _, _, _, err := unix.Recvmsg(fd, one[:], nil, unix.MSG_PEEK|unix.MSG_TRUNC)
+	if err == unix.ECONNRESET {
+		// A peer that exits with messages of ours unread resets the
+		// connection; the kernel reports that once, ahead of the
+		// messages the peer sent before (its error, say): read on.
+		n, _, _, _, err = unix.Recvmsg(fd, one[:], nil, unix.MSG_PEEK|unix.MSG_TRUNC)
+	}
+	return n, err
 }
 
 // Pair returns a connected SOCK_SEQPACKET socket pair; both ends are
