@@ -12,6 +12,8 @@
 # and `make build` first. Environment:
 #   N (containers, default 100), ROUNDS (default 3),
 #   RUNTIME (the OCI runtime berth-shim drives, default bin/berth-runtime),
+#   BERTH_MODE (for bin/berth-runtime: "in-process", the default, runs it
+#     in the shim's process as berthd has it; "binary" runs its commands),
 #   SYSTEMS (default "berth conmon containerd"; a missing tool is skipped).
 set -euo pipefail
 
@@ -21,6 +23,13 @@ ROUNDS=${ROUNDS:-3}
 RUNTIME=${RUNTIME:-$REPO/bin/berth-runtime}
 SHIM=$REPO/bin/berth-shim
 SYSTEMS=${SYSTEMS:-berth conmon containerd}
+BERTH_MODE=${BERTH_MODE:-in-process}
+# The flags berthd gives a shim driving its own berth-runtime.
+SHIM_FLAGS=()
+if [[ $RUNTIME == "$REPO/bin/berth-runtime" ]]; then
+	SHIM_FLAGS=(--fifo-start)
+	[[ $BERTH_MODE == in-process ]] && SHIM_FLAGS+=(--in-process)
+fi
 [[ $(id -u) == 0 ]] || { echo "shim-mem: needs root" >&2; exit 1; }
 for f in "$SHIM" "$RUNTIME"; do
 	[[ -x $f ]] || { echo "shim-mem: no $f (run make build)" >&2; exit 1; }
@@ -68,7 +77,7 @@ berth_up() {
 	for ((i = 0; i < N; i++)); do
 		"$SHIM" start --id "$TAG-b$i" --bundle "$WORK/bundle" --runtime "$RUNTIME" \
 			--runtime-root "$WORK/berth/root" --state "$WORK/berth/s$i" \
-			--log "$WORK/berth/l$i.log" --start >/dev/null
+			--log "$WORK/berth/l$i.log" --start "${SHIM_FLAGS[@]}" >/dev/null
 	done
 }
 berth_pids() {

@@ -168,6 +168,8 @@ func (e *Engine) launch(ctx context.Context, ns string, c Container, startNow bo
 		// The engine's specs have no hooks, so a start is only the
 		// release of the init.
 		FifoStart: rt.ours,
+		// And berth-runtime's delete and kill run in the shim's process.
+		InProcess: rt.ours && shim.InProcessArgs(rt.args),
 	}
 	if rt.ours {
 		if sc.InitExe = e.initExe.get(rt.path); sc.InitExe != nil {

@@ -44,6 +44,7 @@ func Main(args []string) int {
 	fs.BoolVar(&c.Stdin, "stdin", false, "give the container a stdin pipe")
 	fs.BoolVar(&c.StartNow, "start", false, "start the container at once")
 	fs.BoolVar(&c.FifoStart, "fifo-start", false, "start containers through the runtime's exec fifo (berth-runtime's), not its start command")
+	fs.BoolVar(&c.InProcess, "in-process", false, "run berth-runtime's delete and kill in the shim's process")
 	initFD := fs.Int("init-fd", -1, "an inherited descriptor holding a sealed copy of berth-init, handed to the runtime (berth-runtime's --init-fd)")
 	if err := fs.Parse(args[1:]); err != nil {
 		fmt.Fprintf(os.Stderr, "berth-shim: %v\n%s", err, usage)

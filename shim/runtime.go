@@ -23,6 +23,9 @@ type runtimeBin struct {
 	args            []string // global flags before ours
 	reaper          *reaper
 	initExe         *os.File // berth-init's sealed copy, for berth-runtime's --init-fd
+	// inProcess runs delete and kill through package runtime in this
+	// process (inprocess.go); the binary runs the rest.
+	inProcess bool
 }
 
 // command is the runtime run with args after its global flags: its

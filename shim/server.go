@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strconv"
 	"sync"
 	"syscall"
 
@@ -295,12 +294,12 @@ func (s *server) kill(t *task, p *process, req *Request) error {
 		sig = syscall.SIGTERM
 	}
 	if p == t.init {
-		args := []string{"kill"}
-		if req.All {
-			args = append(args, "--all")
+		unlock, err := t.live("kill")
+		if err != nil {
+			return err
 		}
-		_, err := s.run(t, [3]*os.File{}, append(args, t.id, strconv.Itoa(int(sig)))...)
-		return err
+		defer unlock()
+		return s.runtime(t.config()).kill(t.id, sig, req.All)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -380,16 +379,12 @@ func (s *server) delete(t *task, p *process, force bool) (func(), error) {
 	if st != StatusStopped && st != StatusCreated && !force {
 		return nil, fmt.Errorf("delete %s: %w", t.id, ErrRunning)
 	}
-	args := []string{"delete"}
-	if force || st == StatusCreated {
-		args = append(args, "--force")
-	}
 	t.ops.Lock()
 	defer t.ops.Unlock()
 	if t.gone {
 		return nil, fmt.Errorf("delete %s: %w", t.id, ErrNotFound)
 	}
-	if _, err := s.runtime(t.config()).run([3]*os.File{}, append(args, t.id)...); err != nil {
+	if err := s.runtime(t.config()).delete(t.id, force || st == StatusCreated); err != nil {
 		return nil, err
 	}
 	<-p.exited // the runtime killed it: the reaper has its status

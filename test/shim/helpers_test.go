@@ -47,19 +47,27 @@ type env struct {
 	shimPid int
 }
 
-// sideBySide runs f as subtest "berth-runtime" and, where runc is
-// installed, "runc", each with the leak check and its own directories.
-// The shim starts berth-runtime's containers through the exec fifo, as
-// the engine has it do, and runc's through runc's start.
+// sideBySide runs f as subtests "berth-runtime", "in-process" and,
+// where runc is installed, "runc", each with the leak check and its own
+// directories. The shim starts berth-runtime's containers through the
+// exec fifo, as the engine has it do, and runc's through runc's start;
+// in "in-process" it runs berth-runtime's delete and kill as
+// package runtime in its own process, as the engine has it do too.
 func sideBySide(t *testing.T, f func(t *testing.T, e *env)) {
-	t.Run("berth-runtime", func(t *testing.T) {
-		if _, err := os.Stat(berthRuntime); err != nil {
-			t.Skipf("no berth-runtime (run make build): %v", err)
+	for _, inProcess := range []bool{false, true} {
+		name := "berth-runtime"
+		if inProcess {
+			name = "in-process"
 		}
-		e := newEnv(t, berthRuntime)
-		e.cfg.FifoStart = true
-		f(t, e)
-	})
+		t.Run(name, func(t *testing.T) {
+			if _, err := os.Stat(berthRuntime); err != nil {
+				t.Skipf("no berth-runtime (run make build): %v", err)
+			}
+			e := newEnv(t, berthRuntime)
+			e.cfg.FifoStart, e.cfg.InProcess = true, inProcess
+			f(t, e)
+		})
+	}
 	t.Run("runc", func(t *testing.T) {
 		runc, err := exec.LookPath("runc")
 		if err != nil {
