@@ -15,6 +15,7 @@ import (
 	"github.com/berth-dev/berth/errdefs"
 	"github.com/berth-dev/berth/seccomp"
 	"github.com/berth-dev/berth/specgen"
+	"github.com/berth-dev/berth/specgen/template"
 	"github.com/berth-dev/berth/sysctl"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -248,7 +249,7 @@ func capSet(cfg container.Config) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	set := slices.Clone(specgen.HardenedCapabilities)
+	set := slices.Clone(template.HardenedCapabilities)
 	for _, c := range add {
 		if !slices.Contains(set, c) {
 			set = append(set, c)

@@ -5,7 +5,7 @@ import (
 	"io"
 	"testing"
 
-	"github.com/berth-dev/berth/specgen"
+	"github.com/berth-dev/berth/specgen/template"
 )
 
 // FuzzValidateSpec feeds config.json parsing and every check create makes
@@ -14,7 +14,7 @@ import (
 // an error, never a panic.
 func FuzzValidateSpec(f *testing.F) {
 	for _, rootless := range []bool{false, true} {
-		b, err := json.Marshal(specgen.Default(rootless))
+		b, err := json.Marshal(template.Default(rootless))
 		if err != nil {
 			f.Fatal(err)
 		}

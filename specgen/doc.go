@@ -1,6 +1,7 @@
-// Package specgen generates OCI runtime specs: the templates of
-// `berth-runtime spec` (Default, Hardened) and, for engines and tests, a
-// container's spec built from an image's config plus options (New).
+// Package specgen generates OCI runtime specs for engines and tests: a
+// container's spec built from an image's config plus options (New), on
+// the defaults of package template (which also has `berth-runtime
+// spec`'s templates).
 //
 // An image config is untrusted input: New validates what it takes from it
 // (command line, environment, working directory, user, stop signal,

@@ -7,13 +7,14 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/errdefs"
+	"github.com/berth-dev/berth/specgen/template"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // DefaultPath is the PATH a process gets when its image sets none.
-const DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+const DefaultPath = template.DefaultPath
 
 // AnnotationStopSignal is the annotation that keeps an image's stop
 // signal in the spec, for whoever stops the container.
@@ -223,7 +224,7 @@ func New(img ocispec.ImageConfig, opts ...Option) (*specs.Spec, error) {
 
 // base is the spec New starts from.
 func base() *specs.Spec {
-	caps := slices.Clone(HardenedCapabilities)
+	caps := slices.Clone(template.HardenedCapabilities)
 	return &specs.Spec{
 		Version: specs.Version,
 		Process: &specs.Process{
@@ -235,7 +236,7 @@ func base() *specs.Spec {
 			NoNewPrivileges: true,
 		},
 		Root:   &specs.Root{Path: "rootfs"},
-		Mounts: defaultMounts(),
+		Mounts: template.DefaultMounts(),
 		Linux: &specs.Linux{
 			Resources: &specs.LinuxResources{
 				Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
@@ -244,8 +245,8 @@ func base() *specs.Spec {
 				{Type: specs.PIDNamespace}, {Type: specs.IPCNamespace}, {Type: specs.UTSNamespace},
 				{Type: specs.MountNamespace}, {Type: specs.NetworkNamespace},
 			},
-			MaskedPaths:   slices.Clone(HardenedMaskedPaths),
-			ReadonlyPaths: slices.Clone(DefaultReadonlyPaths),
+			MaskedPaths:   slices.Clone(template.HardenedMaskedPaths),
+			ReadonlyPaths: slices.Clone(template.DefaultReadonlyPaths),
 		},
 	}
 }

@@ -10,6 +10,8 @@ import (
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berth-dev/berth/specgen/template"
 )
 
 // testRootfs makes a root filesystem with an /etc/passwd and /etc/group.
@@ -153,18 +155,7 @@ func TestNewDefaultsAndOptions(t *testing.T) {
 	// Specs do not share the package's defaults.
 	s.Process.Capabilities.Bounding[0] = "CAP_SYS_ADMIN"
 	s.Linux.MaskedPaths[0] = "/x"
-	if HardenedCapabilities[0] == "CAP_SYS_ADMIN" || HardenedMaskedPaths[0] == "/x" {
+	if template.HardenedCapabilities[0] == "CAP_SYS_ADMIN" || template.HardenedMaskedPaths[0] == "/x" {
 		t.Fatal("New's spec aliases package defaults")
-	}
-}
-
-func TestDefaultAndHardened(t *testing.T) {
-	d := Default(false)
-	if !d.Process.Terminal || !d.Root.Readonly || len(d.Process.Capabilities.Bounding) != len(DefaultCapabilities) {
-		t.Errorf("Default is not runc's template: %+v", d.Process)
-	}
-	h := Hardened(true)
-	if h.Linux.Seccomp == nil || len(h.Process.Capabilities.Bounding) != len(HardenedCapabilities) || len(h.Linux.UIDMappings) != 1 {
-		t.Errorf("Hardened rootless: %+v", h.Linux)
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/berth-dev/berth/specgen"
+	"github.com/berth-dev/berth/specgen/template"
 )
 
 func TestNormalizeRef(t *testing.T) {
@@ -53,7 +53,7 @@ func TestSpecDefaults(t *testing.T) {
 	// Callers may change the result without touching package defaults.
 	s.Process.Capabilities.Bounding[0] = "CAP_SYS_ADMIN"
 	s.Linux.MaskedPaths[0] = "/x"
-	if specgen.HardenedCapabilities[0] == "CAP_SYS_ADMIN" || specgen.HardenedMaskedPaths[0] == "/x" {
+	if template.HardenedCapabilities[0] == "CAP_SYS_ADMIN" || template.HardenedMaskedPaths[0] == "/x" {
 		t.Fatal("Spec result aliases package defaults")
 	}
 }

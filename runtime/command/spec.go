@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/berth-dev/berth/specgen"
+	"github.com/berth-dev/berth/specgen/template"
 )
 
 func specCmd() *cobra.Command {
@@ -20,9 +20,9 @@ func specCmd() *cobra.Command {
 		Short: "write a default config.json: runc's template, or Docker's defaults with --hardened",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s := specgen.Default(rootless)
+			s := template.Default(rootless)
 			if hardened {
-				s = specgen.Hardened(rootless)
+				s = template.Hardened(rootless)
 			}
 			path := filepath.Join(bundle, "config.json")
 			if _, err := os.Stat(path); err == nil {

@@ -14,7 +14,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/berth-dev/berth/internal/testutil"
-	"github.com/berth-dev/berth/specgen"
+	"github.com/berth-dev/berth/specgen/template"
 )
 
 // startCtr creates and starts a container of cfg in pod and returns its ID.
@@ -211,14 +211,14 @@ func TestMaskedReadonlyPaths(t *testing.T) {
 		return false
 	}
 	masked := "" // a default masked path this kernel has
-	for _, p := range specgen.DefaultMaskedPaths {
+	for _, p := range template.DefaultMaskedPaths {
 		if _, err := os.Stat(p); err == nil {
 			masked = p
 			break
 		}
 	}
 	if masked == "" {
-		t.Fatalf("none of %v exists here", specgen.DefaultMaskedPaths)
+		t.Fatalf("none of %v exists here", template.DefaultMaskedPaths)
 	}
 	cfg := e.ctrConfig("given", "exec sleep 1000")
 	cfg.Linux = &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{

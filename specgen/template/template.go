@@ -1,4 +1,9 @@
-package specgen
+// Package template holds the OCI runtime spec templates of `berth-runtime
+// spec` (Default, Hardened) and the defaults the specs package specgen
+// builds share with them. It imports no image-spec: berth-runtime links
+// it, and the image-spec module's dependency go-digest compiles regexps
+// at start-up (0.18 ms and 92 kB in every process that links it).
+package template
 
 import (
 	"os"
@@ -8,6 +13,10 @@ import (
 	"github.com/berth-dev/berth/cgroups"
 	"github.com/berth-dev/berth/seccomp"
 )
+
+// DefaultPath is the PATH of the templates, and of a process whose image
+// sets none.
+const DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // DefaultCapabilities are the capabilities of `spec`'s default template:
 // runc's.
@@ -64,7 +73,7 @@ func Default(rootless bool) *specs.Spec {
 			NoNewPrivileges: true,
 		},
 		Hostname: "berth",
-		Mounts:   defaultMounts(),
+		Mounts:   DefaultMounts(),
 		Linux: &specs.Linux{
 			Resources: &specs.LinuxResources{
 				Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
@@ -147,9 +156,9 @@ func makeRootless(s *specs.Spec) {
 	s.Linux.Resources = nil
 }
 
-// defaultMounts are the mounts of every template: /proc, /dev, /dev/pts,
+// DefaultMounts are the mounts of every template: /proc, /dev, /dev/pts,
 // /dev/shm, /dev/mqueue, /sys and /sys/fs/cgroup.
-func defaultMounts() []specs.Mount {
+func DefaultMounts() []specs.Mount {
 	return []specs.Mount{
 		{Destination: "/proc", Type: "proc", Source: "proc"},
 		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
