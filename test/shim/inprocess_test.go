@@ -9,12 +9,12 @@ import (
 	"testing"
 )
 
-// TestInProcessRunsNoRuntimeCommand checks that a shim told to run
+// TestInProcessKillAndDeleteRunNoCommand checks that a shim told to run
 // berth-runtime in process kills and deletes its container without
 // running the runtime binary, which still serves the other commands
 // (create and ps here): a wrapper in the binary's place records every
 // command it is run with.
-func TestInProcessRunsNoRuntimeCommand(t *testing.T) {
+func TestInProcessKillAndDeleteRunNoCommand(t *testing.T) {
 	if _, err := os.Stat(berthRuntime); err != nil {
 		t.Skipf("no berth-runtime (run make build): %v", err)
 	}
