@@ -80,7 +80,7 @@ if berthd_has_cri; then
 else
 	echo "== berthd has no --cri-address (its CRI server is not merged yet): containerd only"
 fi
-(cd "$REPO" && go build -o "$WORK/cripods" ./bench/cripods)
+(cd "$REPO" && gotool build -o "$WORK/cripods" ./bench/cripods)
 echo "== images: critest's stand-ins in a loopback registry"
 start_registry
 push_images >/dev/null

@@ -112,7 +112,7 @@ state_tmpfs() {
 bench_setup() {
 	echo "== building berth and the image"
 	(cd "$REPO_ROOT" && make build >/dev/null && cp -r bin "$WORK/bin")
-	(cd "$REPO_ROOT" && go run ./hack/mkimage --oci-archive "$WORK/busybox.tar" --ref localhost/bench/busybox:1)
+	(cd "$REPO_ROOT" && env -u HTTP_PROXY -u HTTPS_PROXY go run ./hack/mkimage --oci-archive "$WORK/busybox.tar" --ref localhost/bench/busybox:1)
 	IMAGE=localhost/bench/busybox:1
 
 	if [ -n "${BERTHD_ONLY:-}" ]; then echo "== starting berthd"; else echo "== starting berthd and containerd"; fi

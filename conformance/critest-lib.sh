@@ -67,10 +67,14 @@ start_registry() {
 	exit 1
 }
 
+# gotool runs go without the dead proxy the daemons get, so that a fresh
+# module cache can still fetch from the Go module proxy.
+gotool() { env -u HTTP_PROXY -u HTTPS_PROXY go "$@"; }
+
 # push_images builds the stand-ins of critest's images and pushes them.
 push_images() {
-	(cd "$REPO" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$WORK/testbin" ./conformance/critestimages/testbin &&
-		go build -o "$WORK/critestimages" ./conformance/critestimages)
+	(cd "$REPO" && CGO_ENABLED=0 gotool build -trimpath -ldflags '-s -w' -o "$WORK/testbin" ./conformance/critestimages/testbin &&
+		gotool build -o "$WORK/critestimages" ./conformance/critestimages)
 	"$WORK/critestimages" -registry "127.0.0.1:$REG_PORT" -testbin "$WORK/testbin"
 }
 
