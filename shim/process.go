@@ -21,17 +21,18 @@ type process struct {
 	id       string // exec ID; empty for the init
 	terminal bool
 
-	mu     sync.Mutex
-	inMu   sync.Mutex // guards stdin: a write may block on a full pipe
-	pid    int
-	status string
-	stdin  io.WriteCloser // the pipe's write end or the pty master; nil once closed
-	pty    *os.File
-	outs   []*os.File // pipe read ends or the pty master, closed once drained
-	subs   map[*attached]struct{}
-	exit   *Exit
-	exited chan struct{} // closed once exit is set and output drained
-	io     sync.WaitGroup
+	mu      sync.Mutex
+	inMu    sync.Mutex // guards stdin: a write may block on a full pipe
+	pid     int
+	status  string
+	started time.Time      // when the init was started (awaitHandler)
+	stdin   io.WriteCloser // the pipe's write end or the pty master; nil once closed
+	pty     *os.File
+	outs    []*os.File // pipe read ends or the pty master, closed once drained
+	subs    map[*attached]struct{}
+	exit    *Exit
+	exited  chan struct{} // closed once exit is set and output drained
+	io      sync.WaitGroup
 }
 
 func newProcess(id string, terminal bool) *process {

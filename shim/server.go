@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -260,7 +261,7 @@ func (s *server) start(t *task, p *process) error {
 	}
 	p.mu.Lock()
 	if p.status == StatusCreated {
-		p.status = StatusRunning
+		p.status, p.started = StatusRunning, time.Now()
 	}
 	p.mu.Unlock()
 	return nil
@@ -294,6 +295,12 @@ func (s *server) kill(t *task, p *process, req *Request) error {
 		sig = syscall.SIGTERM
 	}
 	if p == t.init {
+		if !req.All {
+			p.mu.Lock()
+			pid, started := p.pid, p.started
+			p.mu.Unlock()
+			awaitHandler(pid, sig, started, p.exited)
+		}
 		unlock, err := t.live("kill")
 		if err != nil {
 			return err

@@ -72,7 +72,7 @@ func openSync() (*proto.Conn, error) {
 // run sets the container (or an exec'd process) up stage by stage and
 // execs the user's program; it returns only on failure.
 func run(conn *proto.Conn) error {
-	name := []byte("berth-init\x00")
+	name := []byte(proto.InitName + "\x00")
 	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&name[0])), 0, 0, 0) // cosmetic
 	if fd := envFD(proto.EnvExeFD); fd >= 0 {
 		unix.Close(fd)

@@ -31,6 +31,10 @@ const (
 	EnvHopNS = "_BERTH_HOP_NS"
 )
 
+// InitName is the name berth-init gives itself (PR_SET_NAME) until it
+// executes the container's program: its comm in /proc.
+const InitName = "berth-init"
+
 // Config is everything berth-init needs, sent as the first message.
 type Config struct {
 	ID     string      `json:"id"`

@@ -378,3 +378,28 @@ func TestLaunchReapsWithoutAThread(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestSignalRightAfterStartReachesLateHandler checks that a SIGTERM sent
+// at once after the start reaches an init that installs its handler
+// only later (here after 0.3 s): sent at once, the kernel would drop it,
+// as the init of a PID namespace does not get signals it leaves at their
+// default action.
+func TestSignalRightAfterStartReachesLateHandler(t *testing.T) {
+	sideBySide(t, func(t *testing.T, e *env) {
+		e.cfg.StartNow = true
+		c := e.run([]string{"sh", "-c", `sleep 0.3; trap "exit 3" TERM; while :; do sleep 0.05; done`})
+		if err := c.Kill(ctx, "", int(syscall.SIGTERM), false); err != nil {
+			t.Fatal(err)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		ex, err := c.Wait(wctx, "")
+		if err != nil {
+			_ = c.Kill(ctx, "", int(syscall.SIGKILL), false)
+			t.Fatalf("the container did not exit on SIGTERM: %v", err)
+		}
+		if ex.Code != 3 {
+			t.Fatalf("exit %+v, want 3 (from the trap)", ex)
+		}
+	})
+}
