@@ -22,15 +22,20 @@ build: $(BINARIES)
 # sooner (berth --version 3.9 -> 3.2 ms) and berthd holds less.
 # bin/ and the binaries are 0755 whatever the umask: rootless runs and
 # containers' mapped users execute them too.
-berth-init berth-shim berth-reaper berth-pause berthd berth:
+# berth-runtime is pure Go too: a glibc-linked process pays about half a
+# millisecond at each start on a VM (glibc probes CPU features and cache
+# sizes with CPUID, which traps to the hypervisor), and berth-runtime
+# starts several times per container (`list` 2.1 -> 1.6 ms, hyperfine).
+berth-runtime berth-init berth-shim berth-reaper berth-pause berthd berth:
 	@install -d -m 0755 bin
 	CGO_ENABLED=0 $(GO) build -trimpath -tags '$(TAGS_$@)' -ldflags '$(LDFLAGS) $(ENTRY_$@)' -o bin/$@ ./cmd/$@
 	@chmod 0755 bin/$@
 
 # grpcnotrace leaves golang.org/x/net/trace out of gRPC, and with it
 # html/template and html, whose package inits every berth command paid
-# for (0.9 ms of `berth --version` on a VM whose page faults cost 10 µs;
-# gRPC's tracing is off by default and Berth never turns it on).
+# for (about 45 of the ~715 page faults of `berth --version`, half a
+# millisecond on a VM whose page faults cost 10 µs; gRPC's tracing is
+# off by default and Berth never turns it on).
 TAGS_berthd := grpcnotrace
 TAGS_berth := grpcnotrace
 
@@ -38,15 +43,6 @@ TAGS_berth := grpcnotrace
 # (cmd/berth-pause/entry_amd64.s) and never starts the Go runtime: a
 # pod's pause then holds about 12 kB of PSS instead of 690.
 ENTRY_berth-pause := $(if $(filter amd64,$(shell $(GO) env GOARCH)),-E main.entry)
-
-# berth-runtime is pure Go too: a glibc-linked process pays about half a
-# millisecond at each start on a VM (glibc probes CPU features and cache
-# sizes with CPUID, which traps to the hypervisor), and berth-runtime
-# starts several times per container (`list` 2.1 -> 1.6 ms, hyperfine).
-berth-runtime:
-	@install -d -m 0755 bin
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/$@ ./cmd/$@
-	@chmod 0755 bin/$@
 
 # berth-seccomp compiles seccomp filters with libseccomp (cgo), linked
 # statically as runc's static build does (libseccomp.a from

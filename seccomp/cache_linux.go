@@ -51,13 +51,7 @@ func (c *Cache) Compile(s *specs.LinuxSeccomp) (*Program, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Program{
-			Filter:           bpf,
-			Flags:            flags,
-			NeedsNotify:      usesNotify(s),
-			ListenerPath:     s.ListenerPath,
-			ListenerMetadata: s.ListenerMetadata,
-		}, nil
+		return compiled(s, bpf, flags), nil
 	}
 	p, err := Compile(s)
 	if err != nil {
@@ -65,6 +59,18 @@ func (c *Cache) Compile(s *specs.LinuxSeccomp) (*Program, error) {
 	}
 	_ = c.write(path, p.Filter) // a failed store only costs the next start time
 	return p, nil
+}
+
+// compiled is s's program of filter bpf, compiled before (a cache hit,
+// the helper's output) and flags parsed from s.
+func compiled(s *specs.LinuxSeccomp, bpf []byte, flags uint) *Program {
+	return &Program{
+		Filter:           bpf,
+		Flags:            flags,
+		NeedsNotify:      usesNotify(s),
+		ListenerPath:     s.ListenerPath,
+		ListenerMetadata: s.ListenerMetadata,
+	}
 }
 
 // usesNotify reports whether any rule of s notifies a listener.

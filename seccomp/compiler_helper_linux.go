@@ -87,13 +87,7 @@ func Compile(s *specs.LinuxSeccomp) (*Program, error) {
 		}
 		return nil, fmt.Errorf("berth-seccomp (which compiles seccomp filters beside berth-runtime, or names $%s): %w", HelperEnv, err)
 	}
-	prog := &Program{
-		Filter:           out.Bytes(),
-		Flags:            flags,
-		NeedsNotify:      usesNotify(s),
-		ListenerPath:     s.ListenerPath,
-		ListenerMetadata: s.ListenerMetadata,
-	}
+	prog := compiled(s, out.Bytes(), flags)
 	if _, err := prog.Insns(); err != nil {
 		return nil, fmt.Errorf("berth-seccomp's program: %w", err)
 	}

@@ -32,16 +32,12 @@ func awaitHandler(pid int, sig syscall.Signal, started time.Time, exited <-chan 
 		return
 	}
 	deadline := started.Add(handlerWait)
-	for pause := 500 * time.Microsecond; ; pause = min(2*pause, 20*time.Millisecond) {
+	for pause := 500 * time.Microsecond; time.Now().Before(deadline); pause = min(2*pause, 20*time.Millisecond) {
 		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 		if err != nil || !lost(b, sig) {
 			return
 		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			return
-		}
-		t := time.NewTimer(min(pause, left))
+		t := time.NewTimer(min(pause, time.Until(deadline)))
 		select {
 		case <-exited:
 			t.Stop()

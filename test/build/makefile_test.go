@@ -46,8 +46,8 @@ func TestMakefileBinariesExist(t *testing.T) {
 }
 
 // A listed binary whose ./cmd/ directory is missing fails the build
-// loudly, naming the directory, instead of being skipped: one binary of
-// each rule (the shared pure-Go one, berth-runtime's and berth-seccomp's).
+// loudly, naming the directory, instead of being skipped: binaries of
+// each rule (the shared pure-Go one and berth-seccomp's).
 func TestMakefileMissingCmdFails(t *testing.T) {
 	needMake(t)
 	if _, err := exec.LookPath("go"); err != nil {
