@@ -52,17 +52,20 @@ func eval(t *testing.T, p *Program, c call) uint32 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := run(insns, c.data())
+	r, _, err := run(insns, c.data())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
 }
 
-func run(insns []load.Insn, data []byte) (uint32, error) {
+// run returns what the program insns returns for data and how many
+// instructions it ran to get there.
+func run(insns []load.Insn, data []byte) (ret uint32, steps int, err error) {
 	var a, x uint32
 	var mem [16]uint32
 	for pc := 0; pc < len(insns); pc++ {
+		steps++
 		in := insns[pc]
 		class := in.Code & 0x07
 		switch class {
@@ -73,7 +76,7 @@ func run(insns []load.Insn, data []byte) (uint32, error) {
 				v = in.K
 			case 0x20: // ABS
 				if in.Code&0x18 != 0x00 || int(in.K)+4 > len(data) {
-					return 0, fmt.Errorf("pc %d: bad load %#x k=%d", pc, in.Code, in.K)
+					return 0, steps, fmt.Errorf("pc %d: bad load %#x k=%d", pc, in.Code, in.K)
 				}
 				v = binary.NativeEndian.Uint32(data[in.K:])
 			case 0x60: // MEM
@@ -81,7 +84,7 @@ func run(insns []load.Insn, data []byte) (uint32, error) {
 			case 0x80: // LEN
 				v = uint32(len(data))
 			default:
-				return 0, fmt.Errorf("pc %d: unsupported load mode %#x", pc, in.Code)
+				return 0, steps, fmt.Errorf("pc %d: unsupported load mode %#x", pc, in.Code)
 			}
 			if class == 0x00 {
 				a = v
@@ -117,7 +120,7 @@ func run(insns []load.Insn, data []byte) (uint32, error) {
 			case 0xa0:
 				a ^= src
 			default:
-				return 0, fmt.Errorf("pc %d: unsupported alu %#x", pc, in.Code)
+				return 0, steps, fmt.Errorf("pc %d: unsupported alu %#x", pc, in.Code)
 			}
 		case 0x05: // JMP
 			src := in.K
@@ -138,7 +141,7 @@ func run(insns []load.Insn, data []byte) (uint32, error) {
 			case 0x40:
 				cond = a&src != 0
 			default:
-				return 0, fmt.Errorf("pc %d: unsupported jump %#x", pc, in.Code)
+				return 0, steps, fmt.Errorf("pc %d: unsupported jump %#x", pc, in.Code)
 			}
 			if cond {
 				pc += int(in.Jt)
@@ -147,9 +150,9 @@ func run(insns []load.Insn, data []byte) (uint32, error) {
 			}
 		case 0x06: // RET
 			if in.Code&0x18 == 0x10 {
-				return a, nil
+				return a, steps, nil
 			}
-			return in.K, nil
+			return in.K, steps, nil
 		case 0x07: // MISC
 			if in.Code&0xf8 == 0x00 {
 				x = a
@@ -158,7 +161,7 @@ func run(insns []load.Insn, data []byte) (uint32, error) {
 			}
 		}
 	}
-	return 0, fmt.Errorf("fell off the end of the program")
+	return 0, steps, fmt.Errorf("fell off the end of the program")
 }
 
 // encodeInsns builds a program of RET instructions returning each value.

@@ -17,7 +17,7 @@ import (
 )
 
 // cacheFormat changes whenever the cached data or its meaning does.
-const cacheFormat = "berth-seccomp-v2"
+const cacheFormat = "berth-seccomp-v3"
 
 // Cache keeps compiled programs in a directory, keyed by a digest of the
 // profile and of what compiles it (the libseccomp version and native

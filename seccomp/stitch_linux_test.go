@@ -112,8 +112,8 @@ func TestStitchMatchesOneFilter(t *testing.T) {
 			for nr := arch.base - 1; nr < arch.max; nr++ {
 				for _, args := range argSets {
 					c := call{nr: nr, arch: arch.audit, args: args}
-					a, errA := run(one, c.data())
-					b, errB := run(split, c.data())
+					a, _, errA := run(one, c.data())
+					b, _, errB := run(split, c.data())
 					if wantEnosys(arch.audit, uint32(nr)) {
 						a = retErrno | 38
 						enosysSeen++
