@@ -224,7 +224,7 @@ func (e *Engine) writeBundle(ctx context.Context, ns string, c Container, cfg co
 		if err != nil {
 			return nil, fmt.Errorf("container snapshot: %w", err)
 		}
-		if err := mountRoot(mounts, rootfs, cfg); err != nil {
+		if err := mountContainerRoot(mounts, rootfs, cfg); err != nil {
 			return nil, fmt.Errorf("mount the container's root: %w", err)
 		}
 	}

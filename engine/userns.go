@@ -14,7 +14,6 @@ import (
 
 	"github.com/berth-dev/berth/container"
 	"github.com/berth-dev/berth/errdefs"
-	"github.com/berth-dev/berth/mount"
 	"github.com/berth-dev/berth/network/netns"
 	"github.com/berth-dev/berth/sysctl"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -155,15 +154,6 @@ func specIDMappings(ms []container.IDMapping) []specs.LinuxIDMapping {
 		out[i] = specs.LinuxIDMapping{ContainerID: m.ContainerID, HostID: m.HostID, Size: m.Size}
 	}
 	return out
-}
-
-// mountRoot mounts a container's snapshot on rootfs, idmapped with its
-// user namespace's mappings when it has one.
-func mountRoot(mounts []mount.Mount, rootfs string, cfg container.Config) error {
-	if len(cfg.UIDMappings) == 0 {
-		return mount.All(mounts, rootfs)
-	}
-	return mount.AllIDMapped(mounts, rootfs, specIDMappings(cfg.UIDMappings), specIDMappings(cfg.GIDMappings))
 }
 
 // prepareUserNS readies the start of a container in a user namespace:
