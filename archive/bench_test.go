@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/archive/compression"
 )
 
 // syntheticLayer builds a layer of dirs files of mixed sizes (mostly
@@ -44,7 +46,7 @@ func BenchmarkApply(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		rc, _, err := Decompress(f)
+		rc, _, err := compression.Decompress(f)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/archive"
+	"github.com/berth-dev/berth/archive/compression"
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/errdefs"
 	dcontainer "github.com/moby/moby/api/types/container"
@@ -161,7 +162,7 @@ func (s *Server) putArchive(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	body, _, err := archive.Decompress(r.Body) // Docker takes a compressed tar too
+	body, _, err := compression.Decompress(r.Body) // Docker takes a compressed tar too
 	if err != nil {
 		writeError(w, invalid("read the archive: %v", err))
 		return

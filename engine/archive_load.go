@@ -17,6 +17,7 @@ import (
 	"github.com/berth-dev/berth/snapshot"
 
 	"github.com/berth-dev/berth/archive"
+	"github.com/berth-dev/berth/archive/compression"
 	"github.com/berth-dev/berth/content"
 	"github.com/berth-dev/berth/images"
 	"github.com/opencontainers/go-digest"
@@ -114,7 +115,7 @@ func (e *Engine) load(ctx context.Context, ns string, r io.Reader, defaultName s
 // readAll stores every file of the (possibly compressed) tar archive r
 // and records its links.
 func (im *importer) readAll(ctx context.Context, r io.Reader) error {
-	dr, _, err := archive.Decompress(r)
+	dr, _, err := compression.Decompress(r)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errBadArchive, err)
 	}
@@ -368,10 +369,10 @@ func (im *importer) layerMediaType(ctx context.Context, d ocispec.Descriptor) (s
 	defer ra.Close()
 	head := make([]byte, 4)
 	n, _ := ra.ReadAt(head, 0)
-	switch archive.DetectCompression(head[:n]) {
-	case archive.Gzip:
+	switch compression.Detect(head[:n]) {
+	case compression.Gzip:
 		return manifest.MediaTypeDockerLayerGzip, nil
-	case archive.Zstd:
+	case compression.Zstd:
 		return ocispec.MediaTypeImageLayerZstd, nil
 	}
 	return manifest.MediaTypeDockerLayer, nil

@@ -6,7 +6,7 @@ import (
 	"io"
 	"sync"
 
-	"github.com/berth-dev/berth/archive"
+	"github.com/berth-dev/berth/archive/compression"
 	"github.com/berth-dev/berth/content"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -77,7 +77,7 @@ func startAhead(ctx context.Context, cs content.Store, layer ocispec.Descriptor,
 	if err != nil {
 		return nil, fmt.Errorf("open layer %s: %w", layer.Digest, err)
 	}
-	dr, _, err := archive.Decompress(io.NewSectionReader(ra, 0, ra.Size()))
+	dr, _, err := compression.Decompress(io.NewSectionReader(ra, 0, ra.Size()))
 	if err != nil {
 		ra.Close()
 		return nil, fmt.Errorf("layer %s: %w", layer.Digest, err)

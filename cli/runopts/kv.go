@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/berth-dev/berth/errdefs"
@@ -102,28 +103,35 @@ func unwrapPath(err error) error {
 // cutKV splits "K=V" (V is "" for a bare "K").
 func cutKV(s string) (k, v string, ok bool) { return strings.Cut(s, "=") }
 
+// The flags' patterns are compiled when a flag first needs one: every
+// berth command pays for what its package variables compile.
 var (
-	nameRE     = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
-	hostnameRE = regexp.MustCompile(`^([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$`)
-	userPartRE = regexp.MustCompile(`^[a-zA-Z0-9_.][a-zA-Z0-9_.-]*\$?$`)
-	runtimeRE  = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.+-]*$`)
+	nameRE     = lazyRE(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+	hostnameRE = lazyRE(`^([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$`)
+	userPartRE = lazyRE(`^[a-zA-Z0-9_.][a-zA-Z0-9_.-]*\$?$`)
+	runtimeRE  = lazyRE(`^[a-zA-Z0-9][a-zA-Z0-9_.+-]*$`)
 )
+
+// lazyRE returns expr compiled at its first use.
+func lazyRE(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // validName reports whether s follows Docker's rule for container and
 // volume names.
-func validName(s string) bool { return nameRE.MatchString(s) }
+func validName(s string) bool { return nameRE().MatchString(s) }
 
 // validHostname accepts an RFC 1123 host name of at most 64 bytes
 // (HOST_NAME_MAX).
-func validHostname(s string) bool { return len(s) <= 64 && hostnameRE.MatchString(s) }
+func validHostname(s string) bool { return len(s) <= 64 && hostnameRE().MatchString(s) }
 
 // validUser accepts "name", "uid", "name:group" and "uid:gid".
 func validUser(s string) bool {
 	u, g, hasGroup := strings.Cut(s, ":")
-	return userPartRE.MatchString(u) && (!hasGroup || userPartRE.MatchString(g))
+	return userPartRE().MatchString(u) && (!hasGroup || userPartRE().MatchString(g))
 }
 
-func validRuntime(s string) bool { return len(s) <= 128 && runtimeRE.MatchString(s) }
+func validRuntime(s string) bool { return len(s) <= 128 && runtimeRE().MatchString(s) }
 
 // errNotSupported is for forms Docker accepts that Berth does not.
 func errNotSupported(flag, value, what string) error {

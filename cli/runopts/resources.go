@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -80,12 +79,12 @@ func (o *Options) resources(c *container.Config) error {
 	return nil
 }
 
-var sizeRE = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?) ?([kKmMgGtTpP]?)[iI]?[bB]?$`)
+var sizeRE = lazyRE(`^([0-9]+(?:\.[0-9]+)?) ?([kKmMgGtTpP]?)[iI]?[bB]?$`)
 
 // parseBytes reads a size as Docker does: a number of bytes, or a
 // decimal with a binary unit (k, m, g, t, p; "b", "kb", "KiB" alike).
 func parseBytes(s string) (int64, error) {
-	m := sizeRE.FindStringSubmatch(s)
+	m := sizeRE().FindStringSubmatch(s)
 	if m == nil {
 		return 0, fmt.Errorf("not a size (want bytes or a number with k, m, g, t or p)")
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/csv"
 	"path"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -243,7 +242,7 @@ func optBool(v string, hasValue bool) (bool, error) {
 	return strconv.ParseBool(v)
 }
 
-var tmpfsSizeRE = regexp.MustCompile(`^[0-9]+[kKmMgG%]?$`)
+var tmpfsSizeRE = lazyRE(`^[0-9]+[kKmMgG%]?$`)
 
 // tmpfsFlags are the options --tmpfs passes to the kernel as flags.
 var tmpfsFlags = map[string]bool{
@@ -271,9 +270,9 @@ func parseTmpfs(spec string) (container.Mount, error) {
 			m.ReadOnly = true
 		case tmpfsFlags[opt]:
 			m.Options = append(m.Options, opt)
-		case k == "size" && tmpfsSizeRE.MatchString(v),
-			k == "nr_inodes" && tmpfsSizeRE.MatchString(v),
-			k == "nr_blocks" && tmpfsSizeRE.MatchString(v),
+		case k == "size" && tmpfsSizeRE().MatchString(v),
+			k == "nr_inodes" && tmpfsSizeRE().MatchString(v),
+			k == "nr_blocks" && tmpfsSizeRE().MatchString(v),
 			k == "mode" && validOctal(v),
 			(k == "uid" || k == "gid") && validUint(v):
 			m.Options = append(m.Options, opt)

@@ -1,4 +1,7 @@
-package archive
+// Package compression detects and undoes the compression of layers and
+// image archives. It is apart from package archive so that what only
+// packs and unpacks trees (the CLI's cp) does not link the decompressors.
+package compression
 
 import (
 	"bufio"
@@ -10,18 +13,18 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// Compression is a layer's compression, detected from its magic bytes.
-type Compression int
+// Kind is a stream's compression, detected from its magic bytes.
+type Kind int
 
 // The compressions Decompress recognises.
 const (
-	Uncompressed Compression = iota
+	Uncompressed Kind = iota
 	Gzip
 	Zstd
 )
 
 // String names the compression as media types do.
-func (c Compression) String() string {
+func (c Kind) String() string {
 	switch c {
 	case Gzip:
 		return "gzip"
@@ -37,9 +40,8 @@ var (
 	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
 )
 
-// DetectCompression reports the compression of a stream from its first
-// bytes.
-func DetectCompression(head []byte) Compression {
+// Detect reports the compression of a stream from its first bytes.
+func Detect(head []byte) Kind {
 	switch {
 	case bytes.HasPrefix(head, gzipMagic):
 		return Gzip
@@ -54,13 +56,13 @@ func DetectCompression(head []byte) Compression {
 // returns a reader of the decompressed stream. Decompression runs ahead
 // in its own goroutine so that it overlaps with whatever consumes the
 // output (unpacking); Close stops it.
-func Decompress(r io.Reader) (io.ReadCloser, Compression, error) {
+func Decompress(r io.Reader) (io.ReadCloser, Kind, error) {
 	br := bufio.NewReaderSize(r, 256<<10)
 	head, err := br.Peek(4)
 	if err != nil && err != io.EOF {
 		return nil, Uncompressed, fmt.Errorf("detect compression: %w", err)
 	}
-	switch c := DetectCompression(head); c {
+	switch c := Detect(head); c {
 	case Gzip:
 		zr, err := gzip.NewReader(br)
 		if err != nil {

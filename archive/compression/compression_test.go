@@ -1,4 +1,4 @@
-package archive
+package compression
 
 import (
 	"bytes"
@@ -20,7 +20,7 @@ func TestDecompress(t *testing.T) {
 	_ = zw.Close()
 	for _, tc := range []struct {
 		in   []byte
-		want Compression
+		want Kind
 	}{{plain, Uncompressed}, {gz.Bytes(), Gzip}, {zs.Bytes(), Zstd}, {nil, Uncompressed}} {
 		rc, c, err := Decompress(bytes.NewReader(tc.in))
 		if err != nil {

@@ -1,4 +1,4 @@
-package archive
+package compression
 
 import (
 	"io"
