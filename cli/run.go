@@ -28,18 +28,29 @@ func (g *globals) createContainer(cmd *cobra.Command, c *clients, cfg container.
 		return nil, err
 	}
 	info, err := c.containers.Create(g.ctx(cmd), &apiv1.CreateContainerRequest{Config: raw})
-	if err == nil || !errors.Is(err, errdefs.ErrNotFound) || !strings.Contains(err.Error(), "image not found") {
+	if !isImageMissing(err) {
 		return info, err
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "Unable to find image '%s' locally\n", cfg.Image)
-	auth, err := authFor(cfg.Image)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := g.pullStream(cmd, c, &apiv1.PullRequest{Ref: cfg.Image, Auth: auth}, false); err != nil {
+	if err := g.pull(cmd, c, cfg.Image); err != nil {
 		return nil, err
 	}
 	return c.containers.Create(g.ctx(cmd), &apiv1.CreateContainerRequest{Config: raw})
+}
+
+// isImageMissing reports whether a create failed for want of its image.
+func isImageMissing(err error) bool {
+	return errors.Is(err, errdefs.ErrNotFound) && strings.Contains(err.Error(), "image not found")
+}
+
+// pull pulls ref for a create that found it missing.
+func (g *globals) pull(cmd *cobra.Command, c *clients, ref string) error {
+	auth, err := authFor(ref)
+	if err != nil {
+		return err
+	}
+	_, err = g.pullStream(cmd, c, &apiv1.PullRequest{Ref: ref, Auth: auth}, false)
+	return err
 }
 
 func newCreate(g *globals) *cobra.Command {
@@ -85,37 +96,69 @@ func newRun(g *globals) *cobra.Command {
 			if err != nil {
 				return engineExit(err)
 			}
+			if !o.Detach {
+				return g.run(cmd, c, cfg)
+			}
 			info, err := g.createContainer(cmd, c, cfg)
 			if err != nil {
 				return engineExit(err)
 			}
-			if o.Detach {
-				if _, err := c.containers.Start(g.ctx(cmd), &apiv1.ContainerRequest{Id: info.GetId()}); err != nil {
-					return engineExit(err)
-				}
-				fmt.Fprintln(cmd.OutOrStdout(), info.GetId())
-				return nil
+			if _, err := c.containers.Start(g.ctx(cmd), &apiv1.ContainerRequest{Id: info.GetId()}); err != nil {
+				return engineExit(err)
 			}
-			return g.attach(cmd, c, info.GetId(), true, cfg.OpenStdin, cfg.Tty)
+			fmt.Fprintln(cmd.OutOrStdout(), info.GetId())
+			return nil
 		},
 	}
 	o = addCreateFlags(cmd)
 	return cmd
 }
 
+// run creates cfg's container, starts it and streams its stdio in one
+// round trip to berthd, pulling the image first when it is missing, as
+// Docker does; berth ends with the container's exit code.
+func (g *globals) run(cmd *cobra.Command, c *clients, cfg container.Config) error {
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		return engineExit(err)
+	}
+	a := &apiv1.AttachStart{Start: true, Stdin: cfg.OpenStdin, Create: raw}
+	code, err := g.attachStream(cmd, c, a, cfg.Tty)
+	if isImageMissing(err) {
+		fmt.Fprintf(cmd.ErrOrStderr(), "Unable to find image '%s' locally\n", cfg.Image)
+		if err = g.pull(cmd, c, cfg.Image); err == nil {
+			code, err = g.attachStream(cmd, c, a, cfg.Tty)
+		}
+	}
+	return attachExit(code, err)
+}
+
 // attach streams a container's stdio (starting it first when start) and
 // ends berth with its exit code.
 func (g *globals) attach(cmd *cobra.Command, c *clients, id string, start, stdin, tty bool) error {
+	return attachExit(g.attachStream(cmd, c, &apiv1.AttachStart{Id: id, Start: start, Stdin: stdin}, tty))
+}
+
+// attachStream runs the attach a describes and returns the process's
+// exit code.
+func (g *globals) attachStream(cmd *cobra.Command, c *clients, a *apiv1.AttachStart, tty bool) (int, error) {
 	s := stdioSession{stdout: cmd.OutOrStdout(), stderr: cmd.ErrOrStderr(), tty: tty}
-	if stdin {
+	if a.GetStdin() {
 		s.stdin = cmd.InOrStdin()
 		s.detachKeys = defaultDetachKeys
 	}
 	ctx := g.ctx(cmd)
+	id := a.GetId()
+	s.created = func(created string) { id = created }
 	s.sigProxy = func(sig string) {
 		_, _ = c.containers.Kill(ctx, &apiv1.KillContainerRequest{Id: id, Signal: sig})
 	}
-	code, err := s.run(ctx, c.tasks.Attach, &apiv1.StdioFrame{Attach: &apiv1.AttachStart{Id: id, Start: start, Stdin: stdin}})
+	return s.run(ctx, c.tasks.Attach, &apiv1.StdioFrame{Attach: a})
+}
+
+// attachExit is berth's end after an attach: the process's exit code,
+// nothing for a detach, the engine's code for its own failure.
+func attachExit(code int, err error) error {
 	if errors.Is(err, errDetached) {
 		return nil // the container runs on
 	}

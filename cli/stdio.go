@@ -58,6 +58,9 @@ type stdioSession struct {
 	tty            bool
 	// sigProxy forwards SIGINT and SIGTERM (no tty) with kill.
 	sigProxy func(sig string)
+	// created receives the id berthd names when the opening frame asks
+	// it to create the container, before anything else happens.
+	created func(id string)
 	// detachKeys, typed on stdin, end the session and leave the
 	// process running (Docker's ctrl-p ctrl-q); nil: none.
 	detachKeys []byte
@@ -94,6 +97,18 @@ func (s stdioSession) run(ctx context.Context, open func(context.Context, ...grp
 	}
 	if err := send(first); err != nil {
 		return 0, err
+	}
+	if first.GetAttach().GetCreate() != nil {
+		// Nothing of the user's goes out before the container exists: a
+		// create that fails (a missing image) may be tried again.
+		f, err := stream.Recv()
+		if err != nil {
+			return 0, err
+		}
+		if f.GetContainerId() == "" {
+			return 0, errors.New("berthd did not name the container it created")
+		}
+		s.created(f.GetContainerId())
 	}
 	if s.tty {
 		if restore := rawTerminal(); restore != nil {

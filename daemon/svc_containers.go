@@ -52,15 +52,24 @@ func (s *containersService) Create(ctx context.Context, r *apiv1.CreateContainer
 	if err != nil {
 		return nil, err
 	}
-	var cfg container.Config
-	if err := json.Unmarshal(r.GetConfig(), &cfg); err != nil {
-		return nil, fmt.Errorf("%w: container config: %v", errdefs.ErrInvalidArgument, err)
+	cfg, err := decodeConfig(r.GetConfig())
+	if err != nil {
+		return nil, err
 	}
 	c, err := s.d.engine.CreateContainer(ctx, ns, cfg)
 	if err != nil {
 		return nil, err
 	}
 	return toContainerInfo(c), nil
+}
+
+// decodeConfig decodes a client's container config (JSON).
+func decodeConfig(raw []byte) (container.Config, error) {
+	var cfg container.Config
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return cfg, fmt.Errorf("%w: container config: %v", errdefs.ErrInvalidArgument, err)
+	}
+	return cfg, nil
 }
 
 // nsDo runs fn with the request's namespace and answers Empty.

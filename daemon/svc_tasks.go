@@ -106,12 +106,18 @@ func (s *tasksService) Attach(stream stdioStream) error {
 	if a == nil {
 		return fmt.Errorf("%w: attach: the first frame must say what to attach to", errdefs.ErrInvalidArgument)
 	}
+	id := a.GetId()
+	if a.GetCreate() != nil {
+		if id, err = s.createForAttach(ctx, ns, stream, a); err != nil {
+			return err
+		}
+	}
 	stdin, detached := serveStdio(stream, a.GetStdin(), func(w, h uint16) {
-		_ = s.d.engine.ResizeContainer(context.WithoutCancel(ctx), ns, a.GetId(), "", w, h)
+		_ = s.d.engine.ResizeContainer(context.WithoutCancel(ctx), ns, id, "", w, h)
 	})
 	o := engine.AttachOptions{Start: a.GetStart(), Width: uint16(a.GetSize().GetWidth()), Height: uint16(a.GetSize().GetHeight())}
 	// A detach ends the engine's relay of stdin, which ends the attach.
-	code, err := s.d.engine.AttachContainer(ctx, ns, a.GetId(), stdioFor(stream, stdin), o)
+	code, err := s.d.engine.AttachContainer(ctx, ns, id, stdioFor(stream, stdin), o)
 	select {
 	case <-detached:
 		return nil // the client detached; the process runs on
@@ -121,6 +127,24 @@ func (s *tasksService) Attach(stream stdioStream) error {
 		return err
 	}
 	return stream.Send(&apiv1.StdioFrame{Exited: true, ExitCode: int32(code)})
+}
+
+// createForAttach creates the container an attach's first frame
+// describes (run, in one round trip) and names it to the client, before
+// the client sends anything else; it returns the container's id.
+func (s *tasksService) createForAttach(ctx context.Context, ns string, stream stdioStream, a *apiv1.AttachStart) (string, error) {
+	if !a.GetStart() || a.GetId() != "" {
+		return "", fmt.Errorf("%w: attach: a container to create is started, and has no id yet", errdefs.ErrInvalidArgument)
+	}
+	cfg, err := decodeConfig(a.GetCreate())
+	if err != nil {
+		return "", err
+	}
+	c, err := s.d.engine.CreateContainer(ctx, ns, cfg)
+	if err != nil {
+		return "", err
+	}
+	return c.ID, stream.Send(&apiv1.StdioFrame{ContainerId: c.ID})
 }
 
 // Exec serves the Tasks.Exec RPC.

@@ -737,11 +737,16 @@ func (x *LogLine) GetLine() []byte {
 }
 
 type AttachStart struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Start         bool                   `protobuf:"varint,2,opt,name=start,proto3" json:"start,omitempty"` // start the container first (run, start -a)
-	Stdin         bool                   `protobuf:"varint,3,opt,name=stdin,proto3" json:"stdin,omitempty"` // the client sends stdin
-	Size          *Resize                `protobuf:"bytes,4,opt,name=size,proto3" json:"size,omitempty"`    // the terminal's size, set before the process starts
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Start bool                   `protobuf:"varint,2,opt,name=start,proto3" json:"start,omitempty"` // start the container first (run, start -a)
+	Stdin bool                   `protobuf:"varint,3,opt,name=stdin,proto3" json:"stdin,omitempty"` // the client sends stdin
+	Size  *Resize                `protobuf:"bytes,4,opt,name=size,proto3" json:"size,omitempty"`    // the terminal's size, set before the process starts
+	// create, when set with start, is the config (JSON, as in
+	// CreateContainerRequest) of a container to create first, in the same
+	// round trip (run); id is then empty, and the first frame back names
+	// the container (container_id) before it starts.
+	Create        []byte `protobuf:"bytes,5,opt,name=create,proto3" json:"create,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -800,6 +805,13 @@ func (x *AttachStart) GetStdin() bool {
 func (x *AttachStart) GetSize() *Resize {
 	if x != nil {
 		return x.Size
+	}
+	return nil
+}
+
+func (x *AttachStart) GetCreate() []byte {
+	if x != nil {
+		return x.Create
 	}
 	return nil
 }
@@ -986,7 +998,9 @@ type StdioFrame struct {
 	ExecId   string                 `protobuf:"bytes,10,opt,name=exec_id,json=execId,proto3" json:"exec_id,omitempty"`
 	// Client to server: stop relaying, leave the process running with its
 	// stdin open; the server then ends the stream without an exit frame.
-	Detach        bool `protobuf:"varint,11,opt,name=detach,proto3" json:"detach,omitempty"`
+	Detach bool `protobuf:"varint,11,opt,name=detach,proto3" json:"detach,omitempty"`
+	// Server to client: the container an AttachStart with create made.
+	ContainerId   string `protobuf:"bytes,12,opt,name=container_id,json=containerId,proto3" json:"container_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1096,6 +1110,13 @@ func (x *StdioFrame) GetDetach() bool {
 		return x.Detach
 	}
 	return false
+}
+
+func (x *StdioFrame) GetContainerId() string {
+	if x != nil {
+		return x.ContainerId
+	}
+	return ""
 }
 
 type ResizeRequest struct {
@@ -1281,12 +1302,13 @@ const file_containers_proto_rawDesc = "" +
 	"\aLogLine\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x16\n" +
 	"\x06stream\x18\x02 \x01(\tR\x06stream\x12\x12\n" +
-	"\x04line\x18\x03 \x01(\fR\x04line\"o\n" +
+	"\x04line\x18\x03 \x01(\fR\x04line\"\x87\x01\n" +
 	"\vAttachStart\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05start\x18\x02 \x01(\bR\x05start\x12\x14\n" +
 	"\x05stdin\x18\x03 \x01(\bR\x05stdin\x12$\n" +
-	"\x04size\x18\x04 \x01(\v2\x10.berth.v1.ResizeR\x04size\"\xfa\x01\n" +
+	"\x04size\x18\x04 \x01(\v2\x10.berth.v1.ResizeR\x04size\x12\x16\n" +
+	"\x06create\x18\x05 \x01(\fR\x06create\"\xfa\x01\n" +
 	"\tExecStart\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03cmd\x18\x02 \x03(\tR\x03cmd\x12\x10\n" +
@@ -1304,7 +1326,7 @@ const file_containers_proto_rawDesc = "" +
 	" \x01(\v2\x10.berth.v1.ResizeR\x04size\"6\n" +
 	"\x06Resize\x12\x14\n" +
 	"\x05width\x18\x01 \x01(\rR\x05width\x12\x16\n" +
-	"\x06height\x18\x02 \x01(\rR\x06height\"\xd7\x02\n" +
+	"\x06height\x18\x02 \x01(\rR\x06height\"\xfa\x02\n" +
 	"\n" +
 	"StdioFrame\x12-\n" +
 	"\x06attach\x18\x01 \x01(\v2\x15.berth.v1.AttachStartR\x06attach\x12'\n" +
@@ -1318,7 +1340,8 @@ const file_containers_proto_rawDesc = "" +
 	"\texit_code\x18\t \x01(\x05R\bexitCode\x12\x17\n" +
 	"\aexec_id\x18\n" +
 	" \x01(\tR\x06execId\x12\x16\n" +
-	"\x06detach\x18\v \x01(\bR\x06detach\"f\n" +
+	"\x06detach\x18\v \x01(\bR\x06detach\x12!\n" +
+	"\fcontainer_id\x18\f \x01(\tR\vcontainerId\"f\n" +
 	"\rResizeRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\aexec_id\x18\x02 \x01(\tR\x06execId\x12\x14\n" +

@@ -206,15 +206,16 @@ func (e *env) settled(globs ...string) []string {
 	}
 }
 
-// TestRunRemoveLeavesNothing: `run --rm IMAGE echo hi` pulls the image,
+// TestRunRemoveLeavesNothing: `run --rm IMAGE echo hi` pulls the image
+// (saying so),
 // prints hi and leaves nothing: the container is gone from ps -a and its
 // name free when run returns, its shim (the runtime's delete done) and
 // directories just after; the exit code propagates.
 func TestRunRemoveLeavesNothing(t *testing.T) {
 	e := newEnv(t)
 	out, errs, code := e.berth("run", "--rm", "--name", "once", e.ref, "echo", "hi")
-	if code != 0 || out != "hi\n" {
-		t.Fatalf("run: exit %d, stdout %q, stderr %q", code, out, errs)
+	if code != 0 || out != "hi\n" || !strings.Contains(errs, "Unable to find image") {
+		t.Fatalf("run (pulling first): exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 	if out := e.ok("ps", "-a", "-q"); strings.TrimSpace(out) != "" {
 		t.Errorf("ps -a lists the --rm container once run returned: %s", out)
