@@ -126,15 +126,15 @@ for r in $(seq "$ROUNDS"); do
 	declare -A T=()
 	for _ in $(seq "$ITER"); do
 		for s in "${order[@]}"; do
-			t0=$(now_ns)
+			now && t0=$NOW
 			run_rm "$s"
-			T[$s]+="$(($(now_ns) - t0)) "
+			now && T[$s]+="$((NOW - t0)) "
 		done
 	done
 	for s in "${order[@]}"; do
-		t0=$(now_ns)
+		now && t0=$NOW
 		detached "$s"
-		DET[$s]+="$(($(now_ns) - t0)) "
+		now && DET[$s]+="$((NOW - t0)) "
 		remove_all "$s"
 	done
 	line="round $r:"

@@ -45,9 +45,9 @@ for r in $(seq "$ROUNDS"); do
 	declare -A T=()
 	for i in $(seq "$ITER"); do
 		for s in $SYSTEMS; do
-			t0=$(now_ns)
+			now && t0=$NOW
 			"run_$s" "$r-$i" >/dev/null
-			T[$s]+="$(($(now_ns) - t0)) "
+			now && T[$s]+="$((NOW - t0)) "
 		done
 	done
 	line="round $r:"
