@@ -22,6 +22,8 @@ fuzz() { # target package count
 make build || exit 1
 echo "== go vet"
 go vet ./... || fail "go vet"
+echo "== go test: what berth-runtime and berth-init link, as the Makefile builds them (GOEXPERIMENT=jsonv2)"
+GOEXPERIMENT=jsonv2 go test -count=1 ./runtime/... ./rootfs/... ./seccomp/load/... || fail "go test with GOEXPERIMENT=jsonv2"
 echo "== fuzz (short)"
 # Counted runs (-fuzztime Nx), not timed ones: with a duration, Go's
 # fuzzing coordinator can fail a target with "context deadline exceeded"
