@@ -91,8 +91,8 @@ podman_cmd() {
 # with `now; t0=$NOW` instead: that forks nothing, where $(now_ns) forks
 # a subshell and date would add its whole start (about a millisecond)
 # to what is timed.
-now_ns() { echo $((${EPOCHREALTIME/[.,]/} * 1000)); }
 now() { NOW=$((${EPOCHREALTIME/[.,]/} * 1000)); }
+now_ns() { now && echo "$NOW"; }
 
 # median_range X... : "median min max" of the numbers.
 median_range() {

@@ -28,29 +28,25 @@ func (g *globals) createContainer(cmd *cobra.Command, c *clients, cfg container.
 		return nil, err
 	}
 	info, err := c.containers.Create(g.ctx(cmd), &apiv1.CreateContainerRequest{Config: raw})
-	if !isImageMissing(err) {
+	if pulled, err := g.pullMissing(cmd, c, cfg.Image, err); !pulled {
 		return info, err
-	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "Unable to find image '%s' locally\n", cfg.Image)
-	if err := g.pull(cmd, c, cfg.Image); err != nil {
-		return nil, err
 	}
 	return c.containers.Create(g.ctx(cmd), &apiv1.CreateContainerRequest{Config: raw})
 }
 
-// isImageMissing reports whether a create failed for want of its image.
-func isImageMissing(err error) bool {
-	return errors.Is(err, errdefs.ErrNotFound) && strings.Contains(err.Error(), "image not found")
-}
-
-// pull pulls ref for a create that found it missing.
-func (g *globals) pull(cmd *cobra.Command, c *clients, ref string) error {
-	auth, err := authFor(ref)
-	if err != nil {
-		return err
+// pullMissing pulls image, saying so as Docker does, when err is a
+// create's failure for want of it, and reports whether it did: the
+// create is then tried again. Otherwise it returns err (or the pull's).
+func (g *globals) pullMissing(cmd *cobra.Command, c *clients, image string, err error) (bool, error) {
+	if !errors.Is(err, errdefs.ErrNotFound) || !strings.Contains(err.Error(), "image not found") {
+		return false, err
 	}
-	_, err = g.pullStream(cmd, c, &apiv1.PullRequest{Ref: ref, Auth: auth}, false)
-	return err
+	fmt.Fprintf(cmd.ErrOrStderr(), "Unable to find image '%s' locally\n", image)
+	auth, err := authFor(image)
+	if err == nil {
+		_, err = g.pullStream(cmd, c, &apiv1.PullRequest{Ref: image, Auth: auth}, false)
+	}
+	return err == nil, err
 }
 
 func newCreate(g *globals) *cobra.Command {
@@ -124,11 +120,10 @@ func (g *globals) run(cmd *cobra.Command, c *clients, cfg container.Config) erro
 	}
 	a := &apiv1.AttachStart{Start: true, Stdin: cfg.OpenStdin, Create: raw}
 	code, err := g.attachStream(cmd, c, a, cfg.Tty)
-	if isImageMissing(err) {
-		fmt.Fprintf(cmd.ErrOrStderr(), "Unable to find image '%s' locally\n", cfg.Image)
-		if err = g.pull(cmd, c, cfg.Image); err == nil {
-			code, err = g.attachStream(cmd, c, a, cfg.Tty)
-		}
+	if pulled, perr := g.pullMissing(cmd, c, cfg.Image, err); pulled {
+		code, err = g.attachStream(cmd, c, a, cfg.Tty)
+	} else {
+		err = perr
 	}
 	return attachExit(code, err)
 }

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -42,15 +41,8 @@ func TestVolatileOnlyWritableOverlays(t *testing.T) {
 func TestVolatileMountsAgain(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.CheckLeaks(t)
-	dir := t.TempDir()
-	for _, d := range []string{"l", "u", "w", "m"} {
-		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	target := filepath.Join(dir, "m")
-	ms := []mount.Mount{{Type: "overlay", Source: "overlay", Options: []string{
-		"lowerdir=" + filepath.Join(dir, "l"), "upperdir=" + filepath.Join(dir, "u"), "workdir=" + filepath.Join(dir, "w")}}}
+	opts, target := testutil.Overlay(t)
+	ms := []mount.Mount{{Type: "overlay", Source: "overlay", Options: opts}}
 	for i := 0; i < 2; i++ {
 		err := mount.All(mount.Volatile(ms), target)
 		if i == 0 && errors.Is(err, unix.EINVAL) {
@@ -59,37 +51,19 @@ func TestVolatileMountsAgain(t *testing.T) {
 		if err != nil {
 			t.Fatalf("mount %d: %v", i, err)
 		}
-		opts := superOptions(t, target)
+		super := testutil.SuperOptions(t, func(mp string) bool { return mp == target })
 		if err := mount.UnmountAll(target); err != nil {
 			t.Fatal(err)
 		}
-		// Linux 6.x shows the option as fsync=volatile.
-		if !strings.Contains(","+opts+",", ",volatile,") && !strings.Contains(opts, "fsync=volatile") {
-			t.Fatalf("mount %d is not volatile: %s", i, opts)
+		if !testutil.IsVolatile(super) {
+			t.Fatalf("mount %d is not volatile: %s", i, super)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, "w", "work", "incompat", "volatile")); err != nil {
+	if _, err := os.Stat(filepath.Join(filepath.Dir(target), "w", "work", "incompat", "volatile")); err != nil {
 		t.Fatalf("overlayfs left no marker (the test proves nothing): %v", err)
 	}
 	if err := mount.All(ms, target); err == nil {
 		mount.UnmountAll(target)
 		t.Fatal("overlayfs mounted a volatile layer again with its marker there")
 	}
-}
-
-// superOptions returns the super options of the mount on target.
-func superOptions(t *testing.T, target string) string {
-	t.Helper()
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		f := strings.Fields(l)
-		if len(f) >= 10 && f[4] == target {
-			return f[len(f)-1]
-		}
-	}
-	t.Fatalf("%s is not mounted", target)
-	return ""
 }
