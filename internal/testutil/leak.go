@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // RequireRoot skips the test unless it runs as root.
@@ -53,8 +54,64 @@ func CheckLeaks(t testing.TB) {
 		report("mounts", before.mounts, after.mounts)
 		report("cgroup directories", before.cgroups, dropSiblings(after.cgroups, ownCgroups()))
 		report("network namespaces", before.netns, after.netns)
-		report("processes", before.procs, after.procs)
+		report("processes", before.procs, settle(before.procs, after.procs, 5*time.Second))
 	})
+}
+
+// settle waits up to wait for the processes in after and not in before
+// to end, and returns after without those that did. A process the test
+// waited for can still be on its way out when the check runs: a zombie
+// its reaper is taking ("X" in /proc/PID/stat for that moment), or its
+// last threads still exiting. One that stays is a leak; it is then named
+// with its state and parent.
+func settle(before, after map[string]bool, wait time.Duration) map[string]bool {
+	deadline := time.Now().Add(wait)
+	for {
+		left := map[string]bool{}
+		for k := range after {
+			if !before[k] && running(strings.Fields(k)[0]) {
+				left[k] = true
+			}
+		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			out := map[string]bool{}
+			for k := range left {
+				out[k+" ("+procState(strings.Fields(k)[0])+")"] = true
+			}
+			return out
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// statFields returns the fields of /proc/PID/stat after the command
+// name: state first, then the parent's pid.
+func statFields(pid string) []string {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return nil
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 >= len(s) {
+		return nil
+	}
+	return strings.Fields(s[i+2:])
+}
+
+// running reports whether pid exists and is neither a zombie nor dead.
+func running(pid string) bool {
+	f := statFields(pid)
+	return len(f) > 0 && f[0] != "Z" && f[0] != "X" && f[0] != "x"
+}
+
+// procState describes pid for a leak report: its state and parent.
+func procState(pid string) string {
+	f := statFields(pid)
+	if len(f) < 2 {
+		return "gone"
+	}
+	return "state " + f[0] + ", parent " + f[1]
 }
 
 func take() snapshot {
@@ -196,8 +253,9 @@ func descendants() map[string]bool {
 		if len(fields) < 2 {
 			continue
 		}
-		if fields[0] == "Z" {
-			// A zombie's parent reaps it; it holds nothing.
+		if st := fields[0]; st == "Z" || st == "X" || st == "x" {
+			// A zombie's parent reaps it, a dead one is being
+			// reaped; neither holds anything.
 			continue
 		}
 		parent[pid] = atoi(fields[1])
