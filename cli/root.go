@@ -17,16 +17,22 @@ import (
 // DefaultAddress is berthd's default socket.
 const DefaultAddress = "/run/berth/berthd.sock"
 
-// globals are the persistent flags.
+// globals are the persistent flags and berthd's connection.
 type globals struct {
 	address   string
 	namespace string
 	conn      *grpc.ClientConn
+	// early is a connection Main started before the flags were parsed.
+	early *earlyConn
+	// keepOpen leaves the connection open at the end: the process exits.
+	keepOpen bool
 }
 
-// NewRoot builds the berth command tree.
-func NewRoot() *cobra.Command {
-	g := &globals{}
+// NewRoot builds the berth command tree. Each command that talks to
+// berthd closes its connection when it ends.
+func NewRoot() *cobra.Command { return newRoot(&globals{}) }
+
+func newRoot(g *globals) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "berth",
 		Short:         "Berth: run containers; pull, store, push and inspect images",
@@ -34,7 +40,7 @@ func NewRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPostRun: func(*cobra.Command, []string) {
-			if g.conn != nil {
+			if g.conn != nil && !g.keepOpen {
 				g.conn.Close()
 			}
 		},
@@ -63,24 +69,38 @@ func NewRoot() *cobra.Command {
 	return root
 }
 
-// dial connects to berthd (lazily; errors surface on the first call).
+// dial connects to berthd (lazily; errors surface on the first call),
+// or takes the connection Main started when it goes to the same address.
 func (g *globals) dial() (*grpc.ClientConn, error) {
 	if g.conn != nil {
 		return g.conn, nil
 	}
+	if e := g.early; e != nil {
+		g.early = nil
+		if e.addr == g.address {
+			g.conn = e.conn
+			return e.conn, nil
+		}
+		e.conn.Close()
+	}
 	if _, err := os.Stat(g.address); err != nil {
 		return nil, fmt.Errorf("%w at %s: is berthd running? start it as root with `berthd` (or point --address or BERTH_ADDRESS at its socket) (%v)", errNoDaemon, g.address, err)
 	}
-	conn, err := grpc.NewClient("unix://"+g.address,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)),
-		grpc.WithChainUnaryInterceptor(api.UnaryClientErrors),
-		grpc.WithChainStreamInterceptor(api.StreamClientErrors))
+	conn, err := newConn(g.address)
 	if err != nil {
 		return nil, fmt.Errorf("%w at %s: %v", errNoDaemon, g.address, err)
 	}
 	g.conn = conn
 	return conn, nil
+}
+
+// newConn makes a client connection to berthd's socket at addr.
+func newConn(addr string) (*grpc.ClientConn, error) {
+	return grpc.NewClient("unix://"+addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)),
+		grpc.WithChainUnaryInterceptor(api.UnaryClientErrors),
+		grpc.WithChainStreamInterceptor(api.StreamClientErrors))
 }
 
 // ctx returns a context carrying the namespace.
