@@ -59,6 +59,14 @@ type DB struct {
 	wmu     sync.Mutex
 	writes  []*write
 	writing bool
+
+	// removals queue the removals of backend snapshots whose records
+	// are gone (removeLater); one goroutine runs them while any wait.
+	rmu      sync.Mutex
+	removals []func()
+	// idle is closed when the running goroutine finds the queue empty
+	// (nil: none runs).
+	idle chan struct{}
 }
 
 // write is one queued update: its function and, once committed, its
@@ -90,8 +98,12 @@ func Open(path string, cs content.Store, snapshotters map[string]snapshot.Snapsh
 	return &DB{db: bdb, content: cs, snapshotters: snapshotters}, nil
 }
 
-// Close closes the database (not the stores beneath it).
-func (db *DB) Close() error { return db.db.Close() }
+// Close closes the database (not the stores beneath it), once the
+// backend snapshots whose records went are removed.
+func (db *DB) Close() error {
+	db.settle()
+	return db.db.Close()
+}
 
 // ContentStore returns the shared, unnamespaced content store beneath.
 func (db *DB) ContentStore() content.Store { return db.content }
@@ -111,8 +123,55 @@ func (db *DB) SnapshotterNames() []string {
 	return out
 }
 
-// LockGC takes the collection lock exclusively (used by package gc).
-func (db *DB) LockGC() { db.gcLock.Lock() }
+// LockGC takes the collection lock exclusively (used by package gc),
+// once the backend snapshots whose records went are removed.
+func (db *DB) LockGC() {
+	db.settle()
+	db.gcLock.Lock()
+}
+
+// removeLater queues f, the removal of a backend snapshot whose record
+// is gone, to run after those queued before it (a child's before its
+// parent's), off the caller's path. What f leaves, the collector
+// removes.
+func (db *DB) removeLater(f func()) {
+	db.rmu.Lock()
+	defer db.rmu.Unlock()
+	db.removals = append(db.removals, f)
+	if db.idle == nil {
+		db.idle = make(chan struct{})
+		go db.runRemovals(db.idle)
+	}
+}
+
+func (db *DB) runRemovals(idle chan struct{}) {
+	defer close(idle)
+	for {
+		db.rmu.Lock()
+		if len(db.removals) == 0 {
+			db.idle = nil
+			db.rmu.Unlock()
+			return
+		}
+		f := db.removals[0]
+		db.removals[0] = nil
+		db.removals = db.removals[1:]
+		db.rmu.Unlock()
+		db.gcLock.RLock()
+		f()
+		db.gcLock.RUnlock()
+	}
+}
+
+// settle waits until the removals queued so far are done.
+func (db *DB) settle() {
+	db.rmu.Lock()
+	idle := db.idle
+	db.rmu.Unlock()
+	if idle != nil {
+		<-idle
+	}
+}
 
 // UnlockGC releases the collection lock.
 func (db *DB) UnlockGC() { db.gcLock.Unlock() }

@@ -225,6 +225,9 @@ type nsSnapshotter struct {
 
 func (s nsSnapshotter) Close() error { return s.close() }
 
+// Settle waits for the backend removals Remove queued.
+func (s nsSnapshotter) Settle() { s.Snapshotter.(testsuite.Settler).Settle() }
+
 func TestNamespacedSnapshotterConformance(t *testing.T) {
 	testsuite.RunTestSuite(t, "namespaced-overlay", func(root string) (snapshot.Snapshotter, error) {
 		sn, err := overlay.New(root)
@@ -319,5 +322,74 @@ func TestSnapshotCreateCommitsOnce(t *testing.T) {
 	}
 	if _, err := sn.Prepare(ctx, "ctr", "", nil); !errors.Is(err, snapshot.ErrAlreadyExists) {
 		t.Fatalf("prepare of a taken key: %v", err)
+	}
+}
+
+// TestSnapshotRemoveFinishesBehind: Remove takes the record at once and
+// the backend snapshot just after, in the order of the removals (a child
+// before its parent, which the backend refuses the other way round);
+// Settle, the collector's lock and Close wait for what is queued.
+func TestSnapshotRemoveFinishesBehind(t *testing.T) {
+	ctx := context.Background()
+	db, _, backend := metadatatest.Open(t)
+	sn, err := db.NamespacedSnapshotter("default", "overlay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	backendKeys := func() []string {
+		t.Helper()
+		var keys []string
+		if err := backend.Walk(ctx, func(i snapshot.Info) error { keys = append(keys, i.Name); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return keys
+	}
+	chain := func() {
+		t.Helper()
+		for _, step := range []func() error{
+			func() error { _, err := sn.Prepare(ctx, "a", "", nil); return err },
+			func() error { return sn.Commit(ctx, "base", "a", nil) },
+			func() error { _, err := sn.Prepare(ctx, "ctr", "base", nil); return err },
+		} {
+			if err := step(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, wait := range []struct {
+		name string
+		fn   func()
+	}{
+		{"Settle", func() { sn.(testsuite.Settler).Settle() }},
+		{"LockGC", func() { db.LockGC(); db.UnlockGC() }},
+	} {
+		chain()
+		if n := len(backendKeys()); n != 2 {
+			t.Fatalf("backend snapshots before the removals: %d, want 2", n)
+		}
+		for _, k := range []string{"ctr", "base"} {
+			if err := sn.Remove(ctx, k); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := sn.Stat(ctx, k); !errors.Is(err, snapshot.ErrNotFound) {
+				t.Fatalf("%s: stat after Remove: %v, want not found", k, err)
+			}
+		}
+		wait.fn()
+		if left := backendKeys(); len(left) != 0 {
+			t.Fatalf("after %s: backend snapshots left: %v", wait.name, left)
+		}
+	}
+	chain()
+	for _, k := range []string{"ctr", "base"} {
+		if err := sn.Remove(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if left := backendKeys(); len(left) != 0 {
+		t.Fatalf("after Close: backend snapshots left: %v", left)
 	}
 }

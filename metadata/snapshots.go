@@ -282,11 +282,18 @@ func (s *nsSnapshotter) Remove(ctx context.Context, key string) error {
 	}); err != nil {
 		return err
 	}
-	// The record is gone; if the backend removal fails the collector
-	// removes the unreferenced backend snapshot later.
-	_ = s.backend.Remove(ctx, r.BackendKey)
+	// The record is gone. Its backend snapshot (a record and a
+	// directory: a commit and a tree to unlink) goes just after, off the
+	// caller's path, as containerd's collector removes it; if that fails
+	// the collector removes the unreferenced backend snapshot later.
+	ctx = context.WithoutCancel(ctx)
+	s.db.removeLater(func() { _ = s.backend.Remove(ctx, r.BackendKey) })
 	return nil
 }
+
+// Settle waits until the backend snapshots whose records Remove removed
+// so far are gone.
+func (s *nsSnapshotter) Settle() { s.db.settle() }
 
 func (s *nsSnapshotter) Walk(ctx context.Context, fn func(snapshot.Info) error) error {
 	var keys []string

@@ -19,6 +19,21 @@ import (
 // when root already holds one).
 type Factory func(root string) (snapshot.Snapshotter, error)
 
+// Settler is a snapshotter whose Remove leaves part of its work (a
+// backend snapshot's data) to finish in the background; Settle waits
+// until what was removed so far is gone. The suite calls it before it
+// looks at the disk.
+type Settler interface {
+	Settle()
+}
+
+// settle waits for sn's background removals, if it has any.
+func settle(sn snapshot.Snapshotter) {
+	if s, ok := sn.(Settler); ok {
+		s.Settle()
+	}
+}
+
 // RunTestSuite runs the snapshotter conformance tests.
 func RunTestSuite(t *testing.T, name string, factory Factory) {
 	tests := []struct {
@@ -95,6 +110,7 @@ func testLifecycle(t *testing.T, root string, f Factory) {
 	if err := sn.Remove(ctx, "c1"); !errors.Is(err, snapshot.ErrNotFound) {
 		t.Fatalf("second remove: %v", err)
 	}
+	settle(sn)
 	ents, _ := os.ReadDir(filepath.Join(root, "snapshots"))
 	if len(ents) != 0 {
 		t.Fatalf("directories left after removing everything: %v", ents)
