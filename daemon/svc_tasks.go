@@ -107,15 +107,16 @@ func (s *tasksService) Attach(stream stdioStream) error {
 		return fmt.Errorf("%w: attach: the first frame must say what to attach to", errdefs.ErrInvalidArgument)
 	}
 	id := a.GetId()
+	var pre *engine.Prestart
 	if a.GetCreate() != nil {
-		if id, err = s.createForAttach(ctx, ns, stream, a); err != nil {
+		if id, pre, err = s.createForAttach(ctx, ns, stream, a); err != nil {
 			return err
 		}
 	}
 	stdin, detached := serveStdio(stream, a.GetStdin(), func(w, h uint16) {
 		_ = s.d.engine.ResizeContainer(context.WithoutCancel(ctx), ns, id, "", w, h)
 	})
-	o := engine.AttachOptions{Start: a.GetStart(), Width: uint16(a.GetSize().GetWidth()), Height: uint16(a.GetSize().GetHeight())}
+	o := engine.AttachOptions{Start: a.GetStart(), Width: uint16(a.GetSize().GetWidth()), Height: uint16(a.GetSize().GetHeight()), Prestart: pre}
 	// A detach ends the engine's relay of stdin, which ends the attach.
 	code, err := s.d.engine.AttachContainer(ctx, ns, id, stdioFor(stream, stdin), o)
 	select {
@@ -131,20 +132,25 @@ func (s *tasksService) Attach(stream stdioStream) error {
 
 // createForAttach creates the container an attach's first frame
 // describes (run, in one round trip) and names it to the client, before
-// the client sends anything else; it returns the container's id.
-func (s *tasksService) createForAttach(ctx context.Context, ns string, stream stdioStream, a *apiv1.AttachStart) (string, error) {
+// the client sends anything else; it returns the container's id and its
+// shim, started ahead for the start that follows.
+func (s *tasksService) createForAttach(ctx context.Context, ns string, stream stdioStream, a *apiv1.AttachStart) (string, *engine.Prestart, error) {
 	if !a.GetStart() || a.GetId() != "" {
-		return "", fmt.Errorf("%w: attach: a container to create is started, and has no id yet", errdefs.ErrInvalidArgument)
+		return "", nil, fmt.Errorf("%w: attach: a container to create is started, and has no id yet", errdefs.ErrInvalidArgument)
 	}
 	cfg, err := decodeConfig(a.GetCreate())
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	c, err := s.d.engine.CreateContainer(ctx, ns, cfg)
+	c, pre, err := s.d.engine.CreateContainerToStart(ctx, ns, cfg)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	return c.ID, stream.Send(&apiv1.StdioFrame{ContainerId: c.ID})
+	if err := stream.Send(&apiv1.StdioFrame{ContainerId: c.ID}); err != nil {
+		pre.Abort()
+		return "", nil, err
+	}
+	return c.ID, pre, nil
 }
 
 // Exec serves the Tasks.Exec RPC.

@@ -62,12 +62,19 @@ func (e *Engine) shimDir(id string) string { return filepath.Join(e.cfg.State, "
 // root of a bundle whose spec comes from the image's config and cfg. A
 // failure leaves nothing behind.
 func (e *Engine) CreateContainer(ctx context.Context, ns string, cfg container.Config) (Container, error) {
+	c, _, err := e.createContainer(ctx, ns, cfg, false)
+	return c, err
+}
+
+// createContainer is CreateContainer; ahead starts the container's shim
+// beside the creation (CreateContainerToStart).
+func (e *Engine) createContainer(ctx context.Context, ns string, cfg container.Config, ahead bool) (_ Container, pre *Prestart, err error) {
 	if err := e.checkConfig(&cfg); err != nil {
-		return Container{}, err
+		return Container{}, nil, err
 	}
 	src, err := e.imageSource(ctx, ns, cfg)
 	if err != nil {
-		return Container{}, err
+		return Container{}, nil, err
 	}
 	id := newID()
 	if cfg.PodCgroup {
@@ -78,39 +85,39 @@ func (e *Engine) CreateContainer(ctx context.Context, ns string, cfg container.C
 		cfg.Name, release = e.freeName(ctx, ns, id)
 	} else {
 		if err := metadata.ValidateContainerName(cfg.Name); err != nil {
-			return Container{}, err
+			return Container{}, nil, err
 		}
 		var ok bool
 		if release, ok = e.reserveName(ns, cfg.Name); !ok {
-			return Container{}, fmt.Errorf("%w: the container name %q is already in use by a container being created", errdefs.ErrAlreadyExists, cfg.Name)
+			return Container{}, nil, fmt.Errorf("%w: the container name %q is already in use by a container being created", errdefs.ErrAlreadyExists, cfg.Name)
 		}
 	}
 	defer release()
 	if other, err := e.containerByName(ctx, ns, cfg.Name); err == nil {
-		return Container{}, fmt.Errorf("%w: the container name %q is already in use by container %.12s", errdefs.ErrAlreadyExists, cfg.Name, other.ID)
+		return Container{}, nil, fmt.Errorf("%w: the container name %q is already in use by container %.12s", errdefs.ErrAlreadyExists, cfg.Name, other.ID)
 	}
 	if err := e.checkNetwork(ctx, ns, src.config, &cfg); err != nil {
-		return Container{}, err
+		return Container{}, nil, err
 	}
 	if err := e.checkNamespaces(ctx, ns, &cfg); err != nil {
-		return Container{}, err
+		return Container{}, nil, err
 	}
 	shimDir, err := e.checkShim(ctx, ns, &cfg, id)
 	if err != nil {
-		return Container{}, err
+		return Container{}, nil, err
 	}
 	imageViews, err := e.resolveImageMounts(ctx, ns, &cfg)
 	if err != nil {
-		return Container{}, err
+		return Container{}, nil, err
 	}
 	createdVols, err := e.attachVolumes(ctx, id, src.config, &cfg)
 	if err != nil {
-		return Container{}, err
+		return Container{}, nil, err
 	}
 	rawCfg, err := json.Marshal(cfg)
 	if err != nil {
 		e.detachVolumes(context.WithoutCancel(ctx), id, volumeNames(cfg.Mounts), createdVols)
-		return Container{}, fmt.Errorf("encode container config: %w", err)
+		return Container{}, nil, fmt.Errorf("encode container config: %w", err)
 	}
 	c := Container{
 		ID: id, Name: cfg.Name, Image: src.name, ImageID: src.id,
@@ -120,6 +127,9 @@ func (e *Engine) CreateContainer(ctx context.Context, ns string, cfg container.C
 	}
 	if src.parent != "" {
 		c.SnapshotKey = "container-" + id
+	}
+	if ahead {
+		pre = e.prestart(ns, c, cfg)
 	}
 	// No lease: the collector keeps active snapshots and views (and
 	// their parents) whether or not a record names them, and a create
@@ -148,12 +158,13 @@ func (e *Engine) CreateContainer(ctx context.Context, ns string, cfg container.C
 		return err
 	}()
 	if err != nil {
+		pre.Abort() // first: its shim goes before its state directory
 		e.removeParts(context.WithoutCancel(ctx), ns, c, false)
 		e.detachVolumes(context.WithoutCancel(ctx), id, nil, createdVols)
-		return Container{}, err
+		return Container{}, nil, err
 	}
 	e.publishContainer(ns, "create", c, nil)
-	return c, nil
+	return c, pre, nil
 }
 
 // checkConfig refuses what the engine does not do (yet) and unknown

@@ -61,7 +61,7 @@ func (e *Engine) scheduleRestart(ns string, c Container) {
 			return // started, stopped or removed meanwhile
 		}
 		cur.Status.RestartCount++
-		t, err := e.launch(e.ctx, ns, cur, true)
+		t, err := e.launch(e.ctx, ns, cur, true, nil)
 		if err == nil {
 			err = e.started(e.ctx, ns, cur, t)
 		}

@@ -118,8 +118,19 @@ func findBinary(name string) (string, error) {
 }
 
 // launch starts c's shim, which creates the container (and starts it if
-// startNow), and records it as a task watched for its exit.
-func (e *Engine) launch(ctx context.Context, ns string, c Container, startNow bool) (*task, error) {
+// startNow), and records it as a task watched for its exit. A shim
+// started ahead (pending, for a start that does not start at once) is
+// let go instead; launch ends it if it is not used.
+func (e *Engine) launch(ctx context.Context, ns string, c Container, startNow bool, pending *shim.Pending) (*task, error) {
+	defer func() {
+		if pending != nil {
+			pending.Abort()
+		}
+	}()
+	if startNow && pending != nil {
+		pending.Abort() // it was told not to start
+		pending = nil
+	}
 	cfg, err := ContainerConfig(c)
 	if err != nil {
 		return nil, err
@@ -138,7 +149,9 @@ func (e *Engine) launch(ctx context.Context, ns string, c Container, startNow bo
 	if err := e.makePodCgroup(c, cfg); err != nil {
 		return nil, err
 	}
-	e.clearShim(ctx, c) // a leftover of a crash
+	if pending == nil {
+		e.clearShim(ctx, c) // a leftover of a crash
+	}
 	if err := os.MkdirAll(filepath.Dir(c.StateDir), 0o700); err != nil {
 		return nil, fmt.Errorf("create shim directory: %w", err)
 	}
@@ -157,26 +170,20 @@ func (e *Engine) launch(ctx context.Context, ns string, c Container, startNow bo
 		_ = e.unmountBundle(ns, c.ID)
 		return nil, err
 	}
-	sc := shim.Config{
-		ID: c.ID, Bundle: e.bundleDir(ns, c.ID), Runtime: rt.path, RuntimeArgs: rt.args,
-		RuntimeRoot: rt.root, StateDir: c.StateDir,
-		Log: e.containerLog(ns, c.ID, cfg), LogMaxSize: cfg.Log.MaxSize, LogMaxFiles: cfg.Log.MaxFiles,
-		Terminal: cfg.Tty, Stdin: cfg.OpenStdin,
-		// With the network still being attached, the shim only creates;
-		// the start waits for the attachment.
-		StartNow: startNow && !pn.background,
-		// The engine's specs have no hooks, so a start is only the
-		// release of the init.
-		FifoStart: rt.ours,
-		// And berth-runtime's delete and kill run in the shim's process.
-		InProcess: rt.ours && shim.InProcessArgs(rt.args),
-	}
-	if rt.ours {
-		if sc.InitExe = e.initExe.get(rt.path); sc.InitExe != nil {
-			defer sc.InitExe.Close() // a new shim inherits its own
+	var client *shim.Client
+	if pending != nil {
+		p := pending
+		pending = nil
+		client, err = p.Go(ctx)
+	} else {
+		sc := e.shimConfig(ns, c, cfg, rt, startNow && !pn.background)
+		if rt.ours {
+			if sc.InitExe = e.initExe.get(rt.path); sc.InitExe != nil {
+				defer sc.InitExe.Close() // a new shim inherits its own
+			}
 		}
+		client, err = e.launchShim(ctx, c, cfg, bin, sc)
 	}
-	client, err := e.launchShim(ctx, c, cfg, bin, sc)
 	netSettings, netErr := pn.wait()
 	switch {
 	case netErr != nil: // first: the create may have failed for want of it
@@ -202,6 +209,24 @@ func (e *Engine) launch(ctx context.Context, ns string, c Container, startNow bo
 	e.tasks[ns+"/"+c.ID] = t
 	e.ctrMu.Unlock()
 	return t, nil
+}
+
+// shimConfig is the config of the shim that creates c through rt.
+func (e *Engine) shimConfig(ns string, c Container, cfg container.Config, rt ociRuntime, startNow bool) shim.Config {
+	return shim.Config{
+		ID: c.ID, Bundle: e.bundleDir(ns, c.ID), Runtime: rt.path, RuntimeArgs: rt.args,
+		RuntimeRoot: rt.root, StateDir: c.StateDir,
+		Log: e.containerLog(ns, c.ID, cfg), LogMaxSize: cfg.Log.MaxSize, LogMaxFiles: cfg.Log.MaxFiles,
+		Terminal: cfg.Tty, Stdin: cfg.OpenStdin,
+		// With the network still being attached, the shim only creates;
+		// the start waits for the attachment.
+		StartNow: startNow,
+		// The engine's specs have no hooks, so a start is only the
+		// release of the init.
+		FifoStart: rt.ours,
+		// And berth-runtime's delete and kill run in the shim's process.
+		InProcess: rt.ours && shim.InProcessArgs(rt.args),
+	}
 }
 
 // classifyStartError marks a runtime's complaint about the command.
@@ -303,7 +328,7 @@ func (e *Engine) StartContainer(ctx context.Context, ns, ref string) error {
 		return nil
 	}
 	c.Status.RestartCount = 0
-	t, err := e.launch(ctx, ns, c, true)
+	t, err := e.launch(ctx, ns, c, true, nil)
 	if err != nil {
 		return e.failedStart(ctx, ns, c, nil, err)
 	}
@@ -323,11 +348,16 @@ type AttachOptions struct {
 	// Started, when set with Start, is called once the container has
 	// started, attached (the Docker API's start answers then).
 	Started func()
+	// Prestart, when set with Start, is the container's shim started
+	// ahead by CreateContainerToStart. AttachContainer ends it if it
+	// does not start the container with it.
+	Prestart *Prestart
 }
 
 // AttachContainer connects stdio to a container's process until it
 // exits and returns its exit code. Ending ctx detaches.
 func (e *Engine) AttachContainer(ctx context.Context, ns, ref string, stdio container.Stdio, o AttachOptions) (int, error) {
+	defer o.Prestart.Abort()
 	c, err := e.Container(ctx, ns, ref)
 	if err != nil {
 		return 0, err
@@ -364,7 +394,7 @@ func (e *Engine) startAttached(ctx context.Context, ns string, c Container, o At
 	if e.task(ns, c.ID) != nil {
 		return nil, nil, fmt.Errorf("%w: %s", ErrContainerRunning, c.Name)
 	}
-	t, err := e.launch(ctx, ns, c, false)
+	t, err := e.launch(ctx, ns, c, false, o.Prestart.take(c.ID))
 	if err != nil {
 		return nil, nil, e.failedStart(ctx, ns, c, nil, err)
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 const usage = `usage: berth-shim start|serve --id ID --bundle DIR --runtime PATH --state DIR --log FILE
-	[--runtime-root DIR] [--shim-dir DIR] [--log-max-size N] [--log-max-files N] [--terminal] [--stdin] [--start] [--fifo-start] [--init-fd N]
+	[--runtime-root DIR] [--shim-dir DIR] [--log-max-size N] [--log-max-files N] [--terminal] [--stdin] [--start] [--fifo-start] [--init-fd N] [--hold-fd N]
 
 start starts a shim for one container and prints its socket's path once
 it serves; serve is the shim itself (start runs it). With --shim-dir the
@@ -46,11 +46,15 @@ func Main(args []string) int {
 	fs.BoolVar(&c.FifoStart, "fifo-start", false, "start containers through the runtime's exec fifo (berth-runtime's), not its start command")
 	fs.BoolVar(&c.InProcess, "in-process", false, "run berth-runtime's delete and kill in the shim's process")
 	initFD := fs.Int("init-fd", -1, "an inherited descriptor holding a sealed copy of berth-init, handed to the runtime (berth-runtime's --init-fd)")
+	holdFD := fs.Int("hold-fd", -1, "an inherited pipe: serve waits before its create until it reads \"go\" there (ends if it closes first)")
 	if err := fs.Parse(args[1:]); err != nil {
 		fmt.Fprintf(os.Stderr, "berth-shim: %v\n%s", err, usage)
 		return 2
 	}
 	c.InitExe = sealed.Inherited(*initFD) // handed on to runtime commands only
+	if *holdFD > 2 {
+		c.Hold = os.NewFile(uintptr(*holdFD), "hold")
+	}
 	if args[0] == "serve" {
 		return serveMain(c)
 	}

@@ -67,10 +67,22 @@ type Config struct {
 	// --init-fd), so that no container start copies berth-init again.
 	// Only for berth-runtime; the shim inherits it as descriptor 4.
 	InitExe *os.File `json:"-"`
+	// Hold, when set, holds the shim before its create until "go" can
+	// be read from it (Prestart); closed without it, the shim ends.
+	Hold *os.File `json:"-"`
 }
 
 // initExeFD is the descriptor a shim inherits Config.InitExe on.
 const initExeFD = 4
+
+// holdFD is the descriptor a shim inherits Config.Hold on: the one after
+// InitExe's, or after the readiness pipe's.
+func holdFD(c *Config) int {
+	if c.InitExe != nil {
+		return initExeFD + 1
+	}
+	return initExeFD
+}
 
 // ErrBadConfig is returned for a Config missing a field or with a bad one.
 var ErrBadConfig = errors.New("bad shim config")
@@ -194,16 +206,32 @@ func startServe(c Config, binary string) (*exec.Cmd, string, error) {
 }
 
 func spawn(c Config, binary string) (*exec.Cmd, string, error) {
+	cmd, ready, err := startProcess(c, binary)
+	if err != nil {
+		return nil, "", err
+	}
+	addr, err := awaitReady(cmd, ready)
+	if err != nil {
+		return nil, "", err
+	}
+	return cmd, addr, nil
+}
+
+// startProcess starts `binary serve` for c and returns it with the read
+// end of its readiness pipe.
+func startProcess(c Config, binary string) (*exec.Cmd, *os.File, error) {
 	pr, pw, err := os.Pipe()
 	if err != nil {
-		return nil, "", fmt.Errorf("start shim: %w", err)
+		return nil, nil, fmt.Errorf("start shim: %w", err)
 	}
-	defer pr.Close()
 	cmd := exec.Command(binary, append([]string{"serve"}, c.Args()...)...)
 	cmd.Dir = c.shimDir()
 	cmd.ExtraFiles = []*os.File{pw}
 	if c.InitExe != nil {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, c.InitExe) // initExeFD
+	}
+	if c.Hold != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, c.Hold) // holdFD(c)
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	// A small, quiet Go runtime: one P, frequent collections.
@@ -211,18 +239,10 @@ func spawn(c Config, binary string) (*exec.Cmd, string, error) {
 	err = cmd.Start()
 	pw.Close()
 	if err != nil {
-		return nil, "", fmt.Errorf("start shim: %w", err)
+		pr.Close()
+		return nil, nil, fmt.Errorf("start shim: %w", err)
 	}
-	b, _ := io.ReadAll(io.LimitReader(pr, 64<<10))
-	msg := strings.TrimSpace(string(b))
-	if addr, ok := strings.CutPrefix(msg, "ok "); ok {
-		return cmd, addr, nil
-	}
-	werr := cmd.Wait()
-	if m, ok := strings.CutPrefix(msg, "error "); ok {
-		return nil, "", errors.New(m)
-	}
-	return nil, "", fmt.Errorf("shim exited before serving: %v", werr)
+	return cmd, pr, nil
 }
 
 // Args returns c as berth-shim's command line flags.
@@ -239,6 +259,9 @@ func (c *Config) Args() []string {
 	}
 	if c.InitExe != nil {
 		a = append(a, "--init-fd", fmt.Sprint(initExeFD))
+	}
+	if c.Hold != nil {
+		a = append(a, "--hold-fd", fmt.Sprint(holdFD(c)))
 	}
 	if c.LogMaxSize > 0 {
 		a = append(a, "--log-max-size", fmt.Sprint(c.LogMaxSize))
@@ -268,6 +291,14 @@ func Serve(c Config, ready io.WriteCloser) error {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		report("error subreaper: " + err.Error())
 		return err
+	}
+	if c.Hold != nil {
+		if err := awaitGo(c.Hold); err != nil {
+			os.RemoveAll(c.StateDir)
+			report("error " + err.Error())
+			return err
+		}
+		c.Hold = nil
 	}
 	c.ShimPid = os.Getpid()
 	s := &server{cfg: c, reaper: newReaper(), tasks: map[string]*task{}, done: make(chan struct{})}

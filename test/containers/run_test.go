@@ -312,7 +312,8 @@ func TestQuickExecsReportExitCodes(t *testing.T) {
 }
 
 // TestRunBadInput: each bad input is a one-line error with Docker's exit
-// code, and nothing is left.
+// code, and nothing is left: neither before nor after run's create has
+// started the container's shim ahead.
 func TestRunBadInput(t *testing.T) {
 	e := newEnv(t)
 	e.ok("pull", e.ref)
@@ -320,6 +321,8 @@ func TestRunBadInput(t *testing.T) {
 	e.fails(125, "no command", "run", "--rm", e.nocmd)
 	e.fails(125, "bind source path does not exist", "run", "--rm", "-v", "/nonexistent/berth-test:/x", e.ref, "true")
 	e.fails(125, "unknown runtime", "run", "--rm", "--runtime", "nope", e.ref, "true")
+	// After the container's shim started ahead of it (run's create):
+	e.fails(125, "no such user", "run", "--rm", "-u", "nosuch", e.ref, "true")
 	e.fails(127, "not found", "run", "--rm", e.ref, "/no/such/command")
 	e.nothingLeft()
 }

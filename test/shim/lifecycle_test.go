@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	goruntime "runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -402,4 +404,82 @@ func TestSignalRightAfterStartReachesLateHandler(t *testing.T) {
 			t.Fatalf("exit %+v, want 3 (from the trap)", ex)
 		}
 	})
+}
+
+// TestPrestartHoldsUntilGo: a shim started ahead (shim.Prestart) creates
+// nothing (no container, no socket) until Go, then serves as one from
+// Launch; one aborted instead exits and leaves nothing, its state
+// directory included (the leak check sees to its process).
+func TestPrestartHoldsUntilGo(t *testing.T) {
+	sideBySide(t, func(t *testing.T, e *env) {
+		e.bundle([]string{"sh", "-c", "exit 4"}, nil)
+		created := func() bool {
+			_, err := os.Stat(filepath.Join(e.cfg.RuntimeRoot, e.cfg.ID))
+			return err == nil
+		}
+		p, err := shim.Prestart(shimBin, e.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		awaitBlockedOnRead(t, p.Pid())
+		if created() {
+			t.Fatal("a held shim created its container")
+		}
+		if _, err := os.Stat(e.cfg.SocketPath()); err == nil {
+			t.Fatal("a held shim serves")
+		}
+		p.Abort()
+		if _, err := os.Stat(e.cfg.StateDir); !os.IsNotExist(err) {
+			t.Fatalf("state directory after Abort: %v, want it gone", err)
+		}
+		if created() {
+			t.Fatal("an aborted shim created its container")
+		}
+
+		if p, err = shim.Prestart(shimBin, e.cfg); err != nil {
+			t.Fatal(err)
+		}
+		c, err := p.Go(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.client = c
+		st, err := c.State(ctx, "")
+		if err != nil || st.Status != shim.StatusCreated {
+			t.Fatalf("state after Go: %+v %v, want created", st, err)
+		}
+		e.shimPid = st.ShimPid
+		if err := c.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if ex := e.wait(""); ex.Code != 4 {
+			t.Fatalf("exit %+v, want code 4", ex)
+		}
+	})
+}
+
+// awaitBlockedOnRead waits until a thread of process pid sits in a read
+// of a descriptor above stdio (a held shim, on its hold pipe), so that
+// what the test sees next is what the process does while it waits.
+func awaitBlockedOnRead(t *testing.T, pid int) {
+	t.Helper()
+	read, ok := map[string]string{"amd64": "0", "arm64": "63"}[goruntime.GOARCH]
+	if !ok {
+		t.Skipf("read(2)'s number on %s is not known here", goruntime.GOARCH)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		tasks, _ := filepath.Glob(filepath.Join("/proc", strconv.Itoa(pid), "task", "*", "syscall"))
+		for _, f := range tasks {
+			b, _ := os.ReadFile(f)
+			// "NR 0xFD ...": the syscall's number and first argument.
+			if fields := strings.Fields(string(b)); len(fields) > 1 && fields[0] == read {
+				if fd, err := strconv.ParseInt(fields[1], 0, 32); err == nil && fd > 2 {
+					return
+				}
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("process %d never waited in a read", pid)
 }

@@ -1,0 +1,93 @@
+package engine
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/berth-dev/berth/container"
+	"github.com/berth-dev/berth/shim"
+)
+
+// Prestart is the shim of a container being created to start at once
+// (run), started while the container's snapshot, bundle and record are
+// made and held before its own create (shim.Pending): its start, a
+// process and a Go runtime, then costs the run nothing. The start takes
+// it (AttachOptions.Prestart); what does not start the container aborts
+// it, and nothing of it is left.
+type Prestart struct {
+	mu sync.Mutex
+	id string
+	p  *shim.Pending
+}
+
+// take hands the held shim of container id over, once.
+func (p *Prestart) take(id string) *shim.Pending {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.id != id {
+		return nil
+	}
+	held := p.p
+	p.p = nil
+	return held
+}
+
+// Abort ends the held shim unless a start took it. A nil Prestart, or
+// one taken, is left alone.
+func (p *Prestart) Abort() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	held := p.p
+	p.p = nil
+	p.mu.Unlock()
+	if held != nil {
+		held.Abort()
+	}
+}
+
+// CreateContainerToStart is CreateContainer for a container that is
+// started at once, attached (run): its shim starts beside the creation.
+// The Prestart goes to AttachContainer's options; a caller that does not
+// start the container aborts it. It is nil when the shim cannot be
+// started ahead (a pod's shim), and the start then launches one.
+func (e *Engine) CreateContainerToStart(ctx context.Context, ns string, cfg container.Config) (Container, *Prestart, error) {
+	return e.createContainer(ctx, ns, cfg, true)
+}
+
+// prestart starts c's own shim ahead, held before its create; nil when c
+// joins or starts a pod's shim, or the shim cannot start (the start
+// then launches it as ever, and says what fails).
+func (e *Engine) prestart(ns string, c Container, cfg container.Config) *Prestart {
+	if c.ShimDir != "" {
+		return nil
+	}
+	rt, err := e.runtimeFor(c.Runtime)
+	if err != nil {
+		return nil
+	}
+	bin, err := e.shimBinary()
+	if err != nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(c.StateDir), 0o700); err != nil {
+		return nil
+	}
+	sc := e.shimConfig(ns, c, cfg, rt, false)
+	if rt.ours {
+		if sc.InitExe = e.initExe.get(rt.path); sc.InitExe != nil {
+			defer sc.InitExe.Close() // the shim inherits its own
+		}
+	}
+	p, err := shim.Prestart(bin, sc)
+	if err != nil {
+		return nil
+	}
+	return &Prestart{id: c.ID, p: p}
+}
