@@ -80,6 +80,8 @@ func (e *Engine) prestart(ns string, c Container, cfg container.Config) *Prestar
 		return nil
 	}
 	sc := e.shimConfig(ns, c, cfg, rt, false)
+	// berth-runtime's create can be started ahead too, and held.
+	sc.RuntimeHold = rt.ours
 	if rt.ours {
 		if sc.InitExe = e.initExe.get(rt.path); sc.InitExe != nil {
 			defer sc.InitExe.Close() // the shim inherits its own

@@ -70,7 +70,7 @@ func (s *server) addPending(c Config) (*task, error) {
 	if err := os.Mkdir(c.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: state dir: %w", c.ID, err)
 	}
-	return s.create(c)
+	return s.create(c, nil)
 }
 
 // Create creates container c in the shim c is for (the shim must have

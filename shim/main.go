@@ -11,7 +11,7 @@ import (
 )
 
 const usage = `usage: berth-shim start|serve --id ID --bundle DIR --runtime PATH --state DIR --log FILE
-	[--runtime-root DIR] [--shim-dir DIR] [--log-max-size N] [--log-max-files N] [--terminal] [--stdin] [--start] [--fifo-start] [--init-fd N] [--hold-fd N]
+	[--runtime-root DIR] [--shim-dir DIR] [--log-max-size N] [--log-max-files N] [--terminal] [--stdin] [--start] [--fifo-start] [--init-fd N] [--hold-fd N [--runtime-hold]]
 
 start starts a shim for one container and prints its socket's path once
 it serves; serve is the shim itself (start runs it). With --shim-dir the
@@ -44,6 +44,7 @@ func Main(args []string) int {
 	fs.BoolVar(&c.Stdin, "stdin", false, "give the container a stdin pipe")
 	fs.BoolVar(&c.StartNow, "start", false, "start the container at once")
 	fs.BoolVar(&c.FifoStart, "fifo-start", false, "start containers through the runtime's exec fifo (berth-runtime's), not its start command")
+	fs.BoolVar(&c.RuntimeHold, "runtime-hold", false, "with --hold-fd: start the runtime's create while held, held too (its create takes --hold-fd, as berth-runtime's does)")
 	fs.BoolVar(&c.InProcess, "in-process", false, "run berth-runtime's delete and kill in the shim's process")
 	initFD := fs.Int("init-fd", -1, "an inherited descriptor holding a sealed copy of berth-init, handed to the runtime (berth-runtime's --init-fd)")
 	holdFD := fs.Int("hold-fd", -1, "an inherited pipe: serve waits before its create until it reads \"go\" there (ends if it closes first)")

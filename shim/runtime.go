@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -60,7 +61,29 @@ func (e *RuntimeError) Error() string { return e.Msg }
 // extra descriptors are handed to it. It returns what it printed on
 // stdout when stdio[1] is nil.
 func (r *runtimeBin) run(stdio [3]*os.File, args ...string) ([]byte, error) {
+	wait, err := r.start(stdio, nil, args...)
+	if err != nil {
+		return nil, err
+	}
+	return wait()
+}
+
+// start starts the runtime as run does and returns what waits for it and
+// returns run's results. With hold, args being a create, the runtime gets
+// that pipe's read end as its --hold-fd: it begins once "go" is written
+// on the other end, and makes nothing if that end closes first.
+func (r *runtimeBin) start(stdio [3]*os.File, hold *os.File, args ...string) (func() ([]byte, error), error) {
+	if hold != nil {
+		fd := 3
+		if r.initExe != nil {
+			fd = 4
+		}
+		args = append([]string{args[0], "--hold-fd", strconv.Itoa(fd)}, args[1:]...)
+	}
 	cmd := r.command(context.Background(), args...)
+	if hold != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, hold)
+	}
 	cmd.Env = runtimeEnv()
 	var outR *os.File
 	if stdio[0] != nil {
@@ -73,33 +96,39 @@ func (r *runtimeBin) run(stdio [3]*os.File, args ...string) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("runtime %s: %w", args[0], err)
 		}
-		defer pr.Close()
 		cmd.Stdout, outR = pw, pr
-		defer pw.Close()
 	}
 	if stdio[2] != nil {
 		cmd.Stderr = stdio[2]
 	}
 	logStart := fileSize(r.log)
 	done, err := r.reaper.start(cmd)
-	if err != nil {
-		return nil, fmt.Errorf("runtime %s: %w", args[0], err)
-	}
-	var out []byte
 	if outR != nil {
 		cmd.Stdout.(*os.File).Close()
-		out, _ = io.ReadAll(io.LimitReader(outR, 4<<20))
 	}
-	ws := <-done
-	cmd.Process.Release()
-	if ws.Exited() && ws.ExitStatus() == 0 {
-		return out, nil
+	if err != nil {
+		if outR != nil {
+			outR.Close()
+		}
+		return nil, fmt.Errorf("runtime %s: %w", args[0], err)
 	}
-	if msg := lastLogError(r.log, logStart); msg != "" {
-		return out, &RuntimeError{Args: args, Msg: msg}
-	}
-	msg := fmt.Sprintf("%s %s: %s", r.path, args[0], describe(ws.ExitStatus(), ws.Signaled(), int(ws.Signal())))
-	return out, &RuntimeError{Args: args, Msg: msg, logless: true}
+	return func() ([]byte, error) {
+		var out []byte
+		if outR != nil {
+			out, _ = io.ReadAll(io.LimitReader(outR, 4<<20))
+			outR.Close()
+		}
+		ws := <-done
+		cmd.Process.Release()
+		if ws.Exited() && ws.ExitStatus() == 0 {
+			return out, nil
+		}
+		if msg := lastLogError(r.log, logStart); msg != "" {
+			return out, &RuntimeError{Args: args, Msg: msg}
+		}
+		msg := fmt.Sprintf("%s %s: %s", r.path, args[0], describe(ws.ExitStatus(), ws.Signaled(), int(ws.Signal())))
+		return out, &RuntimeError{Args: args, Msg: msg, logless: true}
+	}, nil
 }
 
 // withStderr puts the last line a runtime that logged nothing printed on

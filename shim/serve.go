@@ -70,6 +70,10 @@ type Config struct {
 	// Hold, when set, holds the shim before its create until "go" can
 	// be read from it (Prestart); closed without it, the shim ends.
 	Hold *os.File `json:"-"`
+	// RuntimeHold says the runtime's create takes --hold-fd, as
+	// berth-runtime's does: a held shim then starts it meanwhile, held
+	// too, so that its start is done when the go comes.
+	RuntimeHold bool `json:"-"`
 }
 
 // initExeFD is the descriptor a shim inherits Config.InitExe on.
@@ -269,7 +273,7 @@ func (c *Config) Args() []string {
 	if c.LogMaxFiles > 0 {
 		a = append(a, "--log-max-files", fmt.Sprint(c.LogMaxFiles))
 	}
-	for flag, on := range map[string]bool{"--terminal": c.Terminal, "--stdin": c.Stdin, "--start": c.StartNow, "--fifo-start": c.FifoStart, "--in-process": c.InProcess} {
+	for flag, on := range map[string]bool{"--terminal": c.Terminal, "--stdin": c.Stdin, "--start": c.StartNow, "--fifo-start": c.FifoStart, "--in-process": c.InProcess, "--runtime-hold": c.RuntimeHold && c.Hold != nil} {
 		if on {
 			a = append(a, flag)
 		}
@@ -292,20 +296,22 @@ func Serve(c Config, ready io.WriteCloser) error {
 		report("error subreaper: " + err.Error())
 		return err
 	}
+	c.ShimPid = os.Getpid()
+	s := &server{cfg: c, reaper: newReaper(), tasks: map[string]*task{}, done: make(chan struct{})}
+	var cr *creation
 	if c.Hold != nil {
-		if err := awaitGo(c.Hold); err != nil {
+		if err := s.hold(&c, &cr); err != nil {
 			os.RemoveAll(c.StateDir)
 			report("error " + err.Error())
 			return err
 		}
-		c.Hold = nil
 	}
-	c.ShimPid = os.Getpid()
-	s := &server{cfg: c, reaper: newReaper(), tasks: map[string]*task{}, done: make(chan struct{})}
 	addr := c.SocketPath()
 	err := s.listen(addr)
 	if err == nil {
-		_, err = s.create(c)
+		_, err = s.create(c, cr)
+	} else {
+		cr.abort()
 	}
 	if err != nil {
 		if s.ln != nil {
@@ -321,6 +327,31 @@ func Serve(c Config, ready io.WriteCloser) error {
 	report("ok " + addr)
 	s.serve()
 	return nil
+}
+
+// hold waits for the engine's go (c.Hold) before the create; with
+// RuntimeHold the runtime's create is started meanwhile, held too, and
+// left in *cr for the create to let go. Told to end instead, it calls
+// that create off and returns an error.
+func (s *server) hold(c *Config, cr **creation) error {
+	var err error
+	if c.RuntimeHold {
+		*cr = &creation{}
+		err = s.prepare(c, *cr, true)
+	}
+	if err == nil {
+		err = awaitGo(c.Hold)
+	}
+	c.Hold = nil
+	s.cfg.Hold = nil
+	if err != nil && *cr != nil {
+		(*cr).abort()
+		if (*cr).p != nil {
+			(*cr).p.closeIO()
+		}
+		*cr = nil
+	}
+	return err
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
@@ -360,13 +391,13 @@ func (s *server) runtime(c *Config) *runtimeBin {
 // waits for its init, records c in its state directory and adds it to
 // the shim's tasks. On failure it leaves nothing: no container, no log
 // it made, no state directory.
-func (s *server) create(c Config) (t *task, err error) {
+func (s *server) create(c Config, cr *creation) (t *task, err error) {
 	defer func() {
 		if err != nil {
 			s.undo(&c, t)
 		}
 	}()
-	t, err = s.createTask(&c)
+	t, err = s.createTask(&c, cr)
 	if err != nil {
 		return t, err
 	}
@@ -410,44 +441,40 @@ func (s *server) undo(c *Config, t *task) {
 	os.RemoveAll(c.StateDir)
 }
 
-// createTask runs the runtime's create for c and starts holding its
-// stdio and waiting for its init.
-func (s *server) createTask(c *Config) (*task, error) {
+// createTask runs the runtime's create for c, or lets cr's held one go
+// (cr: made by prepare; nil: made here), and starts holding its stdio
+// and waiting for its init.
+func (s *server) createTask(c *Config, cr *creation) (*task, error) {
+	if cr == nil {
+		cr = &creation{}
+	}
+	defer cr.abort() // what the create did not take
 	_, statErr := os.Stat(c.Log)
 	lw, err := logs.NewWriter(c.Log, logs.Options{MaxSize: c.LogMaxSize, MaxFiles: c.LogMaxFiles})
 	if err != nil {
 		return nil, err
 	}
-	p := newProcess("", c.Terminal)
+	if cr.p == nil {
+		if err := s.prepare(c, cr, false); err != nil {
+			return &task{id: c.ID, bundle: c.Bundle, stateDir: c.StateDir, init: cr.p, log: lw, execs: map[string]*process{},
+				logCreated: errors.Is(statErr, os.ErrNotExist)}, err
+		}
+	}
+	p := cr.p
 	t := &task{id: c.ID, bundle: c.Bundle, stateDir: c.StateDir, init: p, log: lw, execs: map[string]*process{},
 		logCreated: errors.Is(statErr, os.ErrNotExist)}
-	child, err := p.stdio(c.Stdin)
-	if err != nil {
-		return t, err
-	}
-	pidFile := filepath.Join(c.StateDir, PidFile)
-	args := []string{"create", "--bundle", c.Bundle, "--pid-file", pidFile}
-	var cs *consoleSocket
-	if c.Terminal {
-		if cs, err = newConsoleSocket(filepath.Join(c.StateDir, consoleFile)); err != nil {
-			return t, err
-		}
-		defer cs.close()
-		args = append(args, "--console-socket", cs.path)
-	}
-	_, err = s.runtime(c).run(child, append(args, c.ID)...)
-	closeAll(child[:])
+	err = cr.run(s, c)
 	if err != nil && !c.Terminal {
 		err = withStderr(err, p.outs[1])
 	}
-	if err == nil && cs != nil {
+	if err == nil && cr.cs != nil {
 		var master *os.File
-		if master, err = cs.receive(); err == nil {
+		if master, err = cr.cs.receive(); err == nil {
 			p.setTerminal(master)
 		}
 	}
 	if err == nil {
-		p.pid, err = readPid(pidFile)
+		p.pid, err = readPid(filepath.Join(c.StateDir, PidFile))
 	}
 	if err != nil {
 		p.closeIO()
@@ -456,4 +483,91 @@ func (s *server) createTask(c *Config) (*task, error) {
 	p.copyOutput(lw)
 	go func() { p.finish(<-s.reaper.watch(p.pid), c.StateDir) }()
 	return t, nil
+}
+
+// creation is a container's create in the making: its init's process
+// and the ends of its stdio the runtime gets, a terminal's console
+// socket, the create's arguments and, when started ahead, the runtime's
+// create waiting on its hold.
+type creation struct {
+	p     *process
+	child [3]*os.File
+	cs    *consoleSocket
+	args  []string
+	// hold is the write end of a started create's hold pipe, and wait
+	// waits for that create.
+	hold *os.File
+	wait func() ([]byte, error)
+}
+
+// prepare makes cr's process, stdio and arguments for c; ahead, it also
+// starts the runtime's create (which must take --hold-fd, as
+// berth-runtime does), held until run.
+func (s *server) prepare(c *Config, cr *creation, ahead bool) error {
+	cr.p = newProcess("", c.Terminal)
+	child, err := cr.p.stdio(c.Stdin)
+	if err != nil {
+		return err
+	}
+	cr.child = child
+	cr.args = []string{"create", "--bundle", c.Bundle, "--pid-file", filepath.Join(c.StateDir, PidFile)}
+	if c.Terminal {
+		if cr.cs, err = newConsoleSocket(filepath.Join(c.StateDir, consoleFile)); err != nil {
+			return err
+		}
+		cr.args = append(cr.args, "--console-socket", cr.cs.path)
+	}
+	cr.args = append(cr.args, c.ID)
+	if !ahead {
+		return nil
+	}
+	hr, hw, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("runtime create: %w", err)
+	}
+	cr.wait, err = s.runtime(c).start(cr.child, hr, cr.args...)
+	hr.Close()
+	if err != nil {
+		hw.Close()
+		return err
+	}
+	cr.hold = hw
+	return nil
+}
+
+// run runs the runtime's create: lets a held one go, else starts one.
+func (cr *creation) run(s *server, c *Config) error {
+	var err error
+	if cr.hold != nil {
+		_, err = io.WriteString(cr.hold, holdGo)
+		cr.hold.Close()
+		cr.hold = nil
+		if _, werr := cr.wait(); err == nil {
+			err = werr
+		}
+	} else {
+		_, err = s.runtime(c).run(cr.child, cr.args...)
+	}
+	closeAll(cr.child[:])
+	cr.child = [3]*os.File{}
+	return err
+}
+
+// abort calls off a held create (the runtime makes nothing) and closes
+// what the create did not take: the stdio ends and the console socket.
+func (cr *creation) abort() {
+	if cr == nil {
+		return
+	}
+	if cr.hold != nil {
+		cr.hold.Close()
+		cr.hold = nil
+		_, _ = cr.wait()
+	}
+	closeAll(cr.child[:])
+	cr.child = [3]*os.File{}
+	if cr.cs != nil {
+		cr.cs.close()
+		cr.cs = nil
+	}
 }

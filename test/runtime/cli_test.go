@@ -270,3 +270,52 @@ func TestNegativePreserveFDs(t *testing.T) {
 		e.noState(id)
 	}
 }
+
+// TestCreateHoldFD: create --hold-fd reads nothing and makes nothing
+// until "go" comes on the pipe, then creates as ever; a pipe closed
+// first calls it off with an error, and nothing is made (berth-shim
+// starts creates ahead this way).
+func TestCreateHoldFD(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle([]string{"true"}, nil)
+	for _, word := range []string{"", "go"} {
+		id := e.id()
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := e.cmd("create", "--hold-fd", "3", "--bundle", b, id)
+		cmd.ExtraFiles = []*os.File{r}
+		// A file, not a pipe: the created init keeps its stderr open.
+		errFile, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer errFile.Close()
+		cmd.Stderr = errFile
+		stderr := func() string { b, _ := os.ReadFile(errFile.Name()); return string(b) }
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+		e.noState(id) // held: nothing yet, whatever comes next
+		if word != "" {
+			_, _ = w.WriteString(word)
+		}
+		w.Close()
+		err = cmd.Wait()
+		if word == "" {
+			if err == nil || !strings.Contains(stderr(), "called off") {
+				t.Fatalf("create whose hold closed: %v, stderr %q; want an error that says it was called off", err, stderr())
+			}
+			e.noState(id)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("create let go: %v: %s", err, stderr())
+		}
+		if st := e.state(id); st.Status != specs.StateCreated {
+			t.Fatalf("state after the go: %s, want created", st.Status)
+		}
+	}
+}

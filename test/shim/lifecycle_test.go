@@ -409,9 +409,12 @@ func TestSignalRightAfterStartReachesLateHandler(t *testing.T) {
 // TestPrestartHoldsUntilGo: a shim started ahead (shim.Prestart) creates
 // nothing (no container, no socket) until Go, then serves as one from
 // Launch; one aborted instead exits and leaves nothing, its state
-// directory included (the leak check sees to its process).
+// directory included (the leak check sees to its process). With
+// berth-runtime, the runtime's create is started ahead too
+// (RuntimeHold), and waits as well.
 func TestPrestartHoldsUntilGo(t *testing.T) {
 	sideBySide(t, func(t *testing.T, e *env) {
+		e.cfg.RuntimeHold = e.runtime == berthRuntime
 		e.bundle([]string{"sh", "-c", "exit 4"}, nil)
 		created := func() bool {
 			_, err := os.Stat(filepath.Join(e.cfg.RuntimeRoot, e.cfg.ID))
@@ -422,6 +425,9 @@ func TestPrestartHoldsUntilGo(t *testing.T) {
 			t.Fatal(err)
 		}
 		awaitBlockedOnRead(t, p.Pid())
+		if e.cfg.RuntimeHold {
+			awaitBlockedOnRead(t, childNamed(t, p.Pid(), "berth-runtime"))
+		}
 		if created() {
 			t.Fatal("a held shim created its container")
 		}
@@ -482,4 +488,25 @@ func awaitBlockedOnRead(t *testing.T, pid int) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	t.Fatalf("process %d never waited in a read", pid)
+}
+
+// childNamed waits for a child of pid named name and returns its pid.
+func childNamed(t *testing.T, pid int, name string) int {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		lists, _ := filepath.Glob(filepath.Join("/proc", strconv.Itoa(pid), "task", "*", "children"))
+		for _, l := range lists {
+			b, _ := os.ReadFile(l)
+			for _, c := range strings.Fields(string(b)) {
+				if comm, _ := os.ReadFile(filepath.Join("/proc", c, "comm")); strings.TrimSpace(string(comm)) == name {
+					n, _ := strconv.Atoi(c)
+					return n
+				}
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("process %d has no child named %s", pid, name)
+	return 0
 }
