@@ -12,6 +12,7 @@ import (
 
 	"github.com/berth-dev/berth/api"
 	apiv1 "github.com/berth-dev/berth/api/v1"
+	"github.com/berth-dev/berth/cli/runopts"
 	"github.com/berth-dev/berth/errdefs"
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -257,7 +258,7 @@ func newPs(g *globals) *cobra.Command {
 	}
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "show every container")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only IDs")
-	cmd.Flags().StringArrayVarP(&filters, "filter", "f", nil, "filter by id, name, label, status, ancestor or exited (KEY=VALUE)")
+	runopts.StringArrayVarP(cmd.Flags(), &filters, "filter", "f", "filter by id, name, label, status, ancestor or exited (KEY=VALUE)")
 	cmd.Flags().StringVar(&format, "format", "", "table (default), json, or a Go template such as '{{.ID}} {{.Names}}'")
 	return cmd
 }
@@ -419,7 +420,7 @@ func newExec(g *globals) *cobra.Command {
 	fl.BoolVarP(&interactive, "interactive", "i", false, "keep stdin open")
 	fl.BoolVarP(&tty, "tty", "t", false, "allocate a terminal")
 	fl.BoolVarP(&detach, "detach", "d", false, "run in the background")
-	fl.StringArrayVarP(&env, "env", "e", nil, "set an environment variable KEY=VALUE")
+	runopts.StringArrayVarP(fl, &env, "env", "e", "set an environment variable KEY=VALUE")
 	fl.StringVarP(&user, "user", "u", "", "user (name|uid[:group|gid])")
 	fl.StringVarP(&workdir, "workdir", "w", "", "working directory")
 	return cmd

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
+	"github.com/berth-dev/berth/cli/runopts"
 	"github.com/berth-dev/berth/events"
 	"github.com/spf13/cobra"
 )
@@ -163,7 +164,7 @@ func newEvents(g *globals) *cobra.Command {
 			}
 		},
 	}
-	cmd.Flags().StringArrayVarP(&filters, "filter", "f", nil, "filter by type (container, image, snapshot, namespace, gc), event or container (KEY=VALUE)")
+	runopts.StringArrayVarP(cmd.Flags(), &filters, "filter", "f", "filter by type (container, image, snapshot, namespace, gc), event or container (KEY=VALUE)")
 	cmd.Flags().StringVar(&since, "since", "", "drop events before this time (RFC 3339 or a duration such as 10m); berthd keeps no history")
 	cmd.Flags().StringVar(&until, "until", "", "stop at this time (RFC 3339 or a duration)")
 	cmd.Flags().StringVar(&format, "format", "", "json for one JSON object a line")

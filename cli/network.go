@@ -10,6 +10,7 @@ import (
 	"time"
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
+	"github.com/berth-dev/berth/cli/runopts"
 	"github.com/spf13/cobra"
 )
 
@@ -76,12 +77,12 @@ func newNetworkCreate(g *globals) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVarP(&driver, "driver", "d", "bridge", "network driver (only bridge)")
-	f.StringArrayVar(&subnets, "subnet", nil, "subnet in CIDR form (one IPv4, one IPv6 with --ipv6)")
+	runopts.StringArrayVarP(f, &subnets, "subnet", "", "subnet in CIDR form (one IPv4, one IPv6 with --ipv6)")
 	f.StringVar(&req.Gateway, "gateway", "", "IPv4 gateway (default: the subnet's first address)")
 	f.BoolVar(&req.Internal, "internal", false, "no route off the network")
 	f.BoolVar(&req.Ipv6, "ipv6", false, "dual stack IPv4 and IPv6")
-	f.StringArrayVarP(&opts, "opt", "o", nil, "driver option KEY=VALUE (isolate=true: drop traffic from other networks)")
-	f.StringArrayVar(&labels, "label", nil, "set a label KEY=VALUE")
+	runopts.StringArrayVarP(f, &opts, "opt", "o", "driver option KEY=VALUE (isolate=true: drop traffic from other networks)")
+	runopts.StringArrayVarP(f, &labels, "label", "", "set a label KEY=VALUE")
 	return cmd
 }
 
@@ -305,7 +306,7 @@ func newNetworkConnect(g *globals) *cobra.Command {
 			return err
 		},
 	}
-	cmd.Flags().StringArrayVar(&req.Aliases, "alias", nil, "a name peers on the network resolve to the container")
+	runopts.StringArrayVarP(cmd.Flags(), &req.Aliases, "alias", "", "a name peers on the network resolve to the container")
 	cmd.Flags().StringVar(&req.Ip, "ip", "", "the container's IPv4 or IPv6 address on the network")
 	return cmd
 }

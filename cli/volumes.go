@@ -9,6 +9,7 @@ import (
 	"time"
 
 	apiv1 "github.com/berth-dev/berth/api/v1"
+	"github.com/berth-dev/berth/cli/runopts"
 	"github.com/spf13/cobra"
 )
 
@@ -54,7 +55,7 @@ func newVolumeCreate(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringArrayVar(&labels, "label", nil, "set a label KEY=VALUE")
+	runopts.StringArrayVarP(cmd.Flags(), &labels, "label", "", "set a label KEY=VALUE")
 	return cmd
 }
 
@@ -90,7 +91,7 @@ func newVolumeLs(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "only names")
-	cmd.Flags().StringArrayVarP(&filters, "filter", "f", nil, "name=, label=KEY[=VALUE], dangling=true|false")
+	runopts.StringArrayVarP(cmd.Flags(), &filters, "filter", "f", "name=, label=KEY[=VALUE], dangling=true|false")
 	return cmd
 }
 

@@ -21,18 +21,18 @@ type netOptions struct {
 }
 
 func (n *netOptions) addFlags(fs *pflag.FlagSet) {
-	fs.StringArrayVar(&n.networks, "network", nil, "network: bridge (default)|none|host|container:NAME|a network's name")
-	fs.StringArrayVar(&n.networks, "net", nil, "same as --network")
+	StringArrayVarP(fs, &n.networks, "network", "", "network: bridge (default)|none|host|container:NAME|a network's name")
+	StringArrayVarP(fs, &n.networks, "net", "", "same as --network")
 	_ = fs.MarkHidden("net")
-	fs.StringArrayVarP(&n.publish, "publish", "p", nil, "publish a container port: [ip:][hostport:]ctrport[/proto]")
+	StringArrayVarP(fs, &n.publish, "publish", "p", "publish a container port: [ip:][hostport:]ctrport[/proto]")
 	fs.BoolVarP(&n.publishAll, "publish-all", "P", false, "publish the image's exposed ports on free host ports")
-	fs.StringArrayVar(&n.dns, "dns", nil, "DNS server for the container's resolv.conf")
-	fs.StringArrayVar(&n.dnsSearch, "dns-search", nil, `DNS search domain ("." for none)`)
-	fs.StringArrayVar(&n.dnsOptions, "dns-option", nil, "resolver option (ndots:2)")
-	fs.StringArrayVar(&n.addHosts, "add-host", nil, "add an /etc/hosts entry: name:ip")
+	StringArrayVarP(fs, &n.dns, "dns", "", "DNS server for the container's resolv.conf")
+	StringArrayVarP(fs, &n.dnsSearch, "dns-search", "", `DNS search domain ("." for none)`)
+	StringArrayVarP(fs, &n.dnsOptions, "dns-option", "", "resolver option (ndots:2)")
+	StringArrayVarP(fs, &n.addHosts, "add-host", "", "add an /etc/hosts entry: name:ip")
 	fs.StringVar(&n.mac, "mac-address", "", "the container's MAC address")
 	fs.StringVar(&n.ip, "ip", "", "the container's IPv4 address on a user-defined network")
-	fs.StringArrayVar(&n.aliases, "network-alias", nil, "another name the container has on its network")
+	StringArrayVarP(fs, &n.aliases, "network-alias", "", "another name the container has on its network")
 }
 
 // networking checks the network flags; without --network the container
