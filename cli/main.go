@@ -12,14 +12,15 @@ import (
 // Main runs the berth command line that args (without the program's
 // name) give and returns the process's exit code.
 //
-// It starts connecting to berthd first, in the background, at the
+// It builds only the command args name (with the root's flags), and
+// starts connecting to berthd first, in the background, at the
 // address the flags most likely name: the command tree is built and the
 // flags parsed meanwhile, and the connection's handshake (about a
 // millisecond, most of a short command's first call) is under way or
 // done when the command dials. The connection is not closed at the end:
 // the process exits, and berthd sees its end of the socket close.
 func Main(args []string) int {
-	g := &globals{early: preconnect(args), keepOpen: true}
+	g := &globals{early: preconnect(args), keepOpen: true, only: commandName(args)}
 	root := newRoot(g)
 	root.SetArgs(args)
 	err := root.Execute()

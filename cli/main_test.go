@@ -1,9 +1,14 @@
 package cli
 
 import (
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 // TestPreconnectAddress: Main's early connection goes where the flags
@@ -53,4 +58,67 @@ func TestPreconnectAddress(t *testing.T) {
 		t.Fatalf("dial to another address than the early connection's: %v; want a connection of its own", err)
 	}
 	conn.Close()
+}
+
+// TestCommandTable: the table Main picks from holds every top-level
+// command, each under exactly the names and aliases it answers to.
+func TestCommandTable(t *testing.T) {
+	names := func(cmds []*cobra.Command) []string {
+		var out []string
+		for _, c := range cmds {
+			out = append(out, c.Name())
+			out = append(out, c.Aliases...)
+		}
+		slices.Sort(out)
+		return out
+	}
+	var all []string
+	for _, c := range commands {
+		got, want := names(c.build(&globals{})), slices.Sorted(slices.Values(c.names))
+		if !slices.Equal(got, want) {
+			t.Errorf("entry %q builds commands named %q", c.names, got)
+		}
+		all = append(all, c.names...)
+	}
+	slices.Sort(all)
+	if tree := names(NewRoot().Commands()); !slices.Equal(all, tree) {
+		t.Errorf("the table's names %q, the tree's %q", all, tree)
+	}
+}
+
+// TestCommandName: Main builds the command its arguments name, past the
+// root's flags and their values; for help, completion or a name it does
+// not know, the whole tree (cobra's help and suggestions need it).
+func TestCommandName(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--rm", "img"}, "run"},
+		{[]string{"--address", "/x.sock", "-n", "ns", "ps", "-a"}, "ps"},
+		{[]string{"--address=/x.sock", "--namespace=ns", "list"}, "list"},
+		{[]string{"-h"}, ""},
+		{[]string{"help", "run"}, ""},
+		{[]string{"__complete", "ru"}, ""},
+		{[]string{"rnu", "img"}, ""},
+		{[]string{"--", "run"}, ""},
+	} {
+		if got := commandName(c.args); got != c.want {
+			t.Errorf("commandName(%q) = %q, want %q", c.args, got, c.want)
+		}
+	}
+	for _, args := range [][]string{{"run", "--help"}, {"-n", "x", "rnu"}} {
+		g := &globals{only: commandName(args)}
+		root := newRoot(g)
+		root.SetArgs(args)
+		root.SetOut(io.Discard)
+		root.SetErr(io.Discard)
+		err := root.Execute()
+		if args[0] == "run" && err != nil {
+			t.Errorf("%q: %v", args, err)
+		}
+		if args[0] != "run" && (err == nil || !strings.Contains(err.Error(), `Did you mean this?`)) {
+			t.Errorf("%q: %v, want cobra's suggestion", args, err)
+		}
+	}
 }
