@@ -518,9 +518,10 @@ func (e *Engine) finish(ns, id string, t *task, ex *shim.Exit) {
 // its shim deletes it in the runtime (deleted waits for that). As
 // Docker's --rm, anonymous volumes go too. No exit is committed: the
 // record goes (should the engine die first, recovery finds a running
-// record without shim state and removes it), beside the unmount and the
-// snapshot's removal, so that its commit and the snapshot record's go
-// together. Once both are gone the container's waiters are released
+// record without shim state and removes it) with the snapshot's record
+// in one commit, beside the unmount; the backend snapshot is queued for
+// removal once the root is unmounted. Once both are gone the
+// container's waiters are released
 // (done): it is gone from ps -a, its name free, its snapshot and volumes
 // gone. The runtime's delete and the bundle and log directories finish
 // after, under the container's lock; the directories go only once the
@@ -528,18 +529,43 @@ func (e *Engine) finish(ns, id string, t *task, ex *shim.Exit) {
 // engine die first, recovery removes what is left (orphans.go).
 func (e *Engine) autoRemove(ctx context.Context, ns string, c Container, exitAttrs map[string]string, deleted, done func()) {
 	recordGone := make(chan struct{})
+	var afterUnmount func()
 	go func() {
 		defer close(recordGone)
-		e.removeRecord(ctx, ns, c, true)
+		afterUnmount = e.removeRecords(ctx, ns, c)
 	}()
 	_ = e.unmountBundle(ns, c.ID)
-	e.removeSnapshot(ctx, ns, c)
 	<-recordGone
+	afterUnmount()
 	e.publishTask(ns, "exit", c.ID, exitAttrs)
 	e.publishContainer(ns, "delete", c, nil)
 	done()
 	deleted()
 	e.removeDirs(ns, c)
+}
+
+// removeRecords removes c's record and its snapshot's, in one commit,
+// and releases its volumes (its anonymous ones removed). It returns
+// what removes the rest of its snapshot, the backend's (and image
+// views), for once c's root is unmounted. Should the one commit fail,
+// the two go as two, the snapshot's after the unmount.
+func (e *Engine) removeRecords(ctx context.Context, ns string, c Container) (afterUnmount func()) {
+	sn, err := e.Snapshotter(ns)
+	if err != nil || c.SnapshotKey == "" {
+		e.removeRecord(ctx, ns, c, true)
+		return func() { e.removeSnapshot(ctx, ns, c) }
+	}
+	removeBackend, err := e.meta.DeleteContainerAndSnapshot(ctx, ns, c.ID, e.cfg.Snapshotter, c.SnapshotKey)
+	if err != nil {
+		e.removeRecord(ctx, ns, c, true)
+		return func() { e.removeSnapshot(ctx, ns, c) }
+	}
+	e.releaseVolumes(ctx, c, true)
+	e.removePodCgroup(c)
+	return func() {
+		removeBackend()
+		e.removeImageViews(ctx, sn, c)
+	}
 }
 
 // deleteTask has t's shim delete the container and exit, in the

@@ -240,19 +240,48 @@ func (s containerStore) Update(ctx context.Context, ns string, c Container) (Con
 }
 
 func (s containerStore) Delete(ctx context.Context, ns, id string) error {
-	return s.db.update(func(tx *bolt.Tx) error {
-		b, names := subBucket(tx, ns, bucketContainers), subBucket(tx, ns, bucketContainerNames)
-		var cur Container
-		ok, err := getJSON(b, []byte(id), &cur)
-		if err != nil {
+	return s.db.update(func(tx *bolt.Tx) error { return deleteContainer(tx, ns, id) })
+}
+
+// deleteContainer deletes container id's record and name in tx.
+func deleteContainer(tx *bolt.Tx, ns, id string) error {
+	b, names := subBucket(tx, ns, bucketContainers), subBucket(tx, ns, bucketContainerNames)
+	var cur Container
+	ok, err := getJSON(b, []byte(id), &cur)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("container %q in namespace %q: %w", id, ns, ErrNotFound)
+	}
+	if err := names.Delete([]byte(cur.Name)); err != nil {
+		return err
+	}
+	return b.Delete([]byte(id))
+}
+
+// DeleteContainerAndSnapshot deletes container id's record and, in the
+// same commit, the record of its snapshot key in snapshotter sn: one
+// commit for the two where Containers().Delete and the snapshotter's
+// Remove make two. The backend snapshot stays until the returned
+// function is called (once nothing has it mounted); that queues its
+// removal as Remove does. On an error nothing is deleted.
+func (db *DB) DeleteContainerAndSnapshot(ctx context.Context, ns, id, sn, key string) (removeBackend func(), err error) {
+	s, err := db.NamespacedSnapshotter(ns, sn)
+	if err != nil {
+		return nil, err
+	}
+	nss := s.(*nsSnapshotter)
+	var r snapRecord
+	if err := db.update(func(tx *bolt.Tx) error {
+		if err := deleteContainer(tx, ns, id); err != nil {
 			return err
 		}
-		if !ok {
-			return fmt.Errorf("container %q in namespace %q: %w", id, ns, ErrNotFound)
-		}
-		if err := names.Delete([]byte(cur.Name)); err != nil {
-			return err
-		}
-		return b.Delete([]byte(id))
-	})
+		var err error
+		r, err = nss.removeRecord(tx, key)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	return nss.removeBackend(ctx, r), nil
 }

@@ -393,3 +393,70 @@ func TestSnapshotRemoveFinishesBehind(t *testing.T) {
 		t.Fatalf("after Close: backend snapshots left: %v", left)
 	}
 }
+
+// TestDeleteContainerAndSnapshot: a container's record and its
+// snapshot's go in one commit; the backend snapshot stays until the
+// returned function queues its removal; on an error (no such container,
+// a snapshot with a child) nothing is deleted.
+func TestDeleteContainerAndSnapshot(t *testing.T) {
+	ctx := context.Background()
+	db, _, backend := metadatatest.Open(t)
+	sn, err := db.NamespacedSnapshotter("default", "overlay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []func() error{
+		func() error { _, err := sn.Prepare(ctx, "a", "", nil); return err },
+		func() error { return sn.Commit(ctx, "base", "a", nil) },
+		func() error { _, err := sn.Prepare(ctx, "ctr", "base", nil); return err },
+		func() error {
+			_, err := db.Containers().Create(ctx, "default", metadata.Container{ID: "c1", Name: "c1", Snapshotter: "overlay", SnapshotKey: "ctr"})
+			return err
+		},
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	backendCount := func() int {
+		n := 0
+		_ = backend.Walk(ctx, func(snapshot.Info) error { n++; return nil })
+		return n
+	}
+	if _, err := db.DeleteContainerAndSnapshot(ctx, "default", "nosuch", "overlay", "ctr"); !errors.Is(err, metadata.ErrNotFound) {
+		t.Fatalf("no such container: %v, want not found", err)
+	}
+	if _, err := db.DeleteContainerAndSnapshot(ctx, "default", "c1", "overlay", "base"); !errors.Is(err, snapshot.ErrInvalid) {
+		t.Fatalf("a snapshot with a child: %v, want invalid", err)
+	}
+	if _, err := db.Containers().Get(ctx, "default", "c1"); err != nil {
+		t.Fatalf("a failed delete took the container's record: %v", err)
+	}
+	if _, err := sn.Stat(ctx, "ctr"); err != nil {
+		t.Fatalf("a failed delete took the snapshot's record: %v", err)
+	}
+
+	before := metadata.LastWriteTx(db)
+	removeBackend, err := db.DeleteContainerAndSnapshot(ctx, "default", "c1", "overlay", "ctr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := metadata.LastWriteTx(db) - before; n != 1 {
+		t.Fatalf("%d commits, want 1", n)
+	}
+	if _, err := db.Containers().Get(ctx, "default", "c1"); !errors.Is(err, metadata.ErrNotFound) {
+		t.Fatalf("the container's record: %v, want gone", err)
+	}
+	if _, err := sn.Stat(ctx, "ctr"); !errors.Is(err, snapshot.ErrNotFound) {
+		t.Fatalf("the snapshot's record: %v, want gone", err)
+	}
+	sn.(testsuite.Settler).Settle()
+	if n := backendCount(); n != 2 {
+		t.Fatalf("backend snapshots before the removal is queued: %d, want 2", n)
+	}
+	removeBackend()
+	sn.(testsuite.Settler).Settle()
+	if n := backendCount(); n != 1 {
+		t.Fatalf("backend snapshots after it: %d, want 1 (the image's)", n)
+	}
+}

@@ -253,42 +253,55 @@ func (s *nsSnapshotter) Remove(ctx context.Context, key string) error {
 	var r snapRecord
 	if err := s.db.update(func(tx *bolt.Tx) error {
 		var err error
-		if r, err = s.get(tx, key); err != nil {
-			return err
-		}
-		b := s.bucket(tx)
-		// Only records that may name key as their parent are decoded.
-		m := jsonfield.New("parent", key)
-		var child string
-		if err := b.ForEach(func(k, v []byte) error {
-			if child != "" || !m.Match(v) {
-				return nil
-			}
-			var c snapRecord
-			if _, err := getJSON(b, k, &c); err != nil {
-				return err
-			}
-			if c.Parent == key {
-				child = string(k)
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-		if child != "" {
-			return fmt.Errorf("remove snapshot %q: it has child %q: %w", key, child, snapshot.ErrInvalid)
-		}
-		return b.Delete([]byte(key))
+		r, err = s.removeRecord(tx, key)
+		return err
 	}); err != nil {
 		return err
 	}
-	// The record is gone. Its backend snapshot (a record and a
-	// directory: a commit and a tree to unlink) goes just after, off the
-	// caller's path, as containerd's collector removes it; if that fails
-	// the collector removes the unreferenced backend snapshot later.
-	ctx = context.WithoutCancel(ctx)
-	s.db.removeLater(func() { _ = s.backend.Remove(ctx, r.BackendKey) })
+	s.removeBackend(ctx, r)()
 	return nil
+}
+
+// removeRecord deletes key's record in tx, refusing a snapshot with a
+// child, and returns it.
+func (s *nsSnapshotter) removeRecord(tx *bolt.Tx, key string) (snapRecord, error) {
+	r, err := s.get(tx, key)
+	if err != nil {
+		return r, err
+	}
+	b := s.bucket(tx)
+	// Only records that may name key as their parent are decoded.
+	m := jsonfield.New("parent", key)
+	var child string
+	if err := b.ForEach(func(k, v []byte) error {
+		if child != "" || !m.Match(v) {
+			return nil
+		}
+		var c snapRecord
+		if _, err := getJSON(b, k, &c); err != nil {
+			return err
+		}
+		if c.Parent == key {
+			child = string(k)
+		}
+		return nil
+	}); err != nil {
+		return r, err
+	}
+	if child != "" {
+		return r, fmt.Errorf("remove snapshot %q: it has child %q: %w", key, child, snapshot.ErrInvalid)
+	}
+	return r, b.Delete([]byte(key))
+}
+
+// removeBackend returns what removes r's backend snapshot, its record
+// gone. The backend snapshot (a record and a directory: a commit and a
+// tree to unlink) goes just after, off the caller's path, as
+// containerd's collector removes it; if that fails the collector removes
+// the unreferenced backend snapshot later.
+func (s *nsSnapshotter) removeBackend(ctx context.Context, r snapRecord) func() {
+	ctx = context.WithoutCancel(ctx)
+	return func() { s.db.removeLater(func() { _ = s.backend.Remove(ctx, r.BackendKey) }) }
 }
 
 // Settle waits until the backend snapshots whose records Remove removed
