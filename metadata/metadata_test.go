@@ -336,26 +336,6 @@ func TestSnapshotRemoveFinishesBehind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	backendKeys := func() []string {
-		t.Helper()
-		var keys []string
-		if err := backend.Walk(ctx, func(i snapshot.Info) error { keys = append(keys, i.Name); return nil }); err != nil {
-			t.Fatal(err)
-		}
-		return keys
-	}
-	chain := func() {
-		t.Helper()
-		for _, step := range []func() error{
-			func() error { _, err := sn.Prepare(ctx, "a", "", nil); return err },
-			func() error { return sn.Commit(ctx, "base", "a", nil) },
-			func() error { _, err := sn.Prepare(ctx, "ctr", "base", nil); return err },
-		} {
-			if err := step(); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
 	for _, wait := range []struct {
 		name string
 		fn   func()
@@ -363,8 +343,8 @@ func TestSnapshotRemoveFinishesBehind(t *testing.T) {
 		{"Settle", func() { sn.(testsuite.Settler).Settle() }},
 		{"LockGC", func() { db.LockGC(); db.UnlockGC() }},
 	} {
-		chain()
-		if n := len(backendKeys()); n != 2 {
+		layerAndContainer(t, sn)
+		if n := len(backendKeys(t, backend)); n != 2 {
 			t.Fatalf("backend snapshots before the removals: %d, want 2", n)
 		}
 		for _, k := range []string{"ctr", "base"} {
@@ -376,11 +356,11 @@ func TestSnapshotRemoveFinishesBehind(t *testing.T) {
 			}
 		}
 		wait.fn()
-		if left := backendKeys(); len(left) != 0 {
+		if left := backendKeys(t, backend); len(left) != 0 {
 			t.Fatalf("after %s: backend snapshots left: %v", wait.name, left)
 		}
 	}
-	chain()
+	layerAndContainer(t, sn)
 	for _, k := range []string{"ctr", "base"} {
 		if err := sn.Remove(ctx, k); err != nil {
 			t.Fatal(err)
@@ -389,7 +369,7 @@ func TestSnapshotRemoveFinishesBehind(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if left := backendKeys(); len(left) != 0 {
+	if left := backendKeys(t, backend); len(left) != 0 {
 		t.Fatalf("after Close: backend snapshots left: %v", left)
 	}
 }
@@ -405,23 +385,9 @@ func TestDeleteContainerAndSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, step := range []func() error{
-		func() error { _, err := sn.Prepare(ctx, "a", "", nil); return err },
-		func() error { return sn.Commit(ctx, "base", "a", nil) },
-		func() error { _, err := sn.Prepare(ctx, "ctr", "base", nil); return err },
-		func() error {
-			_, err := db.Containers().Create(ctx, "default", metadata.Container{ID: "c1", Name: "c1", Snapshotter: "overlay", SnapshotKey: "ctr"})
-			return err
-		},
-	} {
-		if err := step(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	backendCount := func() int {
-		n := 0
-		_ = backend.Walk(ctx, func(snapshot.Info) error { n++; return nil })
-		return n
+	layerAndContainer(t, sn)
+	if _, err := db.Containers().Create(ctx, "default", metadata.Container{ID: "c1", Name: "c1", Snapshotter: "overlay", SnapshotKey: "ctr"}); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := db.DeleteContainerAndSnapshot(ctx, "default", "nosuch", "overlay", "ctr"); !errors.Is(err, metadata.ErrNotFound) {
 		t.Fatalf("no such container: %v, want not found", err)
@@ -451,12 +417,38 @@ func TestDeleteContainerAndSnapshot(t *testing.T) {
 		t.Fatalf("the snapshot's record: %v, want gone", err)
 	}
 	sn.(testsuite.Settler).Settle()
-	if n := backendCount(); n != 2 {
+	if n := len(backendKeys(t, backend)); n != 2 {
 		t.Fatalf("backend snapshots before the removal is queued: %d, want 2", n)
 	}
 	removeBackend()
 	sn.(testsuite.Settler).Settle()
-	if n := backendCount(); n != 1 {
+	if n := len(backendKeys(t, backend)); n != 1 {
 		t.Fatalf("backend snapshots after it: %d, want 1 (the image's)", n)
 	}
+}
+
+// layerAndContainer makes in sn a committed snapshot "base" and an
+// active one on it, "ctr": an image's layer and a container's.
+func layerAndContainer(t *testing.T, sn snapshot.Snapshotter) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := sn.Prepare(ctx, "a", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := sn.Commit(ctx, "base", "a", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sn.Prepare(ctx, "ctr", "base", nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// backendKeys lists the backend's snapshots.
+func backendKeys(t *testing.T, backend snapshot.Snapshotter) []string {
+	t.Helper()
+	var keys []string
+	if err := backend.Walk(context.Background(), func(i snapshot.Info) error { keys = append(keys, i.Name); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return keys
 }
