@@ -368,6 +368,12 @@ func (e *Engine) removeRecord(ctx context.Context, ns string, c Container, anonV
 	if err := e.meta.Containers().Delete(ctx, ns, c.ID); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		e.log.Warn("remove container record", "id", c.ID, "err", err)
 	}
+	e.releaseHeld(ctx, c, anonVolumes)
+}
+
+// releaseHeld releases what a removed container held: its volumes
+// (removing its anonymous ones if anonVolumes) and its pod's cgroup.
+func (e *Engine) releaseHeld(ctx context.Context, c Container, anonVolumes bool) {
 	e.releaseVolumes(ctx, c, anonVolumes)
 	e.removePodCgroup(c)
 }

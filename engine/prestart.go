@@ -32,12 +32,7 @@ func (p *Prestart) take(id string) *shim.Pending {
 	if p == nil || p.id != id {
 		return nil
 	}
-	<-p.spawned
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	held := p.p
-	p.p = nil
-	return held
+	return p.grab()
 }
 
 // Abort ends the held shim unless a start took it. A nil Prestart, or
@@ -46,14 +41,19 @@ func (p *Prestart) Abort() {
 	if p == nil {
 		return
 	}
-	<-p.spawned
-	p.mu.Lock()
-	held := p.p
-	p.p = nil
-	p.mu.Unlock()
-	if held != nil {
+	if held := p.grab(); held != nil {
 		held.Abort()
 	}
+}
+
+// grab waits for the spawn and takes its held shim, leaving none.
+func (p *Prestart) grab() *shim.Pending {
+	<-p.spawned
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	held := p.p
+	p.p = nil
+	return held
 }
 
 // CreateContainerToStart is CreateContainer for a container that is

@@ -119,18 +119,14 @@ func findBinary(name string) (string, error) {
 
 // launch starts c's shim, which creates the container (and starts it if
 // startNow), and records it as a task watched for its exit. A shim
-// started ahead (pending, for a start that does not start at once) is
-// let go instead; launch ends it if it is not used.
+// started ahead (pending, held and told not to start, so only with
+// startNow false) is let go instead; launch ends it if it is not used.
 func (e *Engine) launch(ctx context.Context, ns string, c Container, startNow bool, pending *shim.Pending) (*task, error) {
 	defer func() {
 		if pending != nil {
 			pending.Abort()
 		}
 	}()
-	if startNow && pending != nil {
-		pending.Abort() // it was told not to start
-		pending = nil
-	}
 	cfg, err := ContainerConfig(c)
 	if err != nil {
 		return nil, err
@@ -550,22 +546,17 @@ func (e *Engine) autoRemove(ctx context.Context, ns string, c Container, exitAtt
 // views), for once c's root is unmounted. Should the one commit fail,
 // the two go as two, the snapshot's after the unmount.
 func (e *Engine) removeRecords(ctx context.Context, ns string, c Container) (afterUnmount func()) {
-	sn, err := e.Snapshotter(ns)
-	if err != nil || c.SnapshotKey == "" {
-		e.removeRecord(ctx, ns, c, true)
-		return func() { e.removeSnapshot(ctx, ns, c) }
+	if sn, err := e.Snapshotter(ns); err == nil && c.SnapshotKey != "" {
+		if removeBackend, err := e.meta.DeleteContainerAndSnapshot(ctx, ns, c.ID, e.cfg.Snapshotter, c.SnapshotKey); err == nil {
+			e.releaseHeld(ctx, c, true)
+			return func() {
+				removeBackend()
+				e.removeImageViews(ctx, sn, c)
+			}
+		}
 	}
-	removeBackend, err := e.meta.DeleteContainerAndSnapshot(ctx, ns, c.ID, e.cfg.Snapshotter, c.SnapshotKey)
-	if err != nil {
-		e.removeRecord(ctx, ns, c, true)
-		return func() { e.removeSnapshot(ctx, ns, c) }
-	}
-	e.releaseVolumes(ctx, c, true)
-	e.removePodCgroup(c)
-	return func() {
-		removeBackend()
-		e.removeImageViews(ctx, sn, c)
-	}
+	e.removeRecord(ctx, ns, c, true)
+	return func() { e.removeSnapshot(ctx, ns, c) }
 }
 
 // deleteTask has t's shim delete the container and exit, in the

@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+
+	"github.com/berth-dev/berth/internal/holdpipe"
 )
 
 // Pending is a shim started ahead of its container's create: its
@@ -21,9 +23,6 @@ type Pending struct {
 	hold  *os.File // "go" goes here; closed without it, the shim ends
 	c     Config
 }
-
-// holdGo is what Go writes on the hold pipe.
-const holdGo = "go"
 
 // errAborted ends a held shim whose hold pipe closed without a go.
 var errAborted = errors.New("aborted before its create")
@@ -65,8 +64,7 @@ func (p *Pending) Pid() int { return p.cmd.Process.Pid }
 // Go lets the shim create its container and returns a client once it
 // serves, or the runtime's own error line, leaving nothing, as Launch.
 func (p *Pending) Go(ctx context.Context) (*Client, error) {
-	_, werr := io.WriteString(p.hold, holdGo)
-	p.hold.Close()
+	werr := holdpipe.Release(p.hold)
 	addr, err := awaitReady(p.cmd, p.ready)
 	if err != nil {
 		os.RemoveAll(p.c.StateDir)
@@ -90,17 +88,6 @@ func (p *Pending) Abort() {
 	p.hold.Close()
 	_, _ = awaitReady(p.cmd, p.ready)
 	os.RemoveAll(p.c.StateDir)
-}
-
-// awaitGo blocks until the hold pipe says go (nil) or closes (an
-// error): a held shim starts its create only once its engine says so.
-func awaitGo(hold *os.File) error {
-	defer hold.Close()
-	b, _ := io.ReadAll(io.LimitReader(hold, int64(len(holdGo))))
-	if string(b) != holdGo {
-		return errAborted
-	}
-	return nil
 }
 
 // awaitReady reads the shim's report to its end and returns its socket's

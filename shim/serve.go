@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/berth-dev/berth/internal/holdpipe"
 	"github.com/berth-dev/berth/shim/logs"
 )
 
@@ -300,7 +301,8 @@ func Serve(c Config, ready io.WriteCloser) error {
 	s := &server{cfg: c, reaper: newReaper(), tasks: map[string]*task{}, done: make(chan struct{})}
 	var cr *creation
 	if c.Hold != nil {
-		if err := s.hold(&c, &cr); err != nil {
+		var err error
+		if cr, err = s.hold(&c); err != nil {
 			os.RemoveAll(c.StateDir)
 			report("error " + err.Error())
 			return err
@@ -311,7 +313,7 @@ func Serve(c Config, ready io.WriteCloser) error {
 	if err == nil {
 		_, err = s.create(c, cr)
 	} else {
-		cr.abort()
+		cr.discard()
 	}
 	if err != nil {
 		if s.ln != nil {
@@ -331,27 +333,24 @@ func Serve(c Config, ready io.WriteCloser) error {
 
 // hold waits for the engine's go (c.Hold) before the create; with
 // RuntimeHold the runtime's create is started meanwhile, held too, and
-// left in *cr for the create to let go. Told to end instead, it calls
-// that create off and returns an error.
-func (s *server) hold(c *Config, cr **creation) error {
+// returned for the create to let go. Told to end instead, it calls that
+// create off and returns an error.
+func (s *server) hold(c *Config) (*creation, error) {
+	var cr *creation
 	var err error
 	if c.RuntimeHold {
-		*cr = &creation{}
-		err = s.prepare(c, *cr, true)
+		cr = &creation{}
+		err = s.prepare(c, cr, true)
 	}
-	if err == nil {
-		err = awaitGo(c.Hold)
+	if err == nil && !holdpipe.Wait(c.Hold) {
+		err = errAborted
 	}
-	c.Hold = nil
-	s.cfg.Hold = nil
-	if err != nil && *cr != nil {
-		(*cr).abort()
-		if (*cr).p != nil {
-			(*cr).p.closeIO()
-		}
-		*cr = nil
+	c.Hold, s.cfg.Hold = nil, nil
+	if err != nil {
+		cr.discard()
+		return nil, err
 	}
-	return err
+	return cr, nil
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
@@ -455,14 +454,14 @@ func (s *server) createTask(c *Config, cr *creation) (*task, error) {
 		return nil, err
 	}
 	if cr.p == nil {
-		if err := s.prepare(c, cr, false); err != nil {
-			return &task{id: c.ID, bundle: c.Bundle, stateDir: c.StateDir, init: cr.p, log: lw, execs: map[string]*process{},
-				logCreated: errors.Is(statErr, os.ErrNotExist)}, err
-		}
+		err = s.prepare(c, cr, false)
 	}
 	p := cr.p
 	t := &task{id: c.ID, bundle: c.Bundle, stateDir: c.StateDir, init: p, log: lw, execs: map[string]*process{},
 		logCreated: errors.Is(statErr, os.ErrNotExist)}
+	if err != nil {
+		return t, err
+	}
 	err = cr.run(s, c)
 	if err != nil && !c.Terminal {
 		err = withStderr(err, p.outs[1])
@@ -539,8 +538,7 @@ func (s *server) prepare(c *Config, cr *creation, ahead bool) error {
 func (cr *creation) run(s *server, c *Config) error {
 	var err error
 	if cr.hold != nil {
-		_, err = io.WriteString(cr.hold, holdGo)
-		cr.hold.Close()
+		err = holdpipe.Release(cr.hold)
 		cr.hold = nil
 		if _, werr := cr.wait(); err == nil {
 			err = werr
@@ -569,5 +567,14 @@ func (cr *creation) abort() {
 	if cr.cs != nil {
 		cr.cs.close()
 		cr.cs = nil
+	}
+}
+
+// discard is abort for a creation no create will take: its process's
+// own ends of the stdio are closed too.
+func (cr *creation) discard() {
+	cr.abort()
+	if cr != nil && cr.p != nil {
+		cr.p.closeIO()
 	}
 }

@@ -69,7 +69,10 @@ func settle(before, after map[string]bool, wait time.Duration) map[string]bool {
 	for {
 		left := map[string]bool{}
 		for k := range after {
-			if !before[k] && running(strings.Fields(k)[0]) {
+			if before[k] {
+				continue
+			}
+			if _, f := procStat(strings.Fields(k)[0]); running(f) {
 				left[k] = true
 			}
 		}
@@ -84,30 +87,30 @@ func settle(before, after map[string]bool, wait time.Duration) map[string]bool {
 	}
 }
 
-// statFields returns the fields of /proc/PID/stat after the command
-// name: state first, then the parent's pid.
-func statFields(pid string) []string {
+// procStat returns pid's command name and the fields of /proc/PID/stat
+// after it (state first, then the parent's pid); none if it is gone.
+func procStat(pid string) (name string, fields []string) {
 	b, err := os.ReadFile("/proc/" + pid + "/stat")
 	if err != nil {
-		return nil
+		return "", nil
 	}
 	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 || i+2 >= len(s) {
-		return nil
+	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || end < open || end+2 >= len(s) {
+		return "", nil
 	}
-	return strings.Fields(s[i+2:])
+	return s[open+1 : end], strings.Fields(s[end+2:])
 }
 
-// running reports whether pid exists and is neither a zombie nor dead.
-func running(pid string) bool {
-	f := statFields(pid)
-	return len(f) > 0 && f[0] != "Z" && f[0] != "X" && f[0] != "x"
+// running says whether a process whose stat fields these are is neither
+// a zombie nor dead.
+func running(fields []string) bool {
+	return len(fields) > 0 && fields[0] != "Z" && fields[0] != "X" && fields[0] != "x"
 }
 
 // procState describes pid for a leak report: its state and parent.
 func procState(pid string) string {
-	f := statFields(pid)
+	_, f := procStat(pid)
 	if len(f) < 2 {
 		return "gone"
 	}
@@ -240,26 +243,14 @@ func descendants() map[string]bool {
 		if pid <= 0 {
 			continue
 		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(stat)
-		open, closeIdx := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || closeIdx < 0 || closeIdx+2 >= len(s) {
-			continue
-		}
-		fields := strings.Fields(s[closeIdx+2:])
-		if len(fields) < 2 {
-			continue
-		}
-		if st := fields[0]; st == "Z" || st == "X" || st == "x" {
+		name, fields := procStat(e.Name())
+		if len(fields) < 2 || !running(fields) {
 			// A zombie's parent reaps it, a dead one is being
 			// reaped; neither holds anything.
 			continue
 		}
 		parent[pid] = atoi(fields[1])
-		names[pid] = s[open+1 : closeIdx]
+		names[pid] = name
 	}
 	selfMnt, _ := os.Readlink("/proc/self/ns/mnt")
 	for pid, name := range names {

@@ -2,11 +2,11 @@ package command
 
 import (
 	"errors"
-	"io"
 	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/internal/holdpipe"
 	"github.com/berth-dev/berth/runtime"
 )
 
@@ -18,10 +18,8 @@ func createCmd(rt rtFunc) *cobra.Command {
 		Short: "create a container from a bundle, ready to start",
 		Args:  idArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if holdFD > 2 {
-				if err := awaitHold(holdFD); err != nil {
-					return err
-				}
+			if holdFD > 2 && !holdpipe.Wait(os.NewFile(uintptr(holdFD), "hold")) {
+				return errors.New("create called off before it began")
 			}
 			r, err := rt()
 			if err != nil {
@@ -36,18 +34,6 @@ func createCmd(rt rtFunc) *cobra.Command {
 	addCreateFlags(cmd, &o)
 	cmd.Flags().IntVar(&holdFD, "hold-fd", -1, "an inherited pipe: create begins once it reads \"go\" there, and makes nothing if the pipe closes first (berth-shim starts it ahead)")
 	return cmd
-}
-
-// awaitHold waits until the inherited pipe fd says go. A pipe closed
-// first calls the create off before it has read or made anything.
-func awaitHold(fd int) error {
-	f := os.NewFile(uintptr(fd), "hold")
-	defer f.Close() // not for the init to inherit
-	b, _ := io.ReadAll(io.LimitReader(f, 2))
-	if string(b) != "go" {
-		return errors.New("create called off before it began")
-	}
-	return nil
 }
 
 func addCreateFlags(cmd *cobra.Command, o *runtime.CreateOpts) {
