@@ -89,7 +89,7 @@ func (s *server) exec(t *task, req *Request, conn *net.UnixConn) (p *process, a 
 	if conn != nil {
 		a = p.subscribe(conn)
 	}
-	p.copyOutput(nil)
+	p.copyOutput(nil, &s.ev)
 	go func() { p.finish(<-s.reaper.watch(p.pid), "") }()
 	return p, a, nil
 }

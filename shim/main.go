@@ -7,11 +7,13 @@ import (
 	"os"
 	"runtime/debug"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/berth-dev/berth/runtime/sealed"
 )
 
 const usage = `usage: berth-shim start|serve --id ID --bundle DIR --runtime PATH --state DIR --log FILE
-	[--runtime-root DIR] [--shim-dir DIR] [--log-max-size N] [--log-max-files N] [--terminal] [--stdin] [--start] [--fifo-start] [--init-fd N] [--hold-fd N [--runtime-hold]]
+	[--runtime-root DIR] [--shim-dir DIR] [--log-max-size N] [--log-max-files N] [--terminal] [--stdin] [--start] [--fifo-start] [--init-fd N] [--hold-fd N [--runtime-hold]] [--idle-after D]
 
 start starts a shim for one container and prints its socket's path once
 it serves; serve is the shim itself (start runs it). With --shim-dir the
@@ -20,6 +22,14 @@ shim's socket lives there and it can hold more containers (Create).
 
 // Main runs berth-shim with args and returns its exit code.
 func Main(args []string) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "idle": // a shim's own, see idle.go
+			return idleMain(args[1:])
+		case "resume":
+			return resumeMain()
+		}
+	}
 	if len(args) == 0 || (args[0] != "start" && args[0] != "serve") {
 		fmt.Fprint(os.Stderr, usage)
 		return 2
@@ -45,6 +55,7 @@ func Main(args []string) int {
 	fs.BoolVar(&c.StartNow, "start", false, "start the container at once")
 	fs.BoolVar(&c.FifoStart, "fifo-start", false, "start containers through the runtime's exec fifo (berth-runtime's), not its start command")
 	fs.BoolVar(&c.RuntimeHold, "runtime-hold", false, "with --hold-fd: start the runtime's create while held, held too (its create takes --hold-fd, as berth-runtime's does)")
+	fs.DurationVar(&c.IdleAfter, "idle-after", 0, "how long the shim waits with nothing to do before it goes idle (0: the default, 10s; below 0: never)")
 	fs.BoolVar(&c.InProcess, "in-process", false, "run berth-runtime's delete and kill in the shim's process")
 	initFD := fs.Int("init-fd", -1, "an inherited descriptor holding a sealed copy of berth-init, handed to the runtime (berth-runtime's --init-fd)")
 	holdFD := fs.Int("hold-fd", -1, "an inherited pipe: serve waits before its create until it reads \"go\" there (ends if it closes first)")
@@ -76,11 +87,15 @@ func serveMain(c Config) int {
 	// The shim idles almost always: a small heap matters more than
 	// collection speed.
 	debug.SetMemoryLimit(8 << 20)
-	ready := os.NewFile(3, "ready")
-	if ready == nil {
+	// The readiness pipe moves off descriptor 3, which the shim keeps
+	// for its idle program (idle.go).
+	rfd, err := unix.FcntlInt(3, unix.F_DUPFD_CLOEXEC, 3)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "berth-shim: serve runs only under start or Launch (readiness on descriptor 3)")
 		return 2
 	}
+	reserveStateFD()
+	ready := os.NewFile(uintptr(rfd), "ready")
 	if err := Serve(c, ready); err != nil {
 		return 1
 	}

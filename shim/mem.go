@@ -22,19 +22,11 @@ const listenBacklog = 64
 // net.ListenUnix it does not read /proc/sys/net/core/somaxconn, which
 // the net package does into a 64 KiB buffer.
 func listenUnix(path string) (*net.UnixListener, error) {
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	f, err := listenFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("listen %s: %w", path, err)
+		return nil, err
 	}
-	f := os.NewFile(uintptr(fd), path)
 	defer f.Close() // FileListener holds its own duplicate
-	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
-		return nil, fmt.Errorf("listen %s: %w", path, err)
-	}
-	if err := unix.Listen(fd, listenBacklog); err != nil {
-		os.Remove(path)
-		return nil, fmt.Errorf("listen %s: %w", path, err)
-	}
 	l, err := net.FileListener(f)
 	if err != nil {
 		os.Remove(path)
@@ -43,4 +35,31 @@ func listenUnix(path string) (*net.UnixListener, error) {
 	ln := l.(*net.UnixListener)
 	ln.SetUnlinkOnClose(true)
 	return ln, nil
+}
+
+// listenFile listens on a unix stream socket at path and returns it as
+// a file in the runtime's poller, named path: the shim accepts on it
+// itself (server.accept), which a net.Listener does not let it do.
+func listenFile(path string) (*os.File, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", path, err)
+	}
+	f := os.NewFile(uintptr(fd), path)
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("listen %s: %w", path, err)
+	}
+	if err := unix.Listen(fd, listenBacklog); err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("listen %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// closeListener closes the shim's socket and removes its path.
+func closeListener(f *os.File) {
+	f.Close()
+	os.Remove(f.Name())
 }

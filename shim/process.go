@@ -28,7 +28,9 @@ type process struct {
 	started time.Time      // when the init was started (awaitHandler)
 	stdin   io.WriteCloser // the pipe's write end or the pty master; nil once closed
 	pty     *os.File
-	outs    []*os.File // pipe read ends or the pty master, closed once drained
+	outs    []*os.File           // pipe read ends or the pty master, closed once drained
+	streams []*logs.StreamWriter // per output: its log stream (nil: not logged)
+	eof     []bool               // per output: its end was read
 	subs    map[*attached]struct{}
 	exit    *Exit
 	exited  chan struct{} // closed once exit is set and output drained
@@ -91,37 +93,80 @@ func (p *process) closeIO() {
 	p.outs = nil
 }
 
+// streamNames are the log's names of a process's outputs, in order.
+var streamNames = []string{logs.Stdout, logs.Stderr}
+
 // copyOutput starts one goroutine per output: each writes what it reads
 // to the log (the init's only) and to every attached client.
-func (p *process) copyOutput(lw *logs.Writer) {
-	streams := []string{logs.Stdout, logs.Stderr}
-	for i, f := range p.outs {
-		var sw *logs.StreamWriter
-		if lw != nil {
-			sw = lw.Stream(streams[i])
+func (p *process) copyOutput(lw *logs.Writer, ev *events) {
+	p.streams = make([]*logs.StreamWriter, len(p.outs))
+	p.eof = make([]bool, len(p.outs))
+	if lw != nil {
+		for i := range p.outs {
+			p.streams[i] = lw.Stream(streamNames[i])
 		}
-		kind := FrameStdout + byte(i)
-		p.io.Add(1)
-		go func() {
-			defer p.io.Done()
-			buf := make([]byte, 8192)
-			for {
-				n, err := f.Read(buf)
+	}
+	p.startCopies(ev)
+}
+
+// startCopies starts copyFrom for each output whose end was not read.
+func (p *process) startCopies(ev *events) {
+	for i, f := range p.outs {
+		if !p.eof[i] {
+			p.io.Add(1)
+			go p.copyFrom(ev, i, f)
+		}
+	}
+}
+
+// copyFrom copies output i until its end or until it is closed. Each
+// read and what is done with what it read are one event (ev.consume):
+// a hand-off to the idle program never comes between them, so nothing
+// read is lost and nothing unread is taken.
+func (p *process) copyFrom(ev *events, i int, f *os.File) {
+	defer p.io.Done()
+	sw, kind := p.streams[i], FrameStdout+byte(i)
+	buf := make([]byte, 8192)
+	ended := false
+	rc, err := f.SyscallConn()
+	for err == nil && !ended {
+		err = rc.Read(func(fd uintptr) bool {
+			ready := true
+			ev.consume(func() {
+				n, rerr := readRetry(int(fd), buf)
+				if rerr == unix.EAGAIN {
+					ready = false // wait in the poller
+					return
+				}
 				if n > 0 {
 					if sw != nil {
 						// A full disk loses log lines, not the container.
 						_, _ = sw.Write(buf[:n])
 					}
 					p.broadcast(kind, buf[:n])
+					return
 				}
-				if err != nil { // EOF, or EIO once a pty's last slave closes
-					break
-				}
-			}
-			if sw != nil {
-				_ = sw.Flush()
-			}
-		}()
+				// EOF, or EIO once a pty's last slave closes.
+				ended = true
+				p.mu.Lock()
+				p.eof[i] = true
+				p.mu.Unlock()
+			})
+			return ready
+		})
+	}
+	if sw != nil {
+		_ = sw.Flush()
+	}
+}
+
+// readRetry reads fd once, again if interrupted.
+func readRetry(fd int, b []byte) (int, error) {
+	for {
+		n, err := unix.Read(fd, b)
+		if err != unix.EINTR {
+			return n, err
+		}
 	}
 }
 

@@ -21,13 +21,14 @@ import (
 // thread of its own for good (the runtime's signal-mask thread) and
 // about 70 kB resident per shim (docs/benchmarks.md).
 type reaper struct {
+	ev        *events // each reaping is an event
 	mu        sync.Mutex
 	waiters   map[int]chan unix.WaitStatus
 	unclaimed map[int]unix.WaitStatus
 }
 
-func newReaper() *reaper {
-	return &reaper{waiters: map[int]chan unix.WaitStatus{}, unclaimed: map[int]unix.WaitStatus{}}
+func newReaper(ev *events) *reaper {
+	return &reaper{ev: ev, waiters: map[int]chan unix.WaitStatus{}, unclaimed: map[int]unix.WaitStatus{}}
 }
 
 // reap collects every ended child; r.mu is held.
@@ -110,9 +111,19 @@ func (r *reaper) notify(pid int) error {
 func (r *reaper) await(f *os.File) {
 	awaitPidfd(f)
 	f.Close()
+	r.ev.consume(func() {
+		r.mu.Lock()
+		r.reap()
+		r.mu.Unlock()
+	})
+}
+
+// waitsFor reports whether pid's end is still awaited: it is neither
+// reaped nor being handed on.
+func (r *reaper) waitsFor(pid int) bool {
 	r.mu.Lock()
-	r.reap()
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	return r.waiters[pid] != nil
 }
 
 // awaitPidfd returns once the process of pidfd f (opened non-blocking)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -63,6 +64,10 @@ type Config struct {
 	// by bench/shim-mem.sh).
 	InProcess bool `json:"in_process,omitempty"`
 	ShimPid   int  `json:"shim_pid,omitempty"`
+	// IdleAfter is how long a shim holding one container waits with
+	// nothing to do before it hands its descriptors to its idle program
+	// (idle.go); zero is DefaultIdleAfter, below zero never.
+	IdleAfter time.Duration `json:"idle_after,omitempty"`
 	// InitExe, when set, is a sealed copy of berth-init (package
 	// runtime/sealed) that the shim hands to every runtime command (its
 	// --init-fd), so that no container start copies berth-init again.
@@ -268,6 +273,9 @@ func (c *Config) Args() []string {
 	if c.Hold != nil {
 		a = append(a, "--hold-fd", fmt.Sprint(holdFD(c)))
 	}
+	if c.IdleAfter != 0 {
+		a = append(a, "--idle-after", c.IdleAfter.String())
+	}
 	if c.LogMaxSize > 0 {
 		a = append(a, "--log-max-size", fmt.Sprint(c.LogMaxSize))
 	}
@@ -298,7 +306,7 @@ func Serve(c Config, ready io.WriteCloser) error {
 		return err
 	}
 	c.ShimPid = os.Getpid()
-	s := &server{cfg: c, reaper: newReaper(), tasks: map[string]*task{}, done: make(chan struct{})}
+	s := newServer(c)
 	var cr *creation
 	if c.Hold != nil {
 		var err error
@@ -317,7 +325,7 @@ func Serve(c Config, ready io.WriteCloser) error {
 	}
 	if err != nil {
 		if s.ln != nil {
-			s.ln.Close()
+			closeListener(s.ln)
 		}
 		if c.ShimDir != "" {
 			os.RemoveAll(c.ShimDir)
@@ -367,13 +375,13 @@ func writeConfig(c Config) error {
 // never reachable by others, even for an instant.
 func (s *server) listen(addr string) error {
 	old := unix.Umask(0o077)
-	ln, err := listenUnix(addr)
+	ln, err := listenFile(addr)
 	unix.Umask(old)
 	if err != nil {
 		return fmt.Errorf("shim socket: %w", err)
 	}
 	if err := os.Chmod(addr, 0o600); err != nil {
-		ln.Close()
+		closeListener(ln)
 		return fmt.Errorf("shim socket: %w", err)
 	}
 	s.ln = ln
@@ -479,7 +487,7 @@ func (s *server) createTask(c *Config, cr *creation) (*task, error) {
 		p.closeIO()
 		return t, err
 	}
-	p.copyOutput(lw)
+	p.copyOutput(lw, &s.ev)
 	go func() { p.finish(<-s.reaper.watch(p.pid), c.StateDir) }()
 	return t, nil
 }

@@ -69,32 +69,100 @@ func (t *task) config() *Config { return &Config{ID: t.id, StateDir: t.stateDir}
 type server struct {
 	cfg    Config // the first container's, and the shim's runtime and directory
 	reaper *reaper
-	ln     *net.UnixListener
+	ln     *os.File // the listening socket
 	done   chan struct{}
 	once   sync.Once
 
+	// ev orders the shim's events against a hand-off to its idle
+	// program (idle.go).
+	ev events
+
 	mu    sync.Mutex
 	tasks map[string]*task
+	// parked are the connections whose Wait blocks until a process ends:
+	// they are kept across a hand-off to the idle program.
+	parked map[*net.UnixConn]*process
 	// closing is set once the last task is deleted: the shim exits and
 	// takes no new one. pending counts Creates under way, which keep it.
 	closing bool
 	pending int
 }
 
-// serve answers connections until the shim is told to exit.
+// serve answers connections until the shim is told to exit; a shim
+// with nothing to do meanwhile hands its descriptors to its idle
+// program (idle.go).
 func (s *server) serve() {
-	go func() {
-		for {
-			conn, err := s.ln.AcceptUnix()
-			if err != nil {
-				s.exit()
-				return
-			}
-			go s.handle(conn)
-		}
-	}()
+	go s.accept()
+	go s.idle()
 	<-s.done
-	s.ln.Close()
+	closeListener(s.ln)
+}
+
+// accept serves each connection; it ends the shim when the listener
+// fails. Taking a connection in is one event (events.consume): the
+// hand-off to the idle program never takes place with a connection
+// accepted and not yet served.
+func (s *server) accept() {
+	rc, err := s.ln.SyscallConn()
+	for err == nil {
+		nfd, aerr := -1, error(nil)
+		err = rc.Read(func(fd uintptr) bool {
+			ready := true
+			s.ev.consume(func() {
+				for {
+					nfd, aerr = accept4(int(fd))
+					if aerr != unix.EINTR {
+						break
+					}
+				}
+				switch aerr {
+				case unix.EAGAIN:
+					ready = false // wait in the poller
+				case nil:
+					s.ev.busy.Add(1) // until handle is done
+				}
+			})
+			return ready
+		})
+		switch {
+		case err != nil:
+		case aerr == nil:
+			if conn := fileConn(nfd); conn != nil {
+				go s.handle(conn)
+			} else {
+				s.ev.busy.Add(-1)
+			}
+		case aerr != unix.ECONNABORTED:
+			err = aerr
+		}
+	}
+	s.exit()
+}
+
+// accept4 accepts a connection on the listening socket fd, close-on-exec
+// and non-blocking. Unlike unix.Accept4 it asks for no peer address
+// (which a client's unbound unix socket does not have).
+func accept4(fd int) (int, error) {
+	nfd, _, errno := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(fd), 0, 0, unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0, 0)
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(nfd), nil
+}
+
+// fileConn makes a connection of the descriptor nfd, which it takes.
+func fileConn(nfd int) *net.UnixConn {
+	f := os.NewFile(uintptr(nfd), "conn")
+	c, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		return nil
+	}
+	if uc, ok := c.(*net.UnixConn); ok {
+		return uc
+	}
+	c.Close()
+	return nil
 }
 
 func (s *server) exit() { s.once.Do(func() { close(s.done) }) }
@@ -102,6 +170,10 @@ func (s *server) exit() { s.once.Do(func() { close(s.done) }) }
 // handle serves one request on conn; Attach and an attached Exec then
 // stream stdio on it.
 func (s *server) handle(conn *net.UnixConn) {
+	defer func() {
+		s.ev.stir.Add(1)
+		s.ev.busy.Add(-1)
+	}()
 	if !s.trusted(conn) {
 		conn.Close()
 		return
@@ -207,7 +279,9 @@ func (s *server) dispatch(conn *net.UnixConn, req *Request) (resp *Response, p *
 	case MethodCloseStdin:
 		p.closeStdin()
 	case MethodWait:
+		s.park(conn, p)
 		<-p.exited
+		s.unpark(conn)
 		resp.Exit = p.state(t.id, t.bundle, 0).Exit
 	case MethodPids:
 		resp.Pids, err = s.pids(t)
@@ -326,7 +400,15 @@ func (p *process) resize(w, h uint16) error {
 		return fmt.Errorf("resize: %w: no terminal", ErrState)
 	}
 	ws := &unix.Winsize{Col: w, Row: h}
-	if err := unix.IoctlSetWinsize(int(p.pty.Fd()), unix.TIOCSWINSZ, ws); err != nil {
+	// Not through Fd, which would make the pty blocking.
+	rc, err := p.pty.SyscallConn()
+	if err == nil {
+		cerr := rc.Control(func(fd uintptr) { err = unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, ws) })
+		if err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("resize: %w", err)
 	}
 	return nil

@@ -49,17 +49,41 @@ type Writer struct {
 // NewWriter opens (or creates, mode 0640) the log file at path for
 // appending.
 func NewWriter(path string, opts Options) (*Writer, error) {
+	w := newWriter(path, opts)
+	if err := w.open(); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func newWriter(path string, opts Options) *Writer {
 	if opts.MaxLine <= 0 {
 		opts.MaxLine = DefaultMaxLine
 	}
 	if opts.MaxFiles < 2 {
 		opts.MaxFiles = 2
 	}
-	w := &Writer{path: path, opts: opts, now: time.Now}
-	if err := w.open(); err != nil {
-		return nil, err
+	return &Writer{path: path, opts: opts, now: time.Now}
+}
+
+// Adopt makes a Writer appending to f, the log file at path that another
+// Writer had open (a shim taking its descriptors back after an exec).
+func Adopt(f *os.File, path string, opts Options) (*Writer, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("stat log: %w", err)
 	}
+	w := newWriter(path, opts)
+	w.f, w.size = f, st.Size()
 	return w, nil
+}
+
+// File is the log file written now, nil once closed. Writes to it by
+// others are not counted towards rotation.
+func (w *Writer) File() *os.File {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.f
 }
 
 func (w *Writer) open() error {
@@ -81,6 +105,12 @@ func (w *Writer) open() error {
 // Call Flush on it when the stream ends to record a last unterminated line.
 func (w *Writer) Stream(name string) *StreamWriter {
 	return &StreamWriter{w: w, name: name}
+}
+
+// ResumeStream is Stream for a stream whose last unterminated line,
+// pending, another StreamWriter held (see Pending).
+func (w *Writer) ResumeStream(name string, pending []byte) *StreamWriter {
+	return &StreamWriter{w: w, name: name, pending: pending}
 }
 
 // Reopen opens path again, creating it, and closes the file written so
@@ -213,6 +243,9 @@ func (s *StreamWriter) Write(p []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// Pending is the stream's unterminated last line, not yet recorded.
+func (s *StreamWriter) Pending() []byte { return s.pending }
 
 // Flush records a pending unterminated line as a full one.
 func (s *StreamWriter) Flush() error {

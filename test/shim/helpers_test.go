@@ -45,6 +45,7 @@ type env struct {
 	cfg     shim.Config
 	client  *shim.Client
 	shimPid int
+	bin     string // berth-shim, when not shimBin
 }
 
 // sideBySide runs f as subtests "berth-runtime", "in-process" and,
@@ -117,7 +118,11 @@ func (e *env) bundle(args []string, mod func(*specs.Spec)) {
 // launch starts the shim for e.cfg.
 func (e *env) launch() *shim.Client {
 	e.t.Helper()
-	c, err := shim.Launch(context.Background(), shimBin, e.cfg)
+	bin := shimBin
+	if e.bin != "" {
+		bin = e.bin
+	}
+	c, err := shim.Launch(context.Background(), bin, e.cfg)
 	if err != nil {
 		e.t.Fatalf("launch: %v", err)
 	}
