@@ -53,6 +53,11 @@ type Config struct {
 	// ShimBinary is berth-shim's path; empty looks next to berthd, then
 	// in PATH.
 	ShimBinary string `toml:"shim_binary"`
+	// ShimIdleAfterMS is how long a container's shim waits with nothing
+	// to do before it hands its descriptors to its idle program and
+	// holds a few pages instead of a Go runtime (docs/shim.md): 0 is the
+	// shim's default (10 s), below 0 never.
+	ShimIdleAfterMS int64 `toml:"shim_idle_after_ms"`
 	// ReaperBinary is berth-reaper's path (PID 1 of containers run with
 	// --init); empty looks next to berthd, then in PATH.
 	ReaperBinary string        `toml:"reaper_binary"`
@@ -304,14 +309,15 @@ func (c Config) engineConfig(log *slog.Logger) engine.Config {
 		runtimePaths[name], runtimeArgs[name] = r.Path, r.Args
 	}
 	return engine.Config{
-		Root:         c.Root,
-		State:        c.State,
-		Snapshotter:  c.Snapshotter,
-		GCDelay:      time.Duration(c.GC.DelayMS) * time.Millisecond,
-		Runtimes:     runtimePaths,
-		RuntimeArgs:  runtimeArgs,
-		ShimBinary:   c.ShimBinary,
-		ReaperBinary: c.ReaperBinary,
+		Root:          c.Root,
+		State:         c.State,
+		Snapshotter:   c.Snapshotter,
+		GCDelay:       time.Duration(c.GC.DelayMS) * time.Millisecond,
+		Runtimes:      runtimePaths,
+		RuntimeArgs:   runtimeArgs,
+		ShimBinary:    c.ShimBinary,
+		ShimIdleAfter: time.Duration(c.ShimIdleAfterMS) * time.Millisecond,
+		ReaperBinary:  c.ReaperBinary,
 		Network: engine.NetworkConfig{
 			ConfDir: c.Network.ConfDir, PluginDirs: c.Network.PluginDirs,
 			DefaultSubnet: c.Network.DefaultSubnet, DefaultBridge: c.Network.DefaultBridge,

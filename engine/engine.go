@@ -61,6 +61,10 @@ type Config struct {
 	// ShimBinary is berth-shim; empty looks next to the running binary,
 	// then in PATH.
 	ShimBinary string
+	// ShimIdleAfter is how long a container's shim waits with nothing to
+	// do before it goes idle (shim.Config.IdleAfter): 0 is the shim's
+	// default, below 0 never.
+	ShimIdleAfter time.Duration
 	// ReaperBinary is berth-reaper, PID 1 of containers run with init;
 	// empty looks next to the running binary, then in PATH.
 	ReaperBinary string

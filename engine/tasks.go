@@ -222,6 +222,7 @@ func (e *Engine) shimConfig(ns string, c Container, cfg container.Config, rt oci
 		FifoStart: rt.ours,
 		// And berth-runtime's delete and kill run in the shim's process.
 		InProcess: rt.ours && shim.InProcessArgs(rt.args),
+		IdleAfter: e.cfg.ShimIdleAfter,
 	}
 }
 
