@@ -7,7 +7,11 @@
 # /proc/PID/smaps_rollup (a page shared by k processes counts 1/k, so the
 # shared text counts once) and divides by N. It prints each round, then
 # the median over rounds with its range, and the ratios berth/conmon and
-# berth/containerd. Everything it starts is removed by exact ID, PID and
+# berth/containerd. berth-shim is measured twice: "berth-active" 2 s after
+# the start, as the others, and "berth" once every shim has had nothing
+# to do for its idle time (10 s, berthd's default) and handed its
+# descriptors to its idle program (docs/shim.md), the state a sleeping
+# container's shim spends its life in. Everything it starts is removed by exact ID, PID and
 # path, also on failure. Needs root, /bin/busybox (busybox-static), jq,
 # and `make build` first. Environment:
 #   N (containers, default 100), ROUNDS (default 3),
@@ -207,6 +211,30 @@ have() {
 	esac
 }
 
+# measure NAME: the summed PSS of the supervisors in P, per container.
+measure() {
+	total=$(pss "${P[@]}")
+	per=$(awk -v t="$total" -v n="$N" 'BEGIN {printf "%.0f", t / n}')
+	echo "round $r  $1  total ${total} kB  per container ${per} kB"
+	RES[$1]+="$per "
+}
+
+# await_idle PID...: wait (at most a minute) until every shim runs its
+# idle program, then a second more.
+await_idle() {
+	local i p busy
+	for ((i = 0; i < 600; i++)); do
+		busy=0
+		for p in "$@"; do
+			[[ $(tr '\0' ' ' <"/proc/$p/cmdline") == "berth-shim idle "* ]] || { busy=1; break; }
+		done
+		((busy)) || { sleep 1; return 0; }
+		sleep 0.1
+	done
+	echo "shim-mem: the shims did not go idle" >&2
+	exit 1
+}
+
 declare -A RES
 for ((r = 1; r <= ROUNDS; r++)); do
 	for s in $SYSTEMS; do
@@ -222,10 +250,13 @@ for ((r = 1; r <= ROUNDS; r++)); do
 			echo "shim-mem: $s: found ${#P[@]} supervisors for $N containers" >&2
 			exit 1
 		fi
-		total=$(pss "${P[@]}")
-		per=$(awk -v t="$total" -v n="$N" 'BEGIN {printf "%.0f", t / n}')
-		echo "round $r  $s  total ${total} kB  per container ${per} kB"
-		RES[$s]+="$per "
+		name=$s
+		[[ $s == berth ]] && name=berth-active
+		measure "$name"
+		if [[ $s == berth ]]; then
+			await_idle "${P[@]}"
+			measure berth
+		fi
 		$down
 	done
 done
@@ -237,13 +268,15 @@ stats() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{a[NR]=$1} END {m = NR %
 echo
 echo "== per-container supervisor PSS, N=$N, $ROUNDS rounds: median [min-max] =="
 declare -A MED
-for s in $SYSTEMS; do
+for s in berth-active $SYSTEMS; do
 	[[ -n ${RES[$s]:-} ]] || continue
 	read -r m lo hi <<<"$(stats "${RES[$s]}")"
 	printf "%-11s %6s kB  [%s-%s]\n" "$s" "$m" "$lo" "$hi"
 	MED[$s]=$m
 done
-for o in conmon containerd; do
-	[[ -n ${MED[berth]:-} && -n ${MED[$o]:-} ]] || continue
-	awk -v b="${MED[berth]}" -v o="${MED[$o]}" -v n="$o" 'BEGIN {printf "berth/%-11s %.2f\n", n, b / o}'
+for b in berth berth-active; do
+	for o in conmon containerd; do
+		[[ -n ${MED[$b]:-} && -n ${MED[$o]:-} ]] || continue
+		awk -v b="${MED[$b]}" -v o="${MED[$o]}" -v bn="$b" -v n="$o" 'BEGIN {printf "%s/%-11s %.2f\n", bn, n, b / o}'
+	done
 done
