@@ -78,6 +78,12 @@ func Adopt(f *os.File, path string, opts Options) (*Writer, error) {
 	return w, nil
 }
 
+// Path is the log file's path.
+func (w *Writer) Path() string { return w.path }
+
+// Options are the Writer's options, defaults filled in.
+func (w *Writer) Options() Options { return w.opts }
+
 // File is the log file written now, nil once closed. Writes to it by
 // others are not counted towards rotation.
 func (w *Writer) File() *os.File {

@@ -231,3 +231,44 @@ func TestIdleInGoBuild(t *testing.T) {
 	}
 	waitGone(t, e.shimPid)
 }
+
+// TestIdlePodShim hands off a shim holding several containers, one of
+// them ended and not yet deleted: each is served after the hand-off
+// (the ended one's exit kept), one added while the shim is idle runs,
+// and one killed while it is idle is reaped and reported apart from the
+// others.
+func TestIdlePodShim(t *testing.T) {
+	sideBySide(t, func(t *testing.T, e *env) {
+		e.cfg.IdleAfter = idleAfter
+		first := e.pod()
+		c2, two := e.add("2", []string{"sh", "-c", "echo two; exit 3"})
+		if ex, err := two.Wait(ctx, ""); err != nil || ex.Code != 3 {
+			t.Fatalf("wait for 2: %+v %v, want code 3", ex, err)
+		}
+		e.awaitIdle()
+		running(t, first)
+		if ex, err := two.Wait(ctx, ""); err != nil || ex.Code != 3 {
+			t.Fatalf("wait for 2 after the hand-off: %+v %v, want code 3", ex, err)
+		}
+		e.awaitIdle()
+		_, three := e.add("3", []string{"sleep", "1000"})
+		st3 := running(t, three)
+		e.awaitIdle()
+		if err := unix.Kill(st3.Pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		if ex, err := three.Wait(ctx, ""); err != nil || ex.Code != 137 {
+			t.Fatalf("wait for 3: %+v %v, want code 137", ex, err)
+		}
+		running(t, first)
+		if b, err := os.ReadFile(c2.Log); err != nil || !strings.Contains(string(b), "stdout F two") {
+			t.Fatalf("2's log %q %v, want its line", b, err)
+		}
+		for _, c := range []*shim.Client{two, three, first} {
+			if _, err := c.Delete(ctx, "", true); err != nil {
+				t.Fatalf("delete %s: %v", c.ID, err)
+			}
+		}
+		waitGone(t, e.shimPid)
+	})
+}
