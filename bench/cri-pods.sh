@@ -22,6 +22,10 @@
 #                containerd-shim-runc-v2) in the settled sample, and their
 #                PSS summed and divided by the pods, in kB
 #   daemon PSS   the daemon's own part of the settled PSS
+#   later PSS, later shim PSS per pod  the settled PSS and shim PSS per
+#                pod again LATER (default 15s) after the settled sample:
+#                berth-shims with nothing to do go idle after 10 s
+#                (docs/shim.md, "Idle"); LATER=0 skips it
 #   stage_ms     (in each round's JSON line) each step's mean latency
 # The pods are then removed through the CRI and the daemon stopped.
 # Each daemon's state directory (bundles, runtime state, sockets) is on a
@@ -31,7 +35,7 @@
 # The report gives the median over ROUNDS with its range [min-max] and the
 # ratios berthd/containerd (< 1: berthd uses less).
 #
-# Usage: sudo [ROUNDS=3] [PODS=105] [PARALLEL=10] [BERTHD=path] bench/cri-pods.sh
+# Usage: sudo [ROUNDS=3] [PODS=105] [PARALLEL=10] [LATER=15s] [BERTHD=path] bench/cri-pods.sh
 # (BERTHD: a berthd with its shim, runtime and pause binary beside it;
 # default <repo>/bin/berthd after make build)
 # Needs root, go, jq, containerd, runc, docker-registry, /bin/busybox,
@@ -109,7 +113,7 @@ one() {
 	esac
 	echo "== round $r: $sys: $PODS pods, $PARALLEL in flight"
 	"$BASE/cripods" -endpoint "$ENDPOINT" -daemon-pid "$DAEMON_PID" -owner "$WORK" -image "$IMAGE" \
-		${PULL:+-pull "$PULL"} -pods "$PODS" -parallel "$PARALLEL" | tee -a "$BASE/$sys.json"
+		${PULL:+-pull "$PULL"} -pods "$PODS" -parallel "$PARALLEL" -later "${LATER:-15s}" | tee -a "$BASE/$sys.json"
 	"$BASE/cripods" -endpoint "$ENDPOINT" -remove || echo "cri-pods.sh: $sys: removing pods failed" >&2
 	stop_daemon
 	# (no mount left is the usual case: grep finding none is no error)
@@ -135,7 +139,7 @@ printf '%-20s' ""
 for sys in "${SYSTEMS[@]}"; do printf '%-26s' "$sys"; done
 [[ ${#SYSTEMS[@]} == 2 ]] && printf 'berthd/containerd'
 echo
-for f in first_running_s last_running_s peak_rss_mib peak_pss_mib settled_pss_mib cpu_s settled_shims shim_pss_kb_per_pod daemon_pss_mib; do
+for f in first_running_s last_running_s peak_rss_mib peak_pss_mib settled_pss_mib cpu_s settled_shims shim_pss_kb_per_pod daemon_pss_mib later_pss_mib later_shim_pss_kb_per_pod; do
 	printf '%-20s' "$f"
 	for sys in "${SYSTEMS[@]}"; do
 		mapfile -t v < <(jq -r ".$f" "$WORK/$sys.json")

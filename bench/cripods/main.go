@@ -37,7 +37,7 @@ type options struct {
 	endpoint, image, owner, logDir string
 	pull                           []string
 	pods, inFlight, daemonPID      int
-	settle                         time.Duration
+	settle, later                  time.Duration
 	command                        []string
 }
 
@@ -55,6 +55,7 @@ func main() {
 	flag.IntVar(&o.inFlight, "parallel", 10, "pods started at once")
 	flag.IntVar(&o.daemonPID, "daemon-pid", 0, "the CRI daemon's pid")
 	flag.DurationVar(&o.settle, "settle", 2*time.Second, "wait after the last Running before the settled sample")
+	flag.DurationVar(&o.later, "later", 0, "wait after the settled sample before a later one (0: none)")
 	flag.Parse()
 	o.command = strings.Fields(command)
 	if pull != "" {

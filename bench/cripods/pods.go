@@ -28,6 +28,11 @@ type result struct {
 	ShimPSSPerPod float64 `json:"shim_pss_kb_per_pod"`
 	// DaemonPSS is the daemon's own PSS in the settled sample.
 	DaemonPSS float64 `json:"daemon_pss_mib"`
+	// LaterPSS and LaterShimPSSPerPod are the settled sample's figures
+	// again, -later after it (berth-shims go idle after 10 s of nothing
+	// to do); zero without -later.
+	LaterPSS           float64 `json:"later_pss_mib"`
+	LaterShimPSSPerPod float64 `json:"later_shim_pss_kb_per_pod"`
 	// StageMS is each step's mean latency over the pods, in ms:
 	// RunPodSandbox, CreateContainer, StartContainer, and the polling of
 	// ContainerStatus until Running.
@@ -92,7 +97,15 @@ func start(ctx context.Context, rc runtimeapi.RuntimeServiceClient, o options) (
 		}
 	}
 	sort.Slice(running, func(a, b int) bool { return running[a] < running[b] })
+	var later sample
+	if o.later > 0 {
+		time.Sleep(o.later)
+		if later, err = measure(o.daemonPID, o.owner); err != nil {
+			return nil, err
+		}
+	}
 	return &result{
+		LaterPSS: mib(later.pss), LaterShimPSSPerPod: float64(later.shimPss) / float64(o.pods),
 		Pods: o.pods, FirstS: running[0].Seconds(), LastS: running[len(running)-1].Seconds(),
 		PeakRSSMiB: mib(max(p.rss, settled.rss)), PeakPSSMiB: mib(max(p.pss, settled.pss)),
 		SettledPSS: mib(settled.pss), SettledProcs: settled.procs, CPUS: cpu1 - cpu0,
