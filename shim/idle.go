@@ -86,6 +86,11 @@ func (s *server) unpark(conn *net.UnixConn) {
 	s.mu.Unlock()
 }
 
+// idleChecks is how many times per idle time the shim looks whether
+// anything happened: it goes idle between one and 1+1/idleChecks idle
+// times after its last event.
+const idleChecks = 4
+
 // idle hands off once nothing happened for the idle time: no event, no
 // connection served.
 func (s *server) idle() {
@@ -96,22 +101,27 @@ func (s *server) idle() {
 	if after < 0 {
 		return
 	}
-	t := time.NewTimer(after)
+	t := time.NewTicker(after / idleChecks)
 	defer t.Stop()
-	last := s.ev.stir.Load()
+	last, quiet := s.ev.stir.Load(), 0
 	for {
 		select {
 		case <-s.done:
 			return
 		case <-t.C:
 		}
-		if s.ev.stir.Load() == last && s.ev.busy.Load() == 0 {
-			if err := s.handOff(); err != nil {
-				return // it cannot: the shim stays as it is
-			}
+		now := s.ev.stir.Load()
+		if now != last || s.ev.busy.Load() != 0 {
+			last, quiet = now, 0
+			continue
 		}
-		last = s.ev.stir.Load()
-		t.Reset(after)
+		if quiet++; quiet < idleChecks {
+			continue
+		}
+		if err := s.handOff(); err != nil {
+			return // it cannot: the shim stays as it is
+		}
+		last, quiet = s.ev.stir.Load(), 0
 	}
 }
 
