@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"syscall"
 	"time"
 
@@ -242,8 +243,9 @@ func pidfdFor(pid int, fds *[]int) (int, error) {
 	return nfd, nil
 }
 
-func readIdleState() (*idleState, error) {
-	f := os.NewFile(stateFD, "state")
+// readIdleState reads the state from f, the handed-over descriptor,
+// and closes it.
+func readIdleState(f *os.File) (*idleState, error) {
 	defer f.Close()
 	b, err := io.ReadAll(io.NewSectionReader(f, pollBytes, 1<<20))
 	if err != nil {
@@ -268,6 +270,9 @@ func adopt(fd int, name string) *os.File {
 // resume makes the server st describes, its containers' outputs copied,
 // their inits' ends and their parked Waits awaited again.
 func resume(st *idleState) (*server, error) {
+	if err := st.check(); err != nil {
+		return nil, err
+	}
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return nil, fmt.Errorf("resume: subreaper: %w", err)
 	}
@@ -283,6 +288,29 @@ func resume(st *idleState) (*server, error) {
 	return s, nil
 }
 
+// errMalformed says a handed-over state is not one a shim wrote.
+var errMalformed = errors.New("resume: malformed state")
+
+// check refuses a state that names no socket, or a task without a log,
+// an ID or consistent outputs: resume then ends with an error rather
+// than serving a part of it.
+func (st *idleState) check() error {
+	if st.Listener < 0 || len(st.Tasks) == 0 {
+		return errMalformed
+	}
+	for i := range st.Tasks {
+		it := &st.Tasks[i]
+		ip := &it.Init
+		if it.ID == "" || it.LogFD < 0 || (ip.Exit == nil && (ip.Pid <= 0 || len(ip.EOF) != len(ip.Outs) ||
+			len(ip.Pending) != len(ip.Outs) || len(ip.Outs) > len(streamNames) || slices.ContainsFunc(ip.Outs, negative))) {
+			return errMalformed
+		}
+	}
+	return nil
+}
+
+func negative(fd int) bool { return fd < 0 }
+
 // resumeTask adds the task it describes.
 func (s *server) resumeTask(it *idleTask) error {
 	if it.Pidfd >= 0 {
@@ -292,10 +320,7 @@ func (s *server) resumeTask(it *idleTask) error {
 	if err != nil {
 		return fmt.Errorf("resume: %w", err)
 	}
-	p, err := resumeProcess(&it.Init, lw)
-	if err != nil {
-		return err
-	}
+	p := resumeProcess(&it.Init, lw)
 	t := &task{id: it.ID, bundle: it.Bundle, stateDir: it.StateDir, init: p, log: lw, execs: map[string]*process{}, logCreated: it.LogCreated}
 	s.tasks[it.ID] = t
 	if p.exit == nil {
@@ -312,16 +337,13 @@ func (s *server) resumeTask(it *idleTask) error {
 }
 
 // resumeProcess makes the init ip describes, logging to lw.
-func resumeProcess(ip *idleProcess, lw *logs.Writer) (*process, error) {
+func resumeProcess(ip *idleProcess, lw *logs.Writer) *process {
 	p := newProcess("", ip.Terminal)
 	p.pid, p.status, p.started = ip.Pid, ip.Status, ip.Started
 	if ip.Exit != nil {
 		p.exit, p.status = ip.Exit, StatusStopped
 		close(p.exited)
-		return p, nil
-	}
-	if len(ip.EOF) != len(ip.Outs) || len(ip.Pending) != len(ip.Outs) || len(ip.Outs) > len(streamNames) {
-		return nil, fmt.Errorf("resume: malformed state")
+		return p
 	}
 	for _, fd := range ip.Outs {
 		p.outs = append(p.outs, adopt(fd, "output"))
@@ -339,7 +361,7 @@ func resumeProcess(ip *idleProcess, lw *logs.Writer) (*process, error) {
 	for i := range p.outs {
 		p.streams = append(p.streams, lw.ResumeStream(streamNames[i], ip.Pending[i]))
 	}
-	return p, nil
+	return p
 }
 
 // resumeWait answers a Wait for t's init handed over parked, as handle

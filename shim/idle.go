@@ -25,6 +25,7 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,12 +40,15 @@ const DefaultIdleAfter = 10 * time.Second
 
 const (
 	// stateFD is the descriptor the idle program and resume read the
-	// handed-over state from: the poll set's struct pollfd entries in
-	// the first pollBytes, the idleState's JSON after them. A shim keeps
-	// a placeholder there (reserveStateFD) so that it is always free.
+	// handed-over state from: the poll set's struct pollfd entries (the
+	// unused ones -1) in the first pollBytes, the idleState's JSON after
+	// them. A shim keeps a placeholder there (reserveStateFD) so that it
+	// is always free.
 	stateFD   = 3
 	pollBytes = 512
 	maxPolled = pollBytes / 8
+	// stateName names the memfd holding the state.
+	stateName = "berth-shim-state"
 	// selfExe is the shim's own file, whatever happened to its path.
 	selfExe = "/proc/self/exe"
 )
@@ -158,12 +162,16 @@ func execIdle(st *idleState, polled []int) error {
 		return fmt.Errorf("hand off: %w", err)
 	}
 	buf := make([]byte, pollBytes, pollBytes+len(b))
-	for i, fd := range polled {
-		binary.NativeEndian.PutUint32(buf[8*i:], uint32(fd))
-		binary.NativeEndian.PutUint16(buf[8*i+4:], unix.POLLIN)
+	for i := range maxPolled {
+		fd, events := -1, int16(0) // unused: poll skips it
+		if i < len(polled) {
+			fd, events = polled[i], unix.POLLIN
+		}
+		binary.NativeEndian.PutUint32(buf[8*i:], uint32(int32(fd)))
+		binary.NativeEndian.PutUint16(buf[8*i+4:], uint16(events))
 	}
 	buf = append(buf, b...)
-	mfd, err := unix.MemfdCreate("berth-shim-state", unix.MFD_CLOEXEC)
+	mfd, err := unix.MemfdCreate(stateName, unix.MFD_CLOEXEC)
 	if err != nil {
 		return fmt.Errorf("hand off: %w", err)
 	}
@@ -210,7 +218,15 @@ func idleMain(args []string) int {
 	n, _ := unix.Pread(stateFD, buf, 0)
 	var polled []unix.PollFd
 	for i := 0; i+8 <= n; i += 8 {
-		polled = append(polled, unix.PollFd{Fd: int32(binary.NativeEndian.Uint32(buf[i:])), Events: int16(binary.NativeEndian.Uint16(buf[i+4:]))})
+		fd, events := int32(binary.NativeEndian.Uint32(buf[i:])), int16(binary.NativeEndian.Uint16(buf[i+4:]))
+		if fd == -1 && i > 0 {
+			continue // unused
+		}
+		if fd < 10 || events != unix.POLLIN {
+			polled = nil // no shim's poll set: resume says so
+			break
+		}
+		polled = append(polled, unix.PollFd{Fd: fd, Events: events})
 	}
 	for len(polled) > 0 {
 		if _, err := unix.Poll(polled, -1); err != unix.EINTR {
@@ -229,7 +245,11 @@ func idleMain(args []string) int {
 func resumeMain() int {
 	setName()
 	debug.SetMemoryLimit(8 << 20)
-	st, err := readIdleState()
+	if l, _ := os.Readlink("/proc/self/fd/3"); !strings.HasPrefix(l, "/memfd:"+stateName+" ") {
+		fmt.Fprintln(os.Stderr, "berth-shim: resume runs only as an idle shim's own (its state on descriptor 3)")
+		return 2
+	}
+	st, err := readIdleState(os.NewFile(stateFD, "state"))
 	reserveStateFD()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "berth-shim:", err)

@@ -6,7 +6,8 @@
 // Every other command goes on to Go's own entry.
 //
 // The idle program reads, from descriptor 3, the poll set the shim left
-// there (struct pollfd entries in its first 512 bytes), waits until any
+// there (struct pollfd entries in its first 512 bytes, each POLLIN on a
+// descriptor from 10 up or unused, -1), waits until any
 // of them is ready (a connection, the container's output, its init's
 // exit), then executes /proc/self/exe, the same berth-shim file, with its
 // own arguments and "resume" in place of "idle": the shim in Go takes
@@ -73,6 +74,29 @@ TEXT ·entry(SB), NOSPLIT|NOFRAME, $0
 	JLT  resume // no poll set: let the shim look
 	SHRQ $3, AX
 	MOVQ AX, R13 // entries
+
+	// Each entry must ask for POLLIN on a descriptor from 10 up, as the
+	// shim's do, or be unused (descriptor -1, which poll skips), the
+	// first always used; anything else is no shim's poll set, and resume
+	// says so.
+	XORQ CX, CX
+check:
+	CMPQ CX, R13
+	JGE  wait
+	MOVL 0(SP)(CX*8), BX
+	CMPL BX, $-1
+	JNE  used
+	TESTQ CX, CX
+	JNE  next
+used:
+	CMPL BX, $10
+	JLT  resume
+	MOVWLZX 4(SP)(CX*8), BX
+	CMPL BX, $1
+	JNE  resume
+next:
+	INCQ CX
+	JMP  check
 
 wait:
 	MOVQ $SYS_poll, AX
