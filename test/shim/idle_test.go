@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/berth-dev/berth/internal/testutil"
 	"github.com/berth-dev/berth/shim"
 )
 
@@ -271,4 +272,29 @@ func TestIdlePodShim(t *testing.T) {
 		}
 		waitGone(t, e.shimPid)
 	})
+}
+
+// TestIdleCommandsByHand: idle and resume are a shim's own; run by hand,
+// without a shim's state on descriptor 3, each ends at once with one
+// line saying so and exit code 2.
+func TestIdleCommandsByHand(t *testing.T) {
+	testutil.CheckLeaks(t)
+	zero := filepath.Join(t.TempDir(), "zero")
+	if err := os.WriteFile(zero, make([]byte, 600), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"resume"}, {"idle"}} {
+		f, err := os.Open(zero)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(shimBin, args...)
+		cmd.ExtraFiles = []*os.File{f} // descriptor 3: no state
+		out, err := cmd.CombinedOutput()
+		f.Close()
+		if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 2 || strings.Count(string(out), "\n") != 1 ||
+			!strings.Contains(string(out), "runs only as an idle shim's own") {
+			t.Errorf("berth-shim %s: %v, %q; want exit 2 and one line", args[0], err, out)
+		}
+	}
 }
