@@ -211,16 +211,23 @@ func (p *process) freeze(r *reaper, fds *[]int) (*idleProcess, error) {
 }
 
 // passOn duplicates c's descriptor as one an exec keeps open (no
-// close-on-exec), numbered from 10, and adds it to fds.
+// close-on-exec), numbered from firstPassedFD, and adds it to fds.
 func passOn(c syscall.Conn, fds *[]int) (int, error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return -1, err
 	}
 	nfd, derr := -1, error(nil)
-	if err = rc.Control(func(fd uintptr) { nfd, derr = unix.FcntlInt(fd, unix.F_DUPFD, 10) }); err == nil {
+	if err = rc.Control(func(fd uintptr) { nfd, derr = keepOnExec(int(fd), fds) }); err == nil {
 		err = derr
 	}
+	return nfd, err
+}
+
+// keepOnExec duplicates fd as one an exec keeps open, numbered from
+// firstPassedFD, and adds it to fds.
+func keepOnExec(fd int, fds *[]int) (int, error) {
+	nfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD, firstPassedFD)
 	if err != nil {
 		return -1, fmt.Errorf("hand off: %w", err)
 	}
@@ -235,12 +242,7 @@ func pidfdFor(pid int, fds *[]int) (int, error) {
 		return -1, fmt.Errorf("hand off: pidfd: %w", err)
 	}
 	defer unix.Close(fd)
-	nfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD, 10)
-	if err != nil {
-		return -1, fmt.Errorf("hand off: %w", err)
-	}
-	*fds = append(*fds, nfd)
-	return nfd, nil
+	return keepOnExec(fd, fds)
 }
 
 // readIdleState reads the state from f, the handed-over descriptor,
@@ -374,9 +376,7 @@ func (s *server) resumeWait(conn *net.UnixConn, t *task) {
 		conn.Close()
 	}()
 	p := t.init
-	s.park(conn, p)
-	<-p.exited
-	s.unpark(conn)
+	s.awaitParked(conn, p)
 	_ = writeMsg(conn, &Response{Exit: p.state(t.id, t.bundle, 0).Exit, State: s.procState(t, "")})
 	conn.Close()
 }

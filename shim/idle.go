@@ -24,7 +24,7 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,6 +47,10 @@ const (
 	stateFD   = 3
 	pollBytes = 512
 	maxPolled = pollBytes / 8
+	// firstPassedFD is the lowest number of a descriptor handed over
+	// (the idle program checks it too): below it are stdio, stateFD and
+	// a shim's inherited ones.
+	firstPassedFD = 10
 	// stateName names the memfd holding the state.
 	stateName = "berth-shim-state"
 	// selfExe is the shim's own file, whatever happened to its path.
@@ -74,16 +78,15 @@ func newServer(c Config) *server {
 	return s
 }
 
-// park marks conn's Wait on p as blocked: it does not keep the shim from
-// handing off, and it is handed over with the connection.
-func (s *server) park(conn *net.UnixConn, p *process) {
+// awaitParked blocks conn's Wait until p has ended, parked meanwhile:
+// it does not keep the shim from handing off, and it is handed over
+// with the connection.
+func (s *server) awaitParked(conn *net.UnixConn, p *process) {
 	s.mu.Lock()
 	s.parked[conn] = p
 	s.mu.Unlock()
 	s.ev.busy.Add(-1)
-}
-
-func (s *server) unpark(conn *net.UnixConn) {
+	<-p.exited
 	s.ev.busy.Add(1)
 	s.mu.Lock()
 	delete(s.parked, conn)
@@ -222,7 +225,7 @@ func idleMain(args []string) int {
 		if fd == -1 && i > 0 {
 			continue // unused
 		}
-		if fd < 10 || events != unix.POLLIN {
+		if fd < firstPassedFD || events != unix.POLLIN {
 			polled = nil // no shim's poll set: resume says so
 			break
 		}
@@ -244,8 +247,8 @@ func idleMain(args []string) int {
 // from the idle program.
 func resumeMain() int {
 	setName()
-	debug.SetMemoryLimit(8 << 20)
-	if l, _ := os.Readlink("/proc/self/fd/3"); !strings.HasPrefix(l, "/memfd:"+stateName+" ") {
+	limitHeap()
+	if l, _ := os.Readlink("/proc/self/fd/" + strconv.Itoa(stateFD)); !strings.HasPrefix(l, "/memfd:"+stateName+" ") {
 		fmt.Fprintln(os.Stderr, "berth-shim: resume runs only as an idle shim's own (its state on descriptor 3)")
 		return 2
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 
 	"golang.org/x/sys/unix"
 
@@ -84,9 +83,7 @@ func Main(args []string) int {
 
 // serveMain runs the shim, reporting readiness on descriptor 3.
 func serveMain(c Config) int {
-	// The shim idles almost always: a small heap matters more than
-	// collection speed.
-	debug.SetMemoryLimit(8 << 20)
+	limitHeap()
 	// The readiness pipe moves off descriptor 3, which the shim keeps
 	// for its idle program (idle.go).
 	rfd, err := unix.FcntlInt(3, unix.F_DUPFD_CLOEXEC, 3)

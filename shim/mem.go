@@ -11,9 +11,14 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime/debug"
 
 	"golang.org/x/sys/unix"
 )
+
+// limitHeap bounds the heap: a shim waits almost always, so a small
+// heap matters more than collection speed.
+func limitHeap() { debug.SetMemoryLimit(8 << 20) }
 
 // listenBacklog is the shim's socket backlog: its clients are one engine.
 const listenBacklog = 64

@@ -64,9 +64,9 @@ type Config struct {
 	// by bench/shim-mem.sh).
 	InProcess bool `json:"in_process,omitempty"`
 	ShimPid   int  `json:"shim_pid,omitempty"`
-	// IdleAfter is how long a shim holding one container waits with
-	// nothing to do before it hands its descriptors to its idle program
-	// (idle.go); zero is DefaultIdleAfter, below zero never.
+	// IdleAfter is how long a shim waits with nothing to do before it
+	// hands its descriptors to its idle program (idle.go); zero is
+	// DefaultIdleAfter, below zero never.
 	IdleAfter time.Duration `json:"idle_after,omitempty"`
 	// InitExe, when set, is a sealed copy of berth-init (package
 	// runtime/sealed) that the shim hands to every runtime command (its

@@ -109,12 +109,7 @@ func (s *server) accept() {
 		err = rc.Read(func(fd uintptr) bool {
 			ready := true
 			s.ev.consume(func() {
-				for {
-					nfd, aerr = accept4(int(fd))
-					if aerr != unix.EINTR {
-						break
-					}
-				}
+				nfd, aerr = accept4(int(fd))
 				switch aerr {
 				case unix.EAGAIN:
 					ready = false // wait in the poller
@@ -140,14 +135,20 @@ func (s *server) accept() {
 }
 
 // accept4 accepts a connection on the listening socket fd, close-on-exec
-// and non-blocking. Unlike unix.Accept4 it asks for no peer address
-// (which a client's unbound unix socket does not have).
+// and non-blocking, again if interrupted. Unlike unix.Accept4 it asks
+// for no peer address (which a client's unbound unix socket does not
+// have).
 func accept4(fd int) (int, error) {
-	nfd, _, errno := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(fd), 0, 0, unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0, 0)
-	if errno != 0 {
-		return -1, errno
+	for {
+		nfd, _, errno := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(fd), 0, 0, unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0, 0)
+		switch errno {
+		case 0:
+			return int(nfd), nil
+		case unix.EINTR:
+		default:
+			return -1, errno
+		}
 	}
-	return int(nfd), nil
 }
 
 // fileConn makes a connection of the descriptor nfd, which it takes.
@@ -279,9 +280,7 @@ func (s *server) dispatch(conn *net.UnixConn, req *Request) (resp *Response, p *
 	case MethodCloseStdin:
 		p.closeStdin()
 	case MethodWait:
-		s.park(conn, p)
-		<-p.exited
-		s.unpark(conn)
+		s.awaitParked(conn, p)
 		resp.Exit = p.state(t.id, t.bundle, 0).Exit
 	case MethodPids:
 		resp.Pids, err = s.pids(t)

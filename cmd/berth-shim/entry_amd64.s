@@ -75,10 +75,10 @@ TEXT ·entry(SB), NOSPLIT|NOFRAME, $0
 	SHRQ $3, AX
 	MOVQ AX, R13 // entries
 
-	// Each entry must ask for POLLIN on a descriptor from 10 up, as the
-	// shim's do, or be unused (descriptor -1, which poll skips), the
-	// first always used; anything else is no shim's poll set, and resume
-	// says so.
+	// Each entry must ask for POLLIN on a descriptor from 10 up (the
+	// shim's firstPassedFD), as the shim's do, or be unused (descriptor
+	// -1, which poll skips), the first always used; anything else is no
+	// shim's poll set, and resume says so.
 	XORQ CX, CX
 check:
 	CMPQ CX, R13

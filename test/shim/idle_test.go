@@ -46,6 +46,32 @@ func (e *env) awaitIdle() {
 	}
 }
 
+// awaitIdleHolding waits until the shim is idle holding n sockets (its
+// own and n-1 parked Waits), then checks it as awaitIdle does.
+func (e *env) awaitIdleHolding(n int) {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !e.shimIdle() || e.sockets() != n {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("shim %d never went idle holding %d sockets (idle %v, %d sockets)", e.shimPid, n, e.shimIdle(), e.sockets())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e.awaitIdle()
+}
+
+// sockets counts the shim's open sockets.
+func (e *env) sockets() int {
+	fds, _ := filepath.Glob("/proc/" + itoa(e.shimPid) + "/fd/*")
+	n := 0
+	for _, fd := range fds {
+		if l, _ := os.Readlink(fd); strings.HasPrefix(l, "socket:") {
+			n++
+		}
+	}
+	return n
+}
+
 // shimIdle reports whether the shim's command line is the idle program's.
 func (e *env) shimIdle() bool {
 	b, _ := os.ReadFile("/proc/" + itoa(e.shimPid) + "/cmdline")
@@ -96,8 +122,9 @@ func TestIdleHandOffLosesNothing(t *testing.T) {
 			}
 			waited <- ex
 		}()
-		time.Sleep(2 * idleAfter) // the Wait reaches the shim, which wakes
-		e.awaitIdle()             // and goes idle with the Wait parked
+		// The Wait wakes the shim, which goes idle again with it parked:
+		// its socket and the Wait's.
+		e.awaitIdleHolding(2)
 
 		st2, err := c.State(ctx, "")
 		if err != nil || st2.Pid != st.Pid || st2.Status != shim.StatusRunning || st2.ShimPid != e.shimPid {
